@@ -1,0 +1,64 @@
+# lvs-ha — see README.md. `make test` runs every tier; CI runs it through .ci/run.
+GO       ?= go
+BUILD    := build
+BIN      := $(BUILD)/bin
+PKG      := github.com/lvs-ha/lvs-ha
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X $(PKG)/internal/buildinfo.Version=$(VERSION)
+FUZZTIME ?= 60s
+# Packages whose tests need root and network namespaces (the netns tier).
+NETNS_PKGS := ./internal/netlab/... ./integration/...
+UNIT_PKGS   = $(shell $(GO) list ./... | grep -v -e /integration -e /internal/netlab)
+
+.PHONY: all build test test-unit test-netns test-vm bench fuzz demo lint clean help
+
+all: build
+
+help:
+	@echo "make build       build $(BIN)/lvs-ha"
+	@echo "make test        all tiers: lint, unit, fuzz smoke, netns (root), VM (qemu)"
+	@echo "make test-unit   unit tests (no root)"
+	@echo "make test-netns  network-namespace tests (root)"
+	@echo "make test-vm     tests that need kernel IPVS, inside a qemu VM"
+	@echo "make bench       benchmarks"
+	@echo "make fuzz        every fuzz target for FUZZTIME (default $(FUZZTIME))"
+	@echo "make demo        the lab drill"
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/lvs-ha ./cmd/lvs-ha
+
+test: lint test-unit test-netns test-vm fuzz
+
+test-unit:
+	$(GO) test -count=1 $(UNIT_PKGS)
+
+test-netns: build
+	@if [ "$$(id -u)" != 0 ]; then echo "test-netns needs root (network namespaces)"; exit 1; fi
+	LVSHA_REQUIRE_ROOT_TESTS=1 LVSHA_BIN=$(CURDIR)/$(BIN)/lvs-ha $(GO) test -count=1 -p 1 $(NETNS_PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(UNIT_PKGS)
+
+# Each fuzz target runs for FUZZTIME; `go test -fuzz` takes one target per run.
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r dirname | sort -u); do \
+	  for t in $$(grep -h -o '^func Fuzz[A-Za-z0-9_]*' $$f/*_test.go | sed 's/^func //' | sort -u); do \
+	    echo "fuzz $$f $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$f; \
+	  done; \
+	done
+
+demo: build
+	@if [ "$$(id -u)" != 0 ]; then echo "make demo needs root (it builds a network-namespace lab)"; exit 1; fi
+	LVSHA_BIN=$(CURDIR)/$(BIN)/lvs-ha $(GO) run ./integration/demo
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files -o --exclude-standard '*.go' 2>/dev/null)); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags vm ./...
+
+clean:
+	rm -rf $(BUILD)
+
+-include mk/vm.mk

@@ -1,0 +1,180 @@
+package conf
+
+import (
+	"fmt"
+
+	"github.com/lvs-ha/lvs-ha/conf/syntax"
+)
+
+// DefaultPath is where lvs-ha looks for its configuration when -f is not given.
+const DefaultPath = "/etc/lvs-ha/keepalived.conf"
+
+// Options controls loading.
+type Options struct {
+	// ConfigID selects @ID / @^ID conditional lines; empty means the short hostname.
+	ConfigID string
+}
+
+// Load parses, types and validates the file at path (following includes).
+// Every problem found is returned as a diagnostic naming its file, line and
+// column. The returned Config is never nil but is usable only when the
+// diagnostics hold no error.
+func Load(path string, opts Options) (*Config, syntax.Diagnostics) {
+	nodes, ds := syntax.ParseFile(path, syntax.Options{ConfigID: opts.ConfigID})
+	return build(nodes, ds)
+}
+
+// LoadBytes is Load for an in-memory configuration named name. Includes are
+// resolved relative to name on the real file system.
+func LoadBytes(name string, src []byte, opts Options) (*Config, syntax.Diagnostics) {
+	nodes, ds := syntax.Parse(name, src, syntax.Options{ConfigID: opts.ConfigID})
+	return build(nodes, ds)
+}
+
+// loader carries the state of one build.
+type loader struct {
+	ds  syntax.Diagnostics
+	cfg *Config
+
+	scripts   map[string]*VRRPScript
+	instances map[string]*VRRPInstance
+	groups    map[string]*SyncGroup
+	vsgs      map[string]*VirtualServerGroup
+	sslSeen   bool
+	syncdPos  syntax.Pos
+}
+
+func (l *loader) errf(pos syntax.Pos, format string, args ...any) {
+	l.ds.Errorf(pos, format, args...)
+}
+
+func (l *loader) warnf(pos syntax.Pos, format string, args ...any) {
+	l.ds.Warnf(pos, format, args...)
+}
+
+func build(nodes []*syntax.Node, ds syntax.Diagnostics) (*Config, syntax.Diagnostics) {
+	l := &loader{
+		ds:        ds,
+		cfg:       &Config{},
+		scripts:   map[string]*VRRPScript{},
+		instances: map[string]*VRRPInstance{},
+		groups:    map[string]*SyncGroup{},
+		vsgs:      map[string]*VirtualServerGroup{},
+	}
+	l.cfg.Global = defaultGlobals()
+	for _, n := range nodes {
+		dispatch(l, rootTable, n, l.cfg)
+	}
+	l.finish()
+	// Never hand out nil slices: the JSON shape stays the same for every config.
+	c := l.cfg
+	if c.VRRPScripts == nil {
+		c.VRRPScripts = []*VRRPScript{}
+	}
+	if c.VRRPInstances == nil {
+		c.VRRPInstances = []*VRRPInstance{}
+	}
+	if c.SyncGroups == nil {
+		c.SyncGroups = []*SyncGroup{}
+	}
+	if c.VirtualServerGroups == nil {
+		c.VirtualServerGroups = []*VirtualServerGroup{}
+	}
+	if c.VirtualServers == nil {
+		c.VirtualServers = []*VirtualServer{}
+	}
+	return c, l.ds
+}
+
+const rootBlock = "top level"
+
+var rootTable *table[*Config]
+
+func (l *loader) unknownTopLevel(n *syntax.Node) {
+	if n.Block {
+		l.errf(n.Keyword.Pos, "unknown block %q", n.Keyword.Text)
+	} else {
+		l.errf(n.Keyword.Pos, "unknown keyword %q at top level", n.Keyword.Text)
+	}
+}
+
+// blockName returns the single name argument of a named block.
+func (l *loader) blockName(n *syntax.Node) (syntax.Word, bool) {
+	if len(n.Args) == 0 {
+		l.errf(n.Keyword.Pos, "%s needs a name", n.Keyword.Text)
+		return syntax.Word{}, false
+	}
+	if len(n.Args) > 1 {
+		l.warnf(n.Args[1].Pos, "extra arguments to %s %q ignored", n.Keyword.Text, n.Args[0].Text)
+	}
+	return n.Args[0], true
+}
+
+func (l *loader) duplicate(kind string, w syntax.Word, first syntax.Pos) {
+	l.errf(w.Pos, "duplicate %s %q (first defined at %s)", kind, w.Text, first)
+}
+
+func init() {
+	rootTable = newTable(rootBlock, []keyword[*Config]{
+		implBlock("global_defs", "global definitions", "", func(l *loader, n *syntax.Node, c *Config) {
+			l.nargs(n, 0, 0)
+			walk(l, globalTable, n, &c.Global)
+		}),
+		implBlock("vrrp_script", "a script tracked by VRRP instances: vrrp_script NAME { ... }", "", (*loader).vrrpScriptBlock),
+		implBlock("vrrp_instance", "a VRRP instance: vrrp_instance NAME { ... }", "", (*loader).vrrpInstanceBlock),
+		implBlock("vrrp_sync_group", "VRRP instances that change state together: vrrp_sync_group NAME { ... }", "", (*loader).syncGroupBlock),
+		implBlock("virtual_server_group", "addresses/fwmarks sharing one real server pool: virtual_server_group NAME { ... }", "", (*loader).vsgBlock),
+		implBlock("virtual_server", "an IPVS service: virtual_server IP [PORT] | fwmark N | group NAME { ... }", "", (*loader).virtualServerBlock),
+		implBlock("SSL", "client certificate settings for SSL_GET", "", func(l *loader, n *syntax.Node, c *Config) {
+			l.nargs(n, 0, 0)
+			if c.SSL != nil {
+				l.warnf(n.Keyword.Pos, "SSL context already specified - replacing")
+			}
+			c.SSL = &SSL{}
+			walk(l, sslTable, n, c.SSL)
+		}),
+		// keepalived root keywords lvs-ha does not implement
+		ignored[*Config]("net_namespace", "run in a network namespace"),
+		ignored[*Config]("net_namespace_ipvs", "program IPVS in another network namespace"),
+		ignored[*Config]("namespace_with_ipsets", "allow ipsets with a namespace"),
+		ignored[*Config]("use_pid_dir", "pid files in /run/keepalived"),
+		ignored[*Config]("instance", "instance name for pid files"),
+		ignored[*Config]("child_wait_time", "time allowed for children to exit"),
+		ignored[*Config]("linkbeat_use_polling", "poll interfaces for link state"),
+		ignored[*Config]("linkbeat_interfaces", "interfaces polled for link state"),
+		ignored[*Config]("interface_up_down_delays", "debounce delays for interface state"),
+		ignored[*Config]("static_ipaddress", "addresses configured permanently"),
+		ignored[*Config]("static_routes", "routes configured permanently"),
+		ignored[*Config]("static_rules", "policy rules configured permanently"),
+		ignored[*Config]("track_group", "track groups for static addresses/routes/rules"),
+		ignored[*Config]("garp_group", "per-interface gratuitous ARP/NA pacing"),
+		ignored[*Config]("bfd_instance", "BFD session"),
+		ignored[*Config]("track_file", "file whose contents adjust priorities"),
+		ignored[*Config]("vrrp_track_file", "deprecated name of track_file"),
+		ignored[*Config]("vrrp_track_process", "process whose presence adjusts priorities"),
+	})
+}
+
+var sslTable *table[*SSL]
+
+func init() {
+	str := func(f func(*SSL) *string) func(*loader, *syntax.Node, *SSL) {
+		return func(l *loader, n *syntax.Node, s *SSL) {
+			if v, ok := l.stringArg(n); ok {
+				*f(s) = v
+			}
+		}
+	}
+	sslTable = newTable("SSL", []keyword[*SSL]{
+		impl("password", "password of the key file", "", str(func(s *SSL) *string { return &s.Password })),
+		impl("ca", "CA certificate file", "", str(func(s *SSL) *string { return &s.CA })),
+		impl("certificate", "client certificate file", "", str(func(s *SSL) *string { return &s.Certificate })),
+		impl("key", "client key file", "", str(func(s *SSL) *string { return &s.Key })),
+	})
+}
+
+// String summarizes the counts, e.g. for logs.
+func (c Counts) String() string {
+	return fmt.Sprintf("%d vrrp_instance, %d virtual_server, %d real_server, %d checker",
+		c.VRRPInstances, c.VirtualServers, c.RealServers, c.Checkers)
+}

@@ -1,0 +1,270 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/lvs-ha/lvs-ha/conf"
+	"github.com/lvs-ha/lvs-ha/conf/syntax"
+	"github.com/lvs-ha/lvs-ha/internal/buildinfo"
+	"github.com/lvs-ha/lvs-ha/internal/daemon"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+type env struct {
+	prog           string
+	stdout, stderr io.Writer
+}
+
+type command struct {
+	name    string
+	summary string
+	args    string // usage after the flags
+	// setup defines flags and returns the function that runs with the remaining args.
+	setup func(e *env, fs *flag.FlagSet) func(args []string) int
+}
+
+func commands() []command {
+	return []command{
+		{name: "run", summary: "run the director (VRRP, IPVS, health checks) until SIGTERM", setup: setupRun},
+		{name: "check-config", summary: "validate a configuration file, like keepalived -t", setup: setupCheck},
+		{name: "dump-config", summary: "print the normalized, typed configuration as JSON", setup: setupDump},
+		{name: "version", summary: "print the version", setup: setupVersion},
+	}
+}
+
+// Main runs the command line args (args[0] is the program name) and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	e := &env{prog: filepath.Base(args[0]), stdout: stdout, stderr: stderr}
+	if len(args) < 2 {
+		e.usage(stderr)
+		return ExitUsage
+	}
+	name, rest := args[1], args[2:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 {
+			return e.runCommand(rest[0], []string{"-h"})
+		}
+		e.usage(stdout)
+		return ExitOK
+	case "-v", "-version", "--version":
+		name = "version"
+	}
+	return e.runCommand(name, rest)
+}
+
+func (e *env) runCommand(name string, args []string) int {
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		fs := flag.NewFlagSet(e.prog+" "+c.name, flag.ContinueOnError)
+		fs.SetOutput(e.stderr)
+		run := c.setup(e, fs)
+		fs.Usage = func() {
+			fmt.Fprintf(fs.Output(), "Usage: %s %s [flags]%s\n\n%s.\n", e.prog, c.name, c.args, upperFirst(c.summary))
+			if hasFlags(fs) {
+				fmt.Fprintf(fs.Output(), "\nFlags:\n")
+				fs.PrintDefaults()
+			}
+		}
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(e.stdout)
+				fs.Usage()
+				return ExitOK
+			}
+			return ExitUsage
+		}
+		return run(fs.Args())
+	}
+	fmt.Fprintf(e.stderr, "%s: unknown command %q\n\n", e.prog, name)
+	e.usage(e.stderr)
+	return ExitUsage
+}
+
+func (e *env) usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s COMMAND [flags]\n\nA Linux Virtual Server director that reads keepalived.conf.\n\nCommands:\n", e.prog)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun '%s help COMMAND' or '%s COMMAND -h' for a command's flags.\n", e.prog, e.prog)
+	fmt.Fprintf(w, "Default configuration file: %s\n", conf.DefaultPath)
+	fmt.Fprintf(w, "Exit codes: 0 success, 1 failure (e.g. invalid configuration), 2 bad command line.\n")
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// configFlags are shared by every command that reads a configuration.
+type configFlags struct {
+	file     string
+	configID string
+}
+
+func (c *configFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.file, "f", conf.DefaultPath, "configuration `file` (keepalived.conf syntax)")
+	fs.StringVar(&c.file, "use-file", conf.DefaultPath, "same as -f")
+	fs.StringVar(&c.configID, "config-id", "", "`id` selecting @ID conditional lines (default: short hostname)")
+	fs.StringVar(&c.configID, "i", "", "same as -config-id")
+}
+
+// load parses and validates; it prints every diagnostic to w and reports whether the
+// configuration is usable.
+func (c *configFlags) load(w io.Writer) (*conf.Config, syntax.Diagnostics, bool) {
+	cfg, ds := conf.Load(c.file, conf.Options{ConfigID: c.configID})
+	for _, d := range ds {
+		fmt.Fprintln(w, d.String())
+	}
+	return cfg, ds, !ds.HasErrors()
+}
+
+func noArgs(e *env, fs *flag.FlagSet, args []string) bool {
+	if len(args) == 0 {
+		return true
+	}
+	fmt.Fprintf(e.stderr, "%s: unexpected argument %q\n", fs.Name(), args[0])
+	fs.Usage()
+	return false
+}
+
+func setupCheck(e *env, fs *flag.FlagSet) func([]string) int {
+	var cf configFlags
+	cf.register(fs)
+	quiet := fs.Bool("q", false, "print nothing when the configuration is valid")
+	return func(args []string) int {
+		if !noArgs(e, fs, args) {
+			return ExitUsage
+		}
+		_, ds, ok := cf.load(e.stderr)
+		if !ok {
+			n := 0
+			for _, d := range ds {
+				if d.Severity == syntax.Error {
+					n++
+				}
+			}
+			fmt.Fprintf(e.stderr, "%s: %d error(s); configuration is not valid\n", cf.file, n)
+			return ExitFailure
+		}
+		if !*quiet {
+			fmt.Fprintf(e.stdout, "%s: configuration is valid\n", cf.file)
+		}
+		return ExitOK
+	}
+}
+
+func setupDump(e *env, fs *flag.FlagSet) func([]string) int {
+	var cf configFlags
+	cf.register(fs)
+	return func(args []string) int {
+		if !noArgs(e, fs, args) {
+			return ExitUsage
+		}
+		cfg, _, ok := cf.load(e.stderr)
+		if !ok {
+			return ExitFailure
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(cfg); err != nil {
+			fmt.Fprintf(e.stderr, "%s: %v\n", fs.Name(), err)
+			return ExitFailure
+		}
+		return ExitOK
+	}
+}
+
+func setupVersion(e *env, fs *flag.FlagSet) func([]string) int {
+	return func(args []string) int {
+		if !noArgs(e, fs, args) {
+			return ExitUsage
+		}
+		rev := buildinfo.Revision()
+		if rev != "" {
+			rev = " (" + rev + ")"
+		}
+		fmt.Fprintf(e.stdout, "lvs-ha %s%s %s %s/%s\n", buildinfo.Version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return ExitOK
+	}
+}
+
+func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
+	var cf configFlags
+	cf.register(fs)
+	logFormat := fs.String("log-format", "text", "log `format`: text or json")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	return func(args []string) int {
+		if !noArgs(e, fs, args) {
+			return ExitUsage
+		}
+		log, err := newLogger(e.stderr, *logFormat, *logLevel)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "%s: %v\n", fs.Name(), err)
+			return ExitUsage
+		}
+		cfg, ds := conf.Load(cf.file, conf.Options{ConfigID: cf.configID})
+		for _, d := range ds {
+			if d.Severity == syntax.Error {
+				log.Error("config", "error", d.String())
+			} else {
+				log.Warn("config", "warning", d.String())
+			}
+		}
+		if ds.HasErrors() {
+			log.Error("configuration is not valid; not starting", "file", cf.file)
+			return ExitFailure
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		if err := daemon.New(cfg, log).Run(ctx); err != nil {
+			log.Error("daemon failed", "error", err)
+			return ExitFailure
+		}
+		log.Info("stopped")
+		return ExitOK
+	}
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: want text or json", format)
+}
