@@ -1,0 +1,270 @@
+package garp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mdlayher/packet"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// Sender sends one announcement. *Announcer is the real one; the VRRP
+// runner's tests use a fake.
+type Sender interface {
+	Send(a Announcement) error
+}
+
+var _ Sender = (*Announcer)(nil)
+
+// ErrNoARP is returned (wrapped) by Announcer.Send for a gratuitous ARP on
+// an interface flagged NOARP; keepalived sends nothing there either.
+// Callers normally ignore it.
+var ErrNoARP = errors.New("interface has the NOARP flag")
+
+// Flush sends, through snd, every announcement s has due at now. A failed
+// send does not stop the others; the errors are joined. It returns how many
+// were sent successfully. Typical use in an event loop:
+//
+//	n, err := garp.Flush(sched, announcer, now)
+//	// log err; re-arm the timer to sched.NextDeadline()
+func Flush(s *Scheduler, snd Sender, now time.Time) (int, error) {
+	var (
+		sent int
+		errs []error
+	)
+	for _, a := range s.Due(now) {
+		if err := snd.Send(a); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		sent++
+	}
+	return sent, errors.Join(errs...)
+}
+
+// Counters counts the packets an Announcer sent on one interface.
+type Counters struct {
+	ARP    uint64 // gratuitous ARPs sent
+	NA     uint64 // unsolicited neighbour advertisements sent
+	Errors uint64 // sends that failed (ErrNoARP not counted)
+}
+
+// AnnouncerConfig tunes an Announcer. The zero value is keepalived's
+// behaviour.
+type AnnouncerConfig struct {
+	// NARouter returns the Router flag of the NAs sent on iface. Nil means
+	// keepalived's rule: the value of net.ipv6.conf.<base>.forwarding, base
+	// being the parent of a macvlan (VMAC) interface or iface itself.
+	NARouter func(iface string) bool
+}
+
+// Announcer sends gratuitous ARPs and unsolicited NAs as raw Ethernet frames
+// (AF_PACKET sockets, like keepalived), in the network namespace of the
+// thread that opens the per-interface sockets, i.e. the caller's. Sockets
+// are opened on first use and reopened when the interface is recreated. It
+// is safe for concurrent use; one Announcer can serve all VRRP instances.
+// It needs CAP_NET_RAW (and CAP_NET_ADMIN for the netlink lookups).
+type Announcer struct {
+	cfg AnnouncerConfig
+
+	mu       sync.Mutex
+	ifaces   map[string]*ifaceConns
+	counters map[string]*Counters
+}
+
+type ifaceConns struct {
+	index int
+	arp   *packet.Conn
+	na    *packet.Conn
+}
+
+func (c *ifaceConns) close() error {
+	var errs []error
+	if c.arp != nil {
+		errs = append(errs, c.arp.Close())
+	}
+	if c.na != nil {
+		errs = append(errs, c.na.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// NewAnnouncer returns an Announcer; it opens nothing until Send.
+func NewAnnouncer(cfg AnnouncerConfig) *Announcer {
+	return &Announcer{
+		cfg:      cfg,
+		ifaces:   make(map[string]*ifaceConns),
+		counters: make(map[string]*Counters),
+	}
+}
+
+// Send sends a's packet now on a.Interface, using the interface's current
+// hardware address as sender MAC.
+func (an *Announcer) Send(a Announcement) error {
+	kind := a.Kind()
+	err := an.send(a, kind)
+	an.mu.Lock()
+	defer an.mu.Unlock()
+	c := an.counters[a.Interface]
+	if c == nil {
+		c = &Counters{}
+		an.counters[a.Interface] = c
+	}
+	switch {
+	case errors.Is(err, ErrNoARP):
+	case err != nil:
+		c.Errors++
+	case kind == KindARP:
+		c.ARP++
+	default:
+		c.NA++
+	}
+	if err != nil {
+		return fmt.Errorf("garp: send %s for %s on %s: %w", kind, a.Addr, a.Interface, err)
+	}
+	return nil
+}
+
+func (an *Announcer) send(a Announcement, kind Kind) error {
+	if err := (VIP{Interface: a.Interface, Addr: a.Addr}).validate(); err != nil {
+		return err
+	}
+	link, err := netlink.LinkByName(a.Interface)
+	if err != nil {
+		return fmt.Errorf("look up interface: %w", err)
+	}
+	attrs := link.Attrs()
+	mac := attrs.HardwareAddr
+	var frame []byte
+	if kind == KindARP {
+		if attrs.RawFlags&unix.IFF_NOARP != 0 {
+			return ErrNoARP
+		}
+		frame, err = ARPFrame(mac, a.Addr)
+	} else {
+		frame, err = NAFrame(mac, a.Addr, an.router(link))
+	}
+	if err != nil {
+		return err
+	}
+	conn, dst, err := an.conn(attrs.Name, attrs.Index, kind)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.WriteTo(frame, &packet.Addr{HardwareAddr: dst}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// conn returns the socket for kind on the interface, opening it if needed.
+func (an *Announcer) conn(name string, index int, kind Kind) (*packet.Conn, net.HardwareAddr, error) {
+	an.mu.Lock()
+	defer an.mu.Unlock()
+	ic := an.ifaces[name]
+	if ic != nil && ic.index != index {
+		// The interface was deleted and recreated under the same name.
+		_ = ic.close()
+		ic = nil
+	}
+	if ic == nil {
+		ic = &ifaceConns{index: index}
+		an.ifaces[name] = ic
+	}
+	slot, proto, dst := &ic.arp, etherTypeARP, net.HardwareAddr(broadcastMAC)
+	if kind == KindNA {
+		slot, proto, dst = &ic.na, etherTypeIPv6, allNodesMAC
+	}
+	if *slot == nil {
+		c, err := listenSendOnly(&net.Interface{Index: index, Name: name}, proto)
+		if err != nil {
+			return nil, nil, err
+		}
+		*slot = c
+	}
+	return *slot, dst, nil
+}
+
+var broadcastMAC = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// dropAll is a socket filter accepting nothing: the sockets only send, and
+// without it every received ARP/IPv6 frame would be queued on them.
+var dropAll = func() []bpf.RawInstruction {
+	raw, err := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
+	if err != nil {
+		panic(err) // a constant program: cannot fail
+	}
+	return raw
+}()
+
+func listenSendOnly(ifi *net.Interface, proto int) (*packet.Conn, error) {
+	c, err := packet.Listen(ifi, packet.Raw, proto, &packet.Config{Filter: dropAll})
+	if err != nil {
+		return nil, fmt.Errorf("open packet socket: %w", err)
+	}
+	return c, nil
+}
+
+// router returns the NA Router flag for link.
+func (an *Announcer) router(link netlink.Link) bool {
+	if an.cfg.NARouter != nil {
+		return an.cfg.NARouter(link.Attrs().Name)
+	}
+	base := link.Attrs().Name
+	if _, ok := link.(*netlink.Macvlan); ok && link.Attrs().ParentIndex != 0 {
+		if p, err := netlink.LinkByIndex(link.Attrs().ParentIndex); err == nil {
+			base = p.Attrs().Name
+		}
+	}
+	return ipv6Forwarding(base)
+}
+
+func ipv6Forwarding(iface string) bool {
+	b, err := os.ReadFile("/proc/sys/net/ipv6/conf/" + iface + "/forwarding")
+	if err != nil {
+		return false
+	}
+	v := strings.TrimSpace(string(b))
+	return v != "" && v != "0"
+}
+
+// Counters returns what was sent on iface so far.
+func (an *Announcer) Counters(iface string) Counters {
+	an.mu.Lock()
+	defer an.mu.Unlock()
+	if c := an.counters[iface]; c != nil {
+		return *c
+	}
+	return Counters{}
+}
+
+// Stats returns a snapshot of the counters of every interface used so far.
+func (an *Announcer) Stats() map[string]Counters {
+	an.mu.Lock()
+	defer an.mu.Unlock()
+	out := make(map[string]Counters, len(an.counters))
+	for k, c := range an.counters {
+		out[k] = *c
+	}
+	return out
+}
+
+// Close closes every socket. The Announcer may be used again afterwards
+// (sockets are reopened on demand); counters are kept.
+func (an *Announcer) Close() error {
+	an.mu.Lock()
+	defer an.mu.Unlock()
+	var errs []error
+	for name, ic := range an.ifaces {
+		errs = append(errs, ic.close())
+		delete(an.ifaces, name)
+	}
+	return errors.Join(errs...)
+}
