@@ -1,0 +1,126 @@
+package vrrp
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// Event is an input to Machine.Step.
+type Event interface{ isEvent() }
+
+// Startup starts the instance (RFC 5798 §6.4.1 Startup event).
+type Startup struct{}
+
+// Shutdown stops the instance: a master sends priority 0 and releases its
+// VIPs; every state goes back to Initialize.
+type Shutdown struct{}
+
+// Tick tells the machine that time has advanced to now; the runner sends it
+// when NextDeadline is reached. Extra ticks are harmless.
+type Tick struct{}
+
+// AdvertReceived is a validated advertisement (see Decode) from the IP source
+// address From.
+type AdvertReceived struct {
+	Advertisement
+	From netip.Addr
+}
+
+// TrackerChanged reports the current state of one tracked object (script,
+// interface, process, file, ...). The machine keeps the latest report per
+// Name and derives its effective priority and fault state from all of them
+// (see EffectivePriority).
+type TrackerChanged struct{ Tracker }
+
+// TrackersUpdated reports a combined tracker result computed by the runner
+// (e.g. with vrrp/track.Effective): the effective priority and whether some
+// tracker puts the instance in Fault. Once sent, it replaces what
+// per-tracker TrackerChanged events contribute; use one style or the other.
+// Priority is clamped to 1..254, and ignored for an address owner (255).
+type TrackersUpdated struct {
+	Priority uint8
+	Fault    bool
+	Reason   string // for Notify, e.g. "tracker chk_http failed"
+}
+
+// LinkDown puts the instance in Fault (its interface lost carrier or went down).
+type LinkDown struct{}
+
+// LinkUp clears a LinkDown.
+type LinkUp struct{}
+
+func (Startup) isEvent()         {}
+func (Shutdown) isEvent()        {}
+func (Tick) isEvent()            {}
+func (AdvertReceived) isEvent()  {}
+func (TrackerChanged) isEvent()  {}
+func (TrackersUpdated) isEvent() {}
+func (LinkDown) isEvent()        {}
+func (LinkUp) isEvent()          {}
+
+// Action is an output of Machine.Step, for the runner to carry out in order.
+type Action interface{ isAction() }
+
+// SendAdvert asks for an advertisement to be sent: to the multicast group,
+// or to each unicast peer. The runner encodes it with its source address.
+type SendAdvert struct{ Advertisement }
+
+// AddVIPs asks for the virtual addresses to be configured (becoming master).
+// Addrs are the advertised VIPs; the runner also handles any non-advertised
+// (excluded) addresses, routes and rules it manages for the instance.
+type AddVIPs struct{ Addrs []netip.Addr }
+
+// RemoveVIPs asks for the virtual addresses to be removed (leaving master).
+type RemoveVIPs struct{ Addrs []netip.Addr }
+
+// SendGARP asks for gratuitous ARPs / unsolicited neighbour advertisements
+// for the VIPs.
+type SendGARP struct {
+	Addrs  []netip.Addr
+	Reason GARPReason
+}
+
+// GARPReason says why a SendGARP was emitted.
+type GARPReason uint8
+
+// Reasons for SendGARP.
+const (
+	GARPBecomeMaster GARPReason = iota // just became master (garp_master_repeat)
+	GARPDelayed                        // garp_master_delay after becoming master
+	GARPRefresh                        // periodic garp_master_refresh
+	GARPLowerPrio                      // master heard a lower priority advert (garp_lower_prio_repeat)
+)
+
+func (r GARPReason) String() string {
+	switch r {
+	case GARPBecomeMaster:
+		return "master"
+	case GARPDelayed:
+		return "delayed"
+	case GARPRefresh:
+		return "refresh"
+	case GARPLowerPrio:
+		return "lower_prio"
+	}
+	return fmt.Sprintf("garp_reason(%d)", uint8(r))
+}
+
+// Notify reports a state transition, with a human-readable reason.
+type Notify struct {
+	From, To State
+	Reason   string
+}
+
+// PriorityChanged reports a change of the effective priority.
+type PriorityChanged struct{ From, To uint8 }
+
+func (SendAdvert) isAction()      {}
+func (AddVIPs) isAction()         {}
+func (RemoveVIPs) isAction()      {}
+func (SendGARP) isAction()        {}
+func (Notify) isAction()          {}
+func (PriorityChanged) isAction() {}
+
+func (n Notify) String() string {
+	return fmt.Sprintf("%v -> %v (%s)", n.From, n.To, n.Reason)
+}
