@@ -1,0 +1,185 @@
+package vip
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func lft(v uint32) *uint32 { return &v }
+
+func TestAddRemove(t *testing.T) {
+	ns := newNS(t)
+	ip := netip.MustParseAddr
+	pfx := netip.MustParsePrefix
+	for _, tc := range []struct {
+		name      string
+		a         Address
+		want      State
+		flagsOn   uint32 // must be set
+		flagsOff  uint32 // must be clear
+		checkLfts bool
+	}{
+		{
+			name: "IPv4 brd scope label",
+			a: Address{Prefix: pfx("192.0.2.10/24"), Broadcast: ip("192.0.2.255"), Scope: ScopeGlobal,
+				Label: "vip0:vip"},
+			want: State{Prefix: pfx("192.0.2.10/24"), Broadcast: ip("192.0.2.255"), Label: "vip0:vip"},
+		},
+		{
+			name: "IPv4 no brd",
+			a:    Address{Prefix: pfx("198.51.100.10/24")},
+			want: State{Prefix: pfx("198.51.100.10/24"), Label: "vip0"},
+		},
+		{
+			name: "IPv4 host scope",
+			a:    Address{Prefix: pfx("192.0.2.20/32"), Scope: ScopeHost},
+			want: State{Prefix: pfx("192.0.2.20/32"), Scope: ScopeHost, Label: "vip0"},
+		},
+		{
+			name: "IPv4 link scope numeric 253",
+			a:    Address{Prefix: pfx("192.0.2.21/32"), Scope: 253},
+			want: State{Prefix: pfx("192.0.2.21/32"), Scope: ScopeLink, Label: "vip0"},
+		},
+		{
+			name: "IPv4 peer",
+			a:    Address{Prefix: pfx("203.0.113.1/32"), Peer: ip("203.0.113.2")},
+			want: State{Prefix: pfx("203.0.113.1/32"), Peer: ip("203.0.113.2"), Label: "vip0"},
+		},
+		{
+			name:    "IPv6 nodad",
+			a:       Address{Prefix: pfx("2001:db8::10/64")},
+			want:    State{Prefix: pfx("2001:db8::10/64"), PreferredLft: Forever, ValidLft: Forever},
+			flagsOn: unix.IFA_F_NODAD, flagsOff: unix.IFA_F_TENTATIVE | unix.IFA_F_DEPRECATED,
+			checkLfts: true,
+		},
+		{
+			name:    "IPv6 /128 deprecated",
+			a:       Address{Prefix: pfx("2001:db8::11/128")},
+			want:    State{Prefix: pfx("2001:db8::11/128"), PreferredLft: 0, ValidLft: Forever},
+			flagsOn: unix.IFA_F_NODAD | unix.IFA_F_DEPRECATED, flagsOff: unix.IFA_F_TENTATIVE,
+			checkLfts: true,
+		},
+		{
+			name:    "IPv6 /128 preferred forever",
+			a:       Address{Prefix: pfx("2001:db8::12/128"), PreferredLft: lft(Forever)},
+			want:    State{Prefix: pfx("2001:db8::12/128"), PreferredLft: Forever, ValidLft: Forever},
+			flagsOn: unix.IFA_F_NODAD, flagsOff: unix.IFA_F_DEPRECATED,
+			checkLfts: true,
+		},
+		{
+			name:     "IPv6 with DAD and noprefixroute",
+			a:        Address{Prefix: pfx("2001:db8::13/64"), DAD: true, NoPrefixRoute: true},
+			want:     State{Prefix: pfx("2001:db8::13/64")},
+			flagsOn:  unix.IFA_F_NOPREFIXROUTE,
+			flagsOff: unix.IFA_F_NODAD,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tc.a
+			a.Dev = ns.dev
+			addr := a.Prefix.Addr()
+			if ns.m.Present(ns.dev, addr) {
+				t.Fatal("present before Add")
+			}
+			for i := range 2 { // the second Add is a no-op
+				if err := ns.m.Add(a); err != nil {
+					t.Fatalf("Add #%d %s: %v", i+1, a, err)
+				}
+			}
+			st, ok, err := ns.m.Lookup(ns.dev, addr)
+			if err != nil || !ok {
+				t.Fatalf("Lookup after Add: %v %v", ok, err)
+			}
+			if !tc.checkLfts {
+				st.PreferredLft, st.ValidLft = tc.want.PreferredLft, tc.want.ValidLft
+			}
+			gotFlags := st.Flags
+			st.Flags = 0
+			if st != tc.want {
+				t.Errorf("state %+v\n     want %+v", st, tc.want)
+			}
+			if gotFlags&tc.flagsOn != tc.flagsOn || gotFlags&tc.flagsOff != 0 {
+				t.Errorf("flags %#x: want %#x set and %#x clear", gotFlags, tc.flagsOn, tc.flagsOff)
+			}
+			if !ns.m.Present(ns.dev, addr) {
+				t.Error("not Present after Add")
+			}
+			for i := range 2 { // the second Remove is a no-op
+				if err := ns.m.Remove(a); err != nil {
+					t.Fatalf("Remove #%d: %v", i+1, err)
+				}
+			}
+			if ns.m.Present(ns.dev, addr) {
+				t.Error("Present after Remove")
+			}
+		})
+	}
+}
+
+func TestRemoveKeepsOthers(t *testing.T) {
+	ns := newNS(t)
+	a := Address{Prefix: netip.MustParsePrefix("192.0.2.10/24"), Dev: ns.dev, Label: "vip0:a"}
+	b := Address{Prefix: netip.MustParsePrefix("192.0.2.11/24"), Dev: ns.dev}
+	for _, x := range []Address{a, b} {
+		if err := ns.m.Add(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Removing the secondary keeps the primary.
+	if err := ns.m.Remove(b); err != nil {
+		t.Fatal(err)
+	}
+	if !ns.m.Present(ns.dev, a.Prefix.Addr()) || ns.m.Present(ns.dev, b.Prefix.Addr()) {
+		t.Fatal("wrong address removed")
+	}
+	a.Label = "" // Remove matches whatever label the address has
+	if err := ns.m.Remove(a); err != nil || ns.m.Present(ns.dev, a.Prefix.Addr()) {
+		t.Fatalf("remove labelled address without label: %v", err)
+	}
+}
+
+func TestMissingDevice(t *testing.T) {
+	ns := newNS(t)
+	a := Address{Prefix: netip.MustParsePrefix("192.0.2.10/24"), Dev: "nosuch0"}
+	err := ns.m.Add(a)
+	var e *Error
+	if !errors.Is(err, ErrNoDevice) || !errors.As(err, &e) || e.Op != "add" {
+		t.Fatalf("Add on missing device: %v, want *Error matching ErrNoDevice", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "192.0.2.10/24") || !strings.Contains(msg, "nosuch0") {
+		t.Fatalf("error %q does not name the address and device", msg)
+	}
+	if err := ns.m.Remove(a); err != nil {
+		t.Fatalf("Remove on missing device: %v, want nil", err)
+	}
+	if ns.m.Present("nosuch0", a.Prefix.Addr()) {
+		t.Fatal("Present on missing device")
+	}
+}
+
+func TestPackageFunctions(t *testing.T) {
+	ns := newNS(t)
+	a := Address{Prefix: netip.MustParsePrefix("2001:db8::20/64"), Dev: ns.dev}
+	err := ns.do(func() error {
+		if err := Add(a); err != nil {
+			return err
+		}
+		if !Present(a.Dev, a.Prefix.Addr()) {
+			return errors.New("not present after Add")
+		}
+		if err := Remove(a); err != nil {
+			return err
+		}
+		if Present(a.Dev, a.Prefix.Addr()) {
+			return errors.New("present after Remove")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,341 @@
+package vrrpsock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+// PacketConn is what a VRRP instance runner needs from its socket.
+type PacketConn interface {
+	// SrcAddr is the source address of every packet sent (for the VRRPv3 checksum
+	// pseudo-header).
+	SrcAddr() netip.Addr
+	// Destinations are the addresses an advertisement goes to: the multicast group,
+	// or the unicast peers.
+	Destinations() []netip.Addr
+	// Send sends one VRRP payload to dst.
+	Send(payload []byte, dst netip.Addr) error
+	// Recv blocks until a VRRP packet arrives on the interface.
+	Recv(buf []byte) (Packet, error)
+	// SetReadDeadline bounds Recv; the zero time removes the bound.
+	SetReadDeadline(t time.Time) error
+	// Close releases the socket and unblocks Recv.
+	Close() error
+}
+
+var _ PacketConn = (*Conn)(nil)
+
+// Packet is one received VRRP packet.
+type Packet struct {
+	// Payload is the VRRP message without the IP header. It aliases the buffer given
+	// to Recv.
+	Payload []byte
+	// Src and Dst are the IP source and destination addresses (no zone).
+	Src, Dst netip.Addr
+	// TTL is the IPv4 TTL or IPv6 hop limit the packet arrived with (0 if the kernel
+	// did not report it).
+	TTL int
+	// IfIndex is the index of the interface the packet arrived on.
+	IfIndex int
+}
+
+// Conn is a raw VRRP socket bound to one interface. See the package documentation.
+type Conn struct {
+	cfg     Config
+	ifindex int
+	src     netip.Addr
+	group   netip.Addr
+	dsts    []netip.Addr
+	ipc     *net.IPConn
+	rc      syscall.RawConn
+	sendOOB []byte // IP_PKTINFO / IPV6_PKTINFO pinning source and interface
+	oobLen  int
+	dropped atomic.Uint64
+}
+
+// Open validates cfg, looks up the interface and its default source address and
+// opens the socket, all in the calling thread's network namespace.
+func Open(cfg Config) (*Conn, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	link, err := netlink.LinkByName(cfg.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("vrrpsock: interface %q: %w", cfg.Interface, err)
+	}
+	c := &Conn{
+		cfg:     cfg,
+		ifindex: link.Attrs().Index,
+		group:   cfg.group(),
+		dsts:    cfg.destinations(),
+	}
+	if cfg.Src.IsValid() {
+		c.src = cfg.Src.Unmap().WithZone("")
+	} else if c.src, err = defaultSource(link, cfg.IPv6); err != nil {
+		return nil, err
+	}
+	if err := c.open(); err != nil {
+		return nil, fmt.Errorf("vrrpsock: %s socket on %s: %w", cfg.family(), cfg.Interface, err)
+	}
+	return c, nil
+}
+
+func (c *Conn) open() error {
+	network, laddr := "ip4:112", "0.0.0.0"
+	if c.cfg.IPv6 {
+		network, laddr = "ip6:112", "::"
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		return control(rc, func(fd int) error {
+			if err := unix.BindToDevice(fd, c.cfg.Interface); err != nil {
+				return fmt.Errorf("SO_BINDTODEVICE: %w", err)
+			}
+			return nil
+		})
+	}}
+	pc, err := lc.ListenPacket(context.Background(), network, laddr)
+	if err != nil {
+		return err
+	}
+	c.ipc = pc.(*net.IPConn)
+	if c.rc, err = c.ipc.SyscallConn(); err == nil {
+		if c.cfg.IPv6 {
+			err = c.setup6()
+		} else {
+			err = c.setup4()
+		}
+	}
+	if err != nil {
+		c.ipc.Close()
+		return err
+	}
+	return nil
+}
+
+func (c *Conn) iface() *net.Interface {
+	return &net.Interface{Index: c.ifindex, Name: c.cfg.Interface}
+}
+
+func (c *Conn) groupAddr() net.Addr { return &net.IPAddr{IP: c.group.AsSlice()} }
+
+func (c *Conn) setup4() error {
+	p := ipv4.NewPacketConn(c.ipc)
+	steps := []struct {
+		what string
+		do   func() error
+	}{
+		{"IP_MULTICAST_LOOP", func() error { return p.SetMulticastLoopback(false) }},
+		{"IP_MULTICAST_TTL", func() error { return p.SetMulticastTTL(TTL) }},
+		{"IP_TTL", func() error { return p.SetTTL(TTL) }},
+		{"IP_TOS", func() error { return p.SetTOS(trafficClass) }},
+		{"IP_MULTICAST_IF", func() error { return p.SetMulticastInterface(c.iface()) }},
+		{"IP_MULTICAST_ALL", func() error { return c.setInt(unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0) }},
+		{"IP_PKTINFO", func() error { return p.SetControlMessage(ipv4.FlagInterface|ipv4.FlagDst, true) }},
+	}
+	if !c.Unicast() {
+		steps = append(steps, struct {
+			what string
+			do   func() error
+		}{"join " + c.group.String(), func() error { return p.JoinGroup(c.iface(), c.groupAddr()) }})
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			return fmt.Errorf("%s: %w", s.what, err)
+		}
+	}
+	c.sendOOB = (&ipv4.ControlMessage{Src: c.src.AsSlice(), IfIndex: c.ifindex}).Marshal()
+	c.oobLen = len(ipv4.NewControlMessage(ipv4.FlagInterface | ipv4.FlagDst))
+	return nil
+}
+
+func (c *Conn) setup6() error {
+	p := ipv6.NewPacketConn(c.ipc)
+	// IPV6_CHECKSUM is deliberately left unset (offset -1 for protocols other than
+	// ICMPv6): the VRRPv3 checksum is computed and verified by the codec.
+	steps := []struct {
+		what string
+		do   func() error
+	}{
+		{"IPV6_MULTICAST_LOOP", func() error { return p.SetMulticastLoopback(false) }},
+		{"IPV6_MULTICAST_HOPS", func() error { return p.SetMulticastHopLimit(TTL) }},
+		{"IPV6_UNICAST_HOPS", func() error { return p.SetHopLimit(TTL) }},
+		{"IPV6_TCLASS", func() error { return p.SetTrafficClass(trafficClass) }},
+		{"IPV6_MULTICAST_IF", func() error { return p.SetMulticastInterface(c.iface()) }},
+		{"IPV6_MULTICAST_ALL", func() error { return c.setInt(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL, 0) }},
+		{"IPV6_RECVPKTINFO/IPV6_RECVHOPLIMIT", func() error {
+			return p.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface, true)
+		}},
+	}
+	if !c.Unicast() {
+		steps = append(steps, struct {
+			what string
+			do   func() error
+		}{"join " + c.group.String(), func() error { return p.JoinGroup(c.iface(), c.groupAddr()) }})
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			return fmt.Errorf("%s: %w", s.what, err)
+		}
+	}
+	c.sendOOB = (&ipv6.ControlMessage{Src: c.src.AsSlice(), IfIndex: c.ifindex}).Marshal()
+	c.oobLen = len(ipv6.NewControlMessage(ipv6.FlagHopLimit | ipv6.FlagDst | ipv6.FlagInterface))
+	return nil
+}
+
+func (c *Conn) setInt(level, opt, value int) error {
+	return control(c.rc, func(fd int) error { return unix.SetsockoptInt(fd, level, opt, value) })
+}
+
+// control runs f on the socket's file descriptor.
+func control(rc syscall.RawConn, f func(fd int) error) error {
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// SrcAddr returns the source address of every packet sent, without zone.
+func (c *Conn) SrcAddr() netip.Addr { return c.src }
+
+// Destinations returns the multicast group, or the unicast peers in unicast mode.
+func (c *Conn) Destinations() []netip.Addr { return append([]netip.Addr(nil), c.dsts...) }
+
+// Group returns the multicast group (joined unless in unicast mode).
+func (c *Conn) Group() netip.Addr { return c.group }
+
+// Unicast reports whether unicast peers were configured.
+func (c *Conn) Unicast() bool { return len(c.cfg.Peers) > 0 }
+
+// Interface returns the interface name.
+func (c *Conn) Interface() string { return c.cfg.Interface }
+
+// IfIndex returns the interface index found when the Conn was opened.
+func (c *Conn) IfIndex() int { return c.ifindex }
+
+// IPv6 reports whether this is an IPv6 socket.
+func (c *Conn) IPv6() bool { return c.cfg.IPv6 }
+
+// Dropped counts received packets that Recv discarded: truncated, malformed, not
+// VRRP, or reported by the kernel as arriving on another interface.
+func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
+
+// SetReadDeadline sets the deadline for Recv; the zero time means none.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.ipc.SetReadDeadline(t) }
+
+// Close closes the socket (which leaves the group) and unblocks a pending Recv.
+func (c *Conn) Close() error { return c.ipc.Close() }
+
+// Send sends one VRRP payload to dst (normally one of [Conn.Destinations]) from
+// [Conn.SrcAddr] out of the Conn's interface, with TTL / hop limit 255.
+func (c *Conn) Send(payload []byte, dst netip.Addr) error {
+	dst = dst.Unmap().WithZone("")
+	if !dst.IsValid() || dst.Is6() != c.cfg.IPv6 {
+		return fmt.Errorf("vrrpsock: send on %s: destination %v is not an %s address", c.cfg.Interface, dst, c.cfg.family())
+	}
+	var sa unix.Sockaddr
+	if c.cfg.IPv6 {
+		sa6 := &unix.SockaddrInet6{Addr: dst.As16()}
+		if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() || dst.IsInterfaceLocalMulticast() {
+			sa6.ZoneId = uint32(c.ifindex)
+		}
+		sa = sa6
+	} else {
+		sa = &unix.SockaddrInet4{Addr: dst.As4()}
+	}
+	var serr error
+	err := c.rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendmsg(int(fd), payload, c.sendOOB, sa, 0)
+		return !errors.Is(serr, unix.EAGAIN)
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("vrrpsock: send %d bytes from %s to %s on %s: %w", len(payload), c.src, dst, c.cfg.Interface, err)
+	}
+	return nil
+}
+
+// Recv waits for the next VRRP packet on the interface and returns it; the payload
+// is stored in buf (which should hold at least the interface MTU; larger packets are
+// dropped). Packets that are truncated, malformed or from another interface are
+// dropped and counted by [Conn.Dropped]. Recv is meant for one reader at a time.
+func (c *Conn) Recv(buf []byte) (Packet, error) {
+	oob := make([]byte, c.oobLen)
+	for {
+		var (
+			n, oobn, flags int
+			from           unix.Sockaddr
+			rerr           error
+		)
+		err := c.rc.Read(func(fd uintptr) bool {
+			n, oobn, flags, from, rerr = unix.Recvmsg(int(fd), buf, oob, 0)
+			return !errors.Is(rerr, unix.EAGAIN)
+		})
+		if err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return Packet{}, fmt.Errorf("vrrpsock: receive on %s: %w", c.cfg.Interface, err)
+		}
+		if p, ok := c.parse(buf[:n], oob[:oobn], flags, from); ok {
+			return p, nil
+		}
+		c.dropped.Add(1)
+	}
+}
+
+// parse turns one datagram as returned by recvmsg into a Packet; false means drop it.
+func (c *Conn) parse(b, oob []byte, flags int, from unix.Sockaddr) (Packet, bool) {
+	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+		return Packet{}, false
+	}
+	var p Packet
+	if c.cfg.IPv6 {
+		var cm ipv6.ControlMessage
+		if err := cm.Parse(oob); err != nil {
+			return Packet{}, false
+		}
+		sa, ok := from.(*unix.SockaddrInet6)
+		if !ok {
+			return Packet{}, false
+		}
+		p.Src = netip.AddrFrom16(sa.Addr)
+		if dst, ok := netip.AddrFromSlice(cm.Dst); ok {
+			p.Dst = dst.Unmap()
+			if p.Dst.Is4() { // a malformed control message; IPv6 sockets see IPv6 only
+				return Packet{}, false
+			}
+		}
+		p.TTL, p.IfIndex, p.Payload = cm.HopLimit, cm.IfIndex, b
+	} else {
+		var cm ipv4.ControlMessage
+		if err := cm.Parse(oob); err != nil {
+			return Packet{}, false
+		}
+		h, ok := parseIPv4Header(b)
+		if !ok || h.Protocol != Protocol {
+			return Packet{}, false
+		}
+		p.Src, p.Dst, p.TTL, p.IfIndex = h.Src, h.Dst, int(h.TTL), cm.IfIndex
+		p.Payload = b[h.Len:h.TotalLen]
+	}
+	if p.IfIndex == 0 {
+		p.IfIndex = c.ifindex // bound to the device: nothing else can arrive
+	} else if p.IfIndex != c.ifindex {
+		return Packet{}, false
+	}
+	return p, true
+}

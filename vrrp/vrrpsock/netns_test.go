@@ -1,0 +1,189 @@
+package vrrpsock
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// The tests below build private, unnamed network namespaces: interface names inside
+// them cannot collide with anything on the host or in other tests, and the kernel
+// destroys each namespace (with its veths) once its last handle and socket close.
+
+// requireRoot skips the test when not root, or fails it if root tests are required.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") == "1" {
+		t.Fatal("this test needs root (network namespaces, raw sockets) and LVSHA_REQUIRE_ROOT_TESTS=1")
+	}
+	t.Skip("skipping: needs root for network namespaces and raw sockets (set LVSHA_REQUIRE_ROOT_TESTS=1 to fail instead)")
+}
+
+// testNS is a private network namespace.
+type testNS struct {
+	t  *testing.T
+	h  netns.NsHandle
+	nl *netlink.Handle
+}
+
+// onThread runs f on a locked OS thread and restores the thread's namespace after.
+// If it cannot, the thread stays locked and the runtime discards it.
+func onThread(f func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			done <- fmt.Errorf("get current netns: %w", err)
+			return
+		}
+		defer orig.Close()
+		ferr := f()
+		if err := netns.Set(orig); err != nil {
+			done <- errors.Join(ferr, fmt.Errorf("restore netns: %w", err))
+			return
+		}
+		runtime.UnlockOSThread()
+		done <- ferr
+	}()
+	return <-done
+}
+
+func writeSysctl(key, value string) error {
+	p := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+	if err := os.WriteFile(p, []byte(value), 0o644); err != nil {
+		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
+	}
+	return nil
+}
+
+// newNS creates a namespace with lo up, IPv6 DAD off and no automatic IPv6
+// link-local addresses (tests add their own, so addresses are known and usable at
+// once).
+func newNS(t *testing.T) *testNS {
+	t.Helper()
+	requireRoot(t)
+	var h netns.NsHandle
+	err := onThread(func() error {
+		var err error
+		if h, err = netns.New(); err != nil {
+			return fmt.Errorf("new netns: %w", err)
+		}
+		for _, kv := range [][2]string{
+			{"net.ipv6.conf.all.accept_dad", "0"},
+			{"net.ipv6.conf.default.accept_dad", "0"},
+			{"net.ipv6.conf.default.addr_gen_mode", "1"},
+		} {
+			if err := writeSysctl(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if h.IsOpen() {
+			h.Close()
+		}
+		t.Fatalf("create network namespace: %v", err)
+	}
+	nl, err := netlink.NewHandleAt(h)
+	if err != nil {
+		h.Close()
+		t.Fatalf("netlink handle: %v", err)
+	}
+	n := &testNS{t: t, h: h, nl: nl}
+	t.Cleanup(func() { nl.Close(); h.Close() })
+	lo, err := nl.LinkByName("lo")
+	if err == nil {
+		err = nl.LinkSetUp(lo)
+	}
+	if err != nil {
+		t.Fatalf("lo up: %v", err)
+	}
+	return n
+}
+
+// do runs f on a thread inside the namespace.
+func (n *testNS) do(f func() error) error {
+	return onThread(func() error {
+		if err := netns.Set(n.h); err != nil {
+			return fmt.Errorf("enter netns: %w", err)
+		}
+		return f()
+	})
+}
+
+// veth connects n (interface name) to peer (interface peerName) and brings both up.
+func (n *testNS) veth(name string, peer *testNS, peerName string) {
+	n.t.Helper()
+	err := n.nl.LinkAdd(&netlink.Veth{
+		LinkAttrs:     netlink.LinkAttrs{Name: name},
+		PeerName:      peerName,
+		PeerNamespace: netlink.NsFd(int(peer.h)),
+	})
+	if err != nil {
+		n.t.Fatalf("veth %s-%s: %v", name, peerName, err)
+	}
+	n.up(name)
+	peer.up(peerName)
+}
+
+func (n *testNS) link(name string) netlink.Link {
+	n.t.Helper()
+	l, err := n.nl.LinkByName(name)
+	if err != nil {
+		n.t.Fatalf("link %s: %v", name, err)
+	}
+	return l
+}
+
+func (n *testNS) up(name string) {
+	n.t.Helper()
+	if err := n.nl.LinkSetUp(n.link(name)); err != nil {
+		n.t.Fatalf("%s up: %v", name, err)
+	}
+}
+
+// addr adds prefix (e.g. "192.0.2.1/24") to the interface; IPv6 without DAD.
+func (n *testNS) addr(name, prefix string) {
+	n.t.Helper()
+	p := netip.MustParsePrefix(prefix)
+	a := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
+	if p.Addr().Is6() {
+		a.Flags = unix.IFA_F_NODAD
+	}
+	if err := n.nl.AddrAdd(n.link(name), a); err != nil {
+		n.t.Fatalf("add %s to %s: %v", prefix, name, err)
+	}
+}
+
+// open opens a Conn inside the namespace and closes it at cleanup.
+func (n *testNS) open(cfg Config) *Conn {
+	n.t.Helper()
+	var c *Conn
+	err := n.do(func() error {
+		var err error
+		c, err = Open(cfg)
+		return err
+	})
+	if err != nil {
+		n.t.Fatalf("Open(%+v): %v", cfg, err)
+	}
+	n.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// ifindex returns the index of the interface in the namespace.
+func (n *testNS) ifindex(name string) int { return n.link(name).Attrs().Index }
