@@ -1,4 +1,5 @@
 # lvs-ha — see README.md. `make test` runs every tier; CI runs it through .ci/run.
+SHELL    := /bin/bash
 GO       ?= go
 BUILD    := build
 BIN      := $(BUILD)/bin
@@ -30,7 +31,7 @@ build:
 test: lint test-unit test-netns test-vm fuzz
 
 test-unit:
-	$(GO) test -count=1 $(UNIT_PKGS)
+	LVSHA_REQUIRE_SAMPLES=1 $(GO) test -count=1 $(UNIT_PKGS)
 
 test-netns: build
 	@if [ "$$(id -u)" != 0 ]; then echo "test-netns needs root (network namespaces)"; exit 1; fi
@@ -50,7 +51,8 @@ fuzz:
 
 demo: build
 	@if [ "$$(id -u)" != 0 ]; then echo "make demo needs root (it builds a network-namespace lab)"; exit 1; fi
-	LVSHA_BIN=$(CURDIR)/$(BIN)/lvs-ha $(GO) run ./integration/demo
+	@set -o pipefail; LVSHA_DEMO=1 LVSHA_BIN=$(CURDIR)/$(BIN)/lvs-ha $(GO) test -count=1 -v -run "^TestDemo$$" ./integration/ \
+	  | grep -v -e "^=== RUN" -e "^--- PASS" -e "^PASS$$" -e "^ok "
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files -o --exclude-standard '*.go' 2>/dev/null)); \

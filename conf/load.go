@@ -2,6 +2,7 @@ package conf
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
 )
@@ -27,7 +28,11 @@ func Load(path string, opts Options) (*Config, syntax.Diagnostics) {
 // LoadBytes is Load for an in-memory configuration named name. Includes are
 // resolved relative to name on the real file system.
 func LoadBytes(name string, src []byte, opts Options) (*Config, syntax.Diagnostics) {
-	nodes, ds := syntax.Parse(name, src, syntax.Options{ConfigID: opts.ConfigID})
+	return loadBytes(name, src, syntax.Options{ConfigID: opts.ConfigID})
+}
+
+func loadBytes(name string, src []byte, opts syntax.Options) (*Config, syntax.Diagnostics) {
+	nodes, ds := syntax.Parse(name, src, opts)
 	return build(nodes, ds)
 }
 
@@ -66,6 +71,7 @@ func build(nodes []*syntax.Node, ds syntax.Diagnostics) (*Config, syntax.Diagnos
 		dispatch(l, rootTable, n, l.cfg)
 	}
 	l.finish()
+	sortDiagnostics(nodes, l.ds)
 	// Never hand out nil slices: the JSON shape stays the same for every config.
 	c := l.cfg
 	if c.VRRPScripts == nil {
@@ -177,4 +183,39 @@ func init() {
 func (c Counts) String() string {
 	return fmt.Sprintf("%d vrrp_instance, %d virtual_server, %d real_server, %d checker",
 		c.VRRPInstances, c.VirtualServers, c.RealServers, c.Checkers)
+}
+
+// sortDiagnostics puts diagnostics in source order: files in the order their
+// statements appear (so included files sit where they were included), then
+// line and column. Diagnostics for files with no statements keep their place
+// at the end.
+func sortDiagnostics(nodes []*syntax.Node, ds syntax.Diagnostics) {
+	order := map[string]int{}
+	var visit func([]*syntax.Node)
+	visit = func(ns []*syntax.Node) {
+		for _, n := range ns {
+			if _, ok := order[n.Keyword.Pos.File]; !ok {
+				order[n.Keyword.Pos.File] = len(order)
+			}
+			visit(n.Children)
+		}
+	}
+	visit(nodes)
+	rank := func(d syntax.Diagnostic) int {
+		if r, ok := order[d.Pos.File]; ok {
+			return r
+		}
+		return len(order)
+	}
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		ra, rb := rank(a), rank(b)
+		if ra != rb || ra == len(order) {
+			return ra < rb
+		}
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line < b.Pos.Line
+		}
+		return a.Pos.Col < b.Pos.Col
+	})
 }

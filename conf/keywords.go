@@ -1,0 +1,156 @@
+package conf
+
+import "github.com/lvs-ha/lvs-ha/conf/syntax"
+
+// Status says what lvs-ha does with a keyword.
+type Status string
+
+const (
+	// Implemented keywords are parsed, validated and present in Config.
+	Implemented Status = "implemented"
+	// Ignored keywords are keepalived keywords lvs-ha accepts with a
+	// "not supported by lvs-ha (ignored)" warning and then drops.
+	Ignored Status = "accepted-ignored"
+)
+
+// KeywordInfo documents one keyword of one block.
+type KeywordInfo struct {
+	Block      string // block the keyword appears in ("top level" for the root)
+	Keyword    string
+	Meaning    string
+	Default    string
+	Status     Status
+	AliasOf    string // legacy name: the current keyword it maps to
+	Deprecated bool   // using it draws a deprecation warning
+	OpensBlock bool   // the keyword opens a { } block
+}
+
+// keyword describes one keyword of a block whose model object is a T.
+type keyword[T any] struct {
+	name       string
+	meaning    string
+	def        string
+	status     Status
+	aliasOf    string
+	deprecated bool
+	hint       string // what to use instead of a deprecated keyword without alias
+	block      bool   // must open a { } block
+	anyShape   bool   // may or may not open a block (ignored keywords only)
+	fn         func(l *loader, n *syntax.Node, t T)
+}
+
+// table is the set of keywords accepted in one kind of block.
+type table[T any] struct {
+	block string
+	kws   []keyword[T]
+	index map[string]*keyword[T]
+}
+
+func newTable[T any](block string, kws []keyword[T]) *table[T] {
+	t := &table[T]{block: block, kws: kws, index: make(map[string]*keyword[T], len(kws))}
+	for i := range t.kws {
+		k := &t.kws[i]
+		if _, dup := t.index[k.name]; dup {
+			panic("conf: duplicate keyword " + k.name + " in " + block)
+		}
+		t.index[k.name] = k
+	}
+	registry = append(registry, t)
+	return t
+}
+
+func (t *table[T]) info() []KeywordInfo {
+	out := make([]KeywordInfo, 0, len(t.kws))
+	for _, k := range t.kws {
+		out = append(out, KeywordInfo{
+			Block: t.block, Keyword: k.name, Meaning: k.meaning, Default: k.def,
+			Status: k.status, AliasOf: k.aliasOf, Deprecated: k.deprecated, OpensBlock: k.block,
+		})
+	}
+	return out
+}
+
+type infoer interface{ info() []KeywordInfo }
+
+var registry []infoer
+
+// walk applies the table to every statement inside n.
+func walk[T any](l *loader, tb *table[T], n *syntax.Node, t T) {
+	for _, c := range n.Children {
+		dispatch(l, tb, c, t)
+	}
+}
+
+func dispatch[T any](l *loader, tb *table[T], c *syntax.Node, t T) {
+	name := c.Keyword.Text
+	k := tb.index[name]
+	if k == nil {
+		if tb.block == rootBlock {
+			l.unknownTopLevel(c)
+			return
+		}
+		l.warnf(c.Keyword.Pos, "unknown keyword %q in %s", name, tb.block)
+		return
+	}
+	if k.status == Ignored {
+		l.warnf(c.Keyword.Pos, "%q%s is not supported by lvs-ha (ignored)", name, inBlock(tb.block))
+		return
+	}
+	if k.deprecated {
+		if k.aliasOf != "" {
+			l.warnf(c.Keyword.Pos, "%q is deprecated; use %q", name, k.aliasOf)
+		} else {
+			l.warnf(c.Keyword.Pos, "%q is deprecated: %s", name, k.hint)
+		}
+	}
+	if !k.anyShape {
+		if k.block && !c.Block {
+			l.errf(c.Keyword.Pos, "%q in %s needs a { } block", name, tb.block)
+			return
+		}
+		if !k.block && c.Block {
+			l.errf(c.Keyword.Pos, "%q in %s does not take a { } block", name, tb.block)
+			return
+		}
+	}
+	k.fn(l, c, t)
+}
+
+// ignored builds an accepted-but-ignored keyword.
+func ignored[T any](name, meaning string) keyword[T] {
+	return keyword[T]{name: name, meaning: meaning, status: Ignored, anyShape: true}
+}
+
+// impl builds an implemented keyword.
+func impl[T any](name, meaning, def string, fn func(*loader, *syntax.Node, T)) keyword[T] {
+	return keyword[T]{name: name, meaning: meaning, def: def, status: Implemented, fn: fn}
+}
+
+// implBlock builds an implemented keyword that opens a block.
+func implBlock[T any](name, meaning, def string, fn func(*loader, *syntax.Node, T)) keyword[T] {
+	return keyword[T]{name: name, meaning: meaning, def: def, status: Implemented, block: true, fn: fn}
+}
+
+// alias builds a legacy name for an implemented keyword.
+func alias[T any](name, of string, deprecated bool, fn func(*loader, *syntax.Node, T)) keyword[T] {
+	return keyword[T]{name: name, meaning: "legacy name of " + of, status: Implemented, aliasOf: of, deprecated: deprecated, fn: fn}
+}
+
+// valueLines calls fn for every line of a value block (`{ a b c ... }`),
+// rejecting nested blocks.
+func (l *loader) valueLines(n *syntax.Node, fn func(c *syntax.Node)) {
+	for _, c := range n.Children {
+		if c.Block {
+			l.errf(c.Keyword.Pos, "unexpected { } block in %s", n.Keyword.Text)
+			continue
+		}
+		fn(c)
+	}
+}
+
+func inBlock(b string) string {
+	if b == rootBlock {
+		return ""
+	}
+	return " in " + b
+}

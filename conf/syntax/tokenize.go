@@ -1,0 +1,211 @@
+package syntax
+
+import (
+	"errors"
+)
+
+// findBrace returns the offset of the first '{' or '}' in t that is neither
+// quoted nor escaped, or -1. An unquoted "${NAME}" before it, left as is by
+// substitution, is not a brace: ref is called with its offset and length.
+func findBrace(t string, ref func(off, n int)) int {
+	var quote byte
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case c == '\\':
+			i++
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '$':
+			// An undefined ${NAME} is left as is; its braces are not a block.
+			if n := refLen(t[i:]); n > 0 {
+				ref(i, n)
+				i += n - 1
+			}
+		case c == '{' || c == '}':
+			return i
+		}
+	}
+	return -1
+}
+
+// refLen returns the length of a "${NAME}" or "${NAME params}" at the start
+// of t, or 0.
+func refLen(t string) int {
+	if len(t) < 4 || t[1] != '{' || !isNameStart(t[2]) {
+		return 0
+	}
+	for i := 3; i < len(t); i++ {
+		c := t[i]
+		if c == '}' {
+			return i + 1
+		}
+		if !isNameChar(c) && c != ' ' {
+			return 0
+		}
+	}
+	return 0
+}
+
+// wordScanner splits text into words following the rules of the man page
+// section "Quoted strings" (keepalived's alloc_strvec_quoted_escaped).
+type wordScanner struct {
+	t   string
+	i   int
+	buf []byte
+}
+
+// next returns the next word: its text, byte offset, whether any part was
+// quoted, and the offset of a quote left open at the end of the text (-1 if
+// none). ok is false when no words remain.
+func (s *wordScanner) next() (text string, start int, quoted bool, openQuote int, ok bool) {
+	t := s.t
+	for s.i < len(t) && isSpace(t[s.i]) {
+		s.i++
+	}
+	if s.i >= len(t) {
+		return "", 0, false, -1, false
+	}
+	start = s.i
+	openQuote = -1
+	// Fast path: a plain word without quotes or escapes.
+	j := s.i
+	for j < len(t) && !isSpace(t[j]) && t[j] != '"' && t[j] != '\'' && t[j] != '\\' {
+		j++
+	}
+	if j == len(t) || isSpace(t[j]) {
+		s.i = j
+		return t[start:j], start, false, -1, true
+	}
+	s.buf = append(s.buf[:0], t[start:j]...)
+	var quote byte
+	i := j
+loop:
+	for i < len(t) {
+		c := t[i]
+		switch {
+		case c == '\\':
+			var b byte
+			b, i = unescape(t, i+1)
+			s.buf = append(s.buf, b)
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else {
+				s.buf = append(s.buf, c)
+			}
+			i++
+		case isSpace(c):
+			break loop
+		case c == '"' || c == '\'':
+			quote = c
+			quoted = true
+			openQuote = i
+			i++
+		default:
+			s.buf = append(s.buf, c)
+			i++
+		}
+	}
+	if quote == 0 {
+		openQuote = -1
+	}
+	s.i = i
+	return string(s.buf), start, quoted, openQuote, true
+}
+
+// unescape decodes the escape sequence whose first character (after the
+// backslash) is at t[i]. It returns the byte produced and the offset after
+// the sequence. A backslash at the very end of t stands for itself.
+func unescape(t string, i int) (byte, int) {
+	if i >= len(t) {
+		return '\\', i
+	}
+	c := t[i]
+	switch {
+	case c == 'x' && i+1 < len(t) && isHex(t[i+1]):
+		// Up to two hex digits (keepalived >= 2.3.2; 2.2.x consumed any number
+		// of digits but kept only the last byte).
+		v := hexVal(t[i+1])
+		i += 2
+		if i < len(t) && isHex(t[i]) {
+			v = v<<4 | hexVal(t[i])
+			i++
+		}
+		return v, i
+	case c == 'c' && i+1 < len(t):
+		return t[i+1] & 0x1f, i + 2
+	case c >= '0' && c <= '7':
+		v := c - '0'
+		i++
+		for k := 0; k < 2 && i < len(t) && t[i] >= '0' && t[i] <= '7'; k++ {
+			v = v<<3 + (t[i] - '0')
+			i++
+		}
+		return v, i
+	}
+	switch c {
+	case 'a':
+		c = '\a'
+	case 'b':
+		c = '\b'
+	case 'E':
+		c = 0x1b
+	case 'f':
+		c = '\f'
+	case 'n':
+		c = '\n'
+	case 'r':
+		c = '\r'
+	case 't':
+		c = '\t'
+	case 'v':
+		c = '\v'
+	}
+	return c, i + 1
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// ErrUnterminatedQuote is returned by SplitWords for a quote left open.
+var ErrUnterminatedQuote = errors.New("unterminated quoted string")
+
+// SplitWords splits s into words with the rules of keepalived.conf(5)
+// "Quoted strings": words are separated by whitespace; text between " or '
+// is kept together with its whitespace and the quotes are removed; \a \b \E
+// \f \n \r \t \v \nnn \xXX \cC are escapes, and \C is C for any other C.
+//
+// The parser already applies these rules to every word of a statement; a
+// caller needs SplitWords only to split a word further, as keepalived does
+// with a quoted script command line ("/bin/x.sh 'arg 1' arg2").
+func SplitWords(s string) ([]string, error) {
+	var words []string
+	sc := wordScanner{t: s}
+	for {
+		w, _, _, open, ok := sc.next()
+		if !ok {
+			return words, nil
+		}
+		words = append(words, w)
+		if open >= 0 {
+			return words, ErrUnterminatedQuote
+		}
+	}
+}
