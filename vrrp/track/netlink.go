@@ -1,0 +1,164 @@
+package track
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/lvs-ha/lvs-ha/internal/clock"
+)
+
+// LinkUp is keepalived's IF_FLAGS_UP: both IFF_UP and IFF_RUNNING are set.
+func LinkUp(rawFlags uint32) bool {
+	const want = unix.IFF_UP | unix.IFF_RUNNING
+	return rawFlags&want == want
+}
+
+// EventFromUpdate maps an rtnetlink link notification to a LinkEvent.
+func EventFromUpdate(u netlink.LinkUpdate) LinkEvent {
+	ev := LinkEvent{
+		Index:   int(u.Index),
+		Up:      LinkUp(u.Flags),
+		Deleted: u.Header.Type == unix.RTM_DELLINK,
+	}
+	if u.Link != nil {
+		ev.Name = u.Link.Attrs().Name
+		if ev.Index == 0 {
+			ev.Index = u.Link.Attrs().Index
+		}
+	}
+	return ev
+}
+
+// EventFromLink maps a link from a dump to a LinkEvent.
+func EventFromLink(l netlink.Link) LinkEvent {
+	a := l.Attrs()
+	return LinkEvent{Index: a.Index, Name: a.Name, Up: LinkUp(a.RawFlags)}
+}
+
+// WatchOptions configures WatchLinks.
+type WatchOptions struct {
+	// Namespace to watch; nil means the caller's network namespace.
+	Namespace *netns.NsHandle
+	// OnError, if set, receives non-fatal errors (a lost subscription, a bad message).
+	OnError func(error)
+	// Clock times the pause before resubscribing; nil means the real clock.
+	Clock clock.Clock
+	// RetryDelay is that pause; 0 means one second.
+	RetryDelay time.Duration
+}
+
+// WatchLinks reports the links of a network namespace until ctx is done: onSync gets
+// a full dump first and again after each resubscription (the kernel drops
+// notifications when a socket's buffer overflows), and onEvent gets every link
+// notification in between. The callbacks run on WatchLinks' goroutine. It returns
+// ctx.Err(), or an error if subscribing or dumping fails.
+func WatchLinks(ctx context.Context, opts WatchOptions, onSync func([]LinkEvent), onEvent func(LinkEvent)) error {
+	clk := clock.OrReal(opts.Clock)
+	delay := opts.RetryDelay
+	if delay <= 0 {
+		delay = time.Second
+	}
+	report := func(err error) {
+		if opts.OnError != nil {
+			opts.OnError(err)
+		}
+	}
+	for {
+		lost, err := watchOnce(ctx, opts, report, onSync, onEvent)
+		if err != nil || !lost {
+			return err
+		}
+		report(errors.New("link subscription lost, resubscribing"))
+		t := clk.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C():
+		}
+	}
+}
+
+// watchOnce runs one subscription; lost reports that it ended without ctx being done.
+func watchOnce(ctx context.Context, opts WatchOptions, report func(error), onSync func([]LinkEvent), onEvent func(LinkEvent)) (lost bool, err error) {
+	ch := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	// Errors after we close the subscription (the receiver's socket read failing
+	// because we closed it) are not worth reporting.
+	var closed atomic.Bool
+	so := netlink.LinkSubscribeOptions{Namespace: opts.Namespace, ErrorCallback: func(err error) {
+		if !closed.Load() {
+			report(err)
+		}
+	}}
+	if err := netlink.LinkSubscribeWithOptions(ch, done, so); err != nil {
+		return false, fmt.Errorf("subscribe to link updates: %w", err)
+	}
+	// Subscribe before dumping so no change falls between the two.
+	stop := func() {
+		closed.Store(true)
+		close(done)
+		for range ch { // let the receiver goroutine exit
+		}
+	}
+	links, err := listLinks(opts.Namespace)
+	if err != nil {
+		stop()
+		return false, err
+	}
+	if onSync != nil {
+		evs := make([]LinkEvent, 0, len(links))
+		for _, l := range links {
+			evs = append(evs, EventFromLink(l))
+		}
+		onSync(evs)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			stop()
+			return false, ctx.Err()
+		case u, ok := <-ch:
+			if !ok {
+				closed.Store(true)
+				close(done)
+				return true, nil
+			}
+			if onEvent != nil {
+				onEvent(EventFromUpdate(u))
+			}
+		}
+	}
+}
+
+// listLinks dumps the links of ns (nil: current namespace), retrying a dump the
+// kernel reports as interrupted, since an incomplete dump would fail absent links.
+func listLinks(ns *netns.NsHandle) ([]netlink.Link, error) {
+	h := &netlink.Handle{}
+	if ns != nil {
+		var err error
+		if h, err = netlink.NewHandleAt(*ns); err != nil {
+			return nil, fmt.Errorf("netlink handle in namespace: %w", err)
+		}
+		defer h.Close()
+	}
+	var err error
+	for range 5 {
+		var links []netlink.Link
+		links, err = h.LinkList()
+		if err == nil {
+			return links, nil
+		}
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
+	return nil, fmt.Errorf("list links: %w", err)
+}
