@@ -355,20 +355,22 @@ func TestVSGRanges(t *testing.T) {
 	}
 }
 
-func TestSplitCommand(t *testing.T) {
-	tests := map[string][]string{
-		"/bin/x a  b":            {"/bin/x", "a", "b"},
-		`/bin/x 'a b' "c d"`:     {"/bin/x", "a b", "c d"},
-		`/bin/x a\ b`:            {"/bin/x", "a b"},
-		"   ":                    nil,
-		`/bin/x ''`:              {"/bin/x", ""},
-		"</dev/tcp/127.0.0.1/80": {"</dev/tcp/127.0.0.1/80"},
+func TestScriptArgvIsSplitLikeKeepalived(t *testing.T) {
+	cfg, ds := loadSrc(t, "k.conf", "vrrp_script chk {\n    script \"/bin/x 'a b' c\"\n}\n")
+	if ds.HasErrors() {
+		t.Fatalf("errors:\n%s", dump(ds))
 	}
-	for in, want := range tests {
-		got := splitCommand(in)
-		if strings.Join(got, "|") != strings.Join(want, "|") || len(got) != len(want) {
-			t.Errorf("splitCommand(%q) = %q, want %q", in, got, want)
-		}
+	got := strings.Join(cfg.VRRPScripts[0].Script.Argv, "|")
+	if want := "/bin/x|a b|c"; got != want {
+		t.Errorf("argv %q, want %q", got, want)
+	}
+	_, ds = loadSrc(t, "k.conf", "vrrp_script chk {\n    script \"/bin/x 'a b\"\n}\n")
+	found := false
+	for _, d := range errorsOf(ds) {
+		found = found || d.Pos.Line == 2 && strings.Contains(d.Msg, "missing terminating")
+	}
+	if !found {
+		t.Errorf("unterminated quote inside a script: want an error at line 2, got:\n%s", dump(ds))
 	}
 }
 

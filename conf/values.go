@@ -3,6 +3,7 @@ package conf
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/lvs-ha/lvs-ha/internal/script"
 	"math"
 	"net/netip"
 	"strconv"
@@ -224,11 +225,11 @@ func (l *loader) script(n *syntax.Node) *Script {
 	if !l.nargs(n, 1, 3) {
 		return nil
 	}
-	s := &Script{Cmd: n.Args[0].Text, Argv: splitCommand(n.Args[0].Text), Pos: n.Keyword.Pos}
-	if len(s.Argv) == 0 {
-		l.errf(n.Args[0].Pos, "empty %s script", n.Keyword.Text)
+	argv, ok := l.splitCommand(n.Args[0], n.Keyword.Text+" script")
+	if !ok {
 		return nil
 	}
+	s := &Script{Cmd: n.Args[0].Text, Argv: argv, Pos: n.Keyword.Pos}
 	if len(n.Args) > 1 {
 		s.User = n.Args[1].Text
 	}
@@ -238,44 +239,18 @@ func (l *loader) script(n *syntax.Node) *Script {
 	return s
 }
 
-// splitCommand splits a script string into argv the way keepalived does:
-// on whitespace, with single or double quotes grouping and backslash escaping.
-func splitCommand(s string) []string {
-	var (
-		argv  []string
-		cur   strings.Builder
-		in    bool
-		quote rune
-		esc   bool
-	)
-	for _, r := range s {
-		switch {
-		case esc:
-			cur.WriteRune(r)
-			esc, in = false, true
-		case r == '\\' && quote != '\'':
-			esc, in = true, true
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == '\'' || r == '"':
-			quote, in = r, true
-		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
-			if in {
-				argv = append(argv, cur.String())
-				cur.Reset()
-				in = false
-			}
-		default:
-			cur.WriteRune(r)
-			in = true
-		}
+// splitCommand splits a script string into argv exactly as keepalived does
+// (internal/script.SplitCommand); a malformed string is an error at w.
+// It reports false when it has reported an error.
+func (l *loader) splitCommand(w syntax.Word, what string) ([]string, bool) {
+	argv, err := script.SplitCommand(w.Text)
+	if err != nil {
+		l.errf(w.Pos, "%v", err)
+		return nil, false
 	}
-	if in {
-		argv = append(argv, cur.String())
+	if len(argv) == 0 {
+		l.errf(w.Pos, "empty %s", what)
+		return nil, false
 	}
-	return argv
+	return argv, true
 }

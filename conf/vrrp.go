@@ -18,9 +18,8 @@ func init() {
 			if !l.nargs(n, 1, 1) {
 				return
 			}
-			argv := splitCommand(n.Args[0].Text)
-			if len(argv) == 0 {
-				l.errf(n.Args[0].Pos, "empty script")
+			argv, ok := l.splitCommand(n.Args[0], "script")
+			if !ok {
 				return
 			}
 			user, group := "", ""
