@@ -23,6 +23,12 @@
 // and the runner carries out the returned actions (SendAdvert, AddVIPs,
 // RemoveVIPs, SendGARP, Notify, PriorityChanged) in order. The machine has
 // no goroutines, sockets, clock or logging; SyncGroup couples machines the
-// way keepalived's vrrp_sync_group does. The runner with sockets lives
-// elsewhere; this package imports neither conf, ipvs nor healthcheck.
+// way keepalived's vrrp_sync_group does.
+//
+// Runner (runner*.go) is the I/O edge: one goroutine owns every machine,
+// sync group, garp.Scheduler and tracker of a daemon and carries out their
+// actions through small interfaces (Conn/ConnFactory over vrrp/vrrpsock,
+// VIPManager over vrrp/vip, garp.Sender, ScriptRunner over internal/script,
+// LinkWatcher over vrrp/track), so it runs against fakes and a fake clock in
+// tests. This package imports neither conf, ipvs nor healthcheck.
 package vrrp

@@ -245,7 +245,12 @@ func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
-		if err := daemon.New(cfg, log).Run(ctx); err != nil {
+		d, err := daemon.New(cfg, log)
+		if err != nil {
+			log.Error("cannot start", "error", err)
+			return ExitFailure
+		}
+		if err := d.Run(ctx); err != nil {
 			log.Error("daemon failed", "error", err)
 			return ExitFailure
 		}

@@ -2,28 +2,75 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/lvs-ha/lvs-ha/conf"
+	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/track"
+	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
 
 // Daemon runs one configuration until its context ends.
 type Daemon struct {
-	cfg *conf.Config
-	log *slog.Logger
+	cfg  *conf.Config
+	log  *slog.Logger
+	vrrp *vrrp.Runner
 }
 
-// New prepares a daemon for cfg, which must already be valid.
-func New(cfg *conf.Config, log *slog.Logger) *Daemon {
-	return &Daemon{cfg: cfg, log: log}
+// New translates cfg, which conf has validated, into the components' options.
+// Nothing is opened or changed on the system until Run.
+func New(cfg *conf.Config, log *slog.Logger) (*Daemon, error) {
+	d := &Daemon{cfg: cfg, log: log}
+	instances, groups, err := vrrpConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(instances) > 0 {
+		var err error
+		d.vrrp, err = vrrp.NewRunner(vrrp.RunnerOptions{
+			Instances:   instances,
+			SyncGroups:  groups,
+			Logger:      log,
+			Conns:       vrrp.SocketFactory{},
+			VIPs:        vip.New(),
+			Announcer:   garp.NewAnnouncer(garp.AnnouncerConfig{}),
+			Links:       vrrp.NetlinkLinks{Options: track.WatchOptions{}},
+			ScriptUser:  cfg.Global.ScriptUser,
+			ScriptGroup: cfg.Global.ScriptGroup,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
-// Run serves until ctx is cancelled, then shuts down in order and returns nil.
+// VRRP returns the VRRP runner (nil without vrrp_instance blocks), for status.
+func (d *Daemon) VRRP() *vrrp.Runner { return d.vrrp }
+
+// Run serves until ctx is cancelled, then shuts every component down in order
+// (VRRP sends priority 0 and removes its VIPs) and returns nil. A component
+// that fails stops the others and its error is returned.
 func (d *Daemon) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	if d.vrrp != nil {
+		g.Go(func() error {
+			if err := d.vrrp.Run(gctx); err != nil {
+				return fmt.Errorf("vrrp: %w", err)
+			}
+			return nil
+		})
+	}
 	d.log.Info("running",
 		"vrrp_instances", len(d.cfg.VRRPInstances),
 		"virtual_servers", len(d.cfg.VirtualServers))
-	<-ctx.Done()
-	d.log.Info("stopping", "reason", context.Cause(ctx))
-	return nil
+	<-gctx.Done()
+	if ctx.Err() != nil {
+		d.log.Info("stopping", "reason", context.Cause(ctx))
+	}
+	return g.Wait()
 }

@@ -1,0 +1,219 @@
+package daemon
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/lvs-ha/lvs-ha/conf"
+	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/track"
+	"github.com/lvs-ha/lvs-ha/vrrp/vip"
+)
+
+// vrrpConfig translates the configuration's VRRP part into the runner's option
+// types. cfg has been validated by conf; an error here names the instance.
+func vrrpConfig(cfg *conf.Config) ([]vrrp.InstanceConfig, []vrrp.SyncGroupConfig, error) {
+	scripts := map[string]*conf.VRRPScript{}
+	for _, s := range cfg.VRRPScripts {
+		scripts[s.Name] = s
+	}
+	g := cfg.Global
+	var out []vrrp.InstanceConfig
+	for _, in := range cfg.VRRPInstances {
+		ic, err := instanceConfig(g, scripts, in)
+		if err != nil {
+			return nil, nil, fmt.Errorf("vrrp_instance %s (%s): %w", in.Name, in.Pos, err)
+		}
+		out = append(out, ic)
+	}
+	var groups []vrrp.SyncGroupConfig
+	for _, sg := range cfg.SyncGroups {
+		groups = append(groups, vrrp.SyncGroupConfig{
+			Name:    sg.Name,
+			Members: append([]string(nil), sg.Members...),
+			Notify:  notifyScripts(sg.Notify),
+		})
+		// keepalived: a sync group's trackers apply to every member, unweighted
+		// unless sync_group_tracking_weight.
+		for i := range out {
+			if !slices.Contains(sg.Members, out[i].Machine.Name) {
+				continue
+			}
+			for _, ti := range sg.TrackInterfaces {
+				out[i].TrackInterfaces = append(out[i].TrackInterfaces, trackIface(ti, sg.SyncGroupTrackingWeight))
+			}
+			for _, ts := range sg.TrackScripts {
+				t, err := trackScript(scripts, ts, sg.SyncGroupTrackingWeight)
+				if err != nil {
+					return nil, nil, fmt.Errorf("vrrp_sync_group %s: %w", sg.Name, err)
+				}
+				out[i].TrackScripts = append(out[i].TrackScripts, t)
+			}
+		}
+	}
+	return out, groups, nil
+}
+
+func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *conf.VRRPInstance) (vrrp.InstanceConfig, error) {
+	fam := vrrp.FamilyIPv4
+	if in.Family == conf.Inet6 {
+		fam = vrrp.FamilyIPv6
+	}
+	state := vrrp.StateBackup
+	if in.State == conf.StateMaster {
+		state = vrrp.StateMaster
+	}
+	m := vrrp.Options{
+		Name:                 in.Name,
+		VRID:                 uint8(in.VRID),
+		Version:              in.Version,
+		Family:               fam,
+		Priority:             uint8(in.Priority),
+		AdvertInterval:       in.AdvertInt.Std(),
+		NoPreempt:            in.NoPreempt,
+		PreemptDelay:         in.PreemptDelay.Std(),
+		Accept:               in.Accept,
+		InitialState:         state,
+		CheckUnicastSource:   in.CheckUnicastSrc,
+		DownTimerAdverts:     in.DownTimerAdverts,
+		LowerPrioNoAdvert:    in.LowerPrioNoAdvert,
+		HigherPrioSendAdvert: in.HigherPrioSendAdvert,
+		SkipCheckAdvAddr:     in.SkipCheckAdvAddr,
+	}
+	if in.Auth != nil && in.Version == 2 {
+		switch in.Auth.Type {
+		case "PASS":
+			m.AuthType, m.AuthPass = vrrp.AuthPass, in.Auth.Pass
+		default:
+			return vrrp.InstanceConfig{}, fmt.Errorf("authentication %s is not supported", in.Auth.Type)
+		}
+	}
+	for _, p := range in.UnicastPeers {
+		m.UnicastPeers = append(m.UnicastPeers, p.Addr)
+	}
+	ic := vrrp.InstanceConfig{
+		Machine:          m,
+		Interface:        in.Interface,
+		SrcAddr:          in.SrcIP,
+		DontTrackPrimary: in.DontTrackPrimary,
+		Notify:           notifyScripts(in.Notify),
+	}
+	if !in.Unicast {
+		ic.McastGroup = in.McastDstIP
+	}
+	for _, v := range in.VIPs {
+		a, err := vipAddress(v, in.Interface)
+		if err != nil {
+			return ic, err
+		}
+		ic.VIPs = append(ic.VIPs, a)
+	}
+	for _, v := range in.ExcludedVIPs {
+		a, err := vipAddress(v, in.Interface)
+		if err != nil {
+			return ic, err
+		}
+		ic.ExcludedVIPs = append(ic.ExcludedVIPs, a)
+	}
+	ic.GARP = &garp.Options{
+		MasterRepeat:        in.GarpMasterRepeat,
+		MasterDelay:         in.GarpMasterDelay.Std(),
+		LowerPrioRepeat:     in.GarpLowerPrioRepeat,
+		LowerPrioDelay:      in.GarpLowerPrioDelay.Std(),
+		MasterRefresh:       in.GarpMasterRefresh.Std(),
+		MasterRefreshRepeat: in.GarpMasterRefreshRepeat,
+		ARPInterval:         g.VRRPGarpInterval.Std(),
+		NAInterval:          g.VRRPGnaInterval.Std(),
+	}
+	for _, ti := range in.TrackInterfaces {
+		ic.TrackInterfaces = append(ic.TrackInterfaces, trackIface(ti, true))
+	}
+	for _, ts := range in.TrackScripts {
+		t, err := trackScript(scripts, ts, true)
+		if err != nil {
+			return ic, err
+		}
+		ic.TrackScripts = append(ic.TrackScripts, t)
+	}
+	return ic, nil
+}
+
+func vipAddress(v *conf.VIP, iface string) (vip.Address, error) {
+	a := vip.Address{
+		Prefix:        v.Addr,
+		Dev:           v.Dev,
+		Broadcast:     v.Broadcast,
+		Label:         v.Label,
+		Peer:          v.Peer.Addr(),
+		DAD:           v.NoDAD, // keepalived's "-nodad" keyword keeps DAD on
+		Home:          v.Home,
+		MngTmpAddr:    v.MngTmpAddr,
+		NoPrefixRoute: v.NoPrefixRoute,
+		AutoJoin:      v.AutoJoin,
+		PreferredLft:  v.PreferredLft,
+	}
+	if a.Dev == "" {
+		a.Dev = iface
+	}
+	if v.Scope != "" {
+		s, err := vip.ParseScope(v.Scope)
+		if err != nil {
+			return a, fmt.Errorf("virtual_ipaddress %s (%s): %w", v.Addr, v.Pos, err)
+		}
+		a.Scope = s
+	}
+	return a, nil
+}
+
+func trackIface(ti conf.TrackedIface, weighted bool) track.InterfaceConfig {
+	w := ti.Weight
+	if !weighted {
+		w = 0
+	}
+	return track.InterfaceConfig{Name: ti.Name, Weight: w, Reverse: ti.Reverse}
+}
+
+func trackScript(scripts map[string]*conf.VRRPScript, ts conf.TrackedScript, weighted bool) (vrrp.TrackScript, error) {
+	s := scripts[ts.Name]
+	if s == nil || s.Script == nil {
+		return vrrp.TrackScript{}, fmt.Errorf("track_script %s (%s): no such vrrp_script", ts.Name, ts.Pos)
+	}
+	w := ts.Weight
+	if !weighted {
+		w = 0
+	}
+	return vrrp.TrackScript{
+		Script: track.ScriptConfig{
+			Name:     s.Name,
+			Interval: s.Interval.Std(),
+			Timeout:  s.Timeout.Std(),
+			Rise:     s.Rise,
+			Fall:     s.Fall,
+			Weight:   s.Weight,
+			Reverse:  s.Reverse,
+			InitFail: s.InitFail,
+		},
+		Command: command(s.Script),
+		Weight:  w,
+		Reverse: ts.Reverse,
+	}, nil
+}
+
+func command(s *conf.Script) vrrp.Command {
+	return vrrp.Command{Argv: append([]string(nil), s.Argv...), User: s.User, Group: s.Group}
+}
+
+func notifyScripts(n conf.Notify) vrrp.NotifyScripts {
+	opt := func(s *conf.Script) *vrrp.Command {
+		if s == nil {
+			return nil
+		}
+		c := command(s)
+		return &c
+	}
+	return vrrp.NotifyScripts{
+		Master: opt(n.Master), Backup: opt(n.Backup), Fault: opt(n.Fault), Stop: opt(n.Stop),
+		Any: opt(n.Any), MasterRxLowerPri: opt(n.MasterRxLowerPri),
+	}
+}

@@ -1,0 +1,387 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/internal/script"
+	"github.com/lvs-ha/lvs-ha/vrrp/track"
+	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
+)
+
+// onPacket dispatches a received packet to its instance by VRID, decodes
+// it with the instance's checks and steps the machine.
+func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
+	if len(p.Payload) < 2 {
+		r.rxTooShort++
+		return
+	}
+	in := cs.byVRID[p.Payload[1]]
+	if in == nil {
+		k := vridKey{cs.cfg.Interface, FamilyIPv4, p.Payload[1]}
+		if cs.cfg.IPv6 {
+			k.fam = FamilyIPv6
+		}
+		if !r.vridUsed[k] {
+			r.rxUnknownVRID++
+		}
+		return
+	}
+	d, err := Decode(p.Payload, RxInfo{Src: p.Src, Dst: p.Dst, TTL: p.TTL}, in.expect)
+	if err != nil {
+		reason := ReasonOf(err)
+		in.stats.RxErrors[reason]++
+		r.log.Debug("VRRP packet rejected", "instance", in.name, "from", p.Src, "reason", reason.String(), "err", err)
+		return
+	}
+	in.stats.AdvertsReceived++
+	if d.Priority == PriorityStop {
+		in.stats.PriorityZeroReceived++
+	}
+	if d.AddressListMismatch {
+		in.stats.AddressListMismatch++
+		r.log.Debug("VRRP advert address list differs from ours", "instance", in.name, "from", p.Src, "addrs", d.Addrs)
+	}
+	if d.IntervalMismatch {
+		r.log.Debug("VRRP advert interval differs from ours", "instance", in.name, "from", p.Src, "interval", d.Interval)
+	}
+	from := p.Src.Unmap()
+	if in.m.State() == StateMaster && d.Priority != PriorityStop && from != in.conn.src &&
+		(d.Priority < in.m.Priority() || (d.Priority == in.m.Priority() && from.Compare(in.conn.src) < 0)) {
+		if c := in.cfg.Notify.MasterRxLowerPri; c != nil {
+			r.runNotify(in.name, "notify_master_rx_lower_pri", r.spec(c, c.Argv, r.notifyTimeout), false)
+		}
+	}
+	r.step(in, AdvertReceived{Advertisement: d.Advertisement, From: from})
+}
+
+// onLinks applies a link dump (sync) or one link event to the interface
+// trackers; the first dump starts the instances.
+func (r *Runner) onLinks(evs []track.LinkEvent, sync bool) {
+	for _, in := range r.insts {
+		if t := in.primary; t != nil {
+			before := t.State()
+			if r.applyLinks(t, evs, sync) {
+				switch st := t.State(); {
+				case st == track.StateFail:
+					r.log.Info("VRRP interface down", "instance", in.name, "interface", in.cfg.Interface)
+					r.step(in, LinkDown{})
+				case st == track.StateOK && before == track.StateFail:
+					r.log.Info("VRRP interface up", "instance", in.name, "interface", in.cfg.Interface)
+					r.step(in, LinkUp{})
+				}
+			}
+		}
+		var changed []string
+		for _, t := range in.ifaces {
+			if r.applyLinks(t, evs, sync) {
+				changed = append(changed, fmt.Sprintf("track_interface %s %s", t.Config().Name, linkWord(t.State())))
+			}
+		}
+		if len(changed) > 0 && r.started {
+			r.updateTrackers(in, joinReasons(changed))
+		}
+	}
+	if sync && !r.started {
+		r.startup()
+	}
+}
+
+func (r *Runner) applyLinks(t *track.InterfaceTracker, evs []track.LinkEvent, sync bool) bool {
+	if sync {
+		return t.Sync(evs)
+	}
+	changed := false
+	for _, ev := range evs {
+		changed = t.Apply(ev) || changed
+	}
+	return changed
+}
+
+func linkWord(s track.State) string {
+	if s == track.StateOK {
+		return "up"
+	}
+	return "down"
+}
+
+func joinReasons(rs []string) string {
+	out := rs[0]
+	for _, s := range rs[1:] {
+		out += ", " + s
+	}
+	return out
+}
+
+// startScript starts a run of a tracking script on its own goroutine; the
+// result comes back through r.in.
+func (r *Runner) startScript(s *scriptState) {
+	s.t.Start(r.now)
+	spec := r.spec(&s.cmd, slices.Clone(s.cmd.Argv), s.t.Timeout())
+	ctx := r.asyncCtx
+	if r.hooks != nil {
+		r.hooks.started()
+	}
+	r.asyncWG.Add(1)
+	go func() {
+		defer r.asyncWG.Done()
+		res := r.checker.Run(ctx, spec)
+		select {
+		case r.in <- input{kind: inScript, script: s, result: res}:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+func (r *Runner) onScriptResult(s *scriptState, res script.Result) {
+	name := s.t.Config().Name
+	if !res.OK() {
+		r.log.Debug("vrrp_script failed", "script", name, "result", res.String())
+	}
+	if !s.t.Result(r.now, res.OK()) {
+		return
+	}
+	st := s.t.State()
+	r.log.Info("vrrp_script state changed", "script", name, "state", st.String(), "result", res.String())
+	reason := fmt.Sprintf("track_script %s %s", name, st)
+	for _, in := range r.insts {
+		for _, is := range in.scripts {
+			if is.s == s {
+				r.updateTrackers(in, reason)
+				break
+			}
+		}
+	}
+}
+
+// trackerStatuses lists the instance's trackers with its weights.
+func (in *instance) trackerStatuses() []track.Status {
+	var out []track.Status
+	for _, is := range in.scripts {
+		out = append(out, is.s.t.Status().WithWeight(is.weight, is.reverse))
+	}
+	for _, t := range in.ifaces {
+		out = append(out, t.Status())
+	}
+	return out
+}
+
+// updateTrackers tells the machine its trackers' combined effect.
+func (r *Runner) updateTrackers(in *instance, reason string) {
+	prio, fault := track.Effective(int(in.stats.BasePriority), in.trackerStatuses()...)
+	r.step(in, TrackersUpdated{Priority: uint8(prio), Fault: fault, Reason: reason})
+}
+
+// do carries out one action of in's machine.
+func (r *Runner) do(in *instance, a Action) {
+	switch a := a.(type) {
+	case SendAdvert:
+		r.sendAdvert(in, a.Advertisement)
+	case AddVIPs:
+		r.addVIPs(in)
+	case RemoveVIPs:
+		r.removeVIPs(in)
+	case SendGARP:
+		switch a.Reason {
+		case GARPBecomeMaster:
+			if err := in.sched.Start(r.now, in.garpVIPs); err != nil {
+				in.stats.GARPErrors++
+				r.log.Error("gratuitous ARP schedule", "instance", in.name, "err", err)
+			}
+			r.flushGARP(in)
+		case GARPLowerPrio:
+			in.sched.LowerPriority(r.now)
+			r.flushGARP(in)
+		default:
+			// GARPDelayed / GARPRefresh: the machine's own GARP timers are
+			// disabled (GARPMasterDelay/Refresh zero); the scheduler owns them.
+		}
+	case Notify:
+		r.transition(in, a)
+	case PriorityChanged:
+		r.log.Info("VRRP priority changed", "instance", in.name, "from", a.From, "to", a.To)
+	}
+}
+
+func (r *Runner) sendAdvert(in *instance, a Advertisement) {
+	cs := in.conn
+	if cs == nil {
+		return
+	}
+	sent := false
+	for _, dst := range cs.dsts {
+		b, err := a.Marshal(EncodeOptions{Src: cs.src, Dst: dst, V3ChecksumAsV2: in.cfg.Machine.V3ChecksumAsV2})
+		if err == nil {
+			err = cs.c.Send(b, dst)
+		}
+		if err != nil {
+			in.stats.SendErrors++
+			r.log.Warn("VRRP advert not sent", "instance", in.name, "to", dst, "err", err)
+			continue
+		}
+		sent = true
+	}
+	if sent {
+		in.stats.AdvertsSent++
+		if a.Priority == PriorityStop {
+			in.stats.PriorityZeroSent++
+		}
+	}
+}
+
+func (r *Runner) addVIPs(in *instance) {
+	in.vipsUp = true
+	for _, v := range in.vips {
+		if err := r.opts.VIPs.Add(v); err != nil {
+			in.stats.VIPErrors++
+			r.log.Error("adding VIP failed", "instance", in.name, "vip", v.String(), "err", err)
+		}
+	}
+}
+
+func (r *Runner) removeVIPs(in *instance) {
+	ok := true
+	for _, v := range in.vips {
+		if err := r.opts.VIPs.Remove(v); err != nil {
+			ok = false
+			in.stats.VIPErrors++
+			r.log.Error("removing VIP failed", "instance", in.name, "vip", v.String(), "err", err)
+		}
+	}
+	in.vipsUp = !ok
+}
+
+func (r *Runner) flushGARP(in *instance) {
+	n, err := garp.Flush(in.sched, r.opts.Announcer, r.now)
+	in.stats.GARPsSent += uint64(n)
+	if err != nil {
+		for _, e := range unjoin(err) {
+			if errors.Is(e, garp.ErrNoARP) {
+				continue
+			}
+			in.stats.GARPErrors++
+			r.log.Warn("gratuitous ARP / NA not sent", "instance", in.name, "err", e)
+		}
+	}
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// transition logs a state change, keeps the statistics, stops GARPs when
+// leaving master and runs the notify scripts.
+func (r *Runner) transition(in *instance, n Notify) {
+	r.log.Info("VRRP state change", "instance", in.name, "from", n.From.String(), "to", n.To.String(), "reason", n.Reason)
+	in.stats.LastTransition = r.now
+	in.stats.LastTransitionReason = n.Reason
+	if n.From == StateMaster {
+		in.stats.ReleaseMaster++
+		in.sched.Stop()
+	}
+	if n.To == StateMaster {
+		in.stats.BecomeMaster++
+	}
+	r.notifyScripts(script.NotifyInstance, in.name, in.cfg.Notify, n.To, int(in.m.Priority()))
+}
+
+// checkGroup logs a sync group's state change and runs its notify scripts.
+func (r *Runner) checkGroup(gs *groupState) {
+	st := gs.g.State()
+	if st == gs.state {
+		return
+	}
+	from := gs.state
+	gs.state = st
+	r.log.Info("VRRP sync group state change", "group", gs.cfg.Name, "from", from.String(), "to", st.String())
+	if st != StateInitialize {
+		r.notifyScripts(script.NotifyGroup, gs.cfg.Name, gs.cfg.Notify, st, 0)
+	}
+}
+
+// notifyScripts runs the state-specific script, then the generic one, each
+// on its own goroutine (keepalived waits for neither).
+func (r *Runner) notifyScripts(kind script.NotifyKind, name string, ns NotifyScripts, to State, prio int) {
+	var (
+		word     string
+		specific *Command
+	)
+	switch to {
+	case StateMaster:
+		word, specific = script.StateMaster, ns.Master
+	case StateBackup:
+		word, specific = script.StateBackup, ns.Backup
+	case StateFault:
+		word, specific = script.StateFault, ns.Fault
+	case StateInitialize:
+		if kind == script.NotifyGroup {
+			return
+		}
+		word, specific = script.StateStop, ns.Stop
+	default:
+		return
+	}
+	stop := word == script.StateStop
+	timeout := r.notifyTimeout
+	if stop {
+		timeout = script.StopNotifyTimeout
+	}
+	what := fmt.Sprintf("%s %s %s", kind, name, word)
+	if specific != nil {
+		r.runNotify(what, "notify_"+strings.ToLower(word), r.spec(specific, slices.Clone(specific.Argv), timeout), stop)
+	}
+	if ns.Any != nil {
+		r.runNotify(what, "notify", r.spec(ns.Any, script.NotifyArgs(ns.Any.Argv, kind, name, word, prio), timeout), stop)
+	}
+}
+
+func (r *Runner) spec(c *Command, argv []string, timeout time.Duration) script.Spec {
+	s := script.Spec{Argv: argv, User: c.User, Group: c.Group, Timeout: timeout, Clock: r.clock}
+	if s.User == "" {
+		s.User, s.Group = r.opts.ScriptUser, r.opts.ScriptGroup
+	}
+	return s
+}
+
+// runNotify runs a notify script on its own goroutine. STOP scripts are
+// waited for when Run returns (they have a short timeout); the others are
+// cancelled then.
+func (r *Runner) runNotify(what, which string, spec script.Spec, stop bool) {
+	ctx := r.asyncCtx
+	if ctx == nil { // not running (cannot happen: transitions need Run)
+		ctx = context.Background()
+	}
+	wg := &r.asyncWG
+	if stop {
+		wg = &r.stopWG
+		ctx = context.WithoutCancel(ctx)
+	}
+	if r.hooks != nil {
+		r.hooks.started()
+	}
+	wg.Add(1)
+	log := r.log
+	notifier := r.notifier
+	hooks := r.hooks
+	go func() {
+		defer wg.Done()
+		if hooks != nil {
+			defer hooks.done()
+		}
+		res := notifier.Run(ctx, spec)
+		lvl := slog.LevelDebug
+		if !res.OK() {
+			lvl = slog.LevelWarn
+		}
+		log.Log(context.Background(), lvl, "notify script finished", "for", what, "script", which, "argv", spec.Argv, "result", res.String())
+	}()
+}

@@ -1,0 +1,564 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/internal/clock"
+	"github.com/lvs-ha/lvs-ha/internal/script"
+	"github.com/lvs-ha/lvs-ha/vrrp/track"
+	"github.com/lvs-ha/lvs-ha/vrrp/vip"
+	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
+)
+
+// The lab runs several Runners ("nodes") against one fake clock and an
+// in-memory network that carries the real encoded bytes between their fake
+// sockets. Every input a runner will handle is counted as in flight (packets
+// when sent, link events when injected, scripts when started) and uncounted
+// by the runner's test hooks once handled, so lab.settle can wait until
+// every runner has handled everything and is waiting for a future timer.
+// Time only moves in runUntil, from one armed deadline to the next.
+
+type lab struct {
+	t       *testing.T
+	clk     *clock.Fake
+	net     *fakeNet
+	nodes   []*node
+	changed chan struct{}
+}
+
+func newLab(t *testing.T) *lab {
+	l := &lab{t: t, clk: clock.NewFake(t0), changed: make(chan struct{}, 1)}
+	l.net = &fakeNet{lab: l}
+	return l
+}
+
+func (l *lab) poke() {
+	select {
+	case l.changed <- struct{}{}:
+	default:
+	}
+}
+
+// node is one simulated host running a Runner.
+type node struct {
+	lab     *lab
+	name    string
+	addr4   netip.Addr // source address on every interface (IPv4)
+	addr6   netip.Addr // link-local source address (IPv6)
+	vips    *fakeVIPs
+	garps   *fakeAnnouncer
+	scripts *fakeScripts
+	links   *fakeLinks // nil: no link monitoring
+	r       *Runner
+
+	inflight atomic.Int64
+	idleNext atomic.Pointer[time.Time]
+	stopped  atomic.Bool
+	cancel   context.CancelFunc
+	done     chan error
+}
+
+type nodeOpts struct {
+	links      bool // attach a fake link watcher with these interfaces up
+	ifaces     []string
+	syncGroups []SyncGroupConfig
+}
+
+// addNode creates a node (not yet running).
+func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, no nodeOpts) *node {
+	l.t.Helper()
+	n := &node{
+		lab:     l,
+		name:    name,
+		vips:    &fakeVIPs{present: map[string]bool{}},
+		garps:   &fakeAnnouncer{},
+		scripts: &fakeScripts{ok: map[string]bool{}},
+	}
+	if addr4 != "" {
+		n.addr4 = netip.MustParseAddr(addr4)
+	}
+	if addr6 != "" {
+		n.addr6 = netip.MustParseAddr(addr6)
+	}
+	opts := RunnerOptions{
+		Instances:  insts,
+		SyncGroups: no.syncGroups,
+		Logger:     slog.New(slog.NewTextHandler(l.t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
+		Clock:      l.clk,
+		Conns:      &fakeConns{n: n},
+		VIPs:       n.vips,
+		Announcer:  n.garps,
+		Notifier:   n.scripts,
+		Checker:    n.scripts,
+	}
+	if no.links {
+		n.links = &fakeLinks{n: n, events: make(chan track.LinkEvent, 16)}
+		for i, name := range no.ifaces {
+			n.links.state = append(n.links.state, track.LinkEvent{Index: i + 1, Name: name, Up: true})
+		}
+		n.inflight.Add(1) // the initial dump
+		opts.Links = n.links
+	}
+	r, err := NewRunner(opts)
+	if err != nil {
+		l.t.Fatalf("%s: NewRunner: %v", name, err)
+	}
+	r.hooks = &runnerHooks{
+		idle: func(next time.Time) {
+			n.idleNext.Store(&next)
+			l.poke()
+		},
+		started: func() { n.inflight.Add(1) },
+		done: func() {
+			n.inflight.Add(-1)
+			l.poke()
+		},
+	}
+	n.r = r
+	l.nodes = append(l.nodes, n)
+	return n
+}
+
+// start runs every node's Runner and waits until they settle.
+func (l *lab) start() {
+	for _, n := range l.nodes {
+		ctx, cancel := context.WithCancel(context.Background())
+		n.cancel = cancel
+		n.done = make(chan error, 1)
+		go func() { n.done <- n.r.Run(ctx) }()
+		l.t.Cleanup(func() {
+			if !n.stopped.Load() {
+				n.stop()
+			}
+		})
+	}
+	l.settle()
+}
+
+// stop cancels the node's Runner and waits for Run to return.
+func (n *node) stop() error {
+	n.cancel()
+	var err error
+	select {
+	case err = <-n.done:
+	case <-time.After(10 * time.Second):
+		n.lab.t.Fatalf("%s: Run did not return", n.name)
+	}
+	n.stopped.Store(true)
+	n.lab.poke()
+	return err
+}
+
+// quiet: every running node has handled all its inputs and waits for a
+// timer after now (or none).
+func (l *lab) quiet() (bool, string) {
+	now := l.clk.Now()
+	for _, n := range l.nodes {
+		if n.stopped.Load() {
+			continue
+		}
+		if k := n.inflight.Load(); k != 0 {
+			return false, fmt.Sprintf("%s: %d inputs in flight", n.name, k)
+		}
+		next := n.idleNext.Load()
+		if next == nil {
+			return false, n.name + ": loop not started"
+		}
+		if !next.IsZero() && !next.After(now) {
+			return false, fmt.Sprintf("%s: timer %v not handled at %v", n.name, next.Sub(t0), now.Sub(t0))
+		}
+	}
+	return true, ""
+}
+
+// settle waits (in real time, for goroutine hand-offs only) until quiet.
+func (l *lab) settle() {
+	l.t.Helper()
+	limit := time.After(10 * time.Second)
+	for {
+		ok, why := l.quiet()
+		if ok {
+			return
+		}
+		select {
+		case <-l.changed:
+		case <-time.After(20 * time.Millisecond):
+		case <-limit:
+			l.t.Fatalf("runners do not settle at %v: %s", l.clk.Now().Sub(t0), why)
+		}
+	}
+}
+
+// runUntil moves the fake clock to end, stopping at every armed deadline
+// on the way and letting the runners settle there.
+func (l *lab) runUntil(end time.Time) {
+	l.t.Helper()
+	for i := 0; ; i++ {
+		if i > 100000 {
+			l.t.Fatal("runUntil: too many steps")
+		}
+		l.settle()
+		d, ok := l.clk.NextDeadline()
+		if !ok || d.After(end) {
+			l.clk.Set(end)
+			l.settle()
+			return
+		}
+		l.clk.Set(d)
+	}
+}
+
+func (l *lab) runFor(d time.Duration) { l.runUntil(l.clk.Now().Add(d)) }
+
+// inst returns the snapshot of instance name on node n.
+func (n *node) inst(name string) InstanceStats {
+	n.lab.t.Helper()
+	for _, is := range n.r.Snapshot().Instances {
+		if is.Name == name {
+			return is
+		}
+	}
+	n.lab.t.Fatalf("%s: no instance %s", n.name, name)
+	return InstanceStats{}
+}
+
+// ---- network ----
+
+type fakeNet struct {
+	lab   *lab
+	mu    sync.Mutex
+	conns []*fakeConn
+	// tamper, if set, may modify or drop (return false) a packet before
+	// delivery to conn to.
+	tamper func(from, to *fakeConn, p *vrrpsock.Packet) bool
+	sent   []sentPacket
+}
+
+type sentPacket struct {
+	at      time.Time
+	from    string // node
+	dst     netip.Addr
+	payload []byte
+}
+
+type fakeConns struct{ n *node }
+
+func (f *fakeConns) Open(cfg vrrpsock.Config) (Conn, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &fakeConn{net: f.n.lab.net, n: f.n, cfg: cfg, q: make(chan vrrpsock.Packet, 1024), closedC: make(chan struct{})}
+	c.src = cfg.Src
+	if !c.src.IsValid() {
+		c.src = f.n.addr4
+		if cfg.IPv6 {
+			c.src = f.n.addr6
+		}
+	}
+	if len(cfg.Peers) == 0 {
+		c.group = cfg.Group
+		if !c.group.IsValid() {
+			c.group = vrrpsock.DefaultGroup4
+			if cfg.IPv6 {
+				c.group = vrrpsock.DefaultGroup6
+			}
+		}
+		c.dsts = []netip.Addr{c.group}
+	} else {
+		c.dsts = slices.Clone(cfg.Peers)
+	}
+	c.net.mu.Lock()
+	c.net.conns = append(c.net.conns, c)
+	c.net.mu.Unlock()
+	return c, nil
+}
+
+type fakeConn struct {
+	net   *fakeNet
+	n     *node
+	cfg   vrrpsock.Config
+	src   netip.Addr
+	group netip.Addr // zero in unicast mode
+	dsts  []netip.Addr
+
+	mu      sync.Mutex
+	closed  bool
+	q       chan vrrpsock.Packet
+	closedC chan struct{}
+}
+
+var _ Conn = (*fakeConn)(nil)
+
+func (c *fakeConn) SrcAddr() netip.Addr        { return c.src }
+func (c *fakeConn) Destinations() []netip.Addr { return slices.Clone(c.dsts) }
+
+func (c *fakeConn) Send(payload []byte, dst netip.Addr) error {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return net.ErrClosed
+	}
+	nt := c.net
+	nt.mu.Lock()
+	nt.sent = append(nt.sent, sentPacket{at: nt.lab.clk.Now(), from: c.n.name, dst: dst, payload: slices.Clone(payload)})
+	conns := slices.Clone(nt.conns)
+	tamper := nt.tamper
+	nt.mu.Unlock()
+	for _, to := range conns {
+		if to == c || to.cfg.Interface != c.cfg.Interface || to.cfg.IPv6 != c.cfg.IPv6 {
+			continue
+		}
+		if dst.IsMulticast() && to.group != dst || !dst.IsMulticast() && to.src != dst {
+			continue
+		}
+		p := vrrpsock.Packet{Payload: slices.Clone(payload), Src: c.src, Dst: dst, TTL: TTL, IfIndex: 1}
+		if tamper != nil && !tamper(c, to, &p) {
+			continue
+		}
+		to.deliver(p)
+	}
+	return nil
+}
+
+func (c *fakeConn) deliver(p vrrpsock.Packet) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.n.inflight.Add(1)
+	c.q <- p
+}
+
+func (c *fakeConn) Recv(buf []byte) (vrrpsock.Packet, error) {
+	select {
+	case p := <-c.q:
+		p.Payload = buf[:copy(buf, p.Payload)]
+		return p, nil
+	case <-c.closedC:
+		return vrrpsock.Packet{}, fmt.Errorf("fake recv: %w", net.ErrClosed)
+	}
+}
+
+func (c *fakeConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	close(c.closedC)
+	nt := c.net
+	nt.mu.Lock()
+	nt.conns = slices.DeleteFunc(nt.conns, func(x *fakeConn) bool { return x == c })
+	nt.mu.Unlock()
+	return nil
+}
+
+// inject delivers a raw packet to node n's sockets on iface, as if sent by src.
+func (l *lab) inject(n *node, iface string, p vrrpsock.Packet) {
+	l.net.mu.Lock()
+	conns := slices.Clone(l.net.conns)
+	l.net.mu.Unlock()
+	for _, c := range conns {
+		if c.n == n && c.cfg.Interface == iface && c.cfg.IPv6 == p.Src.Is6() {
+			c.deliver(p)
+		}
+	}
+}
+
+// sentBy lists the adverts node sent (decoded without instance checks).
+func (l *lab) sentBy(node string) []sentPacket {
+	l.net.mu.Lock()
+	defer l.net.mu.Unlock()
+	var out []sentPacket
+	for _, s := range l.net.sent {
+		if s.from == node {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ---- VIPs ----
+
+type fakeVIPs struct {
+	mu      sync.Mutex
+	present map[string]bool // "prefix dev"
+	ops     []string
+	failAdd error
+}
+
+var _ VIPManager = (*fakeVIPs)(nil)
+
+func vipKey(a vip.Address) string { return a.Prefix.String() + " " + a.Dev }
+
+func (f *fakeVIPs) Add(a vip.Address) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ops = append(f.ops, "add "+vipKey(a))
+	if f.failAdd != nil {
+		return f.failAdd
+	}
+	f.present[vipKey(a)] = true
+	return nil
+}
+
+func (f *fakeVIPs) Remove(a vip.Address) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ops = append(f.ops, "remove "+vipKey(a))
+	delete(f.present, vipKey(a))
+	return nil
+}
+
+// list returns the present VIPs, sorted.
+func (f *fakeVIPs) list() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for k := range f.present {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ---- GARP ----
+
+type fakeAnnouncer struct {
+	mu   sync.Mutex
+	sent []garp.Announcement
+}
+
+var _ garp.Sender = (*fakeAnnouncer)(nil)
+
+func (f *fakeAnnouncer) Send(a garp.Announcement) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, a)
+	return nil
+}
+
+func (f *fakeAnnouncer) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sent)
+}
+
+func (f *fakeAnnouncer) list() []garp.Announcement {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.sent)
+}
+
+// ---- scripts ----
+
+// fakeScripts records every script run; tracking scripts succeed unless
+// ok[argv[0]] is false.
+type fakeScripts struct {
+	mu    sync.Mutex
+	calls []script.Spec
+	ok    map[string]bool
+}
+
+var _ ScriptRunner = (*fakeScripts)(nil)
+
+func (f *fakeScripts) Run(_ context.Context, spec script.Spec) script.Result {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, spec)
+	if ok, set := f.ok[spec.Argv[0]]; set && !ok {
+		return script.Result{ExitCode: 1}
+	}
+	return script.Result{}
+}
+
+func (f *fakeScripts) set(argv0 string, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ok[argv0] = ok
+}
+
+// argvs returns the argv of every run whose argv[0] is argv0, joined by spaces.
+func (f *fakeScripts) argvs(argv0 string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		if c.Argv[0] == argv0 {
+			out = append(out, strings.Join(c.Argv, " "))
+		}
+	}
+	return out
+}
+
+func (f *fakeScripts) spec(argv0 string) (script.Spec, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.calls {
+		if c.Argv[0] == argv0 {
+			return c, true
+		}
+	}
+	return script.Spec{}, false
+}
+
+// ---- links ----
+
+type fakeLinks struct {
+	n      *node
+	mu     sync.Mutex
+	state  []track.LinkEvent
+	events chan track.LinkEvent
+}
+
+var _ LinkWatcher = (*fakeLinks)(nil)
+
+func (f *fakeLinks) WatchLinks(ctx context.Context, onSync func([]track.LinkEvent), onEvent func(track.LinkEvent)) error {
+	f.mu.Lock()
+	dump := slices.Clone(f.state)
+	f.mu.Unlock()
+	onSync(dump)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev := <-f.events:
+			onEvent(ev)
+		}
+	}
+}
+
+// set changes a link's state and reports it to the runner.
+func (f *fakeLinks) set(name string, up bool) {
+	f.mu.Lock()
+	var ev track.LinkEvent
+	for i := range f.state {
+		if f.state[i].Name == name {
+			f.state[i].Up = up
+			ev = f.state[i]
+		}
+	}
+	f.mu.Unlock()
+	if ev.Name == "" {
+		panic("fakeLinks: unknown link " + name)
+	}
+	f.n.inflight.Add(1)
+	f.events <- ev
+}
+
+var errFake = errors.New("fake failure")

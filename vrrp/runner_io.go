@@ -1,0 +1,102 @@
+package vrrp
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/internal/script"
+	"github.com/lvs-ha/lvs-ha/vrrp/track"
+	"github.com/lvs-ha/lvs-ha/vrrp/vip"
+	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
+)
+
+// The Runner's I/O goes through the small interfaces below; the real
+// implementations are vrrpsock.Conn (via SocketFactory), vip.Manager,
+// garp.Announcer, ExecScripts and NetlinkLinks. Tests use fakes.
+
+// Conn is a VRRP socket on one interface (*vrrpsock.Conn). Send and Recv
+// may run concurrently; Close unblocks Recv, which then returns an error
+// matching net.ErrClosed.
+type Conn interface {
+	// SrcAddr is the source address of everything sent (for the VRRPv3
+	// checksum pseudo-header and as the instance's primary address).
+	SrcAddr() netip.Addr
+	// Destinations are the multicast group, or the unicast peers.
+	Destinations() []netip.Addr
+	Send(payload []byte, dst netip.Addr) error
+	// Recv returns the next VRRP payload (after the IP header), which may
+	// alias buf, with its IP source, destination and TTL / hop limit.
+	Recv(buf []byte) (vrrpsock.Packet, error)
+	Close() error
+}
+
+var _ Conn = (*vrrpsock.Conn)(nil)
+
+// ConnFactory opens the Runner's sockets. Instances whose socket settings
+// (interface, family, group, source, peers) are equal share one Conn.
+type ConnFactory interface {
+	Open(cfg vrrpsock.Config) (Conn, error)
+}
+
+// SocketFactory opens real raw IP-112 sockets with vrrpsock.Open, in the
+// network namespace of the calling thread.
+type SocketFactory struct{}
+
+var _ ConnFactory = SocketFactory{}
+
+// Open implements ConnFactory.
+func (SocketFactory) Open(cfg vrrpsock.Config) (Conn, error) {
+	c, err := vrrpsock.Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// VIPManager adds and removes virtual addresses (*vip.Manager). Both are
+// idempotent.
+type VIPManager interface {
+	Add(a vip.Address) error
+	Remove(a vip.Address) error
+}
+
+var _ VIPManager = (*vip.Manager)(nil)
+
+var _ garp.Sender = (*garp.Announcer)(nil)
+
+// ScriptRunner runs one external script to completion (script.Run). It is
+// called on its own goroutine and must return soon after ctx is done.
+type ScriptRunner interface {
+	Run(ctx context.Context, spec script.Spec) script.Result
+}
+
+// ExecScripts runs scripts with internal/script.
+type ExecScripts struct{}
+
+var _ ScriptRunner = ExecScripts{}
+
+// Run implements ScriptRunner.
+func (ExecScripts) Run(ctx context.Context, spec script.Spec) script.Result {
+	return script.Run(ctx, spec)
+}
+
+// LinkWatcher reports link state (track.WatchLinks): onSync gets a full
+// dump first (and after each resubscription), onEvent every change in
+// between. It blocks until ctx is done and then returns ctx.Err(); other
+// errors are fatal to the Runner.
+type LinkWatcher interface {
+	WatchLinks(ctx context.Context, onSync func([]track.LinkEvent), onEvent func(track.LinkEvent)) error
+}
+
+// NetlinkLinks watches rtnetlink link notifications with track.WatchLinks.
+type NetlinkLinks struct {
+	Options track.WatchOptions
+}
+
+var _ LinkWatcher = NetlinkLinks{}
+
+// WatchLinks implements LinkWatcher.
+func (n NetlinkLinks) WatchLinks(ctx context.Context, onSync func([]track.LinkEvent), onEvent func(track.LinkEvent)) error {
+	return track.WatchLinks(ctx, n.Options, onSync, onEvent)
+}
