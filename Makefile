@@ -63,4 +63,4 @@ lint:
 clean:
 	rm -rf $(BUILD)
 
--include mk/vm.mk
+-include mk/*.mk

@@ -567,6 +567,13 @@ func (r *Runner) startup() {
 		}
 	}
 	for _, in := range r.insts {
+		// A daemon that died without cleaning up (SIGKILL, crash) leaves its
+		// VIPs behind; a restarted non-owner must not answer for them while
+		// it is not master. Removal is idempotent. An address owner's VIPs
+		// are its real addresses and stay.
+		if in.cfg.Machine.Priority != 255 {
+			r.removeVIPs(in)
+		}
 		r.step(in, Startup{})
 	}
 }

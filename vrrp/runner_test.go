@@ -647,3 +647,24 @@ func TestRunnerLinkWatcherFailure(t *testing.T) {
 		t.Error("socket left open")
 	}
 }
+
+// TestRunnerRemovesStaleVIPsAtStartup: a daemon killed while master leaves its
+// VIPs on the interface; when it comes back as a backup (or an owner elsewhere is
+// master) it must not keep answering for them.
+func TestRunnerRemovesStaleVIPsAtStartup(t *testing.T) {
+	l := newLab(t)
+	a := l.addNode("A", addrA4, addrA6, []InstanceConfig{netModes[0].instance("VI_1", 51, 200, "")}, nodeOpts{})
+	b := l.addNode("B", addrB4, addrB6, []InstanceConfig{netModes[0].instance("VI_1", 51, 100, "")}, nodeOpts{})
+	stale := b.vips
+	stale.mu.Lock()
+	stale.present["10.0.0.100/24 eth0"] = true // left by a killed daemon
+	stale.mu.Unlock()
+	l.start()
+	l.runUntil(t0.Add(5 * time.Second))
+	if got := b.vips.list(); len(got) != 0 {
+		t.Errorf("backup B still holds %v", got)
+	}
+	if st := a.inst("VI_1"); st.State != StateMaster {
+		t.Errorf("A is %v, want MASTER", st.State)
+	}
+}
