@@ -2,10 +2,10 @@ package integration
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
