@@ -1,6 +1,9 @@
-// Package ipvs holds the desired IPVS state (virtual services and their real
-// servers) and the reconciler that programs the kernel over
-// github.com/moby/ipvs by diffing desired against actual state.
+// Package ipvs holds the IPVS model (virtual services, real servers, stats,
+// timeouts, connections), the Kernel interface with its generic-netlink
+// implementation Netlink (64-bit stats, thresholds, tunnel attributes, sync
+// daemons), and Reconcile, which programs the kernel by diffing the desired
+// table against the actual one and applying only the needed changes.
+// Package ipvstest has an in-memory Kernel for tests.
 //
 // Tests that need a kernel with IP_VS carry the `vm` build tag and run in the
 // VM test tier (make test-vm).

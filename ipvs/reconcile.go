@@ -1,0 +1,286 @@
+package ipvs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// ReconcileOptions tune Reconcile and Plan.
+type ReconcileOptions struct {
+	// Owned reports whether a kernel service that is not in the desired
+	// table belongs to lvs-ha (and is deleted). Services in the desired
+	// table are always owned, destinations included. Nil owns nothing
+	// beyond the desired table.
+	Owned func(ServiceKey) bool
+	// Flush deletes every service that is not desired, owned or not
+	// (keepalived's lvs_flush).
+	Flush bool
+}
+
+// OpKind is the kind of a planned kernel change.
+type OpKind uint8
+
+const (
+	OpAddService OpKind = iota + 1
+	OpUpdateService
+	OpDelService
+	OpAddDest
+	OpUpdateDest
+	OpDelDest
+)
+
+func (k OpKind) String() string {
+	switch k {
+	case OpAddService:
+		return "add-service"
+	case OpUpdateService:
+		return "update-service"
+	case OpDelService:
+		return "del-service"
+	case OpAddDest:
+		return "add-dest"
+	case OpUpdateDest:
+		return "update-dest"
+	case OpDelDest:
+		return "del-dest"
+	}
+	return fmt.Sprintf("op(%d)", uint8(k))
+}
+
+// Op is one kernel change. Service carries the full settings for service
+// ops (without destinations) and the key for destination ops.
+type Op struct {
+	Kind    OpKind
+	Service Service
+	Dest    Destination // destination ops only
+}
+
+func (o Op) String() string {
+	switch o.Kind {
+	case OpAddDest, OpUpdateDest, OpDelDest:
+		return o.Kind.String() + " " + o.Service.Key.String() + " -> " + o.Dest.AddrPort().String()
+	}
+	return o.Kind.String() + " " + o.Service.Key.String()
+}
+
+// Changes counts the kernel changes Reconcile made.
+type Changes struct {
+	ServicesAdded   int
+	ServicesUpdated int
+	ServicesDeleted int
+	DestsAdded      int
+	DestsUpdated    int
+	DestsDeleted    int
+}
+
+// Total is the number of netlink changes.
+func (c Changes) Total() int {
+	return c.ServicesAdded + c.ServicesUpdated + c.ServicesDeleted + c.DestsAdded + c.DestsUpdated + c.DestsDeleted
+}
+
+func (c Changes) String() string {
+	return fmt.Sprintf("services +%d ~%d -%d, destinations +%d ~%d -%d",
+		c.ServicesAdded, c.ServicesUpdated, c.ServicesDeleted, c.DestsAdded, c.DestsUpdated, c.DestsDeleted)
+}
+
+func (c *Changes) count(k OpKind) {
+	switch k {
+	case OpAddService:
+		c.ServicesAdded++
+	case OpUpdateService:
+		c.ServicesUpdated++
+	case OpDelService:
+		c.ServicesDeleted++
+	case OpAddDest:
+		c.DestsAdded++
+	case OpUpdateDest:
+		c.DestsUpdated++
+	case OpDelDest:
+		c.DestsDeleted++
+	}
+}
+
+// Normalize returns a copy of the desired table in the form the kernel
+// reports it: default scheduler and netmask filled in, kernel-owned flags
+// cleared, stats cleared, and the port of DR/Tunnel/Local destinations of a
+// port service set to the virtual port (the kernel forces it). It then
+// validates the result.
+func Normalize(t Table) (Table, error) {
+	out := Table{Services: make([]Service, len(t.Services))}
+	for i, s := range t.Services {
+		s.Scheduler = s.SchedulerName()
+		s.Netmask = uint8(s.NetmaskBits())
+		s.Flags &^= FlagHashed
+		s.Stats = Stats{}
+		s.Key.Addr = s.Key.Addr.Unmap()
+		ds := make([]Destination, len(s.Destinations))
+		for j, d := range s.Destinations {
+			d.Addr = d.Addr.Unmap()
+			if !s.Key.IsFWMark() && d.Method != Masq {
+				d.Port = s.Key.Port
+			}
+			if d.Method != Tunnel {
+				d.TunType, d.TunPort, d.TunFlags = 0, 0, 0
+			}
+			d.Stats = DestStats{}
+			ds[j] = d
+		}
+		s.Destinations = ds
+		out.Services[i] = s
+	}
+	if err := out.Validate(); err != nil {
+		return Table{}, err
+	}
+	out.Sort()
+	return out, nil
+}
+
+func serviceSettingsEqual(a, b *Service) bool {
+	return a.Scheduler == b.Scheduler && a.Flags&flagsUser == b.Flags&flagsUser &&
+		a.Timeout == b.Timeout && a.Netmask == b.Netmask && a.PEName == b.PEName
+}
+
+func destSettingsEqual(want, got *Destination) bool {
+	if want.Method != got.Method || want.Weight != got.Weight ||
+		want.UpperThreshold != got.UpperThreshold || want.LowerThreshold != got.LowerThreshold {
+		return false
+	}
+	if want.Method == Tunnel {
+		return want.TunType == got.TunType && want.TunPort == got.TunPort && want.TunFlags == got.TunFlags
+	}
+	return true
+}
+
+// Plan computes the kernel changes that turn actual into desired, in the
+// order to apply them: service deletions, then per desired service its
+// add/update and destination deletions, updates and additions. desired must
+// come from Normalize. Services not desired are deleted only if owned (or
+// with Flush); destinations of desired services are fully managed.
+func Plan(actual, desired Table, opts ReconcileOptions) []Op {
+	var ops []Op
+	want := make(map[ServiceKey]*Service, len(desired.Services))
+	for i := range desired.Services {
+		want[desired.Services[i].Key] = &desired.Services[i]
+	}
+	have := make(map[ServiceKey]*Service, len(actual.Services))
+	for i := range actual.Services {
+		s := &actual.Services[i]
+		have[s.Key] = s
+		if want[s.Key] != nil {
+			continue
+		}
+		if opts.Flush || (opts.Owned != nil && opts.Owned(s.Key)) {
+			ops = append(ops, Op{Kind: OpDelService, Service: Service{Key: s.Key}})
+		}
+	}
+	for i := range desired.Services {
+		w := &desired.Services[i]
+		settings := *w
+		settings.Destinations = nil
+		h := have[w.Key]
+		if h == nil {
+			ops = append(ops, Op{Kind: OpAddService, Service: settings})
+			for _, d := range w.Destinations {
+				ops = append(ops, Op{Kind: OpAddDest, Service: Service{Key: w.Key}, Dest: d})
+			}
+			continue
+		}
+		if !serviceSettingsEqual(w, h) {
+			ops = append(ops, Op{Kind: OpUpdateService, Service: settings})
+		}
+		haveDests := make(map[netip.AddrPort]*Destination, len(h.Destinations))
+		for j := range h.Destinations {
+			haveDests[h.Destinations[j].AddrPort()] = &h.Destinations[j]
+		}
+		wantDests := make(map[netip.AddrPort]bool, len(w.Destinations))
+		for _, d := range w.Destinations {
+			wantDests[d.AddrPort()] = true
+		}
+		for _, d := range h.Destinations {
+			if !wantDests[d.AddrPort()] {
+				ops = append(ops, Op{Kind: OpDelDest, Service: Service{Key: w.Key}, Dest: Destination{Addr: d.Addr, Port: d.Port}})
+			}
+		}
+		var adds []Op
+		for _, d := range w.Destinations {
+			hd := haveDests[d.AddrPort()]
+			switch {
+			case hd == nil:
+				adds = append(adds, Op{Kind: OpAddDest, Service: Service{Key: w.Key}, Dest: d})
+			case !destSettingsEqual(&d, hd):
+				ops = append(ops, Op{Kind: OpUpdateDest, Service: Service{Key: w.Key}, Dest: d})
+			}
+		}
+		ops = append(ops, adds...)
+	}
+	return ops
+}
+
+// ApplyOp performs one planned change on k.
+func ApplyOp(k Kernel, op Op) error {
+	switch op.Kind {
+	case OpAddService:
+		return k.NewService(op.Service)
+	case OpUpdateService:
+		return k.UpdateService(op.Service)
+	case OpDelService:
+		return k.DelService(op.Service.Key)
+	case OpAddDest:
+		return k.NewDestination(op.Service.Key, op.Dest)
+	case OpUpdateDest:
+		return k.UpdateDestination(op.Service.Key, op.Dest)
+	case OpDelDest:
+		return k.DelDestination(op.Service.Key, op.Dest)
+	}
+	return fmt.Errorf("ipvs: unknown op kind %d", op.Kind)
+}
+
+// maxErrors bounds the errors Reconcile collects.
+const maxErrors = 20
+
+// Reconcile reads the kernel table, plans the changes to reach desired and
+// applies them. It keeps going after a failed change (skipping the
+// destinations of a service it failed to add) and returns the changes that
+// succeeded with the errors joined. Calling it again with the same desired
+// table makes no change.
+func Reconcile(ctx context.Context, k Kernel, desired Table, opts ReconcileOptions) (Changes, error) {
+	var ch Changes
+	want, err := Normalize(desired)
+	if err != nil {
+		return ch, fmt.Errorf("ipvs: desired table: %w", err)
+	}
+	actual, err := k.Table()
+	if err != nil {
+		return ch, fmt.Errorf("ipvs: read kernel table: %w", err)
+	}
+	ops := Plan(actual, want, opts)
+	var errs []error
+	var failed ServiceKey
+	failedSet := false
+	for _, op := range ops {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		if failedSet && op.Service.Key == failed && op.Kind == OpAddDest {
+			continue
+		}
+		if err := ApplyOp(k, op); err != nil {
+			if op.Kind == OpAddService {
+				failed, failedSet = op.Service.Key, true
+			}
+			if len(errs) < maxErrors {
+				errs = append(errs, fmt.Errorf("%s: %w", op, err))
+			}
+			continue
+		}
+		ch.count(op.Kind)
+	}
+	if len(errs) == 0 {
+		return ch, nil
+	}
+	return ch, errors.Join(slices.Clip(errs)...)
+}

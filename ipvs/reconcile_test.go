@@ -1,0 +1,222 @@
+package ipvs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"syscall"
+	"testing"
+
+	"github.com/lvs-ha/lvs-ha/ipvs"
+	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
+)
+
+// bigTable returns n services with m masq destinations each.
+func bigTable(n, m int) ipvs.Table {
+	var t ipvs.Table
+	for i := range n {
+		vip := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
+		s := ipvs.Service{Key: ipvs.AddrKey(ipvs.TCP, netip.AddrPortFrom(vip, 80)), Scheduler: "wrr"}
+		for j := range m {
+			rip := netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)})
+			s.Destinations = append(s.Destinations, ipvs.Destination{Addr: rip, Port: uint16(8000 + j), Weight: int32(j + 1)})
+		}
+		t.Services = append(t.Services, s)
+	}
+	return t
+}
+
+func TestReconcileIdempotent(t *testing.T) {
+	k := &ipvstest.Kernel{}
+	ctx := context.Background()
+	desired := bigTable(100, 10)
+	ch, err := ipvs.Reconcile(ctx, k, desired, ipvs.ReconcileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.ServicesAdded != 100 || ch.DestsAdded != 1000 || ch.Total() != 1100 {
+		t.Fatalf("first apply: %v", ch)
+	}
+	if c := k.Calls(); c.Total() != 1100 {
+		t.Fatalf("first apply calls = %+v", c)
+	}
+	k.ResetCalls()
+	ch, err = ipvs.Reconcile(ctx, k, desired, ipvs.ReconcileOptions{})
+	if err != nil || ch.Total() != 0 || k.Calls().Total() != 0 {
+		t.Fatalf("second apply: %v, calls %+v, err %v", ch, k.Calls(), err)
+	}
+	desired.Services[42].Destinations[3].Weight = 77
+	ch, err = ipvs.Reconcile(ctx, k, desired, ipvs.ReconcileOptions{})
+	if err != nil || ch.Total() != 1 || ch.DestsUpdated != 1 || k.Calls().UpdateDest != 1 {
+		t.Fatalf("weight change: %v, calls %+v, err %v", ch, k.Calls(), err)
+	}
+}
+
+func vip(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+func key(p ipvs.Protocol, ap string) ipvs.ServiceKey {
+	return ipvs.AddrKey(p, netip.MustParseAddrPort(ap))
+}
+
+func TestReconcileChanges(t *testing.T) {
+	web := key(ipvs.TCP, "10.0.0.1:80")
+	dns6 := key(ipvs.UDP, "[fd00::1]:53")
+	fwm := ipvs.FWMarkKey(ipvs.FamilyIPv4, 7)
+	foreign := key(ipvs.TCP, "192.0.2.1:443")
+	base := func() ipvs.Table {
+		return ipvs.Table{Services: []ipvs.Service{
+			{Key: web, Scheduler: "rr", Destinations: []ipvs.Destination{
+				{Addr: vip("10.0.0.2"), Port: 8080, Weight: 1},
+				{Addr: vip("10.0.0.3"), Port: 8080, Weight: 1, Method: ipvs.DR}, // port forced to 80
+			}},
+			{Key: dns6, Flags: ipvs.FlagPersistent, Timeout: 300, Netmask: 64, Destinations: []ipvs.Destination{
+				{Addr: vip("fd00::2"), Port: 53, Weight: 2, Method: ipvs.Tunnel, TunType: ipvs.TunnelGUE, TunPort: 6080},
+			}},
+			{Key: fwm, Scheduler: "mh", Flags: ipvs.FlagMHPort, Destinations: []ipvs.Destination{
+				{Addr: vip("10.0.0.4"), Weight: 1, Method: ipvs.DR},
+			}},
+		}}
+	}
+	tests := []struct {
+		name   string
+		opts   ipvs.ReconcileOptions
+		mutate func(*ipvs.Table)
+		want   ipvs.Changes
+		left   bool // foreign service still present
+	}{
+		{name: "nothing", left: true},
+		{name: "scheduler", mutate: func(t *ipvs.Table) { t.Services[0].Scheduler = "wlc" },
+			want: ipvs.Changes{ServicesUpdated: 1}, left: true},
+		{name: "persistence timeout", mutate: func(t *ipvs.Table) { t.Services[1].Timeout = 60 },
+			want: ipvs.Changes{ServicesUpdated: 1}, left: true},
+		{name: "sched flag", mutate: func(t *ipvs.Table) { t.Services[2].Flags |= ipvs.FlagMHFallback },
+			want: ipvs.Changes{ServicesUpdated: 1}, left: true},
+		{name: "default scheduler spelled out", mutate: func(t *ipvs.Table) { t.Services[1].Scheduler = "wlc" }, left: true},
+		{name: "threshold", mutate: func(t *ipvs.Table) { t.Services[0].Destinations[0].UpperThreshold = 100 },
+			want: ipvs.Changes{DestsUpdated: 1}, left: true},
+		{name: "tunnel port", mutate: func(t *ipvs.Table) { t.Services[1].Destinations[0].TunPort = 6081 },
+			want: ipvs.Changes{DestsUpdated: 1}, left: true},
+		{name: "method masq to dr changes port", mutate: func(t *ipvs.Table) { t.Services[0].Destinations[0].Method = ipvs.DR },
+			want: ipvs.Changes{DestsDeleted: 1, DestsAdded: 1}, left: true},
+		{name: "method dr to tunnel", mutate: func(t *ipvs.Table) { t.Services[0].Destinations[1].Method = ipvs.Tunnel },
+			want: ipvs.Changes{DestsUpdated: 1}, left: true},
+		{name: "dest port", mutate: func(t *ipvs.Table) { t.Services[0].Destinations[0].Port = 8081 },
+			want: ipvs.Changes{DestsDeleted: 1, DestsAdded: 1}, left: true},
+		{name: "remove dest", mutate: func(t *ipvs.Table) { t.Services[0].Destinations = t.Services[0].Destinations[:1] },
+			want: ipvs.Changes{DestsDeleted: 1}, left: true},
+		{name: "remove service unowned", mutate: func(t *ipvs.Table) { t.Services = t.Services[1:] },
+			want: ipvs.Changes{}, left: true},
+		{name: "remove service owned", mutate: func(t *ipvs.Table) { t.Services = t.Services[1:] },
+			opts: ipvs.ReconcileOptions{Owned: func(k ipvs.ServiceKey) bool { return k == web }},
+			want: ipvs.Changes{ServicesDeleted: 1}, left: true},
+		{name: "flush", opts: ipvs.ReconcileOptions{Flush: true}, want: ipvs.Changes{ServicesDeleted: 1}},
+		{name: "add service", mutate: func(t *ipvs.Table) {
+			t.Services = append(t.Services, ipvs.Service{Key: key(ipvs.SCTP, "10.0.0.9:0"), Flags: ipvs.FlagPersistent,
+				Destinations: []ipvs.Destination{{Addr: vip("10.0.0.10"), Weight: 1}}})
+		}, want: ipvs.Changes{ServicesAdded: 1, DestsAdded: 1}, left: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			k := &ipvstest.Kernel{}
+			if err := k.NewService(ipvs.Service{Key: foreign}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ipvs.Reconcile(ctx, k, base(), ipvs.ReconcileOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			desired := base()
+			if tc.mutate != nil {
+				tc.mutate(&desired)
+			}
+			k.ResetCalls()
+			ch, err := ipvs.Reconcile(ctx, k, desired, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ch != tc.want {
+				t.Errorf("changes = %v, want %v", ch, tc.want)
+			}
+			if got := k.Calls().Total(); got != tc.want.Total() {
+				t.Errorf("kernel calls = %d, want %d", got, tc.want.Total())
+			}
+			tab, _ := k.Table()
+			if got := tab.Service(foreign) != nil; got != tc.left {
+				t.Errorf("foreign service present = %v, want %v", got, tc.left)
+			}
+			// Converged: a second pass is a no-op.
+			ch, err = ipvs.Reconcile(ctx, k, desired, tc.opts)
+			if err != nil || ch.Total() != 0 {
+				t.Errorf("second pass: %v, %v", ch, err)
+			}
+		})
+	}
+}
+
+func TestReconcileBadDesired(t *testing.T) {
+	tests := []struct {
+		name string
+		s    ipvs.Service
+	}{
+		{"no family", ipvs.Service{Key: ipvs.ServiceKey{Protocol: ipvs.TCP, Addr: vip("10.0.0.1"), Port: 80}}},
+		{"family mismatch", ipvs.Service{Key: ipvs.ServiceKey{Family: ipvs.FamilyIPv6, Protocol: ipvs.TCP, Addr: vip("10.0.0.1"), Port: 80}}},
+		{"bad scheduler", ipvs.Service{Key: key(ipvs.TCP, "10.0.0.1:80"), Scheduler: "bogus"}},
+		{"port 0 without persistence", ipvs.Service{Key: key(ipvs.TCP, "10.0.0.1:0")}},
+		{"weight", ipvs.Service{Key: key(ipvs.TCP, "10.0.0.1:80"), Destinations: []ipvs.Destination{{Addr: vip("10.0.0.2"), Weight: 70000}}}},
+		{"mixed family masq", ipvs.Service{Key: key(ipvs.TCP, "10.0.0.1:80"), Destinations: []ipvs.Destination{{Addr: vip("fd00::2"), Weight: 1}}}},
+		{"dup dest after port forcing", ipvs.Service{Key: key(ipvs.TCP, "10.0.0.1:80"), Destinations: []ipvs.Destination{
+			{Addr: vip("10.0.0.2"), Port: 1, Method: ipvs.DR}, {Addr: vip("10.0.0.2"), Port: 2, Method: ipvs.DR}}}},
+		{"netmask", ipvs.Service{Key: key(ipvs.TCP, "10.0.0.1:80"), Netmask: 33}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k := &ipvstest.Kernel{}
+			_, err := ipvs.Reconcile(context.Background(), k, ipvs.Table{Services: []ipvs.Service{tc.s}}, ipvs.ReconcileOptions{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if k.Calls().Total() != 0 {
+				t.Errorf("made %d kernel calls", k.Calls().Total())
+			}
+		})
+	}
+}
+
+func TestReconcileContinuesAfterError(t *testing.T) {
+	k := &ipvstest.Kernel{FailOn: func(op string, sk ipvs.ServiceKey, d *ipvs.Destination) error {
+		if op == "NewService" && sk.Addr == vip("10.1.0.1") {
+			return syscall.ENOMEM
+		}
+		return nil
+	}}
+	ch, err := ipvs.Reconcile(context.Background(), k, bigTable(3, 2), ipvs.ReconcileOptions{})
+	if !errors.Is(err, syscall.ENOMEM) {
+		t.Fatalf("err = %v, want ENOMEM", err)
+	}
+	if ch.ServicesAdded != 2 || ch.DestsAdded != 4 {
+		t.Errorf("changes = %v", ch)
+	}
+}
+
+func TestReconcileCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	k := &ipvstest.Kernel{}
+	_, err := ipvs.Reconcile(ctx, k, bigTable(2, 2), ipvs.ReconcileOptions{})
+	if !errors.Is(err, context.Canceled) || k.Calls().Total() != 0 {
+		t.Fatalf("err = %v, calls %d", err, k.Calls().Total())
+	}
+}
+
+func BenchmarkPlan(b *testing.B) {
+	desired, err := ipvs.Normalize(bigTable(1000, 10))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if ops := ipvs.Plan(desired, desired, ipvs.ReconcileOptions{}); len(ops) != 0 {
+			b.Fatal(fmt.Sprint(len(ops)))
+		}
+	}
+}
