@@ -19,6 +19,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
 	"github.com/lvs-ha/lvs-ha/internal/buildinfo"
 	"github.com/lvs-ha/lvs-ha/internal/daemon"
+	"github.com/lvs-ha/lvs-ha/internal/ipvsadm"
 )
 
 // Exit codes.
@@ -39,6 +40,9 @@ type command struct {
 	args    string // usage after the flags
 	// setup defines flags and returns the function that runs with the remaining args.
 	setup func(e *env, fs *flag.FlagSet) func(args []string) int
+	// raw, when set, runs the command with its arguments unparsed (for
+	// commands with their own command line, like ipvsadm).
+	raw func(e *env, args []string) int
 }
 
 func commands() []command {
@@ -46,7 +50,9 @@ func commands() []command {
 		{name: "run", summary: "run the director (VRRP, IPVS, health checks) until SIGTERM", setup: setupRun},
 		{name: "check-config", summary: "validate a configuration file, like keepalived -t", setup: setupCheck},
 		{name: "dump-config", summary: "print the normalized, typed configuration as JSON", setup: setupDump},
+		{name: "realserver", summary: "prepare this host as an LVS-DR or LVS-TUN real server (VIPs on lo or tunl0, ARP sysctls)", args: realserverArgs, setup: setupRealserver},
 		{name: "version", summary: "print the version", setup: setupVersion},
+		{name: "ipvsadm", summary: "ipvsadm-compatible IPVS administration (ipvsadm -h for its options)", raw: runIpvsadm},
 	}
 }
 
@@ -75,6 +81,9 @@ func (e *env) runCommand(name string, args []string) int {
 	for _, c := range commands() {
 		if c.name != name {
 			continue
+		}
+		if c.raw != nil {
+			return c.raw(e, args)
 		}
 		fs := flag.NewFlagSet(e.prog+" "+c.name, flag.ContinueOnError)
 		fs.SetOutput(e.stderr)
@@ -215,6 +224,10 @@ func setupVersion(e *env, fs *flag.FlagSet) func([]string) int {
 		fmt.Fprintf(e.stdout, "lvs-ha %s%s %s %s/%s\n", buildinfo.Version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return ExitOK
 	}
+}
+
+func runIpvsadm(e *env, args []string) int {
+	return ipvsadm.Main(append([]string{"ipvsadm"}, args...), e.stdout, e.stderr)
 }
 
 func setupRun(e *env, fs *flag.FlagSet) func([]string) int {

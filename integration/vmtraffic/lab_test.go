@@ -1,0 +1,441 @@
+//go:build vm
+
+package vmtraffic
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/moby/ipvs"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/vmtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(netlab.Main(m)) }
+
+// lvsha is the lvs-ha binary the VM image carries.
+const lvsha = "/usr/local/bin/lvs-ha"
+
+// Forwarding methods (moby/ipvs connection flags).
+const (
+	masq   = ipvs.ConnectionFlagMasq
+	route  = ipvs.ConnectionFlagDirectRoute
+	tunnel = ipvs.ConnectionFlagTunnel
+)
+
+// dest is a real server of a service.
+type dest struct {
+	addr   netip.Addr
+	port   uint16
+	weight int
+	fwd    uint32
+}
+
+// svc is a virtual service as the tests program it and as ipvsadm lists it.
+type svc struct {
+	vip     netip.Addr // zero for fwmark services
+	port    uint16
+	fwmark  uint32
+	v6      bool // family of a fwmark service
+	sched   string
+	persist uint32 // persistence timeout in seconds, 0: not persistent
+	dests   []dest
+}
+
+func (s svc) key() string {
+	if s.fwmark != 0 {
+		return fmt.Sprintf("FWM  %d", s.fwmark)
+	}
+	return "TCP  " + netip.AddrPortFrom(s.vip, s.port).String()
+}
+
+func (s svc) moby() *ipvs.Service {
+	out := &ipvs.Service{SchedName: s.sched, Netmask: 0xffffffff, AddressFamily: syscall.AF_INET}
+	if s.v6 || (s.vip.IsValid() && s.vip.Is6()) {
+		out.AddressFamily, out.Netmask = syscall.AF_INET6, 128
+	}
+	if s.fwmark != 0 {
+		out.FWMark = s.fwmark
+	} else {
+		out.Protocol, out.Address, out.Port = syscall.IPPROTO_TCP, net.IP(s.vip.AsSlice()), s.port
+	}
+	if s.persist > 0 {
+		out.Flags, out.Timeout = 1, s.persist // IP_VS_SVC_F_PERSISTENT
+	}
+	return out
+}
+
+// director programs IPVS inside the director's namespace.
+type director struct {
+	node *netlab.Node
+	h    *ipvs.Handle
+}
+
+func newDirector(t *testing.T, n *netlab.Node) *director {
+	t.Helper()
+	h, err := ipvs.New(n.NSPath())
+	if err != nil {
+		t.Fatalf("ipvs handle in %s: %v", n.Name(), err)
+	}
+	t.Cleanup(h.Close)
+	if err := h.Flush(); err != nil {
+		t.Fatalf("ipvs flush: %v", err)
+	}
+	return &director{node: n, h: h}
+}
+
+// set replaces the whole IPVS table with svcs and checks it against ipvsadm -Ln.
+func (d *director) set(t *testing.T, svcs ...svc) {
+	t.Helper()
+	if err := d.h.Flush(); err != nil {
+		t.Fatalf("ipvs flush: %v", err)
+	}
+	for _, s := range svcs {
+		ms := s.moby()
+		if err := d.h.NewService(ms); err != nil {
+			t.Fatalf("new service %s: %v", s.key(), err)
+		}
+		for _, rs := range s.dests {
+			md := &ipvs.Destination{Address: net.IP(rs.addr.AsSlice()), Port: rs.port, Weight: rs.weight, ConnectionFlags: rs.fwd}
+			if err := d.h.NewDestination(ms, md); err != nil {
+				t.Fatalf("service %s: new destination %s: %v", s.key(), rs.addr, err)
+			}
+		}
+	}
+	d.compareIpvsadm(t, svcs)
+}
+
+// ipvsadmTable parses `ipvsadm -Ln` into one line per service and real server,
+// normalised to "TCP  1.2.3.4:80 rr persistent 60" / "-> 1.2.3.4:80 Route 1".
+func ipvsadmTable(out string) (map[string][]string, error) {
+	table := map[string][]string{}
+	cur := ""
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 0, strings.HasPrefix(line, "IP Virtual Server"), strings.HasPrefix(line, "Prot "), strings.HasPrefix(line, "  -> RemoteAddress"):
+		case f[0] == "TCP" || f[0] == "UDP" || f[0] == "SCTP" || f[0] == "FWM":
+			if len(f) < 3 {
+				return nil, fmt.Errorf("short service line %q", line)
+			}
+			cur = strings.Join(f, " ")
+			table[cur] = []string{}
+		case f[0] == "->":
+			if cur == "" || len(f) < 4 {
+				return nil, fmt.Errorf("real server line %q outside a service", line)
+			}
+			table[cur] = append(table[cur], strings.Join(f[:4], " "))
+		default:
+			return nil, fmt.Errorf("unexpected line %q", line)
+		}
+	}
+	return table, nil
+}
+
+func fwdName(fwd uint32) string {
+	switch fwd {
+	case masq:
+		return "Masq"
+	case route:
+		return "Route"
+	case tunnel:
+		return "Tunnel"
+	}
+	return "?"
+}
+
+func (d *director) compareIpvsadm(t *testing.T, svcs []svc) {
+	t.Helper()
+	out, err := d.node.Command("ipvsadm", "-Ln").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ipvsadm -Ln in %s: %v\n%s", d.node.Name(), err, out)
+	}
+	got, err := ipvsadmTable(string(out))
+	if err != nil {
+		t.Fatalf("parse ipvsadm -Ln: %v\n%s", err, out)
+	}
+	want := map[string][]string{}
+	for _, s := range svcs {
+		line := strings.Join(strings.Fields(s.key()), " ") + " " + s.sched
+		if s.persist > 0 {
+			line += fmt.Sprintf(" persistent %d", s.persist)
+		}
+		var rs []string
+		for _, r := range s.dests {
+			port := r.port
+			if r.fwd != masq && s.fwmark == 0 {
+				port = s.port // DR and TUN keep the virtual port
+			}
+			rs = append(rs, fmt.Sprintf("-> %s %s %d", netip.AddrPortFrom(r.addr, port), fwdName(r.fwd), r.weight))
+		}
+		want[line] = rs
+	}
+	if len(got) != len(want) {
+		t.Errorf("ipvsadm -Ln lists %d services, want %d:\n%s", len(got), len(want), out)
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("ipvsadm -Ln lacks service %q:\n%s", k, out)
+			continue
+		}
+		if strings.Join(sorted(g), "\n") != strings.Join(sorted(w), "\n") {
+			t.Errorf("ipvsadm -Ln: service %q real servers\n got %q\nwant %q", k, g, w)
+		}
+	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// setTimeouts sets IPVS's tcp, tcpfin and udp timeouts (ipvsadm --set).
+func (d *director) setTimeouts(t *testing.T, tcp, fin, udp time.Duration) {
+	t.Helper()
+	if err := d.h.SetConfig(&ipvs.Config{TimeoutTCP: tcp, TimeoutTCPFin: fin, TimeoutUDP: udp}); err != nil {
+		t.Fatalf("ipvs set timeouts: %v", err)
+	}
+}
+
+// conns returns the director's IPVS connection table (connections and persistence
+// templates), /proc/net/ip_vs_conn without its header.
+func (d *director) conns() ([]string, error) {
+	var lines []string
+	err := d.node.Do(func() error {
+		// /proc/net follows the thread group leader; thread-self follows this thread.
+		b, err := os.ReadFile("/proc/thread-self/net/ip_vs_conn")
+		if err != nil {
+			return err
+		}
+		lines = strings.Split(strings.TrimSpace(string(b)), "\n")[1:]
+		return nil
+	})
+	return lines, err
+}
+
+// serve starts HTTP servers in n on every port, answering "<name> <port>".
+func serve(t *testing.T, n *netlab.Node, ports ...int) {
+	t.Helper()
+	for _, port := range ports {
+		var ln net.Listener
+		err := n.Do(func() (err error) {
+			// "tcp" listens on IPv4 and IPv6 wildcard addresses, VIPs included.
+			ln, err = net.Listen("tcp", fmt.Sprintf(":%d", port))
+			return err
+		})
+		if err != nil {
+			t.Fatalf("listen in %s: %v", n.Name(), err)
+		}
+		body := fmt.Sprintf("%s %d", n.Name(), port)
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			io.WriteString(w, body)
+		}), ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+	}
+}
+
+// client sends HTTP requests from a node, one new TCP connection per request, from
+// the given source address (zero: the kernel's choice).
+type client struct {
+	node *netlab.Node
+	src  netip.Addr
+	hc   *http.Client
+}
+
+func newClient(n *netlab.Node, src netip.Addr) *client {
+	c := &client{node: n, src: src}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := net.Dialer{Timeout: 5 * time.Second}
+		if src.IsValid() {
+			d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
+		}
+		var conn net.Conn
+		err := n.Do(func() (err error) {
+			conn, err = d.DialContext(ctx, network, addr)
+			return err
+		})
+		return conn, err
+	}
+	c.hc = &http.Client{
+		Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true},
+		Timeout:   10 * time.Second,
+	}
+	return c
+}
+
+// get fetches http://vip:port/ and returns the answering server's name, checking
+// that it was reached on port want (0: port).
+func (c *client) get(vip netip.Addr, port, want int) (string, error) {
+	url := "http://" + netip.AddrPortFrom(vip, uint16(port)).String() + "/"
+	resp, err := c.hc.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", fmt.Errorf("GET %s: %w", url, err)
+	}
+	f := strings.Fields(string(b))
+	if want == 0 {
+		want = port
+	}
+	if len(f) != 2 || f[1] != strconv.Itoa(want) {
+		return "", fmt.Errorf("GET %s: answer %q, want a server on port %d", url, b, want)
+	}
+	return f[0], nil
+}
+
+// series sends n requests and returns the answering servers in order.
+func (c *client) series(t *testing.T, vip netip.Addr, port, want, n int) []string {
+	t.Helper()
+	out := make([]string, 0, n)
+	for i := range n {
+		name, err := c.get(vip, port, want)
+		if err != nil {
+			t.Fatalf("request %d from %s: %v", i, c.node.Name(), err)
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+func counts(names []string) map[string]int {
+	m := map[string]int{}
+	for _, n := range names {
+		m[n]++
+	}
+	return m
+}
+
+// realserver runs `lvs-ha realserver args...` in n and checks it succeeds; it returns
+// the output.
+func realserver(t *testing.T, n *netlab.Node, args ...string) string {
+	t.Helper()
+	if _, err := os.Stat(lvsha); err != nil {
+		t.Fatalf("%s not in the VM image (VM_SKIP_LVSHA=1?): %v", lvsha, err)
+	}
+	out, err := n.Command(lvsha, append([]string{"realserver"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lvs-ha realserver %v in %s: %v\n%s", args, n.Name(), err, out)
+	}
+	return string(out)
+}
+
+func sysctl(t *testing.T, n *netlab.Node, key, value string) {
+	t.Helper()
+	err := n.Do(func() error {
+		return os.WriteFile("/proc/sys/"+strings.ReplaceAll(key, ".", "/"), []byte(value), 0o644)
+	})
+	if err != nil {
+		t.Fatalf("%s: sysctl %s=%s: %v", n.Name(), key, value, err)
+	}
+}
+
+func addAddr(t *testing.T, n *netlab.Node, dev string, p netip.Prefix) {
+	t.Helper()
+	h := n.Handle()
+	link, err := h.LinkByName(dev)
+	if err == nil {
+		err = h.AddrAdd(link, &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}})
+	}
+	if err != nil {
+		t.Fatalf("%s: add %v to %s: %v", n.Name(), p, dev, err)
+	}
+}
+
+func defaultRoute(t *testing.T, n *netlab.Node, gw netip.Addr) {
+	t.Helper()
+	link, err := n.Handle().LinkByName(n.IfName())
+	if err == nil {
+		err = n.Handle().RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw.AsSlice()})
+	}
+	if err != nil {
+		t.Fatalf("%s: default route via %v: %v", n.Name(), gw, err)
+	}
+}
+
+// attach gives node n a second interface ifName on lab's segment (a veth pair whose
+// other end joins lab's bridge), with address p: a router or NAT director between two
+// labs.
+func attach(t *testing.T, n *netlab.Node, lab *netlab.Lab, ifName string, p netip.Prefix) {
+	t.Helper()
+	sw := lab.SwitchHandle()
+	br, err := sw.LinkByName("br0")
+	if err != nil {
+		t.Fatalf("bridge of %s: %v", lab.Name(), err)
+	}
+	fd, err := unix.Open(n.NSPath(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	port := "x-" + n.Name()
+	if len(port) > 15 {
+		port = port[:15]
+	}
+	veth := &netlink.Veth{
+		LinkAttrs:     netlink.LinkAttrs{Name: port, MasterIndex: br.Attrs().Index},
+		PeerName:      ifName,
+		PeerNamespace: netlink.NsFd(fd),
+	}
+	if err := sw.LinkAdd(veth); err != nil {
+		t.Fatalf("veth %s/%s: %v", port, ifName, err)
+	}
+	if err := sw.LinkSetUp(veth); err != nil {
+		t.Fatal(err)
+	}
+	addAddr(t, n, ifName, p)
+	h := n.Handle()
+	link, err := h.LinkByName(ifName)
+	if err == nil {
+		err = h.LinkSetUp(link)
+	}
+	if err != nil {
+		t.Fatalf("%s up: %v", ifName, err)
+	}
+	err = netlab.WaitFor(5*time.Second, func() (bool, error) {
+		l, err := h.LinkByName(ifName)
+		return err == nil && l.Attrs().OperState == netlink.OperUp, err
+	}, func() string { return ifName + " operationally up" })
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// requireVM skips outside the VM and checks that kernel IPVS is there.
+func requireVM(t *testing.T) {
+	t.Helper()
+	vmtest.Require(t)
+	if _, err := exec.LookPath("ipvsadm"); err != nil {
+		t.Fatalf("ipvsadm not in the VM image: %v", err)
+	}
+}
