@@ -637,12 +637,26 @@ func (r *Runner) nextDeadline() time.Time {
 func (r *Runner) step(in *instance, ev Event) {
 	gs := in.group
 	if gs == nil {
-		for _, a := range in.m.Step(r.now, ev) {
+		acts := in.m.Step(r.now, ev)
+		// Log the decision before acting on it, so the log's timestamp is
+		// the decision's (the first GARP follows it on the wire).
+		for _, a := range acts {
+			if n, ok := a.(Notify); ok {
+				r.logTransition(in, n)
+			}
+		}
+		for _, a := range acts {
 			r.do(in, a)
 		}
 		return
 	}
-	for _, ga := range gs.g.Step(r.now, in.m, ev) {
+	gacts := gs.g.Step(r.now, in.m, ev)
+	for _, ga := range gacts {
+		if n, ok := ga.Action.(Notify); ok {
+			r.logTransition(r.byMachine[ga.Member], n)
+		}
+	}
+	for _, ga := range gacts {
 		r.do(r.byMachine[ga.Member], ga.Action)
 	}
 	r.checkGroup(gs)

@@ -278,10 +278,15 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// transition logs a state change, keeps the statistics, stops GARPs when
+// logTransition logs a state change; step calls it before any action of the
+// step is carried out.
+func (r *Runner) logTransition(in *instance, n Notify) {
+	r.log.Info("VRRP state change", "instance", in.name, "from", n.From.String(), "to", n.To.String(), "reason", n.Reason)
+}
+
+// transition keeps the statistics of a state change, stops GARPs when
 // leaving master and runs the notify scripts.
 func (r *Runner) transition(in *instance, n Notify) {
-	r.log.Info("VRRP state change", "instance", in.name, "from", n.From.String(), "to", n.To.String(), "reason", n.Reason)
 	in.stats.LastTransition = r.now
 	in.stats.LastTransitionReason = n.Reason
 	if n.From == StateMaster {
