@@ -191,6 +191,7 @@ func init() {
 		impl("vrrp_version", "default VRRP version, 2 or 3 (IPv6 always uses 3)", "2", gInt(func(g *gd) *int { return &g.VRRPVersion }, 2, 3)),
 		impl("vrrp_check_unicast_src", "check unicast adverts come from a configured peer", "off", gFlag(func(g *gd) *bool { return &g.VRRPCheckUnicastSrc })),
 		impl("vrrp_skip_check_adv_addr", "skip checking advert addresses from the same master", "off", gFlag(func(g *gd) *bool { return &g.VRRPSkipCheckAdvAddr })),
+		impl("vrrp_v3_checksum_as_v2", "lvs-ha extension: send VRRPv3-over-IPv4 checksums without the pseudo-header, as pre-1.3.6 keepalived and tshark's v3_checksum_as_in_v2; both forms are always accepted", "off", gFlag(func(g *gd) *bool { return &g.VRRPV3ChecksumAsV2 })),
 		impl("vrrp_strict", "strict RFC compliance (see keepalived.conf(5))", "off", gFlag(func(g *gd) *bool { return &g.VRRPStrict })),
 		impl("vrrp_iptables", "iptables chains for no_accept: [IN_CHAIN [OUT_CHAIN]]", "INPUT", func(l *loader, n *syntax.Node, g *gd) {
 			l.nargs(n, 0, 2)

@@ -83,6 +83,7 @@ type GlobalDefs struct {
 	VRRPCheckUnicastSrc         bool       `json:"vrrp_check_unicast_src,omitempty"`
 	VRRPSkipCheckAdvAddr        bool       `json:"vrrp_skip_check_adv_addr,omitempty"`
 	VRRPStrict                  bool       `json:"vrrp_strict,omitempty"`
+	VRRPV3ChecksumAsV2          bool       `json:"vrrp_v3_checksum_as_v2,omitempty"`
 	VRRPIPTables                *IPTables  `json:"vrrp_iptables,omitempty"`
 	VRRPStartupDelay            Duration   `json:"vrrp_startup_delay,omitempty"`
 	VRRPNotifyPriorityChanges   bool       `json:"vrrp_notify_priority_changes,omitempty"`
