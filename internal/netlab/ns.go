@@ -85,7 +85,7 @@ func createNamed(name string) (*namespace, error) {
 	}
 	ns := &namespace{name: name, fd: netns.None()}
 	created := false
-	err := onThread(func() error {
+	err := OnThread(func() error {
 		f, err := os.OpenFile(ns.path(), os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
 		if err != nil {
 			return fmt.Errorf("create netns %s: %w", name, err)
@@ -145,11 +145,11 @@ func deleteNamed(name string) error {
 	return nil
 }
 
-// onThread runs f on a fresh OS thread that is switched back to the current thread's
+// OnThread runs f on a fresh OS thread that is switched back to the current thread's
 // original network namespace afterwards. f may change the thread's namespace. If the
 // namespace cannot be restored, the thread is left locked so that the Go runtime
 // discards it when the goroutine ends. A panic in f is re-raised in the caller.
-func onThread(f func() error) error {
+func OnThread(f func() error) error {
 	type result struct {
 		err   error
 		panic any
@@ -186,7 +186,7 @@ func onThread(f func() error) error {
 
 // doIn runs f on an OS thread switched into ns.
 func doIn(ns *namespace, f func() error) error {
-	return onThread(func() error {
+	return OnThread(func() error {
 		if err := netns.Set(ns.fd); err != nil {
 			return fmt.Errorf("enter netns %s: %w", ns.name, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvs-ha/lvs-ha/internal/netlab"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
@@ -61,16 +62,6 @@ func TestEventFromUpdate(t *testing.T) {
 	}
 }
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") == "1" {
-			t.Fatal("LVSHA_REQUIRE_ROOT_TESTS=1 but not root")
-		}
-		t.Skip("needs root (network namespace)")
-	}
-}
-
 // newNetns creates an anonymous network namespace without moving this goroutine's
 // thread into it for longer than the creation.
 func newNetns(t *testing.T) netns.NsHandle {
@@ -101,7 +92,7 @@ func newNetns(t *testing.T) netns.NsHandle {
 }
 
 func TestWatchLinksNetns(t *testing.T) {
-	requireRoot(t)
+	netlab.RequireRoot(t)
 	ns := newNetns(t)
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {

@@ -1,12 +1,10 @@
 package vip
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"runtime"
 	"testing"
 
+	"github.com/lvs-ha/lvs-ha/internal/netlab"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -14,40 +12,6 @@ import (
 // The root tests work in a private, unnamed network namespace: its interface names
 // cannot collide with the host's or another test's, and the kernel destroys it with
 // its links once the last handle is closed.
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") == "1" {
-		t.Fatal("this test needs root (network namespaces) and LVSHA_REQUIRE_ROOT_TESTS=1")
-	}
-	t.Skip("skipping: needs root for network namespaces (set LVSHA_REQUIRE_ROOT_TESTS=1 to fail instead)")
-}
-
-// onThread runs f on a locked OS thread and restores the thread's namespace after.
-// If it cannot, the thread stays locked and the runtime discards it.
-func onThread(f func() error) error {
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			done <- fmt.Errorf("get current netns: %w", err)
-			return
-		}
-		defer orig.Close()
-		ferr := f()
-		if err := netns.Set(orig); err != nil {
-			done <- errors.Join(ferr, fmt.Errorf("restore netns: %w", err))
-			return
-		}
-		runtime.UnlockOSThread()
-		done <- ferr
-	}()
-	return <-done
-}
 
 // testNS is a private namespace holding an up device named dev (a veth, whose peer
 // is also up: the host kernel may lack the dummy driver).
@@ -60,9 +24,9 @@ type testNS struct {
 
 func newNS(t *testing.T) *testNS {
 	t.Helper()
-	requireRoot(t)
+	netlab.RequireRoot(t)
 	var h netns.NsHandle
-	err := onThread(func() error {
+	err := netlab.OnThread(func() error {
 		var err error
 		h, err = netns.New()
 		return err
@@ -99,7 +63,7 @@ func newNS(t *testing.T) *testNS {
 
 // do runs f on a thread inside the namespace.
 func (n *testNS) do(f func() error) error {
-	return onThread(func() error {
+	return netlab.OnThread(func() error {
 		if err := netns.Set(n.h); err != nil {
 			return fmt.Errorf("enter netns: %w", err)
 		}

@@ -1,15 +1,14 @@
 package vrrpsock
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/lvs-ha/lvs-ha/internal/netlab"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -19,46 +18,11 @@ import (
 // them cannot collide with anything on the host or in other tests, and the kernel
 // destroys each namespace (with its veths) once its last handle and socket close.
 
-// requireRoot skips the test when not root, or fails it if root tests are required.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") == "1" {
-		t.Fatal("this test needs root (network namespaces, raw sockets) and LVSHA_REQUIRE_ROOT_TESTS=1")
-	}
-	t.Skip("skipping: needs root for network namespaces and raw sockets (set LVSHA_REQUIRE_ROOT_TESTS=1 to fail instead)")
-}
-
 // testNS is a private network namespace.
 type testNS struct {
 	t  *testing.T
 	h  netns.NsHandle
 	nl *netlink.Handle
-}
-
-// onThread runs f on a locked OS thread and restores the thread's namespace after.
-// If it cannot, the thread stays locked and the runtime discards it.
-func onThread(f func() error) error {
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			done <- fmt.Errorf("get current netns: %w", err)
-			return
-		}
-		defer orig.Close()
-		ferr := f()
-		if err := netns.Set(orig); err != nil {
-			done <- errors.Join(ferr, fmt.Errorf("restore netns: %w", err))
-			return
-		}
-		runtime.UnlockOSThread()
-		done <- ferr
-	}()
-	return <-done
 }
 
 func writeSysctl(key, value string) error {
@@ -74,9 +38,9 @@ func writeSysctl(key, value string) error {
 // once).
 func newNS(t *testing.T) *testNS {
 	t.Helper()
-	requireRoot(t)
+	netlab.RequireRoot(t)
 	var h netns.NsHandle
-	err := onThread(func() error {
+	err := netlab.OnThread(func() error {
 		var err error
 		if h, err = netns.New(); err != nil {
 			return fmt.Errorf("new netns: %w", err)
@@ -117,7 +81,7 @@ func newNS(t *testing.T) *testNS {
 
 // do runs f on a thread inside the namespace.
 func (n *testNS) do(f func() error) error {
-	return onThread(func() error {
+	return netlab.OnThread(func() error {
 		if err := netns.Set(n.h); err != nil {
 			return fmt.Errorf("enter netns: %w", err)
 		}
