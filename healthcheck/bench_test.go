@@ -1,0 +1,128 @@
+package healthcheck
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// acceptCloser listens on 127.0.0.1 and closes every accepted connection.
+func acceptCloser(tb testing.TB) string {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func BenchmarkTCPCheck(b *testing.B) {
+	c, err := NewTCP(TCPOptions{Conn: connTo(b, acceptCloser(b), time.Second)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := c.Check(ctx); !res.OK {
+			b.Fatal(res)
+		}
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func maxRSS() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Maxrss // KiB on Linux
+}
+
+// TestTCPChecksLoad runs 10,000 TCP checks per second (10,000 checks with a 1 s
+// delay_loop, spread by warmup) against local listeners for 5 s through the real
+// Runner, and reports CPU per 1,000 checks, peak RSS and lateness. Enable with
+// LVSHA_BENCH=1. CPU and RSS include the in-process listeners.
+func TestTCPChecksLoad(t *testing.T) {
+	if os.Getenv("LVSHA_BENCH") != "1" {
+		t.Skip("set LVSHA_BENCH=1 to run the load test")
+	}
+	const (
+		nChecks   = 10000
+		listeners = 20
+		runFor    = 5 * time.Second
+	)
+	addrs := make([]string, listeners)
+	for i := range addrs {
+		addrs[i] = acceptCloser(t)
+	}
+	checks := make([]Check, nChecks)
+	for i := range checks {
+		c, err := NewTCP(TCPOptions{Conn: connTo(t, addrs[i%listeners], time.Second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checks[i] = Check{ID: fmt.Sprintf("rs%05d", i), Checker: c,
+			Timing: Timing{DelayLoop: time.Second, Retry: 1, DelayBeforeRetry: time.Second, Warmup: time.Second}}
+	}
+	start := time.Now()
+	s, err := NewScheduler(start, checks, SchedulerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	late := make([]time.Duration, 0, nChecks*6)
+	var failed, transitions int
+	r := NewRunner(s, RunnerOptions{Concurrency: 256,
+		OnResult: func(e Event) {
+			mu.Lock()
+			late = append(late, e.Start.Sub(e.Job.Due))
+			if !e.Result.OK {
+				failed++
+			}
+			mu.Unlock()
+		},
+		OnTransition: func(Transition) { mu.Lock(); transitions++; mu.Unlock() },
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), runFor)
+	defer cancel()
+	cpu0 := cpuTime()
+	_ = r.Run(ctx)
+	cpu := cpuTime() - cpu0
+	wall := time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(late)
+	pct := func(p float64) time.Duration {
+		if len(late) == 0 {
+			return 0
+		}
+		return late[min(len(late)-1, int(float64(len(late))*p))]
+	}
+	n := len(late)
+	t.Logf("checks: %d in %v (%.0f/s), failed %d, transitions %d", n, wall.Round(time.Millisecond), float64(n)/wall.Seconds(), failed, transitions)
+	t.Logf("CPU: %v total, %.3f CPU-seconds per 1,000 checks", cpu.Round(time.Millisecond), cpu.Seconds()/float64(n)*1000)
+	t.Logf("peak RSS: %d MiB", maxRSS()/1024)
+	t.Logf("lateness vs schedule: p50 %v, p99 %v, max %v", pct(0.50), pct(0.99), pct(1))
+	if failed > 0 {
+		t.Errorf("%d checks failed against healthy listeners", failed)
+	}
+}

@@ -1,0 +1,27 @@
+// Package healthcheck implements keepalived's real-server health checkers and the
+// scheduler that runs them.
+//
+// Checkers (TCP_CHECK, HTTP_GET/SSL_GET, MISC_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK,
+// SMTP_CHECK) implement [Checker]: one Check call is one probe bounded by the
+// checker's own connect_timeout (or misc_timeout) and by the context. Each checker
+// takes its own option struct; the daemon translates keepalived.conf into those
+// options, and feeds scheduler transitions into IPVS. This package imports neither
+// conf nor ipvs.
+//
+// [Scheduler] is the pure core: it keeps per-check state (up/down, retry counter,
+// next due time) keyed by check ID and is driven with an explicit now: Due(now)
+// hands out the jobs to run, Result(now, job, res) records an outcome and returns a
+// [Transition] when the check's up/down state (or dynamic weight) changes, and
+// NextDeadline tells when to wake up next. Its semantics follow keepalived: a
+// failure while up is retried `retry` times, delay_before_retry apart, before the
+// check is declared down; a success while down declares it up at once; alpha checks
+// start down, others start up; warmup spreads first runs randomly over [0, warmup).
+//
+// [Runner] is the thin I/O shell: it runs due jobs on a bounded set of goroutines
+// with an injected clock, gives each job its own timeout so that a hung target costs
+// one timeout and never delays other checks, and delivers transitions through a
+// callback.
+//
+// [Genhash] is the library side of keepalived's genhash tool: it fetches a URL
+// and returns the MD5 digest of the body as HTTP_GET's `digest` expects.
+package healthcheck

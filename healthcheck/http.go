@@ -1,0 +1,445 @@
+package healthcheck
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// HTTP protocol versions of http_protocol.
+const (
+	HTTP10      = "1.0"  // keepalived's default
+	HTTP10Close = "1.0C" // 1.0 plus "Connection: close"
+	HTTP11      = "1.1"  // 1.1, always with "Connection: close"
+)
+
+// StatusRange is an inclusive range of HTTP status codes (status_code 200-299).
+type StatusRange struct{ Lo, Hi int }
+
+// DefaultStatusCodes is status_code's default, 200-299.
+var DefaultStatusCodes = []StatusRange{{200, 299}}
+
+// ParseStatusCodes parses status_code arguments such as "200", "200-299".
+func ParseStatusCodes(args []string) ([]StatusRange, error) {
+	var out []StatusRange
+	for _, a := range args {
+		lo, hi, isRange := strings.Cut(a, "-")
+		l, err := strconv.Atoi(lo)
+		if err != nil || l < 100 || l > 999 {
+			return nil, fmt.Errorf("status_code %q: not a status code or range", a)
+		}
+		h := l
+		if isRange {
+			h, err = strconv.Atoi(hi)
+			if err != nil || h < l || h > 999 {
+				return nil, fmt.Errorf("status_code %q: bad range", a)
+			}
+		}
+		out = append(out, StatusRange{l, h})
+	}
+	return out, nil
+}
+
+func statusOK(ranges []StatusRange, code int) bool {
+	if len(ranges) == 0 {
+		ranges = DefaultStatusCodes
+	}
+	for _, r := range ranges {
+		if code >= r.Lo && code <= r.Hi {
+			return true
+		}
+	}
+	return false
+}
+
+// URL is one `url` block of HTTP_GET/SSL_GET.
+type URL struct {
+	Path string
+	// Digest is the expected MD5 (hex) of the response body, as genhash prints it;
+	// empty means not checked.
+	Digest string
+	// StatusCodes accepted; empty means DefaultStatusCodes.
+	StatusCodes []StatusRange
+	// VirtualHost overrides HTTPOptions.VirtualHost for the Host header (and SNI).
+	VirtualHost string
+	// Regex must match the body (RE2 syntax; keepalived uses PCRE2). With
+	// RegexNoMatch a match fails the check instead.
+	Regex        string
+	RegexNoMatch bool
+}
+
+// HTTPOptions configure HTTP_GET (SSL false) and SSL_GET (SSL true).
+type HTTPOptions struct {
+	Conn
+	SSL bool
+	// EnableSNI sends the virtual host as TLS server name (enable_sni).
+	EnableSNI bool
+	// VerifyCert verifies the server certificate (keepalived does not). The name
+	// checked is the virtual host or else connect_ip.
+	VerifyCert bool
+	// CAFile, CertFile and KeyFile are the global SSL block (ca, certificate, key).
+	CAFile, CertFile, KeyFile string
+	// Protocol is http_protocol: HTTP10 (default), HTTP10Close or HTTP11.
+	Protocol string
+	// VirtualHost is the default Host header (from the checker, real or virtual
+	// server); empty means the connect address.
+	VirtualHost string
+	URLs        []URL
+	// MaxBody bounds how much of a body is read (digest and regex); 0 means 16 MiB.
+	MaxBody int64
+}
+
+// HTTPChecker is HTTP_GET / SSL_GET.
+type HTTPChecker struct {
+	opts  HTTPOptions
+	tls   *tls.Config
+	regex []*regexp.Regexp
+}
+
+var (
+	_ Checker  = (*HTTPChecker)(nil)
+	_ Definer  = (*HTTPChecker)(nil)
+	_ Budgeter = (*HTTPChecker)(nil)
+)
+
+// NewHTTP validates opts and returns an HTTP_GET/SSL_GET checker.
+func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
+	name := "HTTP_GET"
+	if opts.SSL {
+		name = "SSL_GET"
+	}
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if opts.ConnectPort == 0 {
+		return nil, fmt.Errorf("%s: connect_port: no port", name)
+	}
+	switch opts.Protocol {
+	case "", HTTP10, HTTP10Close, HTTP11:
+	default:
+		return nil, fmt.Errorf("%s: http_protocol %q: want 1.0, 1.0C or 1.1", name, opts.Protocol)
+	}
+	if len(opts.URLs) == 0 {
+		return nil, fmt.Errorf("%s: no url", name)
+	}
+	c := &HTTPChecker{opts: opts, regex: make([]*regexp.Regexp, len(opts.URLs))}
+	for i, u := range opts.URLs {
+		if !strings.HasPrefix(u.Path, "/") {
+			return nil, fmt.Errorf("%s: url %d: path %q must start with /", name, i+1, u.Path)
+		}
+		if u.Digest != "" {
+			if b, err := hex.DecodeString(u.Digest); err != nil || len(b) != md5.Size {
+				return nil, fmt.Errorf("%s: url %s: digest %q is not an MD5 hex string", name, u.Path, u.Digest)
+			}
+		}
+		for _, r := range u.StatusCodes {
+			if r.Lo > r.Hi {
+				return nil, fmt.Errorf("%s: url %s: bad status_code range %d-%d", name, u.Path, r.Lo, r.Hi)
+			}
+		}
+		if u.Regex != "" {
+			re, err := regexp.Compile(u.Regex)
+			if err != nil {
+				return nil, fmt.Errorf("%s: url %s: regex: %w", name, u.Path, err)
+			}
+			c.regex[i] = re
+		}
+	}
+	if opts.SSL {
+		cfg, err := tlsConfig(opts.VerifyCert, opts.CAFile, opts.CertFile, opts.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		c.tls = cfg
+	}
+	return c, nil
+}
+
+func tlsConfig(verify bool, caFile, certFile, keyFile string) (*tls.Config, error) {
+	cfg := &tls.Config{InsecureSkipVerify: !verify} //nolint:gosec // keepalived semantics
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca %s: no PEM certificate", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if certFile != "" || keyFile != "" {
+		if keyFile == "" {
+			keyFile = certFile
+		}
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// Definition returns the options.
+func (c *HTTPChecker) Definition() any { return c.opts }
+
+// Budget is connect_timeout for each URL.
+func (c *HTTPChecker) Budget() time.Duration {
+	return c.opts.timeout() * time.Duration(len(c.opts.URLs))
+}
+
+// Check fetches every URL (each on its own connection, each bounded by
+// connect_timeout as a whole); it is OK only if all of them pass.
+func (c *HTTPChecker) Check(ctx context.Context) Result {
+	start := time.Now()
+	for i, u := range c.opts.URLs {
+		vhost := u.VirtualHost
+		if vhost == "" {
+			vhost = c.opts.VirtualHost
+		}
+		keep := c.regex[i] != nil
+		resp, err := fetch(ctx, fetchReq{
+			conn: c.opts.Conn, tls: c.tls, sni: c.opts.EnableSNI, proto: c.opts.Protocol,
+			vhost: vhost, path: u.Path, keepBody: keep, maxBody: c.opts.MaxBody,
+		})
+		if err != nil {
+			var fe *fetchError
+			if errors.As(err, &fe) {
+				return failResult(start, fe.reason, "%s: %v", u.Path, fe.err)
+			}
+			return failResult(start, classify(ctx, err), "%s: %v", u.Path, err)
+		}
+		if !statusOK(u.StatusCodes, resp.status) {
+			return failResult(start, ReasonStatus, "%s: status %d", u.Path, resp.status)
+		}
+		if u.Digest != "" && !strings.EqualFold(u.Digest, resp.digest) {
+			return failResult(start, ReasonDigest, "%s: digest mismatch: got %s want %s", u.Path, resp.digest, strings.ToLower(u.Digest))
+		}
+		if re := c.regex[i]; re != nil {
+			if m := re.Match(resp.body); m == u.RegexNoMatch {
+				if m {
+					return failResult(start, ReasonRegex, "%s: body matches regex %q", u.Path, u.Regex)
+				}
+				return failResult(start, ReasonRegex, "%s: body does not match regex %q", u.Path, u.Regex)
+			}
+		}
+	}
+	return okResult(start)
+}
+
+type fetchReq struct {
+	conn     Conn
+	tls      *tls.Config // nil: plain HTTP
+	sni      bool
+	sniName  string // explicit SNI (genhash); overrides vhost when sni
+	proto    string
+	vhost    string
+	path     string
+	keepBody bool
+	maxBody  int64
+}
+
+type fetchResp struct {
+	status int
+	digest string
+	body   []byte
+}
+
+type fetchError struct {
+	reason string
+	err    error
+}
+
+func (e *fetchError) Error() string { return e.err.Error() }
+func (e *fetchError) Unwrap() error { return e.err }
+
+// requestBytes builds the request the way keepalived does.
+func requestBytes(r fetchReq) []byte {
+	var b strings.Builder
+	proto := "HTTP/1.0"
+	if r.proto == HTTP11 {
+		proto = "HTTP/1.1"
+	}
+	fmt.Fprintf(&b, "GET %s %s\r\nUser-Agent: KeepAliveClient\r\n", r.path, proto)
+	host := r.vhost
+	if host == "" {
+		ip := r.conn.ConnectIP.WithZone("")
+		host = ip.String()
+		if ip.Is6() && !ip.Is4In6() {
+			host = "[" + host + "]"
+		}
+		defPort := uint16(80)
+		if r.tls != nil {
+			defPort = 443
+		}
+		if r.conn.ConnectPort != defPort {
+			host += ":" + strconv.Itoa(int(r.conn.ConnectPort))
+		}
+	}
+	fmt.Fprintf(&b, "Host: %s\r\n", host)
+	if r.proto == HTTP10Close || r.proto == HTTP11 {
+		b.WriteString("Connection: close\r\n")
+	}
+	b.WriteString("\r\n")
+	return []byte(b.String())
+}
+
+// fetch performs one GET bounded by connect_timeout as a whole.
+func fetch(ctx context.Context, r fetchReq) (fetchResp, error) {
+	ctx, cancel := withTimeout(ctx, r.conn.timeout())
+	defer cancel()
+	var conn net.Conn
+	conn, err := r.conn.dialer(false).DialContext(ctx, r.conn.network("tcp"), r.conn.target())
+	if err != nil {
+		return fetchResp{}, fmt.Errorf("connect: %w", ioErr(ctx, err))
+	}
+	defer func() { _ = conn.Close() }()
+	stop := bindConn(ctx, conn)
+	defer stop()
+	if r.tls != nil {
+		cfg := r.tls.Clone()
+		switch {
+		case r.sni && r.sniName != "":
+			cfg.ServerName = r.sniName
+		case r.sni && r.vhost != "":
+			cfg.ServerName = hostOnly(r.vhost)
+		}
+		if !cfg.InsecureSkipVerify && cfg.ServerName == "" {
+			if r.vhost != "" {
+				cfg.ServerName = hostOnly(r.vhost)
+			} else {
+				cfg.ServerName = r.conn.ConnectIP.WithZone("").String()
+			}
+		}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			err = ioErr(ctx, err)
+			reason := classify(ctx, err)
+			if reason == ReasonError {
+				reason = ReasonTLS
+			}
+			return fetchResp{}, &fetchError{reason, fmt.Errorf("tls handshake: %w", err)}
+		}
+		conn = tc
+	}
+	if _, err := conn.Write(requestBytes(r)); err != nil {
+		return fetchResp{}, fmt.Errorf("send request: %w", ioErr(ctx, err))
+	}
+	req := &http.Request{Method: http.MethodGet}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		err = ioErr(ctx, err)
+		reason := classify(ctx, err)
+		if reason == ReasonError {
+			reason = ReasonProtocol
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				reason = ReasonNoReply
+			}
+		}
+		return fetchResp{}, &fetchError{reason, fmt.Errorf("read response: %w", err)}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	maxBody := r.maxBody
+	if maxBody <= 0 {
+		maxBody = 16 << 20
+	}
+	h := md5.New()
+	var w io.Writer = h
+	var buf *bytes.Buffer
+	if r.keepBody {
+		buf = &bytes.Buffer{}
+		w = io.MultiWriter(h, buf)
+	}
+	if _, err := io.Copy(w, io.LimitReader(resp.Body, maxBody)); err != nil {
+		return fetchResp{}, fmt.Errorf("read body: %w", ioErr(ctx, err))
+	}
+	out := fetchResp{status: resp.StatusCode, digest: hexSum(h)}
+	if buf != nil {
+		out.body = buf.Bytes()
+	}
+	return out, nil
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.Trim(hostport, "[]")
+}
+
+// GenhashOptions are genhash's command-line options.
+type GenhashOptions struct {
+	// Server and Port are the target (-s, -p); Port 0 means 80, or 443 with SSL.
+	Server netip.Addr
+	Port   uint16
+	// SSL uses TLS (-S); SNI is the TLS server name to send (-I), empty for none.
+	SSL bool
+	SNI string
+	// VirtualHost is the Host header (-V); empty means the server address.
+	VirtualHost string
+	// Protocol is the HTTP version (-P): HTTP10 (default), HTTP10Close, HTTP11.
+	Protocol string
+	// BindTo is the source address; Timeout bounds the request (default 5 s).
+	BindTo  netip.Addr
+	Timeout time.Duration
+}
+
+// Genhash fetches path (genhash -u) and returns the MD5 digest (hex) of the
+// response body, as HTTP_GET's digest expects, and the HTTP status code.
+func Genhash(ctx context.Context, path string, o GenhashOptions) (digest string, status int, err error) {
+	if !o.Server.IsValid() {
+		return "", 0, errors.New("genhash: no server address")
+	}
+	if path == "" {
+		path = "/"
+	}
+	if !strings.HasPrefix(path, "/") {
+		return "", 0, fmt.Errorf("genhash: url %q must start with /", path)
+	}
+	switch o.Protocol {
+	case "", HTTP10, HTTP10Close, HTTP11:
+	default:
+		return "", 0, fmt.Errorf("genhash: protocol %q: want 1.0, 1.0C or 1.1", o.Protocol)
+	}
+	port := o.Port
+	if port == 0 {
+		port = 80
+		if o.SSL {
+			port = 443
+		}
+	}
+	r := fetchReq{
+		conn:  Conn{ConnectIP: o.Server, ConnectPort: port, BindTo: o.BindTo, ConnectTimeout: o.Timeout},
+		proto: o.Protocol, vhost: o.VirtualHost, path: path, sni: o.SNI != "", sniName: o.SNI,
+	}
+	if err := r.conn.validate(); err != nil {
+		return "", 0, fmt.Errorf("genhash: %w", err)
+	}
+	if o.SSL {
+		r.tls = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // genhash does not verify
+	}
+	resp, err := fetch(ctx, r)
+	if err != nil {
+		return "", 0, fmt.Errorf("genhash: %w", err)
+	}
+	return resp.digest, resp.status, nil
+}

@@ -1,0 +1,239 @@
+package healthcheck
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/lvs-ha/lvs-ha/internal/clock"
+)
+
+// DefaultConcurrency is the Runner's default bound on simultaneous checks.
+const DefaultConcurrency = 256
+
+// Event describes one finished job (for metrics and lateness measurements).
+type Event struct {
+	Job Job
+	// Start and End are measured with the Runner's clock; Start.Sub(Job.Due) is the
+	// job's lateness.
+	Start, End time.Time
+	Result     Result
+}
+
+// RunnerOptions configure a Runner.
+type RunnerOptions struct {
+	// Clock drives scheduling and job timeouts; nil means the real clock.
+	Clock clock.Clock
+	// Concurrency bounds how many checks run at once; 0 means DefaultConcurrency.
+	Concurrency int
+	// OnTransition receives state changes. It is called from worker goroutines:
+	// concurrently for different checks, in order for one check. It must not call
+	// the Runner.
+	OnTransition func(Transition)
+	// OnResult, if set, is called after every job (same rules as OnTransition).
+	OnResult func(Event)
+}
+
+// Runner runs a Scheduler's jobs.
+type Runner struct {
+	opts RunnerOptions
+	clk  clock.Clock
+
+	mu      sync.Mutex
+	s       *Scheduler
+	pending []Job // due, waiting for a worker
+	active  int
+	wg      sync.WaitGroup
+	wake    chan struct{}
+	armed   time.Time // deadline of the loop's timer; zero if none
+}
+
+// NewRunner returns a Runner for s. The scheduler must not be used directly while
+// the Runner runs; use the Runner's methods.
+func NewRunner(s *Scheduler, opts RunnerOptions) *Runner {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	return &Runner{opts: opts, clk: clock.OrReal(opts.Clock), s: s, wake: make(chan struct{}, 1)}
+}
+
+// Update replaces the checks (see Scheduler.Update) at the clock's now.
+func (r *Runner) Update(checks []Check) ([]Transition, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tr, err := r.s.Update(r.clk.Now(), checks)
+	r.kick()
+	return tr, err
+}
+
+// State returns the state of check id.
+func (r *Runner) State(id string) (State, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.s.State(id)
+}
+
+// Shutdown returns Scheduler.Shutdown's transitions; call it after Run returned.
+func (r *Runner) Shutdown() []Transition {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.s.Shutdown(r.clk.Now())
+}
+
+func (r *Runner) kick() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run schedules and runs checks until ctx ends; it then cancels running checks,
+// waits for them (their cut-short runs are not recorded: the checks are queued
+// again unchanged, so Run may be called again) and returns ctx.Err(). Run must not
+// be called concurrently with itself.
+func (r *Runner) Run(ctx context.Context) error {
+	var timer clock.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+		r.wg.Wait()
+	}()
+	for {
+		r.mu.Lock()
+		now := r.clk.Now()
+		if ctx.Err() == nil {
+			r.pending = append(r.pending, r.s.Due(now)...)
+			r.dispatchLocked(ctx)
+		}
+		next, ok := r.s.NextDeadline()
+		r.armed = time.Time{}
+		if ok {
+			r.armed = next
+		}
+		r.mu.Unlock()
+
+		var tc <-chan time.Time
+		if ok {
+			d := next.Sub(now)
+			if timer == nil {
+				timer = r.clk.NewTimer(d)
+			} else {
+				timer.Stop()
+				timer.Reset(d)
+			}
+			tc = timer.C()
+		}
+		select {
+		case <-ctx.Done():
+			r.mu.Lock()
+			for _, j := range r.pending {
+				r.s.Abort(j)
+			}
+			r.pending = nil
+			r.mu.Unlock()
+			return ctx.Err()
+		case <-tc:
+		case <-r.wake:
+			if timer != nil && !timer.Stop() {
+				select { // drain a value that fired concurrently
+				case <-timer.C():
+				default:
+				}
+			}
+		}
+	}
+}
+
+func (r *Runner) dispatchLocked(ctx context.Context) {
+	for r.active < r.opts.Concurrency && len(r.pending) > 0 {
+		job := r.pending[0]
+		r.pending = r.pending[1:]
+		r.active++
+		r.wg.Add(1)
+		go r.work(ctx, job)
+	}
+	if len(r.pending) == 0 {
+		r.pending = nil // let the backing array go
+	}
+}
+
+func (r *Runner) work(ctx context.Context, job Job) {
+	defer r.wg.Done()
+	for {
+		ev := r.runJob(ctx, job)
+		r.mu.Lock()
+		var tr *Transition
+		err := ctx.Err() // a run cut short by Run's end is not a result
+		if err == nil {
+			tr, err = r.s.Result(ev.End, job, ev.Result)
+		} else {
+			r.s.Abort(job)
+		}
+		if err == nil {
+			if st, ok := r.s.State(job.ID); ok && (r.armed.IsZero() || st.Next.Before(r.armed)) {
+				r.kick()
+			}
+		}
+		var more bool
+		if ctx.Err() == nil && len(r.pending) > 0 {
+			job, r.pending = r.pending[0], r.pending[1:]
+			more = true
+		} else {
+			r.active--
+		}
+		r.mu.Unlock()
+		if err == nil {
+			if r.opts.OnResult != nil {
+				r.opts.OnResult(ev)
+			}
+			if tr != nil && r.opts.OnTransition != nil {
+				r.opts.OnTransition(*tr)
+			}
+		}
+		if !more {
+			return
+		}
+	}
+}
+
+// runJob runs one job under its own timeout, measured with the Runner's clock.
+func (r *Runner) runJob(ctx context.Context, job Job) Event {
+	ev := Event{Job: job, Start: r.clk.Now()}
+	var jctx context.Context
+	var cancel context.CancelCauseFunc
+	var timer clock.Timer
+	if _, real := r.clk.(clock.Real); real && job.Timeout > 0 {
+		var c context.CancelFunc
+		jctx, c = context.WithTimeoutCause(ctx, job.Timeout, ErrJobTimeout)
+		cancel = func(error) { c() }
+	} else {
+		jctx, cancel = context.WithCancelCause(ctx)
+		if job.Timeout > 0 {
+			timer = r.clk.NewTimer(job.Timeout)
+			go func() {
+				select {
+				case <-timer.C():
+					cancel(ErrJobTimeout)
+				case <-jctx.Done():
+				}
+			}()
+		}
+	}
+	res := job.Checker.Check(jctx)
+	timedOut := errors.Is(context.Cause(jctx), ErrJobTimeout)
+	if timer != nil {
+		timer.Stop()
+	}
+	cancel(nil)
+	if timedOut && !res.OK {
+		res.Reason = ReasonTimeout
+		if res.Detail == "" {
+			res.Detail = "check timed out after " + job.Timeout.String()
+		}
+	}
+	ev.End = r.clk.Now()
+	ev.Result = res
+	return ev
+}
