@@ -19,6 +19,7 @@ type Daemon struct {
 	cfg  *conf.Config
 	log  *slog.Logger
 	vrrp *vrrp.Runner
+	ipvs *IPVS
 }
 
 // New translates cfg, which conf has validated, into the components' options.
@@ -46,14 +47,39 @@ func New(cfg *conf.Config, log *slog.Logger) (*Daemon, error) {
 			return nil, err
 		}
 	}
+	table, err := desiredTable(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(table.Services) > 0 || cfg.Global.LVSFlush {
+		d.ipvs = newIPVS(ipvsOptions{
+			Logger:  log,
+			Desired: table,
+			Flush:   cfg.Global.LVSFlush,
+			Stop:    stopModeOf(cfg.Global.LVSFlushOnStop),
+		})
+	}
 	return d, nil
 }
 
 // VRRP returns the VRRP runner (nil without vrrp_instance blocks), for status.
 func (d *Daemon) VRRP() *vrrp.Runner { return d.vrrp }
 
+// IPVS returns the IPVS component (nil without virtual servers), for reload.
+func (d *Daemon) IPVS() *IPVS { return d.ipvs }
+
+// KeepIPVSOnStop makes Run leave the IPVS table in place at shutdown
+// (keepalived --dont-release-ipvs). Call it before Run.
+func (d *Daemon) KeepIPVSOnStop() {
+	if d.ipvs != nil {
+		d.ipvs.SetStopMode(StopKeep)
+	}
+}
+
 // Run serves until ctx is cancelled, then shuts every component down in order
-// (VRRP sends priority 0 and removes its VIPs) and returns nil. A component
+// (VRRP sends priority 0 and removes its VIPs; IPVS removes the services
+// lvs-ha owns, or flushes or keeps the table per lvs_flush_on_stop /
+// KeepIPVSOnStop) and returns nil. A component
 // that fails stops the others and its error is returned.
 func (d *Daemon) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
@@ -64,6 +90,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 			return nil
 		})
+	}
+	if d.ipvs != nil {
+		// IPVS never fails the daemon: without IPVS it logs and retries
+		// while VRRP keeps running.
+		g.Go(func() error { return d.ipvs.Run(gctx) })
 	}
 	d.log.Info("running",
 		"vrrp_instances", len(d.cfg.VRRPInstances),
