@@ -28,7 +28,8 @@ help:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/lvs-ha ./cmd/lvs-ha
 
-test: lint test-unit test-netns test-vm fuzz
+test: lint test-unit test-netns test-vm
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=15s FUZZTIME_PARSER=60s
 
 test-unit:
 	LVSHA_REQUIRE_SAMPLES=1 $(GO) test -count=1 $(UNIT_PKGS)
@@ -40,12 +41,15 @@ test-netns: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(UNIT_PKGS)
 
-# Each fuzz target runs for FUZZTIME; `go test -fuzz` takes one target per run.
+# Each fuzz target runs for FUZZTIME (the config parser's for FUZZTIME_PARSER);
+# `go test -fuzz` takes one target per run. `make test` runs them briefly.
+FUZZTIME_PARSER ?= $(FUZZTIME)
 fuzz:
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r dirname | sort -u); do \
+	@set -e; for f in $$(grep -rl --include='*_test.go' --exclude-dir=build '^func Fuzz' . | xargs -r dirname | sort -u); do \
 	  for t in $$(grep -h -o '^func Fuzz[A-Za-z0-9_]*' $$f/*_test.go | sed 's/^func //' | sort -u); do \
-	    echo "fuzz $$f $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$f; \
+	    ft=$(FUZZTIME); [ "$$f/$$t" = ./conf/syntax/FuzzParse ] && ft=$(FUZZTIME_PARSER); \
+	    echo "fuzz $$f $$t ($$ft)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $$ft $$f; \
 	  done; \
 	done
 
