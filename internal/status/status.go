@@ -1,0 +1,252 @@
+package status
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/lvs-ha/lvs-ha/internal/metrics"
+	"github.com/lvs-ha/lvs-ha/ipvs"
+	"github.com/lvs-ha/lvs-ha/vrrp"
+)
+
+// Document is the body of GET /status.
+type Document struct {
+	Version        string          `json:"version"`
+	Time           time.Time       `json:"time"`
+	Instances      []Instance      `json:"instances"`
+	SyncGroups     []SyncGroup     `json:"sync_groups,omitempty"`
+	VirtualServers []VirtualServer `json:"virtual_servers"`
+	// IPVSError is set when the kernel's IPVS table could not be read.
+	IPVSError string `json:"ipvs_error,omitempty"`
+}
+
+// Instance is one VRRP instance.
+type Instance struct {
+	Name              string `json:"name"`
+	Interface         string `json:"interface"`
+	VRID              uint8  `json:"vrid"`
+	Family            string `json:"family"`
+	State             string `json:"state"`
+	BasePriority      uint8  `json:"base_priority"`
+	EffectivePriority uint8  `json:"effective_priority"`
+	Fault             bool   `json:"fault"`
+	// Master is the current master's address as last heard (ours while
+	// MASTER); empty when unknown.
+	Master               string     `json:"master,omitempty"`
+	MasterPriority       uint8      `json:"master_priority,omitempty"`
+	LastTransition       *time.Time `json:"last_transition,omitempty"`
+	LastTransitionReason string     `json:"last_transition_reason,omitempty"`
+	SyncGroup            string     `json:"sync_group,omitempty"`
+	VIPs                 []string   `json:"vips,omitempty"`
+	ExcludedVIPs         []string   `json:"excluded_vips,omitempty"`
+}
+
+// SyncGroup is one vrrp_sync_group.
+type SyncGroup struct {
+	Name    string   `json:"name"`
+	State   string   `json:"state"`
+	Members []string `json:"members"`
+}
+
+// VirtualServer is one IPVS service, configured or found in the kernel.
+type VirtualServer struct {
+	Service   string `json:"service"` // ipvs.ServiceKey.String(): "TCP 10.0.0.1:80", "FWM 7 IPv4"
+	Scheduler string `json:"scheduler,omitempty"`
+	// Configured: in lvs-ha's configuration; InKernel: in the kernel table.
+	Configured  bool         `json:"configured"`
+	InKernel    bool         `json:"in_kernel"`
+	Connections uint64       `json:"connections,omitempty"`
+	RealServers []RealServer `json:"real_servers"`
+}
+
+// Health values of a real server.
+const (
+	HealthUp      = "up"
+	HealthDown    = "down"
+	HealthUnknown = "unknown" // no check, or none has run yet
+)
+
+// RealServer is one destination of a virtual server.
+type RealServer struct {
+	Address string `json:"address"` // ADDR:PORT
+	Method  string `json:"method,omitempty"`
+	Health  string `json:"health"`
+	// ConfiguredWeight is the weight in the configuration (absent for a
+	// destination found only in the kernel); Weight the weight in the
+	// kernel (absent when the destination is not in the kernel).
+	ConfiguredWeight *int32  `json:"configured_weight,omitempty"`
+	Weight           *int32  `json:"weight,omitempty"`
+	ActiveConns      uint32  `json:"active_conns"`
+	InactiveConns    uint32  `json:"inactive_conns"`
+	Checks           []Check `json:"checks,omitempty"`
+}
+
+// Check is one health check of a real server with its last result.
+type Check struct {
+	Checker string `json:"checker"`
+	Up      bool   `json:"up"`
+	// Result is "" before the first run, else the result's reason ("ok",
+	// "timeout", ...); Detail is for humans.
+	Result   string     `json:"result,omitempty"`
+	Detail   string     `json:"detail,omitempty"`
+	At       *time.Time `json:"at,omitempty"`
+	Duration float64    `json:"duration_seconds,omitempty"`
+}
+
+// Build assembles the document from src at now.
+func Build(src metrics.Sources, version string, now time.Time) Document {
+	doc := Document{Version: version, Time: now, Instances: []Instance{}, VirtualServers: []VirtualServer{}}
+	if src.VRRP != nil {
+		st := src.VRRP.Snapshot()
+		for _, in := range st.Instances {
+			doc.Instances = append(doc.Instances, instance(in, src.VIPs[in.Name]))
+		}
+		for _, g := range st.SyncGroups {
+			doc.SyncGroups = append(doc.SyncGroups, SyncGroup{Name: g.Name, State: g.State.String(), Members: slices.Clone(g.Members)})
+		}
+	}
+	var live ipvs.Table
+	if src.IPVS != nil {
+		t, err := src.IPVS.Table()
+		if err != nil {
+			doc.IPVSError = err.Error()
+		} else {
+			live = t
+		}
+	}
+	var checks []metrics.CheckStatus
+	if src.Health != nil {
+		checks = src.Health.HealthChecks()
+	}
+	doc.VirtualServers = virtualServers(src.Desired, live, checks)
+	return doc
+}
+
+func instance(in vrrp.InstanceStats, vips []metrics.VIP) Instance {
+	out := Instance{
+		Name: in.Name, Interface: in.Interface, VRID: in.VRID, Family: family(in.Family),
+		State: in.State.String(), BasePriority: in.BasePriority, EffectivePriority: in.EffectivePriority,
+		Fault: in.Fault, MasterPriority: in.MasterPriority,
+		LastTransitionReason: in.LastTransitionReason, SyncGroup: in.SyncGroup,
+	}
+	if in.MasterAddr.IsValid() {
+		out.Master = in.MasterAddr.String()
+	}
+	if !in.LastTransition.IsZero() {
+		t := in.LastTransition
+		out.LastTransition = &t
+	}
+	for _, v := range vips {
+		if v.Excluded {
+			out.ExcludedVIPs = append(out.ExcludedVIPs, v.Addr.String())
+		} else {
+			out.VIPs = append(out.VIPs, v.Addr.String())
+		}
+	}
+	return out
+}
+
+func family(f vrrp.Family) string {
+	switch f {
+	case vrrp.FamilyIPv4:
+		return "IPv4"
+	case vrrp.FamilyIPv6:
+		return "IPv6"
+	}
+	return ""
+}
+
+// virtualServers merges the configured and the live table (configured order
+// first, then services only in the kernel) and attaches the checks.
+func virtualServers(desired, live ipvs.Table, checks []metrics.CheckStatus) []VirtualServer {
+	type rsKey struct {
+		svc ipvs.ServiceKey
+		rs  netip.AddrPort
+	}
+	byRS := map[rsKey][]metrics.CheckStatus{}
+	for _, c := range checks {
+		for _, k := range c.Services {
+			key := rsKey{k, c.RealServer}
+			byRS[key] = append(byRS[key], c)
+		}
+	}
+	var keys []ipvs.ServiceKey
+	for _, t := range []*ipvs.Table{&desired, &live} {
+		for _, s := range t.Services {
+			if !slices.Contains(keys, s.Key) {
+				keys = append(keys, s.Key)
+			}
+		}
+	}
+	out := []VirtualServer{}
+	for _, k := range keys {
+		d, l := desired.Service(k), live.Service(k)
+		vs := VirtualServer{Service: k.String(), Configured: d != nil, InKernel: l != nil, RealServers: []RealServer{}}
+		var dests []netip.AddrPort
+		for _, s := range []*ipvs.Service{d, l} {
+			if s == nil {
+				continue
+			}
+			if vs.Scheduler == "" {
+				vs.Scheduler = s.SchedulerName()
+			}
+			for i := range s.Destinations {
+				if ap := s.Destinations[i].AddrPort(); !slices.Contains(dests, ap) {
+					dests = append(dests, ap)
+				}
+			}
+		}
+		if l != nil {
+			vs.Connections = l.Stats.Conns
+		}
+		for _, ap := range dests {
+			rs := RealServer{Address: ap.String(), Health: HealthUnknown}
+			if d != nil {
+				if dd := d.Destination(ap.Addr(), ap.Port()); dd != nil {
+					w := dd.Weight
+					rs.ConfiguredWeight, rs.Method = &w, dd.Method.String()
+				}
+			}
+			if l != nil {
+				if ld := l.Destination(ap.Addr(), ap.Port()); ld != nil {
+					w := ld.Weight
+					rs.Weight, rs.Method = &w, ld.Method.String()
+					rs.ActiveConns, rs.InactiveConns = ld.Stats.ActiveConns, ld.Stats.InactConns
+				}
+			}
+			rs.Checks, rs.Health = checksOf(byRS[rsKey{k, ap}])
+			vs.RealServers = append(vs.RealServers, rs)
+		}
+		out = append(out, vs)
+	}
+	return out
+}
+
+func checksOf(cs []metrics.CheckStatus) ([]Check, string) {
+	if len(cs) == 0 {
+		return nil, HealthUnknown
+	}
+	health, ran := HealthUp, false
+	var out []Check
+	for _, c := range cs {
+		ck := Check{Checker: c.Checker, Up: c.State.Up}
+		if c.State.HasRun {
+			ran = true
+			ck.Result, ck.Detail = c.State.Last.Reason, c.State.Last.Detail
+			ck.Duration = c.State.Last.Duration.Seconds()
+			if !c.State.LastAt.IsZero() {
+				at := c.State.LastAt
+				ck.At = &at
+			}
+		}
+		if !c.State.Up {
+			health = HealthDown
+		}
+		out = append(out, ck)
+	}
+	if !ran && health == HealthUp {
+		health = HealthUnknown
+	}
+	return out, health
+}
