@@ -12,12 +12,15 @@ import (
 )
 
 // promtoolPath returns the promtool binary: $LVSHA_PROMTOOL, else
-// /usr/bin/promtool (Debian package prometheus).
+// promtool on PATH, else /usr/bin/promtool (Debian package prometheus).
 func promtoolPath(t *testing.T) string {
 	t.Helper()
 	p := os.Getenv("LVSHA_PROMTOOL")
 	if p == "" {
 		p = "/usr/bin/promtool"
+		if lp, err := exec.LookPath("promtool"); err == nil {
+			p = lp
+		}
 	}
 	if _, err := os.Stat(p); err != nil {
 		if os.Getenv("LVSHA_REQUIRE_PROMTOOL") == "1" {
