@@ -244,6 +244,7 @@ func TestDaemonProgramsIPVS(t *testing.T) {
 	if out := run(t, ipvsadm, "-Ln", "--thresholds", "-t", "192.0.2.1:80"); !regexpFields(out, "-> 192.0.2.12:8080 100 10 0") {
 		t.Errorf("thresholds of 192.0.2.12:8080 not 100/10:\n%s", out)
 	}
+	compareIpvsadm(t)
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -259,6 +260,60 @@ func TestDaemonProgramsIPVS(t *testing.T) {
 	}
 	t.Logf("lvs-ha: %s", logs.wait(t, "ipvs released at stop", time.Second))
 	expectListing(t, "after SIGTERM", foreign)
+}
+
+// output is what one command printed and how it exited.
+type output struct {
+	stdout, stderr string
+	code           int
+}
+
+func capture(t *testing.T, name string, args ...string) output {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
+		}
+		code = ee.ExitCode()
+	}
+	return output{o.String(), e.String(), code}
+}
+
+// compareIpvsadm lists the table lvs-ha built with the real ipvsadm, with
+// `lvs-ha ipvsadm` and with lvs-ha invoked through a symlink named ipvsadm,
+// and compares the outputs byte for byte.
+func compareIpvsadm(t *testing.T) {
+	t.Helper()
+	link := filepath.Join(t.TempDir(), "ipvsadm")
+	if err := os.Symlink(lvsha, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"-Ln"}, {"-Ln", "--thresholds"}, {"-S", "-n"}} {
+		real := capture(t, ipvsadm, args...)
+		if real.code != 0 || !strings.Contains(real.stdout, "192.0.2.1:80") && !strings.Contains(real.stdout, "192.0.2.1:http") {
+			t.Fatalf("%s %s: exit %d, stderr %q, stdout:\n%s", ipvsadm, strings.Join(args, " "), real.code, real.stderr, real.stdout)
+		}
+		for _, ours := range []struct {
+			what string
+			out  output
+		}{
+			{"lvs-ha ipvsadm", capture(t, lvsha, append([]string{"ipvsadm"}, args...)...)},
+			{link, capture(t, link, args...)},
+		} {
+			if ours.out != real {
+				t.Errorf("%s %s differs from %s\n--- real (exit %d, stderr %q)\n%s--- %s (exit %d, stderr %q)\n%s",
+					ours.what, strings.Join(args, " "), ipvsadm, real.code, real.stderr, real.stdout,
+					ours.what, ours.out.code, ours.out.stderr, ours.out.stdout)
+			}
+		}
+		t.Logf("ipvsadm %s: real, lvs-ha ipvsadm and the ipvsadm symlink agree (%d bytes)", strings.Join(args, " "), len(real.stdout))
+	}
 }
 
 // regexpFields reports whether out has a line whose whitespace-collapsed form

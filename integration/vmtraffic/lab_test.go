@@ -50,6 +50,7 @@ type dest struct {
 type svc struct {
 	vip     netip.Addr // zero for fwmark services
 	port    uint16
+	udp     bool // protocol of an address service: UDP, else TCP
 	fwmark  uint32
 	v6      bool // family of a fwmark service
 	sched   string
@@ -60,6 +61,9 @@ type svc struct {
 func (s svc) key() string {
 	if s.fwmark != 0 {
 		return fmt.Sprintf("FWM  %d", s.fwmark)
+	}
+	if s.udp {
+		return "UDP  " + netip.AddrPortFrom(s.vip, s.port).String()
 	}
 	return "TCP  " + netip.AddrPortFrom(s.vip, s.port).String()
 }
@@ -73,6 +77,9 @@ func (s svc) moby() *ipvs.Service {
 		out.FWMark = s.fwmark
 	} else {
 		out.Protocol, out.Address, out.Port = syscall.IPPROTO_TCP, net.IP(s.vip.AsSlice()), s.port
+		if s.udp {
+			out.Protocol = syscall.IPPROTO_UDP
+		}
 	}
 	if s.persist > 0 {
 		out.Flags, out.Timeout = 1, s.persist // IP_VS_SVC_F_PERSISTENT
