@@ -9,6 +9,7 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
@@ -16,10 +17,11 @@ import (
 
 // Daemon runs one configuration until its context ends.
 type Daemon struct {
-	cfg  *conf.Config
-	log  *slog.Logger
-	vrrp *vrrp.Runner
-	ipvs *IPVS
+	cfg    *conf.Config
+	log    *slog.Logger
+	vrrp   *vrrp.Runner
+	ipvs   *IPVS
+	health *health // nil without checkers
 }
 
 // New translates cfg, which conf has validated, into the components' options.
@@ -47,9 +49,18 @@ func New(cfg *conf.Config, log *slog.Logger) (*Daemon, error) {
 			return nil, err
 		}
 	}
-	table, err := desiredTable(cfg)
+	h, err := newHealth(cfg, healthOptions{Logger: log, ScriptUser: cfg.Global.ScriptUser, ScriptGroup: cfg.Global.ScriptGroup})
 	if err != nil {
 		return nil, err
+	}
+	// The initial table already has alpha real servers out (and the sorry
+	// server in when they leave the quorum unmet).
+	table, err := h.table(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(h.Checks()) > 0 {
+		d.health = h
 	}
 	if len(table.Services) > 0 || cfg.Global.LVSFlush {
 		d.ipvs = newIPVS(ipvsOptions{
@@ -95,6 +106,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// IPVS never fails the daemon: without IPVS it logs and retries
 		// while VRRP keeps running.
 		g.Go(func() error { return d.ipvs.Run(gctx) })
+	}
+	if d.health != nil {
+		// Health transitions recompute the desired table and apply it
+		// (the reconciler changes only the differences).
+		g.Go(func() error {
+			return d.health.run(gctx, d.cfg, 0, func(ctx context.Context, t ipvs.Table) error {
+				if d.ipvs == nil {
+					return nil
+				}
+				_, err := d.ipvs.Apply(ctx, t)
+				return err
+			})
+		})
 	}
 	d.log.Info("running",
 		"vrrp_instances", len(d.cfg.VRRPInstances),

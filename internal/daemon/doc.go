@@ -12,4 +12,21 @@
 // lvs_flush_on_stop VS deletes lvs-ha's services (the kernel drops their real
 // servers, as with the default); Daemon.KeepIPVSOnStop (keepalived's
 // --dont-release-ipvs) leaves the table in place.
+//
+// Health (health.go): each checker block of a real_server becomes one
+// healthcheck.Check (one per host of an SMTP_CHECK with host blocks) with an
+// ID stable across reloads ("TCP 192.0.2.1:80/10.0.0.1:80/HTTP_GET#0"); one
+// healthcheck.Runner runs them all. A real server is up when all its checks
+// are (always, without checkers); alpha checks start down. Every transition
+// that changes a real server recomputes the desired table from the
+// configuration and the current health and applies it through IPVS.Apply
+// (bursts coalesce into one apply): a down real server is removed, or kept at
+// weight 0 with inhibit_on_failure; an up one has its configured weight or
+// its misc_dynamic weight. Quorum follows keepalived's update_quorum_state:
+// lost when the weight of the up real servers falls below quorum - hysteresis
+// (or to 0), gained when it reaches quorum + hysteresis, running quorum_down /
+// quorum_up; while it is lost a sorry_server replaces the real servers
+// (kept at weight 0 afterwards with sorry_server_inhibit). notify_up /
+// notify_down run on real server transitions; every transition is logged
+// with the check's reason.
 package daemon

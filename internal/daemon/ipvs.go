@@ -35,10 +35,29 @@ func IPVSTable(cfg *conf.Config) (ipvs.Table, error) { return desiredTable(cfg) 
 // address range (with the entry's port) and one per fwmark entry, all with
 // the virtual server's settings and real servers, as keepalived does.
 // Virtual servers without real servers are left out (keepalived ignores
-// them). Every real server is programmed with its configured weight: health
-// checks, sorry_server, alpha and inhibit_on_failure are not applied yet.
+// them). Every real server is programmed with its configured weight; the
+// health component (health.go) computes the table with health applied.
 // Errors name the virtual_server's position.
 func desiredTable(cfg *conf.Config) (ipvs.Table, error) {
+	return buildTable(cfg, configuredDestinations)
+}
+
+// configuredDestinations are v's real servers at their configured weights.
+func configuredDestinations(v *conf.VirtualServer) ([]ipvs.Destination, error) {
+	dests := make([]ipvs.Destination, 0, len(v.RealServers))
+	for _, r := range v.RealServers {
+		d, err := destination(r)
+		if err != nil {
+			return nil, err
+		}
+		dests = append(dests, d)
+	}
+	return dests, nil
+}
+
+// buildTable is desiredTable with the destinations of each virtual server
+// given by dests (the health component's view, or the configured ones).
+func buildTable(cfg *conf.Config, dests func(*conf.VirtualServer) ([]ipvs.Destination, error)) (ipvs.Table, error) {
 	groups := make(map[string]*conf.VirtualServerGroup, len(cfg.VirtualServerGroups))
 	for _, g := range cfg.VirtualServerGroups {
 		groups[g.Name] = g
@@ -49,7 +68,11 @@ func desiredTable(cfg *conf.Config) (ipvs.Table, error) {
 		if len(v.RealServers) == 0 {
 			continue
 		}
-		svcs, err := virtualServices(v, groups)
+		ds, err := dests(v)
+		if err != nil {
+			return ipvs.Table{}, fmt.Errorf("virtual_server %s (%s): %w", vsName(v), v.Pos, err)
+		}
+		svcs, err := virtualServices(v, groups, ds)
 		if err != nil {
 			return ipvs.Table{}, fmt.Errorf("virtual_server %s (%s): %w", vsName(v), v.Pos, err)
 		}
@@ -80,7 +103,7 @@ func vsName(v *conf.VirtualServer) string {
 }
 
 // virtualServices returns the services of one virtual_server block.
-func virtualServices(v *conf.VirtualServer, groups map[string]*conf.VirtualServerGroup) ([]ipvs.Service, error) {
+func virtualServices(v *conf.VirtualServer, groups map[string]*conf.VirtualServerGroup, dests []ipvs.Destination) ([]ipvs.Service, error) {
 	fam := ipvs.FamilyIPv4
 	if v.Family == conf.Inet6 {
 		fam = ipvs.FamilyIPv6
@@ -154,14 +177,6 @@ func virtualServices(v *conf.VirtualServer, groups map[string]*conf.VirtualServe
 	if v.PersistenceTimeout > 0 {
 		base.Flags |= ipvs.FlagPersistent
 		base.Timeout = uint32(v.PersistenceTimeout.Std() / time.Second)
-	}
-	dests := make([]ipvs.Destination, 0, len(v.RealServers))
-	for _, r := range v.RealServers {
-		d, err := destination(r)
-		if err != nil {
-			return nil, err
-		}
-		dests = append(dests, d)
 	}
 	out := make([]ipvs.Service, 0, len(keys))
 	for _, k := range keys {
