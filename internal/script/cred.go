@@ -95,7 +95,10 @@ func LookupCredential(userName, groupName string) (*syscall.Credential, error) {
 			cred.Groups = append(cred.Groups, id)
 		}
 	}
-	if euid := os.Geteuid(); euid != 0 && uint32(euid) == uid && uint32(os.Getegid()) == gid {
+	// Running as the daemon's own user needs no switch. Returning no credential
+	// also keeps root scripts working under a capability set without
+	// CAP_SETUID/CAP_SETGID (deploy/lvs-ha.service), where setgroups fails.
+	if uint32(os.Geteuid()) == uid && uint32(os.Getegid()) == gid && !supplementary {
 		return nil, nil
 	}
 	return cred, nil

@@ -333,3 +333,21 @@ func TestRunAsNobody(t *testing.T) {
 		t.Fatalf("id -g as nobody:root: %v %q", r, out.String())
 	}
 }
+
+// TestLookupCredentialOwnUserNeedsNoSwitch: running as the daemon's own user
+// (root included) gives no credential, so no setuid/setgroups is attempted: under
+// deploy/lvs-ha.service's capability set (NET_ADMIN, NET_RAW) setgroups would fail.
+func TestLookupCredentialOwnUserNeedsNoSwitch(t *testing.T) {
+	u, err := user.Current()
+	if err != nil {
+		t.Skip(err)
+	}
+	g, err := user.LookupGroupId(u.Gid)
+	if err != nil {
+		t.Skip(err)
+	}
+	cred, err := LookupCredential(u.Username, g.Name)
+	if err != nil || cred != nil {
+		t.Fatalf("LookupCredential(%s, %s) = %+v, %v; want nil, nil", u.Username, g.Name, cred, err)
+	}
+}
