@@ -21,6 +21,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/buildinfo"
 	"github.com/lvs-ha/lvs-ha/internal/daemon"
 	"github.com/lvs-ha/lvs-ha/internal/ipvsadm"
+	"github.com/lvs-ha/lvs-ha/internal/status"
 )
 
 // Exit codes.
@@ -51,7 +52,9 @@ func commands() []command {
 		{name: "run", summary: "run the director (VRRP, IPVS, health checks) until SIGTERM", setup: setupRun},
 		{name: "check-config", summary: "validate a configuration file, like keepalived -t", setup: setupCheck},
 		{name: "dump-config", summary: "print the normalized, typed configuration as JSON", setup: setupDump},
+		{name: "genhash", summary: "print the MD5 digest of a web page for HTTP_GET/SSL_GET digest, like keepalived's genhash", args: genhashArgs, setup: setupGenhash},
 		{name: "realserver", summary: "prepare this host as an LVS-DR or LVS-TUN real server (VIPs on lo or tunl0, ARP sysctls)", args: realserverArgs, setup: setupRealserver},
+		{name: "status", summary: statusSummary, setup: setupStatus},
 		{name: "version", summary: "print the version", setup: setupVersion},
 		{name: "ipvsadm", summary: "ipvsadm-compatible IPVS administration (ipvsadm -h for its options)", raw: runIpvsadm},
 	}
@@ -236,6 +239,8 @@ func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
 	cf.register(fs)
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	statusAddr := fs.String("status-addr", status.DefaultAddr, "`address` serving /metrics and /status (\"\" or \"off\" disables)")
+	dumpFile := fs.String("dump-file", daemon.DefaultDumpFile, "`file` SIGUSR1 writes the state to")
 	return func(args []string) int {
 		if !noArgs(e, fs, args) {
 			return ExitUsage
@@ -245,7 +250,12 @@ func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
 			fmt.Fprintf(e.stderr, "%s: %v\n", fs.Name(), err)
 			return ExitUsage
 		}
-		cfg, ds := conf.Load(cf.file, conf.Options{ConfigID: cf.configID})
+		// Before anything else: SIGHUP's default action would kill us.
+		sigs := make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
+		defer signal.Stop(sigs)
+		copts := conf.Options{ConfigID: cf.configID}
+		cfg, ds := conf.Load(cf.file, copts)
 		for _, d := range ds {
 			if d.Severity == syntax.Error {
 				log.Error("config", "error", d.String())
@@ -259,7 +269,18 @@ func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
-		d, err := daemon.New(cfg, log)
+		addr := *statusAddr
+		if addr == "off" {
+			addr = ""
+		}
+		d, err := daemon.NewWithOptions(cfg, daemon.Options{
+			Logger:        log,
+			StatusAddr:    addr,
+			ConfigFile:    cf.file,
+			ConfigOptions: copts,
+			Signals:       sigs,
+			DumpFile:      *dumpFile,
+		})
 		if err != nil {
 			log.Error("cannot start", "error", err)
 			return ExitFailure

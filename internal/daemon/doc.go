@@ -29,4 +29,28 @@
 // (kept at weight 0 afterwards with sorry_server_inhibit). notify_up /
 // notify_down run on real server transitions; every transition is logged
 // with the check's reason.
+//
+// Observability (daemon.go, ops.go): every Daemon registers its metrics on its
+// own registry (Options.Registry, else metrics.NewRegistry) and, with
+// Options.StatusAddr, serves /metrics and /status (internal/status) from the
+// VRRP runner's snapshot, the live kernel table (IPVS.Table), the health
+// checks' scheduler state and the configured table; every finished check is
+// observed. A listen failure is logged and does not stop the daemon. SIGUSR1
+// (Options.Signals) writes the /status document plus the full VRRP snapshot
+// as JSON to Options.DumpFile (DefaultDumpFile), replaced atomically. The
+// service manager is told READY=1 once the components run, STOPPING=1 at
+// shutdown, and RELOADING=1 then READY=1 around a SIGHUP reload.
+//
+// Reload (reload.go): SIGHUP runs ReloadFile: the whole file is loaded and
+// validated; with any error the running configuration stays, every
+// diagnostic is logged with its file:line and the failure is counted. A
+// valid file is translated completely before anything changes, then only the
+// difference is applied: health checks through healthcheck.Runner.Update
+// (unchanged checks keep their state and schedule; real server and quorum
+// states are recomputed from them), IPVS through IPVS.Apply (only changed
+// services and destinations; the component is started if the old
+// configuration had none). VRRP is never touched by a reload: when the new
+// configuration changes any vrrp_instance or vrrp_sync_group, Reload logs
+// "VRRP changes need a restart", keeps the old VRRP configuration, applies
+// the rest and counts the reload as failed (error wrapping ErrVRRPRestart).
 package daemon

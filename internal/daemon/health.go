@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
+	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 )
@@ -205,6 +207,9 @@ type checkState struct {
 	rs     *rsHealth
 	up     bool
 	weight *int
+	// info and services describe the check for metrics and /status.
+	info     metrics.CheckInfo
+	services []ipvs.ServiceKey
 }
 
 // rsHealth is a real server: up when all its checks are up (keepalived);
@@ -234,6 +239,11 @@ type healthOptions struct {
 	RunScript func(spec script.Spec)
 	// ScriptUser and ScriptGroup are global_defs script_user.
 	ScriptUser, ScriptGroup string
+	// OnResult, if set, receives every finished check with its labels
+	// (metrics.Metrics.ObserveCheck).
+	OnResult func(metrics.CheckInfo, healthcheck.Result)
+	// wrap, if set, replaces each checker (tests).
+	wrap func(id string, c healthcheck.Checker) healthcheck.Checker
 }
 
 // health translates check transitions into real server and quorum states,
@@ -245,13 +255,18 @@ type health struct {
 	runScript func(script.Spec)
 	user      string
 	group     string
+	onResult  func(metrics.CheckInfo, healthcheck.Result)
 	checks    []healthcheck.Check
+
+	// reloads carries reload requests to run (see reload.go).
+	reloads chan healthReload
 
 	mu      sync.Mutex
 	vss     map[*conf.VirtualServer]*vsHealth
 	order   []*vsHealth
 	byCheck map[string]*checkState
-	changed chan struct{} // cap 1: a transition changed the desired table
+	changed chan struct{}       // cap 1: a transition changed the desired table
+	runner  *healthcheck.Runner // set while run runs
 }
 
 // newHealth builds the checks of cfg's real servers and the initial state:
@@ -259,8 +274,9 @@ type health struct {
 func newHealth(cfg *conf.Config, o healthOptions) (*health, error) {
 	h := &health{
 		log: o.Logger, clk: clock.OrReal(o.Clock), runScript: o.RunScript,
-		user: o.ScriptUser, group: o.ScriptGroup,
-		vss: map[*conf.VirtualServer]*vsHealth{}, byCheck: map[string]*checkState{},
+		user: o.ScriptUser, group: o.ScriptGroup, onResult: o.OnResult,
+		reloads: make(chan healthReload),
+		vss:     map[*conf.VirtualServer]*vsHealth{}, byCheck: map[string]*checkState{},
 		changed: make(chan struct{}, 1),
 	}
 	if h.log == nil {
@@ -275,13 +291,24 @@ func newHealth(cfg *conf.Config, o healthOptions) (*health, error) {
 			}()
 		}
 	}
+	groups := make(map[string]*conf.VirtualServerGroup, len(cfg.VirtualServerGroups))
+	for _, g := range cfg.VirtualServerGroups {
+		groups[g.Name] = g
+	}
 	for _, v := range cfg.VirtualServers {
 		if len(v.RealServers) == 0 {
 			continue
 		}
 		vh := &vsHealth{v: v, name: vsID(v)}
+		var keys []ipvs.ServiceKey
+		if svcs, err := virtualServices(v, groups, nil); err == nil {
+			for _, s := range svcs {
+				keys = append(keys, s.Key)
+			}
+		}
 		for _, r := range v.RealServers {
 			rh := &rsHealth{r: r, vs: vh, name: rsID(r)}
+			kinds := map[string]int{}
 			for i, c := range r.Checkers {
 				chs, err := checkers(cfg, v, r, c)
 				if err != nil {
@@ -296,9 +323,19 @@ func newHealth(cfg *conf.Config, o healthOptions) (*health, error) {
 					if h.byCheck[id] != nil {
 						return nil, fmt.Errorf("virtual_server %s: real_server %s (%s): defined twice", vsName(v), rh.name, r.Pos)
 					}
-					cs := &checkState{id: id, rs: rh, up: !c.Alpha}
+					label := string(c.Type)
+					if n := kinds[label]; n > 0 {
+						label += "#" + strconv.Itoa(n)
+					}
+					kinds[string(c.Type)]++
+					cs := &checkState{id: id, rs: rh, up: !c.Alpha, services: keys, info: metrics.CheckInfo{
+						ID: id, VirtualServer: vsName(v), RealServer: netip.AddrPortFrom(r.Addr, r.Port), Checker: label,
+					}}
 					h.byCheck[id] = cs
 					rh.checks = append(rh.checks, cs)
+					if o.wrap != nil {
+						ch = o.wrap(id, ch)
+					}
 					h.checks = append(h.checks, healthcheck.Check{ID: id, Checker: ch, Timing: timing(v, c)})
 				}
 			}
@@ -379,6 +416,10 @@ func (h *health) script(s *conf.Script) {
 func (h *health) transition(tr healthcheck.Transition) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.transitionLocked(tr)
+}
+
+func (h *health) transitionLocked(tr healthcheck.Transition) {
 	cs := h.byCheck[tr.ID]
 	if cs == nil {
 		return
@@ -536,8 +577,11 @@ func (h *health) run(ctx context.Context, cfg *conf.Config, concurrency int,
 		return fmt.Errorf("health checks: %w", err)
 	}
 	runner := healthcheck.NewRunner(sched, healthcheck.RunnerOptions{
-		Clock: h.clk, Concurrency: concurrency, OnTransition: h.transition,
+		Clock: h.clk, Concurrency: concurrency, OnTransition: h.transition, OnResult: h.result,
 	})
+	h.mu.Lock()
+	h.runner = runner
+	h.mu.Unlock()
 	h.log.Info("health checks running", "checks", len(h.checks))
 	done := make(chan error, 1)
 	go func() { done <- runner.Run(ctx) }()
@@ -550,7 +594,16 @@ func (h *health) run(ctx context.Context, cfg *conf.Config, concurrency int,
 					h.transition(tr)
 				}
 			}
+			h.mu.Lock()
+			h.runner = nil
+			h.mu.Unlock()
 			return nil
+		case req := <-h.reloads:
+			err := h.adopt(runner, req.next)
+			if err == nil {
+				cfg = req.cfg
+			}
+			req.done <- err
 		case <-h.changed:
 			t, err := h.table(cfg)
 			if err != nil {
@@ -564,6 +617,19 @@ func (h *health) run(ctx context.Context, cfg *conf.Config, concurrency int,
 			}
 			h.log.Debug("health: applied", "took", time.Since(start))
 		}
+	}
+}
+
+// result passes a finished check to onResult with its labels.
+func (h *health) result(ev healthcheck.Event) {
+	if h.onResult == nil {
+		return
+	}
+	h.mu.Lock()
+	cs := h.byCheck[ev.Job.ID]
+	h.mu.Unlock()
+	if cs != nil {
+		h.onResult(cs.info, ev.Result)
 	}
 }
 
