@@ -59,7 +59,7 @@ func TestDR(t *testing.T) {
 	addAddr(t, l.client, "eth0", netip.MustParsePrefix("192.0.2.9/24"))
 	l.rs1IP, l.rs2IP = l.rs1.Addr4(), l.rs2.Addr4()
 
-	vips := []string{"192.0.2.100", "192.0.2.101", "192.0.2.102", "192.0.2.103", "2001:db8::100"}
+	vips := []string{"192.0.2.100", "192.0.2.101", "192.0.2.102", "192.0.2.103", "192.0.2.104", "2001:db8::100"}
 	for _, v := range vips {
 		a := mustAddr(v)
 		addAddr(t, dn, "eth0", netip.PrefixFrom(a, a.BitLen()))
@@ -107,10 +107,13 @@ func TestDR(t *testing.T) {
 		t.Logf("wrr 3:1: %v", got)
 	})
 	t.Run("sh", func(t *testing.T) {
-		l.dir.set(t, svc{vip: vip, port: 80, sched: "sh", dests: dests(1, 1)})
-		a := sameServer(t, "sh, client 1", c1.series(t, vip, 80, 0, 10))
-		b := sameServer(t, "sh, client 2", c2.series(t, vip, 80, 0, 10))
-		if again := sameServer(t, "sh, client 1 again", c1.series(t, vip, 80, 0, 10)); again != a {
+		// A VIP of its own: a new connection whose source port matches one of
+		// the wrr run's lingering IPVS entries would follow that entry, not sh.
+		shvip := mustAddr("192.0.2.104")
+		l.dir.set(t, svc{vip: shvip, port: 80, sched: "sh", dests: dests(1, 1)})
+		a := sameServer(t, "sh, client 1", c1.series(t, shvip, 80, 0, 10))
+		b := sameServer(t, "sh, client 2", c2.series(t, shvip, 80, 0, 10))
+		if again := sameServer(t, "sh, client 1 again", c1.series(t, shvip, 80, 0, 10)); again != a {
 			t.Errorf("sh: client 1 moved from %s to %s", a, again)
 		}
 		t.Logf("sh: %v -> %s, %v -> %s", l.src1, a, l.src2, b)
