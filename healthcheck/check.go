@@ -176,7 +176,10 @@ func (c Conn) network(base string) string {
 
 // dialer returns a net.Dialer honouring bindto, bind_port, bind_if and fwmark.
 func (c Conn) dialer(udp bool) *net.Dialer {
-	d := &net.Dialer{}
+	// No TCP keepalive: a check's connection lives for one probe, and Go's
+	// default keepalive setup costs several setsockopt calls per connect
+	// (about a quarter of a TCP check's CPU in the load test).
+	d := &net.Dialer{KeepAlive: -1}
 	if c.BindTo.IsValid() || c.BindPort != 0 {
 		var ip net.IP
 		if c.BindTo.IsValid() {

@@ -747,3 +747,13 @@ func TestSMTPCheck(t *testing.T) {
 		}
 	})
 }
+
+// TestDialerSkipsKeepalive: a check's connection lives for one probe; Go's default
+// TCP keepalive setup would cost setsockopt calls on every connect.
+func TestDialerSkipsKeepalive(t *testing.T) {
+	for _, udp := range []bool{false, true} {
+		if d := (Conn{}).dialer(udp); d.KeepAlive >= 0 {
+			t.Errorf("udp=%v: KeepAlive %v, want negative (disabled)", udp, d.KeepAlive)
+		}
+	}
+}
