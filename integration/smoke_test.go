@@ -59,15 +59,43 @@ func TestSmoke(t *testing.T) {
 	vip := fmt.Sprintf("%v/%d", lab.Host4(100), lab.Subnet4().Bits())
 	cfg := writeFile(t, "keepalived.conf", smokeConfig(node.IfName(), vip))
 
-	p := node.Start(bin, "run", "-f", cfg)
+	pidFile := filepath.Join(t.TempDir(), "lvs-ha.pid")
+	p := node.Start(bin, "run", "-f", cfg, "-pid-file", pidFile)
 	if err := p.WaitLog("msg=running", startLimit); err != nil {
 		t.Fatal(err)
 	}
+
+	// `lvs-ha reload`: a valid file is reloaded; an invalid one is refused with its
+	// location and the daemon keeps running.
+	reload := func() {
+		t.Helper()
+		if out, err := exec.Command(bin, "reload", "-pid-file", pidFile).CombinedOutput(); err != nil {
+			t.Fatalf("lvs-ha reload: %v\n%s", err, out)
+		}
+	}
+	reload()
+	if err := p.WaitLog("msg=reloaded", startLimit); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(smokeConfig(node.IfName(), vip), "priority 100", "priority 0", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reload()
+	if err := p.WaitLog("keeping the running configuration", startLimit); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.Log(), cfg+":") {
+		t.Errorf("the refused reload does not name %s:LINE; log:\n%s", cfg, p.Log())
+	}
+
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Wait(stopLimit); err != nil {
 		t.Fatalf("lvs-ha run after SIGTERM: %v; log:\n%s", err, p.Log())
+	}
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Errorf("pid file not removed at exit: %v", err)
 	}
 }
 

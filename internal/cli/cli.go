@@ -55,6 +55,7 @@ func commands() []command {
 		{name: "genhash", summary: "print the MD5 digest of a web page for HTTP_GET/SSL_GET digest, like keepalived's genhash", args: genhashArgs, setup: setupGenhash},
 		{name: "realserver", summary: "prepare this host as an LVS-DR or LVS-TUN real server (VIPs on lo or tunl0, ARP sysctls)", args: realserverArgs, setup: setupRealserver},
 		{name: "status", summary: statusSummary, setup: setupStatus},
+		{name: "reload", summary: "make the running daemon reload its configuration (SIGHUP)", setup: setupReload},
 		{name: "version", summary: "print the version", setup: setupVersion},
 		{name: "ipvsadm", summary: "ipvsadm-compatible IPVS administration (ipvsadm -h for its options)", raw: runIpvsadm},
 	}
@@ -241,6 +242,7 @@ func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	statusAddr := fs.String("status-addr", status.DefaultAddr, "`address` serving /metrics and /status (\"\" or \"off\" disables)")
 	dumpFile := fs.String("dump-file", daemon.DefaultDumpFile, "`file` SIGUSR1 writes the state to")
+	pidFile := fs.String("pid-file", DefaultPIDFile, "`file` to record the PID in, for `lvs-ha reload` (\"\" disables)")
 	return func(args []string) int {
 		if !noArgs(e, fs, args) {
 			return ExitUsage
@@ -269,6 +271,11 @@ func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
+		removePID, err := writePIDFile(*pidFile)
+		if err != nil {
+			log.Warn("lvs-ha reload will not find this daemon", "error", err)
+		}
+		defer removePID()
 		addr := *statusAddr
 		if addr == "off" {
 			addr = ""
