@@ -966,18 +966,7 @@ func init() {
 	)
 	checkerTable(MiscCheck, false,
 		impl("misc_path", "script to run: exit 0 means up", "", func(l *loader, n *syntax.Node, ck *Checker) {
-			if !l.nargs(n, 1, 1) {
-				return
-			}
-			argv, ok := l.splitCommand(n.Args[0], "misc_path")
-			if !ok {
-				return
-			}
-			user, group := "", ""
-			if ck.Misc.Path != nil {
-				user, group = ck.Misc.Path.User, ck.Misc.Path.Group
-			}
-			ck.Misc.Path = &Script{Cmd: n.Args[0].Text, Argv: argv, User: user, Group: group, Pos: n.Keyword.Pos}
+			l.setCommand(n, &ck.Misc.Path)
 		}),
 		impl("misc_timeout", "script timeout, seconds", "delay_loop", func(l *loader, n *syntax.Node, ck *Checker) {
 			if d, ok := l.wholeSecondsArg(n, 1, maxSecs); ok {

@@ -239,6 +239,23 @@ func (l *loader) script(n *syntax.Node) *Script {
 	return s
 }
 
+// setCommand reads `keyword "COMMAND"` into *dst, keeping the user and group a
+// separate keyword (misc_user, user) may have set before.
+func (l *loader) setCommand(n *syntax.Node, dst **Script) {
+	if !l.nargs(n, 1, 1) {
+		return
+	}
+	argv, ok := l.splitCommand(n.Args[0], n.Keyword.Text)
+	if !ok {
+		return
+	}
+	s := &Script{Cmd: n.Args[0].Text, Argv: argv, Pos: n.Keyword.Pos}
+	if *dst != nil {
+		s.User, s.Group = (*dst).User, (*dst).Group
+	}
+	*dst = s
+}
+
 // splitCommand splits a script string into argv exactly as keepalived does
 // (internal/script.SplitCommand); a malformed string is an error at w.
 // It reports false when it has reported an error.

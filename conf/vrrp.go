@@ -15,18 +15,7 @@ var scriptTable *table[*VRRPScript]
 func init() {
 	scriptTable = newTable("vrrp_script", []keyword[*VRRPScript]{
 		impl("script", "command to run (quote it to pass arguments)", "", func(l *loader, n *syntax.Node, s *VRRPScript) {
-			if !l.nargs(n, 1, 1) {
-				return
-			}
-			argv, ok := l.splitCommand(n.Args[0], "script")
-			if !ok {
-				return
-			}
-			user, group := "", ""
-			if s.Script != nil {
-				user, group = s.Script.User, s.Script.Group
-			}
-			s.Script = &Script{Cmd: n.Args[0].Text, Argv: argv, User: user, Group: group, Pos: n.Keyword.Pos}
+			l.setCommand(n, &s.Script)
 		}),
 		impl("interval", "seconds between runs", "1", func(l *loader, n *syntax.Node, s *VRRPScript) {
 			if v, ok := l.uintArg(n, 0, maxSecs); ok {
