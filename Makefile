@@ -23,7 +23,7 @@ help:
 	@echo "make test-vm     tests that need kernel IPVS, inside a qemu VM"
 	@echo "make bench       benchmarks"
 	@echo "make fuzz        every fuzz target for FUZZTIME (default $(FUZZTIME))"
-	@echo "make demo        the lab drill"
+	@echo "make demo        the lab drill (in the VM tier when the host kernel has no ip_vs)"
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/lvs-ha ./cmd/lvs-ha
@@ -53,10 +53,31 @@ fuzz:
 	  done; \
 	done
 
+# The lab drill. Where the host kernel has IP_VS it runs in namespaces on the host
+# (integration/demo_test.go); otherwise inside the VM tier (integration/vmdemo,
+# examples/keepalived-lab.conf, image in $(BUILD)/vm-demo), printing only the timeline.
+DEMO_VM_DIR := $(CURDIR)/$(BUILD)/vm-demo
 demo: build
 	@if [ "$$(id -u)" != 0 ]; then echo "make demo needs root (it builds a network-namespace lab)"; exit 1; fi
-	@set -o pipefail; LVSHA_DEMO=1 LVSHA_BIN=$(CURDIR)/$(BIN)/lvs-ha $(GO) test -count=1 -v -run "^TestDemo$$" ./integration/ \
-	  | grep -v -e "^=== RUN" -e "^--- PASS" -e "^PASS$$" -e "^ok "
+	@set -o pipefail; \
+	if modprobe -q ip_vs 2>/dev/null; test -e /proc/net/ip_vs; then \
+	  LVSHA_DEMO=1 LVSHA_BIN=$(CURDIR)/$(BIN)/lvs-ha $(GO) test -count=1 -v -run "^TestDemo$$" ./integration/ \
+	    | grep -v -e "^=== RUN" -e "^--- PASS" -e "^PASS$$" -e "^ok "; \
+	else \
+	  export VM_BUILD_DIR=$(DEMO_VM_DIR) VM_PKGS=./integration/vmdemo VM_TIMEOUT=$${VM_TIMEOUT:-600} \
+	    VM_TESTFLAGS='-lvsha.demo -test.run=^TestDemo$$'; \
+	  mkdir -p $$VM_BUILD_DIR; log=$$VM_BUILD_DIR/demo.log; \
+	  deb=$$(ls -1 $(CURDIR)/$(BUILD)/vm/linux-image-*.deb 2>/dev/null | sort -V | tail -n1); \
+	  if [ -z "$${VM_KERNEL_DEB:-}" ] && [ -n "$$deb" ]; then export VM_KERNEL_DEB=$$deb; fi; \
+	  echo "make demo: this kernel has no ip_vs; the lab runs in the VM tier (qemu; image in $$VM_BUILD_DIR)"; \
+	  if ! { bash integration/vm/build kernel && bash integration/vm/build initramfs; } >$$log 2>&1; then \
+	    tail -n 30 $$log; echo "make demo: building the VM image failed (log: $$log)"; exit 1; fi; \
+	  trap 'pkill -TERM -f -- "-initrd $$VM_BUILD_DIR/initramfs.cpio.gz"; echo "make demo: interrupted; the VM is stopped"; exit 130' INT TERM; \
+	  bash integration/vm/run 2>&1 | tee -a $$log | grep --line-buffered -E '^\[ *[0-9]+\.[0-9]+s\] '; rc=$${PIPESTATUS[0]}; \
+	  if [ $$rc != 0 ]; then \
+	    grep -v -E '^\[ *[0-9]+\.[0-9]+s\] ' $$log | tail -n 40; echo "make demo: FAIL (console: $$VM_BUILD_DIR/console.log)"; exit 1; fi; \
+	  grep '^test-vm: PASS' $$log | sed 's/^test-vm: PASS: 1 package(s) ok; /make demo: PASS in the VM tier; /'; \
+	fi
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files -o --exclude-standard '*.go' 2>/dev/null)); \

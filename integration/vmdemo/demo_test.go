@@ -1,0 +1,402 @@
+//go:build vm
+
+package vmdemo
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/vmtest"
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(netlab.Main(m))
+}
+
+var demo = flag.Bool("lvsha.demo", false, "run TestDemo, the `make demo` drill (it prints a timeline)")
+
+const (
+	lvsha   = "/usr/local/bin/lvs-ha"
+	ipvsadm = "/usr/sbin/ipvsadm"
+	// example is the shipped examples/keepalived-lab.conf (a checked copy).
+	example = "testdata/keepalived-lab.conf"
+	vip     = "192.0.2.100"
+	service = "TCP " + vip + ":80"
+)
+
+// Lab addresses, as examples/keepalived-lab.conf expects them.
+var labAddrs = []struct{ name, addr string }{
+	{"client", "192.0.2.10"},
+	{"lvs1", "192.0.2.1"},
+	{"lvs2", "192.0.2.2"},
+	{"rs1", "192.0.2.11"},
+	{"rs2", "192.0.2.12"},
+}
+
+// TestDemo is `make demo` where the host kernel has no IP_VS: the drill in a
+// namespace lab inside the VM, printed as a timeline on stdout.
+func TestDemo(t *testing.T) {
+	vmtest.Require(t)
+	if !*demo {
+		t.Skip("the demo runs with `make demo` (test flag -lvsha.demo)")
+	}
+	start := time.Now()
+	say := func(format string, args ...any) {
+		fmt.Printf("[%6.2fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+	}
+	conf, err := filepath.Abs(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	say("checking the shipped example configuration examples/keepalived-lab.conf")
+	for _, id := range []string{"lvs1", "lvs2"} {
+		out, err := combined(lvsha, "check-config", "-i", id, "-f", conf)
+		say("  lvs-ha check-config -i %s: %s", id, strings.TrimSpace(out))
+		if err != nil {
+			t.Fatalf("check-config -i %s: %v", id, err)
+		}
+	}
+
+	say("building the lab: a bridge switch with client, lvs1, lvs2, rs1, rs2 in their own namespaces")
+	lab := netlab.New(t, netlab.Options{})
+	nodes := map[string]*netlab.Node{}
+	for _, a := range labAddrs {
+		nodes[a.name] = lab.AddNode(a.name, a.addr)
+		say("  %-6s %-11s %s", a.name, a.addr, nodes[a.name].MAC())
+	}
+
+	say("real servers: VIP %s on lo with ARP for it suppressed (lvs-ha realserver), an HTTP server answering its name", vip)
+	servers := map[string]*server{}
+	for _, name := range []string{"rs1", "rs2"} {
+		if out, err := nodes[name].Command(lvsha, "realserver", vip).CombinedOutput(); err != nil {
+			t.Fatalf("lvs-ha realserver %s in %s: %v\n%s", vip, name, err, out)
+		}
+		servers[name] = newServer(t, nodes[name])
+	}
+
+	tmp := t.TempDir()
+	procs := map[string]*netlab.Proc{}
+	startDaemon := func(name string) {
+		t.Helper()
+		procs[name] = nodes[name].Start(lvsha, "run", "-i", name, "-f", conf,
+			"-pid-file", filepath.Join(tmp, name+".pid"), "-dump-file", filepath.Join(tmp, name+".dump"))
+		if err := procs[name].WaitLog("msg=running", 60*time.Second); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	for _, name := range []string{"lvs1", "lvs2"} {
+		startDaemon(name)
+		say("  %s: lvs-ha run -i %s is up (VRRP, IPVS, health checks, /metrics on 127.0.0.1:9650)", name, name)
+	}
+
+	vipAddr := netip.MustParseAddr(vip)
+	has := func(name string) bool { ok, _ := nodes[name].HasAddr(vipAddr); return ok }
+	owner := func() string {
+		switch l1, l2 := has("lvs1"), has("lvs2"); {
+		case l1 && !l2:
+			return "lvs1"
+		case l2 && !l1:
+			return "lvs2"
+		}
+		return ""
+	}
+	wait := func(limit time.Duration, what string, cond func() bool) time.Duration {
+		t.Helper()
+		t0 := time.Now()
+		if err := netlab.WaitFor(limit, func() (bool, error) { return cond(), nil }, func() string {
+			return what + "\nlvs1 log:\n" + tail(procs["lvs1"].Log()) + "\nlvs2 log:\n" + tail(procs["lvs2"].Log())
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	both := []string{"192.0.2.11:80 Route 1", "192.0.2.12:80 Route 1"}
+	onlyRS2 := []string{"192.0.2.12:80 Route 1"}
+	dests := func(name string) []string { return table(t, nodes[name])[service] }
+
+	say("election: lvs1 has priority 150, lvs2 100")
+	wait(30*time.Second, "VIP on lvs1 only", func() bool { return owner() == "lvs1" })
+	say("  lvs1 is MASTER and holds VIP %s; lvs2 is BACKUP", vip)
+	wait(30*time.Second, "both real servers in lvs1's IPVS table", func() bool { return slices.Equal(dests("lvs1"), both) })
+	say("  ipvsadm -Ln on lvs1: %s rr -> %s", service, strings.Join(both, ", "))
+
+	hc := client(nodes["client"])
+	requests := func(what string) {
+		t.Helper()
+		served := map[string]int{}
+		for i := 0; i < 10; i++ {
+			name, err := get(hc)
+			if err != nil {
+				t.Fatalf("request %d %s: %v\nlvs1 log:\n%s\nlvs2 log:\n%s", i+1, what, err, tail(procs["lvs1"].Log()), tail(procs["lvs2"].Log()))
+			}
+			served[name]++
+		}
+		say("  10 requests from the client to http://%s/ %s: rs1 answered %d, rs2 %d", vip, what, served["rs1"], served["rs2"])
+	}
+	requests("via lvs1")
+
+	say("health check: stopping rs1's HTTP server")
+	servers["rs1"].stop()
+	d := wait(30*time.Second, "rs1 ejected on lvs1", func() bool { return slices.Equal(dests("lvs1"), onlyRS2) })
+	say("  rs1 ejected from lvs1's IPVS table after %.2fs (HTTP_GET, delay_loop 1, retry 1)", d.Seconds())
+	for _, line := range metrics(t, nodes["lvs1"], `lvs_ha_healthcheck_up{checker="HTTP_GET",real_server="192.0.2.11:80"`) {
+		say("  lvs1 /metrics: %s", line)
+	}
+	requests("with rs1 down")
+	say("  rs1's HTTP server back")
+	servers["rs1"].start()
+	d = wait(30*time.Second, "rs1 back on lvs1", func() bool { return slices.Equal(dests("lvs1"), both) })
+	say("  rs1 re-added after %.2fs", d.Seconds())
+
+	touch(t, nodes["client"], vipAddr)
+	say("failover: killing lvs1's daemon with SIGKILL (no goodbye advert)")
+	if err := procs["lvs1"].Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	d = wait(30*time.Second, "VIP on lvs2", func() bool { return has("lvs2") })
+	say("  failover: lvs2 took over the VIP %.2fs after the kill", d.Seconds())
+	say("  (lvs2 waits master_down_interval = 3 x advert_int + skew = 3.61s from lvs1's last advert)")
+	lvs2MAC := nodes["lvs2"].MAC().String()
+	wait(10*time.Second, "client neighbour entry to move to lvs2", func() bool {
+		m, err := nodes["client"].Neigh(vipAddr)
+		return err == nil && m.String() == lvs2MAC
+	})
+	say("  gratuitous ARP: the client's entry for %s now points at %s (lvs2)", vip, lvs2MAC)
+	wait(30*time.Second, "both real servers in lvs2's IPVS table", func() bool { return slices.Equal(dests("lvs2"), both) })
+	requests("via lvs2")
+
+	say("preemption: lvs1 comes back")
+	t0 := time.Now()
+	startDaemon("lvs1")
+	wait(30*time.Second, "VIP on lvs1 only", func() bool { return owner() == "lvs1" })
+	say("  lvs1 is MASTER again %.2fs after it was started; lvs2 went back to BACKUP", time.Since(t0).Seconds())
+	wait(10*time.Second, "client neighbour entry to move to lvs1", func() bool {
+		m, err := nodes["client"].Neigh(vipAddr)
+		return err == nil && m.String() == nodes["lvs1"].MAC().String()
+	})
+	requests("via lvs1 again")
+
+	say("metrics excerpt: http://127.0.0.1:9650/metrics in lvs1's and lvs2's namespaces")
+	for _, name := range []string{"lvs1", "lvs2"} {
+		lines := metrics(t, nodes[name], "keepalived_vrrp_state{", "node_ipvs_backend_weight{", "lvs_ha_healthcheck_up{")
+		for _, line := range lines {
+			note := ""
+			if strings.HasPrefix(line, "keepalived_vrrp_state{") {
+				note = map[string]string{"0": "  (INIT)", "1": "  (BACKUP)", "2": "  (MASTER)", "3": "  (FAULT)"}[line[strings.LastIndex(line, " ")+1:]]
+			}
+			say("  %s: %s%s", name, line, note)
+		}
+	}
+
+	say("stopping both directors with SIGTERM")
+	for _, name := range []string{"lvs1", "lvs2"} {
+		if err := procs[name].Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := procs[name].Wait(20 * time.Second); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		say("  %s exited 0", name)
+	}
+	say("demo done; the lab is torn down")
+}
+
+// metrics fetches http://127.0.0.1:9650/metrics in node n and returns the
+// lines starting with one of prefixes; it fails the test when there are none.
+func metrics(t *testing.T, n *netlab.Node, prefixes ...string) []string {
+	t.Helper()
+	var body string
+	err := netlab.WaitFor(10*time.Second, func() (bool, error) {
+		b, err := fetch(client(n), "http://127.0.0.1:9650/metrics")
+		body = b
+		return err == nil, nil
+	}, func() string { return n.Name() + " /metrics" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for line := range strings.Lines(body) {
+		line = strings.TrimSpace(line)
+		for _, p := range prefixes {
+			if strings.HasPrefix(line, p) {
+				out = append(out, line)
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s /metrics has no line starting with %q:\n%s", n.Name(), prefixes, body)
+	}
+	return out
+}
+
+// combined runs bin with args and returns its combined output.
+func combined(bin string, args ...string) (string, error) {
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	return string(out), err
+}
+
+// tail is the end of a daemon log, for failure messages.
+func tail(s string) string {
+	if len(s) > 3000 {
+		return "..." + s[len(s)-3000:]
+	}
+	return s
+}
+
+// server is a real server's HTTP server answering its node's name; it can be
+// stopped (connections refused) and started again.
+type server struct {
+	t    *testing.T
+	node *netlab.Node
+	mu   sync.Mutex
+	srv  *http.Server
+}
+
+func newServer(t *testing.T, n *netlab.Node) *server {
+	s := &server{t: t, node: n}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *server) start() {
+	s.t.Helper()
+	var ln net.Listener
+	err := s.node.Do(func() (err error) {
+		ln, err = net.Listen("tcp4", ":80")
+		return err
+	})
+	if err != nil {
+		s.t.Fatalf("listen in %s: %v", s.node.Name(), err)
+	}
+	body := s.node.Name() + "\n"
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, body)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+}
+
+func (s *server) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		s.srv.Close()
+		s.srv = nil
+	}
+}
+
+// client is an HTTP client dialling from node n, one TCP connection per request.
+func client(n *netlab.Node) *http.Client {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := net.Dialer{Timeout: 5 * time.Second}
+		var conn net.Conn
+		err := n.Do(func() (err error) {
+			conn, err = d.DialContext(ctx, network, addr)
+			return err
+		})
+		return conn, err
+	}
+	return &http.Client{
+		Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true},
+		Timeout:   10 * time.Second,
+	}
+}
+
+func fetch(hc *http.Client, url string) (string, error) {
+	resp, err := hc.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", fmt.Errorf("GET %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+	}
+	return string(b), nil
+}
+
+// get fetches http://VIP/ and returns the answering real server's name.
+func get(hc *http.Client) (string, error) {
+	b, err := fetch(hc, "http://"+vip+"/")
+	if err != nil {
+		return "", err
+	}
+	name := strings.TrimSpace(b)
+	if name != "rs1" && name != "rs2" {
+		return "", fmt.Errorf("unexpected answer %q", b)
+	}
+	return name, nil
+}
+
+// table is `ipvsadm -Ln` in node n: service line ("TCP addr:port") → its
+// destinations as "addr:port Forward Weight", sorted.
+func table(t *testing.T, n *netlab.Node) map[string][]string {
+	t.Helper()
+	out, err := n.Command(ipvsadm, "-Ln").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ipvsadm -Ln in %s: %v\n%s", n.Name(), err, out)
+	}
+	res := map[string][]string{}
+	cur := ""
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) >= 3 && (f[0] == "TCP" || f[0] == "UDP"):
+			cur = f[0] + " " + f[1]
+			res[cur] = []string{}
+		case len(f) >= 4 && f[0] == "->" && cur != "":
+			res[cur] = append(res[cur], strings.Join(f[1:4], " "))
+		}
+	}
+	for k := range res {
+		slices.Sort(res[k])
+	}
+	return res
+}
+
+// touch makes the client resolve addr (a UDP datagram to the discard port),
+// so that it has a neighbour entry to watch.
+func touch(t *testing.T, n *netlab.Node, addr netip.Addr) {
+	t.Helper()
+	err := n.Do(func() error {
+		c, err := net.Dial("udp", netip.AddrPortFrom(addr, 9).String())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Write([]byte("demo"))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netlab.WaitFor(5*time.Second, func() (bool, error) { _, err := n.Neigh(addr); return err == nil, nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+}
