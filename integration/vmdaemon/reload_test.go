@@ -4,7 +4,6 @@ package vmdaemon
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -161,24 +160,6 @@ func rlServe(t *testing.T, n *netlab.Node, ports ...int) {
 	}
 }
 
-// rlClient is an HTTP client dialling from node n, one new TCP connection
-// per request.
-func rlClient(n *netlab.Node) *http.Client {
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		d := net.Dialer{Timeout: 5 * time.Second}
-		var conn net.Conn
-		err := n.Do(func() (err error) {
-			conn, err = d.DialContext(ctx, network, addr)
-			return err
-		})
-		return conn, err
-	}
-	return &http.Client{
-		Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true},
-		Timeout:   10 * time.Second,
-	}
-}
-
 // rlGet fetches url and returns the answering server's name, checking the
 // answer names port.
 func rlGet(hc *http.Client, url string, port int) (string, error) {
@@ -282,7 +263,7 @@ func TestReloadUnrelatedWeightUnderTraffic(t *testing.T) {
 		t.Fatalf("pid file: %v", err)
 	}
 	// A first request checks the path before the loop starts counting.
-	hc := rlClient(client)
+	hc := client.HTTPClient()
 	url := "http://" + rlVIP + ":80/"
 	if _, err := rlGet(hc, url, 80); err != nil {
 		t.Fatalf("first request through the director: %v\nlvs-ha log:\n%s", err, d.Log())

@@ -4,7 +4,6 @@ package vmdemo
 
 import (
 	"bufio"
-	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -138,7 +137,7 @@ func TestDemo(t *testing.T) {
 	wait(30*time.Second, "both real servers in lvs1's IPVS table", func() bool { return slices.Equal(dests("lvs1"), both) })
 	say("  ipvsadm -Ln on lvs1: %s rr -> %s", service, strings.Join(both, ", "))
 
-	hc := client(nodes["client"])
+	hc := nodes["client"].HTTPClient()
 	requests := func(what string) {
 		t.Helper()
 		served := map[string]int{}
@@ -225,7 +224,7 @@ func metrics(t *testing.T, n *netlab.Node, prefixes ...string) []string {
 	t.Helper()
 	var body string
 	err := netlab.WaitFor(10*time.Second, func() (bool, error) {
-		b, err := fetch(client(n), "http://127.0.0.1:9650/metrics")
+		b, err := fetch(n.HTTPClient(), "http://127.0.0.1:9650/metrics")
 		body = b
 		return err == nil, nil
 	}, func() string { return n.Name() + " /metrics" })
@@ -304,23 +303,6 @@ func (s *server) stop() {
 	if s.srv != nil {
 		s.srv.Close()
 		s.srv = nil
-	}
-}
-
-// client is an HTTP client dialling from node n, one TCP connection per request.
-func client(n *netlab.Node) *http.Client {
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		d := net.Dialer{Timeout: 5 * time.Second}
-		var conn net.Conn
-		err := n.Do(func() (err error) {
-			conn, err = d.DialContext(ctx, network, addr)
-			return err
-		})
-		return conn, err
-	}
-	return &http.Client{
-		Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true},
-		Timeout:   10 * time.Second,
 	}
 }
 

@@ -1,0 +1,27 @@
+package netlab
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"time"
+)
+
+// HTTPClient returns an HTTP client whose connections are dialled from inside
+// the node's namespace, one new TCP connection per request (no keep-alive), so
+// that every request is scheduled afresh by a load balancer on the way.
+func (n *Node) HTTPClient() *http.Client {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := net.Dialer{Timeout: 5 * time.Second}
+		var conn net.Conn
+		err := n.Do(func() (err error) {
+			conn, err = d.DialContext(ctx, network, addr)
+			return err
+		})
+		return conn, err
+	}
+	return &http.Client{
+		Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true},
+		Timeout:   10 * time.Second,
+	}
+}
