@@ -43,6 +43,20 @@ type TrackersUpdated struct {
 	Reason   string // for Notify, e.g. "tracker chk_http failed"
 }
 
+// Reconfigure replaces the machine's options while it runs (a configuration
+// reload), keeping its state: a master stays master and announces a changed
+// priority, address list or interval at once; a backup keeps its master down
+// timer, moved by the change of Master_Down_Interval, and becomes master at
+// once if it is now the address owner; a Fault instance stays in Fault while
+// a tracker or its link still fails. Options that do not validate are
+// ignored (the runner validates them first). Trackers is the combined
+// tracker result under the new options (as TrackersUpdated); nil drops a
+// previous TrackersUpdated summary.
+type Reconfigure struct {
+	Options  Options
+	Trackers *TrackersUpdated
+}
+
 // LinkDown puts the instance in Fault (its interface lost carrier or went down).
 type LinkDown struct{}
 
@@ -55,6 +69,7 @@ func (Tick) isEvent()            {}
 func (AdvertReceived) isEvent()  {}
 func (TrackerChanged) isEvent()  {}
 func (TrackersUpdated) isEvent() {}
+func (Reconfigure) isEvent()     {}
 func (LinkDown) isEvent()        {}
 func (LinkUp) isEvent()          {}
 

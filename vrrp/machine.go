@@ -396,6 +396,8 @@ func (m *Machine) Step(now time.Time, ev Event) []Action {
 			}
 			m.reevaluate(now, reason)
 		}
+	case Reconfigure:
+		m.reconfigure(now, e)
 	case LinkDown:
 		m.linkDown = true
 		m.reevaluate(now, "link down")
@@ -706,4 +708,80 @@ func (m *Machine) masterAdvert(now time.Time, e AdvertReceived, from netip.Addr)
 			m.emit(SendGARP{Addrs: slices.Clone(m.o.VIPs), Reason: GARPLowerPrio})
 		}
 	}
+}
+
+// reconfigure is Step(Reconfigure): new options, same state.
+func (m *Machine) reconfigure(now time.Time, e Reconfigure) {
+	o, err := e.Options.normalize()
+	if err != nil {
+		return
+	}
+	old := m.o
+	oldAdvert := m.advertisement(m.prio)
+	oldDown := m.MasterDownInterval()
+	m.o = o
+	m.authData = [AuthDataLen]byte{}
+	if o.AuthType == AuthPass {
+		m.authData, _ = PassAuthData(o.AuthPass)
+	}
+	if e.Trackers != nil {
+		t := *e.Trackers
+		m.summary = &t
+	} else {
+		m.summary = nil
+	}
+	// Master_Adver_Interval: a VRRPv3 backup keeps the interval its master
+	// advertises; otherwise it is ours.
+	if m.state != StateBackup || o.Version != 3 || old.Version != 3 {
+		m.masterAdver = o.AdvertInterval
+	}
+	if m.state == StateInitialize {
+		m.prio = o.Priority
+		return
+	}
+	if m.state == StateBackup && !m.downAt.IsZero() {
+		m.downAt = m.downAt.Add(m.MasterDownInterval() - oldDown)
+	}
+	if o.NoPreempt || o.PreemptDelay == 0 {
+		m.preemptAt = time.Time{}
+	}
+	m.recomputePriority()
+	const reason = "configuration reloaded"
+	switch m.state {
+	case StateMaster:
+		if m.faulty() {
+			m.enterFault(reason)
+			return
+		}
+		m.masterAddr, m.masterPrio = o.PrimaryAddr, m.prio
+		if !m.advertisement(m.prio).equal(oldAdvert) {
+			// Tell the peers at once: a lower priority lets a better backup
+			// preempt now, a changed address list or interval is theirs to check.
+			m.sendAdvert(m.prio)
+			m.adverAt = now.Add(o.AdvertInterval)
+		}
+		if o.GARPMasterRefresh != old.GARPMasterRefresh {
+			m.garpRefreshAt = time.Time{}
+			if o.GARPMasterRefresh > 0 {
+				m.garpRefreshAt = now.Add(o.GARPMasterRefresh)
+			}
+		}
+	case StateBackup:
+		switch {
+		case m.faulty():
+			m.enterFault(reason)
+		case o.Priority == PriorityOwner:
+			m.tryMaster(now, reason+": address owner (priority 255)")
+		}
+	case StateFault:
+		if !m.faulty() {
+			m.leaveFault(now, reason)
+		}
+	}
+}
+
+func (a Advertisement) equal(b Advertisement) bool {
+	return a.Version == b.Version && a.VRID == b.VRID && a.Priority == b.Priority &&
+		a.Interval == b.Interval && a.AuthType == b.AuthType && a.AuthData == b.AuthData &&
+		slices.Equal(a.Addrs, b.Addrs)
 }

@@ -427,3 +427,60 @@ func TestTrackersUpdated(t *testing.T) {
 	wantActs(t, "owner ignores priority", owner.Step(t0, TrackersUpdated{Priority: 10}), "")
 	wantActs(t, "owner fault", owner.Step(t0, TrackersUpdated{Priority: 10, Fault: true}), "advert(0) remove MASTER->FAULT")
 }
+
+func TestReconfigure(t *testing.T) {
+	t.Run("backup keeps its timer, moved by the new skew", func(t *testing.T) {
+		m := newMachine(t, opts4(1, 100))
+		m.Step(t0, Startup{})
+		o := opts4(1, 200)
+		wantActs(t, "reconfigure", m.Step(t0.Add(time.Second), Reconfigure{Options: o}), "prio(100->200)")
+		if got, want := m.NextDeadline(), t0.Add(mdi2(200)); got != want {
+			t.Errorf("down timer %v, want %v", got.Sub(t0), want.Sub(t0))
+		}
+		if m.State() != StateBackup {
+			t.Errorf("state %v", m.State())
+		}
+	})
+	t.Run("backup that becomes the address owner takes over at once", func(t *testing.T) {
+		m := newMachine(t, opts4(1, 100))
+		m.Step(t0, Startup{})
+		acts := m.Step(t0.Add(time.Second), Reconfigure{Options: opts4(1, 255)})
+		wantActs(t, "reconfigure", acts, "prio(100->255) advert(255) add garp(master) BACKUP->MASTER")
+	})
+	t.Run("master announces a change at once, keeps its rhythm otherwise", func(t *testing.T) {
+		m := newMachine(t, opts4(1, 255))
+		m.Step(t0, Startup{})
+		o := opts4(1, 255)
+		o.HigherPrioSendAdvert = true // not in the advert
+		wantActs(t, "same advert", m.Step(t0.Add(500*time.Millisecond), Reconfigure{Options: o}), "")
+		if got := m.NextDeadline(); got != t0.Add(time.Second) {
+			t.Errorf("advert timer %v", got.Sub(t0))
+		}
+		o.VIPs = addrs("192.0.2.100", "192.0.2.101")
+		wantActs(t, "new VIP", m.Step(t0.Add(600*time.Millisecond), Reconfigure{Options: o}), "advert(255)")
+		if got := m.NextDeadline(); got != t0.Add(1600*time.Millisecond) {
+			t.Errorf("advert timer %v", got.Sub(t0))
+		}
+	})
+	t.Run("fault stays while its tracker fails, leaves when it is gone", func(t *testing.T) {
+		m := newMachine(t, opts4(1, 100))
+		m.Step(t0, TrackersUpdated{Priority: 100, Fault: true})
+		m.Step(t0, Startup{})
+		if m.State() != StateFault {
+			t.Fatalf("state %v", m.State())
+		}
+		wantActs(t, "still failing", m.Step(t0, Reconfigure{Options: opts4(1, 110), Trackers: &TrackersUpdated{Priority: 110, Fault: true}}), "prio(100->110)")
+		acts := m.Step(t0, Reconfigure{Options: opts4(1, 110)})
+		wantActs(t, "tracker removed", acts, "FAULT->BACKUP")
+	})
+	t.Run("invalid options are ignored", func(t *testing.T) {
+		m := newMachine(t, opts4(1, 100))
+		m.Step(t0, Startup{})
+		bad := opts4(1, 100)
+		bad.VRID = 0
+		wantActs(t, "VRID 0", m.Step(t0, Reconfigure{Options: bad}), "")
+		if m.Options().VRID != 51 {
+			t.Errorf("options changed: %+v", m.Options())
+		}
+	})
+}

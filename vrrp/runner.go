@@ -95,6 +95,14 @@ type Runner struct {
 	stopWG        sync.WaitGroup // STOP notify scripts, waited for on return
 	rxUnknownVRID uint64
 	rxTooShort    uint64
+	group         *errgroup.Group // Run's, for sockets opened by Update
+	gctx          context.Context
+	watching      bool                    // the link watcher runs
+	links         map[int]track.LinkEvent // last known links, by index
+	linksKnown    bool                    // a link dump has arrived
+
+	updates chan *updateReq
+	stopped chan struct{} // closed when Run's loop has returned
 
 	recvErrors atomic.Uint64
 	published  atomic.Pointer[Stats]
@@ -143,8 +151,9 @@ type instScript struct {
 }
 
 type scriptState struct {
-	t   *track.ScriptTracker
-	cmd Command
+	t       *track.ScriptTracker
+	cmd     Command
+	retired bool // dropped by Update; a run still under way is ignored
 }
 
 type groupState struct {
@@ -155,11 +164,12 @@ type groupState struct {
 }
 
 type connState struct {
-	cfg    vrrpsock.Config
-	c      Conn
-	src    netip.Addr
-	dsts   []netip.Addr
-	byVRID map[uint8]*instance
+	retired atomic.Bool // closed by Update: its reader stops quietly
+	cfg     vrrpsock.Config
+	c       Conn
+	src     netip.Addr
+	dsts    []netip.Addr
+	byVRID  map[uint8]*instance
 }
 
 type inputKind uint8
@@ -198,10 +208,11 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 		notifier:      opts.Notifier,
 		checker:       opts.Checker,
 		notifyTimeout: opts.NotifyTimeout,
-		byName:        map[string]*instance{},
 		byMachine:     map[*Machine]*instance{},
-		vridUsed:      map[vridKey]bool{},
 		in:            make(chan input, 64),
+		updates:       make(chan *updateReq),
+		stopped:       make(chan struct{}),
+		links:         map[int]track.LinkEvent{},
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -218,14 +229,41 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 	case r.notifyTimeout < 0:
 		r.notifyTimeout = 0
 	}
-	now := r.clock.Now()
+	p, err := newPlan(opts.Instances, opts.SyncGroups, r.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	r.adopt(p)
+	if err := r.build(); err != nil {
+		return nil, err
+	}
+	r.publish()
+	return r, nil
+}
+
+// plan is a validated configuration of instances, sync groups and tracking
+// scripts, not yet running: NewRunner adopts one, Update merges one into the
+// running state.
+type plan struct {
+	insts     []*instance
+	byName    map[string]*instance
+	groups    []*groupState
+	scripts   []*scriptState
+	vridUsed  map[vridKey]bool
+	needLinks bool
+}
+
+// newPlan validates the configuration and prepares its instances (machines
+// are made by build or Update).
+func newPlan(instances []InstanceConfig, groups []SyncGroupConfig, now time.Time) (*plan, error) {
+	p := &plan{byName: map[string]*instance{}, vridUsed: map[vridKey]bool{}}
 	scripts := map[string]*scriptState{}
-	for _, ic := range opts.Instances {
+	for _, ic := range instances {
 		c, err := ic.normalize()
 		if err != nil {
 			return nil, err
 		}
-		if r.byName[c.Machine.Name] != nil {
+		if p.byName[c.Machine.Name] != nil {
 			return nil, fmt.Errorf("vrrp: instance %s defined twice", c.Machine.Name)
 		}
 		in := &instance{cfg: c, name: c.Machine.Name, vips: c.allVIPs(), garpVIPs: c.garpVIPs()}
@@ -234,7 +272,7 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 		}
 		if !c.DontTrackPrimary {
 			in.primary, _ = track.NewInterfaceTracker(track.InterfaceConfig{Name: c.Interface})
-			r.needLinks = true
+			p.needLinks = true
 		}
 		for _, ti := range c.TrackInterfaces {
 			t, err := track.NewInterfaceTracker(ti)
@@ -242,7 +280,7 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 				return nil, fmt.Errorf("vrrp: instance %s: %w", in.name, err)
 			}
 			in.ifaces = append(in.ifaces, t)
-			r.needLinks = true
+			p.needLinks = true
 		}
 		for _, ts := range c.TrackScripts {
 			s := scripts[ts.Script.Name]
@@ -254,7 +292,7 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 				s = &scriptState{t: t, cmd: ts.Command}
 				s.cmd.Argv = slices.Clone(s.cmd.Argv)
 				scripts[ts.Script.Name] = s
-				r.scripts = append(r.scripts, s)
+				p.scripts = append(p.scripts, s)
 			} else if s.t.Config() != mustScriptConfig(ts.Script, now) || !s.cmd.equal(&ts.Command) {
 				return nil, fmt.Errorf("vrrp: instance %s: vrrp_script %s is defined differently by another instance", in.name, ts.Script.Name)
 			}
@@ -263,10 +301,10 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 		in.trackers = len(in.scripts) > 0 || len(in.ifaces) > 0
 		o := c.Machine
 		k := vridKey{c.Interface, o.Family, o.VRID}
-		if r.vridUsed[k] {
+		if p.vridUsed[k] {
 			return nil, fmt.Errorf("vrrp: instance %s: VRID %d is already used by another %v instance on %s", in.name, o.VRID, o.Family, c.Interface)
 		}
-		r.vridUsed[k] = true
+		p.vridUsed[k] = true
 		in.stats = InstanceStats{
 			Name:         in.name,
 			VRID:         o.VRID,
@@ -278,10 +316,10 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 		if in.stats.BasePriority == 0 {
 			in.stats.BasePriority = 100
 		}
-		r.insts = append(r.insts, in)
-		r.byName[in.name] = in
+		p.insts = append(p.insts, in)
+		p.byName[in.name] = in
 	}
-	for _, gc := range opts.SyncGroups {
+	for _, gc := range groups {
 		gs := &groupState{cfg: gc}
 		gs.cfg.Members = slices.Clone(gc.Members)
 		if gc.Name == "" {
@@ -291,7 +329,7 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 			return nil, err
 		}
 		for _, name := range gc.Members {
-			in := r.byName[name]
+			in := p.byName[name]
 			if in == nil {
 				return nil, fmt.Errorf("vrrp: sync group %s: no instance %s", gc.Name, name)
 			}
@@ -302,13 +340,15 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 			in.stats.SyncGroup = gc.Name
 			gs.members = append(gs.members, in)
 		}
-		r.groups = append(r.groups, gs)
+		p.groups = append(p.groups, gs)
 	}
-	if err := r.build(); err != nil {
-		return nil, err
-	}
-	r.publish()
-	return r, nil
+	return p, nil
+}
+
+// adopt makes p the runner's configuration (before Run).
+func (r *Runner) adopt(p *plan) {
+	r.insts, r.byName, r.groups, r.scripts = p.insts, p.byName, p.groups, p.scripts
+	r.vridUsed, r.needLinks = p.vridUsed, p.needLinks
 }
 
 // mustScriptConfig returns cfg with track's defaults applied, for comparing.
@@ -413,6 +453,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	if !r.ran.CompareAndSwap(false, true) {
 		return errors.New("vrrp: Runner.Run called twice")
 	}
+	defer func() {
+		select {
+		case <-r.stopped:
+		default:
+			close(r.stopped)
+		}
+	}()
 	if err := r.open(); err != nil {
 		r.publish()
 		return err
@@ -422,15 +469,18 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.asyncCtx = asyncCtx
 
 	g, gctx := errgroup.WithContext(ctx)
+	r.group, r.gctx = g, gctx
 	for _, cs := range r.conns {
 		g.Go(func() error { return r.receive(gctx, cs) })
 	}
 	links := r.needLinks && r.opts.Links != nil
 	if links {
+		r.watching = true
 		g.Go(func() error { return r.watchLinks(gctx) })
 	}
 
 	r.loop(gctx, !links)
+	close(r.stopped)
 	r.shutdown()
 	r.closeConns()
 	err := g.Wait()
@@ -447,7 +497,7 @@ func (r *Runner) receive(ctx context.Context, cs *connState) error {
 	for {
 		p, err := cs.c.Recv(buf)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || cs.retired.Load() {
 				return nil
 			}
 			if errors.Is(err, net.ErrClosed) {
@@ -542,6 +592,10 @@ func (r *Runner) loop(ctx context.Context, start bool) {
 		case in := <-r.in:
 			r.now = r.clock.Now()
 			r.handle(in)
+			handled++
+		case u := <-r.updates:
+			r.now = r.clock.Now()
+			u.done <- r.merge(u.p, &u.res)
 			handled++
 		}
 	}

@@ -64,6 +64,17 @@ func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 // onLinks applies a link dump (sync) or one link event to the interface
 // trackers; the first dump starts the instances.
 func (r *Runner) onLinks(evs []track.LinkEvent, sync bool) {
+	if sync {
+		clear(r.links)
+		r.linksKnown = true
+	}
+	for _, ev := range evs {
+		if ev.Deleted {
+			delete(r.links, ev.Index)
+		} else {
+			r.links[ev.Index] = ev
+		}
+	}
 	for _, in := range r.insts {
 		if t := in.primary; t != nil {
 			before := t.State()
@@ -140,6 +151,9 @@ func (r *Runner) startScript(s *scriptState) {
 }
 
 func (r *Runner) onScriptResult(s *scriptState, res script.Result) {
+	if s.retired {
+		return
+	}
 	name := s.t.Config().Name
 	if !res.OK() {
 		r.log.Debug("vrrp_script failed", "script", name, "result", res.String())

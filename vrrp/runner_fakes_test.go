@@ -58,6 +58,7 @@ type node struct {
 	addr4   netip.Addr // source address on every interface (IPv4)
 	addr6   netip.Addr // link-local source address (IPv6)
 	vips    *fakeVIPs
+	conns   *fakeConns
 	garps   *fakeAnnouncer
 	scripts *fakeScripts
 	links   *fakeLinks // nil: no link monitoring
@@ -86,6 +87,7 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		garps:   &fakeAnnouncer{},
 		scripts: &fakeScripts{ok: map[string]bool{}},
 	}
+	n.conns = &fakeConns{n: n}
 	if addr4 != "" {
 		n.addr4 = netip.MustParseAddr(addr4)
 	}
@@ -97,7 +99,7 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		SyncGroups: no.syncGroups,
 		Logger:     slog.New(slog.NewTextHandler(l.t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
 		Clock:      l.clk,
-		Conns:      &fakeConns{n: n},
+		Conns:      n.conns,
 		VIPs:       n.vips,
 		Announcer:  n.garps,
 		Notifier:   n.scripts,
@@ -222,6 +224,18 @@ func (l *lab) runUntil(end time.Time) {
 
 func (l *lab) runFor(d time.Duration) { l.runUntil(l.clk.Now().Add(d)) }
 
+// update calls Update on node n's Runner and lets the lab settle.
+func (n *node) update(insts []InstanceConfig, groups []SyncGroupConfig) (UpdateResult, error) {
+	n.lab.t.Helper()
+	n.inflight.Add(1) // the loop's hook uncounts a handled update
+	res, err := n.r.Update(context.Background(), insts, groups)
+	if err != nil && !errors.Is(err, errFake) {
+		n.inflight.Add(-1) // refused before reaching the loop
+	}
+	n.lab.settle()
+	return res, err
+}
+
 // inst returns the snapshot of instance name on node n.
 func (n *node) inst(name string) InstanceStats {
 	n.lab.t.Helper()
@@ -253,11 +267,17 @@ type sentPacket struct {
 	payload []byte
 }
 
-type fakeConns struct{ n *node }
+type fakeConns struct {
+	n    *node
+	fail string // interface whose sockets cannot be opened
+}
 
 func (f *fakeConns) Open(cfg vrrpsock.Config) (Conn, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Interface == f.fail {
+		return nil, fmt.Errorf("fake open %s: %w", cfg.Interface, errFake)
 	}
 	c := &fakeConn{net: f.n.lab.net, n: f.n, cfg: cfg, q: make(chan vrrpsock.Packet, 1024), closedC: make(chan struct{})}
 	c.src = cfg.Src

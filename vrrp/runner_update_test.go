@@ -1,0 +1,346 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/vrrp/track"
+	"github.com/lvs-ha/lvs-ha/vrrp/vip"
+)
+
+// updateLab is two nodes running VI_1 (VRID 51) and VI_2 (VRID 52) over
+// IPv4 multicast, A at priority 150 and B at 100, after the election.
+func updateLab(t *testing.T) (l *lab, a, b *node, cfgA func() []InstanceConfig) {
+	t.Helper()
+	l = newLab(t)
+	mk := func(prio uint8) []InstanceConfig {
+		vi1 := netModes[0].instance("VI_1", 51, prio, "")
+		vi2 := netModes[0].instance("VI_2", 52, prio, "")
+		vi2.VIPs = []vip.Address{{Prefix: netip.MustParsePrefix("10.0.0.200/24")}}
+		vi2.Notify = notifyScripts("/n2")
+		return []InstanceConfig{vi1, vi2}
+	}
+	a = l.addNode("A", addrA4, addrA6, mk(150), nodeOpts{})
+	b = l.addNode("B", addrB4, addrB6, mk(100), nodeOpts{})
+	l.start()
+	l.runUntil(t0.Add(10 * time.Second))
+	for _, name := range []string{"VI_1", "VI_2"} {
+		if sa, sb := a.inst(name), b.inst(name); sa.State != StateMaster || sb.State != StateBackup {
+			t.Fatalf("%s after election: A %v B %v", name, sa.State, sb.State)
+		}
+	}
+	return l, a, b, func() []InstanceConfig { return mk(150) }
+}
+
+// advertsOf decodes the adverts node sent for vrid since from.
+func advertsOf(t *testing.T, l *lab, node string, vrid uint8, from time.Time) (at []time.Duration, ads []Advertisement) {
+	t.Helper()
+	src := map[string]string{"A": addrA4, "B": addrB4}[node]
+	for _, s := range l.sentBy(node) {
+		if s.at.Before(from) || len(s.payload) < 2 || s.payload[1] != vrid {
+			continue
+		}
+		a, err := Parse(s.payload, RxInfo{Src: netip.MustParseAddr(src), Dst: s.dst})
+		if err != nil {
+			t.Fatalf("%s sent an undecodable advert: %v", node, err)
+		}
+		at = append(at, s.at.Sub(t0))
+		ads = append(ads, a.Advertisement)
+	}
+	return at, ads
+}
+
+func TestRunnerUpdateKeepsUnchangedAndReconfiguresInPlace(t *testing.T) {
+	l, a, b, cfgA := updateLab(t)
+	before1, before2 := a.inst("VI_1"), a.inst("VI_2")
+	b1, b2 := b.inst("VI_1"), b.inst("VI_2")
+	garpsBefore := a.garps.count()
+	notifyBefore := len(a.scripts.argvs("/n/notify")) + len(a.scripts.argvs("/n2/notify"))
+
+	// Half way between two adverts: VI_2 gets priority 160 and a second VIP.
+	l.runUntil(t0.Add(10*time.Second + 500*time.Millisecond))
+	reloadAt := l.clk.Now()
+	cfg := cfgA()
+	cfg[1].Machine.Priority = 160
+	cfg[1].VIPs = append(cfg[1].VIPs, vip.Address{Prefix: netip.MustParsePrefix("10.0.0.201/24")})
+	res, err := a.update(cfg, nil)
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if !slices.Equal(res.Unchanged, []string{"VI_1"}) || !slices.Equal(res.Reconfigured, []string{"VI_2"}) ||
+		len(res.Added)+len(res.Removed)+len(res.Restarted) != 0 || !res.Changed() {
+		t.Errorf("result %+v", res)
+	}
+	l.runFor(5 * time.Second)
+
+	// No transition anywhere, counters kept.
+	for _, c := range []struct {
+		n      *node
+		name   string
+		before InstanceStats
+	}{{a, "VI_1", before1}, {a, "VI_2", before2}, {b, "VI_1", b1}, {b, "VI_2", b2}} {
+		now := c.n.inst(c.name)
+		if now.State != c.before.State || !now.LastTransition.Equal(c.before.LastTransition) ||
+			now.BecomeMaster != c.before.BecomeMaster || now.ReleaseMaster != c.before.ReleaseMaster {
+			t.Errorf("%s %s: %v since %v (%d/%d), was %v since %v", c.n.name, c.name, now.State, now.LastTransition.Sub(t0),
+				now.BecomeMaster, now.ReleaseMaster, c.before.State, c.before.LastTransition.Sub(t0))
+		}
+		if now.AdvertsSent < c.before.AdvertsSent || now.AdvertsReceived < c.before.AdvertsReceived {
+			t.Errorf("%s %s: counters went back", c.n.name, c.name)
+		}
+	}
+	if n := len(a.scripts.argvs("/n/notify")) + len(a.scripts.argvs("/n2/notify")); n != notifyBefore {
+		t.Errorf("notify scripts ran %d times during the update", n-notifyBefore)
+	}
+
+	// VI_1 keeps its rhythm: adverts every second on the same phase.
+	at1, _ := advertsOf(t, l, "A", 51, reloadAt)
+	phase := before1.LastTransition.Sub(t0) % time.Second
+	for _, d := range at1 {
+		if d%time.Second != phase {
+			t.Errorf("VI_1 advert at %v, off its phase %v", d, phase)
+		}
+	}
+	if len(at1) != 5 {
+		t.Errorf("VI_1 sent %d adverts in 5 s after the update, want 5", len(at1))
+	}
+
+	// VI_2 announces the change at once, then every second from there.
+	at2, ads2 := advertsOf(t, l, "A", 52, reloadAt)
+	if len(at2) == 0 || at2[0] != reloadAt.Sub(t0) {
+		t.Fatalf("VI_2 adverts after the update at %v, want the first at %v", at2, reloadAt.Sub(t0))
+	}
+	wantAddrs := []netip.Addr{netip.MustParseAddr("10.0.0.200"), netip.MustParseAddr("10.0.0.201")}
+	for i, ad := range ads2 {
+		if ad.Priority != 160 || !slices.Equal(ad.Addrs, wantAddrs) {
+			t.Errorf("VI_2 advert %d: priority %d addrs %v", i, ad.Priority, ad.Addrs)
+		}
+		if want := reloadAt.Sub(t0) + time.Duration(i)*time.Second; at2[i] != want {
+			t.Errorf("VI_2 advert %d at %v, want %v", i, at2[i], want)
+		}
+	}
+	if got := a.inst("VI_2"); got.BasePriority != 160 || got.EffectivePriority != 160 {
+		t.Errorf("VI_2 priority base %d effective %d", got.BasePriority, got.EffectivePriority)
+	}
+	// The new VIP is up and announced; B sees the address list differ.
+	if got := a.vips.list(); !slices.Contains(got, "10.0.0.201/24 eth0") || len(got) != 3 {
+		t.Errorf("A VIPs %v", got)
+	}
+	var announced []netip.Addr
+	for _, g := range a.garps.list()[garpsBefore:] {
+		announced = append(announced, g.Addr)
+	}
+	if !slices.Contains(announced, netip.MustParseAddr("10.0.0.201")) || slices.Contains(announced, netip.MustParseAddr("10.0.0.100")) {
+		t.Errorf("GARPs after the update for %v, want VI_2's addresses only", announced)
+	}
+	if b.inst("VI_2").AddressListMismatch == 0 {
+		t.Error("B did not notice VI_2's new address list")
+	}
+
+	// Removing the VIP again takes it down at once.
+	cfg[1].VIPs = cfg[1].VIPs[:1]
+	if _, err := a.update(cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.vips.list(); slices.Contains(got, "10.0.0.201/24 eth0") || len(got) != 2 {
+		t.Errorf("A VIPs after removing one: %v", got)
+	}
+
+	// The same configuration again changes nothing.
+	res, err = a.update(cfg, nil)
+	if err != nil || res.Changed() || len(res.Unchanged) != 2 {
+		t.Errorf("re-applying: %+v %v", res, err)
+	}
+}
+
+func TestRunnerUpdateLowerPriorityHandsOver(t *testing.T) {
+	l, a, b, cfgA := updateLab(t)
+	cfg := cfgA()
+	cfg[0].Machine.Priority = 50
+	reloadAt := l.clk.Now()
+	if _, err := a.update(cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	// B (100) ignores the lower priority adverts and takes over when its
+	// down timer runs out; A then steps down on B's advert.
+	l.runFor(5 * time.Second)
+	sa, sb := a.inst("VI_1"), b.inst("VI_1")
+	if sa.State != StateBackup || sb.State != StateMaster {
+		t.Fatalf("after lowering A's priority: A %v B %v", sa.State, sb.State)
+	}
+	if d := sb.LastTransition.Sub(reloadAt); d > 3*time.Second+skewAt(100) {
+		t.Errorf("B took over %v after the update, later than its Master_Down_Interval", d)
+	}
+	if !strings.Contains(sa.LastTransitionReason, "higher priority 100") {
+		t.Errorf("A's reason %q", sa.LastTransitionReason)
+	}
+	if a.inst("VI_2").State != StateMaster {
+		t.Error("VI_2 moved")
+	}
+}
+
+func TestRunnerUpdateAddsAndRemovesInstances(t *testing.T) {
+	l, a, b, cfgA := updateLab(t)
+	cfg := cfgA()
+	vi3 := netModes[0].instance("VI_3", 53, 150, "")
+	vi3.VIPs = []vip.Address{{Prefix: netip.MustParsePrefix("10.0.0.250/24")}}
+	vi3.Notify = NotifyScripts{}
+	cfg = []InstanceConfig{cfg[0], vi3} // VI_2 goes, VI_3 comes
+	removedAt := l.clk.Now()
+	res, err := a.update(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Removed, []string{"VI_2"}) || !slices.Equal(res.Added, []string{"VI_3"}) || !slices.Equal(res.Unchanged, []string{"VI_1"}) {
+		t.Errorf("result %+v", res)
+	}
+	if got := a.vips.list(); slices.Contains(got, "10.0.0.200/24 eth0") {
+		t.Errorf("VI_2's VIP still up on A: %v", got)
+	}
+	if got := a.scripts.argvs("/n2/stop"); len(got) != 1 {
+		t.Errorf("VI_2's notify_stop ran %d times", len(got))
+	}
+	for _, is := range a.r.Snapshot().Instances {
+		if is.Name == "VI_2" {
+			t.Error("VI_2 still in the snapshot")
+		}
+	}
+	_, ads := advertsOf(t, l, "A", 52, removedAt)
+	if len(ads) != 1 || ads[0].Priority != 0 {
+		t.Errorf("A's adverts for the removed VI_2: %+v, want one with priority 0", ads)
+	}
+	l.runFor(5 * time.Second)
+	if sb := b.inst("VI_2"); sb.State != StateMaster || !sb.LastTransition.Equal(removedAt.Add(skewAt(100))) {
+		t.Errorf("B VI_2 %v at %v, want MASTER after its skew", sb.State, sb.LastTransition.Sub(removedAt))
+	}
+	s3 := a.inst("VI_3")
+	if s3.State != StateMaster || !s3.LastTransition.Equal(removedAt.Add(3*time.Second+skewAt(150))) {
+		t.Errorf("A VI_3 %v at %v, want MASTER after its Master_Down_Interval", s3.State, s3.LastTransition.Sub(removedAt))
+	}
+	if got := a.vips.list(); !slices.Contains(got, "10.0.0.250/24 eth0") {
+		t.Errorf("VI_3's VIP not up: %v", got)
+	}
+	if a.inst("VI_1").BecomeMaster != 1 {
+		t.Error("VI_1 moved")
+	}
+}
+
+func TestRunnerUpdateRefusals(t *testing.T) {
+	r, err := NewRunner(RunnerOptions{Conns: failingConns{}, VIPs: &fakeVIPs{present: map[string]bool{}}, Announcer: &fakeAnnouncer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Update(context.Background(), nil, nil); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("Update before Run: %v", err)
+	}
+
+	l, a, _, cfgA := updateLab(t)
+	_ = l
+	check := func(what string) {
+		t.Helper()
+		st := a.r.Snapshot()
+		if len(st.Instances) != 2 || st.Instances[0].State != StateMaster || st.Instances[1].State != StateMaster ||
+			st.Instances[1].BasePriority != 150 {
+			t.Errorf("%s changed the runner: %+v", what, st.Instances)
+		}
+	}
+	// Invalid: the same VRID twice on one interface.
+	cfg := cfgA()
+	cfg[1].Machine.VRID = 51
+	cfg[1].Machine.Priority = 99
+	if _, err := a.update(cfg, nil); err == nil || !strings.Contains(err.Error(), "VRID 51") {
+		t.Errorf("duplicate VRID: %v", err)
+	}
+	check("an invalid configuration")
+	// A socket that cannot be opened (a new interface): nothing changes.
+	cfg = cfgA()
+	cfg[1].Machine.Priority = 99
+	vi3 := netModes[0].instance("VI_3", 53, 150, "")
+	vi3.Interface = "eth9"
+	cfg = append(cfg, vi3)
+	a.conns.fail = "eth9"
+	if _, err := a.update(cfg, nil); !errors.Is(err, errFake) || !strings.Contains(err.Error(), "VI_3") {
+		t.Errorf("socket failure: %v", err)
+	}
+	check("a socket failure")
+}
+
+func TestRunnerUpdateSyncGroupRestartsMembers(t *testing.T) {
+	l, a, b, cfgA := updateLab(t)
+	cfg := cfgA()
+	groups := []SyncGroupConfig{{Name: "G", Members: []string{"VI_1", "VI_2"}}}
+	at := l.clk.Now()
+	res, err := a.update(cfg, groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Restarted, []string{"VI_1", "VI_2"}) {
+		t.Errorf("result %+v", res)
+	}
+	// Both restarted: priority 0 first, B takes over, A preempts back.
+	l.runFor(10 * time.Second)
+	st := a.r.Snapshot()
+	if st.SyncGroups[0].State != StateMaster || st.Instances[0].SyncGroup != "G" {
+		t.Errorf("A's group %+v", st.SyncGroups)
+	}
+	if b.inst("VI_1").BecomeMaster != 1 || !b.inst("VI_1").LastTransition.After(at) {
+		t.Errorf("B VI_1 did not take over during the restart: %+v", b.inst("VI_1"))
+	}
+	// Notify-only change of the group: nothing restarts.
+	groups[0].Notify = notifyScripts("/g")
+	res, err = a.update(cfg, groups)
+	if err != nil || res.Changed() {
+		t.Errorf("group notify change: %+v %v", res, err)
+	}
+	if got := a.r.Snapshot().SyncGroups[0].State; got != StateMaster {
+		t.Errorf("group %v", got)
+	}
+}
+
+func TestRunnerUpdateKeepsTrackerState(t *testing.T) {
+	l := newLab(t)
+	mk := func(prio uint8, iv time.Duration) []InstanceConfig {
+		ic := netModes[0].instance("VI_1", 51, prio, "")
+		ic.TrackScripts = []TrackScript{{
+			Script:  track.ScriptConfig{Name: "chk", Interval: iv, Rise: 1, Fall: 1},
+			Command: Command{Argv: []string{"/chk"}},
+			Weight:  -80,
+		}}
+		ic.GARP = &garp.Options{MasterRepeat: 1}
+		return []InstanceConfig{ic}
+	}
+	a := l.addNode("A", addrA4, addrA6, mk(150, time.Second), nodeOpts{links: true, ifaces: []string{"eth0"}})
+	l.start()
+	a.scripts.set("/chk", false)
+	l.runUntil(t0.Add(10 * time.Second))
+	if got := a.inst("VI_1").EffectivePriority; got != 70 {
+		t.Fatalf("effective priority %d, want 70 (150 - 80)", got)
+	}
+	runs := len(a.scripts.argvs("/chk"))
+	// New base priority, same script: the failing state stays and applies
+	// to the new base at once; the script keeps its schedule.
+	if _, err := a.update(mk(200, time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.inst("VI_1"); got.EffectivePriority != 120 || got.BasePriority != 200 || len(got.Trackers) != 1 || got.Trackers[0].State != track.StateFail {
+		t.Errorf("after the update: base %d effective %d trackers %+v", got.BasePriority, got.EffectivePriority, got.Trackers)
+	}
+	if n := len(a.scripts.argvs("/chk")); n != runs {
+		t.Errorf("the script ran %d times during the update", n-runs)
+	}
+	// A changed script definition starts over (init state: failed until it rises).
+	if _, err := a.update(mk(200, 2*time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	a.scripts.set("/chk", true)
+	l.runFor(3 * time.Second)
+	if got := a.inst("VI_1").EffectivePriority; got != 200 {
+		t.Errorf("after the script recovered: %d", got)
+	}
+}
