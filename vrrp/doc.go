@@ -30,5 +30,9 @@
 // actions through small interfaces (Conn/ConnFactory over vrrp/vrrpsock,
 // VIPManager over vrrp/vip, garp.Sender, ScriptRunner over internal/script,
 // LinkWatcher over vrrp/track), so it runs against fakes and a fake clock in
-// tests. This package imports neither conf, ipvs nor healthcheck.
+// tests. Runner.Update (runner_update.go) applies a reloaded configuration
+// on that goroutine, per instance: unchanged instances are not touched,
+// changed ones keep their state (the Reconfigure event), removed ones shut
+// down, new ones start. This package imports neither conf, ipvs nor
+// healthcheck.
 package vrrp

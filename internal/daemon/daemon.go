@@ -92,6 +92,7 @@ type Options struct {
 type vrrpRunner interface {
 	Run(ctx context.Context) error
 	Snapshot() vrrp.Stats
+	Update(ctx context.Context, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) (vrrp.UpdateResult, error)
 }
 
 var _ vrrpRunner = (*vrrp.Runner)(nil)
@@ -155,23 +156,7 @@ func NewWithOptions(cfg *conf.Config, o Options) (*Daemon, error) {
 	}
 	d.vrrpInstances, d.vrrpGroups = instances, groups
 	if len(instances) > 0 {
-		ro := vrrp.RunnerOptions{
-			Instances:   instances,
-			SyncGroups:  groups,
-			Logger:      d.log,
-			ScriptUser:  cfg.Global.ScriptUser,
-			ScriptGroup: cfg.Global.ScriptGroup,
-		}
-		newVRRP := o.newVRRP
-		if newVRRP == nil {
-			ro.Conns = vrrp.SocketFactory{}
-			ro.VIPs = vip.New()
-			ro.Announcer = garp.NewAnnouncer(garp.AnnouncerConfig{})
-			ro.Links = vrrp.NetlinkLinks{Options: track.WatchOptions{}}
-			newVRRP = func(ro vrrp.RunnerOptions) (vrrpRunner, error) { return vrrp.NewRunner(ro) }
-		}
-		d.vrrp, err = newVRRP(ro)
-		if err != nil {
+		if d.vrrp, err = d.newVRRPRunner(cfg, instances, groups); err != nil {
 			return nil, err
 		}
 	}
@@ -191,6 +176,37 @@ func NewWithOptions(cfg *conf.Config, o Options) (*Daemon, error) {
 	}
 	d.setSourcesLocked()
 	return d, nil
+}
+
+// newVRRPRunner makes the VRRP runner (not yet running).
+func (d *Daemon) newVRRPRunner(cfg *conf.Config, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) (vrrpRunner, error) {
+	ro := vrrp.RunnerOptions{
+		Instances:   instances,
+		SyncGroups:  groups,
+		Logger:      d.log,
+		ScriptUser:  cfg.Global.ScriptUser,
+		ScriptGroup: cfg.Global.ScriptGroup,
+	}
+	newVRRP := d.opts.newVRRP
+	if newVRRP == nil {
+		ro.Conns = vrrp.SocketFactory{}
+		ro.VIPs = vip.New()
+		ro.Announcer = garp.NewAnnouncer(garp.AnnouncerConfig{})
+		ro.Links = vrrp.NetlinkLinks{Options: track.WatchOptions{}}
+		newVRRP = func(ro vrrp.RunnerOptions) (vrrpRunner, error) { return vrrp.NewRunner(ro) }
+	}
+	return newVRRP(ro)
+}
+
+// startVRRPLocked runs the VRRP runner under Run's group.
+func (d *Daemon) startVRRPLocked() {
+	r, ctx := d.vrrp, d.gctx
+	d.g.Go(func() error {
+		if err := r.Run(ctx); err != nil {
+			return fmt.Errorf("vrrp: %w", err)
+		}
+		return nil
+	})
 }
 
 func (d *Daemon) healthOptions(cfg *conf.Config) healthOptions {
@@ -277,13 +293,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.mu.Lock()
 	d.g, d.gctx = g, gctx
 	if d.vrrp != nil {
-		r := d.vrrp
-		g.Go(func() error {
-			if err := r.Run(gctx); err != nil {
-				return fmt.Errorf("vrrp: %w", err)
-			}
-			return nil
-		})
+		d.startVRRPLocked()
 	}
 	if d.ipvs != nil {
 		d.startIPVSLocked()

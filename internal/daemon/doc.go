@@ -45,12 +45,15 @@
 // validated; with any error the running configuration stays, every
 // diagnostic is logged with its file:line and the failure is counted. A
 // valid file is translated completely before anything changes, then only the
-// difference is applied: health checks through healthcheck.Runner.Update
+// difference is applied, VRRP first (vrrp.Runner.Update: an instance with
+// an unchanged configuration keeps its state, timers and advert rhythm; a
+// changed one keeps its state and takes the new options; one whose sync
+// group membership changed restarts; removed ones send priority 0; new
+// sockets are opened before anything changes, so a failure there leaves the
+// daemon as it was; a configuration that gains its first instance starts
+// the runner), then health checks through healthcheck.Runner.Update
 // (unchanged checks keep their state and schedule; real server and quorum
-// states are recomputed from them), IPVS through IPVS.Apply (only changed
-// services and destinations; the component is started if the old
-// configuration had none). VRRP is never touched by a reload: when the new
-// configuration changes any vrrp_instance or vrrp_sync_group, Reload logs
-// "VRRP changes need a restart", keeps the old VRRP configuration, applies
-// the rest and counts the reload as failed (error wrapping ErrVRRPRestart).
+// states are recomputed from them), then IPVS through IPVS.Apply (only
+// changed services and destinations; the component is started if the old
+// configuration had none).
 package daemon

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
-	"slices"
-	"strings"
 
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
@@ -17,10 +14,6 @@ import (
 
 // ErrNotRunning is returned by Reload outside Run.
 var ErrNotRunning = errors.New("daemon is not running")
-
-// ErrVRRPRestart is wrapped by Reload's error when the new configuration
-// changes VRRP: the rest was applied, VRRP keeps the old configuration.
-var ErrVRRPRestart = errors.New("VRRP changes need a restart")
 
 // InvalidConfigError is returned by ReloadFile for a configuration with
 // errors; nothing was changed.
@@ -92,12 +85,14 @@ func (d *Daemon) ReloadFile(ctx context.Context, file string, o conf.Options) er
 }
 
 // Reload replaces the running configuration with cfg, which conf has
-// validated, changing only what differs: IPVS through Apply (only changed
-// services and destinations), health checks through Runner.Update
-// (unchanged checks keep their state and schedule). VRRP instances are left
-// untouched; when cfg changes VRRP the error wraps ErrVRRPRestart (the
-// rest is applied). An error translating cfg changes nothing. The result is
-// counted in the reload metrics. Reload must be called while Run runs.
+// validated, changing only what differs: VRRP through Runner.Update
+// (unchanged instances keep their state and advert rhythm, changed ones
+// their state), then health checks through healthcheck.Runner.Update
+// (unchanged checks keep their state and schedule), then IPVS through Apply
+// (only changed services and destinations). An error translating or
+// validating cfg, or opening a VRRP socket it needs, changes nothing. The
+// result is counted in the reload metrics. Reload must be called while Run
+// runs.
 func (d *Daemon) Reload(ctx context.Context, cfg *conf.Config) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -106,8 +101,6 @@ func (d *Daemon) Reload(ctx context.Context, cfg *conf.Config) error {
 	switch {
 	case err == nil:
 		d.log.Info("reloaded")
-	case errors.Is(err, ErrVRRPRestart):
-		d.log.Error("reload partly applied: VRRP keeps its old configuration", "error", err)
 	default:
 		d.log.Error("reload failed; keeping the running configuration", "error", err)
 	}
@@ -123,6 +116,9 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config) error {
 	if err != nil {
 		return err
 	}
+	if err := vrrp.Validate(instances, groups); err != nil {
+		return err
+	}
 	if _, err := desiredTable(cfg); err != nil {
 		return err
 	}
@@ -130,7 +126,12 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config) error {
 	if err != nil {
 		return err
 	}
-	vrrpErr := vrrpChanges(d.vrrpInstances, d.vrrpGroups, instances, groups)
+
+	// VRRP first: its update opens any new socket before changing anything,
+	// so a failure there leaves the whole daemon as it was.
+	if err := d.reloadVRRPLocked(ctx, cfg, instances, groups); err != nil {
+		return err
+	}
 
 	// Health checks.
 	if d.healthRunning {
@@ -186,67 +187,35 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config) error {
 		keep = append(keep, c.CheckInfo)
 	}
 	d.metrics.RetainChecks(keep)
-	return vrrpErr
+	return nil
 }
 
-// vrrpChanges describes how the new VRRP configuration differs from the
-// running one: nil when equal, else an error wrapping ErrVRRPRestart that
-// names the added, removed and changed instances and sync groups.
-func vrrpChanges(oldI []vrrp.InstanceConfig, oldG []vrrp.SyncGroupConfig, newI []vrrp.InstanceConfig, newG []vrrp.SyncGroupConfig) error {
-	var parts []string
-	diff := func(what string, oldN, newN []string, same func(name string) bool) {
-		var added, removed, changed []string
-		for _, n := range newN {
-			switch {
-			case !slices.Contains(oldN, n):
-				added = append(added, n)
-			case !same(n):
-				changed = append(changed, n)
-			}
+// reloadVRRPLocked hands the new instances to the running VRRP runner, or
+// starts one when the old configuration had no instance.
+func (d *Daemon) reloadVRRPLocked(ctx context.Context, cfg *conf.Config, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) error {
+	switch {
+	case d.vrrp != nil:
+		res, err := d.vrrp.Update(ctx, instances, groups)
+		if err != nil {
+			return fmt.Errorf("vrrp: %w", err)
 		}
-		for _, n := range oldN {
-			if !slices.Contains(newN, n) {
-				removed = append(removed, n)
-			}
+		if res.Changed() {
+			d.log.Info("reload: vrrp", "unchanged", res.Unchanged, "reconfigured", res.Reconfigured,
+				"restarted", res.Restarted, "added", res.Added, "removed", res.Removed)
+		} else {
+			d.log.Info("reload: vrrp unchanged", "instances", len(res.Unchanged))
 		}
-		for _, x := range []struct {
-			verb  string
-			names []string
-		}{{"added", added}, {"removed", removed}, {"changed", changed}} {
-			if len(x.names) > 0 {
-				parts = append(parts, fmt.Sprintf("%s %s %s", what, x.verb, strings.Join(x.names, ", ")))
-			}
+	case len(instances) > 0:
+		r, err := d.newVRRPRunner(cfg, instances, groups)
+		if err != nil {
+			return fmt.Errorf("vrrp: %w", err)
 		}
+		d.vrrp = r
+		d.startVRRPLocked()
+		d.log.Info("reload: vrrp started", "instances", len(instances))
 	}
-	oi, ni := map[string]vrrp.InstanceConfig{}, map[string]vrrp.InstanceConfig{}
-	var oin, nin []string
-	for _, c := range oldI {
-		oi[c.Machine.Name] = c
-		oin = append(oin, c.Machine.Name)
-	}
-	for _, c := range newI {
-		ni[c.Machine.Name] = c
-		nin = append(nin, c.Machine.Name)
-	}
-	diff("vrrp_instance", oin, nin, func(n string) bool { return reflect.DeepEqual(oi[n], ni[n]) })
-	og, ng := map[string]vrrp.SyncGroupConfig{}, map[string]vrrp.SyncGroupConfig{}
-	var ogn, ngn []string
-	for _, g := range oldG {
-		og[g.Name] = g
-		ogn = append(ogn, g.Name)
-	}
-	for _, g := range newG {
-		ng[g.Name] = g
-		ngn = append(ngn, g.Name)
-	}
-	diff("vrrp_sync_group", ogn, ngn, func(n string) bool { return reflect.DeepEqual(og[n], ng[n]) })
-	if len(parts) == 0 && !slices.Equal(oin, nin) {
-		parts = append(parts, "vrrp_instance order changed")
-	}
-	if len(parts) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %s", ErrVRRPRestart, strings.Join(parts, "; "))
+	d.vrrpInstances, d.vrrpGroups = instances, groups
+	return nil
 }
 
 // ---- health ------------------------------------------------------------------

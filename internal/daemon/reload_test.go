@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,12 +54,41 @@ func (n *fakeNotifier) expect(t *testing.T, want ...string) {
 // fakeVRRP stands for the VRRP runner: it counts its runs and the
 // configurations it was built with.
 type fakeVRRP struct {
-	opts vrrp.RunnerOptions
-	runs atomic.Int32
+	mu      sync.Mutex
+	opts    vrrp.RunnerOptions
+	runs    atomic.Int32
+	updates int
+	fail    error
 }
 
 func (f *fakeVRRP) Run(ctx context.Context) error { f.runs.Add(1); <-ctx.Done(); return nil }
+
+func (f *fakeVRRP) Update(_ context.Context, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) (vrrp.UpdateResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return vrrp.UpdateResult{}, f.fail
+	}
+	f.updates++
+	var res vrrp.UpdateResult
+	for _, in := range instances {
+		i := slices.IndexFunc(f.opts.Instances, func(o vrrp.InstanceConfig) bool { return o.Machine.Name == in.Machine.Name })
+		switch {
+		case i < 0:
+			res.Added = append(res.Added, in.Machine.Name)
+		case reflect.DeepEqual(f.opts.Instances[i], in):
+			res.Unchanged = append(res.Unchanged, in.Machine.Name)
+		default:
+			res.Reconfigured = append(res.Reconfigured, in.Machine.Name)
+		}
+	}
+	f.opts.Instances, f.opts.SyncGroups = instances, groups
+	return res, nil
+}
+
 func (f *fakeVRRP) Snapshot() vrrp.Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var st vrrp.Stats
 	for _, in := range f.opts.Instances {
 		st.Instances = append(st.Instances, vrrp.InstanceStats{Name: in.Machine.Name, VRID: in.Machine.VRID,
@@ -410,26 +442,65 @@ func TestDaemonReloadInvalidKeepsRunningConfig(t *testing.T) {
 	}
 }
 
-func TestDaemonReloadVRRPChangeNeedsRestart(t *testing.T) {
+func TestDaemonReloadAppliesVRRPChanges(t *testing.T) {
 	td := startTestDaemon(t, reloadSrc("100", "2", ""), true)
 	waitFor(t, "IPVS programmed", func() bool { return td.kernelDests(t) == 3 })
 	td.kernel.ResetCalls()
 	if err := os.WriteFile(td.file, []byte(reloadSrc("120", "7", "")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := td.d.ReloadFile(context.Background(), td.file, conf.Options{ConfigID: "lvs1"})
-	if !errors.Is(err, ErrVRRPRestart) || !strings.Contains(err.Error(), "vrrp_instance changed VI_1") {
-		t.Fatalf("ReloadFile: %v, want ErrVRRPRestart naming VI_1", err)
+	if err := td.d.ReloadFile(context.Background(), td.file, conf.Options{ConfigID: "lvs1"}); err != nil {
+		t.Fatalf("ReloadFile: %v", err)
 	}
-	// The rest was applied; VRRP kept its runner and configuration.
+	// One runner, still running, told the new instance configuration.
+	f := td.vrrps[0]
+	if len(td.vrrps) != 1 || f.runs.Load() != 1 || f.updates != 1 || f.opts.Instances[0].Machine.Priority != 120 {
+		t.Errorf("VRRP: %d runners, %d runs, %d updates", len(td.vrrps), f.runs.Load(), f.updates)
+	}
+	if !strings.Contains(td.logs.String(), "reconfigured=[VI_1]") {
+		t.Errorf("no VRRP reload line in the log:\n%s", td.logs)
+	}
 	if c := td.kernel.Calls(); c.Total() != 1 || c.UpdateDest != 1 {
 		t.Errorf("kernel calls %+v, want one UpdateDestination", c)
 	}
-	if len(td.vrrps) != 1 || td.vrrps[0].runs.Load() != 1 || td.d.vrrpInstances[0].Machine.Priority != 100 {
-		t.Errorf("VRRP changed: %d runners", len(td.vrrps))
+	if n := counter(t, td.d.Registry(), "lvs_ha_config_reloads_total", "result", "success"); n != 2 {
+		t.Errorf("successful loads %v, want 2 (start and reload)", n)
+	}
+
+	// A VRRP update that fails (a socket it cannot open) changes nothing
+	// else either, and counts as a failure.
+	f.fail = fmt.Errorf("vrrp: instance VI_1: %w", os.ErrPermission)
+	if err := os.WriteFile(td.file, []byte(reloadSrc("130", "9", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := td.d.ReloadFile(context.Background(), td.file, conf.Options{ConfigID: "lvs1"})
+	if !errors.Is(err, os.ErrPermission) {
+		t.Fatalf("ReloadFile: %v", err)
+	}
+	if c := td.kernel.Calls(); c.Total() != 1 {
+		t.Errorf("kernel calls %+v after a failed reload", c)
 	}
 	if n := counter(t, td.d.Registry(), "lvs_ha_config_reloads_total", "result", "failure"); n != 1 {
-		t.Errorf("failed loads %v, want 1 (partial reload)", n)
+		t.Errorf("failed reloads %v, want 1", n)
+	}
+}
+
+func TestDaemonReloadStartsVRRP(t *testing.T) {
+	src := reloadSrc("100", "2", "")
+	noVRRP := src[:strings.Index(src, "vrrp_instance")] + src[strings.Index(src, "virtual_server"):]
+	td := startTestDaemon(t, noVRRP, true)
+	if len(td.vrrps) != 0 {
+		t.Fatal("a VRRP runner without instances")
+	}
+	if err := os.WriteFile(td.file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := td.d.ReloadFile(context.Background(), td.file, conf.Options{ConfigID: "lvs1"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the VRRP runner to run", func() bool { return len(td.vrrps) == 1 && td.vrrps[0].runs.Load() == 1 })
+	if n := gaugeValue(t, td.d.Registry(), "keepalived_vrrp_state", "iname", "VI_1"); n != 2 {
+		t.Errorf("keepalived_vrrp_state{iname=VI_1} = %v, want 2 (MASTER) once VRRP runs", n)
 	}
 }
 
@@ -450,4 +521,26 @@ func TestDaemonSIGUSR1DumpsState(t *testing.T) {
 		dump.VRRP == nil || len(dump.VRRP.Instances) != 1 {
 		t.Errorf("dump: %s", b)
 	}
+}
+
+// gaugeValue is the value of the first series of gauge name with label=value.
+func gaugeValue(t *testing.T, g prometheus.Gatherer, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return -1
 }
