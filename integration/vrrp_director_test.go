@@ -67,6 +67,7 @@ type vrrpInst struct {
 	UnicastPeers []netip.Addr  //
 	TrackScript  string        // name of a vrrp_script in the same config
 	VIPs         []netip.Prefix
+	ExcludedVIPs []netip.Prefix // virtual_ipaddress_excluded (not advertised)
 }
 
 // vrrpScript is a vrrp_script block.
@@ -158,7 +159,15 @@ func (c vrrpConfig) String() string {
 		for _, v := range i.VIPs {
 			fmt.Fprintf(&b, "        %s\n", v)
 		}
-		b.WriteString("    }\n}\n")
+		b.WriteString("    }\n")
+		if len(i.ExcludedVIPs) > 0 {
+			b.WriteString("    virtual_ipaddress_excluded {\n")
+			for _, v := range i.ExcludedVIPs {
+				fmt.Fprintf(&b, "        %s\n", v)
+			}
+			b.WriteString("    }\n")
+		}
+		b.WriteString("}\n")
 	}
 	return b.String()
 }

@@ -224,16 +224,20 @@ func (o Options) Expect() (Expect, error) {
 
 func (o Options) expect() Expect {
 	e := Expect{
-		VRID:               o.VRID,
-		Version:            o.Version,
-		Family:             o.Family,
-		AdvertInterval:     o.AdvertInterval,
-		AuthType:           o.AuthType,
-		CheckVIPs:          !o.SkipCheckAdvAddr,
-		VIPs:               o.VIPs,
-		Unicast:            len(o.UnicastPeers) > 0,
-		CheckUnicastSource: o.CheckUnicastSource,
-		UnicastPeers:       o.UnicastPeers,
+		VRID:           o.VRID,
+		Version:        o.Version,
+		Family:         o.Family,
+		AdvertInterval: o.AdvertInterval,
+		AuthType:       o.AuthType,
+		CheckVIPs:      !o.SkipCheckAdvAddr,
+		// keepalived 2.2.7 drops such adverts ("received an unexpected ip
+		// number count", "ip address associated with VRID not present in
+		// MASTER advert"); so does lvs-ha, so that mixed pairs behave alike.
+		RejectAddressMismatch: !o.SkipCheckAdvAddr,
+		VIPs:                  o.VIPs,
+		Unicast:               len(o.UnicastPeers) > 0,
+		CheckUnicastSource:    o.CheckUnicastSource,
+		UnicastPeers:          o.UnicastPeers,
 	}
 	if o.AuthType == AuthPass {
 		e.AuthData, _ = PassAuthData(o.AuthPass)

@@ -269,7 +269,9 @@ type Decoded struct {
 	// (keepalived only logs this).
 	IntervalMismatch bool
 	// AddressListMismatch: address count or entries differ from
-	// Expect.VIPs (keepalived counts addr_list_err but accepts the packet).
+	// Expect.VIPs and Expect.RejectAddressMismatch is off (Machine.Expect
+	// sets it unless SkipCheckAdvAddr: keepalived drops such packets and
+	// counts addr_list_err).
 	AddressListMismatch bool
 }
 
@@ -449,9 +451,9 @@ type Expect struct {
 	// AuthType and AuthData (VRRPv2): the packet's must match.
 	AuthType AuthType
 	AuthData [AuthDataLen]byte
-	// CheckVIPs compares the packet's addresses with VIPs; a mismatch sets
-	// Decoded.AddressListMismatch, and rejects the packet only if
-	// RejectAddressMismatch (keepalived only counts it).
+	// CheckVIPs compares the packet's addresses with VIPs; a mismatch
+	// rejects the packet (ReasonAddressList) if RejectAddressMismatch, as
+	// keepalived does, and otherwise only sets Decoded.AddressListMismatch.
 	CheckVIPs             bool
 	VIPs                  []netip.Addr
 	RejectAddressMismatch bool
