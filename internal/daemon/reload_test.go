@@ -499,7 +499,7 @@ func TestDaemonReloadStartsVRRP(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the VRRP runner to run", func() bool { return len(td.vrrps) == 1 && td.vrrps[0].runs.Load() == 1 })
-	if n := gaugeValue(t, td.d.Registry(), "keepalived_vrrp_state", "iname", "VI_1"); n != 2 {
+	if n := counter(t, td.d.Registry(), "keepalived_vrrp_state", "iname", "VI_1"); n != 2 {
 		t.Errorf("keepalived_vrrp_state{iname=VI_1} = %v, want 2 (MASTER) once VRRP runs", n)
 	}
 }
@@ -523,24 +523,3 @@ func TestDaemonSIGUSR1DumpsState(t *testing.T) {
 	}
 }
 
-// gaugeValue is the value of the first series of gauge name with label=value.
-func gaugeValue(t *testing.T, g prometheus.Gatherer, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetGauge().GetValue()
-				}
-			}
-		}
-	}
-	return -1
-}
