@@ -522,4 +522,3 @@ func TestDaemonSIGUSR1DumpsState(t *testing.T) {
 		t.Errorf("dump: %s", b)
 	}
 }
-
