@@ -22,28 +22,15 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/internal/daemon"
+	"github.com/lvs-ha/lvs-ha/internal/vmlab"
 	"github.com/lvs-ha/lvs-ha/internal/vmtest"
 )
-
-const (
-	lvsha   = "/usr/local/bin/lvs-ha"
-	ipvsadm = "/usr/sbin/ipvsadm"
-)
-
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
 
 // cleanIPVS empties the IPVS table now and at the end of the test.
 func cleanIPVS(t *testing.T) {
 	t.Helper()
-	run(t, ipvsadm, "-C")
-	t.Cleanup(func() { _ = exec.Command(ipvsadm, "-C").Run() })
+	vmlab.ClearIPVS(t, nil)
+	t.Cleanup(func() { _ = exec.Command(vmlab.IpvsadmBin, "-C").Run() })
 }
 
 // listing returns `ipvsadm -Ln` as service blocks: each block is the service
@@ -51,23 +38,9 @@ func cleanIPVS(t *testing.T) {
 // sorted, blocks sorted (ipvsadm's own order follows the kernel's hash table).
 func listing(t *testing.T) []string {
 	t.Helper()
-	out := run(t, ipvsadm, "-Ln")
-	var blocks [][]string
-	for i, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
-		if i < 3 { // version and the two title lines
-			continue
-		}
-		f := strings.Join(strings.Fields(line), " ")
-		if strings.HasPrefix(f, "-> ") {
-			blocks[len(blocks)-1] = append(blocks[len(blocks)-1], f)
-			continue
-		}
-		blocks = append(blocks, []string{f})
-	}
 	var res []string
-	for _, b := range blocks {
-		slices.Sort(b[1:])
-		res = append(res, strings.Join(b, "\n"))
+	for k, ds := range vmlab.List(t, nil).Map(vmlab.Service.String, vmlab.Dest.String) {
+		res = append(res, strings.Join(append([]string{k}, ds...), "\n"))
 	}
 	slices.Sort(res)
 	return res
@@ -200,18 +173,16 @@ var foreign = []string{
 func TestDaemonProgramsIPVS(t *testing.T) {
 	vmtest.Require(t)
 	cleanIPVS(t)
-	if _, err := os.Stat(lvsha); err != nil {
-		t.Fatalf("%s not in the VM image (VM_SKIP_LVSHA=1?): %v", lvsha, err)
-	}
-	run(t, ipvsadm, "-A", "-t", "198.51.100.1:22", "-s", "rr")
-	run(t, ipvsadm, "-a", "-t", "198.51.100.1:22", "-r", "198.51.100.2:22", "-m")
+	vmlab.RequireLvsHA(t)
+	vmlab.Ipvsadm(t, nil, "-A", "-t", "198.51.100.1:22", "-s", "rr")
+	vmlab.Ipvsadm(t, nil, "-a", "-t", "198.51.100.1:22", "-r", "198.51.100.2:22", "-m")
 	expectListing(t, "before start", foreign)
 
 	file := filepath.Join(t.TempDir(), "keepalived.conf")
 	if err := os.WriteFile(file, []byte(daemonConf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(lvsha, "run", "-f", file)
+	cmd := exec.Command(vmlab.LvsHABin, "run", "-f", file)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +212,7 @@ func TestDaemonProgramsIPVS(t *testing.T) {
 	}
 	expectListing(t, "after start", append(slices.Clone(foreign), ours...))
 	// Thresholds are not in -Ln: --thresholds shows them.
-	if out := run(t, ipvsadm, "-Ln", "--thresholds", "-t", "192.0.2.1:80"); !regexpFields(out, "-> 192.0.2.12:8080 100 10 0") {
+	if out := vmlab.Ipvsadm(t, nil, "-Ln", "--thresholds", "-t", "192.0.2.1:80"); !regexpFields(out, "-> 192.0.2.12:8080 100 10 0") {
 		t.Errorf("thresholds of 192.0.2.12:8080 not 100/10:\n%s", out)
 	}
 	compareIpvsadm(t)
@@ -291,24 +262,24 @@ func capture(t *testing.T, name string, args ...string) output {
 func compareIpvsadm(t *testing.T) {
 	t.Helper()
 	link := filepath.Join(t.TempDir(), "ipvsadm")
-	if err := os.Symlink(lvsha, link); err != nil {
+	if err := os.Symlink(vmlab.LvsHABin, link); err != nil {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"-Ln"}, {"-Ln", "--thresholds"}, {"-S", "-n"}} {
-		real := capture(t, ipvsadm, args...)
+		real := capture(t, vmlab.IpvsadmBin, args...)
 		if real.code != 0 || !strings.Contains(real.stdout, "192.0.2.1:80") && !strings.Contains(real.stdout, "192.0.2.1:http") {
-			t.Fatalf("%s %s: exit %d, stderr %q, stdout:\n%s", ipvsadm, strings.Join(args, " "), real.code, real.stderr, real.stdout)
+			t.Fatalf("%s %s: exit %d, stderr %q, stdout:\n%s", vmlab.IpvsadmBin, strings.Join(args, " "), real.code, real.stderr, real.stdout)
 		}
 		for _, ours := range []struct {
 			what string
 			out  output
 		}{
-			{"lvs-ha ipvsadm", capture(t, lvsha, append([]string{"ipvsadm"}, args...)...)},
+			{"lvs-ha ipvsadm", capture(t, vmlab.LvsHABin, append([]string{"ipvsadm"}, args...)...)},
 			{link, capture(t, link, args...)},
 		} {
 			if ours.out != real {
 				t.Errorf("%s %s differs from %s\n--- real (exit %d, stderr %q)\n%s--- %s (exit %d, stderr %q)\n%s",
-					ours.what, strings.Join(args, " "), ipvsadm, real.code, real.stderr, real.stdout,
+					ours.what, strings.Join(args, " "), vmlab.IpvsadmBin, real.code, real.stderr, real.stdout,
 					ours.what, ours.out.code, ours.out.stderr, ours.out.stdout)
 			}
 		}
@@ -375,15 +346,14 @@ func loadConf(t *testing.T, src string) *conf.Config {
 	return cfg
 }
 
+// countServices counts the TCP services and all destinations in IPVS.
 func countServices(t *testing.T) (svcs, dests int) {
 	t.Helper()
-	for _, line := range strings.Split(run(t, ipvsadm, "-Ln"), "\n") {
-		switch {
-		case strings.HasPrefix(line, "TCP "):
+	for _, s := range vmlab.List(t, nil) {
+		if s.Proto == "TCP" {
 			svcs++
-		case strings.HasPrefix(line, "  -> ") && !strings.Contains(line, "RemoteAddress"):
-			dests++
 		}
+		dests += len(s.Dests)
 	}
 	return svcs, dests
 }
@@ -456,7 +426,7 @@ func TestApplyBenchmark(t *testing.T) {
 	if ch.Total() != 1 || ch.DestsUpdated != 1 {
 		t.Fatalf("one weight change made %v, want exactly one destination update", ch)
 	}
-	if out := run(t, ipvsadm, "-Ln", "-t", benchVIP(500)+":80"); !regexpFields(out, "-> "+benchReal(3)+":8080 Masq 7") {
+	if out := vmlab.Ipvsadm(t, nil, "-Ln", "-t", benchVIP(500)+":80"); !regexpFields(out, "-> "+benchReal(3)+":8080 Masq 7") {
 		t.Fatalf("weight not changed in the kernel:\n%s", out)
 	}
 	t.Logf("re-apply after one weight change: %v, %d netlink change (%v)", reapply, ch.Total(), ch)
@@ -473,7 +443,7 @@ func TestApplyBenchmark(t *testing.T) {
 
 	// The same table with ipvsadm -R.
 	rules := benchRules()
-	rcmd := exec.Command(ipvsadm, "-R")
+	rcmd := exec.Command(vmlab.IpvsadmBin, "-R")
 	rcmd.Stdin = strings.NewReader(rules)
 	var rout bytes.Buffer
 	rcmd.Stdout, rcmd.Stderr = &rout, &rout

@@ -3,11 +3,7 @@
 package vmdaemon
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/vmlab"
 	"github.com/lvs-ha/lvs-ha/internal/vmtest"
 )
 
@@ -100,27 +97,7 @@ virtual_server %[1]s 8080 {
 // → its destinations as "addr:port Forward Weight", sorted.
 func rlTable(t *testing.T, n *netlab.Node) map[string][]string {
 	t.Helper()
-	out, err := n.Command(ipvsadm, "-Ln").CombinedOutput()
-	if err != nil {
-		t.Fatalf("ipvsadm -Ln in %s: %v\n%s", n.Name(), err, out)
-	}
-	res := map[string][]string{}
-	cur := ""
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		switch {
-		case len(f) >= 3 && (f[0] == "TCP" || f[0] == "UDP" || f[0] == "FWM"):
-			cur = strings.Join(f, " ")
-			res[cur] = []string{}
-		case len(f) >= 4 && f[0] == "->" && cur != "":
-			res[cur] = append(res[cur], strings.Join(f[1:4], " "))
-		}
-	}
-	for k := range res {
-		slices.Sort(res[k])
-	}
-	return res
+	return vmlab.List(t, n).Map(vmlab.Service.String, vmlab.Dest.Short)
 }
 
 func rlFormat(m map[string][]string) string {
@@ -137,46 +114,6 @@ func rlFormat(m map[string][]string) string {
 		}
 	}
 	return b.String()
-}
-
-// rlServe starts HTTP servers in n on every port, answering "<name> <port>".
-func rlServe(t *testing.T, n *netlab.Node, ports ...int) {
-	t.Helper()
-	for _, port := range ports {
-		var ln net.Listener
-		err := n.Do(func() (err error) {
-			ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", port))
-			return err
-		})
-		if err != nil {
-			t.Fatalf("listen in %s: %v", n.Name(), err)
-		}
-		body := fmt.Sprintf("%s %d", n.Name(), port)
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			io.WriteString(w, body)
-		}), ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		t.Cleanup(func() { srv.Close() })
-	}
-}
-
-// rlGet fetches url and returns the answering server's name, checking the
-// answer names port.
-func rlGet(hc *http.Client, url string, port int) (string, error) {
-	resp, err := hc.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", fmt.Errorf("GET %s: %w", url, err)
-	}
-	f := strings.Fields(string(b))
-	if resp.StatusCode != http.StatusOK || len(f) != 2 || f[1] != fmt.Sprint(port) {
-		return "", fmt.Errorf("GET %s: status %d, answer %q", url, resp.StatusCode, b)
-	}
-	return f[0], nil
 }
 
 // rlStateChanges returns the daemon's "VRRP state change" log lines.
@@ -214,9 +151,7 @@ func rlReloadApplies(log string) []string {
 // VS A is untouched and VS B has its new weight.
 func TestReloadUnrelatedWeightUnderTraffic(t *testing.T) {
 	vmtest.Require(t)
-	if _, err := os.Stat(lvsha); err != nil {
-		t.Fatalf("%s not in the VM image (VM_SKIP_LVSHA=1?): %v", lvsha, err)
-	}
+	vmlab.RequireLvsHA(t)
 	start := time.Now()
 	lab := netlab.New(t, netlab.Options{})
 	dir := lab.AddNode("dir", "192.0.2.1")
@@ -224,14 +159,11 @@ func TestReloadUnrelatedWeightUnderTraffic(t *testing.T) {
 	rs2 := lab.AddNode("rs2", rlRS2)
 	client := lab.AddNode("client", "192.0.2.10")
 	for _, rs := range []*netlab.Node{rs1, rs2} {
-		if out, err := rs.Command(lvsha, "realserver", rlVIP).CombinedOutput(); err != nil {
-			t.Fatalf("lvs-ha realserver %s in %s: %v\n%s", rlVIP, rs.Name(), err, out)
-		}
-		rlServe(t, rs, 80, 8080)
+		vmlab.RealServer(t, rs, rlVIP)
+		vmlab.Serve(t, rs, 80)
+		vmlab.Serve(t, rs, 8080)
 	}
-	if out, err := dir.Command(ipvsadm, "-C").CombinedOutput(); err != nil {
-		t.Fatalf("ipvsadm -C: %v\n%s", err, out)
-	}
+	vmlab.ClearIPVS(t, dir)
 
 	tmp := t.TempDir()
 	file := filepath.Join(tmp, "keepalived.conf")
@@ -239,10 +171,7 @@ func TestReloadUnrelatedWeightUnderTraffic(t *testing.T) {
 	if err := os.WriteFile(file, []byte(rlConf(1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := dir.Start(lvsha, "run", "-f", file, "-pid-file", pidFile, "-status-addr", "off")
-	if err := d.WaitLog("to=MASTER", 60*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	d := vmlab.Run(t, dir, "to=MASTER", 60*time.Second, "-f", file, "-pid-file", pidFile, "-status-addr", "off")
 	svcA := "TCP " + rlVIP + ":80 rr"
 	svcB := "TCP " + rlVIP + ":8080 wrr"
 	wantA := []string{rlRS1 + ":80 Route 1", rlRS2 + ":80 Route 1"}
@@ -265,7 +194,7 @@ func TestReloadUnrelatedWeightUnderTraffic(t *testing.T) {
 	// A first request checks the path before the loop starts counting.
 	hc := client.HTTPClient()
 	url := "http://" + rlVIP + ":80/"
-	if _, err := rlGet(hc, url, 80); err != nil {
+	if _, err := vmlab.Get(hc, url, 80); err != nil {
 		t.Fatalf("first request through the director: %v\nlvs-ha log:\n%s", err, d.Log())
 	}
 	changesBefore := rlStateChanges(d.Log())
@@ -283,7 +212,7 @@ func TestReloadUnrelatedWeightUnderTraffic(t *testing.T) {
 	go func() {
 		defer close(loopDone)
 		for i := 0; i < rlMaxRequests && !stop.Load(); i++ {
-			name, err := rlGet(hc, url, 80)
+			name, err := vmlab.Get(hc, url, 80)
 			mu.Lock()
 			if err != nil {
 				failed.Add(1)
@@ -318,7 +247,7 @@ func TestReloadUnrelatedWeightUnderTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	atReload := sent.Load()
-	if out, err := dir.Command(lvsha, "reload", "-pid-file", pidFile).CombinedOutput(); err != nil {
+	if out, err := dir.Command(vmlab.LvsHABin, "reload", "-pid-file", pidFile).CombinedOutput(); err != nil {
 		t.Fatalf("lvs-ha reload: %v\n%s", err, out)
 	}
 	if err := d.WaitLog("msg=reloaded", 60*time.Second); err != nil {

@@ -3,24 +3,21 @@
 package vmdemo
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/vmlab"
 	"github.com/lvs-ha/lvs-ha/internal/vmtest"
 )
 
@@ -32,8 +29,7 @@ func TestMain(m *testing.M) {
 var demo = flag.Bool("lvsha.demo", false, "run TestDemo, the `make demo` drill (it prints a timeline)")
 
 const (
-	lvsha   = "/usr/local/bin/lvs-ha"
-	ipvsadm = "/usr/sbin/ipvsadm"
+	lvsha = vmlab.LvsHABin
 	// example is the shipped examples/keepalived-lab.conf (a checked copy).
 	example = "testdata/keepalived-lab.conf"
 	vip     = "192.0.2.100"
@@ -83,23 +79,20 @@ func TestDemo(t *testing.T) {
 	}
 
 	say("real servers: VIP %s on lo with ARP for it suppressed (lvs-ha realserver), an HTTP server answering its name", vip)
-	servers := map[string]*server{}
+	servers := map[string]*vmlab.Server{}
 	for _, name := range []string{"rs1", "rs2"} {
 		if out, err := nodes[name].Command(lvsha, "realserver", vip).CombinedOutput(); err != nil {
 			t.Fatalf("lvs-ha realserver %s in %s: %v\n%s", vip, name, err, out)
 		}
-		servers[name] = newServer(t, nodes[name])
+		servers[name] = vmlab.Serve(t, nodes[name], 80)
 	}
 
 	tmp := t.TempDir()
 	procs := map[string]*netlab.Proc{}
 	startDaemon := func(name string) {
 		t.Helper()
-		procs[name] = nodes[name].Start(lvsha, "run", "-i", name, "-f", conf,
+		procs[name] = vmlab.Run(t, nodes[name], "msg=running", 60*time.Second, "-i", name, "-f", conf,
 			"-pid-file", filepath.Join(tmp, name+".pid"), "-dump-file", filepath.Join(tmp, name+".dump"))
-		if err := procs[name].WaitLog("msg=running", 60*time.Second); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
 	}
 	for _, name := range []string{"lvs1", "lvs2"} {
 		startDaemon(name)
@@ -121,7 +114,7 @@ func TestDemo(t *testing.T) {
 		t.Helper()
 		t0 := time.Now()
 		if err := netlab.WaitFor(limit, func() (bool, error) { return cond(), nil }, func() string {
-			return what + "\nlvs1 log:\n" + tail(procs["lvs1"].Log()) + "\nlvs2 log:\n" + tail(procs["lvs2"].Log())
+			return what + "\nlvs1 log:\n" + procs["lvs1"].LogTail(3000) + "\nlvs2 log:\n" + procs["lvs2"].LogTail(3000)
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +122,9 @@ func TestDemo(t *testing.T) {
 	}
 	both := []string{"192.0.2.11:80 Route 1", "192.0.2.12:80 Route 1"}
 	onlyRS2 := []string{"192.0.2.12:80 Route 1"}
-	dests := func(name string) []string { return table(t, nodes[name])[service] }
+	dests := func(name string) []string {
+		return vmlab.List(t, nodes[name]).Map(vmlab.Service.Key, vmlab.Dest.Short)[service]
+	}
 
 	say("election: lvs1 has priority 150, lvs2 100")
 	wait(30*time.Second, "VIP on lvs1 only", func() bool { return owner() == "lvs1" })
@@ -142,9 +137,9 @@ func TestDemo(t *testing.T) {
 		t.Helper()
 		served := map[string]int{}
 		for i := 0; i < 10; i++ {
-			name, err := get(hc)
+			name, err := vmlab.Get(hc, "http://"+vip+"/", 80)
 			if err != nil {
-				t.Fatalf("request %d %s: %v\nlvs1 log:\n%s\nlvs2 log:\n%s", i+1, what, err, tail(procs["lvs1"].Log()), tail(procs["lvs2"].Log()))
+				t.Fatalf("request %d %s: %v\nlvs1 log:\n%s\nlvs2 log:\n%s", i+1, what, err, procs["lvs1"].LogTail(3000), procs["lvs2"].LogTail(3000))
 			}
 			served[name]++
 		}
@@ -153,7 +148,7 @@ func TestDemo(t *testing.T) {
 	requests("via lvs1")
 
 	say("health check: stopping rs1's HTTP server")
-	servers["rs1"].stop()
+	servers["rs1"].Stop()
 	d := wait(30*time.Second, "rs1 ejected on lvs1", func() bool { return slices.Equal(dests("lvs1"), onlyRS2) })
 	say("  rs1 ejected from lvs1's IPVS table after %.2fs (HTTP_GET, delay_loop 1, retry 1)", d.Seconds())
 	for _, line := range metrics(t, nodes["lvs1"], `lvs_ha_healthcheck_up{checker="HTTP_GET",real_server="192.0.2.11:80"`) {
@@ -161,7 +156,7 @@ func TestDemo(t *testing.T) {
 	}
 	requests("with rs1 down")
 	say("  rs1's HTTP server back")
-	servers["rs1"].start()
+	servers["rs1"].Start()
 	d = wait(30*time.Second, "rs1 back on lvs1", func() bool { return slices.Equal(dests("lvs1"), both) })
 	say("  rs1 re-added after %.2fs", d.Seconds())
 
@@ -224,7 +219,7 @@ func metrics(t *testing.T, n *netlab.Node, prefixes ...string) []string {
 	t.Helper()
 	var body string
 	err := netlab.WaitFor(10*time.Second, func() (bool, error) {
-		b, err := fetch(n.HTTPClient(), "http://127.0.0.1:9650/metrics")
+		b, err := vmlab.Fetch(n.HTTPClient(), "http://127.0.0.1:9650/metrics")
 		body = b
 		return err == nil, nil
 	}, func() string { return n.Name() + " /metrics" })
@@ -251,115 +246,6 @@ func metrics(t *testing.T, n *netlab.Node, prefixes ...string) []string {
 func combined(bin string, args ...string) (string, error) {
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	return string(out), err
-}
-
-// tail is the end of a daemon log, for failure messages.
-func tail(s string) string {
-	if len(s) > 3000 {
-		return "..." + s[len(s)-3000:]
-	}
-	return s
-}
-
-// server is a real server's HTTP server answering its node's name; it can be
-// stopped (connections refused) and started again.
-type server struct {
-	t    *testing.T
-	node *netlab.Node
-	mu   sync.Mutex
-	srv  *http.Server
-}
-
-func newServer(t *testing.T, n *netlab.Node) *server {
-	s := &server{t: t, node: n}
-	s.start()
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *server) start() {
-	s.t.Helper()
-	var ln net.Listener
-	err := s.node.Do(func() (err error) {
-		ln, err = net.Listen("tcp4", ":80")
-		return err
-	})
-	if err != nil {
-		s.t.Fatalf("listen in %s: %v", s.node.Name(), err)
-	}
-	body := s.node.Name() + "\n"
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, body)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	s.mu.Lock()
-	s.srv = srv
-	s.mu.Unlock()
-}
-
-func (s *server) stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		s.srv.Close()
-		s.srv = nil
-	}
-}
-
-func fetch(hc *http.Client, url string) (string, error) {
-	resp, err := hc.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", fmt.Errorf("GET %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
-	}
-	return string(b), nil
-}
-
-// get fetches http://VIP/ and returns the answering real server's name.
-func get(hc *http.Client) (string, error) {
-	b, err := fetch(hc, "http://"+vip+"/")
-	if err != nil {
-		return "", err
-	}
-	name := strings.TrimSpace(b)
-	if name != "rs1" && name != "rs2" {
-		return "", fmt.Errorf("unexpected answer %q", b)
-	}
-	return name, nil
-}
-
-// table is `ipvsadm -Ln` in node n: service line ("TCP addr:port") → its
-// destinations as "addr:port Forward Weight", sorted.
-func table(t *testing.T, n *netlab.Node) map[string][]string {
-	t.Helper()
-	out, err := n.Command(ipvsadm, "-Ln").CombinedOutput()
-	if err != nil {
-		t.Fatalf("ipvsadm -Ln in %s: %v\n%s", n.Name(), err, out)
-	}
-	res := map[string][]string{}
-	cur := ""
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		switch {
-		case len(f) >= 3 && (f[0] == "TCP" || f[0] == "UDP"):
-			cur = f[0] + " " + f[1]
-			res[cur] = []string{}
-		case len(f) >= 4 && f[0] == "->" && cur != "":
-			res[cur] = append(res[cur], strings.Join(f[1:4], " "))
-		}
-	}
-	for k := range res {
-		slices.Sort(res[k])
-	}
-	return res
 }
 
 // touch makes the client resolve addr (a UDP datagram to the discard port),

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/vmlab"
 	"github.com/lvs-ha/lvs-ha/internal/vmtest"
 )
 
@@ -189,7 +190,7 @@ func measure(t *testing.T, dir *netlab.Node, d *netlab.Proc, accepts *atomic.Int
 			n += len(dests)
 		}
 		return n == want, nil
-	}, func() string { return fmt.Sprintf("%d destinations in IPVS; log:\n%s", want, tail(d.Log(), 3000)) })
+	}, func() string { return fmt.Sprintf("%d destinations in IPVS; log:\n%s", want, d.LogTail(3000)) })
 	if err != nil {
 		t.Fatalf("%s: %v", d.Name(), err)
 	}
@@ -231,9 +232,7 @@ func stopDaemon(t *testing.T, dir *netlab.Node, d *netlab.Proc) {
 	if err := d.Wait(30 * time.Second); err != nil {
 		t.Logf("%s exit: %v", d.Name(), err)
 	}
-	if out, err := dir.Command("ipvsadm", "-C").CombinedOutput(); err != nil {
-		t.Fatalf("ipvsadm -C: %v\n%s", err, out)
-	}
+	vmlab.ClearIPVS(t, dir)
 }
 
 func TestHealthCheckBench(t *testing.T) {
@@ -281,14 +280,9 @@ func TestHealthCheckBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d virtual servers × %d real servers, TCP_CHECK delay_loop 1: %d checks/s configured", vs, nl, vs*nl)
-	if out, err := dir.Command("ipvsadm", "-C").CombinedOutput(); err != nil {
-		t.Fatalf("ipvsadm -C: %v\n%s", err, out)
-	}
+	vmlab.ClearIPVS(t, dir)
 
-	d := dir.Start(lvsha, "run", "-f", file)
-	if err := d.WaitLog("health checks running", 120*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	d := vmlab.Run(t, dir, "health checks running", 120*time.Second, "-f", file)
 	ours := measure(t, dir, d, &accepts, vs, nl, *benchWindow)
 	stopDaemon(t, dir, d)
 

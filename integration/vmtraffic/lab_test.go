@@ -3,16 +3,12 @@
 package vmtraffic
 
 import (
-	"bufio"
-	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
-	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,13 +19,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/vmlab"
 	"github.com/lvs-ha/lvs-ha/internal/vmtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(netlab.Main(m)) }
-
-// lvsha is the lvs-ha binary the VM image carries.
-const lvsha = "/usr/local/bin/lvs-ha"
 
 // Forwarding methods (moby/ipvs connection flags).
 const (
@@ -127,35 +121,6 @@ func (d *director) set(t *testing.T, svcs ...svc) {
 	d.compareIpvsadm(t, svcs)
 }
 
-// ipvsadmTable parses `ipvsadm -Ln` into one line per service and real server,
-// normalised to "TCP  1.2.3.4:80 rr persistent 60" / "-> 1.2.3.4:80 Route 1".
-func ipvsadmTable(out string) (map[string][]string, error) {
-	table := map[string][]string{}
-	cur := ""
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		line := sc.Text()
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 0, strings.HasPrefix(line, "IP Virtual Server"), strings.HasPrefix(line, "Prot "), strings.HasPrefix(line, "  -> RemoteAddress"):
-		case f[0] == "TCP" || f[0] == "UDP" || f[0] == "SCTP" || f[0] == "FWM":
-			if len(f) < 3 {
-				return nil, fmt.Errorf("short service line %q", line)
-			}
-			cur = strings.Join(f, " ")
-			table[cur] = []string{}
-		case f[0] == "->":
-			if cur == "" || len(f) < 4 {
-				return nil, fmt.Errorf("real server line %q outside a service", line)
-			}
-			table[cur] = append(table[cur], strings.Join(f[:4], " "))
-		default:
-			return nil, fmt.Errorf("unexpected line %q", line)
-		}
-	}
-	return table, nil
-}
-
 func fwdName(fwd uint32) string {
 	switch fwd {
 	case masq:
@@ -170,14 +135,12 @@ func fwdName(fwd uint32) string {
 
 func (d *director) compareIpvsadm(t *testing.T, svcs []svc) {
 	t.Helper()
-	out, err := d.node.Command("ipvsadm", "-Ln").CombinedOutput()
-	if err != nil {
-		t.Fatalf("ipvsadm -Ln in %s: %v\n%s", d.node.Name(), err, out)
-	}
-	got, err := ipvsadmTable(string(out))
+	out := vmlab.Ipvsadm(t, d.node, "-Ln")
+	tb, err := vmlab.Parse(out)
 	if err != nil {
 		t.Fatalf("parse ipvsadm -Ln: %v\n%s", err, out)
 	}
+	got := tb.Map(vmlab.Service.String, vmlab.Dest.Short)
 	want := map[string][]string{}
 	for _, s := range svcs {
 		line := strings.Join(strings.Fields(s.key()), " ") + " " + s.sched
@@ -190,7 +153,7 @@ func (d *director) compareIpvsadm(t *testing.T, svcs []svc) {
 			if r.fwd != masq && s.fwmark == 0 {
 				port = s.port // DR and TUN keep the virtual port
 			}
-			rs = append(rs, fmt.Sprintf("-> %s %s %d", netip.AddrPortFrom(r.addr, port), fwdName(r.fwd), r.weight))
+			rs = append(rs, fmt.Sprintf("%s %s %d", netip.AddrPortFrom(r.addr, port), fwdName(r.fwd), r.weight))
 		}
 		want[line] = rs
 	}
@@ -203,22 +166,11 @@ func (d *director) compareIpvsadm(t *testing.T, svcs []svc) {
 			t.Errorf("ipvsadm -Ln lacks service %q:\n%s", k, out)
 			continue
 		}
-		if strings.Join(sorted(g), "\n") != strings.Join(sorted(w), "\n") {
+		slices.Sort(w)
+		if !slices.Equal(g, w) {
 			t.Errorf("ipvsadm -Ln: service %q real servers\n got %q\nwant %q", k, g, w)
 		}
 	}
-}
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 // setTimeouts sets IPVS's tcp, tcpfin and udp timeouts (ipvsadm --set).
@@ -245,25 +197,11 @@ func (d *director) conns() ([]string, error) {
 	return lines, err
 }
 
-// serve starts HTTP servers in n on every port, answering "<name> <port>".
+// serve starts name-answering HTTP servers in n on every port.
 func serve(t *testing.T, n *netlab.Node, ports ...int) {
 	t.Helper()
 	for _, port := range ports {
-		var ln net.Listener
-		err := n.Do(func() (err error) {
-			// "tcp" listens on IPv4 and IPv6 wildcard addresses, VIPs included.
-			ln, err = net.Listen("tcp", fmt.Sprintf(":%d", port))
-			return err
-		})
-		if err != nil {
-			t.Fatalf("listen in %s: %v", n.Name(), err)
-		}
-		body := fmt.Sprintf("%s %d", n.Name(), port)
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			io.WriteString(w, body)
-		}), ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		t.Cleanup(func() { srv.Close() })
+		vmlab.Serve(t, n, port)
 	}
 }
 
@@ -271,52 +209,20 @@ func serve(t *testing.T, n *netlab.Node, ports ...int) {
 // the given source address (zero: the kernel's choice).
 type client struct {
 	node *netlab.Node
-	src  netip.Addr
 	hc   *http.Client
 }
 
 func newClient(n *netlab.Node, src netip.Addr) *client {
-	c := &client{node: n, src: src}
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		d := net.Dialer{Timeout: 5 * time.Second}
-		if src.IsValid() {
-			d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
-		}
-		var conn net.Conn
-		err := n.Do(func() (err error) {
-			conn, err = d.DialContext(ctx, network, addr)
-			return err
-		})
-		return conn, err
-	}
-	c.hc = &http.Client{
-		Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true},
-		Timeout:   10 * time.Second,
-	}
-	return c
+	return &client{node: n, hc: n.HTTPClientFrom(src)}
 }
 
 // get fetches http://vip:port/ and returns the answering server's name, checking
 // that it was reached on port want (0: port).
 func (c *client) get(vip netip.Addr, port, want int) (string, error) {
-	url := "http://" + netip.AddrPortFrom(vip, uint16(port)).String() + "/"
-	resp, err := c.hc.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", fmt.Errorf("GET %s: %w", url, err)
-	}
-	f := strings.Fields(string(b))
 	if want == 0 {
 		want = port
 	}
-	if len(f) != 2 || f[1] != strconv.Itoa(want) {
-		return "", fmt.Errorf("GET %s: answer %q, want a server on port %d", url, b, want)
-	}
-	return f[0], nil
+	return vmlab.Get(c.hc, "http://"+netip.AddrPortFrom(vip, uint16(port)).String()+"/", want)
 }
 
 // series sends n requests and returns the answering servers in order.
@@ -339,20 +245,6 @@ func counts(names []string) map[string]int {
 		m[n]++
 	}
 	return m
-}
-
-// realserver runs `lvs-ha realserver args...` in n and checks it succeeds; it returns
-// the output.
-func realserver(t *testing.T, n *netlab.Node, args ...string) string {
-	t.Helper()
-	if _, err := os.Stat(lvsha); err != nil {
-		t.Fatalf("%s not in the VM image (VM_SKIP_LVSHA=1?): %v", lvsha, err)
-	}
-	out, err := n.Command(lvsha, append([]string{"realserver"}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("lvs-ha realserver %v in %s: %v\n%s", args, n.Name(), err, out)
-	}
-	return string(out)
 }
 
 func sysctl(t *testing.T, n *netlab.Node, key, value string) {
@@ -442,7 +334,7 @@ func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 func requireVM(t *testing.T) {
 	t.Helper()
 	vmtest.Require(t)
-	if _, err := exec.LookPath("ipvsadm"); err != nil {
+	if _, err := os.Stat(vmlab.IpvsadmBin); err != nil {
 		t.Fatalf("ipvsadm not in the VM image: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/vmlab"
 )
 
 // alternates checks that names cycle through exactly two servers.
@@ -65,11 +66,11 @@ func TestDR(t *testing.T) {
 		addAddr(t, dn, "eth0", netip.PrefixFrom(a, a.BitLen()))
 	}
 	for _, rs := range []*netlab.Node{l.rs1, l.rs2} {
-		out := realserver(t, rs, vips...)
+		out := vmlab.RealServer(t, rs, vips...)
 		if !strings.Contains(out, "configured (") {
 			t.Errorf("lvs-ha realserver in %s: %q", rs.Name(), out)
 		}
-		if out := realserver(t, rs, vips...); !strings.Contains(out, "already configured") {
+		if out := vmlab.RealServer(t, rs, vips...); !strings.Contains(out, "already configured") {
 			t.Errorf("second lvs-ha realserver in %s: %q, want already configured", rs.Name(), out)
 		}
 		serve(t, rs, 80, 443, 8080)
@@ -249,11 +250,11 @@ func TestTUN(t *testing.T) {
 	var ds []dest
 	for i, name := range []string{"trs1", "trs2"} {
 		rs := lab.AddNode(name, fmt.Sprintf("192.0.2.%d", 11+i))
-		out := realserver(t, rs, "-tun", vip.String())
+		out := vmlab.RealServer(t, rs, "-tun", vip.String())
 		if !strings.Contains(out, "added 192.0.2.100/32 to tunl0") {
 			t.Errorf("lvs-ha realserver -tun in %s: %q", name, out)
 		}
-		if out := realserver(t, rs, "-tun", vip.String()); !strings.Contains(out, "already configured") {
+		if out := vmlab.RealServer(t, rs, "-tun", vip.String()); !strings.Contains(out, "already configured") {
 			t.Errorf("second lvs-ha realserver -tun in %s: %q", name, out)
 		}
 		serve(t, rs, 80)
@@ -262,34 +263,4 @@ func TestTUN(t *testing.T) {
 	d := newDirector(t, dn)
 	d.set(t, svc{vip: vip, port: 80, sched: "rr", dests: ds})
 	alternates(t, newClient(client, netip.Addr{}).series(t, vip, 80, 0, 20))
-}
-
-func TestIpvsadmTableParse(t *testing.T) {
-	out := `IP Virtual Server version 1.2.1 (size=4096)
-Prot LocalAddress:Port Scheduler Flags
-  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
-TCP  192.0.2.100:80 wrr
-  -> 192.0.2.11:80                Route   3      0          12
-  -> 192.0.2.12:80                Route   1      0          4
-FWM  7 rr persistent 60
-  -> 192.0.2.11:0                 Route   1      0          0
-TCP  [2001:db8::100]:80 rr
-`
-	got, err := ipvsadmTable(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{
-		"TCP 192.0.2.100:80 wrr":    "-> 192.0.2.11:80 Route 3|-> 192.0.2.12:80 Route 1",
-		"FWM 7 rr persistent 60":    "-> 192.0.2.11:0 Route 1",
-		"TCP [2001:db8::100]:80 rr": "",
-	}
-	if len(got) != len(want) {
-		t.Fatalf("got %q", got)
-	}
-	for k, v := range want {
-		if strings.Join(got[k], "|") != v {
-			t.Errorf("%s: got %q, want %q", k, got[k], v)
-		}
-	}
 }

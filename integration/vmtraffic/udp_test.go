@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/vmlab"
 )
 
 // serveUDP answers every datagram to a (bound inside n) with n's name.
@@ -110,7 +111,7 @@ func TestUDPPersistenceTimeout(t *testing.T) {
 	var ds []dest
 	for i, name := range []string{"urs1", "urs2"} {
 		rs := lab.AddNode(name, fmt.Sprintf("192.0.2.%d", 11+i))
-		if out := realserver(t, rs, vip.String()); !strings.Contains(out, "configured (") {
+		if out := vmlab.RealServer(t, rs, vip.String()); !strings.Contains(out, "configured (") {
 			t.Errorf("lvs-ha realserver in %s: %q", name, out)
 		}
 		// Bound to the VIP (on the real server's lo), so that answers leave from it.

@@ -130,6 +130,10 @@ func (p *Proc) Log() string {
 	return string(b)
 }
 
+// LogTail returns the last n bytes or so of the log, from a line start, for
+// failure messages.
+func (p *Proc) LogTail(n int) string { return tail(p.Log(), n) }
+
 // Done is closed once the process has exited and been reaped.
 func (p *Proc) Done() <-chan struct{} { return p.done }
 
