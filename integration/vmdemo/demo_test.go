@@ -28,8 +28,9 @@ func TestMain(m *testing.M) {
 
 var demo = flag.Bool("lvsha.demo", false, "run TestDemo, the `make demo` drill (it prints a timeline)")
 
+var lvsha = vmlab.LvsHABin
+
 const (
-	lvsha = vmlab.LvsHABin
 	// example is the shipped examples/keepalived-lab.conf (a checked copy).
 	example = "testdata/keepalived-lab.conf"
 	vip     = "192.0.2.100"
@@ -45,12 +46,20 @@ var labAddrs = []struct{ name, addr string }{
 	{"rs2", "192.0.2.12"},
 }
 
-// TestDemo is `make demo` where the host kernel has no IP_VS: the drill in a
-// namespace lab inside the VM, printed as a timeline on stdout.
+// TestDemo is `make demo`: the drill in a namespace lab, printed as a
+// timeline on stdout. It runs inside the VM where the host kernel has no
+// IP_VS, and on the host (LVSHA_BIN=lvs-ha binary) where it has.
 func TestDemo(t *testing.T) {
-	vmtest.Require(t)
 	if !*demo {
 		t.Skip("the demo runs with `make demo` (test flag -lvsha.demo)")
+	}
+	if !vmtest.InVM() {
+		if os.Geteuid() != 0 {
+			t.Fatal("the demo needs root (network namespaces, IPVS)")
+		}
+		if _, err := os.Stat("/proc/net/ip_vs"); err != nil {
+			t.Fatalf("this kernel has no IPVS (%v): run it in the VM tier (make demo)", err)
+		}
 	}
 	start := time.Now()
 	say := func(format string, args ...any) {

@@ -1,5 +1,6 @@
-// Package vmdemo is `make demo` on a host whose kernel has no IP_VS: the lab
-// drill run inside the VM test tier (integration/vm). Two lvs-ha daemons run the
+// Package vmdemo is `make demo`: the lab drill, run inside the VM test tier
+// (integration/vm) on a host whose kernel has no IP_VS, and on the host
+// itself where it has (integration/demo picks). Two lvs-ha daemons run the
 // shipped examples/keepalived-lab.conf (a copy is in testdata/, kept identical
 // by TestExampleCopy) as an LVS-DR master/backup pair in a namespace lab with a
 // client and two real servers, and TestDemo prints a timeline: the election,

@@ -10,8 +10,16 @@ import (
 )
 
 // LvsHABin is the lvs-ha binary the VM image carries (unless built with
-// VM_SKIP_LVSHA=1).
-const LvsHABin = "/usr/local/bin/lvs-ha"
+// VM_SKIP_LVSHA=1), or $LVSHA_BIN where a test runs on a host that has IPVS
+// (`make demo` there).
+var LvsHABin = lvshaBin()
+
+func lvshaBin() string {
+	if b := os.Getenv("LVSHA_BIN"); b != "" {
+		return b
+	}
+	return "/usr/local/bin/lvs-ha"
+}
 
 // RequireLvsHA fails the test when the VM image has no lvs-ha binary.
 func RequireLvsHA(t testing.TB) {
