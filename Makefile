@@ -38,7 +38,7 @@ test: lint test-unit test-netns test-vm
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=15s FUZZTIME_PARSER=60s
 
 test-unit:
-	LVSHA_REQUIRE_SAMPLES=1 LVSHA_REQUIRE_PROMTOOL=1 $(GO) test -count=1 $(UNIT_PKGS)
+	LVSHA_REQUIRE_SAMPLES=1 LVSHA_REQUIRE_PROMTOOL=1 LVSHA_REQUIRE_SYSTEMD_ANALYZE=1 $(GO) test -count=1 $(UNIT_PKGS)
 
 test-netns: build
 	@if [ "$$(id -u)" != 0 ]; then echo "test-netns needs root (network namespaces)"; exit 1; fi
