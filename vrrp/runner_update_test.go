@@ -354,3 +354,81 @@ func TestRunnerUpdateKeepsTrackerState(t *testing.T) {
 		t.Errorf("after the script recovered: %d", got)
 	}
 }
+
+func TestRunnerUpdateMovesSocket(t *testing.T) {
+	l := newLab(t)
+	m := netModes[1] // VRRPv3 unicast
+	a := l.addNode("A", addrA4, addrA6, []InstanceConfig{m.instance("VI_1", 51, 150, addrB4)}, nodeOpts{})
+	b := l.addNode("B", addrB4, addrB6, []InstanceConfig{m.instance("VI_1", 51, 100, addrA4)}, nodeOpts{})
+	l.start()
+	l.runUntil(t0.Add(5 * time.Second))
+	if a.inst("VI_1").State != StateMaster {
+		t.Fatal("no election")
+	}
+	// A second unicast peer: a new socket replaces the old one (closed
+	// without failing Run), the instance keeps MASTER and B keeps hearing it.
+	cfg := m.instance("VI_1", 51, 150, addrB4)
+	cfg.Machine.UnicastPeers = append(cfg.Machine.UnicastPeers, netip.MustParseAddr("10.0.0.3"))
+	recvBefore := b.inst("VI_1").AdvertsReceived
+	res, err := a.update([]InstanceConfig{cfg}, nil)
+	if err != nil || !slices.Equal(res.Reconfigured, []string{"VI_1"}) {
+		t.Fatalf("update: %+v %v", res, err)
+	}
+	l.runFor(5 * time.Second)
+	select {
+	case err := <-a.done:
+		t.Fatalf("A's Run returned after the socket moved: %v", err)
+	default:
+	}
+	sa, sb := a.inst("VI_1"), b.inst("VI_1")
+	if sa.State != StateMaster || sa.BecomeMaster != 1 || sb.State != StateBackup || sb.AdvertsReceived < recvBefore+5 {
+		t.Errorf("after the move: A %v (%d), B %v received %d more", sa.State, sa.BecomeMaster, sb.State, sb.AdvertsReceived-recvBefore)
+	}
+	l.net.mu.Lock()
+	conns := 0
+	for _, c := range l.net.conns {
+		if c.n == a {
+			conns++
+			if len(c.dsts) != 2 {
+				t.Errorf("A's socket sends to %v", c.dsts)
+			}
+		}
+	}
+	l.net.mu.Unlock()
+	if conns != 1 {
+		t.Errorf("A has %d sockets open, want 1", conns)
+	}
+}
+
+func TestRunnerUpdateNewTrackInterfaceUsesKnownLinks(t *testing.T) {
+	l := newLab(t)
+	ic := netModes[0].instance("VI_1", 51, 150, "")
+	a := l.addNode("A", addrA4, addrA6, []InstanceConfig{ic}, nodeOpts{links: true, ifaces: []string{"eth0", "eth1"}})
+	l.start()
+	a.links.set("eth1", false)
+	l.runUntil(t0.Add(5 * time.Second))
+	if a.inst("VI_1").State != StateMaster {
+		t.Fatal("no election")
+	}
+	// track_interface eth1 (down, as the last link event said): FAULT at
+	// once, without waiting for another link event.
+	ic.TrackInterfaces = []track.InterfaceConfig{{Name: "eth1"}}
+	if _, err := a.update([]InstanceConfig{ic}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.inst("VI_1"); got.State != StateFault || len(got.Trackers) != 1 || got.Trackers[0].State != track.StateFail {
+		t.Errorf("after adding track_interface eth1: %v %+v", got.State, got.Trackers)
+	}
+	if got := a.vips.list(); len(got) != 0 {
+		t.Errorf("VIPs still up in FAULT: %v", got)
+	}
+	// And removing it again brings the instance back.
+	ic.TrackInterfaces = nil
+	if _, err := a.update([]InstanceConfig{ic}, nil); err != nil {
+		t.Fatal(err)
+	}
+	l.runFor(5 * time.Second)
+	if got := a.inst("VI_1").State; got != StateMaster {
+		t.Errorf("after removing the tracker: %v", got)
+	}
+}
