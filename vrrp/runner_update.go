@@ -327,7 +327,13 @@ func (r *Runner) merge(p *plan, res *UpdateResult) error {
 	}
 
 	// Reconfigure the changed instances, now that every index is right (a
-	// sync group may move other members).
+	// sync group may move other members). Every VIP that goes away goes
+	// first, so that one moving between two masters ends up present.
+	for i, in := range final {
+		if fates[i] == reconf && in.vipsUp {
+			r.removeStaleVIPs(in, olds[i])
+		}
+	}
 	for i, in := range final {
 		if fates[i] == reconf {
 			r.reconfigure(in, olds[i])
@@ -426,17 +432,9 @@ func (r *Runner) takeConfig(in, ni *instance, scriptFor map[*scriptState]*script
 }
 
 // reconfigure tells a kept instance's machine its new options and carries
-// out the VIP and announcement changes.
+// out the VIP additions (removeStaleVIPs has run) and announcements.
 func (r *Runner) reconfigure(in *instance, before instanceBefore) {
 	if in.vipsUp {
-		for _, v := range before.vips {
-			if !slices.Contains(in.vips, v) {
-				if err := r.opts.VIPs.Remove(v); err != nil {
-					in.stats.VIPErrors++
-					r.log.Error("removing VIP failed", "instance", in.name, "vip", v.String(), "err", err)
-				}
-			}
-		}
 		for _, v := range in.vips {
 			if !slices.Contains(before.vips, v) {
 				if err := r.opts.VIPs.Add(v); err != nil {
@@ -467,6 +465,18 @@ func (r *Runner) reconfigure(in *instance, before instanceBefore) {
 			r.log.Error("gratuitous ARP schedule", "instance", in.name, "err", err)
 		}
 		r.flushGARP(in)
+	}
+}
+
+// removeStaleVIPs removes the VIPs a reconfigured master no longer has.
+func (r *Runner) removeStaleVIPs(in *instance, before instanceBefore) {
+	for _, v := range before.vips {
+		if !slices.Contains(in.vips, v) {
+			if err := r.opts.VIPs.Remove(v); err != nil {
+				in.stats.VIPErrors++
+				r.log.Error("removing VIP failed", "instance", in.name, "vip", v.String(), "err", err)
+			}
+		}
 	}
 }
 

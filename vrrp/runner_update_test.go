@@ -432,3 +432,19 @@ func TestRunnerUpdateNewTrackInterfaceUsesKnownLinks(t *testing.T) {
 		t.Errorf("after removing the tracker: %v", got)
 	}
 }
+
+func TestRunnerUpdateVIPMovesBetweenInstances(t *testing.T) {
+	_, a, _, cfgA := updateLab(t)
+	// 10.0.0.200 moves from VI_2 to VI_1 (processed first): it must end up
+	// present, not removed by VI_2 after VI_1 added it.
+	cfg := cfgA()
+	cfg[0].VIPs = append(cfg[0].VIPs, cfg[1].VIPs[0])
+	cfg[1].VIPs = []vip.Address{{Prefix: netip.MustParsePrefix("10.0.0.201/24")}}
+	if _, err := a.update(cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.100/24 eth0", "10.0.0.200/24 eth0", "10.0.0.201/24 eth0"}
+	if got := a.vips.list(); !slices.Equal(got, want) {
+		t.Errorf("A VIPs %v, want %v", got, want)
+	}
+}
