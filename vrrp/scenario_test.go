@@ -518,3 +518,60 @@ func TestSyncGroupValidation(t *testing.T) {
 		t.Error("started member accepted")
 	}
 }
+
+// TestScenarioReconfigureConverges: random priority reloads on three nodes
+// (VRRPv3, 100 ms adverts). After each one the pair settles within a few
+// Master_Down_Intervals on exactly one master, the node with the highest
+// priority (ties to the greater address), and a node whose priority did not
+// change and that keeps being the right master never transitions.
+func TestScenarioReconfigureConverges(t *testing.T) {
+	s := newSim(t)
+	opts := func(host byte, prio uint8) Options {
+		o := opts4(host, prio)
+		o.Version, o.AdvertInterval = 3, 100*time.Millisecond
+		return o
+	}
+	prios := []uint8{100, 150, 50}
+	var ins []*inst
+	for i, p := range prios {
+		ins = append(ins, s.add("n"+string(rune('1'+i)), "VI_1", opts(byte(i+1), p)))
+	}
+	for _, in := range ins {
+		s.step(in, Startup{})
+	}
+	s.run(2 * time.Second)
+	seed := uint64(1)
+	rnd := func(n int) int { // xorshift: deterministic, no math/rand state
+		seed ^= seed << 13
+		seed ^= seed >> 7
+		seed ^= seed << 17
+		return int(seed % uint64(n))
+	}
+	for round := 0; round < 200; round++ {
+		best := func() int {
+			b := 0
+			for i := range ins {
+				if prios[i] > prios[b] || prios[i] == prios[b] && i > b { // greater address wins a tie
+					b = i
+				}
+			}
+			return b
+		}
+		before := best()
+		masterBefore := ins[before].m.State() == StateMaster
+		transitionsBefore := len(ins[before].log)
+		i := rnd(len(ins))
+		prios[i] = uint8(1 + rnd(254))
+		s.step(ins[i], Reconfigure{Options: opts(byte(i+1), prios[i])})
+		s.run(2 * time.Second)
+		want := best()
+		for j, in := range ins {
+			if st := in.m.State(); (j == want) != (st == StateMaster) {
+				t.Fatalf("round %d: n%d priority %d is %v; priorities %v\n%s", round, j+1, prios[j], st, prios, s.dump())
+			}
+		}
+		if want == before && i != before && masterBefore && len(ins[before].log) != transitionsBefore {
+			t.Fatalf("round %d: master n%d transitioned after n%d's reload\n%s", round, before+1, i+1, s.dump())
+		}
+	}
+}
