@@ -413,25 +413,36 @@ func (r *Runner) open() error {
 func (r *Runner) openConns() error {
 	byKey := map[string]*connState{}
 	for _, in := range r.insts {
-		cfg := in.cfg.sockConfig()
-		key := sockKey(cfg)
+		key := sockKey(in.cfg.sockConfig())
 		cs := byKey[key]
 		if cs == nil {
-			c, err := r.opts.Conns.Open(cfg)
-			if err != nil {
-				return fmt.Errorf("vrrp: instance %s: %w", in.name, err)
+			var err error
+			if cs, err = r.openConn(in); err != nil {
+				return err
 			}
-			cs = &connState{cfg: cfg, c: c, src: c.SrcAddr().Unmap(), dsts: c.Destinations(), byVRID: map[uint8]*instance{}}
 			byKey[key] = cs
 			r.conns = append(r.conns, cs)
-		}
-		if FamilyOf(cs.src) != in.cfg.Machine.Family {
-			return fmt.Errorf("vrrp: instance %s: socket source address %v is not %v", in.name, cs.src, in.cfg.Machine.Family)
 		}
 		cs.byVRID[in.cfg.Machine.VRID] = in
 		in.conn = cs
 	}
 	return nil
+}
+
+// openConn opens a socket with in's settings (instances with the same
+// settings share it: same family, see sockKey).
+func (r *Runner) openConn(in *instance) (*connState, error) {
+	cfg := in.cfg.sockConfig()
+	c, err := r.opts.Conns.Open(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("vrrp: instance %s: %w", in.name, err)
+	}
+	cs := &connState{cfg: cfg, c: c, src: c.SrcAddr().Unmap(), dsts: c.Destinations(), byVRID: map[uint8]*instance{}}
+	if FamilyOf(cs.src) != in.cfg.Machine.Family {
+		c.Close()
+		return nil, fmt.Errorf("vrrp: instance %s: socket source address %v is not %v", in.name, cs.src, in.cfg.Machine.Family)
+	}
+	return cs, nil
 }
 
 func (r *Runner) closeConns() {

@@ -152,22 +152,16 @@ func (r *Runner) merge(p *plan, res *UpdateResult) error {
 	var opened []*connState
 	connOf := make([]*connState, len(p.insts))
 	for i, ni := range p.insts {
-		cfg := ni.cfg.sockConfig()
-		key := sockKey(cfg)
+		key := sockKey(ni.cfg.sockConfig())
 		cs := byKey[key]
 		if cs == nil {
-			c, err := r.opts.Conns.Open(cfg)
-			if err == nil && FamilyOf(c.SrcAddr().Unmap()) != ni.cfg.Machine.Family {
-				c.Close()
-				err = fmt.Errorf("socket source address %v is not %v", c.SrcAddr(), ni.cfg.Machine.Family)
-			}
-			if err != nil {
+			var err error
+			if cs, err = r.openConn(ni); err != nil {
 				for _, o := range opened {
 					o.c.Close()
 				}
-				return fmt.Errorf("vrrp: instance %s: %w", ni.name, err)
+				return err
 			}
-			cs = &connState{cfg: cfg, c: c, src: c.SrcAddr().Unmap(), dsts: c.Destinations(), byVRID: map[uint8]*instance{}}
 			byKey[key] = cs
 			opened = append(opened, cs)
 		}
