@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"time"
 
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
@@ -80,13 +79,6 @@ func (r *Runner) Update(ctx context.Context, instances []InstanceConfig, groups 
 	}
 	err = <-req.done
 	return req.res, err
-}
-
-// Validate checks a configuration as NewRunner and Update do, without
-// doing anything.
-func Validate(instances []InstanceConfig, groups []SyncGroupConfig) error {
-	_, err := newPlan(instances, groups, time.Time{})
-	return err
 }
 
 // groupSig identifies an instance's sync group membership across an

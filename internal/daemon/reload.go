@@ -116,9 +116,6 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config) error {
 	if err != nil {
 		return err
 	}
-	if err := vrrp.Validate(instances, groups); err != nil {
-		return err
-	}
 	if _, err := desiredTable(cfg); err != nil {
 		return err
 	}
@@ -127,8 +124,9 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config) error {
 		return err
 	}
 
-	// VRRP first: its update opens any new socket before changing anything,
-	// so a failure there leaves the whole daemon as it was.
+	// VRRP first: its update validates the instances and opens any new
+	// socket before changing anything, so a failure there leaves the whole
+	// daemon as it was.
 	if err := d.reloadVRRPLocked(ctx, cfg, instances, groups); err != nil {
 		return err
 	}
