@@ -95,8 +95,9 @@ type Options struct {
 	// GARPMasterRefresh: periodic announcements while master
 	// (keepalived garp_master_refresh); 0 disables them.
 	GARPMasterRefresh time.Duration
-	// SkipCheckAdvAddr: don't compare received address lists with VIPs
-	// (keepalived skip_check_adv_addr); see Expect.
+	// SkipCheckAdvAddr: don't compare the address lists of adverts from the
+	// current master with VIPs (keepalived skip_check_adv_addr). Expect
+	// then has CheckVIPs off; the runner turns it on for other sources.
 	SkipCheckAdvAddr bool
 	// V3ChecksumAsV2: VRRPv3 over IPv4 checksum without pseudo-header on
 	// send; carried for the runner (reception accepts both forms).

@@ -33,7 +33,13 @@ func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 		}
 		return
 	}
-	d, err := Decode(p.Payload, RxInfo{Src: p.Src, Dst: p.Dst, TTL: p.TTL}, in.expect)
+	exp := in.expect
+	if in.cfg.Machine.SkipCheckAdvAddr && p.Src.Unmap() != in.m.MasterAddr() {
+		// keepalived's skip_check_adv_addr skips the address check only for
+		// adverts from the master it already accepted.
+		exp.CheckVIPs, exp.RejectAddressMismatch = true, true
+	}
+	d, err := Decode(p.Payload, RxInfo{Src: p.Src, Dst: p.Dst, TTL: p.TTL}, exp)
 	if err != nil {
 		reason := ReasonOf(err)
 		in.stats.RxErrors[reason]++

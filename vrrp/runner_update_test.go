@@ -448,3 +448,52 @@ func TestRunnerUpdateVIPMovesBetweenInstances(t *testing.T) {
 		t.Errorf("A VIPs %v, want %v", got, want)
 	}
 }
+
+func TestRunnerSkipCheckAdvAddrOnlyForCurrentMaster(t *testing.T) {
+	for _, skip := range []bool{false, true} {
+		t.Run(map[bool]string{false: "check", true: "skip_check_adv_addr"}[skip], func(t *testing.T) {
+			l := newLab(t)
+			mk := func(prio uint8, vips ...string) []InstanceConfig {
+				ic := netModes[0].instance("VI_1", 51, prio, "")
+				ic.Machine.SkipCheckAdvAddr = skip
+				ic.VIPs = nil
+				for _, v := range vips {
+					ic.VIPs = append(ic.VIPs, vip.Address{Prefix: netip.MustParsePrefix(v)})
+				}
+				return []InstanceConfig{ic}
+			}
+			a := l.addNode("A", addrA4, addrA6, mk(150, "10.0.0.100/24"), nodeOpts{})
+			b := l.addNode("B", addrB4, addrB6, mk(100, "10.0.0.100/24"), nodeOpts{})
+			l.start()
+			l.runUntil(t0.Add(5 * time.Second))
+			// The master's list changes: B skips the check for the master it
+			// knows (and stays BACKUP) only with skip_check_adv_addr.
+			if _, err := a.update(mk(150, "10.0.0.100/24", "10.0.0.101/24"), nil); err != nil {
+				t.Fatal(err)
+			}
+			l.runFor(5 * time.Second)
+			sb := b.inst("VI_1")
+			if got := sb.State == StateBackup; got != skip {
+				t.Errorf("B is %v with skip=%v (rejected %d)", sb.State, skip, sb.RxErrors[ReasonAddressList])
+			}
+			if !skip && sb.RxErrors[ReasonAddressList] == 0 {
+				t.Error("B did not reject the mismatched adverts")
+			}
+		})
+	}
+	// A source other than the known master is checked even with
+	// skip_check_adv_addr: before any master is known, B rejects a
+	// mismatched list (and takes over when its timer runs out).
+	l := newLab(t)
+	ia := netModes[0].instance("VI_1", 51, 150, "")
+	ia.VIPs = append(ia.VIPs, vip.Address{Prefix: netip.MustParsePrefix("10.0.0.101/24")})
+	ib := netModes[0].instance("VI_1", 51, 100, "")
+	ib.Machine.SkipCheckAdvAddr = true
+	l.addNode("A", addrA4, addrA6, []InstanceConfig{ia}, nodeOpts{})
+	b := l.addNode("B", addrB4, addrB6, []InstanceConfig{ib}, nodeOpts{})
+	l.start()
+	l.runUntil(t0.Add(10 * time.Second))
+	if sb := b.inst("VI_1"); sb.RxErrors[ReasonAddressList] == 0 || sb.State != StateMaster {
+		t.Errorf("B with skip_check_adv_addr and an unknown master: %v, rejected %d", sb.State, sb.RxErrors[ReasonAddressList])
+	}
+}
