@@ -365,17 +365,10 @@ func mustScriptConfig(cfg track.ScriptConfig, now time.Time) track.ScriptConfig 
 func (r *Runner) build() error {
 	clear(r.byMachine)
 	for _, in := range r.insts {
-		o := in.cfg.Machine
-		if in.conn != nil {
-			o.PrimaryAddr = in.conn.src
-		}
-		m, err := NewMachine(o)
-		if err != nil {
+		if err := in.newMachine(); err != nil {
 			return err
 		}
-		in.m = m
-		in.expect = m.Expect()
-		r.byMachine[m] = in
+		r.byMachine[in.m] = in
 	}
 	for _, gs := range r.groups {
 		ms := make([]*Machine, len(gs.members))
@@ -389,6 +382,21 @@ func (r *Runner) build() error {
 		gs.g = g
 		gs.state = g.State()
 	}
+	return nil
+}
+
+// newMachine gives in a new machine in Initialize, with its socket's source
+// address once the socket is open (newPlan's placeholder before).
+func (in *instance) newMachine() error {
+	o := in.cfg.Machine
+	if in.conn != nil {
+		o.PrimaryAddr = in.conn.src
+	}
+	m, err := NewMachine(o)
+	if err != nil {
+		return err
+	}
+	in.m, in.expect = m, m.Expect()
 	return nil
 }
 

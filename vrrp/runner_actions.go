@@ -12,6 +12,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
+	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 )
 
@@ -258,23 +259,34 @@ func (r *Runner) sendAdvert(in *instance, a Advertisement) {
 func (r *Runner) addVIPs(in *instance) {
 	in.vipsUp = true
 	for _, v := range in.vips {
-		if err := r.opts.VIPs.Add(v); err != nil {
-			in.stats.VIPErrors++
-			r.log.Error("adding VIP failed", "instance", in.name, "vip", v.String(), "err", err)
-		}
+		r.addVIP(in, v)
 	}
 }
 
 func (r *Runner) removeVIPs(in *instance) {
 	ok := true
 	for _, v := range in.vips {
-		if err := r.opts.VIPs.Remove(v); err != nil {
-			ok = false
-			in.stats.VIPErrors++
-			r.log.Error("removing VIP failed", "instance", in.name, "vip", v.String(), "err", err)
-		}
+		ok = r.removeVIP(in, v) && ok
 	}
 	in.vipsUp = !ok
+}
+
+// addVIP adds one of in's addresses, counting and logging a failure.
+func (r *Runner) addVIP(in *instance, v vip.Address) {
+	if err := r.opts.VIPs.Add(v); err != nil {
+		in.stats.VIPErrors++
+		r.log.Error("adding VIP failed", "instance", in.name, "vip", v.String(), "err", err)
+	}
+}
+
+// removeVIP removes one of in's addresses, counting and logging a failure.
+func (r *Runner) removeVIP(in *instance, v vip.Address) bool {
+	if err := r.opts.VIPs.Remove(v); err != nil {
+		in.stats.VIPErrors++
+		r.log.Error("removing VIP failed", "instance", in.name, "vip", v.String(), "err", err)
+		return false
+	}
+	return true
 }
 
 func (r *Runner) flushGARP(in *instance) {

@@ -194,6 +194,11 @@ func (r *Runner) merge(p *plan, res *UpdateResult) error {
 		o.retired = true
 	}
 	r.scripts = scripts
+	for _, ni := range p.insts {
+		for j := range ni.scripts {
+			ni.scripts[j].s = scriptFor[ni.scripts[j].s]
+		}
+	}
 
 	// Rebuild the indexes in the new order.
 	clear(r.byMachine)
@@ -206,24 +211,12 @@ func (r *Runner) merge(p *plan, res *UpdateResult) error {
 		case keep:
 			res.Unchanged = append(res.Unchanged, in.name)
 		case reconf:
-			olds[i] = r.takeConfig(in, ni, scriptFor)
+			olds[i] = r.takeConfig(in, ni)
 			res.Reconfigured = append(res.Reconfigured, in.name)
-		case restart, add:
-			for j := range in.scripts {
-				in.scripts[j].s = scriptFor[in.scripts[j].s]
-			}
-			o := in.cfg.Machine
-			o.PrimaryAddr = cs.src
-			m, err := NewMachine(o)
-			if err != nil { // validated by newPlan with a placeholder address
-				m, _ = NewMachine(in.cfg.Machine)
-			}
-			in.m, in.expect = m, m.Expect()
-			if fates[i] == restart {
-				res.Restarted = append(res.Restarted, in.name)
-			} else {
-				res.Added = append(res.Added, in.name)
-			}
+		case restart:
+			res.Restarted = append(res.Restarted, in.name)
+		case add:
+			res.Added = append(res.Added, in.name)
 		}
 		if in.conn != cs {
 			if in.conn != nil && in.conn.byVRID[in.cfg.Machine.VRID] == in {
@@ -232,6 +225,15 @@ func (r *Runner) merge(p *plan, res *UpdateResult) error {
 			in.conn = cs
 		}
 		cs.byVRID[in.cfg.Machine.VRID] = in
+		if fates[i] == restart || fates[i] == add {
+			if err := in.newMachine(); err != nil {
+				// Cannot happen: newPlan validated the options with a
+				// placeholder source of the socket's family.
+				r.log.Error("VRRP instance with its socket's address", "instance", in.name, "err", err)
+				in.m, _ = NewMachine(in.cfg.Machine)
+				in.expect = in.m.Expect()
+			}
+		}
 		r.insts = append(r.insts, in)
 		r.byName[in.name] = in
 		r.byMachine[in.m] = in
@@ -379,9 +381,10 @@ type instanceBefore struct {
 }
 
 // takeConfig moves ni's configuration into the running instance in,
-// keeping the trackers and scripts that are still configured. The machine
+// keeping the trackers and scripts that are still configured (merge has
+// pointed ni's scripts at the kept ones). The machine
 // is told by reconfigure.
-func (r *Runner) takeConfig(in, ni *instance, scriptFor map[*scriptState]*scriptState) instanceBefore {
+func (r *Runner) takeConfig(in, ni *instance) instanceBefore {
 	before := instanceBefore{vips: in.vips, garpVIPs: in.garpVIPs, garp: in.sched.Options(), primary: in.primary != nil}
 	in.cfg, in.name = ni.cfg, ni.name
 	in.vips, in.garpVIPs = ni.vips, ni.garpVIPs
@@ -407,10 +410,7 @@ func (r *Runner) takeConfig(in, ni *instance, scriptFor map[*scriptState]*script
 		ifaces = append(ifaces, t)
 	}
 	in.ifaces = ifaces
-	in.scripts = slices.Clone(ni.scripts)
-	for j := range in.scripts {
-		in.scripts[j].s = scriptFor[in.scripts[j].s]
-	}
+	in.scripts = ni.scripts
 	in.trackers = ni.trackers
 	in.stats.Name = ni.name
 	in.stats.BasePriority = ni.stats.BasePriority
@@ -423,10 +423,7 @@ func (r *Runner) reconfigure(in *instance, before instanceBefore) {
 	if in.vipsUp {
 		for _, v := range in.vips {
 			if !slices.Contains(before.vips, v) {
-				if err := r.opts.VIPs.Add(v); err != nil {
-					in.stats.VIPErrors++
-					r.log.Error("adding VIP failed", "instance", in.name, "vip", v.String(), "err", err)
-				}
+				r.addVIP(in, v)
 			}
 		}
 	}
@@ -458,10 +455,7 @@ func (r *Runner) reconfigure(in *instance, before instanceBefore) {
 func (r *Runner) removeStaleVIPs(in *instance, before instanceBefore) {
 	for _, v := range before.vips {
 		if !slices.Contains(in.vips, v) {
-			if err := r.opts.VIPs.Remove(v); err != nil {
-				in.stats.VIPErrors++
-				r.log.Error("removing VIP failed", "instance", in.name, "vip", v.String(), "err", err)
-			}
+			r.removeVIP(in, v)
 		}
 	}
 }
