@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+
+	"github.com/mdlayher/netlink"
 )
 
 // This file holds the IPVS generic-netlink wire format: attribute numbers
-// (include/uapi/linux/ip_vs.h) and pure encoders/decoders. The socket side is
-// in netlink_linux.go.
+// (include/uapi/linux/ip_vs.h) and pure encoders/decoders over
+// netlink.AttributeEncoder/Decoder. The socket side is in netlink_linux.go.
 
 // IPVS generic netlink commands.
 const (
@@ -118,117 +120,71 @@ const (
 	infoAttrConnTabSize = 2
 )
 
-const nlaFNested = 0x8000 // NLA_F_NESTED
-const nlaTypeMask = 0x3fff
-
 var ne = binary.NativeEndian
 
-// attrWriter appends netlink attributes to a buffer.
-type attrWriter struct{ b []byte }
-
-func align4(n int) int { return (n + 3) &^ 3 }
-
-func (w *attrWriter) put(typ uint16, v []byte) {
-	l := 4 + len(v)
-	w.b = ne.AppendUint16(w.b, uint16(l))
-	w.b = ne.AppendUint16(w.b, typ)
-	w.b = append(w.b, v...)
-	for i := l; i < align4(l); i++ {
-		w.b = append(w.b, 0)
+// decodeAttrs walks the attributes of b, handing each to f, which reads its
+// value from ad (a value of the wrong size is an error).
+func decodeAttrs(b []byte, f func(ad *netlink.AttributeDecoder)) error {
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return err
 	}
-}
-
-func (w *attrWriter) u8(typ uint16, v uint8)   { w.put(typ, []byte{v}) }
-func (w *attrWriter) u16(typ uint16, v uint16) { w.put(typ, ne.AppendUint16(nil, v)) }
-func (w *attrWriter) u32(typ uint16, v uint32) { w.put(typ, ne.AppendUint32(nil, v)) }
-func (w *attrWriter) be16(typ uint16, v uint16) {
-	w.put(typ, binary.BigEndian.AppendUint16(nil, v))
-}
-func (w *attrWriter) str(typ uint16, s string) { w.put(typ, append([]byte(s), 0)) }
-
-// nest starts a nested attribute; end it with the returned func.
-func (w *attrWriter) nest(typ uint16) func() {
-	start := len(w.b)
-	w.b = append(w.b, 0, 0, 0, 0)
-	return func() {
-		ne.PutUint16(w.b[start:], uint16(len(w.b)-start))
-		ne.PutUint16(w.b[start+2:], typ)
+	for ad.Next() {
+		f(ad)
 	}
+	return ad.Err()
 }
 
-// attr is one parsed netlink attribute.
-type attr struct {
-	typ uint16
-	val []byte
-}
-
-// parseAttrs splits b into attributes. It never panics on bad input.
-func parseAttrs(b []byte) ([]attr, error) {
-	var out []attr
-	for len(b) >= 4 {
-		l := int(ne.Uint16(b))
-		typ := ne.Uint16(b[2:]) & nlaTypeMask
-		if l < 4 || l > len(b) {
-			return out, fmt.Errorf("netlink attribute %d: bad length %d (%d bytes left)", typ, l, len(b))
+// decodeNested decodes the nested attribute typ (named what in errors) of
+// a reply payload with dec.
+func decodeNested[T any](reply []byte, typ uint16, what string, dec func([]byte) (T, error)) (T, error) {
+	var v T
+	found := false
+	err := decodeAttrs(reply, func(ad *netlink.AttributeDecoder) {
+		if ad.Type() == typ && !found {
+			found = true
+			ad.Do(func(b []byte) (err error) { v, err = dec(b); return err })
 		}
-		out = append(out, attr{typ: typ, val: b[4:l]})
-		if align4(l) >= len(b) {
-			return out, nil
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("reply without %s attribute", what)
+	}
+	return v, err
+}
+
+// value returns the current attribute's bytes if there are at least n.
+func value(ad *netlink.AttributeDecoder, n int) []byte {
+	var v []byte
+	ad.Do(func(b []byte) error {
+		if len(b) < n {
+			return fmt.Errorf("attribute %d: %d bytes, want %d", ad.Type(), len(b), n)
 		}
-		b = b[align4(l):]
-	}
-	return out, nil
+		v = b
+		return nil
+	})
+	return v
 }
 
-func attrU8(v []byte) uint8 {
-	if len(v) < 1 {
-		return 0
+// netOrder16 reads a network-order u16 attribute (ports).
+func netOrder16(ad *netlink.AttributeDecoder) uint16 {
+	if v := value(ad, 2); v != nil {
+		return binary.BigEndian.Uint16(v)
 	}
-	return v[0]
+	return 0
 }
 
-func attrU16(v []byte) uint16 {
-	if len(v) < 2 {
-		return 0
-	}
-	return ne.Uint16(v)
-}
-
-func attrBE16(v []byte) uint16 {
-	if len(v) < 2 {
-		return 0
-	}
-	return binary.BigEndian.Uint16(v)
-}
-
-func attrU32(v []byte) uint32 {
-	if len(v) < 4 {
-		return 0
-	}
-	return ne.Uint32(v)
-}
-
-// attrUint reads a u32 or u64 attribute by its length.
-func attrUint(v []byte) uint64 {
-	switch {
-	case len(v) >= 8:
+// counter reads a u32 or u64 attribute by its length (the legacy stats
+// attribute mixes both).
+func counter(ad *netlink.AttributeDecoder) uint64 {
+	if v := value(ad, 4); len(v) >= 8 {
 		return ne.Uint64(v)
-	case len(v) >= 4:
+	} else if v != nil {
 		return uint64(ne.Uint32(v))
 	}
 	return 0
 }
 
-func attrString(v []byte) string {
-	for i, c := range v {
-		if c == 0 {
-			return string(v[:i])
-		}
-	}
-	return string(v)
-}
-
-func attrAddr(v []byte, f Family) (netip.Addr, error) {
+func addrFrom(v []byte, f Family) (netip.Addr, error) {
 	switch {
 	case f == FamilyIPv4 && len(v) >= 4:
 		return netip.AddrFrom4([4]byte(v[:4])), nil
@@ -238,48 +194,48 @@ func attrAddr(v []byte, f Family) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("address of %d bytes for %s", len(v), f)
 }
 
-func addrBytes(a netip.Addr) []byte {
-	if a.Is4() {
-		b := a.As4()
-		return b[:]
-	}
-	b := a.As16()
-	return b[:]
+func putNetOrder16(ae *netlink.AttributeEncoder, typ uint16, v uint16) {
+	ae.Bytes(typ, binary.BigEndian.AppendUint16(nil, v))
 }
 
-// parseStats decodes a nested IPVS_*_ATTR_STATS or STATS64 attribute.
-func parseStats(b []byte) (Stats, error) {
+// decodeStats decodes a nested IPVS_*_ATTR_STATS or STATS64 attribute.
+func decodeStats(b []byte) (Stats, error) {
 	var s Stats
-	attrs, err := parseAttrs(b)
+	err := decodeAttrs(b, func(ad *netlink.AttributeDecoder) {
+		if f := statsFields(&s, ad.Type()); f != nil {
+			*f = counter(ad)
+		}
+	})
 	if err != nil {
 		return s, fmt.Errorf("stats: %w", err)
 	}
-	for _, a := range attrs {
-		v := attrUint(a.val)
-		switch a.typ {
-		case statsConns:
-			s.Conns = v
-		case statsInPkts:
-			s.InPkts = v
-		case statsOutPkts:
-			s.OutPkts = v
-		case statsInBytes:
-			s.InBytes = v
-		case statsOutBytes:
-			s.OutBytes = v
-		case statsCPS:
-			s.CPS = v
-		case statsInPPS:
-			s.InPPS = v
-		case statsOutPPS:
-			s.OutPPS = v
-		case statsInBPS:
-			s.InBPS = v
-		case statsOutBPS:
-			s.OutBPS = v
-		}
-	}
 	return s, nil
+}
+
+func statsFields(s *Stats, typ uint16) *uint64 {
+	switch typ {
+	case statsConns:
+		return &s.Conns
+	case statsInPkts:
+		return &s.InPkts
+	case statsOutPkts:
+		return &s.OutPkts
+	case statsInBytes:
+		return &s.InBytes
+	case statsOutBytes:
+		return &s.OutBytes
+	case statsCPS:
+		return &s.CPS
+	case statsInPPS:
+		return &s.InPPS
+	case statsOutPPS:
+		return &s.OutPPS
+	case statsInBPS:
+		return &s.InBPS
+	case statsOutBPS:
+		return &s.OutBPS
+	}
+	return nil // IPVS_STATS_ATTR_PAD
 }
 
 // netmaskToKernel converts a prefix length to IPVS_SVC_ATTR_NETMASK: a
@@ -306,103 +262,101 @@ func netmaskFromKernel(f Family, v []byte) uint8 {
 	return uint8(min(n, 128))
 }
 
-// encodeServiceKey writes the identifying attributes of k.
-func encodeServiceKey(w *attrWriter, k ServiceKey) {
-	w.u16(svcAttrAF, uint16(k.Family))
-	if k.IsFWMark() {
-		w.u32(svcAttrFWMark, k.FWMark)
-		return
-	}
-	w.u16(svcAttrProtocol, uint16(k.Protocol))
-	w.put(svcAttrAddr, addrBytes(k.Addr))
-	w.be16(svcAttrPort, k.Port)
-}
-
-// encodeService writes a nested IPVS_CMD_ATTR_SERVICE; full adds the
+// encodeService adds a nested IPVS_CMD_ATTR_SERVICE; full adds the
 // settings (needed by NEW/SET), otherwise only the key.
-func encodeService(w *attrWriter, s *Service, full bool) {
-	end := w.nest(cmdAttrService | nlaFNested)
-	encodeServiceKey(w, s.Key)
-	if full {
-		w.str(svcAttrSchedName, s.SchedulerName())
-		if s.PEName != "" {
-			w.str(svcAttrPEName, s.PEName)
+func encodeService(ae *netlink.AttributeEncoder, s *Service, full bool) {
+	ae.Nested(cmdAttrService, func(ae *netlink.AttributeEncoder) error {
+		k := s.Key
+		ae.Uint16(svcAttrAF, uint16(k.Family))
+		if k.IsFWMark() {
+			ae.Uint32(svcAttrFWMark, k.FWMark)
+		} else {
+			ae.Uint16(svcAttrProtocol, uint16(k.Protocol))
+			ae.Bytes(svcAttrAddr, k.Addr.AsSlice())
+			putNetOrder16(ae, svcAttrPort, k.Port)
 		}
-		fl := ne.AppendUint32(nil, uint32(s.Flags&flagsUser))
-		fl = ne.AppendUint32(fl, ^uint32(0))
-		w.put(svcAttrFlags, fl)
-		w.u32(svcAttrTimeout, s.Timeout)
-		w.put(svcAttrNetmask, netmaskToKernel(s.Key.Family, s.NetmaskBits()))
-	}
-	end()
+		if !full {
+			return nil
+		}
+		ae.String(svcAttrSchedName, s.SchedulerName())
+		if s.PEName != "" {
+			ae.String(svcAttrPEName, s.PEName)
+		}
+		// struct ip_vs_flags: the flags, then the mask of flags to change.
+		ae.Bytes(svcAttrFlags, ne.AppendUint32(ne.AppendUint32(nil, uint32(s.Flags&flagsUser)), ^uint32(0)))
+		ae.Uint32(svcAttrTimeout, s.Timeout)
+		ae.Bytes(svcAttrNetmask, netmaskToKernel(k.Family, s.NetmaskBits()))
+		return nil
+	})
 }
 
-// encodeDest writes a nested IPVS_CMD_ATTR_DEST; full adds the settings.
-func encodeDest(w *attrWriter, d *Destination, full bool) {
-	end := w.nest(cmdAttrDest | nlaFNested)
-	w.put(destAttrAddr, addrBytes(d.Addr))
-	w.be16(destAttrPort, d.Port)
-	w.u16(destAttrAddrFamily, uint16(d.Family()))
-	if full {
-		w.u32(destAttrFwdMethod, uint32(d.Method)&methodMask)
-		w.u32(destAttrWeight, uint32(d.Weight))
-		w.u32(destAttrUThresh, d.UpperThreshold)
-		w.u32(destAttrLThresh, d.LowerThreshold)
-		if d.Method == Tunnel {
-			w.u8(destAttrTunType, uint8(d.TunType))
-			w.be16(destAttrTunPort, d.TunPort)
-			w.u16(destAttrTunFlags, uint16(d.TunFlags))
+// encodeDest adds a nested IPVS_CMD_ATTR_DEST; full adds the settings.
+func encodeDest(ae *netlink.AttributeEncoder, d *Destination, full bool) {
+	ae.Nested(cmdAttrDest, func(ae *netlink.AttributeEncoder) error {
+		ae.Bytes(destAttrAddr, d.Addr.AsSlice())
+		putNetOrder16(ae, destAttrPort, d.Port)
+		ae.Uint16(destAttrAddrFamily, uint16(d.Family()))
+		if !full {
+			return nil
 		}
-	}
-	end()
+		ae.Uint32(destAttrFwdMethod, uint32(d.Method)&methodMask)
+		ae.Uint32(destAttrWeight, uint32(d.Weight))
+		ae.Uint32(destAttrUThresh, d.UpperThreshold)
+		ae.Uint32(destAttrLThresh, d.LowerThreshold)
+		if d.Method == Tunnel {
+			ae.Uint8(destAttrTunType, uint8(d.TunType))
+			putNetOrder16(ae, destAttrTunPort, d.TunPort)
+			ae.Uint16(destAttrTunFlags, uint16(d.TunFlags))
+		}
+		return nil
+	})
 }
 
 // decodeService decodes the contents of a nested IPVS_CMD_ATTR_SERVICE.
 func decodeService(b []byte) (Service, error) {
 	var s Service
-	attrs, err := parseAttrs(b)
-	if err != nil {
-		return s, fmt.Errorf("service: %w", err)
-	}
 	var addr, netmask []byte
 	var stats32, stats64 []byte
-	for _, a := range attrs {
-		switch a.typ {
+	err := decodeAttrs(b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
 		case svcAttrAF:
-			s.Key.Family = Family(attrU16(a.val))
+			s.Key.Family = Family(ad.Uint16())
 		case svcAttrProtocol:
-			s.Key.Protocol = Protocol(attrU16(a.val))
+			s.Key.Protocol = Protocol(ad.Uint16())
 		case svcAttrAddr:
-			addr = a.val
+			addr = ad.Bytes()
 		case svcAttrPort:
-			s.Key.Port = attrBE16(a.val)
+			s.Key.Port = netOrder16(ad)
 		case svcAttrFWMark:
-			s.Key.FWMark = attrU32(a.val)
+			s.Key.FWMark = ad.Uint32()
 		case svcAttrSchedName:
-			s.Scheduler = attrString(a.val)
+			s.Scheduler = ad.String()
 		case svcAttrFlags:
-			s.Flags = ServiceFlags(attrU32(a.val))
+			if v := value(ad, 4); v != nil { // struct ip_vs_flags
+				s.Flags = ServiceFlags(ne.Uint32(v))
+			}
 		case svcAttrTimeout:
-			s.Timeout = attrU32(a.val)
+			s.Timeout = ad.Uint32()
 		case svcAttrNetmask:
-			netmask = a.val
+			netmask = value(ad, 4)
 		case svcAttrPEName:
-			s.PEName = attrString(a.val)
+			s.PEName = ad.String()
 		case svcAttrStats:
-			stats32 = a.val
+			stats32 = ad.Bytes()
 		case svcAttrStats64:
-			stats64 = a.val
+			stats64 = ad.Bytes()
 		}
+	})
+	if err != nil {
+		return s, fmt.Errorf("service: %w", err)
 	}
 	if s.Key.Family != FamilyIPv4 && s.Key.Family != FamilyIPv6 {
 		return s, fmt.Errorf("service: bad address family %d", s.Key.Family)
 	}
 	if s.Key.FWMark != 0 {
 		s.Key.Protocol, s.Key.Port = 0, 0
-	} else {
-		if s.Key.Addr, err = attrAddr(addr, s.Key.Family); err != nil {
-			return s, fmt.Errorf("service: %w", err)
-		}
+	} else if s.Key.Addr, err = addrFrom(addr, s.Key.Family); err != nil {
+		return s, fmt.Errorf("service: %w", err)
 	}
 	s.Netmask = netmaskFromKernel(s.Key.Family, netmask)
 	if err := decodeStatsPair(&s.Stats, stats32, stats64); err != nil {
@@ -411,13 +365,14 @@ func decodeService(b []byte) (Service, error) {
 	return s, nil
 }
 
+// decodeStatsPair prefers the 64-bit stats over the legacy ones.
 func decodeStatsPair(dst *Stats, s32, s64 []byte) error {
 	var err error
 	switch {
 	case s64 != nil:
-		*dst, err = parseStats(s64)
+		*dst, err = decodeStats(s64)
 	case s32 != nil:
-		*dst, err = parseStats(s32)
+		*dst, err = decodeStats(s32)
 	}
 	return err
 }
@@ -426,47 +381,46 @@ func decodeStatsPair(dst *Stats, s32, s64 []byte) error {
 // is used when the kernel does not send IPVS_DEST_ATTR_ADDR_FAMILY.
 func decodeDest(b []byte, svcFamily Family) (Destination, error) {
 	var d Destination
-	attrs, err := parseAttrs(b)
+	f := svcFamily
+	var addr, stats32, stats64 []byte
+	err := decodeAttrs(b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case destAttrAddr:
+			addr = ad.Bytes()
+		case destAttrPort:
+			d.Port = netOrder16(ad)
+		case destAttrFwdMethod:
+			d.Method = Method(ad.Uint32() & methodMask)
+		case destAttrWeight:
+			d.Weight = int32(ad.Uint32())
+		case destAttrUThresh:
+			d.UpperThreshold = ad.Uint32()
+		case destAttrLThresh:
+			d.LowerThreshold = ad.Uint32()
+		case destAttrActiveConns:
+			d.Stats.ActiveConns = ad.Uint32()
+		case destAttrInactConns:
+			d.Stats.InactConns = ad.Uint32()
+		case destAttrPersistConns:
+			d.Stats.PersistConns = ad.Uint32()
+		case destAttrStats:
+			stats32 = ad.Bytes()
+		case destAttrStats64:
+			stats64 = ad.Bytes()
+		case destAttrAddrFamily:
+			f = Family(ad.Uint16())
+		case destAttrTunType:
+			d.TunType = TunnelType(ad.Uint8())
+		case destAttrTunPort:
+			d.TunPort = netOrder16(ad)
+		case destAttrTunFlags:
+			d.TunFlags = TunnelFlags(ad.Uint16())
+		}
+	})
 	if err != nil {
 		return d, fmt.Errorf("destination: %w", err)
 	}
-	f := svcFamily
-	var addr, stats32, stats64 []byte
-	for _, a := range attrs {
-		switch a.typ {
-		case destAttrAddr:
-			addr = a.val
-		case destAttrPort:
-			d.Port = attrBE16(a.val)
-		case destAttrFwdMethod:
-			d.Method = Method(attrU32(a.val) & methodMask)
-		case destAttrWeight:
-			d.Weight = int32(attrU32(a.val))
-		case destAttrUThresh:
-			d.UpperThreshold = attrU32(a.val)
-		case destAttrLThresh:
-			d.LowerThreshold = attrU32(a.val)
-		case destAttrActiveConns:
-			d.Stats.ActiveConns = attrU32(a.val)
-		case destAttrInactConns:
-			d.Stats.InactConns = attrU32(a.val)
-		case destAttrPersistConns:
-			d.Stats.PersistConns = attrU32(a.val)
-		case destAttrStats:
-			stats32 = a.val
-		case destAttrStats64:
-			stats64 = a.val
-		case destAttrAddrFamily:
-			f = Family(attrU16(a.val))
-		case destAttrTunType:
-			d.TunType = TunnelType(attrU8(a.val))
-		case destAttrTunPort:
-			d.TunPort = attrBE16(a.val)
-		case destAttrTunFlags:
-			d.TunFlags = TunnelFlags(attrU16(a.val))
-		}
-	}
-	if d.Addr, err = attrAddr(addr, f); err != nil {
+	if d.Addr, err = addrFrom(addr, f); err != nil {
 		return d, fmt.Errorf("destination: %w", err)
 	}
 	if err := decodeStatsPair(&d.Stats.Stats, stats32, stats64); err != nil {
@@ -475,75 +429,62 @@ func decodeDest(b []byte, svcFamily Family) (Destination, error) {
 	return d, nil
 }
 
-// findNested returns the value of the first attribute typ in b.
-func findAttr(b []byte, typ uint16) ([]byte, bool, error) {
-	attrs, err := parseAttrs(b)
-	if err != nil {
-		return nil, false, err
-	}
-	for _, a := range attrs {
-		if a.typ == typ {
-			return a.val, true, nil
+func encodeDaemon(ae *netlink.AttributeEncoder, d *SyncDaemon, full bool) {
+	ae.Nested(cmdAttrDaemon, func(ae *netlink.AttributeEncoder) error {
+		ae.Uint32(daemonAttrState, uint32(d.State))
+		if !full {
+			return nil
 		}
-	}
-	return nil, false, nil
-}
-
-func encodeDaemon(w *attrWriter, d *SyncDaemon, full bool) {
-	end := w.nest(cmdAttrDaemon | nlaFNested)
-	w.u32(daemonAttrState, uint32(d.State))
-	if full {
-		w.str(daemonAttrMcastIfn, d.Interface)
-		w.u32(daemonAttrSyncID, d.SyncID)
+		ae.String(daemonAttrMcastIfn, d.Interface)
+		ae.Uint32(daemonAttrSyncID, d.SyncID)
 		if d.MaxLen != 0 {
-			w.u16(daemonAttrSyncMaxLen, d.MaxLen)
+			ae.Uint16(daemonAttrSyncMaxLen, d.MaxLen)
 		}
 		if d.McastGroup.Is4() {
-			w.put(daemonAttrMcastGroup, addrBytes(d.McastGroup))
+			ae.Bytes(daemonAttrMcastGroup, d.McastGroup.AsSlice())
 		} else if d.McastGroup.IsValid() {
-			w.put(daemonAttrMcastGroup6, addrBytes(d.McastGroup))
+			ae.Bytes(daemonAttrMcastGroup6, d.McastGroup.AsSlice())
 		}
 		if d.McastPort != 0 {
-			w.u16(daemonAttrMcastPort, d.McastPort)
+			ae.Uint16(daemonAttrMcastPort, d.McastPort)
 		}
 		if d.McastTTL != 0 {
-			w.u8(daemonAttrMcastTTL, d.McastTTL)
+			ae.Uint8(daemonAttrMcastTTL, d.McastTTL)
 		}
-	}
-	end()
+		return nil
+	})
 }
 
 func decodeDaemon(b []byte) (SyncDaemon, error) {
 	var d SyncDaemon
-	attrs, err := parseAttrs(b)
-	if err != nil {
-		return d, fmt.Errorf("daemon: %w", err)
-	}
-	for _, a := range attrs {
-		switch a.typ {
+	err := decodeAttrs(b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
 		case daemonAttrState:
-			d.State = SyncState(attrU32(a.val))
+			d.State = SyncState(ad.Uint32())
 		case daemonAttrMcastIfn:
-			d.Interface = attrString(a.val)
+			d.Interface = ad.String()
 		case daemonAttrSyncID:
-			d.SyncID = attrU32(a.val)
+			d.SyncID = ad.Uint32()
 		case daemonAttrSyncMaxLen:
-			d.MaxLen = attrU16(a.val)
+			d.MaxLen = ad.Uint16()
 		case daemonAttrMcastGroup:
-			if len(a.val) >= 4 {
-				d.McastGroup = netip.AddrFrom4([4]byte(a.val[:4]))
+			if v := value(ad, 4); v != nil {
+				d.McastGroup = netip.AddrFrom4([4]byte(v[:4]))
 			}
 		case daemonAttrMcastGroup6:
-			if len(a.val) >= 16 {
-				if g := netip.AddrFrom16([16]byte(a.val[:16])); !g.IsUnspecified() {
+			if v := value(ad, 16); v != nil {
+				if g := netip.AddrFrom16([16]byte(v[:16])); !g.IsUnspecified() {
 					d.McastGroup = g
 				}
 			}
 		case daemonAttrMcastPort:
-			d.McastPort = attrU16(a.val)
+			d.McastPort = ad.Uint16()
 		case daemonAttrMcastTTL:
-			d.McastTTL = attrU8(a.val)
+			d.McastTTL = ad.Uint8()
 		}
+	})
+	if err != nil {
+		return d, fmt.Errorf("daemon: %w", err)
 	}
 	return d, nil
 }

@@ -1,51 +1,66 @@
 package ipvs
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"testing"
+
+	"github.com/mdlayher/netlink"
 )
 
 // stats64Attr builds a nested STATS64 attribute as the kernel sends it
 // (u64 values, preceded by a PAD attribute).
-func stats64Attr(w *attrWriter, typ uint16, vals [10]uint64) {
-	end := w.nest(typ | nlaFNested)
-	w.put(11, nil) // IPVS_STATS_ATTR_PAD
-	for i, v := range vals {
-		w.put(uint16(i+1), ne.AppendUint64(nil, v))
-	}
-	end()
+func stats64Attr(ae *netlink.AttributeEncoder, typ uint16, vals [10]uint64) {
+	ae.Nested(typ, func(ae *netlink.AttributeEncoder) error {
+		ae.Bytes(11, nil) // IPVS_STATS_ATTR_PAD
+		for i, v := range vals {
+			ae.Uint64(uint16(i+1), v)
+		}
+		return nil
+	})
 }
 
 // stats32Attr builds the legacy STATS attribute: u32 except the byte counters.
-func stats32Attr(w *attrWriter, typ uint16, vals [10]uint64) {
-	end := w.nest(typ | nlaFNested)
-	for i, v := range vals {
-		if i+1 == statsInBytes || i+1 == statsOutBytes {
-			w.put(uint16(i+1), ne.AppendUint64(nil, v))
-		} else {
-			w.u32(uint16(i+1), uint32(v))
+func stats32Attr(ae *netlink.AttributeEncoder, typ uint16, vals [10]uint64) {
+	ae.Nested(typ, func(ae *netlink.AttributeEncoder) error {
+		for i, v := range vals {
+			if i+1 == statsInBytes || i+1 == statsOutBytes {
+				ae.Uint64(uint16(i+1), v)
+			} else {
+				ae.Uint32(uint16(i+1), uint32(v))
+			}
 		}
+		return nil
+	})
+}
+
+func encode(t testing.TB, f func(ae *netlink.AttributeEncoder)) []byte {
+	t.Helper()
+	ae := netlink.NewAttributeEncoder()
+	f(ae)
+	b, err := ae.Encode()
+	if err != nil {
+		t.Fatal(err)
 	}
-	end()
+	return b
 }
 
 func TestDecodeServiceStats64(t *testing.T) {
 	big := [10]uint64{5 << 32, 6<<32 + 1, 7<<32 + 2, 1 << 40, 1<<41 + 3, 11, 12, 13, 1 << 33, 1 << 34}
-	var w attrWriter
-	w.u16(svcAttrAF, uint16(FamilyIPv4))
-	w.u16(svcAttrProtocol, uint16(TCP))
-	w.put(svcAttrAddr, []byte{10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // kernel sends 16 bytes
-	w.be16(svcAttrPort, 80)
-	w.str(svcAttrSchedName, "wrr")
-	w.put(svcAttrFlags, append(ne.AppendUint32(nil, uint32(FlagPersistent|FlagHashed)), 0xff, 0xff, 0xff, 0xff))
-	w.u32(svcAttrTimeout, 300)
-	w.put(svcAttrNetmask, []byte{255, 255, 255, 0})
-	stats32Attr(&w, svcAttrStats, big) // truncated counters come first
-	stats64Attr(&w, svcAttrStats64, big)
-	w.str(svcAttrPEName, "sip")
+	b := encode(t, func(w *netlink.AttributeEncoder) {
+		w.Uint16(svcAttrAF, uint16(FamilyIPv4))
+		w.Uint16(svcAttrProtocol, uint16(TCP))
+		w.Bytes(svcAttrAddr, []byte{10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // kernel sends 16 bytes
+		w.Bytes(svcAttrPort, []byte{0, 80})
+		w.String(svcAttrSchedName, "wrr")
+		w.Bytes(svcAttrFlags, append(ne.AppendUint32(nil, uint32(FlagPersistent|FlagHashed)), 0xff, 0xff, 0xff, 0xff))
+		w.Uint32(svcAttrTimeout, 300)
+		w.Bytes(svcAttrNetmask, []byte{255, 255, 255, 0})
+		stats32Attr(w, svcAttrStats, big) // truncated counters come first
+		stats64Attr(w, svcAttrStats64, big)
+		w.String(svcAttrPEName, "sip")
+	})
 
-	s, err := decodeService(w.b)
+	s, err := decodeService(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,22 +79,23 @@ func TestDecodeServiceStats64(t *testing.T) {
 
 func TestDecodeDestStats32Only(t *testing.T) {
 	vals := [10]uint64{1, 2, 3, 1 << 35, 5, 6, 7, 8, 9, 10}
-	var w attrWriter
-	w.put(destAttrAddr, netip.MustParseAddr("fd00::2").AsSlice())
-	w.be16(destAttrPort, 53)
-	w.u32(destAttrFwdMethod, uint32(Tunnel)|0x0100) // other conn flags are masked
-	w.u32(destAttrWeight, 9)
-	w.u32(destAttrUThresh, 100)
-	w.u32(destAttrLThresh, 50)
-	w.u32(destAttrActiveConns, 3)
-	w.u32(destAttrInactConns, 4)
-	w.u32(destAttrPersistConns, 5)
-	w.u16(destAttrAddrFamily, uint16(FamilyIPv6))
-	w.u8(destAttrTunType, uint8(TunnelGUE))
-	w.be16(destAttrTunPort, 6080)
-	w.u16(destAttrTunFlags, uint16(TunnelCsum))
-	stats32Attr(&w, destAttrStats, vals)
-	d, err := decodeDest(w.b, FamilyIPv4) // family from the attribute wins
+	b := encode(t, func(w *netlink.AttributeEncoder) {
+		w.Bytes(destAttrAddr, netip.MustParseAddr("fd00::2").AsSlice())
+		putNetOrder16(w, destAttrPort, 53)
+		w.Uint32(destAttrFwdMethod, uint32(Tunnel)|0x0100) // other conn flags are masked
+		w.Uint32(destAttrWeight, 9)
+		w.Uint32(destAttrUThresh, 100)
+		w.Uint32(destAttrLThresh, 50)
+		w.Uint32(destAttrActiveConns, 3)
+		w.Uint32(destAttrInactConns, 4)
+		w.Uint32(destAttrPersistConns, 5)
+		w.Uint16(destAttrAddrFamily, uint16(FamilyIPv6))
+		w.Uint8(destAttrTunType, uint8(TunnelGUE))
+		putNetOrder16(w, destAttrTunPort, 6080)
+		w.Uint16(destAttrTunFlags, uint16(TunnelCsum))
+		stats32Attr(w, destAttrStats, vals)
+	})
+	d, err := decodeDest(b, FamilyIPv4) // family from the attribute wins
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,13 +114,8 @@ func TestEncodeRoundTrip(t *testing.T) {
 		{Key: AddrKey(SCTP, netip.MustParseAddrPort("192.0.2.1:0")), Flags: FlagOnePacket},
 	}
 	for _, s := range svcs {
-		var w attrWriter
-		encodeService(&w, &s, true)
-		v, ok, err := findAttr(w.b, cmdAttrService)
-		if !ok || err != nil {
-			t.Fatalf("%v: no service attr (%v)", s.Key, err)
-		}
-		got, err := decodeService(v)
+		b := encode(t, func(ae *netlink.AttributeEncoder) { encodeService(ae, &s, true) })
+		got, err := decodeNested(b, cmdAttrService, "service", decodeService)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,10 +127,10 @@ func TestEncodeRoundTrip(t *testing.T) {
 		}
 	}
 	d := Destination{Addr: netip.MustParseAddr("10.0.0.2"), Port: 8080, Method: Tunnel, Weight: 3, UpperThreshold: 7, LowerThreshold: 2, TunType: TunnelGRE, TunFlags: TunnelRemCsum}
-	var w attrWriter
-	encodeDest(&w, &d, true)
-	v, _, _ := findAttr(w.b, cmdAttrDest)
-	got, err := decodeDest(v, FamilyIPv6)
+	b := encode(t, func(ae *netlink.AttributeEncoder) { encodeDest(ae, &d, true) })
+	got, err := decodeNested(b, cmdAttrDest, "destination", func(b []byte) (Destination, error) {
+		return decodeDest(b, FamilyIPv6)
+	})
 	if err != nil || got != d {
 		t.Errorf("dest round trip: %+v, %v", got, err)
 	}
@@ -148,47 +159,53 @@ func TestNetmaskKernelForm(t *testing.T) {
 	}
 }
 
-func TestParseReplies(t *testing.T) {
-	msg := func(typ uint16, seq uint32, body []byte) []byte {
-		b := ne.AppendUint32(nil, uint32(16+len(body)))
-		b = ne.AppendUint16(b, typ)
-		b = ne.AppendUint16(b, 2) // NLM_F_MULTI
-		b = ne.AppendUint32(b, seq)
-		b = ne.AppendUint32(b, 0)
-		b = append(b, body...)
-		for len(b)%4 != 0 {
-			b = append(b, 0)
+func TestDaemonRoundTrip(t *testing.T) {
+	for _, d := range []SyncDaemon{
+		{State: SyncMaster, Interface: "eth0", SyncID: 7, MaxLen: 1400, McastGroup: netip.MustParseAddr("239.1.2.3"), McastPort: 8849, McastTTL: 3},
+		{State: SyncBackup, Interface: "eth1", McastGroup: netip.MustParseAddr("ff02::1:2")},
+	} {
+		b := encode(t, func(ae *netlink.AttributeEncoder) { encodeDaemon(ae, &d, true) })
+		got, err := decodeNested(b, cmdAttrDaemon, "daemon", decodeDaemon)
+		if err != nil || got != d {
+			t.Errorf("daemon round trip: %+v, %v; want %+v", got, err, d)
 		}
-		return b
 	}
-	var got [][]byte
-	b := append(msg(30, 7, []byte{4, 1, 0, 0, 1, 2, 3, 4}), msg(30, 6, []byte{4, 1, 0, 0, 9})...)
-	b = append(b, msg(3, 7, []byte{0, 0, 0, 0})...)
-	done, err := parseReplies(b, 7, func(p []byte) { got = append(got, p) })
-	if !done || err != nil || len(got) != 1 || string(got[0]) != "\x01\x02\x03\x04" {
-		t.Fatalf("done=%v err=%v got=%x", done, err, got)
+}
+
+// A reply without the expected nested attribute is an error that says so
+// (the old transport printed "reply without service: <nil>").
+func TestDecodeNestedMissing(t *testing.T) {
+	b := encode(t, func(ae *netlink.AttributeEncoder) { ae.Uint32(cmdAttrTimeoutTCP, 1) })
+	_, err := decodeNested(b, cmdAttrService, "service", decodeService)
+	if err == nil || err.Error() != "reply without service attribute" {
+		t.Fatalf("err = %v", err)
 	}
-	errMsg := msg(2, 8, binary.NativeEndian.AppendUint32(nil, uint32(0xffffffff-2))) // -3 = ESRCH
-	done, err = parseReplies(errMsg, 8, func([]byte) {})
-	if !done || err == nil || err.Error() != "no such process" {
-		t.Fatalf("done=%v err=%v", done, err)
+	// A value of the wrong size is an error, not a silent zero.
+	b = encode(t, func(ae *netlink.AttributeEncoder) {
+		ae.Nested(cmdAttrService, func(ae *netlink.AttributeEncoder) error {
+			ae.Uint32(svcAttrAF, uint32(FamilyIPv4))
+			return nil
+		})
+	})
+	if _, err := decodeNested(b, cmdAttrService, "service", decodeService); err == nil {
+		t.Fatal("4-byte address family decoded")
 	}
 }
 
 func FuzzDecodeAttrs(f *testing.F) {
-	var w attrWriter
-	encodeService(&w, &Service{Key: AddrKey(TCP, netip.MustParseAddrPort("10.0.0.1:80"))}, true)
-	f.Add(w.b[4:])
-	w = attrWriter{}
-	encodeDest(&w, &Destination{Addr: netip.MustParseAddr("fd00::1"), Method: Tunnel}, true)
-	stats64Attr(&w, destAttrStats64, [10]uint64{1, 2, 3})
-	f.Add(w.b[4:])
+	f.Add(encode(f, func(ae *netlink.AttributeEncoder) {
+		encodeService(ae, &Service{Key: AddrKey(TCP, netip.MustParseAddrPort("10.0.0.1:80"))}, true)
+	})[4:])
+	f.Add(encode(f, func(ae *netlink.AttributeEncoder) {
+		encodeDest(ae, &Destination{Addr: netip.MustParseAddr("fd00::1"), Method: Tunnel}, true)
+		stats64Attr(ae, destAttrStats64, [10]uint64{1, 2, 3})
+	})[4:])
 	f.Add([]byte{0xff, 0xff, 1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = decodeService(b)
 		_, _ = decodeDest(b, FamilyIPv4)
 		_, _ = decodeDaemon(b)
-		_, _ = parseStats(b)
-		_, _ = parseReplies(b, 1, func([]byte) {})
+		_, _ = decodeStats(b)
+		_, _ = decodeNested(b, cmdAttrService, "service", decodeService)
 	})
 }

@@ -5,307 +5,233 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
-	"sync"
 	"time"
 
-	"github.com/vishvananda/netns"
+	"github.com/mdlayher/genetlink"
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
 // Netlink is the Kernel implementation over the IPVS generic-netlink family
-// in the network namespace of the calling thread at NewNetlink time. It is
-// safe for concurrent use (calls are serialised).
+// (github.com/mdlayher/netlink) in the network namespace it was opened in.
+// It is safe for concurrent use (requests are serialised).
 type Netlink struct {
 	// ConnPath is the connection table file read by Connections
 	// (default /proc/net/ip_vs_conn, i.e. the process's namespace; for a
 	// handle from NewNetlinkAt set it to a path inside that namespace).
 	ConnPath string
 
-	mu     sync.Mutex
-	fd     int
+	c      *netlink.Conn
 	family uint16
-	pid    uint32
-	seq    uint32
-	rbuf   []byte
 }
 
 var _ Kernel = (*Netlink)(nil)
 
 const (
-	nlmsgHdrLen  = 16
-	genlHdrLen   = 4
-	genlCtrlID   = 0x10
-	genlVersion  = 1
-	ctrlGetFam   = 3
-	ctrlAttrID   = 1
-	ctrlAttrName = 2
+	genlVersion    = 1
+	requestTimeout = 30 * time.Second
+	// maxDumpTries bounds the retries of a dump the kernel marks
+	// interrupted (NLM_F_DUMP_INTR: the table changed while it was read).
+	maxDumpTries = 5
 )
 
 // ErrNoIPVS is returned by NewNetlink when the kernel has no IPVS family
 // (ip_vs not loaded and not loadable).
 var ErrNoIPVS = errors.New("ipvs: kernel has no IPVS generic netlink family (is ip_vs loaded?)")
 
-// NewNetlink opens a generic netlink socket and resolves the IPVS family,
-// running `modprobe ip_vs` once if the family is missing (as ipvsadm does).
+// NewNetlink opens a generic netlink socket in the calling thread's network
+// namespace and resolves the IPVS family, running `modprobe ip_vs` once if
+// the family is missing (as ipvsadm does).
 func NewNetlink() (*Netlink, error) {
-	return newNetlink(-1)
+	return dial(&netlink.Config{})
 }
 
 // NewNetlinkAt is NewNetlink for the network namespace at nsPath (e.g.
-// /var/run/netns/lb1); the handle stays in that namespace.
+// /var/run/netns/lb1); the handle stays in that namespace. The socket is
+// created on a separate, locked OS thread (netlink.Config.NetNS): the
+// calling goroutine never changes namespace.
 func NewNetlinkAt(nsPath string) (*Netlink, error) {
-	ns, err := netns.GetFromPath(nsPath)
+	f, err := os.Open(nsPath)
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: open netns %s: %w", nsPath, err)
 	}
-	defer ns.Close()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
+	defer f.Close()
+	n, err := dial(&netlink.Config{NetNS: int(f.Fd())})
 	if err != nil {
-		return nil, fmt.Errorf("ipvs: current netns: %w", err)
+		return nil, fmt.Errorf("ipvs: netns %s: %w", nsPath, err)
 	}
-	defer orig.Close()
-	if err := netns.Set(ns); err != nil {
-		return nil, fmt.Errorf("ipvs: enter netns %s: %w", nsPath, err)
-	}
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_GENERIC)
-	if rerr := netns.Set(orig); rerr != nil {
-		if err == nil {
-			unix.Close(fd)
-		}
-		// The thread is in the wrong namespace: keep it locked so it dies.
-		runtime.LockOSThread()
-		return nil, fmt.Errorf("ipvs: return from netns %s: %w", nsPath, rerr)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ipvs: netlink socket in %s: %w", nsPath, err)
-	}
-	return newNetlink(fd)
+	return n, nil
 }
 
-// newNetlink sets up fd (or a new socket in the current namespace if fd < 0).
-func newNetlink(fd int) (*Netlink, error) {
-	if fd >= 0 {
-		return setupNetlink(fd)
-	}
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_GENERIC)
+func dial(cfg *netlink.Config) (*Netlink, error) {
+	c, err := netlink.Dial(unix.NETLINK_GENERIC, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: netlink socket: %w", err)
 	}
-	return setupNetlink(fd)
-}
-
-func setupNetlink(fd int) (*Netlink, error) {
-	n := &Netlink{fd: fd, rbuf: make([]byte, 1<<17), ConnPath: "/proc/net/ip_vs_conn"}
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		n.Close()
-		return nil, fmt.Errorf("ipvs: netlink bind: %w", err)
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		n.Close()
-		return nil, fmt.Errorf("ipvs: netlink getsockname: %w", err)
-	}
-	n.pid = sa.(*unix.SockaddrNetlink).Pid
-	tv := unix.NsecToTimeval(int64(30 * time.Second))
-	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
-	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_EXT_ACK, 1)
-
-	fam, err := n.resolveFamily()
+	_ = c.SetOption(netlink.ExtendedAcknowledge, true) // best effort: kernels before 4.12 lack it
+	_ = c.SetReadBuffer(1 << 20)
+	_ = c.SetDeadline(time.Now().Add(requestTimeout))
+	fam, err := genetlink.NewConn(c).GetFamily("IPVS")
 	if errors.Is(err, unix.ENOENT) {
 		_ = exec.Command("modprobe", "-q", "ip_vs").Run()
-		fam, err = n.resolveFamily()
+		fam, err = genetlink.NewConn(c).GetFamily("IPVS")
 	}
 	if err != nil {
-		n.Close()
+		c.Close()
 		if errors.Is(err, unix.ENOENT) {
 			return nil, ErrNoIPVS
 		}
 		return nil, fmt.Errorf("ipvs: resolve IPVS family: %w", err)
 	}
-	n.family = fam
-	return n, nil
+	return &Netlink{c: c, family: fam.ID, ConnPath: "/proc/net/ip_vs_conn"}, nil
 }
 
 // Close closes the socket.
-func (n *Netlink) Close() error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.fd < 0 {
-		return nil
-	}
-	err := unix.Close(n.fd)
-	n.fd = -1
-	return err
-}
-
-func (n *Netlink) resolveFamily() (uint16, error) {
-	var w attrWriter
-	w.str(ctrlAttrName, "IPVS")
-	msgs, err := n.request(genlCtrlID, ctrlGetFam, 0, w.b)
-	if err != nil {
-		return 0, err
-	}
-	for _, m := range msgs {
-		if v, ok, _ := findAttr(m, ctrlAttrID); ok {
-			return attrU16(v), nil
-		}
-	}
-	return 0, unix.ENOENT
-}
-
-// request sends one generic netlink request and returns the payloads
-// (after the genl header) of the replies. dump adds NLM_F_DUMP.
-func (n *Netlink) request(family uint16, cmd uint8, flags uint16, attrs []byte) ([][]byte, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.fd < 0 {
-		return nil, errors.New("ipvs: netlink handle closed")
-	}
-	n.seq++
-	seq := n.seq
-	total := nlmsgHdrLen + genlHdrLen + len(attrs)
-	msg := make([]byte, 0, total)
-	msg = ne.AppendUint32(msg, uint32(total))
-	msg = ne.AppendUint16(msg, family)
-	msg = ne.AppendUint16(msg, unix.NLM_F_REQUEST|unix.NLM_F_ACK|flags)
-	msg = ne.AppendUint32(msg, seq)
-	msg = ne.AppendUint32(msg, n.pid)
-	msg = append(msg, cmd, genlVersion, 0, 0)
-	msg = append(msg, attrs...)
-	if err := unix.Sendto(n.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, err
-	}
-	var out [][]byte
-	for {
-		nr, _, err := unix.Recvfrom(n.fd, n.rbuf, 0)
-		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			return nil, err
-		}
-		done, err := parseReplies(n.rbuf[:nr], seq, func(p []byte) {
-			out = append(out, append([]byte(nil), p...))
-		})
-		if err != nil || done {
-			return out, err
-		}
-	}
-}
-
-// parseReplies walks the netlink messages in b belonging to seq, handing
-// each data payload (after the genl header) to f. It reports whether the
-// request is complete (ACK, error or NLMSG_DONE).
-func parseReplies(b []byte, seq uint32, f func([]byte)) (bool, error) {
-	for len(b) >= nlmsgHdrLen {
-		l := int(ne.Uint32(b))
-		typ := ne.Uint16(b[4:])
-		flags := ne.Uint16(b[6:])
-		mseq := ne.Uint32(b[8:])
-		if l < nlmsgHdrLen || l > len(b) {
-			return true, fmt.Errorf("ipvs: bad netlink message length %d", l)
-		}
-		body := b[nlmsgHdrLen:l]
-		b = b[min(align4(l), len(b)):]
-		if mseq != seq {
-			continue
-		}
-		switch typ {
-		case unix.NLMSG_DONE:
-			return true, nil
-		case unix.NLMSG_ERROR:
-			if len(body) < 4 {
-				return true, errors.New("ipvs: short netlink error message")
-			}
-			if e := int32(ne.Uint32(body)); e != 0 {
-				return true, unix.Errno(-e)
-			}
-			return true, nil
-		}
-		if len(body) >= genlHdrLen {
-			f(body[genlHdrLen:])
-		}
-		_ = flags
-	}
-	return false, nil
-}
+func (n *Netlink) Close() error { return n.c.Close() }
 
 // OpError is the error of a failed IPVS netlink command. Err is the errno
 // (unix.EEXIST, unix.ESRCH for a missing service, unix.ENOENT for a missing
 // destination or scheduler, ...).
 type OpError struct {
-	Op     string // e.g. "NEW_SERVICE"
-	Object string // service or destination it was about, may be empty
-	Err    error
+	Op      string // e.g. "NEW_SERVICE"
+	Object  string // service or destination it was about, may be empty
+	Err     error
+	Message string // the kernel's extended-ACK message, if it sent one
 }
 
 func (e *OpError) Error() string {
-	if e.Object == "" {
-		return "ipvs: " + e.Op + ": " + e.Err.Error()
+	s := "ipvs: " + e.Op
+	if e.Object != "" {
+		s += " " + e.Object
 	}
-	return "ipvs: " + e.Op + " " + e.Object + ": " + e.Err.Error()
+	s += ": " + e.Err.Error()
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
 }
 
 func (e *OpError) Unwrap() error { return e.Err }
 
-func (n *Netlink) do(cmd uint8, flags uint16, obj string, attrs []byte) ([][]byte, error) {
-	msgs, err := n.request(n.family, cmd, flags, attrs)
+// request kinds: a command the kernel acknowledges, one that answers with
+// one reply, and a dump.
+const (
+	set  = netlink.Request | netlink.Acknowledge
+	get  = netlink.Request
+	dump = netlink.Request | netlink.Dump
+)
+
+// do sends command cmd with the attributes attrs adds (attrs may be nil)
+// and returns the payloads (after the genl header) of the replies. obj names
+// the service or destination in errors. A dump the kernel marks interrupted
+// is retried.
+func (n *Netlink) do(cmd uint8, flags netlink.HeaderFlags, obj string, attrs func(*netlink.AttributeEncoder)) ([][]byte, error) {
+	ae := netlink.NewAttributeEncoder()
+	if attrs != nil {
+		attrs(ae)
+	}
+	b, err := ae.Encode()
 	if err != nil {
 		return nil, &OpError{Op: cmdNames[cmd], Object: obj, Err: err}
 	}
-	return msgs, nil
+	req := netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(n.family), Flags: flags},
+		Data:   append([]byte{cmd, genlVersion, 0, 0}, b...),
+	}
+	for try := 1; ; try++ {
+		_ = n.c.SetDeadline(time.Now().Add(requestTimeout))
+		msgs, err := n.c.Execute(req)
+		if err != nil {
+			return nil, newOpError(cmd, obj, err)
+		}
+		out, intr := payloads(msgs)
+		if !intr {
+			return out, nil
+		}
+		if try == maxDumpTries {
+			return nil, &OpError{Op: cmdNames[cmd], Object: obj,
+				Err: fmt.Errorf("dump interrupted %d times by concurrent changes: %w", try, unix.EINTR)}
+		}
+	}
+}
+
+// payloads returns the generic netlink payloads of the data messages in
+// msgs, and whether any is marked NLM_F_DUMP_INTR.
+func payloads(msgs []netlink.Message) ([][]byte, bool) {
+	out := make([][]byte, 0, len(msgs))
+	intr := false
+	for _, m := range msgs {
+		intr = intr || m.Header.Flags&netlink.DumpInterrupted != 0
+		if m.Header.Type != netlink.Error && m.Header.Type != netlink.Done && len(m.Data) >= 4 {
+			out = append(out, m.Data[4:])
+		}
+	}
+	return out, intr
+}
+
+// newOpError converts a netlink error into an OpError carrying the errno and
+// the kernel's extended-ACK message.
+func newOpError(cmd uint8, obj string, err error) *OpError {
+	e := &OpError{Op: cmdNames[cmd], Object: obj, Err: err}
+	var nerr *netlink.OpError
+	if errors.As(err, &nerr) {
+		e.Err, e.Message = nerr.Err, nerr.Message
+	}
+	return e
+}
+
+// decodeReplies decodes every reply with dec, wrapping errors as cmd's.
+func decodeReplies[T any](cmd uint8, obj string, msgs [][]byte, dec func([]byte) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(msgs))
+	for _, m := range msgs {
+		v, err := dec(m)
+		if err != nil {
+			return nil, &OpError{Op: cmdNames[cmd], Object: obj, Err: err}
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // Info returns the IPVS version and connection table size.
 func (n *Netlink) Info() (Info, error) {
-	msgs, err := n.do(cmdGetInfo, 0, "", nil)
+	msgs, err := n.do(cmdGetInfo, get, "", nil)
 	if err != nil {
 		return Info{}, err
 	}
 	var info Info
 	for _, m := range msgs {
-		attrs, err := parseAttrs(m)
+		err := decodeAttrs(m, func(ad *netlink.AttributeDecoder) {
+			switch ad.Type() {
+			case infoAttrVersion:
+				info.Version = ad.Uint32()
+			case infoAttrConnTabSize:
+				info.ConnTableSize = ad.Uint32()
+			}
+		})
 		if err != nil {
 			return info, &OpError{Op: "GET_INFO", Err: err}
-		}
-		for _, a := range attrs {
-			switch a.typ {
-			case infoAttrVersion:
-				info.Version = attrU32(a.val)
-			case infoAttrConnTabSize:
-				info.ConnTableSize = attrU32(a.val)
-			}
 		}
 	}
 	return info, nil
 }
 
-// Table dumps every service and then the destinations of each.
+// Table dumps every service and then the destinations of each, in the
+// kernel's order (hash-table order for services, list order for
+// destinations); Table.Sort gives a stable one.
 func (n *Netlink) Table() (Table, error) {
-	var w attrWriter
-	msgs, err := n.do(cmdGetService, unix.NLM_F_DUMP, "", w.b)
+	msgs, err := n.do(cmdGetService, dump, "", nil)
 	if err != nil {
 		return Table{}, err
 	}
-	t := Table{Services: make([]Service, 0, len(msgs))}
-	for _, m := range msgs {
-		v, ok, err := findAttr(m, cmdAttrService)
-		if err != nil || !ok {
-			return Table{}, &OpError{Op: "GET_SERVICE", Err: fmt.Errorf("reply without service: %v", err)}
-		}
-		s, err := decodeService(v)
-		if err != nil {
-			return Table{}, &OpError{Op: "GET_SERVICE", Err: err}
-		}
-		t.Services = append(t.Services, s)
+	svcs, err := decodeReplies(cmdGetService, "", msgs, func(m []byte) (Service, error) {
+		return decodeNested(m, cmdAttrService, "service", decodeService)
+	})
+	if err != nil {
+		return Table{}, err
 	}
-	for i := range t.Services {
-		s := &t.Services[i]
+	for i := range svcs {
+		s := &svcs[i]
 		ds, err := n.destinations(s)
 		if errors.Is(err, unix.ESRCH) {
 			continue // deleted meanwhile
@@ -315,36 +241,24 @@ func (n *Netlink) Table() (Table, error) {
 		}
 		s.Destinations = ds
 	}
-	t.Sort()
-	return t, nil
+	return Table{Services: svcs}, nil
 }
 
 func (n *Netlink) destinations(s *Service) ([]Destination, error) {
-	var w attrWriter
-	encodeService(&w, s, false)
-	msgs, err := n.do(cmdGetDest, unix.NLM_F_DUMP, s.Key.String(), w.b)
+	obj := s.Key.String()
+	msgs, err := n.do(cmdGetDest, dump, obj, func(ae *netlink.AttributeEncoder) { encodeService(ae, s, false) })
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Destination, 0, len(msgs))
-	for _, m := range msgs {
-		v, ok, err := findAttr(m, cmdAttrDest)
-		if err != nil || !ok {
-			return nil, &OpError{Op: "GET_DEST", Object: s.Key.String(), Err: fmt.Errorf("reply without destination: %v", err)}
-		}
-		d, err := decodeDest(v, s.Key.Family)
-		if err != nil {
-			return nil, &OpError{Op: "GET_DEST", Object: s.Key.String(), Err: err}
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return decodeReplies(cmdGetDest, obj, msgs, func(m []byte) (Destination, error) {
+		return decodeNested(m, cmdAttrDest, "destination", func(b []byte) (Destination, error) {
+			return decodeDest(b, s.Key.Family)
+		})
+	})
 }
 
 func (n *Netlink) svcCmd(cmd uint8, s *Service, full bool) error {
-	var w attrWriter
-	encodeService(&w, s, full)
-	_, err := n.do(cmd, 0, s.Key.String(), w.b)
+	_, err := n.do(cmd, set, s.Key.String(), func(ae *netlink.AttributeEncoder) { encodeService(ae, s, full) })
 	return err
 }
 
@@ -361,15 +275,15 @@ func (n *Netlink) DelService(k ServiceKey) error {
 
 // Flush deletes every service.
 func (n *Netlink) Flush() error {
-	_, err := n.do(cmdFlush, 0, "", nil)
+	_, err := n.do(cmdFlush, set, "", nil)
 	return err
 }
 
 func (n *Netlink) destCmd(cmd uint8, k ServiceKey, d *Destination, full bool) error {
-	var w attrWriter
-	encodeService(&w, &Service{Key: k}, false)
-	encodeDest(&w, d, full)
-	_, err := n.do(cmd, 0, k.String()+" -> "+d.AddrPort().String(), w.b)
+	_, err := n.do(cmd, set, k.String()+" -> "+d.AddrPort().String(), func(ae *netlink.AttributeEncoder) {
+		encodeService(ae, &Service{Key: k}, false)
+		encodeDest(ae, d, full)
+	})
 	return err
 }
 
@@ -395,32 +309,30 @@ func (n *Netlink) Zero(k ServiceKey) error {
 
 // ZeroAll resets the counters of every service.
 func (n *Netlink) ZeroAll() error {
-	_, err := n.do(cmdZero, 0, "", nil)
+	_, err := n.do(cmdZero, set, "", nil)
 	return err
 }
 
 // Timeouts returns the tcp, tcpfin and udp timeouts.
 func (n *Netlink) Timeouts() (Timeouts, error) {
-	msgs, err := n.do(cmdGetConfig, 0, "", nil)
+	msgs, err := n.do(cmdGetConfig, get, "", nil)
 	if err != nil {
 		return Timeouts{}, err
 	}
 	var t Timeouts
 	for _, m := range msgs {
-		attrs, err := parseAttrs(m)
+		err := decodeAttrs(m, func(ad *netlink.AttributeDecoder) {
+			switch ad.Type() {
+			case cmdAttrTimeoutTCP:
+				t.TCP = time.Duration(ad.Uint32()) * time.Second
+			case cmdAttrTimeoutTCPFin:
+				t.TCPFin = time.Duration(ad.Uint32()) * time.Second
+			case cmdAttrTimeoutUDP:
+				t.UDP = time.Duration(ad.Uint32()) * time.Second
+			}
+		})
 		if err != nil {
 			return t, &OpError{Op: "GET_CONFIG", Err: err}
-		}
-		for _, a := range attrs {
-			d := time.Duration(attrU32(a.val)) * time.Second
-			switch a.typ {
-			case cmdAttrTimeoutTCP:
-				t.TCP = d
-			case cmdAttrTimeoutTCPFin:
-				t.TCPFin = d
-			case cmdAttrTimeoutUDP:
-				t.UDP = d
-			}
 		}
 	}
 	return t, nil
@@ -428,19 +340,20 @@ func (n *Netlink) Timeouts() (Timeouts, error) {
 
 // SetTimeouts sets the non-zero timeouts of t (rounded down to seconds).
 func (n *Netlink) SetTimeouts(t Timeouts) error {
-	var w attrWriter
-	for _, x := range []struct {
-		typ uint16
-		d   time.Duration
-	}{{cmdAttrTimeoutTCP, t.TCP}, {cmdAttrTimeoutTCPFin, t.TCPFin}, {cmdAttrTimeoutUDP, t.UDP}} {
-		if x.d < 0 || x.d/time.Second > 1<<31 {
-			return &OpError{Op: "SET_CONFIG", Err: fmt.Errorf("timeout %v out of range", x.d)}
-		}
-		if x.d > 0 {
-			w.u32(x.typ, uint32(x.d/time.Second))
+	// Indexed by attribute type; the zero entries below are never sent.
+	ds := []time.Duration{cmdAttrTimeoutTCP: t.TCP, cmdAttrTimeoutTCPFin: t.TCPFin, cmdAttrTimeoutUDP: t.UDP}
+	for _, d := range ds {
+		if d < 0 || d/time.Second > 1<<31 {
+			return &OpError{Op: "SET_CONFIG", Err: fmt.Errorf("timeout %v out of range", d)}
 		}
 	}
-	_, err := n.do(cmdSetConfig, 0, "", w.b)
+	_, err := n.do(cmdSetConfig, set, "", func(ae *netlink.AttributeEncoder) {
+		for typ, d := range ds {
+			if d > 0 {
+				ae.Uint32(uint16(typ), uint32(d/time.Second))
+			}
+		}
+	})
 	return err
 }
 
@@ -456,37 +369,25 @@ func (n *Netlink) Connections() ([]Connection, error) {
 
 // SyncDaemons lists the running connection synchronisation daemons.
 func (n *Netlink) SyncDaemons() ([]SyncDaemon, error) {
-	msgs, err := n.do(cmdGetDaemon, unix.NLM_F_DUMP, "", nil)
+	msgs, err := n.do(cmdGetDaemon, dump, "", nil)
 	if err != nil {
 		return nil, err
 	}
-	var out []SyncDaemon
-	for _, m := range msgs {
-		v, ok, err := findAttr(m, cmdAttrDaemon)
-		if err != nil || !ok {
-			continue
-		}
-		d, err := decodeDaemon(v)
-		if err != nil {
-			return nil, &OpError{Op: "GET_DAEMON", Err: err}
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return decodeReplies(cmdGetDaemon, "", msgs, func(m []byte) (SyncDaemon, error) {
+		return decodeNested(m, cmdAttrDaemon, "daemon", decodeDaemon)
+	})
 }
 
 // StartSyncDaemon starts a master or backup sync daemon.
 func (n *Netlink) StartSyncDaemon(d SyncDaemon) error {
-	var w attrWriter
-	encodeDaemon(&w, &d, true)
-	_, err := n.do(cmdNewDaemon, 0, d.State.String(), w.b)
+	_, err := n.do(cmdNewDaemon, set, d.State.String(), func(ae *netlink.AttributeEncoder) { encodeDaemon(ae, &d, true) })
 	return err
 }
 
 // StopSyncDaemon stops the master or backup sync daemon.
 func (n *Netlink) StopSyncDaemon(s SyncState) error {
-	var w attrWriter
-	encodeDaemon(&w, &SyncDaemon{State: s}, false)
-	_, err := n.do(cmdDelDaemon, 0, s.String(), w.b)
+	_, err := n.do(cmdDelDaemon, set, s.String(), func(ae *netlink.AttributeEncoder) {
+		encodeDaemon(ae, &SyncDaemon{State: s}, false)
+	})
 	return err
 }

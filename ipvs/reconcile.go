@@ -256,6 +256,7 @@ func Reconcile(ctx context.Context, k Kernel, desired Table, opts ReconcileOptio
 	if err != nil {
 		return ch, fmt.Errorf("ipvs: read kernel table: %w", err)
 	}
+	actual.Sort() // the kernel's order varies; plan deletions in a stable one
 	ops := Plan(actual, want, opts)
 	var errs []error
 	var failed ServiceKey

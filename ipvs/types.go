@@ -537,7 +537,8 @@ type SyncDaemon struct {
 // reconciler need. *Netlink implements it; tests use fakes.
 type Kernel interface {
 	Info() (Info, error)
-	// Table returns every service with its destinations and 64-bit stats.
+	// Table returns every service with its destinations and 64-bit stats,
+	// in the kernel's order (Table.Sort gives a stable one).
 	Table() (Table, error)
 	// NewService adds s (without its destinations).
 	NewService(s Service) error

@@ -75,6 +75,7 @@ func TestVMNetlinkRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	got.Sort() // Table lists in the kernel's order
 	want, _ := ipvs.Normalize(desired)
 	if len(got.Services) != len(want.Services) {
 		t.Fatalf("%d services in kernel, want %d", len(got.Services), len(want.Services))

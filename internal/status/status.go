@@ -113,6 +113,7 @@ func Build(src metrics.Sources, version string, now time.Time) Document {
 			doc.IPVSError = err.Error()
 		} else {
 			live = t
+			live.Sort() // the kernel lists in hash order
 		}
 	}
 	var checks []metrics.CheckStatus

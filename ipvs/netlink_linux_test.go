@@ -1,0 +1,212 @@
+package ipvs
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/mdlayher/netlink"
+	"github.com/mdlayher/netlink/nlenc"
+	"github.com/mdlayher/netlink/nltest"
+	"golang.org/x/sys/unix"
+)
+
+const fakeFamily = 0x2a
+
+// fakeKernel answers IPVS requests on an nltest connection: reply returns
+// the payloads (after the genl header) for a command, or an errno.
+type fakeKernel struct {
+	t     *testing.T
+	reply func(cmd uint8, flags netlink.HeaderFlags, attrs []byte) (payloads [][]byte, replyFlags netlink.HeaderFlags, errno int, extack string)
+}
+
+func (f *fakeKernel) open() *Netlink {
+	c := nltest.Dial(func(reqs []netlink.Message) ([]netlink.Message, error) {
+		if len(reqs) != 1 {
+			f.t.Fatalf("%d requests in one send", len(reqs))
+		}
+		req := reqs[0]
+		if req.Header.Type != fakeFamily || len(req.Data) < 4 {
+			f.t.Fatalf("bad request %+v", req)
+		}
+		hdr := netlink.Header{Sequence: req.Header.Sequence, PID: req.Header.PID}
+		payloads, rflags, errno, extack := f.reply(req.Data[0], req.Header.Flags, req.Data[4:])
+		if errno != 0 {
+			return []netlink.Message{errorMsg(req, errno, extack)}, nil
+		}
+		var out []netlink.Message
+		for _, p := range payloads {
+			h := hdr
+			h.Type, h.Flags = fakeFamily, rflags
+			out = append(out, netlink.Message{Header: h, Data: append([]byte{req.Data[0], genlVersion, 0, 0}, p...)})
+		}
+		switch {
+		case req.Header.Flags&netlink.Dump != 0:
+			h := hdr
+			h.Type, h.Flags = netlink.Done, netlink.Multi|rflags
+			for i := range out {
+				out[i].Header.Flags |= netlink.Multi
+			}
+			out = append(out, netlink.Message{Header: h, Data: nlenc.Int32Bytes(0)})
+		case req.Header.Flags&netlink.Acknowledge != 0:
+			out = append(out, errorMsg(req, 0, ""))
+		}
+		return out, nil
+	})
+	return &Netlink{c: c, family: fakeFamily}
+}
+
+// errorMsg is the kernel's NLMSG_ERROR for req: the errno, the request, and
+// with an extended-ACK message its NLMSGERR_ATTR_MSG.
+func errorMsg(req netlink.Message, errno int, extack string) netlink.Message {
+	reqb, _ := req.MarshalBinary()
+	m := netlink.Message{
+		Header: netlink.Header{Type: netlink.Error, Sequence: req.Header.Sequence, PID: req.Header.PID},
+		Data:   append(nlenc.Int32Bytes(int32(-errno)), reqb...),
+	}
+	if extack != "" {
+		m.Header.Flags |= netlink.AcknowledgeTLVs
+		m.Data = append(m.Data, nltest.MustMarshalAttributes([]netlink.Attribute{
+			{Type: unix.NLMSGERR_ATTR_MSG, Data: nlenc.Bytes(extack)},
+		})...)
+	}
+	return m
+}
+
+func serviceReply(t *testing.T, k ServiceKey) []byte {
+	return encode(t, func(ae *netlink.AttributeEncoder) { encodeService(ae, &Service{Key: k}, true) })
+}
+
+// The kernel marks a dump NLM_F_DUMP_INTR when the table changed while it
+// was read; Table retries the dump instead of returning a torn table.
+func TestTableRetriesInterruptedDump(t *testing.T) {
+	k1 := AddrKey(TCP, netip.MustParseAddrPort("10.0.0.1:80"))
+	k2 := AddrKey(UDP, netip.MustParseAddrPort("10.0.0.2:53"))
+	svcDumps := 0
+	f := &fakeKernel{t: t, reply: func(cmd uint8, flags netlink.HeaderFlags, _ []byte) ([][]byte, netlink.HeaderFlags, int, string) {
+		if flags&netlink.Dump == 0 || flags&netlink.Acknowledge != 0 {
+			t.Errorf("command %d: flags %v, want a dump without ACK", cmd, flags)
+		}
+		switch cmd {
+		case cmdGetService:
+			svcDumps++
+			if svcDumps == 1 { // torn: k2 was added while dumping
+				return [][]byte{serviceReply(t, k1)}, netlink.DumpInterrupted, 0, ""
+			}
+			return [][]byte{serviceReply(t, k2), serviceReply(t, k1)}, 0, 0, ""
+		case cmdGetDest:
+			return nil, 0, 0, ""
+		}
+		t.Fatalf("unexpected command %d", cmd)
+		return nil, 0, 0, ""
+	}}
+	n := f.open()
+	defer n.Close()
+	tab, err := n.Table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svcDumps != 2 {
+		t.Errorf("%d service dumps, want 2", svcDumps)
+	}
+	// Kernel order, not sorted.
+	if len(tab.Services) != 2 || tab.Services[0].Key != k2 || tab.Services[1].Key != k1 {
+		t.Errorf("services = %+v, want k2, k1", tab.Services)
+	}
+}
+
+func TestTableGivesUpOnEndlesslyInterruptedDump(t *testing.T) {
+	dumps := 0
+	f := &fakeKernel{t: t, reply: func(uint8, netlink.HeaderFlags, []byte) ([][]byte, netlink.HeaderFlags, int, string) {
+		dumps++
+		return [][]byte{serviceReply(t, FWMarkKey(FamilyIPv4, 1))}, netlink.DumpInterrupted, 0, ""
+	}}
+	n := f.open()
+	defer n.Close()
+	_, err := n.Table()
+	if !errors.Is(err, unix.EINTR) || dumps != maxDumpTries {
+		t.Fatalf("err = %v after %d dumps, want EINTR after %d", err, dumps, maxDumpTries)
+	}
+}
+
+// The kernel's extended-ACK text is part of the error; the errno stays
+// reachable with errors.Is.
+func TestErrorCarriesExtAck(t *testing.T) {
+	f := &fakeKernel{t: t, reply: func(cmd uint8, flags netlink.HeaderFlags, _ []byte) ([][]byte, netlink.HeaderFlags, int, string) {
+		if cmd != cmdNewService || flags != netlink.Request|netlink.Acknowledge {
+			t.Errorf("command %d flags %v", cmd, flags)
+		}
+		return nil, 0, int(unix.ERANGE), "Attribute failed policy validation"
+	}}
+	n := f.open()
+	defer n.Close()
+	k := AddrKey(TCP, netip.MustParseAddrPort("10.0.0.1:80"))
+	err := n.NewService(Service{Key: k})
+	var oe *OpError
+	if !errors.Is(err, unix.ERANGE) || !errors.As(err, &oe) || oe.Message != "Attribute failed policy validation" {
+		t.Fatalf("err = %#v", err)
+	}
+	want := "ipvs: NEW_SERVICE " + k.String() + ": numerical result out of range: Attribute failed policy validation"
+	if err.Error() != want {
+		t.Errorf("error text\n got %q\nwant %q", err.Error(), want)
+	}
+}
+
+// A command without a reply is acknowledged; one with a reply is not (the
+// ACK would be left in the socket for the next request).
+func TestRequestFlags(t *testing.T) {
+	f := &fakeKernel{t: t, reply: func(cmd uint8, flags netlink.HeaderFlags, _ []byte) ([][]byte, netlink.HeaderFlags, int, string) {
+		switch cmd {
+		case cmdGetInfo:
+			if flags != netlink.Request {
+				t.Errorf("GET_INFO flags %v", flags)
+			}
+			return [][]byte{encode(t, func(ae *netlink.AttributeEncoder) {
+				ae.Uint32(infoAttrVersion, 0x010201)
+				ae.Uint32(infoAttrConnTabSize, 4096)
+			})}, 0, 0, ""
+		case cmdSetConfig:
+			if flags != netlink.Request|netlink.Acknowledge {
+				t.Errorf("SET_CONFIG flags %v", flags)
+			}
+			return nil, 0, 0, ""
+		}
+		t.Fatalf("unexpected command %d", cmd)
+		return nil, 0, 0, ""
+	}}
+	n := f.open()
+	defer n.Close()
+	for range 2 {
+		if info, err := n.Info(); err != nil || info != (Info{Version: 0x010201, ConnTableSize: 4096}) {
+			t.Fatalf("Info = %+v, %v", info, err)
+		}
+		if err := n.SetTimeouts(Timeouts{TCP: 900e9}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Opening a handle in a namespace that cannot be entered fails, and the
+// calling goroutine's thread is still in its own namespace: the switch
+// happens on a separate thread (netlink.Config.NetNS), never on ours.
+func TestNewNetlinkAtBadNamespaceKeepsCaller(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	before, err := os.Readlink("/proc/thread-self/ns/net")
+	if err != nil {
+		t.Skipf("no network namespaces: %v", err)
+	}
+	for _, path := range []string{"/dev/null", "/nonexistent/netns"} {
+		n, err := NewNetlinkAt(path)
+		if err == nil {
+			n.Close()
+			t.Errorf("NewNetlinkAt(%s) succeeded", path)
+		}
+		after, err := os.Readlink("/proc/thread-self/ns/net")
+		if err != nil || after != before {
+			t.Fatalf("after NewNetlinkAt(%s): namespace %s (%v), want %s", path, after, err, before)
+		}
+	}
+}
