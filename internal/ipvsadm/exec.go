@@ -28,23 +28,15 @@ type Env struct {
 // on the kernel of the current network namespace and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	env := &Env{
-		Stdin:  os.Stdin,
-		Stdout: stdout,
-		Stderr: stderr,
-		Open: func() (ipvs.Kernel, error) {
-			n, err := ipvs.NewNetlink()
-			if err != nil {
-				return nil, err
-			}
-			return dumpOrder{n}, nil
-		},
+		Stdin:    os.Stdin,
+		Stdout:   stdout,
+		Stderr:   stderr,
+		Open:     func() (ipvs.Kernel, error) { return ipvs.NewNetlink() },
 		Resolver: &SystemResolver{},
 	}
 	code := env.Run(args)
-	if d, ok := env.Kernel.(dumpOrder); ok {
-		if c, ok := d.Kernel.(io.Closer); ok {
-			c.Close()
-		}
+	if c, ok := env.Kernel.(io.Closer); ok {
+		c.Close()
 	}
 	return code
 }

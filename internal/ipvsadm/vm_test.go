@@ -45,18 +45,12 @@ func runOurs(t *testing.T, stdin string, args ...string) result {
 	var o, e bytes.Buffer
 	env := &Env{
 		Stdin: strings.NewReader(stdin), Stdout: &o, Stderr: &e,
-		Open: func() (ipvs.Kernel, error) {
-			n, err := ipvs.NewNetlink()
-			if err != nil {
-				return nil, err
-			}
-			return dumpOrder{n}, nil
-		},
+		Open:     func() (ipvs.Kernel, error) { return ipvs.NewNetlink() },
 		Resolver: &SystemResolver{},
 	}
 	code := env.Run(append([]string{realIpvsadm}, args...))
-	if d, ok := env.Kernel.(dumpOrder); ok {
-		d.Kernel.(interface{ Close() error }).Close()
+	if c, ok := env.Kernel.(interface{ Close() error }); ok {
+		c.Close()
 	}
 	return result{o.String(), e.String(), code}
 }
