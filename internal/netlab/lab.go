@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -66,11 +67,11 @@ type Lab struct {
 }
 
 // New builds an empty lab (switch namespace and bridge) and registers its teardown
-// with t.Cleanup. It skips the test when not running as root (see [RequireRoot]).
+// with t.Cleanup. It skips the test when not running as root (see [netns.RequireRoot]).
 // The first call in a process also runs [Sweep].
 func New(t testing.TB, opts Options) *Lab {
 	t.Helper()
-	RequireRoot(t)
+	netns.RequireRoot(t)
 	if err := opts.fill(); err != nil {
 		t.Fatalf("netlab: %v", err)
 	}
@@ -146,14 +147,14 @@ func logDir(t testing.TB, dir string) (string, error) {
 }
 
 func (l *Lab) setupSwitch() error {
-	err := doIn(l.sw, func() error {
+	err := l.sw.Do(func() error {
 		if !ipv6Available() {
 			return nil
 		}
 		// No IPv6 on bridge and ports: keeps the segment free of the switch's own
 		// router solicitations and MLD reports.
 		for _, k := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"} {
-			if err := writeSysctl(k, "1"); err != nil {
+			if err := netns.WriteSysctl(k, "1"); err != nil {
 				return err
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -44,12 +45,12 @@ var nodeSysctls = [][2]string{
 }
 
 func (n *Node) setup(idx int) error {
-	err := doIn(n.ns, func() error {
+	err := n.ns.Do(func() error {
 		if !ipv6Available() {
 			return nil
 		}
 		for _, kv := range nodeSysctls {
-			if err := writeSysctl(kv[0], kv[1]); err != nil {
+			if err := netns.WriteSysctl(kv[0], kv[1]); err != nil {
 				return err
 			}
 		}
@@ -67,7 +68,7 @@ func (n *Node) setup(idx int) error {
 		},
 		PeerName:         n.ifName,
 		PeerHardwareAddr: n.mac,
-		PeerNamespace:    netlink.NsFd(int(n.ns.fd)),
+		PeerNamespace:    netlink.NsFd(n.ns.Handle()),
 	}
 	if err := sw.LinkAdd(veth); err != nil {
 		return fmt.Errorf("add veth %s/%s: %w", n.port, n.ifName, err)
@@ -295,7 +296,7 @@ func (n *Node) waitOper(up bool) error {
 // Sockets f opens belong to the namespace and can be used from any goroutine later;
 // goroutines f starts do not run in the namespace. f must not call t.Fatal.
 func (n *Node) Do(f func() error) error {
-	return doIn(n.ns, f)
+	return n.ns.Do(f)
 }
 
 var selfExe = sync.OnceValues(os.Executable)

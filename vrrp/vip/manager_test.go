@@ -164,7 +164,7 @@ func TestMissingDevice(t *testing.T) {
 func TestPackageFunctions(t *testing.T) {
 	ns := newNS(t)
 	a := Address{Prefix: netip.MustParsePrefix("2001:db8::20/64"), Dev: ns.dev}
-	err := ns.do(func() error {
+	err := ns.Do(func() error {
 		if err := Add(a); err != nil {
 			return err
 		}

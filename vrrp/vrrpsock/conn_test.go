@@ -249,7 +249,7 @@ func TestOpenErrors(t *testing.T) {
 func TestOpenNoSource(t *testing.T) {
 	ns := newNS(t)
 	for _, ipv6 := range []bool{false, true} {
-		err := ns.do(func() error {
+		err := ns.Do(func() error {
 			c, err := Open(Config{Interface: "lo", IPv6: ipv6})
 			if err == nil {
 				c.Close()
