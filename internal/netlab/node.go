@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/internal/netns"
+	"github.com/lvs-ha/lvs-ha/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -148,11 +149,7 @@ func (n *Node) Addrs() ([]netip.Prefix, error) {
 	if err != nil {
 		return nil, err
 	}
-	var list []netlink.Addr
-	err = retryDump(func() (err error) {
-		list, err = n.ns.nl.AddrList(link, netlink.FAMILY_ALL)
-		return err
-	})
+	list, err := nldump.Retry(func() ([]netlink.Addr, error) { return n.ns.nl.AddrList(link, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, fmt.Errorf("%s: list addresses: %w", n.name, err)
 	}
@@ -189,11 +186,7 @@ func (n *Node) Neigh(ip netip.Addr) (net.HardwareAddr, error) {
 	if ip.Unmap().Is4() {
 		family = netlink.FAMILY_V4
 	}
-	var list []netlink.Neigh
-	err := retryDump(func() (err error) {
-		list, err = n.ns.nl.NeighList(n.ifIndex, family)
-		return err
-	})
+	list, err := nldump.Retry(func() ([]netlink.Neigh, error) { return n.ns.nl.NeighList(n.ifIndex, family) })
 	if err != nil {
 		return nil, fmt.Errorf("%s: list neighbours: %w", n.name, err)
 	}
@@ -208,18 +201,6 @@ func (n *Node) Neigh(ip netip.Addr) (net.HardwareAddr, error) {
 		return append(net.HardwareAddr(nil), e.HardwareAddr...), nil
 	}
 	return nil, fmt.Errorf("%s: %v: %w", n.name, ip, ErrNoNeigh)
-}
-
-// retryDump retries a netlink dump that the kernel interrupted (the table changed
-// while it was being read).
-func retryDump(f func() error) error {
-	var err error
-	for range 5 {
-		if err = f(); !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return err
-		}
-	}
-	return err
 }
 
 func (n *Node) link() (netlink.Link, error) {

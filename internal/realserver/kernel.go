@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/lvs-ha/lvs-ha/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -90,13 +91,7 @@ func (k *Kernel) State(c Config) (State, error) {
 }
 
 func (k *Kernel) addrs(link netlink.Link) ([]netip.Prefix, error) {
-	var list []netlink.Addr
-	var err error
-	for range 5 { // a dump the kernel interrupted is retried
-		if list, err = k.h.AddrList(link, netlink.FAMILY_ALL); !errors.Is(err, netlink.ErrDumpInterrupted) {
-			break
-		}
-	}
+	list, err := nldump.Retry(func() ([]netlink.Addr, error) { return k.h.AddrList(link, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, fmt.Errorf("addresses of %s: %w", link.Attrs().Name, err)
 	}
