@@ -28,11 +28,7 @@ func newNS(t *testing.T) *testNS {
 		t.Fatalf("netlink handle: %v", err)
 	}
 	t.Cleanup(nl.Close)
-	m, err := NewAt(ns.Handle())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
+	m := &Manager{h: nl}
 	n := &testNS{NS: ns, nl: nl, m: m, dev: "vip0"}
 	if err := nl.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: n.dev}, PeerName: "peer0"}); err != nil {
 		t.Fatalf("add veth %s: %v", n.dev, err)
