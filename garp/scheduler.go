@@ -197,9 +197,6 @@ func NewScheduler(opts Options) (*Scheduler, error) {
 // Options returns the options the Scheduler was built with.
 func (s *Scheduler) Options() Options { return s.opts }
 
-// Active reports whether the Scheduler is started (the instance is master).
-func (s *Scheduler) Active() bool { return s.active }
-
 // Start is called when the instance becomes master at now, after its VIPs
 // were added. It schedules a first burst of MasterRepeat packets per VIP at
 // now, a second one at now+MasterDelay (if MasterDelay > 0) and, if

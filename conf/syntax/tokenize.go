@@ -1,8 +1,6 @@
 package syntax
 
 import (
-	"errors"
-
 	"github.com/lvs-ha/lvs-ha/internal/script"
 )
 
@@ -133,30 +131,4 @@ func unescape(t string, i int) (byte, int) {
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-// ErrUnterminatedQuote is returned by SplitWords for a quote left open.
-var ErrUnterminatedQuote = errors.New("unterminated quoted string")
-
-// SplitWords splits s into words with the rules of keepalived.conf(5)
-// "Quoted strings": words are separated by whitespace; text between " or '
-// is kept together with its whitespace and the quotes are removed; \a \b \E
-// \f \n \r \t \v \nnn \xXX \cC are escapes, and \C is C for any other C.
-//
-// The parser already applies these rules to every word of a statement; a
-// caller needs SplitWords only to split a word further, as keepalived does
-// with a quoted script command line ("/bin/x.sh 'arg 1' arg2").
-func SplitWords(s string) ([]string, error) {
-	var words []string
-	sc := wordScanner{t: s}
-	for {
-		w, _, _, open, ok := sc.next()
-		if !ok {
-			return words, nil
-		}
-		words = append(words, w)
-		if open >= 0 {
-			return words, ErrUnterminatedQuote
-		}
-	}
 }

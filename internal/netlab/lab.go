@@ -223,13 +223,6 @@ func hostAddr(p netip.Prefix, i int) (netip.Addr, error) {
 // one port per node). It is closed at teardown.
 func (l *Lab) SwitchHandle() *netlink.Handle { return l.sw.nl }
 
-// Nodes returns the nodes in the order they were added.
-func (l *Lab) Nodes() []*Node {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]*Node(nil), l.nodes...)
-}
-
 var nodeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
 
 // AddNode creates a namespace joined to the bridge by a veth pair and returns it. Each

@@ -126,18 +126,6 @@ func Effective(base int, trackers ...Status) (prio int, fault bool) {
 	return clamp(base+sum, 1, PriorityOwner-1), fault
 }
 
-// Pending reports whether an unweighted tracker has not reported yet. keepalived does
-// not let an address owner take over as MASTER at startup until such scripts have
-// completed once.
-func Pending(trackers ...Status) bool {
-	for _, s := range trackers {
-		if s.Weight == 0 && s.State == StateInit {
-			return true
-		}
-	}
-	return false
-}
-
 func clamp(v, lo, hi int) int {
 	if v < lo {
 		return lo

@@ -61,7 +61,7 @@ type Conn struct {
 	rc      syscall.RawConn
 	sendOOB []byte // IP_PKTINFO / IPV6_PKTINFO pinning source and interface
 	oobLen  int
-	dropped atomic.Uint64
+	dropped atomic.Uint64 // packets Recv discarded
 }
 
 // Open validates cfg, looks up the interface and its default source address and
@@ -227,10 +227,6 @@ func (c *Conn) IfIndex() int { return c.ifindex }
 // IPv6 reports whether this is an IPv6 socket.
 func (c *Conn) IPv6() bool { return c.cfg.IPv6 }
 
-// Dropped counts received packets that Recv discarded: truncated, malformed, not
-// VRRP, or reported by the kernel as arriving on another interface.
-func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
-
 // SetReadDeadline sets the deadline for Recv; the zero time means none.
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.ipc.SetReadDeadline(t) }
 
@@ -271,7 +267,7 @@ func (c *Conn) Send(payload []byte, dst netip.Addr) error {
 // Recv waits for the next VRRP packet on the interface and returns it; the payload
 // is stored in buf (which should hold at least the interface MTU; larger packets are
 // dropped). Packets that are truncated, malformed or from another interface are
-// dropped and counted by [Conn.Dropped]. Recv is meant for one reader at a time.
+// dropped (and counted in c.dropped). Recv is meant for one reader at a time.
 func (c *Conn) Recv(buf []byte) (Packet, error) {
 	oob := make([]byte, c.oobLen)
 	for {

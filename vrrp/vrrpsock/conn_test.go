@@ -35,7 +35,7 @@ func send(t *testing.T, c *Conn, payload string, dst netip.Addr) {
 func check(t *testing.T, who string, got Packet, payload string, src, dst netip.Addr, ifindex int) {
 	t.Helper()
 	if string(got.Payload) != payload {
-		t.Errorf("%s: payload %q, want %q (Dropped says whether others were discarded)", who, got.Payload, payload)
+		t.Errorf("%s: payload %q, want %q (c.dropped says whether others were discarded)", who, got.Payload, payload)
 	}
 	if got.Src != src || got.Dst != dst {
 		t.Errorf("%s: %s -> %s, want %s -> %s", who, got.Src, got.Dst, src, dst)
@@ -130,7 +130,7 @@ func TestMulticast(t *testing.T) {
 			check(t, "b2 gets C's advert, not A's", recv(t, cb2), pc, tc.c, tc.group, tp.b.ifindex("b2"))
 
 			for _, c := range []*Conn{ca, cb1, cb2, cc} {
-				if n := c.Dropped(); n != 0 {
+				if n := c.dropped.Load(); n != 0 {
 					t.Errorf("%s dropped %d packets", c.Interface(), n)
 				}
 			}
