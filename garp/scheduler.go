@@ -165,6 +165,13 @@ type paceKey struct {
 // Lifecycle: Start on becoming master, LowerPriority when the master
 // receives a lower-priority advert, Stop on leaving master. Between calls,
 // the caller sleeps until NextDeadline and then sends what Due returns.
+//
+// Differences from keepalived, by design: refresh bursts fall on the exact grid
+// now+k*MasterRefresh (keepalived checks at advert time and re-arms from the send
+// time) and missed periods are coalesced into one burst; pacing is per Scheduler
+// (one VRRP instance), whereas keepalived's garp_group pacing is shared by all
+// instances on an interface; the NOARP check is per VIP interface (Announcer
+// returns ErrNoARP) rather than on the instance's interface.
 type Scheduler struct {
 	opts Options
 	vips []VIP

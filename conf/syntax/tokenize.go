@@ -52,7 +52,10 @@ func refLen(t string) int {
 }
 
 // wordScanner splits text into words following the rules of the man page
-// section "Quoted strings" (keepalived's alloc_strvec_quoted_escaped).
+// section "Quoted strings" (keepalived's alloc_strvec_quoted_escaped): text
+// between " or ' is kept together with its whitespace and the quotes are
+// removed, even in the middle of a word; backslash escapes are decoded by
+// [script.Unescape]. An unterminated quote is an error at its opening quote.
 type wordScanner struct {
 	t   string
 	i   int

@@ -46,8 +46,13 @@ type Options struct {
 	LogDir string
 }
 
-// Lab is one virtual Ethernet segment: a bridge in a switch namespace plus the nodes
-// attached to it. Its methods that take no error return call t.Fatal (on the t given
+// Lab is one virtual Ethernet segment: a bridge (br0, no addresses, IPv6 disabled,
+// multicast snooping off so that VRRP multicast is flooded) in a switch namespace,
+// plus the nodes attached to it. All plumbing uses netlink from Go, so neither
+// iproute2 nor `ip netns exec` is needed (the VM tier has busybox only). Namespaces
+// are named "lh<pid>-<rand>-<node>" and bind-mounted under /run/netns, so that
+// humans can inspect a running lab with `ip netns exec` and [Sweep] can remove what
+// a test binary that died left behind. Its methods that take no error return call t.Fatal (on the t given
 // to New) on failure and must be called from that test's goroutine; a subtest using a
 // parent's lab should prefer the methods returning errors.
 type Lab struct {
@@ -67,7 +72,8 @@ type Lab struct {
 }
 
 // New builds an empty lab (switch namespace and bridge) and registers its teardown
-// with t.Cleanup. It skips the test when not running as root (see [netns.RequireRoot]).
+// with t.Cleanup, which runs even when the test fails ([Main] adds a SIGINT/SIGTERM
+// handler that tears down every live lab). It skips the test when not running as root (see [netns.RequireRoot]).
 // The first call in a process also runs [Sweep].
 func New(t testing.TB, opts Options) *Lab {
 	t.Helper()

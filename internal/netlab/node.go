@@ -22,7 +22,9 @@ import (
 var ErrNoNeigh = errors.New("no neighbour entry")
 
 // Node is a network namespace attached to the lab's bridge through its interface
-// (eth0 by default). Methods without an error return call t.Fatal on failure and must
+// (eth0 by default), with lo up, IPv6 DAD off and keep_addr_on_down on. Code runs
+// in it with [Node.Do] (Go functions), [Node.Command] (programs) and [Node.Start]
+// (long-running processes, killed at teardown, logs kept per test). Methods without an error return call t.Fatal on failure and must
 // be called from the test goroutine.
 type Node struct {
 	lab     *Lab

@@ -87,23 +87,27 @@ type Address struct {
 	// Dev is the device to put the address on. keepalived defaults it to the VRRP
 	// instance's interface; the caller fills that in.
 	Dev string
-	// Broadcast is the IPv4 broadcast address ("brd"); none when zero (conf
-	// resolves "brd +" and "brd -").
+	// Broadcast is the IPv4 broadcast address ("brd"); none when zero, as in
+	// keepalived (no automatic "brd +"; conf resolves "brd +" and "brd -").
 	Broadcast netip.Addr
 	// Scope is the IPv4 address scope ("scope"); global when zero.
 	Scope Scope
-	// Label is the IPv4 address label ("label"); it must start with Dev.
+	// Label is the IPv4 address label ("label"); it must start with Dev (kernel
+	// rule, e.g. "eth0:vip").
 	Label string
 	// Peer is the address of the other end of a point-to-point link ("peer").
 	Peer netip.Addr
-	// DAD keeps IPv6 duplicate address detection (keepalived's "-nodad"); by default
-	// IPv6 addresses are added with IFA_F_NODAD.
+	// DAD keeps IPv6 duplicate address detection (keepalived's "-nodad", which,
+	// confusingly, turns nodad off); by default IPv6 addresses are added with
+	// IFA_F_NODAD, so they are usable at once and a transient split brain cannot
+	// leave them "dadfailed".
 	DAD bool
 	// Home, MngTmpAddr, NoPrefixRoute and AutoJoin set IFA_F_HOMEADDRESS,
 	// IFA_F_MANAGETEMPADDR, IFA_F_NOPREFIXROUTE and IFA_F_MCAUTOJOIN.
 	Home, MngTmpAddr, NoPrefixRoute, AutoJoin bool
 	// PreferredLft is the preferred lifetime in seconds ([Forever] for none). When
-	// nil: 0 (deprecated) for IPv6 /128 addresses, forever otherwise.
+	// nil: 0 (deprecated) for IPv6 /128 addresses, so that local connections do not
+	// pick the VIP as their source address, forever otherwise.
 	PreferredLft *uint32
 }
 
