@@ -151,18 +151,9 @@ func (n *Node) Addrs() ([]netip.Prefix, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := nldump.Retry(func() ([]netlink.Addr, error) { return n.ns.nl.AddrList(link, netlink.FAMILY_ALL) })
+	out, err := nldump.Prefixes(n.ns.nl, link, netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, fmt.Errorf("%s: list addresses: %w", n.name, err)
-	}
-	out := make([]netip.Prefix, 0, len(list))
-	for _, a := range list {
-		ip, ok := netip.AddrFromSlice(a.IP)
-		if !ok {
-			continue
-		}
-		bits, _ := a.Mask.Size()
-		out = append(out, netip.PrefixFrom(ip.Unmap(), bits))
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ package nldump
 
 import (
 	"errors"
+	"net/netip"
 
 	"github.com/vishvananda/netlink"
 )
@@ -24,4 +25,31 @@ func Retry[T any](dump func() ([]T, error)) ([]T, error) {
 		}
 	}
 	return list, err
+}
+
+// Addrs lists the addresses of link of family (netlink.FAMILY_V4, _V6 or _ALL)
+// through h, or in the calling thread's network namespace when h is nil.
+func Addrs(h *netlink.Handle, link netlink.Link, family int) ([]netlink.Addr, error) {
+	if h == nil {
+		h = &netlink.Handle{}
+	}
+	return Retry(func() ([]netlink.Addr, error) { return h.AddrList(link, family) })
+}
+
+// Prefixes is [Addrs] as prefixes (address with its prefix length, IPv4 unmapped).
+func Prefixes(h *netlink.Handle, link netlink.Link, family int) ([]netip.Prefix, error) {
+	list, err := Addrs(h, link, family)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Prefix, 0, len(list))
+	for _, a := range list {
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if !ok {
+			continue
+		}
+		bits, _ := a.Mask.Size()
+		out = append(out, netip.PrefixFrom(ip.Unmap(), bits))
+	}
+	return out, nil
 }

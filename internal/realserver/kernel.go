@@ -91,18 +91,9 @@ func (k *Kernel) State(c Config) (State, error) {
 }
 
 func (k *Kernel) addrs(link netlink.Link) ([]netip.Prefix, error) {
-	list, err := nldump.Retry(func() ([]netlink.Addr, error) { return k.h.AddrList(link, netlink.FAMILY_ALL) })
+	out, err := nldump.Prefixes(k.h, link, netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, fmt.Errorf("addresses of %s: %w", link.Attrs().Name, err)
-	}
-	out := make([]netip.Prefix, 0, len(list))
-	for _, a := range list {
-		ip, ok := netip.AddrFromSlice(a.IP)
-		if !ok {
-			continue
-		}
-		bits, _ := a.Mask.Size()
-		out = append(out, netip.PrefixFrom(ip.Unmap(), bits))
 	}
 	return out, nil
 }

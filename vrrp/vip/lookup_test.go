@@ -41,7 +41,7 @@ func (m *Manager) Lookup(dev string, addr netip.Addr) (st State, ok bool, err er
 	if addr.Is6() {
 		family = netlink.FAMILY_V6
 	}
-	list, err := nldump.Retry(func() ([]netlink.Addr, error) { return m.h.AddrList(link, family) })
+	list, err := nldump.Addrs(m.h, link, family)
 	if err != nil {
 		return State{}, false, &Error{Op: "lookup", Addr: netip.PrefixFrom(addr, addr.BitLen()), Dev: dev, Err: err}
 	}

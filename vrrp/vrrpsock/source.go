@@ -52,7 +52,7 @@ func defaultSource(link netlink.Link, ipv6 bool) (netip.Addr, error) {
 	if ipv6 {
 		family = netlink.FAMILY_V6
 	}
-	list, err := nldump.Retry(func() ([]netlink.Addr, error) { return netlink.AddrList(link, family) })
+	list, err := nldump.Addrs(nil, link, family)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("vrrpsock: list addresses of %s: %w", link.Attrs().Name, err)
 	}
