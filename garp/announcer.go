@@ -65,12 +65,13 @@ type AnnouncerConfig struct {
 	NARouter func(iface string) bool
 }
 
-// Announcer sends gratuitous ARPs and unsolicited NAs as raw Ethernet frames
-// (AF_PACKET sockets, like keepalived), in the network namespace of the
-// thread that opens the per-interface sockets, i.e. the caller's. Sockets
-// are opened on first use and reopened when the interface is recreated. It
-// is safe for concurrent use; one Announcer can serve all VRRP instances.
-// It needs CAP_NET_RAW (and CAP_NET_ADMIN for the netlink lookups).
+// Announcer sends gratuitous ARPs and unsolicited NAs as whole Ethernet frames
+// (AF_PACKET sockets, like keepalived), so that the VIP need not have passed DAD
+// and the interface needs no IPv4 address (arp.Client would). It works in the
+// network namespace of the thread that opens the per-interface sockets, i.e. the
+// caller's. Sockets are opened on first use and reopened when the interface is
+// recreated. It is safe for concurrent use; one Announcer can serve all VRRP
+// instances. It needs CAP_NET_RAW (and CAP_NET_ADMIN for the netlink lookups).
 type Announcer struct {
 	cfg AnnouncerConfig
 

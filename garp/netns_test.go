@@ -10,13 +10,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,7 +34,7 @@ var (
 )
 
 type vethEnv struct {
-	nsA, nsB   netns.NsHandle
+	nsA, nsB   *netns.NS
 	hA, hB     *netlink.Handle
 	ifA, ifB   string
 	linkB      netlink.Link
@@ -44,70 +43,18 @@ type vethEnv struct {
 	captureNA  *packet.Conn // on B
 }
 
-// inNS runs fn on a locked OS thread switched to ns. If the thread cannot be
-// switched back it stays locked, so the runtime discards it.
-func inNS(t *testing.T, ns netns.NsHandle, fn func() error) error {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("get netns: %v", err)
-	}
-	defer orig.Close()
-	if err := netns.Set(ns); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("set netns: %v", err)
-	}
-	ferr := fn()
-	if err := netns.Set(orig); err != nil {
-		t.Fatalf("restore netns: %v", err) // thread stays locked and dies
-	}
-	runtime.UnlockOSThread()
-	return ferr
-}
-
-func writeSysctl(path, value string) error {
-	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
-		return fmt.Errorf("sysctl %s=%s: %w", path, value, err)
-	}
-	return nil
-}
-
 func newVethEnv(t *testing.T) *vethEnv {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, raw sockets)")
-	}
-	e := &vethEnv{}
+	e := &vethEnv{nsA: netns.New(t), nsB: netns.New(t)}
 	base := fmt.Sprintf("gt%d%04x", os.Getpid()%1000000, rand.IntN(0x10000))
 	e.ifA, e.ifB = base+"a", base+"b"
 
-	// Create both namespaces from a locked thread, then switch back.
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	nsA, errA := netns.New()
-	nsB, errB := netns.New()
-	if err := netns.Set(orig); err != nil {
-		t.Fatalf("restore netns: %v", err) // thread stays locked and dies
-	}
-	runtime.UnlockOSThread()
-	orig.Close()
-	if errA != nil || errB != nil {
-		t.Fatalf("new netns: %v %v", errA, errB)
-	}
-	e.nsA, e.nsB = nsA, nsB
-	t.Cleanup(func() { nsA.Close(); nsB.Close() })
-
-	if e.hA, err = netlink.NewHandleAt(nsA); err != nil {
+	var err error
+	if e.hA, err = netlink.NewHandleAt(e.nsA.Handle()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.hA.Close)
-	if e.hB, err = netlink.NewHandleAt(nsB); err != nil {
+	if e.hB, err = netlink.NewHandleAt(e.nsB.Handle()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.hB.Close)
@@ -116,7 +63,7 @@ func newVethEnv(t *testing.T) *vethEnv {
 		LinkAttrs:        netlink.LinkAttrs{Name: e.ifA, HardwareAddr: macA},
 		PeerName:         e.ifB,
 		PeerHardwareAddr: macB,
-		PeerNamespace:    netlink.NsFd(nsB),
+		PeerNamespace:    netlink.NsFd(e.nsB.Handle()),
 	}
 	if err := e.hA.LinkAdd(veth); err != nil {
 		t.Fatalf("add veth: %v", err)
@@ -127,9 +74,9 @@ func newVethEnv(t *testing.T) *vethEnv {
 		}
 	})
 
-	setup := func(h *netlink.Handle, ns netns.NsHandle, name, v4, v6 string) netlink.Link {
-		if err := inNS(t, ns, func() error {
-			return writeSysctl("/proc/sys/net/ipv6/conf/"+name+"/accept_dad", "0")
+	setup := func(h *netlink.Handle, ns *netns.NS, name, v4, v6 string) netlink.Link {
+		if err := ns.Do(func() error {
+			return netns.WriteSysctl("net.ipv6.conf."+name+".accept_dad", "0")
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -155,8 +102,8 @@ func newVethEnv(t *testing.T) *vethEnv {
 		}
 		return l
 	}
-	setup(e.hA, nsA, e.ifA, "192.0.2.10/24", "2001:db8::10/64")
-	e.linkB = setup(e.hB, nsB, e.ifB, "192.0.2.2/24", "2001:db8::2/64")
+	setup(e.hA, e.nsA, e.ifA, "192.0.2.10/24", "2001:db8::10/64")
+	e.linkB = setup(e.hB, e.nsB, e.ifB, "192.0.2.2/24", "2001:db8::2/64")
 
 	// Until the link watcher marks the links up and attaches a qdisc,
 	// frames are silently dropped: wait for operstate up on both ends.
@@ -173,7 +120,7 @@ func newVethEnv(t *testing.T) *vethEnv {
 	})
 
 	// Capture sockets on B, opened in B's namespace.
-	if err := inNS(t, nsB, func() error {
+	if err := e.nsB.Do(func() error {
 		ifi := &net.Interface{Index: e.linkB.Attrs().Index, Name: e.ifB}
 		var err error
 		if e.captureARP, err = packet.Listen(ifi, packet.Raw, etherTypeARP, nil); err != nil {
@@ -214,7 +161,7 @@ func waitFor(t *testing.T, what string, cond func() (bool, error)) {
 // send sends one announcement from A (inside A's namespace).
 func (e *vethEnv) send(t *testing.T, addr netip.Addr) error {
 	t.Helper()
-	return inNS(t, e.nsA, func() error {
+	return e.nsA.Do(func() error {
 		return e.announcer.Send(Announcement{At: time.Now(), Interface: e.ifA, Addr: addr})
 	})
 }
@@ -341,11 +288,11 @@ func TestAnnouncerNetns(t *testing.T) {
 	})
 
 	t.Run("NA router flag follows ipv6 forwarding", func(t *testing.T) {
-		fwd := "/proc/sys/net/ipv6/conf/" + e.ifA + "/forwarding"
-		if err := inNS(t, e.nsA, func() error { return writeSysctl(fwd, "1") }); err != nil {
+		fwd := "net.ipv6.conf." + e.ifA + ".forwarding"
+		if err := e.nsA.Do(func() error { return netns.WriteSysctl(fwd, "1") }); err != nil {
 			t.Fatal(err)
 		}
-		defer inNS(t, e.nsA, func() error { return writeSysctl(fwd, "0") })
+		defer e.nsA.Do(func() error { return netns.WriteSysctl(fwd, "0") })
 		if err := e.send(t, vip6); err != nil {
 			t.Fatal(err)
 		}
@@ -381,8 +328,8 @@ func TestAnnouncerNetns(t *testing.T) {
 
 	t.Run("GARP creates an entry with arp_accept=1", func(t *testing.T) {
 		ip := netip.MustParseAddr("192.0.2.21")
-		if err := inNS(t, e.nsB, func() error {
-			return writeSysctl("/proc/sys/net/ipv4/conf/"+e.ifB+"/arp_accept", "1")
+		if err := e.nsB.Do(func() error {
+			return netns.WriteSysctl("net.ipv4.conf."+e.ifB+".arp_accept", "1")
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -443,7 +390,7 @@ func TestAnnouncerNetns(t *testing.T) {
 			t.Fatal(err)
 		}
 		var n int
-		if err := inNS(t, e.nsA, func() error {
+		if err := e.nsA.Do(func() error {
 			var err error
 			n, err = Flush(s, e.announcer, now)
 			return err

@@ -31,7 +31,8 @@ const (
 // ARPFrame builds the Ethernet frame keepalived sends as a gratuitous ARP
 // for vip (vrrp_arp.c): an ARP *request* (opcode 1) broadcast to
 // ff:ff:ff:ff:ff:ff, with sender = target IP = vip, sender hardware address
-// mac and target hardware address ff:ff:ff:ff:ff:ff.
+// mac and target hardware address ff:ff:ff:ff:ff:ff. TestFramesMatchKeepalived
+// pins this frame and NAFrame's byte for byte to what keepalived 2.2.7 sends.
 func ARPFrame(mac net.HardwareAddr, vip netip.Addr) ([]byte, error) {
 	vip = vip.Unmap()
 	if !vip.Is4() {

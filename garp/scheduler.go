@@ -165,6 +165,13 @@ type paceKey struct {
 // Lifecycle: Start on becoming master, LowerPriority when the master
 // receives a lower-priority advert, Stop on leaving master. Between calls,
 // the caller sleeps until NextDeadline and then sends what Due returns.
+//
+// Differences from keepalived, by design: refresh bursts fall on the exact grid
+// now+k*MasterRefresh (keepalived checks at advert time and re-arms from the send
+// time) and missed periods are coalesced into one burst; pacing is per Scheduler
+// (one VRRP instance), whereas keepalived's garp_group pacing is shared by all
+// instances on an interface; the NOARP check is per VIP interface (Announcer
+// returns ErrNoARP) rather than on the instance's interface.
 type Scheduler struct {
 	opts Options
 	vips []VIP
@@ -196,9 +203,6 @@ func NewScheduler(opts Options) (*Scheduler, error) {
 
 // Options returns the options the Scheduler was built with.
 func (s *Scheduler) Options() Options { return s.opts }
-
-// Active reports whether the Scheduler is started (the instance is master).
-func (s *Scheduler) Active() bool { return s.active }
 
 // Start is called when the instance becomes master at now, after its VIPs
 // were added. It schedules a first burst of MasterRepeat packets per VIP at

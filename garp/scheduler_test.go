@@ -217,7 +217,7 @@ func TestScheduler(t *testing.T) {
 			if err := s.Start(t0, tc.vips); err != nil {
 				t.Fatal(err)
 			}
-			if !s.Active() {
+			if !s.active {
 				t.Fatal("not active after Start")
 			}
 			for i, st := range tc.steps {
@@ -230,7 +230,7 @@ func TestScheduler(t *testing.T) {
 					}
 				case "stop":
 					s.Stop()
-					if s.Active() {
+					if s.active {
 						t.Fatalf("step %d: active after Stop", i)
 					}
 				case "start":

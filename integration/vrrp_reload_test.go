@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 )
 
 // reload rewrites the director's configuration, sends SIGHUP and waits for
@@ -78,7 +79,7 @@ func (d *director) transitions(mark int) []string {
 // priority at once and adds and announces a new address; a removed instance hands over with
 // priority 0; a lowered priority hands over to the peer.
 func TestVRRPReload(t *testing.T) {
-	netlab.RequireRoot(t)
+	netns.RequireRoot(t)
 	for _, peer := range []impl{implLVSHA, implKeepalived} {
 		t.Run("peer-"+string(peer), func(t *testing.T) {
 			requireImpls(t, implLVSHA, peer)

@@ -8,13 +8,11 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
-
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/lvs-ha/lvs-ha/internal/vmtest"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 )
@@ -346,24 +344,8 @@ func TestVMStatsCount(t *testing.T) {
 // TestVMNetlinkAt programs IPVS inside another network namespace.
 func TestVMNetlinkAt(t *testing.T) {
 	host := newNetlink(t)
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := netns.NewNamed("ipvs-at-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Close()
-	if err := netns.Set(orig); err != nil {
-		t.Fatal(err)
-	}
-	orig.Close()
-	runtime.UnlockOSThread()
-	defer netns.DeleteNamed("ipvs-at-test")
-
-	n, err := ipvs.NewNetlinkAt("/var/run/netns/ipvs-at-test")
+	ns := netns.New(t)
+	n, err := ipvs.NewNetlinkAt(fmt.Sprintf("/proc/self/fd/%d", ns.Handle()))
 	if err != nil {
 		t.Fatal(err)
 	}

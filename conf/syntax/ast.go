@@ -3,6 +3,11 @@ package syntax
 import "fmt"
 
 // Pos is a place in a configuration file. Line and Col are 1-based; Col counts bytes.
+//
+// A word from the file has its own position; text replaced by
+// substitution has the position of the reference ($ or ${), except the lines
+// of a multi-line definition, which keep the positions where they were
+// written. Diagnostics in included files name the included file's path.
 type Pos struct {
 	File string `json:"file"`
 	Line int    `json:"line"`

@@ -26,8 +26,11 @@ type Options struct {
 	Limits Limits
 }
 
-// Limits bound the resources the preprocessor may use. Exceeding one is an
-// error; the limits on lines, statements, files and bytes stop the parse.
+// Limits bound the resources the preprocessor may use, so that pathological input
+// (deep nesting, recursive definitions, huge ~SEQ expansions, include cycles) ends
+// in an error, never a panic, a hang or unbounded memory. All errors are collected;
+// the limits on lines, statements, files, bytes and diagnostics stop the parse. The
+// time taken is linear in the size of the expanded configuration.
 type Limits struct {
 	MaxIncludeDepth   int // nesting of included files (default 32)
 	MaxFiles          int // files read, the main one included (default 4096)
@@ -37,7 +40,7 @@ type Limits struct {
 	MaxExpandedBytes  int // bytes produced by parameter substitution, in total (default 1 GiB)
 	MaxExpansionDepth int // nesting of ~SEQ/~LST blocks and multi-line definition expansions (default 64)
 	MaxLines          int // lines processed, generated ones included (default 4 Mi)
-	MaxStatements     int // statements (nodes) produced (default 1 Mi)
+	MaxStatements     int // statements (nodes) produced (default 1 Mi, roughly 250 MB)
 	MaxBlockDepth     int // nesting of { } blocks (default 64)
 	MaxDiagnostics    int // diagnostics collected before giving up (default 1000)
 }
@@ -295,6 +298,65 @@ func (p *parser) currentFile() *fileSource {
 // substitution and includes, then splits the line at its first brace and
 // hands the pieces to the tree builder. What follows the brace is processed
 // again as a line of its own, as keepalived does.
+//
+// Each line is processed in keepalived's order:
+//
+//   - include FILE (and includer, includem, includew, includeb, includea)
+//     inserts files matching FILE, a glob pattern with csh-style {a,b}
+//     alternatives, relative to the directory of the including file. FILE
+//     is the rest of the line, unquoted. The line is recognised after
+//     conditionals and substitution have been applied (as keepalived 2.2.7
+//     does, despite its man page).
+//   - @ID / @^ID at the start of a line keeps the line only when the config
+//     id (Options.ConfigID, by default the host name up to its first '.')
+//     is / is not ID.
+//   - $NAME=VALUE defines a parameter ([A-Za-z_][A-Za-z0-9_]*, no blank
+//     before '='). A definition whose line ends in '\' continues on the
+//     following lines (each one ending in '\' but the last); lines that are
+//     blank or only a comment are skipped, and an empty line ends the
+//     definition, as in keepalived.
+//   - $NAME (followed by a blank, ',', ')' or the end of the line) and
+//     ${NAME} are replaced by the value, recursively, at the time of use,
+//     anywhere in the line (quotes included). A multi-line definition is
+//     only replaced at the end of a line: its first line replaces the
+//     reference and its other lines follow. Undefined parameters are left
+//     as is. Pre-defined: ${_PWD} (directory of the file being read),
+//     ${_INSTANCE} (the config id), ${_RANDOM [MIN [MAX]]} (default 0 and
+//     32767; Options.Random makes it repeatable), ${_HASH} and ${_BANG}.
+//     As in keepalived, the line is decommented again after substitution,
+//     so a substituted '#' or '!' starts a comment unless it is quoted.
+//   - ~SEQ(VAR, [START, [STEP,]] END) TEXT and ~SEQx(...) (hexadecimal)
+//     process TEXT for each value of $VAR; ~LST(VAR, V1, V2, ...) TEXT and
+//     ~LST({VAR1, VAR2}, {V11, V12}, ...) TEXT for each value (set). They
+//     nest and combine with multi-line definitions.
+//
+// Deliberate differences from keepalived 2.2.7:
+//
+//   - A line ending in an odd number of backslashes continues on the next
+//     line (joined with one space), for every line: keepalived only allows
+//     it in definitions. An empty line or a comment-only line ends it.
+//   - Quotes and escapes follow the man page for every keyword; keepalived
+//     applies them only to script keywords and otherwise keeps ' and \ as
+//     literal text and only honours " at the start of a word. Both quote
+//     characters protect comment characters and braces (keepalived: only ").
+//   - An undefined ${NAME} outside quotes is left as one word with a
+//     warning (keepalived splits it at its braces).
+//   - Missing include files: a pattern (or brace alternative) without
+//     wildcards that names no file is an error for every include variant
+//     (keepalived only logs it for plain include). A wildcard matching
+//     nothing is an error only with includew, includea or an include_check
+//     with wildcard_match. A file that cannot be read is an error if named
+//     explicitly or with a read check (includer, ..., include_check), else a
+//     warning. include_check in global_defs is honoured here (with the
+//     options read/readable, match, wildcard_match, brace_match, +/-), saved
+//     and restored around each included file. Include cycles are errors.
+//     keepalived's refusal of executable include files is not implemented.
+//   - Bugs fixed: \xXX takes at most two digits; ${_RANDOM MIN MAX}
+//     followed by text, and a conditional followed by substitution, are
+//     replaced correctly; ${_RANDOM} with MIN > MAX is an error; a ~SEQ
+//     variable must be a valid name; ~SEQ values out of range are errors.
+//   - The keepalived line length of 1024 bytes is replaced by
+//     Limits.MaxLineLength.
 func (p *parser) process(u unit) {
 	p.lines++
 	if p.lines > p.lim.MaxLines {

@@ -552,24 +552,6 @@ func TestLst(t *testing.T) {
 	})
 }
 
-func TestSplitWords(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want []string
-		err  error
-	}{
-		{"", nil, nil},
-		{"/bin/x.sh arg1 'arg 2' \"a'b\"", []string{"/bin/x.sh", "arg1", "arg 2", "a'b"}, nil},
-		{`a\x20b \\ \'`, []string{"a b", `\`, "'"}, nil},
-		{"a 'b", []string{"a", "b"}, ErrUnterminatedQuote},
-	} {
-		got, err := SplitWords(tc.in)
-		if !reflect.DeepEqual(got, tc.want) || err != tc.err {
-			t.Errorf("SplitWords(%q) = %q, %v; want %q, %v", tc.in, got, err, tc.want, tc.err)
-		}
-	}
-}
-
 func TestDiagnosticString(t *testing.T) {
 	var ds Diagnostics
 	ds.Errorf(Pos{File: "f", Line: 1, Col: 2}, "bad %d", 1)

@@ -1,7 +1,7 @@
 package syntax
 
 import (
-	"errors"
+	"github.com/lvs-ha/lvs-ha/internal/script"
 )
 
 // findBrace returns the offset of the first '{' or '}' in t that is neither
@@ -52,7 +52,10 @@ func refLen(t string) int {
 }
 
 // wordScanner splits text into words following the rules of the man page
-// section "Quoted strings" (keepalived's alloc_strvec_quoted_escaped).
+// section "Quoted strings" (keepalived's alloc_strvec_quoted_escaped): text
+// between " or ' is kept together with its whitespace and the quotes are
+// removed, even in the middle of a word; backslash escapes are decoded by
+// [script.Unescape]. An unterminated quote is an error at its opening quote.
 type wordScanner struct {
 	t   string
 	i   int
@@ -119,93 +122,16 @@ loop:
 }
 
 // unescape decodes the escape sequence whose first character (after the
-// backslash) is at t[i]. It returns the byte produced and the offset after
-// the sequence. A backslash at the very end of t stands for itself.
+// backslash) is at t[i] (see [script.Unescape]). It returns the byte produced and
+// the offset after the sequence. A backslash at the very end of t stands for itself.
 func unescape(t string, i int) (byte, int) {
 	if i >= len(t) {
 		return '\\', i
 	}
-	c := t[i]
-	switch {
-	case c == 'x' && i+1 < len(t) && isHex(t[i+1]):
-		// Up to two hex digits (keepalived >= 2.3.2; 2.2.x consumed any number
-		// of digits but kept only the last byte).
-		v := hexVal(t[i+1])
-		i += 2
-		if i < len(t) && isHex(t[i]) {
-			v = v<<4 | hexVal(t[i])
-			i++
-		}
-		return v, i
-	case c == 'c' && i+1 < len(t):
-		return t[i+1] & 0x1f, i + 2
-	case c >= '0' && c <= '7':
-		v := c - '0'
-		i++
-		for k := 0; k < 2 && i < len(t) && t[i] >= '0' && t[i] <= '7'; k++ {
-			v = v<<3 + (t[i] - '0')
-			i++
-		}
-		return v, i
-	}
-	switch c {
-	case 'a':
-		c = '\a'
-	case 'b':
-		c = '\b'
-	case 'E':
-		c = 0x1b
-	case 'f':
-		c = '\f'
-	case 'n':
-		c = '\n'
-	case 'r':
-		c = '\r'
-	case 't':
-		c = '\t'
-	case 'v':
-		c = '\v'
-	}
-	return c, i + 1
+	b, n := script.Unescape(t[i:])
+	return b, i + n
 }
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func hexVal(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
-}
-
-// ErrUnterminatedQuote is returned by SplitWords for a quote left open.
-var ErrUnterminatedQuote = errors.New("unterminated quoted string")
-
-// SplitWords splits s into words with the rules of keepalived.conf(5)
-// "Quoted strings": words are separated by whitespace; text between " or '
-// is kept together with its whitespace and the quotes are removed; \a \b \E
-// \f \n \r \t \v \nnn \xXX \cC are escapes, and \C is C for any other C.
-//
-// The parser already applies these rules to every word of a statement; a
-// caller needs SplitWords only to split a word further, as keepalived does
-// with a quoted script command line ("/bin/x.sh 'arg 1' arg2").
-func SplitWords(s string) ([]string, error) {
-	var words []string
-	sc := wordScanner{t: s}
-	for {
-		w, _, _, open, ok := sc.next()
-		if !ok {
-			return words, nil
-		}
-		words = append(words, w)
-		if open >= 0 {
-			return words, ErrUnterminatedQuote
-		}
-	}
 }

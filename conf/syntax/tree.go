@@ -1,6 +1,17 @@
 package syntax
 
 // builder turns the stream of statements and braces into a tree of nodes.
+//
+// A statement is a keyword and its arguments, optionally followed by a
+// { ... } block of statements. A '{' may end the keyword's line, stand on
+// a line of its own after it, or appear inline ("track_script { chk }",
+// "a { b } c"); a '}' may follow arguments. As in keepalived, braces split
+// a line wherever they appear outside quotes, and the rest of the line after
+// a brace is processed again as a line of its own (so "a { @id b }" is
+// conditional, and "} include x.conf" includes).
+//
+// '#' and '!' start a comment to the end of the line, outside quotes; "\#"
+// and "\!" are literal.
 type builder struct {
 	p     *parser
 	root  []*Node

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 )
 
 const holdEnv = "NETLAB_TEST_HOLD"
@@ -35,7 +37,7 @@ func TestHoldLab(t *testing.T) {
 // TestInterrupted checks that a test binary stopped by SIGINT tears its labs down,
 // and that after SIGKILL its processes die with it and Sweep removes its namespaces.
 func TestInterrupted(t *testing.T) {
-	RequireRoot(t)
+	netns.RequireRoot(t)
 	for _, tc := range []struct {
 		sig      syscall.Signal
 		wantCode int // exit code, or -1 for killed by the signal

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -45,8 +46,13 @@ type Options struct {
 	LogDir string
 }
 
-// Lab is one virtual Ethernet segment: a bridge in a switch namespace plus the nodes
-// attached to it. Its methods that take no error return call t.Fatal (on the t given
+// Lab is one virtual Ethernet segment: a bridge (br0, no addresses, IPv6 disabled,
+// multicast snooping off so that VRRP multicast is flooded) in a switch namespace,
+// plus the nodes attached to it. All plumbing uses netlink from Go, so neither
+// iproute2 nor `ip netns exec` is needed (the VM tier has busybox only). Namespaces
+// are named "lh<pid>-<rand>-<node>" and bind-mounted under /run/netns, so that
+// humans can inspect a running lab with `ip netns exec` and [Sweep] can remove what
+// a test binary that died left behind. Its methods that take no error return call t.Fatal (on the t given
 // to New) on failure and must be called from that test's goroutine; a subtest using a
 // parent's lab should prefer the methods returning errors.
 type Lab struct {
@@ -66,11 +72,12 @@ type Lab struct {
 }
 
 // New builds an empty lab (switch namespace and bridge) and registers its teardown
-// with t.Cleanup. It skips the test when not running as root (see [RequireRoot]).
+// with t.Cleanup, which runs even when the test fails ([Main] adds a SIGINT/SIGTERM
+// handler that tears down every live lab). It skips the test when not running as root (see [netns.RequireRoot]).
 // The first call in a process also runs [Sweep].
 func New(t testing.TB, opts Options) *Lab {
 	t.Helper()
-	RequireRoot(t)
+	netns.RequireRoot(t)
 	if err := opts.fill(); err != nil {
 		t.Fatalf("netlab: %v", err)
 	}
@@ -146,14 +153,14 @@ func logDir(t testing.TB, dir string) (string, error) {
 }
 
 func (l *Lab) setupSwitch() error {
-	err := doIn(l.sw, func() error {
+	err := l.sw.Do(func() error {
 		if !ipv6Available() {
 			return nil
 		}
 		// No IPv6 on bridge and ports: keeps the segment free of the switch's own
 		// router solicitations and MLD reports.
 		for _, k := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"} {
-			if err := writeSysctl(k, "1"); err != nil {
+			if err := netns.WriteSysctl(k, "1"); err != nil {
 				return err
 			}
 		}
@@ -221,13 +228,6 @@ func hostAddr(p netip.Prefix, i int) (netip.Addr, error) {
 // SwitchHandle returns a netlink handle inside the switch namespace (bridge br0 and
 // one port per node). It is closed at teardown.
 func (l *Lab) SwitchHandle() *netlink.Handle { return l.sw.nl }
-
-// Nodes returns the nodes in the order they were added.
-func (l *Lab) Nodes() []*Node {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]*Node(nil), l.nodes...)
-}
 
 var nodeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
 

@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
+	"github.com/lvs-ha/lvs-ha/internal/netns"
+	vnetns "github.com/vishvananda/netns"
 )
 
 // helperEnv switches the test binary into a helper program (see TestMain).
@@ -299,7 +300,7 @@ func TestStartWaitLogSignal(t *testing.T) {
 
 func TestTeardownLeavesNothing(t *testing.T) {
 	t.Parallel()
-	RequireRoot(t)
+	netns.RequireRoot(t)
 	var (
 		names []string
 		ids   = map[nsID]bool{}
@@ -329,7 +330,7 @@ func TestTeardownLeavesNothing(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(nsRunDir, name)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s/%s still there: %v", nsRunDir, name, err)
 		}
-		if h, err := netns.GetFromName(name); err == nil {
+		if h, err := vnetns.GetFromName(name); err == nil {
 			h.Close()
 			t.Errorf("netns.GetFromName(%s) still works", name)
 		}
@@ -361,7 +362,7 @@ func TestTeardownLeavesNothing(t *testing.T) {
 
 func TestSweep(t *testing.T) {
 	t.Parallel()
-	RequireRoot(t)
+	netns.RequireRoot(t)
 	// A PID that is no longer alive: a child that has exited and been reaped.
 	dead := helper(exec.Command(self(t)), "nsinode")
 	if err := dead.Run(); err != nil {

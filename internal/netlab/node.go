@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lvs-ha/lvs-ha/internal/netns"
+	"github.com/lvs-ha/lvs-ha/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -20,7 +22,9 @@ import (
 var ErrNoNeigh = errors.New("no neighbour entry")
 
 // Node is a network namespace attached to the lab's bridge through its interface
-// (eth0 by default). Methods without an error return call t.Fatal on failure and must
+// (eth0 by default), with lo up, IPv6 DAD off and keep_addr_on_down on. Code runs
+// in it with [Node.Do] (Go functions), [Node.Command] (programs) and [Node.Start]
+// (long-running processes, killed at teardown, logs kept per test). Methods without an error return call t.Fatal on failure and must
 // be called from the test goroutine.
 type Node struct {
 	lab     *Lab
@@ -44,12 +48,12 @@ var nodeSysctls = [][2]string{
 }
 
 func (n *Node) setup(idx int) error {
-	err := doIn(n.ns, func() error {
+	err := n.ns.Do(func() error {
 		if !ipv6Available() {
 			return nil
 		}
 		for _, kv := range nodeSysctls {
-			if err := writeSysctl(kv[0], kv[1]); err != nil {
+			if err := netns.WriteSysctl(kv[0], kv[1]); err != nil {
 				return err
 			}
 		}
@@ -67,7 +71,7 @@ func (n *Node) setup(idx int) error {
 		},
 		PeerName:         n.ifName,
 		PeerHardwareAddr: n.mac,
-		PeerNamespace:    netlink.NsFd(int(n.ns.fd)),
+		PeerNamespace:    netlink.NsFd(n.ns.Handle()),
 	}
 	if err := sw.LinkAdd(veth); err != nil {
 		return fmt.Errorf("add veth %s/%s: %w", n.port, n.ifName, err)
@@ -147,22 +151,9 @@ func (n *Node) Addrs() ([]netip.Prefix, error) {
 	if err != nil {
 		return nil, err
 	}
-	var list []netlink.Addr
-	err = retryDump(func() (err error) {
-		list, err = n.ns.nl.AddrList(link, netlink.FAMILY_ALL)
-		return err
-	})
+	out, err := nldump.Prefixes(n.ns.nl, link, netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, fmt.Errorf("%s: list addresses: %w", n.name, err)
-	}
-	out := make([]netip.Prefix, 0, len(list))
-	for _, a := range list {
-		ip, ok := netip.AddrFromSlice(a.IP)
-		if !ok {
-			continue
-		}
-		bits, _ := a.Mask.Size()
-		out = append(out, netip.PrefixFrom(ip.Unmap(), bits))
 	}
 	return out, nil
 }
@@ -188,11 +179,7 @@ func (n *Node) Neigh(ip netip.Addr) (net.HardwareAddr, error) {
 	if ip.Unmap().Is4() {
 		family = netlink.FAMILY_V4
 	}
-	var list []netlink.Neigh
-	err := retryDump(func() (err error) {
-		list, err = n.ns.nl.NeighList(n.ifIndex, family)
-		return err
-	})
+	list, err := nldump.Retry(func() ([]netlink.Neigh, error) { return n.ns.nl.NeighList(n.ifIndex, family) })
 	if err != nil {
 		return nil, fmt.Errorf("%s: list neighbours: %w", n.name, err)
 	}
@@ -207,18 +194,6 @@ func (n *Node) Neigh(ip netip.Addr) (net.HardwareAddr, error) {
 		return append(net.HardwareAddr(nil), e.HardwareAddr...), nil
 	}
 	return nil, fmt.Errorf("%s: %v: %w", n.name, ip, ErrNoNeigh)
-}
-
-// retryDump retries a netlink dump that the kernel interrupted (the table changed
-// while it was being read).
-func retryDump(f func() error) error {
-	var err error
-	for range 5 {
-		if err = f(); !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return err
-		}
-	}
-	return err
 }
 
 func (n *Node) link() (netlink.Link, error) {
@@ -295,7 +270,7 @@ func (n *Node) waitOper(up bool) error {
 // Sockets f opens belong to the namespace and can be used from any goroutine later;
 // goroutines f starts do not run in the namespace. f must not call t.Fatal.
 func (n *Node) Do(f func() error) error {
-	return doIn(n.ns, f)
+	return n.ns.Do(f)
 }
 
 var selfExe = sync.OnceValues(os.Executable)

@@ -7,12 +7,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,10 +55,10 @@ func enterNetns(path string) error {
 
 // namespace is a named network namespace created by this package.
 type namespace struct {
-	name string         // file name under nsRunDir
-	fd   netns.NsHandle // open handle, keeps the namespace alive until closed
-	id   nsID
-	nl   *netlink.Handle // rtnetlink socket inside the namespace
+	*netns.NS        // open handle, keeps the namespace alive until closed
+	name      string // file name under nsRunDir
+	id        nsID
+	nl        *netlink.Handle // rtnetlink socket inside the namespace
 }
 
 // nsID identifies a namespace by its nsfs inode.
@@ -79,43 +78,33 @@ func statNS(path string) (nsID, error) {
 
 // createNamed creates a network namespace bind-mounted at /run/netns/name, opens a
 // handle and a netlink socket in it, and leaves the caller's namespace untouched.
-func createNamed(name string) (*namespace, error) {
+func createNamed(name string) (_ *namespace, err error) {
 	if err := os.MkdirAll(nsRunDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", nsRunDir, err)
 	}
-	ns := &namespace{name: name, fd: netns.None()}
-	created := false
-	err := OnThread(func() error {
-		f, err := os.OpenFile(ns.path(), os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
-		if err != nil {
-			return fmt.Errorf("create netns %s: %w", name, err)
-		}
-		f.Close()
-		created = true
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			return fmt.Errorf("create netns %s: unshare: %w", name, err)
-		}
-		self := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-		if err := unix.Mount(self, ns.path(), "none", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("create netns %s: bind mount: %w", name, err)
-		}
-		if ns.fd, err = netns.GetFromPath(self); err != nil {
-			return fmt.Errorf("open netns %s: %w", name, err)
-		}
-		if ns.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
-			return fmt.Errorf("netlink socket in %s: %w", name, err)
-		}
-		return nil
-	})
+	ns := &namespace{name: name}
+	f, err := os.OpenFile(ns.path(), os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
 	if err != nil {
-		ns.close()
-		if created {
+		return nil, fmt.Errorf("create netns %s: %w", name, err)
+	}
+	f.Close()
+	defer func() {
+		if err != nil {
+			ns.close()
 			err = errors.Join(err, deleteNamed(name))
 		}
-		return nil, err
+	}()
+	if ns.NS, err = netns.Create(); err != nil {
+		return nil, fmt.Errorf("create netns %s: %w", name, err)
+	}
+	self := fmt.Sprintf("/proc/self/fd/%d", ns.Handle())
+	if err := unix.Mount(self, ns.path(), "none", unix.MS_BIND, ""); err != nil {
+		return nil, fmt.Errorf("create netns %s: bind mount: %w", name, err)
+	}
+	if ns.nl, err = netlink.NewHandleAt(ns.Handle()); err != nil {
+		return nil, fmt.Errorf("netlink socket in %s: %w", name, err)
 	}
 	if ns.id, err = statNS(ns.path()); err != nil {
-		ns.close()
 		return nil, fmt.Errorf("stat netns %s: %w", name, err)
 	}
 	return ns, nil
@@ -127,9 +116,9 @@ func (ns *namespace) close() {
 		ns.nl.Close()
 		ns.nl = nil
 	}
-	if ns.fd.IsOpen() {
-		ns.fd.Close()
-		ns.fd = netns.None()
+	if ns.NS != nil {
+		ns.NS.Close()
+		ns.NS = nil
 	}
 }
 
@@ -141,65 +130,6 @@ func deleteNamed(name string) error {
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
-	}
-	return nil
-}
-
-// OnThread runs f on a fresh OS thread that is switched back to the current thread's
-// original network namespace afterwards. f may change the thread's namespace. If the
-// namespace cannot be restored, the thread is left locked so that the Go runtime
-// discards it when the goroutine ends. A panic in f is re-raised in the caller.
-func OnThread(f func() error) error {
-	type result struct {
-		err   error
-		panic any
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			done <- result{err: fmt.Errorf("get current netns: %w", err)}
-			return
-		}
-		defer orig.Close()
-		var r result
-		func() {
-			defer func() { r.panic = recover() }()
-			r.err = f()
-		}()
-		if err := netns.Set(orig); err != nil {
-			r.err = errors.Join(r.err, fmt.Errorf("restore netns: %w", err))
-			done <- r // thread stays locked and dies with this goroutine
-			return
-		}
-		runtime.UnlockOSThread()
-		done <- r
-	}()
-	r := <-done
-	if r.panic != nil {
-		panic(r.panic)
-	}
-	return r.err
-}
-
-// doIn runs f on an OS thread switched into ns.
-func doIn(ns *namespace, f func() error) error {
-	return OnThread(func() error {
-		if err := netns.Set(ns.fd); err != nil {
-			return fmt.Errorf("enter netns %s: %w", ns.name, err)
-		}
-		return f()
-	})
-}
-
-// writeSysctl writes a /proc/sys value in the namespace of the calling thread.
-// key uses dots, e.g. "net.ipv6.conf.all.accept_dad".
-func writeSysctl(key, value string) error {
-	p := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
-	if err := os.WriteFile(p, []byte(value), 0o644); err != nil {
-		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
 	}
 	return nil
 }

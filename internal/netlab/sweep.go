@@ -13,21 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// RequireRoot skips t unless the process runs as root. With
-// LVSHA_REQUIRE_ROOT_TESTS=1 in the environment it fails t instead, so that CI cannot
-// silently skip the namespace tests.
-func RequireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	const msg = "netlab: network namespace tests need root (run e.g. `sudo -E go test ./integration/...`)"
-	if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") == "1" {
-		t.Fatal(msg + "; failing because LVSHA_REQUIRE_ROOT_TESTS=1")
-	}
-	t.Skip(msg)
-}
-
 // Sweep removes namespaces left under /run/netns by labs of processes that are no
 // longer alive (names "lh<pid>-..."), SIGKILLing any process still inside them first.
 // It returns the names it removed. Namespaces of live processes, including this one

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/lvs-ha/lvs-ha/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -90,24 +91,9 @@ func (k *Kernel) State(c Config) (State, error) {
 }
 
 func (k *Kernel) addrs(link netlink.Link) ([]netip.Prefix, error) {
-	var list []netlink.Addr
-	var err error
-	for range 5 { // a dump the kernel interrupted is retried
-		if list, err = k.h.AddrList(link, netlink.FAMILY_ALL); !errors.Is(err, netlink.ErrDumpInterrupted) {
-			break
-		}
-	}
+	out, err := nldump.Prefixes(k.h, link, netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, fmt.Errorf("addresses of %s: %w", link.Attrs().Name, err)
-	}
-	out := make([]netip.Prefix, 0, len(list))
-	for _, a := range list {
-		ip, ok := netip.AddrFromSlice(a.IP)
-		if !ok {
-			continue
-		}
-		bits, _ := a.Mask.Size()
-		out = append(out, netip.PrefixFrom(ip.Unmap(), bits))
 	}
 	return out, nil
 }

@@ -222,6 +222,19 @@ func findAddr(addrs []netip.Prefix, a netip.Addr) (netip.Prefix, bool) {
 // never answers ARP for them), then addresses. It returns nothing when st is already
 // configured. In TUN mode with no tunl0 yet it plans only CreateTunnel: the caller
 // re-reads the state afterwards (conf/tunl0 appears with the device).
+//
+// DR: every VIP goes on lo as a host address (/32 or /128), and
+// net.ipv4.conf.{all,lo}.arp_ignore=1 and arp_announce=2 stop the host from answering
+// ARP for the VIP or using it as the source of its own ARP requests, so only the
+// director owns the VIP on the segment. IPv6 needs no sysctl: Linux answers neighbour
+// solicitations only for addresses of the receiving interface.
+//
+// TUN (IPv4 VIPs only): the ipip fallback device tunl0 is created if needed (adding a
+// link of kind ipip loads the module, which creates tunl0 in every namespace),
+// brought up, and carries the VIPs; arp_ignore/arp_announce are also set on tunl0,
+// tunl0's rp_filter is set to 0, and all.rp_filter is lowered from 1 (strict) to 2
+// (loose), because the kernel applies the larger of the "all" and the device value
+// and decapsulated packets arrive on tunl0 from clients routed via another interface.
 func PlanUp(c Config, st State) []Change {
 	var out []Change
 	if c.Mode == TUN {
@@ -259,7 +272,8 @@ func PlanUp(c Config, st State) []Change {
 
 // PlanDown returns the changes that undo [PlanUp]: VIPs removed from the mode's
 // device (with whatever prefix length they carry), arp_ignore and arp_announce back
-// to 0. tunl0 and rp_filter are left alone.
+// to 0, the kernel defaults. tunl0 and rp_filter are left alone (their previous
+// values are not recorded).
 func PlanDown(c Config, st State) []Change {
 	var out []Change
 	if c.Mode != TUN || st.TunnelExists {

@@ -13,14 +13,6 @@ import (
 // that user exists (otherwise scripts run as the daemon's own user).
 const DefaultUser = "keepalived_script"
 
-// DefaultScriptUser returns DefaultUser if it exists on this system, else "".
-func DefaultScriptUser() string {
-	if _, err := user.Lookup(DefaultUser); err == nil {
-		return DefaultUser
-	}
-	return ""
-}
-
 // CredentialError reports an unusable script user or group.
 type CredentialError struct {
 	User, Group string

@@ -1,7 +1,6 @@
 package script
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -17,11 +16,10 @@ const (
 
 // Notify states, as passed to notify scripts and written to notify FIFOs.
 const (
-	StateMaster  = "MASTER"
-	StateBackup  = "BACKUP"
-	StateFault   = "FAULT"
-	StateStop    = "STOP"    // instances only
-	StateDeleted = "DELETED" // instances only, with notify_deleted; else FAULT is sent
+	StateMaster = "MASTER"
+	StateBackup = "BACKUP"
+	StateFault  = "FAULT"
+	StateStop   = "STOP" // instances only
 )
 
 // NotifyArgs returns the argv for keepalived's generic "notify" script: the configured
@@ -43,15 +41,4 @@ func NotifyArgs(argv []string, kind NotifyKind, name, state string, priority int
 	out := make([]string, 0, len(argv)+4)
 	out = append(out, argv...)
 	return append(out, strings.ToUpper(string(kind)), name, strings.ToUpper(state), strconv.Itoa(priority))
-}
-
-// NotifyFIFOLine returns the line keepalived writes to notify_fifo/vrrp_notify_fifo,
-// e.g. `INSTANCE "VI_1" MASTER 100` plus a newline. Besides the notify states, state
-// may be MASTER_RX_LOWER_PRI, MASTER_PRIORITY or BACKUP_PRIORITY. Groups report 0.
-func NotifyFIFOLine(kind NotifyKind, name, state string, priority int) string {
-	if kind == NotifyGroup {
-		priority = 0
-	}
-	// keepalived prints the name between quotes without escaping it.
-	return fmt.Sprintf("%s \"%s\" %s %d\n", strings.ToUpper(string(kind)), name, strings.ToUpper(state), priority)
 }

@@ -42,12 +42,3 @@ func TestNotifyArgs(t *testing.T) {
 		t.Errorf("aliasing: %q %q", a, b)
 	}
 }
-
-func TestNotifyFIFOLine(t *testing.T) {
-	if got, want := NotifyFIFOLine(NotifyInstance, "VI_1", StateMaster, 100), "INSTANCE \"VI_1\" MASTER 100\n"; got != want {
-		t.Errorf("got %q want %q", got, want)
-	}
-	if got, want := NotifyFIFOLine(NotifyGroup, "G", "master_rx_lower_pri", 7), "GROUP \"G\" MASTER_RX_LOWER_PRI 0\n"; got != want {
-		t.Errorf("got %q want %q", got, want)
-	}
-}

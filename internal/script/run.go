@@ -105,7 +105,13 @@ next:
 }
 
 // Run executes spec and waits for it (and, on timeout, for the termination of its
-// process group). It never returns before the child has been reaped.
+// process group). It never returns before the child has been reaped. The child runs
+// directly (no shell, except for a "<" or ">" redirection as argv[0]) in its own
+// process group, optionally as another user (script_user / "user NAME [GROUP]"),
+// with stdin, stdout and stderr on /dev/null unless writers are given. When the
+// timeout expires (or ctx is done) the group gets SIGTERM and, after a grace
+// period, SIGKILL; a timed-out script is a failure. Like keepalived, the child has
+// PR_SET_PDEATHSIG=SIGTERM so it dies with the daemon.
 func Run(ctx context.Context, spec Spec) Result {
 	clk := clock.OrReal(spec.Clock)
 	start := clk.Now()

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lvs-ha/lvs-ha/internal/clock"
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 )
 
 var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -300,19 +301,8 @@ func TestLookupCredential(t *testing.T) {
 	}
 }
 
-// requireRoot skips a test when not root, unless LVSHA_REQUIRE_ROOT_TESTS=1.
-func requireRoot(t *testing.T, why string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") == "1" {
-			t.Fatal("LVSHA_REQUIRE_ROOT_TESTS=1 but not root")
-		}
-		t.Skip("needs root: " + why)
-	}
-}
-
 func TestRunAsNobody(t *testing.T) {
-	requireRoot(t, "switching user")
+	netns.RequireRoot(t)
 	u, err := user.Lookup("nobody")
 	if err != nil {
 		t.Skip("no user nobody")

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 )
 
 func TestCheckSecure(t *testing.T) {
@@ -88,7 +90,8 @@ func TestNeedsProtection(t *testing.T) {
 }
 
 func TestCheckScriptSecurityFS(t *testing.T) {
-	requireRoot(t, "files must be root-owned to be secure")
+	// Files must be root-owned to be secure.
+	netns.RequireRoot(t)
 	dir := t.TempDir() // under /tmp (sticky), owned by root, 0700
 	s := filepath.Join(dir, "s.sh")
 	if err := os.WriteFile(s, []byte("#!/bin/sh\n"), 0o755); err != nil {

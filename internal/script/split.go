@@ -58,7 +58,7 @@ func SplitCommand(s string) ([]string, error) {
 			if i+1 >= len(s) {
 				return nil, &SplitError{Command: s, Reason: "trailing backslash"}
 			}
-			b, n := unescape(s[i+1:])
+			b, n := Unescape(s[i+1:])
 			word.WriteByte(b)
 			i += 1 + n
 		case quote != 0 && c == quote:
@@ -91,9 +91,11 @@ func SplitCommand(s string) ([]string, error) {
 	return args, nil
 }
 
-// unescape decodes the escape sequence at the start of s (the text after a backslash,
-// non-empty). It returns the byte and how many bytes of s it consumed.
-func unescape(s string) (byte, int) {
+// Unescape decodes the keepalived escape sequence at the start of s (the text after a
+// backslash, non-empty), for SplitCommand and the config parser alike. It returns the
+// byte and how many bytes of s it consumed. \xHH takes up to two hex digits
+// (keepalived >= 2.3.2; 2.2.x consumed any number but kept only the last byte).
+func Unescape(s string) (byte, int) {
 	c := s[0]
 	switch {
 	case c == 'x' && len(s) > 1 && isHex(s[1]):

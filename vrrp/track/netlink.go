@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lvs-ha/lvs-ha/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -149,16 +150,9 @@ func listLinks(ns *netns.NsHandle) ([]netlink.Link, error) {
 		}
 		defer h.Close()
 	}
-	var err error
-	for range 5 {
-		var links []netlink.Link
-		links, err = h.LinkList()
-		if err == nil {
-			return links, nil
-		}
-		if !errors.Is(err, netlink.ErrDumpInterrupted) {
-			break
-		}
+	links, err := nldump.Retry(h.LinkList)
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
 	}
-	return nil, fmt.Errorf("list links: %w", err)
+	return links, nil
 }

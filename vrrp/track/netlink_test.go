@@ -3,15 +3,12 @@ package track
 import (
 	"context"
 	"errors"
-	"os"
-	"runtime"
 	"testing"
 	"time"
 
-	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -62,38 +59,8 @@ func TestEventFromUpdate(t *testing.T) {
 	}
 }
 
-// newNetns creates an anonymous network namespace without moving this goroutine's
-// thread into it for longer than the creation.
-func newNetns(t *testing.T) netns.NsHandle {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		runtime.UnlockOSThread()
-		if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") == "1" {
-			t.Fatalf("create netns: %v", err)
-		}
-		t.Skipf("create netns: %v", err)
-	}
-	if err := netns.Set(orig); err != nil {
-		// Leave the thread locked: it dies with this goroutine instead of
-		// running other goroutines in the wrong namespace.
-		t.Fatalf("restore netns: %v", err)
-	}
-	runtime.UnlockOSThread()
-	t.Cleanup(func() { ns.Close() })
-	return ns
-}
-
 func TestWatchLinksNetns(t *testing.T) {
-	netlab.RequireRoot(t)
-	ns := newNetns(t)
+	ns := netns.New(t).Handle()
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		t.Fatal(err)

@@ -1,13 +1,8 @@
 package track
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/lvs-ha/lvs-ha/internal/clock"
-	"github.com/lvs-ha/lvs-ha/internal/script"
 )
 
 // DefaultInterval is keepalived's default vrrp_script interval.
@@ -151,53 +146,4 @@ func (t *ScriptTracker) State() State {
 // Status returns a snapshot with the script's own weight.
 func (t *ScriptTracker) Status() Status {
 	return Status{Kind: KindScript, Name: t.cfg.Name, State: t.State(), Weight: t.cfg.Weight, Reverse: t.cfg.Reverse}
-}
-
-// Runner runs the tracking script once and reports success. It should give up (and
-// report failure) after the tracker's Timeout; ExecRunner does.
-type Runner func(ctx context.Context) bool
-
-// ExecRunner returns a Runner executing spec with internal/script, with spec.Timeout
-// defaulting to the tracker's Timeout. spec.Clock is used for the timeout as well.
-func (t *ScriptTracker) ExecRunner(spec script.Spec) Runner {
-	if spec.Timeout == 0 {
-		spec.Timeout = t.cfg.Timeout
-	}
-	return func(ctx context.Context) bool { return script.Run(ctx, spec).OK() }
-}
-
-// Run drives the tracker until ctx is done: it starts run whenever the tracker is due
-// (run is called synchronously on this goroutine) and calls onChange, if not nil,
-// with the new Status whenever the state changes. It returns ctx.Err(). The tracker
-// must not be used by anyone else while Run is active.
-func (t *ScriptTracker) Run(ctx context.Context, clk clock.Clock, run Runner, onChange func(Status)) error {
-	if run == nil {
-		return errors.New("track: nil script runner")
-	}
-	clk = clock.OrReal(clk)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		now := clk.Now()
-		if t.Due(now) {
-			t.Start(now)
-			ok := run(ctx)
-			if err := ctx.Err(); err != nil {
-				t.running = false // a run cut short by shutdown is not a result
-				return err
-			}
-			if t.Result(clk.Now(), ok) && onChange != nil {
-				onChange(t.Status())
-			}
-			continue
-		}
-		timer := clk.NewTimer(t.next.Sub(now))
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return ctx.Err()
-		case <-timer.C():
-		}
-	}
 }

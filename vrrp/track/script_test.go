@@ -1,15 +1,9 @@
 package track
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/lvs-ha/lvs-ha/internal/clock"
-	"github.com/lvs-ha/lvs-ha/internal/script"
 )
 
 var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -120,109 +114,5 @@ func TestScriptScheduling(t *testing.T) {
 	tr.Result(t0.Add(12*time.Second), false)
 	if !tr.Due(t0.Add(12 * time.Second)) {
 		t.Fatalf("next = %v, want due at t0+12s", tr.NextDeadline())
-	}
-}
-
-// fakeRunner reports outcomes from a script of results and records when it ran.
-type fakeRunner struct {
-	clk     *clock.Fake
-	results []bool
-	runs    []time.Time
-	took    time.Duration // simulated run time
-}
-
-func (f *fakeRunner) run(ctx context.Context) bool {
-	f.runs = append(f.runs, f.clk.Now())
-	if f.took > 0 {
-		f.clk.Advance(f.took)
-	}
-	if len(f.runs) > len(f.results) {
-		return f.results[len(f.results)-1]
-	}
-	return f.results[len(f.runs)-1]
-}
-
-func TestScriptRunLoop(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	fc := clock.NewFake(t0)
-	tr, _ := NewScriptTracker(ScriptConfig{Name: "chk", Interval: 3 * time.Second, Rise: 2, Fall: 2, Weight: -10}, t0)
-	fr := &fakeRunner{clk: fc, results: []bool{true, false, false, true, true}, took: 100 * time.Millisecond}
-	changes := make(chan Status, 16)
-	runCtx, stop := context.WithCancel(ctx)
-	errc := make(chan error, 1)
-	go func() { errc <- tr.Run(runCtx, fc, fr.run, func(s Status) { changes <- s }) }()
-
-	expect := func(state State) {
-		t.Helper()
-		select {
-		case s := <-changes:
-			if s.State != state || s.Name != "chk" || s.Weight != -10 {
-				t.Fatalf("change %v, want %v", s, state)
-			}
-		case <-ctx.Done():
-			t.Fatal("no state change")
-		}
-	}
-	tick := func() {
-		t.Helper()
-		if err := fc.BlockUntil(ctx, 1); err != nil {
-			t.Fatal(err)
-		}
-		d, _ := fc.NextDeadline()
-		fc.Set(d)
-	}
-	expect(StateOK) // run 1 at t0: success decides
-	tick()          // run 2: failure 1 of 2
-	tick()          // run 3: failure 2 of 2
-	expect(StateFail)
-	tick() // run 4: success 1 of 2
-	tick() // run 5: success 2 of 2
-	expect(StateOK)
-	if err := fc.BlockUntil(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	if err := <-errc; err != context.Canceled {
-		t.Fatalf("Run returned %v", err)
-	}
-	want := []time.Duration{0, 3, 6, 9, 12}
-	if len(fr.runs) != len(want) {
-		t.Fatalf("runs at %v", fr.runs)
-	}
-	for i, w := range want {
-		if got := fr.runs[i].Sub(t0); got != w*time.Second {
-			t.Errorf("run %d at %v, want %v", i+1, got, w*time.Second)
-		}
-	}
-	select {
-	case s := <-changes:
-		t.Fatalf("unexpected change %v", s)
-	default:
-	}
-	if err := tr.Run(ctx, fc, nil, nil); err == nil {
-		t.Fatal("nil runner accepted")
-	}
-}
-
-func TestScriptExecRunner(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dir := t.TempDir()
-	flag := filepath.Join(dir, "ok")
-	s := filepath.Join(dir, "chk.sh")
-	if err := os.WriteFile(s, []byte("#!/bin/sh\n[ -e "+flag+" ]\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tr, _ := NewScriptTracker(ScriptConfig{Name: "chk", Timeout: 10 * time.Second}, t0)
-	run := tr.ExecRunner(script.Spec{Argv: []string{s}})
-	if run(ctx) {
-		t.Fatal("script succeeded without flag file")
-	}
-	if err := os.WriteFile(flag, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if !run(ctx) {
-		t.Fatal("script failed with flag file")
 	}
 }

@@ -111,7 +111,8 @@ func (s Status) String() string {
 // configured (base) priority and its trackers' statuses, following keepalived: the
 // deltas are summed onto base and the result clamped to 1..254, except that an
 // address owner (base 255) ignores weighted trackers and stays at 255. fault is true
-// if any unweighted tracker faults.
+// if any unweighted tracker faults. (keepalived forces weights to 0 in sync groups
+// without sync_group_tracking_weight; the caller does that, not this function.)
 func Effective(base int, trackers ...Status) (prio int, fault bool) {
 	sum := 0
 	for _, s := range trackers {
@@ -124,18 +125,6 @@ func Effective(base int, trackers ...Status) (prio int, fault bool) {
 		return PriorityOwner, fault
 	}
 	return clamp(base+sum, 1, PriorityOwner-1), fault
-}
-
-// Pending reports whether an unweighted tracker has not reported yet. keepalived does
-// not let an address owner take over as MASTER at startup until such scripts have
-// completed once.
-func Pending(trackers ...Status) bool {
-	for _, s := range trackers {
-		if s.Weight == 0 && s.State == StateInit {
-			return true
-		}
-	}
-	return false
 }
 
 func clamp(v, lo, hi int) int {

@@ -74,21 +74,3 @@ func TestEffective(t *testing.T) {
 		})
 	}
 }
-
-func TestPending(t *testing.T) {
-	if Pending(st(StateOK, 0, false), st(StateInit, 5, false)) {
-		t.Error("weighted init script counted as pending")
-	}
-	if !Pending(st(StateOK, 0, false), st(StateInit, 0, false)) {
-		t.Error("unweighted init script not pending")
-	}
-	s := st(StateOK, 0, false).WithWeight(-7, true)
-	if s.Weight != -7 || !s.Reverse {
-		t.Errorf("WithWeight: %v", s)
-	}
-	for _, x := range []interface{ String() string }{StateInit, StateOK, StateFail, State(9), KindScript, KindInterface, Kind(0), s} {
-		if x.String() == "" {
-			t.Errorf("empty String for %#v", x)
-		}
-	}
-}

@@ -82,66 +82,33 @@ const maxIfNameLen = 15
 // Address is one virtual address and its keepalived options.
 type Address struct {
 	// Prefix is the address and its prefix length (host bits kept, e.g.
-	// 192.0.2.10/24). Use [ParsePrefix] for keepalived's "ADDR[/LEN]".
+	// 192.0.2.10/24).
 	Prefix netip.Prefix
 	// Dev is the device to put the address on. keepalived defaults it to the VRRP
 	// instance's interface; the caller fills that in.
 	Dev string
-	// Broadcast is the IPv4 broadcast address ("brd"); none when zero. See
-	// [DeriveBroadcast] for "brd +" and "brd -".
+	// Broadcast is the IPv4 broadcast address ("brd"); none when zero, as in
+	// keepalived (no automatic "brd +"; conf resolves "brd +" and "brd -").
 	Broadcast netip.Addr
 	// Scope is the IPv4 address scope ("scope"); global when zero.
 	Scope Scope
-	// Label is the IPv4 address label ("label"); it must start with Dev.
+	// Label is the IPv4 address label ("label"); it must start with Dev (kernel
+	// rule, e.g. "eth0:vip").
 	Label string
 	// Peer is the address of the other end of a point-to-point link ("peer").
 	Peer netip.Addr
-	// DAD keeps IPv6 duplicate address detection (keepalived's "-nodad"); by default
-	// IPv6 addresses are added with IFA_F_NODAD.
+	// DAD keeps IPv6 duplicate address detection (keepalived's "-nodad", which,
+	// confusingly, turns nodad off); by default IPv6 addresses are added with
+	// IFA_F_NODAD, so they are usable at once and a transient split brain cannot
+	// leave them "dadfailed".
 	DAD bool
 	// Home, MngTmpAddr, NoPrefixRoute and AutoJoin set IFA_F_HOMEADDRESS,
 	// IFA_F_MANAGETEMPADDR, IFA_F_NOPREFIXROUTE and IFA_F_MCAUTOJOIN.
 	Home, MngTmpAddr, NoPrefixRoute, AutoJoin bool
 	// PreferredLft is the preferred lifetime in seconds ([Forever] for none). When
-	// nil: 0 (deprecated) for IPv6 /128 addresses, forever otherwise.
+	// nil: 0 (deprecated) for IPv6 /128 addresses, so that local connections do not
+	// pick the VIP as their source address, forever otherwise.
 	PreferredLft *uint32
-}
-
-// ParsePrefix parses keepalived's "ADDR[/LEN]": without a length the address is a
-// host address (/32 or /128). Host bits are kept.
-func ParsePrefix(s string) (netip.Prefix, error) {
-	if !strings.Contains(s, "/") {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-		}
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	return p, nil
-}
-
-// DeriveBroadcast computes keepalived's "brd +" (plus: host bits all ones) or
-// "brd -" (host bits all zeros) for an IPv4 prefix of length 30 or less.
-func DeriveBroadcast(p netip.Prefix, plus bool) (netip.Addr, error) {
-	if !p.IsValid() || !p.Addr().Is4() {
-		return netip.Addr{}, fmt.Errorf("%w: broadcast needs an IPv4 address, not %s", ErrInvalid, p)
-	}
-	if p.Bits() > 30 {
-		return netip.Addr{}, fmt.Errorf("%w: prefix length %d too long for a broadcast address", ErrInvalid, p.Bits())
-	}
-	a := p.Addr().As4()
-	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-	host := uint32(0xffffffff) >> p.Bits()
-	if plus {
-		v |= host
-	} else {
-		v &^= host
-	}
-	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), nil
 }
 
 // Validate checks a without touching the system. Errors are *Error matching

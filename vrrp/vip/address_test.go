@@ -77,55 +77,6 @@ func TestParseScope(t *testing.T) {
 	}
 }
 
-func TestParsePrefix(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.0.2.10":      "192.0.2.10/32",
-		"192.0.2.10/24":   "192.0.2.10/24",
-		"2001:db8::1":     "2001:db8::1/128",
-		"2001:db8::1/64":  "2001:db8::1/64",
-		"fe80::1":         "fe80::1/128",
-		"192.0.2.10/0":    "192.0.2.10/0",
-		"2001:db8::1/128": "2001:db8::1/128",
-	} {
-		got, err := ParsePrefix(in)
-		if err != nil || got.String() != want {
-			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "192.0.2.300", "192.0.2.1/33", "eth0", "192.0.2.1/"} {
-		if _, err := ParsePrefix(in); !errors.Is(err, ErrInvalid) {
-			t.Errorf("ParsePrefix(%q): %v, want ErrInvalid", in, err)
-		}
-	}
-}
-
-func TestDeriveBroadcast(t *testing.T) {
-	for _, tc := range []struct {
-		p    string
-		plus bool
-		want string // "" = error
-	}{
-		{"192.0.2.10/24", true, "192.0.2.255"},
-		{"192.0.2.10/24", false, "192.0.2.0"},
-		{"10.1.2.3/8", true, "10.255.255.255"},
-		{"192.0.2.9/30", true, "192.0.2.11"},
-		{"0.0.0.0/0", true, "255.255.255.255"},
-		{"192.0.2.9/31", true, ""},
-		{"2001:db8::1/64", true, ""},
-	} {
-		got, err := DeriveBroadcast(netip.MustParsePrefix(tc.p), tc.plus)
-		if tc.want == "" {
-			if !errors.Is(err, ErrInvalid) {
-				t.Errorf("DeriveBroadcast(%s): %v, %v; want ErrInvalid", tc.p, got, err)
-			}
-			continue
-		}
-		if err != nil || got != netip.MustParseAddr(tc.want) {
-			t.Errorf("DeriveBroadcast(%s, %v) = %v, %v; want %s", tc.p, tc.plus, got, err, tc.want)
-		}
-	}
-}
-
 func TestString(t *testing.T) {
 	a := Address{
 		Prefix: netip.MustParsePrefix("192.0.2.10/24"), Dev: "eth0", Broadcast: netip.MustParseAddr("192.0.2.255"),

@@ -161,25 +161,22 @@ func TestMissingDevice(t *testing.T) {
 	}
 }
 
-func TestPackageFunctions(t *testing.T) {
+// TestNewFollowsThread checks that a Manager from New works in the namespace of
+// the thread calling it, as the daemon relies on.
+func TestNewFollowsThread(t *testing.T) {
 	ns := newNS(t)
 	a := Address{Prefix: netip.MustParsePrefix("2001:db8::20/64"), Dev: ns.dev}
-	err := ns.do(func() error {
-		if err := Add(a); err != nil {
-			return err
-		}
-		if !Present(a.Dev, a.Prefix.Addr()) {
-			return errors.New("not present after Add")
-		}
-		if err := Remove(a); err != nil {
-			return err
-		}
-		if Present(a.Dev, a.Prefix.Addr()) {
-			return errors.New("present after Remove")
-		}
-		return nil
-	})
-	if err != nil {
+	m := New()
+	if err := ns.Do(func() error { return m.Add(a) }); err != nil {
 		t.Fatal(err)
+	}
+	if !ns.m.Present(a.Dev, a.Prefix.Addr()) {
+		t.Fatal("not present after Add")
+	}
+	if err := ns.Do(func() error { return m.Remove(a) }); err != nil {
+		t.Fatal(err)
+	}
+	if ns.m.Present(a.Dev, a.Prefix.Addr()) {
+		t.Fatal("present after Remove")
 	}
 }

@@ -1,12 +1,10 @@
 package vip
 
 import (
-	"fmt"
 	"testing"
 
-	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 )
 
 // The root tests work in a private, unnamed network namespace: its interface names
@@ -16,7 +14,7 @@ import (
 // testNS is a private namespace holding an up device named dev (a veth, whose peer
 // is also up: the host kernel may lack the dummy driver).
 type testNS struct {
-	h   netns.NsHandle
+	*netns.NS
 	nl  *netlink.Handle
 	m   *Manager
 	dev string
@@ -24,28 +22,14 @@ type testNS struct {
 
 func newNS(t *testing.T) *testNS {
 	t.Helper()
-	netlab.RequireRoot(t)
-	var h netns.NsHandle
-	err := netlab.OnThread(func() error {
-		var err error
-		h, err = netns.New()
-		return err
-	})
-	if err != nil {
-		t.Fatalf("create network namespace: %v", err)
-	}
-	t.Cleanup(func() { h.Close() })
-	nl, err := netlink.NewHandleAt(h)
+	ns := netns.New(t)
+	nl, err := netlink.NewHandleAt(ns.Handle())
 	if err != nil {
 		t.Fatalf("netlink handle: %v", err)
 	}
 	t.Cleanup(nl.Close)
-	m, err := NewAt(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Close)
-	n := &testNS{h: h, nl: nl, m: m, dev: "vip0"}
+	m := &Manager{h: nl}
+	n := &testNS{NS: ns, nl: nl, m: m, dev: "vip0"}
 	if err := nl.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: n.dev}, PeerName: "peer0"}); err != nil {
 		t.Fatalf("add veth %s: %v", n.dev, err)
 	}
@@ -59,14 +43,4 @@ func newNS(t *testing.T) *testNS {
 		}
 	}
 	return n
-}
-
-// do runs f on a thread inside the namespace.
-func (n *testNS) do(f func() error) error {
-	return netlab.OnThread(func() error {
-		if err := netns.Set(n.h); err != nil {
-			return fmt.Errorf("enter netns: %w", err)
-		}
-		return f()
-	})
 }

@@ -8,33 +8,12 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
-
-// PacketConn is what a VRRP instance runner needs from its socket.
-type PacketConn interface {
-	// SrcAddr is the source address of every packet sent (for the VRRPv3 checksum
-	// pseudo-header).
-	SrcAddr() netip.Addr
-	// Destinations are the addresses an advertisement goes to: the multicast group,
-	// or the unicast peers.
-	Destinations() []netip.Addr
-	// Send sends one VRRP payload to dst.
-	Send(payload []byte, dst netip.Addr) error
-	// Recv blocks until a VRRP packet arrives on the interface.
-	Recv(buf []byte) (Packet, error)
-	// SetReadDeadline bounds Recv; the zero time removes the bound.
-	SetReadDeadline(t time.Time) error
-	// Close releases the socket and unblocks Recv.
-	Close() error
-}
-
-var _ PacketConn = (*Conn)(nil)
 
 // Packet is one received VRRP packet.
 type Packet struct {
@@ -50,7 +29,23 @@ type Packet struct {
 	IfIndex int
 }
 
-// Conn is a raw VRRP socket bound to one interface. See the package documentation.
+// Conn is a raw VRRP socket serving one VRRP instance on one interface:
+//
+//   - it is bound to the interface (SO_BINDTODEVICE) and drops packets the kernel
+//     reports as arriving on another, so instances on different interfaces never see
+//     each other's traffic;
+//   - in multicast mode it joins the group (224.0.0.18 / ff02::12 unless configured,
+//     keepalived's vrrp_mcast_group4/6) on that interface, with multicast loopback
+//     and IP_MULTICAST_ALL / IPV6_MULTICAST_ALL off, so it sees only groups it
+//     joined; in unicast mode (keepalived's unicast_peer) it joins nothing and
+//     [Conn.Destinations] lists the peers instead of the group;
+//   - everything it sends has TTL / hop limit 255 and traffic class CS6 (0xc0), like
+//     keepalived, from the source address fixed at [Open]; the kernel never computes
+//     or verifies the VRRP checksum (IPV6_CHECKSUM is left unset).
+//
+// After Open it may be used from any goroutine: Send may run concurrently with
+// Recv; Recv is meant for a single reader. Close unblocks a pending Recv, which then
+// returns an error matching net.ErrClosed.
 type Conn struct {
 	cfg     Config
 	ifindex int
@@ -61,11 +56,15 @@ type Conn struct {
 	rc      syscall.RawConn
 	sendOOB []byte // IP_PKTINFO / IPV6_PKTINFO pinning source and interface
 	oobLen  int
-	dropped atomic.Uint64
+	dropped atomic.Uint64 // packets Recv discarded
 }
 
-// Open validates cfg, looks up the interface and its default source address and
-// opens the socket, all in the calling thread's network namespace.
+// Open validates cfg, looks up the interface and its source address and opens the
+// socket, all in the calling thread's network namespace. The source address is the
+// configured one (mcast_src_ip / unicast_src_ip), else the interface's primary IPv4
+// address or its IPv6 link-local address (RFC 5798 section 5.1.2.1; a tentative one
+// only if there is no other, in which case sends fail until DAD completes; with
+// none, Open fails with [ErrNoSource] and may be retried).
 func Open(cfg Config) (*Conn, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -212,27 +211,8 @@ func (c *Conn) SrcAddr() netip.Addr { return c.src }
 // Destinations returns the multicast group, or the unicast peers in unicast mode.
 func (c *Conn) Destinations() []netip.Addr { return append([]netip.Addr(nil), c.dsts...) }
 
-// Group returns the multicast group (joined unless in unicast mode).
-func (c *Conn) Group() netip.Addr { return c.group }
-
 // Unicast reports whether unicast peers were configured.
 func (c *Conn) Unicast() bool { return len(c.cfg.Peers) > 0 }
-
-// Interface returns the interface name.
-func (c *Conn) Interface() string { return c.cfg.Interface }
-
-// IfIndex returns the interface index found when the Conn was opened.
-func (c *Conn) IfIndex() int { return c.ifindex }
-
-// IPv6 reports whether this is an IPv6 socket.
-func (c *Conn) IPv6() bool { return c.cfg.IPv6 }
-
-// Dropped counts received packets that Recv discarded: truncated, malformed, not
-// VRRP, or reported by the kernel as arriving on another interface.
-func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
-
-// SetReadDeadline sets the deadline for Recv; the zero time means none.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.ipc.SetReadDeadline(t) }
 
 // Close closes the socket (which leaves the group) and unblocks a pending Recv.
 func (c *Conn) Close() error { return c.ipc.Close() }
@@ -270,8 +250,10 @@ func (c *Conn) Send(payload []byte, dst netip.Addr) error {
 
 // Recv waits for the next VRRP packet on the interface and returns it; the payload
 // is stored in buf (which should hold at least the interface MTU; larger packets are
-// dropped). Packets that are truncated, malformed or from another interface are
-// dropped and counted by [Conn.Dropped]. Recv is meant for one reader at a time.
+// dropped), without the IP header (parsed from the raw IPv4 packet; the kernel strips
+// it for IPv6), with the addresses, TTL / hop limit and incoming interface from the
+// IPv4 header and the IP_PKTINFO / IPV6_PKTINFO and IPV6_HOPLIMIT control messages. Packets that are truncated, malformed or from another interface are
+// dropped (and counted in c.dropped). Recv is meant for one reader at a time.
 func (c *Conn) Recv(buf []byte) (Packet, error) {
 	oob := make([]byte, c.oobLen)
 	for {

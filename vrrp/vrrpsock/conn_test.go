@@ -15,12 +15,12 @@ const recvTimeout = 5 * time.Second
 
 func recv(t *testing.T, c *Conn) Packet {
 	t.Helper()
-	if err := c.SetReadDeadline(time.Now().Add(recvTimeout)); err != nil {
+	if err := c.ipc.SetReadDeadline(time.Now().Add(recvTimeout)); err != nil {
 		t.Fatal(err)
 	}
 	p, err := c.Recv(make([]byte, 2048))
 	if err != nil {
-		t.Fatalf("Recv on %s: %v", c.Interface(), err)
+		t.Fatalf("Recv on %s: %v", c.cfg.Interface, err)
 	}
 	return p
 }
@@ -35,7 +35,7 @@ func send(t *testing.T, c *Conn, payload string, dst netip.Addr) {
 func check(t *testing.T, who string, got Packet, payload string, src, dst netip.Addr, ifindex int) {
 	t.Helper()
 	if string(got.Payload) != payload {
-		t.Errorf("%s: payload %q, want %q (Dropped says whether others were discarded)", who, got.Payload, payload)
+		t.Errorf("%s: payload %q, want %q (c.dropped says whether others were discarded)", who, got.Payload, payload)
 	}
 	if got.Src != src || got.Dst != dst {
 		t.Errorf("%s: %s -> %s, want %s -> %s", who, got.Src, got.Dst, src, dst)
@@ -107,10 +107,10 @@ func TestMulticast(t *testing.T) {
 				want netip.Addr
 			}{{ca, tc.a}, {cb1, tc.b}, {cc, tc.c}} {
 				if x.c.SrcAddr() != x.want {
-					t.Errorf("%s: SrcAddr %s, want %s (primary / link-local)", x.c.Interface(), x.c.SrcAddr(), x.want)
+					t.Errorf("%s: SrcAddr %s, want %s (primary / link-local)", x.c.cfg.Interface, x.c.SrcAddr(), x.want)
 				}
 				if d := x.c.Destinations(); len(d) != 1 || d[0] != tc.group {
-					t.Errorf("%s: Destinations %v, want [%s]", x.c.Interface(), d, tc.group)
+					t.Errorf("%s: Destinations %v, want [%s]", x.c.cfg.Interface, d, tc.group)
 				}
 			}
 			// Payloads that start like VRRPv3 headers with a wrong checksum must arrive
@@ -130,8 +130,8 @@ func TestMulticast(t *testing.T) {
 			check(t, "b2 gets C's advert, not A's", recv(t, cb2), pc, tc.c, tc.group, tp.b.ifindex("b2"))
 
 			for _, c := range []*Conn{ca, cb1, cb2, cc} {
-				if n := c.Dropped(); n != 0 {
-					t.Errorf("%s dropped %d packets", c.Interface(), n)
+				if n := c.dropped.Load(); n != 0 {
+					t.Errorf("%s dropped %d packets", c.cfg.Interface, n)
 				}
 			}
 		})
@@ -190,13 +190,13 @@ func TestCloseAndDeadline(t *testing.T) {
 	ns.addr("lo", "192.0.2.1/32")
 	c := ns.open(Config{Interface: "lo"})
 
-	if err := c.SetReadDeadline(time.Now().Add(-time.Second)); err != nil {
+	if err := c.ipc.SetReadDeadline(time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Recv(make([]byte, 1500)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Recv after deadline: %v, want os.ErrDeadlineExceeded", err)
 	}
-	if err := c.SetReadDeadline(time.Time{}); err != nil {
+	if err := c.ipc.SetReadDeadline(time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	errc := make(chan error, 1)
@@ -249,7 +249,7 @@ func TestOpenErrors(t *testing.T) {
 func TestOpenNoSource(t *testing.T) {
 	ns := newNS(t)
 	for _, ipv6 := range []bool{false, true} {
-		err := ns.do(func() error {
+		err := ns.Do(func() error {
 			c, err := Open(Config{Interface: "lo", IPv6: ipv6})
 			if err == nil {
 				c.Close()

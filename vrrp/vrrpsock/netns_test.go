@@ -1,16 +1,12 @@
 package vrrpsock
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"strings"
 	"testing"
 
-	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,17 +16,9 @@ import (
 
 // testNS is a private network namespace.
 type testNS struct {
+	*netns.NS
 	t  *testing.T
-	h  netns.NsHandle
 	nl *netlink.Handle
-}
-
-func writeSysctl(key, value string) error {
-	p := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
-	if err := os.WriteFile(p, []byte(value), 0o644); err != nil {
-		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
-	}
-	return nil
 }
 
 // newNS creates a namespace with lo up, IPv6 DAD off and no automatic IPv6
@@ -38,37 +26,28 @@ func writeSysctl(key, value string) error {
 // once).
 func newNS(t *testing.T) *testNS {
 	t.Helper()
-	netlab.RequireRoot(t)
-	var h netns.NsHandle
-	err := netlab.OnThread(func() error {
-		var err error
-		if h, err = netns.New(); err != nil {
-			return fmt.Errorf("new netns: %w", err)
-		}
+	ns := netns.New(t)
+	err := ns.Do(func() error {
 		for _, kv := range [][2]string{
 			{"net.ipv6.conf.all.accept_dad", "0"},
 			{"net.ipv6.conf.default.accept_dad", "0"},
 			{"net.ipv6.conf.default.addr_gen_mode", "1"},
 		} {
-			if err := writeSysctl(kv[0], kv[1]); err != nil {
+			if err := netns.WriteSysctl(kv[0], kv[1]); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		if h.IsOpen() {
-			h.Close()
-		}
-		t.Fatalf("create network namespace: %v", err)
+		t.Fatalf("set up network namespace: %v", err)
 	}
-	nl, err := netlink.NewHandleAt(h)
+	nl, err := netlink.NewHandleAt(ns.Handle())
 	if err != nil {
-		h.Close()
 		t.Fatalf("netlink handle: %v", err)
 	}
-	n := &testNS{t: t, h: h, nl: nl}
-	t.Cleanup(func() { nl.Close(); h.Close() })
+	t.Cleanup(nl.Close)
+	n := &testNS{NS: ns, t: t, nl: nl}
 	lo, err := nl.LinkByName("lo")
 	if err == nil {
 		err = nl.LinkSetUp(lo)
@@ -79,23 +58,13 @@ func newNS(t *testing.T) *testNS {
 	return n
 }
 
-// do runs f on a thread inside the namespace.
-func (n *testNS) do(f func() error) error {
-	return netlab.OnThread(func() error {
-		if err := netns.Set(n.h); err != nil {
-			return fmt.Errorf("enter netns: %w", err)
-		}
-		return f()
-	})
-}
-
 // veth connects n (interface name) to peer (interface peerName) and brings both up.
 func (n *testNS) veth(name string, peer *testNS, peerName string) {
 	n.t.Helper()
 	err := n.nl.LinkAdd(&netlink.Veth{
 		LinkAttrs:     netlink.LinkAttrs{Name: name},
 		PeerName:      peerName,
-		PeerNamespace: netlink.NsFd(int(peer.h)),
+		PeerNamespace: netlink.NsFd(peer.Handle()),
 	})
 	if err != nil {
 		n.t.Fatalf("veth %s-%s: %v", name, peerName, err)
@@ -137,7 +106,7 @@ func (n *testNS) addr(name, prefix string) {
 func (n *testNS) open(cfg Config) *Conn {
 	n.t.Helper()
 	var c *Conn
-	err := n.do(func() error {
+	err := n.Do(func() error {
 		var err error
 		c, err = Open(cfg)
 		return err

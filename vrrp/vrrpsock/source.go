@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/lvs-ha/lvs-ha/internal/nldump"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -51,7 +52,7 @@ func defaultSource(link netlink.Link, ipv6 bool) (netip.Addr, error) {
 	if ipv6 {
 		family = netlink.FAMILY_V6
 	}
-	list, err := netlink.AddrList(link, family)
+	list, err := nldump.Addrs(nil, link, family)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("vrrpsock: list addresses of %s: %w", link.Attrs().Name, err)
 	}
