@@ -364,25 +364,15 @@ virtual_server 192.0.2.1 80 {
 }
 
 func TestLVSStateAdopt(t *testing.T) {
-	const quorumVS = `
-virtual_server 192.0.2.1 80 {
-    protocol TCP
-    quorum QUORUM
-    quorum_up /bin/qup
-    quorum_down /bin/qdown
-    real_server 10.0.0.1 80 {
-        weight 2
-        TCP_CHECK {
-        }
-    }
-    real_server 10.0.0.2 80 {
-        weight 2
-        TCP_CHECK {
-        }
-    }
-}
-`
-	q := func(n string) string { return strings.Replace(quorumVS, "QUORUM", n, 1) }
+	// q is a virtual server of two real servers of weight 2, each with a check.
+	q := func(quorum string) string {
+		src := "virtual_server 192.0.2.1 80 {\n    protocol TCP\n    quorum " + quorum +
+			"\n    quorum_up /bin/qup\n    quorum_down /bin/qdown\n"
+		for _, rs := range []string{"10.0.0.1", "10.0.0.2"} {
+			src += "    real_server " + rs + " 80 {\n        weight 2\n        TCP_CHECK {\n        }\n    }\n"
+		}
+		return src + "}\n"
+	}
 	const other = "virtual_server 192.0.2.2 80 {\n    protocol TCP\n    quorum 5\n    quorum_up /bin/qup2\n" +
 		"    real_server 10.0.0.1 80 {\n        weight 2\n    }\n}\n"
 	rs1 := vs80 + "/10.0.0.1:80/TCP_CHECK#0"

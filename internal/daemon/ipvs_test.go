@@ -396,14 +396,15 @@ func TestIPVSRunStartAndRelease(t *testing.T) {
 	// A stale lvs-ha service that is neither desired nor owned stays too.
 	stale := ipvs.Service{Key: tcp("192.0.2.1:81")}
 	for _, tc := range []struct {
+		name string
 		mode stopMode
 		left []ipvs.ServiceKey
 	}{
-		{stopRelease, []ipvs.ServiceKey{foreign.Key, stale.Key}},
-		{stopKeep, []ipvs.ServiceKey{tcp("192.0.2.1:80"), foreign.Key, stale.Key, ipvs.FWMarkKey(ipvs.FamilyIPv4, 3)}},
-		{stopFlushAll, nil},
+		{"release", stopRelease, []ipvs.ServiceKey{foreign.Key, stale.Key}},
+		{"keep", stopKeep, []ipvs.ServiceKey{tcp("192.0.2.1:80"), foreign.Key, stale.Key, ipvs.FWMarkKey(ipvs.FamilyIPv4, 3)}},
+		{"flush-all", stopFlushAll, nil},
 	} {
-		t.Run(tc.mode.String(), func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			k := &fakeKernel{Kernel: &ipvstest.Kernel{}}
 			for _, s := range []ipvs.Service{foreign, stale} {
 				if err := k.NewService(s); err != nil {
@@ -537,15 +538,15 @@ func TestDaemonIPVSComponent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p := d.plan.Load(); !p.ipvs || d.vrrp != nil || p.stop != stopRelease {
-		t.Fatalf("lvs_flush_on_stop VS: ipvs %v, vrrp %v, stop mode %s", p.ipvs, d.vrrp, p.stop)
+		t.Fatalf("lvs_flush_on_stop VS: ipvs %v, vrrp %v, stop mode %d", p.ipvs, d.vrrp, p.stop)
 	}
 	d, _ = NewWithOptions(loadConf(t, twoServices), Options{KeepIPVSOnStop: true})
 	if p := d.plan.Load(); p.stop != stopKeep {
-		t.Errorf("KeepIPVSOnStop: stop mode %s", p.stop)
+		t.Errorf("KeepIPVSOnStop: stop mode %d", p.stop)
 	}
 	full := loadConf(t, "global_defs {\n lvs_flush_on_stop\n}\n"+twoServices[strings.Index(twoServices, "virtual_server"):])
 	if d, _ := New(full, slog.New(slog.DiscardHandler)); d.plan.Load().stop != stopFlushAll {
-		t.Errorf("lvs_flush_on_stop: stop mode %s", d.plan.Load().stop)
+		t.Errorf("lvs_flush_on_stop: stop mode %d", d.plan.Load().stop)
 	}
 	d, err = New(loadConf(t, "global_defs {\n router_id x\n}\n"), slog.New(slog.DiscardHandler))
 	if err != nil || d.plan.Load().ipvs {

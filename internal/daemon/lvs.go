@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -48,18 +47,6 @@ const (
 	// stopKeep leaves the table as it is (keepalived --dont-release-ipvs).
 	stopKeep
 )
-
-func (m stopMode) String() string {
-	switch m {
-	case stopRelease:
-		return "release"
-	case stopFlushAll:
-		return "flush-all"
-	case stopKeep:
-		return "keep"
-	}
-	return "stop(" + strconv.Itoa(int(m)) + ")"
-}
 
 // lvsOptions configure an lvs.
 type lvsOptions struct {
