@@ -99,15 +99,12 @@ type lvs struct {
 	k   ipvsKernel // nil until opened
 }
 
-// lvsCommit is a reload waiting for Run.
+// lvsCommit is a reload waiting for Run, which sets ch before sending the
+// apply's error on done.
 type lvsCommit struct {
 	p    *plan
-	done chan lvsApplied
-}
-
-type lvsApplied struct {
-	ch  ipvs.Changes
-	err error
+	ch   ipvs.Changes
+	done chan error
 }
 
 // newLVS returns an lvs for p, whose checks the health runner starts with.
@@ -161,14 +158,14 @@ func (l *lvs) configure(p *plan) {
 // it returns that apply's result. It cannot fail before the apply: p was
 // validated when it was built.
 func (l *lvs) commit(ctx context.Context, p *plan) (ipvs.Changes, error) {
-	c := &lvsCommit{p: p, done: make(chan lvsApplied, 1)}
+	c := &lvsCommit{p: p, done: make(chan error, 1)}
 	l.mu.Lock()
 	l.next = c
 	l.mu.Unlock()
 	l.kick()
 	select {
-	case r := <-c.done:
-		return r.ch, r.err
+	case err := <-c.done:
+		return c.ch, err
 	case <-ctx.Done():
 		return ipvs.Changes{}, context.Cause(ctx)
 	}
@@ -201,13 +198,13 @@ func (l *lvs) Run(ctx context.Context) error {
 			changed = true
 		}
 		if changed || fired {
-			var r lvsApplied
 			if changed {
 				l.setDesired(l.state.table())
 			}
-			r.ch, r.err = l.sync(ctx)
+			ch, err := l.sync(ctx)
 			if next != nil {
-				next.done <- r
+				next.ch = ch
+				next.done <- err
 			}
 			retry = nil
 			if l.on && l.pending {
