@@ -273,11 +273,13 @@ func TestReloadUnrelatedWeightUnderTraffic(t *testing.T) {
 	mu.Unlock()
 
 	log := d.Log()
-	// IPVS: between "reloading" and "reloaded" the daemon's applies (health
-	// adopting the new checks, then the reload's own) change exactly one
-	// destination.
+	// IPVS: between "reloading" and "reloaded" the daemon applies once, and
+	// that apply changes exactly one destination.
 	applied := rlReloadApplies(log)
 	t.Logf("IPVS applies during the reload:\n%s", strings.Join(applied, "\n"))
+	if len(applied) != 1 {
+		t.Errorf("the reload made %d IPVS applies, want 1", len(applied))
+	}
 	total := 0
 	for _, line := range applied {
 		var n int

@@ -21,7 +21,6 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/internal/sdnotify"
 	"github.com/lvs-ha/lvs-ha/internal/status"
-	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
@@ -83,19 +82,20 @@ type Options struct {
 
 	// Test seams.
 	openIPVS    func() (ipvsKernel, error)
-	healthClock clock.Clock
+	clk         clock.Clock // health checks and IPVS retries
 	newVRRP     func(vrrp.RunnerOptions) (vrrpRunner, error)
 	wrapChecker func(id string, c healthcheck.Checker) healthcheck.Checker
 }
 
-// vrrpRunner is what the daemon needs of *vrrp.Runner.
+// vrrpRunner is what the daemon needs of the VRRP runner.
 type vrrpRunner interface {
 	Run(ctx context.Context) error
+	// Ready is closed once Run has opened every socket and started the
+	// instances.
+	Ready() <-chan struct{}
 	Snapshot() vrrp.Stats
 	Update(ctx context.Context, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) (vrrp.UpdateResult, error)
 }
-
-var _ vrrpRunner = (*vrrp.Runner)(nil)
 
 // Daemon runs one configuration until its context ends; SIGHUP (through
 // Options.Signals) or Reload replace the configuration while it runs.
@@ -106,20 +106,14 @@ type Daemon struct {
 	metrics *metrics.Metrics
 	notify  Notifier
 	now     func() time.Time
+	lvs     *lvs
+	plan    atomic.Pointer[plan] // the configuration in effect
 
 	// mu serialises reloads and guards the fields below.
-	mu             sync.Mutex
-	cfg            *conf.Config
-	vrrp           vrrpRunner
-	vrrpInstances  []vrrp.InstanceConfig
-	vrrpGroups     []vrrp.SyncGroupConfig
-	ipvs           *IPVS
-	ipvsRef        atomic.Pointer[IPVS] // read by the health loop without mu
-	health         *health
-	healthRunning  bool
-	g              *errgroup.Group // set while Run runs
-	gctx           context.Context
-	keepIPVSOnStop bool
+	mu   sync.Mutex
+	vrrp vrrpRunner
+	g    *errgroup.Group // set while Run runs
+	gctx context.Context
 }
 
 // New is NewWithOptions with only a logger.
@@ -131,8 +125,7 @@ func New(cfg *conf.Config, log *slog.Logger) (*Daemon, error) {
 // components' options and registers the metrics. Nothing is opened or
 // changed on the system until Run.
 func NewWithOptions(cfg *conf.Config, o Options) (*Daemon, error) {
-	d := &Daemon{opts: o, log: o.Logger, reg: o.Registry, notify: o.Notifier, now: o.Now,
-		cfg: cfg, keepIPVSOnStop: o.KeepIPVSOnStop}
+	d := &Daemon{opts: o, log: o.Logger, reg: o.Registry, notify: o.Notifier, now: o.Now}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -150,52 +143,46 @@ func NewWithOptions(cfg *conf.Config, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.metrics = m
-	instances, groups, err := vrrpConfig(cfg)
+	p, err := newPlan(cfg, &d.opts)
 	if err != nil {
 		return nil, err
 	}
-	d.vrrpInstances, d.vrrpGroups = instances, groups
-	if len(instances) > 0 {
-		if d.vrrp, err = d.newVRRPRunner(cfg, instances, groups); err != nil {
+	if len(p.instances) > 0 {
+		if d.vrrp, err = d.newVRRPRunner(p); err != nil {
 			return nil, err
 		}
 	}
-	h, err := newHealth(cfg, d.healthOptions(cfg))
-	if err != nil {
-		return nil, err
-	}
-	// The initial table already has alpha real servers out (and the sorry
-	// server in when they leave the quorum unmet).
-	table, err := h.table(cfg)
-	if err != nil {
-		return nil, err
-	}
-	d.health = h
-	if len(table.Services) > 0 || cfg.Global.LVSFlush {
-		d.setIPVS(d.newIPVS(cfg, table))
-	}
+	d.plan.Store(p)
+	d.lvs = newLVS(p, lvsOptions{Logger: d.log, Open: o.openIPVS, Clock: o.clk, OnResult: func(ev healthcheck.Event) {
+		if cs := d.plan.Load().lvs.byCheck[ev.Job.ID]; cs != nil {
+			d.metrics.ObserveCheck(cs.info, ev.Result)
+		}
+	}})
 	d.setSourcesLocked()
 	return d, nil
 }
 
 // newVRRPRunner makes the VRRP runner (not yet running).
-func (d *Daemon) newVRRPRunner(cfg *conf.Config, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) (vrrpRunner, error) {
+func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 	ro := vrrp.RunnerOptions{
-		Instances:   instances,
-		SyncGroups:  groups,
+		Instances:   p.instances,
+		SyncGroups:  p.groups,
 		Logger:      d.log,
-		ScriptUser:  cfg.Global.ScriptUser,
-		ScriptGroup: cfg.Global.ScriptGroup,
+		ScriptUser:  p.cfg.Global.ScriptUser,
+		ScriptGroup: p.cfg.Global.ScriptGroup,
 	}
-	newVRRP := d.opts.newVRRP
-	if newVRRP == nil {
-		ro.Conns = vrrp.SocketFactory{}
-		ro.VIPs = vip.New()
-		ro.Announcer = garp.NewAnnouncer(garp.AnnouncerConfig{})
-		ro.Links = vrrp.NetlinkLinks{Options: track.WatchOptions{}}
-		newVRRP = func(ro vrrp.RunnerOptions) (vrrpRunner, error) { return vrrp.NewRunner(ro) }
+	if d.opts.newVRRP != nil {
+		return d.opts.newVRRP(ro)
 	}
-	return newVRRP(ro)
+	ro.Conns = vrrp.SocketFactory{}
+	ro.VIPs = vip.New()
+	ro.Announcer = garp.NewAnnouncer(garp.AnnouncerConfig{})
+	ro.Links = vrrp.NetlinkLinks{Options: track.WatchOptions{}}
+	r, err := vrrp.NewRunner(ro)
+	if err != nil {
+		return nil, err
+	}
+	return readyRunner{r, make(chan struct{})}, nil
 }
 
 // startVRRPLocked runs the VRRP runner under Run's group.
@@ -209,77 +196,27 @@ func (d *Daemon) startVRRPLocked() {
 	})
 }
 
-func (d *Daemon) healthOptions(cfg *conf.Config) healthOptions {
-	return healthOptions{
-		Logger: d.log, Clock: d.opts.healthClock,
-		ScriptUser: cfg.Global.ScriptUser, ScriptGroup: cfg.Global.ScriptGroup,
-		OnResult: func(c metrics.CheckInfo, r healthcheck.Result) { d.metrics.ObserveCheck(c, r) },
-		wrap:     d.opts.wrapChecker,
-	}
-}
-
-func (d *Daemon) newIPVS(cfg *conf.Config, table ipvs.Table) *IPVS {
-	stop := stopModeOf(cfg.Global.LVSFlushOnStop)
-	if d.keepIPVSOnStop {
-		stop = StopKeep
-	}
-	return newIPVS(ipvsOptions{
-		Logger:  d.log,
-		Open:    d.opts.openIPVS,
-		Desired: table,
-		Flush:   cfg.Global.LVSFlush,
-		Stop:    stop,
-	})
-}
-
-func (d *Daemon) setIPVS(c *IPVS) {
-	d.ipvs = c
-	d.ipvsRef.Store(c)
-}
-
 // setSourcesLocked points the metrics and /status at the current components.
 func (d *Daemon) setSourcesLocked() {
-	src := metrics.Sources{VIPs: metrics.VIPsOf(d.vrrpInstances)}
+	p := d.plan.Load()
+	src := metrics.Sources{VIPs: metrics.VIPsOf(p.instances), Desired: p.desired}
 	if d.vrrp != nil {
 		src.VRRP = d.vrrp
 	}
-	if d.ipvs != nil {
-		src.IPVS = d.ipvs
+	if p.ipvs {
+		src.IPVS = d.lvs
 	}
-	if len(d.health.Checks()) > 0 {
-		src.Health = d.health
-	}
-	if t, err := desiredTable(d.cfg); err == nil {
-		src.Desired = t
+	if len(p.checks) > 0 {
+		src.Health = metrics.HealthFunc(func() []metrics.CheckStatus { return p.healthChecks(d.lvs.health) })
 	}
 	d.metrics.SetSources(src)
 }
-
-// VRRP returns the VRRP runner (nil without vrrp_instance blocks), for status.
-func (d *Daemon) VRRP() *vrrp.Runner {
-	r, _ := d.vrrp.(*vrrp.Runner)
-	return r
-}
-
-// IPVS returns the IPVS component (nil without virtual servers), for reload.
-func (d *Daemon) IPVS() *IPVS { return d.ipvs }
 
 // Metrics returns the daemon's metrics (registered on Registry).
 func (d *Daemon) Metrics() *metrics.Metrics { return d.metrics }
 
 // Registry returns the registry the metrics are registered on.
 func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
-
-// KeepIPVSOnStop makes Run leave the IPVS table in place at shutdown
-// (keepalived --dont-release-ipvs). Call it before Run.
-func (d *Daemon) KeepIPVSOnStop() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.keepIPVSOnStop = true
-	if d.ipvs != nil {
-		d.ipvs.SetStopMode(StopKeep)
-	}
-}
 
 // Run serves until ctx is cancelled, then shuts every component down in order
 // (VRRP sends priority 0 and removes its VIPs; IPVS removes the services
@@ -292,28 +229,34 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	d.mu.Lock()
 	d.g, d.gctx = g, gctx
+	// READY once the VRRP sockets are open and the first IPVS apply was
+	// attempted.
+	waiting := []<-chan struct{}{d.lvs.ready}
 	if d.vrrp != nil {
 		d.startVRRPLocked()
+		waiting = append(waiting, d.vrrp.Ready())
 	}
-	if d.ipvs != nil {
-		d.startIPVSLocked()
-	}
-	if len(d.health.Checks()) > 0 {
-		d.startHealthLocked()
-	}
-	cfg := d.cfg
+	g.Go(func() error { return d.lvs.Run(gctx) })
 	d.mu.Unlock()
 	d.startStatus(gctx, g)
 	d.metrics.ConfigReloaded(d.now(), nil)
+	cfg := d.plan.Load().cfg
 	d.log.Info("running",
 		"vrrp_instances", len(cfg.VRRPInstances),
 		"virtual_servers", len(cfg.VirtualServers))
-	if err := d.notify.Ready(); err != nil {
-		d.log.Warn("sd_notify READY", "error", err)
-	}
 loop:
 	for {
+		var ready <-chan struct{}
+		if len(waiting) > 0 {
+			ready = waiting[0]
+		}
 		select {
+		case <-ready:
+			if waiting = waiting[1:]; len(waiting) == 0 {
+				if err := d.notify.Ready(); err != nil {
+					d.log.Warn("sd_notify READY", "error", err)
+				}
+			}
 		case <-gctx.Done():
 			break loop
 		case sig := <-d.opts.Signals:
@@ -336,30 +279,6 @@ loop:
 	d.g, d.gctx = nil, nil
 	d.mu.Unlock()
 	return err
-}
-
-func (d *Daemon) startIPVSLocked() {
-	c := d.ipvs
-	// IPVS never fails the daemon: without IPVS it logs and retries while
-	// VRRP keeps running.
-	d.g.Go(func() error { return c.Run(d.gctx) })
-}
-
-// startHealthLocked runs the health component: transitions recompute the
-// desired table and apply it (the reconciler changes only the differences).
-func (d *Daemon) startHealthLocked() {
-	h, cfg, ctx := d.health, d.cfg, d.gctx
-	d.healthRunning = true
-	d.g.Go(func() error {
-		return h.run(ctx, cfg, 0, func(ctx context.Context, t ipvs.Table) error {
-			c := d.ipvsRef.Load()
-			if c == nil {
-				return nil
-			}
-			_, err := c.Apply(ctx, t)
-			return err
-		})
-	})
 }
 
 // startStatus serves /metrics and /status. A listen failure is logged and

@@ -1,21 +1,14 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
-	"github.com/lvs-ha/lvs-ha/internal/clock"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
-	"github.com/lvs-ha/lvs-ha/internal/script"
-	"github.com/lvs-ha/lvs-ha/ipvs"
 )
 
 // ---- translation -----------------------------------------------------------
@@ -199,120 +192,23 @@ func timing(v *conf.VirtualServer, c *conf.Checker) healthcheck.Timing {
 	}
 }
 
-// ---- health state ----------------------------------------------------------
-
-// checkState is the last known state of one check.
-type checkState struct {
-	id     string
-	rs     *rsHealth
-	up     bool
-	weight *int
-	// info and services describe the check for metrics and /status.
-	info     metrics.CheckInfo
-	services []ipvs.ServiceKey
-}
-
-// rsHealth is a real server: up when all its checks are up (keepalived);
-// always up without checkers.
-type rsHealth struct {
-	r      *conf.RealServer
-	vs     *vsHealth
-	name   string
-	checks []*checkState
-	up     bool
-}
-
-// vsHealth is a virtual server and its quorum state.
-type vsHealth struct {
-	v        *conf.VirtualServer
-	name     string
-	rss      []*rsHealth
-	quorumUp bool
-}
-
-// healthOptions configure the health component.
-type healthOptions struct {
-	Logger *slog.Logger
-	Clock  clock.Clock // nil: wall clock
-	// RunScript runs a notify or quorum script without waiting for it; nil
-	// means script.Run in a goroutine.
-	RunScript func(spec script.Spec)
-	// ScriptUser and ScriptGroup are global_defs script_user.
-	ScriptUser, ScriptGroup string
-	// OnResult, if set, receives every finished check with its labels
-	// (metrics.Metrics.ObserveCheck).
-	OnResult func(metrics.CheckInfo, healthcheck.Result)
-	// wrap, if set, replaces each checker (tests).
-	wrap func(id string, c healthcheck.Checker) healthcheck.Checker
-}
-
-// health translates check transitions into real server and quorum states,
-// runs notify_up/notify_down/quorum_up/quorum_down scripts and computes the
-// IPVS destinations of each virtual server from them.
-type health struct {
-	log       *slog.Logger
-	clk       clock.Clock
-	runScript func(script.Spec)
-	user      string
-	group     string
-	onResult  func(metrics.CheckInfo, healthcheck.Result)
-	checks    []healthcheck.Check
-
-	// reloads carries reload requests to run (see reload.go).
-	reloads chan healthReload
-
-	mu      sync.Mutex
-	vss     map[*conf.VirtualServer]*vsHealth
-	order   []*vsHealth
-	byCheck map[string]*checkState
-	changed chan struct{}       // cap 1: a transition changed the desired table
-	runner  *healthcheck.Runner // set while run runs
-}
-
-// newHealth builds the checks of cfg's real servers and the initial state:
-// checks start up, alpha checks down (as healthcheck.Scheduler does).
-func newHealth(cfg *conf.Config, o healthOptions) (*health, error) {
-	h := &health{
-		log: o.Logger, clk: clock.OrReal(o.Clock), runScript: o.RunScript,
-		user: o.ScriptUser, group: o.ScriptGroup, onResult: o.OnResult,
-		reloads: make(chan healthReload),
-		vss:     map[*conf.VirtualServer]*vsHealth{}, byCheck: map[string]*checkState{},
-		changed: make(chan struct{}, 1),
-	}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
-	}
-	if h.runScript == nil {
-		h.runScript = func(spec script.Spec) {
-			go func() {
-				if res := script.Run(context.Background(), spec); !res.OK() {
-					h.log.Warn("script failed", "script", script.QuoteCommand(spec.Argv), "result", res.String())
-				}
-			}()
-		}
-	}
-	groups := make(map[string]*conf.VirtualServerGroup, len(cfg.VirtualServerGroups))
-	for _, g := range cfg.VirtualServerGroups {
-		groups[g.Name] = g
-	}
-	for _, v := range cfg.VirtualServers {
-		if len(v.RealServers) == 0 {
-			continue
-		}
-		vh := &vsHealth{v: v, name: vsID(v)}
-		var keys []ipvs.ServiceKey
-		if svcs, err := virtualServices(v, groups, nil); err == nil {
-			for _, s := range svcs {
-				keys = append(keys, s.Key)
-			}
-		}
-		for _, r := range v.RealServers {
-			rh := &rsHealth{r: r, vs: vh, name: rsID(r)}
+// addChecks translates each checker block of p's real servers into one
+// healthcheck.Check (one per host of an SMTP_CHECK with host blocks) with an
+// ID stable across reloads ("TCP 192.0.2.1:80/10.0.0.1:80/HTTP_GET#0"), and
+// sets the machine's initial state: checks start up, alpha checks down (as
+// healthcheck.Scheduler does). The checks are validated as the health
+// runner's Update validates them, so that committing p cannot fail there.
+func (p *plan) addChecks(wrap func(id string, c healthcheck.Checker) healthcheck.Checker) error {
+	cfg := p.cfg
+	for _, vs := range p.lvs.vss {
+		v := vs.v
+		for _, rs := range vs.rss {
+			r := rs.r
 			kinds := map[string]int{}
 			for i, c := range r.Checkers {
 				chs, err := checkers(cfg, v, r, c)
 				if err != nil {
-					return nil, fmt.Errorf("virtual_server %s: real_server %s: %s (%s): %w", vsName(v), rh.name, c.Type, c.Pos, err)
+					return fmt.Errorf("virtual_server %s: real_server %s: %s (%s): %w", vsName(v), rs.name, c.Type, c.Pos, err)
 				}
 				for j, ch := range chs {
 					host := 0
@@ -320,343 +216,46 @@ func newHealth(cfg *conf.Config, o healthOptions) (*health, error) {
 						host = j + 1
 					}
 					id := checkID(v, r, i, c.Type, host)
-					if h.byCheck[id] != nil {
-						return nil, fmt.Errorf("virtual_server %s: real_server %s (%s): defined twice", vsName(v), rh.name, r.Pos)
+					if p.lvs.byCheck[id] != nil {
+						return fmt.Errorf("virtual_server %s: real_server %s (%s): defined twice", vsName(v), rs.name, r.Pos)
 					}
 					label := string(c.Type)
 					if n := kinds[label]; n > 0 {
 						label += "#" + strconv.Itoa(n)
 					}
 					kinds[string(c.Type)]++
-					cs := &checkState{id: id, rs: rh, up: !c.Alpha, services: keys, info: metrics.CheckInfo{
+					cs := &checkState{rs: rs, up: !c.Alpha, info: metrics.CheckInfo{
 						ID: id, VirtualServer: vsName(v), RealServer: netip.AddrPortFrom(r.Addr, r.Port), Checker: label,
 					}}
-					h.byCheck[id] = cs
-					rh.checks = append(rh.checks, cs)
-					if o.wrap != nil {
-						ch = o.wrap(id, ch)
+					p.lvs.byCheck[id] = cs
+					rs.checks = append(rs.checks, cs)
+					if wrap != nil {
+						ch = wrap(id, ch)
 					}
-					h.checks = append(h.checks, healthcheck.Check{ID: id, Checker: ch, Timing: timing(v, c)})
+					p.checks = append(p.checks, healthcheck.Check{ID: id, Checker: ch, Timing: timing(v, c)})
 				}
 			}
-			rh.up = rh.allUp()
-			vh.rss = append(vh.rss, rh)
+			rs.up = rs.allUp()
 		}
-		// Initial quorum state, without scripts: met when the weight of
-		// the real servers that start up reaches quorum.
-		sum := vh.weightSum()
-		vh.quorumUp = sum > 0 && sum >= uint64(v.Quorum)
-		h.vss[v] = vh
-		h.order = append(h.order, vh)
+		vs.initQuorum()
 	}
-	return h, nil
-}
-
-// Checks returns the healthcheck checks of the configuration.
-func (h *health) Checks() []healthcheck.Check { return h.checks }
-
-// Changed is signalled (coalesced) when a transition changed the desired table.
-func (h *health) Changed() <-chan struct{} { return h.changed }
-
-func (r *rsHealth) allUp() bool {
-	for _, c := range r.checks {
-		if !c.up {
-			return false
-		}
-	}
-	return true
-}
-
-// weight is the real server's weight while up: the last misc_dynamic weight
-// reported by one of its checks, else the configured weight.
-func (r *rsHealth) weight() int {
-	for _, c := range r.checks {
-		if c.weight != nil {
-			return *c.weight
-		}
-	}
-	return r.r.Weight
-}
-
-// weightSum is keepalived's weigh_live_realservers: the sum of the weights of
-// the real servers that are up.
-func (v *vsHealth) weightSum() uint64 {
-	var s uint64
-	for _, r := range v.rss {
-		if r.up {
-			s += uint64(max(r.weight(), 0))
-		}
-	}
-	return s
-}
-
-// quorumLow is quorum - hysteresis (0 when hysteresis ≥ quorum).
-func quorumLow(v *conf.VirtualServer) uint64 {
-	if v.Hysteresis >= v.Quorum {
-		return 0
-	}
-	return uint64(v.Quorum - v.Hysteresis)
-}
-
-func (h *health) script(s *conf.Script) {
-	if s == nil || len(s.Argv) == 0 {
-		return
-	}
-	spec := script.Spec{Argv: s.Argv, User: s.User, Group: s.Group, Timeout: 0}
-	if spec.User == "" {
-		spec.User, spec.Group = h.user, h.group
-	}
-	h.runScript(spec)
-}
-
-// transition records one check transition. It logs the real server and
-// quorum transitions it causes, runs their scripts, and signals Changed
-// when the desired table may have changed. Removal and shutdown
-// transitions run scripts only in omega mode.
-func (h *health) transition(tr healthcheck.Transition) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.transitionLocked(tr)
-}
-
-func (h *health) transitionLocked(tr healthcheck.Transition) {
-	cs := h.byCheck[tr.ID]
-	if cs == nil {
-		return
-	}
-	scripts := tr.Omega || (tr.Reason != healthcheck.ReasonRemoved && tr.Reason != healthcheck.ReasonShutdown)
-	reason := healthcheck.Result{Reason: tr.Reason, Detail: tr.Detail}.String()
-	weightChanged := !sameWeightPtr(cs.weight, tr.Weight)
-	if cs.up == tr.Up && !weightChanged {
-		return
-	}
-	cs.up, cs.weight = tr.Up, tr.Weight
-	rs := cs.rs
-	vs := rs.vs
-	up := rs.allUp()
-	h.log.Debug("check transition", "check", tr.ID, "up", tr.Up, "reason", reason)
-	switch {
-	case up != rs.up:
-		rs.up = up
-		if up {
-			h.log.Info("real server up", "virtual_server", vs.name, "real_server", rs.name,
-				"weight", rs.weight(), "check", tr.ID, "reason", reason)
-			if scripts {
-				h.script(rs.r.NotifyUp)
-			}
-		} else {
-			act := "removed"
-			if rs.r.InhibitOnFailure {
-				act = "weight 0 (inhibit_on_failure)"
-			}
-			h.log.Warn("real server down", "virtual_server", vs.name, "real_server", rs.name,
-				"action", act, "check", tr.ID, "reason", reason)
-			if scripts {
-				h.script(rs.r.NotifyDown)
-			}
-		}
-	case up && weightChanged:
-		h.log.Info("real server weight", "virtual_server", vs.name, "real_server", rs.name,
-			"weight", rs.weight(), "check", tr.ID, "reason", reason)
-	default:
-		return // another check of a down real server changed
-	}
-	h.updateQuorumLocked(vs, scripts)
-	select {
-	case h.changed <- struct{}{}:
-	default:
-	}
-}
-
-// updateQuorumLocked is keepalived's update_quorum_state: quorum is gained
-// when the live weight reaches quorum + hysteresis and lost when it falls
-// below quorum - hysteresis (or to 0).
-func (h *health) updateQuorumLocked(vs *vsHealth, scripts bool) {
-	v := vs.v
-	sum := vs.weightSum()
-	switch {
-	case !vs.quorumUp && sum >= uint64(v.Quorum)+uint64(v.Hysteresis):
-		vs.quorumUp = true
-		h.log.Info("quorum gained", "virtual_server", vs.name, "weight_sum", sum,
-			"quorum", v.Quorum, "hysteresis", v.Hysteresis, "sorry_server", sorryAction(v, false))
-		if scripts {
-			h.script(v.QuorumUp)
-		}
-	case vs.quorumUp && (sum == 0 || sum < quorumLow(v)):
-		vs.quorumUp = false
-		h.log.Warn("quorum lost", "virtual_server", vs.name, "weight_sum", sum,
-			"quorum", v.Quorum, "hysteresis", v.Hysteresis, "sorry_server", sorryAction(v, true))
-		if scripts {
-			h.script(v.QuorumDown)
-		}
-	}
-}
-
-func sorryAction(v *conf.VirtualServer, in bool) string {
-	switch {
-	case v.SorryServer == nil:
-		return "none"
-	case in:
-		return "added"
-	case v.SorryServer.Inhibit:
-		return "weight 0 (sorry_server_inhibit)"
-	}
-	return "removed"
-}
-
-func sameWeightPtr(a, b *int) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
-}
-
-// destinations returns v's IPVS destinations for the current health: up real
-// servers at their weight, down ones left out or at weight 0 with
-// inhibit_on_failure; while quorum is lost and v has a sorry_server, the
-// sorry server (weight 1) replaces the real servers (keepalived's
-// perform_quorum_state); otherwise the sorry server is left out, or kept at
-// weight 0 with sorry_server_inhibit.
-func (h *health) destinations(v *conf.VirtualServer) ([]ipvs.Destination, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	vs := h.vss[v]
-	if vs == nil {
-		return configuredDestinations(v)
-	}
-	sorry := v.SorryServer != nil && !vs.quorumUp
-	var out []ipvs.Destination
-	seen := map[netip.AddrPort]bool{}
-	for _, rs := range vs.rss {
-		d, err := destination(rs.r)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case rs.up && !sorry:
-			d.Weight = int32(rs.weight())
-		case rs.r.InhibitOnFailure:
-			d.Weight = 0
-		default:
-			continue
-		}
-		seen[netip.AddrPortFrom(d.Addr, d.Port)] = true
-		out = append(out, d)
-	}
-	if s := v.SorryServer; s != nil && (sorry || s.Inhibit) {
-		d, err := destination(&conf.RealServer{Addr: s.Addr, Port: s.Port, Forwarding: s.Forwarding, Pos: s.Pos})
-		if err != nil {
-			return nil, fmt.Errorf("sorry_server: %w", err)
-		}
-		d.Weight = 1
-		if !sorry {
-			d.Weight = 0
-		}
-		if !seen[netip.AddrPortFrom(d.Addr, d.Port)] {
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
-// table returns the desired IPVS table for the current health.
-func (h *health) table(cfg *conf.Config) (ipvs.Table, error) {
-	return buildTable(cfg, h.destinations)
-}
-
-// ---- running -----------------------------------------------------------------
-
-// run runs the checks with one healthcheck.Runner and applies the
-// recomputed table through apply after every transition that changes it
-// (bursts are coalesced: one apply per wake-up). apply errors are logged by
-// the IPVS component.
-func (h *health) run(ctx context.Context, cfg *conf.Config, concurrency int,
-	apply func(context.Context, ipvs.Table) error) error {
-	sched, err := healthcheck.NewScheduler(h.clk.Now(), h.checks, healthcheck.SchedulerOptions{})
-	if err != nil {
+	if _, err := healthcheck.NewScheduler(time.Time{}, p.checks, healthcheck.SchedulerOptions{}); err != nil {
 		return fmt.Errorf("health checks: %w", err)
 	}
-	runner := healthcheck.NewRunner(sched, healthcheck.RunnerOptions{
-		Clock: h.clk, Concurrency: concurrency, OnTransition: h.transition, OnResult: h.result,
-	})
-	h.mu.Lock()
-	h.runner = runner
-	h.mu.Unlock()
-	h.log.Info("health checks running", "checks", len(h.checks))
-	done := make(chan error, 1)
-	go func() { done <- runner.Run(ctx) }()
-	for {
-		select {
-		case <-ctx.Done():
-			<-done
-			for _, tr := range runner.Shutdown() {
-				if tr.Omega {
-					h.transition(tr)
-				}
-			}
-			h.mu.Lock()
-			h.runner = nil
-			h.mu.Unlock()
-			return nil
-		case req := <-h.reloads:
-			err := h.adopt(runner, req.next)
-			if err == nil {
-				cfg = req.cfg
-			}
-			req.done <- err
-		case <-h.changed:
-			t, err := h.table(cfg)
-			if err != nil {
-				h.log.Error("health: desired table", "error", err)
-				continue
-			}
-			start := time.Now()
-			if err := apply(ctx, t); err != nil {
-				h.log.Debug("health: apply", "error", err)
-				continue
-			}
-			h.log.Debug("health: applied", "took", time.Since(start))
-		}
-	}
+	return nil
 }
 
-// result passes a finished check to onResult with its labels.
-func (h *health) result(ev healthcheck.Event) {
-	if h.onResult == nil {
-		return
-	}
-	h.mu.Lock()
-	cs := h.byCheck[ev.Job.ID]
-	h.mu.Unlock()
-	if cs != nil {
-		h.onResult(cs.info, ev.Result)
-	}
-}
-
-// describe is the health state for logs and tests: one line per virtual
-// server, "TCP 192.0.2.1:80 quorum up: 10.0.0.1:80 up, 10.0.0.2:80 down".
-func (h *health) describe() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var b strings.Builder
-	for _, vs := range h.order {
-		q := "up"
-		if !vs.quorumUp {
-			q = "down"
+// healthChecks lists p's checks with the runner's state (the metrics' and
+// /status's health source).
+func (p *plan) healthChecks(runner *healthcheck.Runner) []metrics.CheckStatus {
+	out := make([]metrics.CheckStatus, 0, len(p.checks))
+	for _, c := range p.checks {
+		cs := p.lvs.byCheck[c.ID]
+		st, ok := runner.State(c.ID)
+		if !ok {
+			st = healthcheck.State{Up: !c.Timing.Alpha}
 		}
-		fmt.Fprintf(&b, "%s quorum %s:", vs.name, q)
-		for i, rs := range vs.rss {
-			st := "down"
-			if rs.up {
-				st = "up"
-			}
-			sep := " "
-			if i > 0 {
-				sep = ", "
-			}
-			fmt.Fprintf(&b, "%s%s %s", sep, rs.name, st)
-		}
-		b.WriteString("\n")
+		out = append(out, metrics.CheckStatus{CheckInfo: cs.info, Services: cs.rs.vs.keys(), State: st})
 	}
-	return b.String()
+	return out
 }

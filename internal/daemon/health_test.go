@@ -4,16 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
-	"github.com/lvs-ha/lvs-ha/internal/clock"
 	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
@@ -55,19 +55,44 @@ func formatTable(t ipvs.Table) string {
 	return strings.Join(lines, "\n")
 }
 
-func newTestHealth(t *testing.T, src string) (*health, *conf.Config, *scripts, *logBuf) {
+// testPlan is the plan of src.
+func testPlan(t *testing.T, src string) *plan {
 	t.Helper()
-	cfg := loadConf(t, src)
-	sc := &scripts{}
-	lb := &logBuf{}
-	h, err := newHealth(cfg, healthOptions{
-		Logger:    slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		RunScript: sc.run,
-	})
+	p, err := newPlan(loadConf(t, src), &Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h, cfg, sc, lb
+	return p
+}
+
+// do carries out acts as lvs does: logged to lb, scripts recorded by sc.
+func do(acts []action, lb *logBuf, sc *scripts) {
+	log := slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	for _, a := range acts {
+		log.Log(context.Background(), a.level, a.msg, a.attrs...)
+		if a.run != nil {
+			sc.run(*a.run)
+		}
+	}
+}
+
+// describe is the machine's state for test failures: one line per virtual
+// server, "TCP 192.0.2.1:80 quorum up: 10.0.0.1:80 up, 10.0.0.2:80 down".
+func (s *lvsState) describe() string {
+	word := map[bool]string{true: "up", false: "down"}
+	var b strings.Builder
+	for _, vs := range s.vss {
+		fmt.Fprintf(&b, "%s quorum %s:", vs.name, word[vs.quorumUp])
+		for i, rs := range vs.rss {
+			sep := " "
+			if i > 0 {
+				sep = ", "
+			}
+			fmt.Fprintf(&b, "%s%s %s", sep, rs.name, word[rs.up])
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 func intp(i int) *int { return &i }
@@ -82,42 +107,31 @@ type step struct {
 	ran    []string // scripts run by this step
 }
 
+// runSteps drives the machine of src through steps: every step is one
+// check transition of virtual server vs and the table and scripts that must
+// follow.
 func runSteps(t *testing.T, src, vs, initial string, steps []step) *logBuf {
 	t.Helper()
-	h, cfg, sc, lb := newTestHealth(t, src)
-	tb, err := h.table(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := formatTable(tb); got != initial {
+	s := testPlan(t, src).lvs
+	sc, lb := &scripts{}, &logBuf{}
+	if got := formatTable(s.table()); got != initial {
 		t.Fatalf("initial table\n got: %s\nwant: %s", got, initial)
 	}
-	for i, s := range steps {
-		id := vs + "/" + s.id
-		if _, ok := h.byCheck[id]; !ok {
-			t.Fatalf("step %d: no check %q; have %v", i, id, h.checkIDs())
+	for i, st := range steps {
+		id := vs + "/" + st.id
+		if _, ok := s.byCheck[id]; !ok {
+			t.Fatalf("step %d: no check %q; have %v", i, id, slices.Collect(maps.Keys(s.byCheck)))
 		}
-		h.transition(healthcheck.Transition{ID: id, Up: s.up, Weight: s.weight, Reason: s.reason, Detail: "d"})
-		tb, err := h.table(cfg)
-		if err != nil {
-			t.Fatalf("step %d: %v", i, err)
+		acts, _ := s.step(healthcheck.Transition{ID: id, Up: st.up, Weight: st.weight, Reason: st.reason, Detail: "d"})
+		do(acts, lb, sc)
+		if got := formatTable(s.table()); got != st.table {
+			t.Errorf("step %d (%s up=%v): table\n got: %s\nwant: %s\n%s", i, st.id, st.up, got, st.table, s.describe())
 		}
-		if got := formatTable(tb); got != s.table {
-			t.Errorf("step %d (%s up=%v): table\n got: %s\nwant: %s\n%s", i, s.id, s.up, got, s.table, h.describe())
-		}
-		if got := sc.take(); !slices.Equal(got, s.ran) {
-			t.Errorf("step %d (%s up=%v): scripts %q, want %q", i, s.id, s.up, got, s.ran)
+		if got := sc.take(); !slices.Equal(got, st.ran) {
+			t.Errorf("step %d (%s up=%v): scripts %q, want %q", i, st.id, st.up, got, st.ran)
 		}
 	}
 	return lb
-}
-
-func (h *health) checkIDs() []string {
-	var ids []string
-	for _, c := range h.checks {
-		ids = append(ids, c.ID)
-	}
-	return ids
 }
 
 const vs80 = "TCP 192.0.2.1:80"
@@ -286,7 +300,7 @@ virtual_server 192.0.2.1 80 {
 }
 
 func TestHealthTranslation(t *testing.T) {
-	h, _, _, _ := newTestHealth(t, `
+	p := testPlan(t, `
 SSL {
     ca /etc/ca.pem
 }
@@ -320,7 +334,7 @@ virtual_server 192.0.2.1 80 {
     }
 }`)
 	var ids []string
-	for _, c := range h.Checks() {
+	for _, c := range p.checks {
 		ids = append(ids, c.ID)
 	}
 	want := []string{
@@ -331,7 +345,7 @@ virtual_server 192.0.2.1 80 {
 	if !slices.Equal(ids, want) {
 		t.Fatalf("check IDs %q, want %q", ids, want)
 	}
-	c := h.Checks()[0]
+	c := p.checks[0]
 	tm := c.Timing
 	if tm.DelayLoop != 7*time.Second || tm.Retry != 4 || tm.DelayBeforeRetry != 3*time.Second || !tm.Omega || tm.Alpha {
 		t.Errorf("timing %+v", tm)
@@ -343,9 +357,58 @@ virtual_server 192.0.2.1 80 {
 		!slices.Equal(o.URLs[0].StatusCodes, []healthcheck.StatusRange{{Lo: 200, Hi: 204}, {Lo: 302, Hi: 302}}) {
 		t.Errorf("HTTP options %+v", o)
 	}
-	s := h.Checks()[2].Checker.(healthcheck.Definer).Definition().(healthcheck.SMTPOptions)
+	s := p.checks[2].Checker.(healthcheck.Definer).Definition().(healthcheck.SMTPOptions)
 	if s.ConnectIP.String() != "10.0.0.6" || s.ConnectPort != 25 {
 		t.Errorf("SMTP host 2 options %+v", s)
+	}
+}
+
+func TestLVSStateAdopt(t *testing.T) {
+	// q is a virtual server of two real servers of weight 2, each with a check.
+	q := func(quorum string) string {
+		src := "virtual_server 192.0.2.1 80 {\n    protocol TCP\n    quorum " + quorum +
+			"\n    quorum_up /bin/qup\n    quorum_down /bin/qdown\n"
+		for _, rs := range []string{"10.0.0.1", "10.0.0.2"} {
+			src += "    real_server " + rs + " 80 {\n        weight 2\n        TCP_CHECK {\n        }\n    }\n"
+		}
+		return src + "}\n"
+	}
+	const other = "virtual_server 192.0.2.2 80 {\n    protocol TCP\n    quorum 5\n    quorum_up /bin/qup2\n" +
+		"    real_server 10.0.0.1 80 {\n        weight 2\n    }\n}\n"
+	rs1 := vs80 + "/10.0.0.1:80/TCP_CHECK#0"
+	for _, tc := range []struct {
+		name     string
+		old, new string
+		down     []string // checks the runner has down
+		table    string
+		ran      []string
+	}{
+		{"unchanged: check states carried over", q("1"), q("1"), []string{rs1},
+			"TCP 192.0.2.1:80: 10.0.0.2:80 w2", nil},
+		{"quorum kept, re-evaluated: lost", q("1"), q("4"), []string{rs1},
+			"TCP 192.0.2.1:80: 10.0.0.2:80 w2", []string{"/bin/qdown"}},
+		{"quorum kept, re-evaluated: gained", q("3"), q("2"), []string{rs1},
+			"TCP 192.0.2.1:80: 10.0.0.2:80 w2", []string{"/bin/qup"}},
+		{"new virtual server starts as at startup", q("1"), q("1") + other, nil,
+			"TCP 192.0.2.1:80: 10.0.0.1:80 w2, 10.0.0.2:80 w2\nTCP 192.0.2.2:80: 10.0.0.1:80 w2", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := testPlan(t, tc.old).lvs
+			for _, id := range tc.down { // the old machine saw the checks go down
+				old.step(healthcheck.Transition{ID: id, Up: false})
+			}
+			next := testPlan(t, tc.new).lvs
+			sc := &scripts{}
+			do(next.adopt(old, func(id string) (healthcheck.State, bool) {
+				return healthcheck.State{Up: !slices.Contains(tc.down, id)}, true
+			}), &logBuf{}, sc)
+			if got := formatTable(next.table()); got != tc.table {
+				t.Errorf("table\n got: %s\nwant: %s\n%s", got, tc.table, next.describe())
+			}
+			if got := sc.take(); !slices.Equal(got, tc.ran) {
+				t.Errorf("scripts %q, want %q", got, tc.ran)
+			}
+		})
 	}
 }
 
@@ -366,11 +429,13 @@ func (f *fakeChecker) Check(context.Context) healthcheck.Result {
 
 func (f *fakeChecker) Definition() any { return f.name }
 
-// TestHealthRunnerDrivesIPVS runs the health loop with a fake clock, fake
-// checkers and the IPVS component on a fake kernel: a failing checker takes
-// its real server out after retry × delay_before_retry, recovery puts it back.
+// TestHealthRunnerDrivesIPVS runs lvs (health runner, machine, IPVS) with
+// fake checkers on a fake kernel, in a synctest bubble: a failing checker
+// takes its real server out within delay_loop + retry × delay_before_retry,
+// recovery puts it back at once, and each change is exactly one apply.
 func TestHealthRunnerDrivesIPVS(t *testing.T) {
-	h, cfg, sc, lb := newTestHealth(t, `
+	synctest.Test(t, func(t *testing.T) {
+		p := testPlan(t, `
 virtual_server 192.0.2.1 80 {
     protocol TCP
     delay_loop 2
@@ -392,89 +457,56 @@ virtual_server 192.0.2.1 80 {
         }
     }
 }`)
-	fk := &fakeKernel{Kernel: &ipvstest.Kernel{}}
-	clk := clock.NewFake(time.Unix(1000, 0))
-	h.clk = clk
-	fakes := map[string]*fakeChecker{}
-	for i := range h.checks {
-		f := &fakeChecker{name: h.checks[i].ID}
-		f.ok.Store(true)
-		fakes[h.checks[i].ID] = f
-		h.checks[i].Checker = f
-	}
-	initial, err := h.table(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := newTestIPVS(t, fk, ipvsOptions{Desired: initial, Clock: clk})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	var applies atomic.Int32
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_ = h.run(ctx, cfg, 4, func(ctx context.Context, tb ipvs.Table) error {
-			applies.Add(1)
-			_, err := c.Apply(ctx, tb)
-			return err
+		fakes := map[string]*fakeChecker{}
+		for i := range p.checks {
+			f := &fakeChecker{name: p.checks[i].ID}
+			f.ok.Store(true)
+			fakes[p.checks[i].ID] = f
+			p.checks[i].Checker = f
+		}
+		fk := &fakeKernel{Kernel: &ipvstest.Kernel{}}
+		sc, lb := &scripts{}, &logBuf{}
+		l := newLVS(p, lvsOptions{
+			Logger:    slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			Open:      func() (ipvsKernel, error) { return fk, nil },
+			RunScript: sc.run,
 		})
-	}()
-	defer func() { cancel(); wg.Wait() }()
-	if _, err := c.Apply(ctx, initial); err != nil {
-		t.Fatal(err)
-	}
-	kernel := func() string {
-		tb, err := fk.Table()
-		if err != nil {
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- l.Run(ctx) }()
+		kernel := func() string {
+			synctest.Wait()
+			tb, err := fk.Kernel.Table()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return formatTable(tb)
+		}
+		const up = "TCP 192.0.2.1:80: 10.0.0.1:80 w3, 10.0.0.2:80 w2"
+		if got := kernel(); got != up || fk.reads.Load() != 1 {
+			t.Fatalf("kernel at start: %s after %d applies", got, fk.reads.Load())
+		}
+		time.Sleep(time.Second) // the first round ran at once
+		fakes[vs80+"/10.0.0.1:80/HTTP_GET#0"].ok.Store(false)
+		// worst case: delay_loop until the next check, then retry (2) × delay_before_retry (1)
+		time.Sleep(2*time.Second + 2*time.Second)
+		if got := kernel(); got != "TCP 192.0.2.1:80: 10.0.0.2:80 w2" || fk.reads.Load() != 2 {
+			t.Fatalf("kernel after the failure: %s after %d applies\n%s", got, fk.reads.Load(), lb)
+		}
+		if got := sc.take(); !slices.Equal(got, []string{"/bin/down 10.0.0.1"}) {
+			t.Errorf("scripts %q", got)
+		}
+		if !strings.Contains(lb.String(), `reason="status: status 503"`) {
+			t.Errorf("no reason in logs:\n%s", lb)
+		}
+		fakes[vs80+"/10.0.0.1:80/HTTP_GET#0"].ok.Store(true)
+		time.Sleep(2 * time.Second) // the next check
+		if got := kernel(); got != up || fk.reads.Load() != 3 {
+			t.Fatalf("kernel after recovery: %s after %d applies", got, fk.reads.Load())
+		}
+		cancel()
+		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		return formatTable(tb)
-	}
-	// waitKernel advances the fake clock one second at a time (after the
-	// runner armed its timer) until the kernel shows want; it returns the
-	// fake time that took.
-	waitKernel := func(want string, limit time.Duration) time.Duration {
-		t.Helper()
-		start := clk.Now()
-		for {
-			// give the runner's goroutines time to run due jobs and apply
-			for i := 0; i < 50; i++ {
-				if kernel() == want {
-					return clk.Now().Sub(start)
-				}
-				time.Sleep(time.Millisecond)
-			}
-			if clk.Now().Sub(start) >= limit {
-				t.Fatalf("kernel after %v: %s, want %s\n%s", clk.Now().Sub(start), kernel(), want, lb)
-			}
-			clk.Advance(time.Second)
-		}
-	}
-	const up = "TCP 192.0.2.1:80: 10.0.0.1:80 w3, 10.0.0.2:80 w2"
-	if got := kernel(); got != up {
-		t.Fatalf("kernel at start: %s", got)
-	}
-	// let the first round run
-	waitKernel(up, 0)
-	clk.Advance(2 * time.Second)
-	waitKernel(up, 0)
-	fakes[vs80+"/10.0.0.1:80/HTTP_GET#0"].ok.Store(false)
-	// worst case: delay_loop until the next check, then retry (2) × delay_before_retry (1)
-	took := waitKernel("TCP 192.0.2.1:80: 10.0.0.2:80 w2", 2*time.Second+2*time.Second+time.Second)
-	t.Logf("down after %v of fake time", took)
-	if took > 4*time.Second {
-		t.Errorf("removal took %v > delay_loop + retry × delay_before_retry", took)
-	}
-	if got := sc.take(); !slices.Equal(got, []string{"/bin/down 10.0.0.1"}) {
-		t.Errorf("scripts %q", got)
-	}
-	if !strings.Contains(lb.String(), `reason="status: status 503"`) {
-		t.Errorf("no reason in logs:\n%s", lb)
-	}
-	fakes[vs80+"/10.0.0.1:80/HTTP_GET#0"].ok.Store(true)
-	took = waitKernel(up, 3*time.Second)
-	t.Logf("up after %v of fake time", took)
-	if n := applies.Load(); n != 2 {
-		t.Errorf("%d applies, want 2 (one per transition)", n)
-	}
+	})
 }

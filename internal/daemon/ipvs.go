@@ -1,94 +1,89 @@
 package daemon
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/bits"
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/conf"
-	"github.com/lvs-ha/lvs-ha/internal/clock"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 )
-
-// ---- translation -----------------------------------------------------------
 
 // maxGroupRange bounds the addresses one virtual_server_group entry may
 // expand to (an IP/LEN entry with a short prefix would otherwise create
 // millions of services).
 const maxGroupRange = 65536
 
-// IPVSTable translates the configuration's virtual servers into the IPVS
-// table lvs-ha programs (see desiredTable). It is exported for reload and
-// for tests outside the package.
-func IPVSTable(cfg *conf.Config) (ipvs.Table, error) { return desiredTable(cfg) }
-
-// desiredTable translates cfg's virtual_server blocks into the desired IPVS
-// table. A virtual_server names one service (IP PORT or fwmark N) or a
-// virtual_server_group, which expands to one service per address of each
-// address range (with the entry's port) and one per fwmark entry, all with
-// the virtual server's settings and real servers, as keepalived does.
-// Virtual servers without real servers are left out (keepalived ignores
-// them). Every real server is programmed with its configured weight; the
-// health component (health.go) computes the table with health applied.
-// Errors name the virtual_server's position.
-func desiredTable(cfg *conf.Config) (ipvs.Table, error) {
-	return buildTable(cfg, configuredDestinations)
-}
-
-// configuredDestinations are v's real servers at their configured weights.
-func configuredDestinations(v *conf.VirtualServer) ([]ipvs.Destination, error) {
-	dests := make([]ipvs.Destination, 0, len(v.RealServers))
-	for _, r := range v.RealServers {
-		d, err := destination(r)
-		if err != nil {
-			return nil, err
-		}
-		dests = append(dests, d)
-	}
-	return dests, nil
-}
-
-// buildTable is desiredTable with the destinations of each virtual server
-// given by dests (the health component's view, or the configured ones).
-func buildTable(cfg *conf.Config, dests func(*conf.VirtualServer) ([]ipvs.Destination, error)) (ipvs.Table, error) {
+// virtualServers translates cfg's virtual_server blocks into the machine's
+// virtual servers (lvsstate.go), all real servers up. A virtual_server names
+// one service (IP PORT or fwmark N) or a virtual_server_group, which expands
+// to one service per address of each address range (with the entry's port)
+// and one per fwmark entry, all with the virtual server's settings and real
+// servers, as keepalived does. Virtual servers without real servers are left
+// out (keepalived ignores them). The table with every real server at its
+// configured weight is validated. Errors name the virtual_server's position.
+func virtualServers(cfg *conf.Config) ([]*vsState, error) {
 	groups := make(map[string]*conf.VirtualServerGroup, len(cfg.VirtualServerGroups))
 	for _, g := range cfg.VirtualServerGroups {
 		groups[g.Name] = g
 	}
-	var t ipvs.Table
+	var vss []*vsState
 	from := map[ipvs.ServiceKey]*conf.VirtualServer{}
 	for _, v := range cfg.VirtualServers {
 		if len(v.RealServers) == 0 {
 			continue
 		}
-		ds, err := dests(v)
+		vs, err := virtualServer(v, groups)
 		if err != nil {
-			return ipvs.Table{}, fmt.Errorf("virtual_server %s (%s): %w", vsName(v), v.Pos, err)
+			return nil, fmt.Errorf("virtual_server %s (%s): %w", vsName(v), v.Pos, err)
 		}
-		svcs, err := virtualServices(v, groups, ds)
-		if err != nil {
-			return ipvs.Table{}, fmt.Errorf("virtual_server %s (%s): %w", vsName(v), v.Pos, err)
-		}
-		if _, err := ipvs.Normalize(ipvs.Table{Services: svcs}); err != nil {
-			return ipvs.Table{}, fmt.Errorf("virtual_server %s (%s): %w", vsName(v), v.Pos, err)
-		}
-		for _, s := range svcs {
+		for _, s := range vs.services {
 			if prev := from[s.Key]; prev != nil {
-				return ipvs.Table{}, fmt.Errorf("virtual_server %s (%s): service %s is also defined by virtual_server %s (%s)",
+				return nil, fmt.Errorf("virtual_server %s (%s): service %s is also defined by virtual_server %s (%s)",
 					vsName(v), v.Pos, s.Key, vsName(prev), prev.Pos)
 			}
 			from[s.Key] = v
-			t.Services = append(t.Services, s)
 		}
+		vss = append(vss, vs)
 	}
-	return t, nil
+	return vss, nil
+}
+
+func virtualServer(v *conf.VirtualServer, groups map[string]*conf.VirtualServerGroup) (*vsState, error) {
+	vs := &vsState{v: v, name: vsID(v)}
+	for _, r := range v.RealServers {
+		d, err := destination(r)
+		if err != nil {
+			return nil, err
+		}
+		vs.rss = append(vs.rss, &rsState{r: r, vs: vs, name: rsID(r), dest: d, up: true})
+	}
+	var err error
+	if vs.services, err = virtualServices(v, groups); err != nil {
+		return nil, err
+	}
+	if _, err := ipvs.Normalize(tableOf([]*vsState{vs}, (*vsState).configured)); err != nil {
+		return nil, err
+	}
+	if s := v.SorryServer; s != nil {
+		d, err := destination(&conf.RealServer{Addr: s.Addr, Port: s.Port, Forwarding: s.Forwarding, Pos: s.Pos})
+		if err != nil {
+			return nil, fmt.Errorf("sorry_server: %w", err)
+		}
+		vs.sorry = &d
+	}
+	return vs, nil
+}
+
+// desiredTable is cfg's IPVS table with every real server at its configured
+// weight (the status page's configured table).
+func desiredTable(cfg *conf.Config) (ipvs.Table, error) {
+	vss, err := virtualServers(cfg)
+	return tableOf(vss, (*vsState).configured), err
 }
 
 // vsName is the virtual server as written: "IP PORT", "fwmark N", "group NAME".
@@ -103,7 +98,7 @@ func vsName(v *conf.VirtualServer) string {
 }
 
 // virtualServices returns the services of one virtual_server block.
-func virtualServices(v *conf.VirtualServer, groups map[string]*conf.VirtualServerGroup, dests []ipvs.Destination) ([]ipvs.Service, error) {
+func virtualServices(v *conf.VirtualServer, groups map[string]*conf.VirtualServerGroup) ([]ipvs.Service, error) {
 	fam := ipvs.FamilyIPv4
 	if v.Family == conf.Inet6 {
 		fam = ipvs.FamilyIPv6
@@ -189,7 +184,6 @@ func virtualServices(v *conf.VirtualServer, groups map[string]*conf.VirtualServe
 			}
 			s.Netmask = m
 		}
-		s.Destinations = append([]ipvs.Destination(nil), dests...)
 		out = append(out, s)
 	}
 	return out, nil
@@ -275,260 +269,4 @@ func destination(r *conf.RealServer) (ipvs.Destination, error) {
 		return d, fmt.Errorf("real_server %s (%s): unknown forwarding method %q", r.Addr, r.Pos, f.Method)
 	}
 	return d, nil
-}
-
-// ---- component ---------------------------------------------------------------
-
-// ipvsRetryInterval is how often the IPVS component retries when the kernel
-// has no IPVS or a reconcile failed.
-const ipvsRetryInterval = 10 * time.Second
-
-// ErrIPVSUnavailable is returned by IPVS.Apply while the kernel's IPVS
-// cannot be opened; the table is programmed when it becomes available.
-var ErrIPVSUnavailable = errors.New("IPVS unavailable")
-
-// ipvsKernel is what the component needs of the kernel: the ipvs.Kernel and
-// a way to release the handle.
-type ipvsKernel interface {
-	ipvs.Kernel
-	Close() error
-}
-
-var _ ipvsKernel = (*ipvs.Netlink)(nil)
-
-// StopMode is what the IPVS component does with the kernel table at shutdown.
-type StopMode uint8
-
-const (
-	// StopRelease deletes the services lvs-ha owns (the desired ones and any
-	// it programmed before), leaving other services alone: keepalived's
-	// default, and lvs_flush_on_stop VS (deleting a service deletes its real
-	// servers in the kernel, so both are one call per service).
-	StopRelease StopMode = iota
-	// StopFlushAll flushes the whole IPVS table, foreign services included:
-	// lvs_flush_on_stop without argument (keepalived's LVS_FLUSH_FULL).
-	StopFlushAll
-	// StopKeep leaves the table as it is (keepalived --dont-release-ipvs).
-	StopKeep
-)
-
-func (m StopMode) String() string {
-	switch m {
-	case StopRelease:
-		return "release"
-	case StopFlushAll:
-		return "flush-all"
-	case StopKeep:
-		return "keep"
-	}
-	return "stop(" + strconv.Itoa(int(m)) + ")"
-}
-
-// stopModeOf maps global_defs lvs_flush_on_stop ("" / "RS" / "VS") to a StopMode.
-func stopModeOf(flushOnStop string) StopMode {
-	if flushOnStop == "RS" {
-		return StopFlushAll
-	}
-	return StopRelease
-}
-
-// ipvsOptions configure an IPVS component.
-type ipvsOptions struct {
-	Logger  *slog.Logger
-	Open    func() (ipvsKernel, error) // nil: ipvs.NewNetlink
-	Clock   clock.Clock                // nil: the wall clock
-	Retry   time.Duration              // 0: ipvsRetryInterval
-	Desired ipvs.Table
-	Flush   bool // lvs_flush: delete every foreign service on the first reconcile
-	Stop    StopMode
-}
-
-// IPVS keeps the kernel's IPVS table equal to the desired one. It runs on
-// master and backup alike (as keepalived's checker does).
-type IPVS struct {
-	log   *slog.Logger
-	open  func() (ipvsKernel, error)
-	clk   clock.Clock
-	retry time.Duration
-
-	mu            sync.Mutex
-	stop          StopMode
-	k             ipvsKernel // nil until opened
-	desired       ipvs.Table
-	owned         map[ipvs.ServiceKey]bool
-	flush         bool // lvs_flush still to do
-	pending       bool // desired not (fully) applied
-	lastErr       string
-	stopped       bool // Run has shut down: Apply refuses
-	unavailLogged bool // IPVS unavailable was logged
-}
-
-func newIPVS(o ipvsOptions) *IPVS {
-	c := &IPVS{
-		log:   o.Logger,
-		open:  o.Open,
-		clk:   clock.OrReal(o.Clock),
-		retry: o.Retry,
-		stop:  o.Stop,
-		flush: o.Flush,
-		owned: map[ipvs.ServiceKey]bool{},
-	}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
-	if c.open == nil {
-		c.open = func() (ipvsKernel, error) { return ipvs.NewNetlink() }
-	}
-	if c.retry <= 0 {
-		c.retry = ipvsRetryInterval
-	}
-	c.setDesiredLocked(o.Desired)
-	return c
-}
-
-func (c *IPVS) setDesiredLocked(t ipvs.Table) {
-	c.desired = t
-	c.pending = true
-	for _, s := range t.Services {
-		c.owned[s.Key] = true
-	}
-}
-
-// SetStopMode changes what Run does with the table at shutdown.
-func (c *IPVS) SetStopMode(m StopMode) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.stop = m
-}
-
-// Apply makes t the desired table and reconciles the kernel with it:
-// services lvs-ha programmed before and that t no longer has are deleted.
-// While IPVS is unavailable it records t, returns ErrIPVSUnavailable, and
-// Run programs t once IPVS can be opened.
-func (c *IPVS) Apply(ctx context.Context, t ipvs.Table) (ipvs.Changes, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.stopped {
-		return ipvs.Changes{}, errors.New("ipvs: apply after shutdown")
-	}
-	c.setDesiredLocked(t)
-	return c.syncLocked(ctx)
-}
-
-// Run opens IPVS, programs the desired table, retries every Retry while IPVS
-// is unavailable or a change failed, and at the end of ctx handles the
-// table according to the StopMode. It never fails: IPVS problems are
-// logged and VRRP keeps running.
-func (c *IPVS) Run(ctx context.Context) error {
-	defer c.shutdown(context.WithoutCancel(ctx))
-	var timer clock.Timer
-	for {
-		c.mu.Lock()
-		_, _ = c.syncLocked(ctx)
-		pending := c.pending
-		c.mu.Unlock()
-		var tc <-chan time.Time
-		if pending {
-			if timer == nil {
-				timer = c.clk.NewTimer(c.retry)
-			} else {
-				timer.Reset(c.retry)
-			}
-			tc = timer.C()
-		}
-		select {
-		case <-ctx.Done():
-			if timer != nil {
-				timer.Stop()
-			}
-			return nil
-		case <-tc:
-		}
-	}
-}
-
-// syncLocked opens IPVS if needed and reconciles the kernel with the
-// desired table when it is pending.
-func (c *IPVS) syncLocked(ctx context.Context) (ipvs.Changes, error) {
-	if c.k == nil {
-		k, err := c.open()
-		if err != nil {
-			err = fmt.Errorf("%w: %w", ErrIPVSUnavailable, err)
-			if !c.unavailLogged {
-				c.log.Error("IPVS unavailable: virtual servers are not programmed",
-					"error", err, "virtual_services", len(c.desired.Services), "retry_in", c.retry)
-				c.unavailLogged = true
-			} else {
-				c.log.Debug("IPVS still unavailable", "error", err)
-			}
-			return ipvs.Changes{}, err
-		}
-		if c.unavailLogged {
-			c.log.Info("IPVS available")
-			c.unavailLogged = false
-		}
-		c.k = k
-	}
-	if !c.pending {
-		return ipvs.Changes{}, nil
-	}
-	owned := c.owned
-	start := time.Now()
-	ch, err := ipvs.Reconcile(ctx, c.k, c.desired, ipvs.ReconcileOptions{
-		Owned: func(k ipvs.ServiceKey) bool { return owned[k] },
-		Flush: c.flush,
-	})
-	took := time.Since(start)
-	if err != nil {
-		if msg := err.Error(); msg != c.lastErr {
-			c.log.Error("ipvs apply failed", "error", err, "changes", ch.String(), "retry_in", c.retry)
-			c.lastErr = msg
-		} else {
-			c.log.Debug("ipvs apply failed again", "error", err, "changes", ch.String())
-		}
-		return ch, err
-	}
-	c.flush, c.pending, c.lastErr = false, false, ""
-	// Services no longer desired are gone from the kernel: stop owning them.
-	c.owned = make(map[ipvs.ServiceKey]bool, len(c.desired.Services))
-	for _, s := range c.desired.Services {
-		c.owned[s.Key] = true
-	}
-	c.log.Info("ipvs applied", "services", len(c.desired.Services), "changes", ch.String(),
-		"total", ch.Total(), "took", took)
-	return ch, nil
-}
-
-// shutdown releases the table according to the stop mode and closes IPVS.
-func (c *IPVS) shutdown(ctx context.Context) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.stopped = true
-	if c.k == nil {
-		return
-	}
-	defer func() {
-		_ = c.k.Close()
-		c.k = nil
-	}()
-	switch c.stop {
-	case StopKeep:
-		c.log.Info("ipvs left in place at stop", "services", len(c.owned))
-	case StopFlushAll:
-		if err := c.k.Flush(); err != nil {
-			c.log.Error("ipvs flush at stop failed", "error", err)
-			return
-		}
-		c.log.Info("ipvs flushed at stop (lvs_flush_on_stop)")
-	default:
-		owned := c.owned
-		ch, err := ipvs.Reconcile(ctx, c.k, ipvs.Table{}, ipvs.ReconcileOptions{
-			Owned: func(k ipvs.ServiceKey) bool { return owned[k] },
-		})
-		if err != nil {
-			c.log.Error("ipvs release at stop failed", "error", err, "changes", ch.String())
-			return
-		}
-		c.log.Info("ipvs released at stop", "services_deleted", ch.ServicesDeleted)
-	}
 }

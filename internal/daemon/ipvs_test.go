@@ -10,10 +10,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"github.com/lvs-ha/lvs-ha/internal/clock"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
 )
@@ -306,13 +307,20 @@ virtual_server fwmark 3 {
 }
 `
 
-// fakeKernel is an ipvstest.Kernel with Close.
+// fakeKernel is an ipvstest.Kernel with Close that counts table reads: every
+// apply reads the kernel's table exactly once.
 type fakeKernel struct {
 	*ipvstest.Kernel
 	closed bool
+	reads  atomic.Int32
 }
 
 func (f *fakeKernel) Close() error { f.closed = true; return nil }
+
+func (f *fakeKernel) Table() (ipvs.Table, error) {
+	f.reads.Add(1)
+	return f.Kernel.Table()
+}
 
 // logBuf is a concurrency-safe log sink.
 type logBuf struct {
@@ -332,39 +340,49 @@ func (l *logBuf) String() string {
 	return l.b.String()
 }
 
-func newTestIPVS(t *testing.T, k ipvsKernel, o ipvsOptions) (*IPVS, *logBuf) {
+// runLVS runs an lvs for p on kernel k (through open if set) until the test
+// ends or stop is called; it returns once the first apply was attempted.
+func runLVS(t *testing.T, p *plan, k ipvsKernel, open func() (ipvsKernel, error)) (l *lvs, lb *logBuf, stop func()) {
 	t.Helper()
-	lb := &logBuf{}
-	o.Logger = slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if o.Open == nil {
-		o.Open = func() (ipvsKernel, error) { return k, nil }
+	lb = &logBuf{}
+	if open == nil {
+		open = func() (ipvsKernel, error) { return k, nil }
 	}
-	return newIPVS(o), lb
+	l = newLVS(p, lvsOptions{Logger: slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})), Open: open})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	stop = sync.OnceFunc(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	t.Cleanup(stop)
+	<-l.ready
+	return l, lb, stop
 }
 
 func TestIPVSIdempotentAndOneWeightChange(t *testing.T) {
 	fk := &fakeKernel{Kernel: &ipvstest.Kernel{}}
-	t1 := mustTable(t, twoServices)
-	c, lb := newTestIPVS(t, fk, ipvsOptions{Desired: t1})
-	ctx := context.Background()
-	ch, err := c.Apply(ctx, t1)
-	if err != nil || ch.ServicesAdded != 2 || ch.DestsAdded != 3 || ch.Total() != 5 {
-		t.Fatalf("first apply: %v, %v", ch, err)
+	l, lb, _ := runLVS(t, testPlan(t, twoServices), fk, nil)
+	if c := fk.Calls(); c.NewService != 2 || c.NewDest != 3 || c.Total() != 5 {
+		t.Fatalf("first apply: calls %+v", c)
 	}
 	fk.ResetCalls()
-	ch, err = c.Apply(ctx, mustTable(t, twoServices))
+	ctx := context.Background()
+	ch, err := l.commit(ctx, testPlan(t, twoServices))
 	if err != nil || ch.Total() != 0 || fk.Calls().Total() != 0 {
 		t.Fatalf("second apply of the same config: %v, %v, calls %+v", ch, err, fk.Calls())
 	}
-	t2 := mustTable(t, strings.Replace(twoServices, "weight 2", "weight 7", 1))
-	ch, err = c.Apply(ctx, t2)
+	ch, err = l.commit(ctx, testPlan(t, strings.Replace(twoServices, "weight 2", "weight 7", 1)))
 	if err != nil || ch.Total() != 1 || ch.DestsUpdated != 1 {
 		t.Fatalf("weight change: %v, %v", ch, err)
 	}
 	if calls := fk.Calls(); calls.Total() != 1 || calls.UpdateDest != 1 {
 		t.Fatalf("weight change calls %+v, want exactly one UpdateDestination", calls)
 	}
-	kt, _ := fk.Table()
+	kt, _ := fk.Kernel.Table()
 	if d := kt.Service(tcp("192.0.2.1:80")).Destination(a4("10.0.0.2"), 80); d == nil || d.Weight != 7 {
 		t.Errorf("weight not changed: %+v", d)
 	}
@@ -374,45 +392,34 @@ func TestIPVSIdempotentAndOneWeightChange(t *testing.T) {
 }
 
 func TestIPVSRunStartAndRelease(t *testing.T) {
-	fk := &fakeKernel{Kernel: &ipvstest.Kernel{}}
 	foreign := ipvs.Service{Key: tcp("198.51.100.1:22"), Scheduler: "rr"}
-	if err := fk.NewService(foreign); err != nil {
-		t.Fatal(err)
-	}
 	// A stale lvs-ha service that is neither desired nor owned stays too.
 	stale := ipvs.Service{Key: tcp("192.0.2.1:81")}
-	if err := fk.NewService(stale); err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct {
-		mode StopMode
+		name string
+		mode stopMode
 		left []ipvs.ServiceKey
 	}{
-		{StopRelease, []ipvs.ServiceKey{foreign.Key, stale.Key}},
-		{StopKeep, []ipvs.ServiceKey{tcp("192.0.2.1:80"), foreign.Key, stale.Key, ipvs.FWMarkKey(ipvs.FamilyIPv4, 3)}},
-		{StopFlushAll, nil},
+		{"release", stopRelease, []ipvs.ServiceKey{foreign.Key, stale.Key}},
+		{"keep", stopKeep, []ipvs.ServiceKey{tcp("192.0.2.1:80"), foreign.Key, stale.Key, ipvs.FWMarkKey(ipvs.FamilyIPv4, 3)}},
+		{"flush-all", stopFlushAll, nil},
 	} {
-		t.Run(tc.mode.String(), func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			k := &fakeKernel{Kernel: &ipvstest.Kernel{}}
 			for _, s := range []ipvs.Service{foreign, stale} {
 				if err := k.NewService(s); err != nil {
 					t.Fatal(err)
 				}
 			}
-			c, lb := newTestIPVS(t, k, ipvsOptions{Desired: mustTable(t, twoServices), Stop: tc.mode})
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- c.Run(ctx) }()
-			waitLog(t, lb, "ipvs applied")
-			kt, _ := k.Table()
+			p := testPlan(t, twoServices)
+			p.stop = tc.mode
+			_, _, stop := runLVS(t, p, k, nil)
+			kt, _ := k.Kernel.Table()
 			if len(kt.Services) != 4 {
 				t.Fatalf("after start: %d services, want 4 (2 desired + foreign + stale)", len(kt.Services))
 			}
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-			kt, _ = k.Table()
+			stop()
+			kt, _ = k.Kernel.Table()
 			var left []ipvs.ServiceKey
 			for _, s := range kt.Services {
 				left = append(left, s.Key)
@@ -425,9 +432,6 @@ func TestIPVSRunStartAndRelease(t *testing.T) {
 			if !k.closed {
 				t.Error("kernel handle not closed")
 			}
-			if _, err := c.Apply(context.Background(), mustTable(t, twoServices)); err == nil {
-				t.Error("Apply after shutdown succeeded")
-			}
 		})
 	}
 }
@@ -437,22 +441,20 @@ func TestIPVSFlushAtStart(t *testing.T) {
 	if err := k.NewService(ipvs.Service{Key: tcp("198.51.100.1:22")}); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := newTestIPVS(t, k, ipvsOptions{Desired: mustTable(t, twoServices), Flush: true})
-	if _, err := c.Apply(context.Background(), mustTable(t, twoServices)); err != nil {
-		t.Fatal(err)
-	}
-	kt, _ := k.Table()
+	flush := "global_defs {\n lvs_flush\n}\n" + twoServices
+	l, _, _ := runLVS(t, testPlan(t, flush), k, nil)
+	kt, _ := k.Kernel.Table()
 	if len(kt.Services) != 2 || kt.Service(tcp("198.51.100.1:22")) != nil {
 		t.Fatalf("lvs_flush left %d services", len(kt.Services))
 	}
-	// lvs_flush applies at start only: a later foreign service survives Apply.
+	// lvs_flush applies at start only: a later foreign service survives a reload.
 	if err := k.NewService(ipvs.Service{Key: tcp("198.51.100.1:23")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Apply(context.Background(), mustTable(t, twoServices)); err != nil {
+	if _, err := l.commit(context.Background(), testPlan(t, flush)); err != nil {
 		t.Fatal(err)
 	}
-	if kt, _ := k.Table(); len(kt.Services) != 3 {
+	if kt, _ := k.Kernel.Table(); len(kt.Services) != 3 {
 		t.Fatalf("foreign service added after start was flushed")
 	}
 }
@@ -462,99 +464,72 @@ func TestIPVSApplyRemovesDroppedServices(t *testing.T) {
 	if err := k.NewService(ipvs.Service{Key: tcp("198.51.100.1:22")}); err != nil {
 		t.Fatal(err)
 	}
-	t1 := mustTable(t, twoServices)
-	c, _ := newTestIPVS(t, k, ipvsOptions{Desired: t1})
-	if _, err := c.Apply(context.Background(), t1); err != nil {
-		t.Fatal(err)
-	}
-	t2 := ipvs.Table{Services: t1.Services[:1]}
-	ch, err := c.Apply(context.Background(), t2)
+	l, _, _ := runLVS(t, testPlan(t, twoServices), k, nil)
+	ch, err := l.commit(context.Background(), testPlan(t, twoServices[:strings.Index(twoServices, "virtual_server fwmark")]))
 	if err != nil || ch.ServicesDeleted != 1 || ch.Total() != 1 {
 		t.Fatalf("dropping a service: %v, %v", ch, err)
 	}
-	kt, _ := k.Table()
+	kt, _ := k.Kernel.Table()
 	if len(kt.Services) != 2 || kt.Service(tcp("198.51.100.1:22")) == nil {
 		t.Fatalf("foreign service touched: %+v", kt.Services)
 	}
 }
 
 func TestIPVSUnavailableRetries(t *testing.T) {
-	fk := &fakeKernel{Kernel: &ipvstest.Kernel{}}
-	clk := clock.NewFake(time.Unix(1e9, 0))
-	var mu sync.Mutex
-	attempts := 0
-	open := func() (ipvsKernel, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		attempts++
-		if attempts < 3 {
-			return nil, ipvs.ErrNoIPVS
+	synctest.Test(t, func(t *testing.T) {
+		fk := &fakeKernel{Kernel: &ipvstest.Kernel{}}
+		attempts := 0
+		open := func() (ipvsKernel, error) {
+			if attempts++; attempts < 3 {
+				return nil, ipvs.ErrNoIPVS
+			}
+			return fk, nil
 		}
-		return fk, nil
-	}
-	c, lb := newTestIPVS(t, nil, ipvsOptions{Desired: mustTable(t, twoServices), Open: open, Clock: clk})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	waitLog(t, lb, "IPVS unavailable: virtual servers are not programmed")
-	if !strings.Contains(lb.String(), "kernel has no IPVS") {
-		t.Errorf("error does not name the problem:\n%s", lb)
-	}
-	// Apply while unavailable records the table and says so.
-	if _, err := c.Apply(ctx, mustTable(t, twoServices)); !errors.Is(err, ErrIPVSUnavailable) {
-		t.Errorf("Apply while unavailable: %v", err)
-	}
-	// Attempts 1 (Run) and 2 (Apply) failed; the retry timer makes the third.
-	if err := clk.BlockUntil(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(ipvsRetryInterval)
-	waitLog(t, lb, "ipvs applied")
-	if strings.Count(lb.String(), "level=ERROR") != 1 {
-		t.Errorf("unavailability should be logged once at error level:\n%s", lb)
-	}
-	if kt, _ := fk.Table(); len(kt.Services) != 2 {
-		t.Fatalf("not programmed after IPVS became available: %d services", len(kt.Services))
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+		l, lb, stop := runLVS(t, testPlan(t, twoServices), nil, open)
+		if !strings.Contains(lb.String(), "IPVS unavailable: virtual servers are not programmed") ||
+			!strings.Contains(lb.String(), "kernel has no IPVS") {
+			t.Errorf("error does not name the problem:\n%s", lb)
+		}
+		// A reload while unavailable keeps the table and says so.
+		if _, err := l.commit(t.Context(), testPlan(t, twoServices)); !errors.Is(err, errIPVSUnavailable) {
+			t.Errorf("apply while unavailable: %v", err)
+		}
+		// Attempts 1 (start) and 2 (reload) failed; the retry timer makes the third.
+		time.Sleep(ipvsRetryInterval)
+		synctest.Wait()
+		if !strings.Contains(lb.String(), "ipvs applied") || strings.Count(lb.String(), "level=ERROR") != 1 {
+			t.Errorf("unavailability should be logged once at error level, then applied:\n%s", lb)
+		}
+		if kt, _ := fk.Kernel.Table(); len(kt.Services) != 2 {
+			t.Fatalf("not programmed after IPVS became available: %d services", len(kt.Services))
+		}
+		stop()
+	})
 }
 
 func TestIPVSRetriesFailedChanges(t *testing.T) {
-	fk := &fakeKernel{Kernel: &ipvstest.Kernel{}}
-	var mu sync.Mutex
-	fail := true
-	fk.FailOn = func(op string, k ipvs.ServiceKey, d *ipvs.Destination) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if fail && op == "NewDestination" && d.Addr == a4("10.0.0.2") {
-			return errors.New("boom")
+	synctest.Test(t, func(t *testing.T) {
+		fk := &fakeKernel{Kernel: &ipvstest.Kernel{}}
+		var fail atomic.Bool
+		fail.Store(true)
+		fk.FailOn = func(op string, k ipvs.ServiceKey, d *ipvs.Destination) error {
+			if fail.Load() && op == "NewDestination" && d.Addr == a4("10.0.0.2") {
+				return errors.New("boom")
+			}
+			return nil
 		}
-		return nil
-	}
-	clk := clock.NewFake(time.Unix(1e9, 0))
-	c, lb := newTestIPVS(t, fk, ipvsOptions{Desired: mustTable(t, twoServices), Clock: clk})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	waitLog(t, lb, "ipvs apply failed")
-	mu.Lock()
-	fail = false
-	mu.Unlock()
-	if err := clk.BlockUntil(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(ipvsRetryInterval)
-	waitLog(t, lb, "ipvs applied")
-	if !strings.Contains(lb.String(), "destinations +1 ~0 -0") {
-		t.Errorf("retry did not add the missing destination:\n%s", lb)
-	}
-	cancel()
-	<-done
+		_, lb, stop := runLVS(t, testPlan(t, twoServices), fk, nil)
+		if !strings.Contains(lb.String(), "ipvs apply failed") {
+			t.Fatalf("no failure logged:\n%s", lb)
+		}
+		fail.Store(false)
+		time.Sleep(ipvsRetryInterval)
+		synctest.Wait()
+		if !strings.Contains(lb.String(), "ipvs applied") || !strings.Contains(lb.String(), "destinations +1 ~0 -0") {
+			t.Errorf("retry did not add the missing destination:\n%s", lb)
+		}
+		stop()
+	})
 }
 
 func TestDaemonIPVSComponent(t *testing.T) {
@@ -562,23 +537,20 @@ func TestDaemonIPVSComponent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.IPVS() == nil || d.VRRP() != nil {
-		t.Fatalf("IPVS %v VRRP %v", d.IPVS(), d.VRRP())
+	if p := d.plan.Load(); !p.ipvs || d.vrrp != nil || p.stop != stopRelease {
+		t.Fatalf("lvs_flush_on_stop VS: ipvs %v, vrrp %v, stop mode %d", p.ipvs, d.vrrp, p.stop)
 	}
-	if d.IPVS().stop != StopRelease {
-		t.Errorf("lvs_flush_on_stop VS: stop mode %s", d.IPVS().stop)
-	}
-	d.KeepIPVSOnStop()
-	if d.IPVS().stop != StopKeep {
-		t.Errorf("KeepIPVSOnStop: stop mode %s", d.IPVS().stop)
+	d, _ = NewWithOptions(loadConf(t, twoServices), Options{KeepIPVSOnStop: true})
+	if p := d.plan.Load(); p.stop != stopKeep {
+		t.Errorf("KeepIPVSOnStop: stop mode %d", p.stop)
 	}
 	full := loadConf(t, "global_defs {\n lvs_flush_on_stop\n}\n"+twoServices[strings.Index(twoServices, "virtual_server"):])
-	if d, _ := New(full, slog.New(slog.DiscardHandler)); d.IPVS().stop != StopFlushAll {
-		t.Errorf("lvs_flush_on_stop: stop mode %s", d.IPVS().stop)
+	if d, _ := New(full, slog.New(slog.DiscardHandler)); d.plan.Load().stop != stopFlushAll {
+		t.Errorf("lvs_flush_on_stop: stop mode %d", d.plan.Load().stop)
 	}
 	d, err = New(loadConf(t, "global_defs {\n router_id x\n}\n"), slog.New(slog.DiscardHandler))
-	if err != nil || d.IPVS() != nil {
-		t.Fatalf("no virtual servers: IPVS %v, %v", d.IPVS(), err)
+	if err != nil || d.plan.Load().ipvs {
+		t.Fatalf("no virtual servers: IPVS managed, %v", err)
 	}
 }
 

@@ -8,24 +8,9 @@ import (
 	"path/filepath"
 
 	"github.com/lvs-ha/lvs-ha/internal/buildinfo"
-	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/internal/status"
-	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 )
-
-// Table reads the kernel's IPVS table with its counters (the metrics' live
-// IPVS source); it fails with ErrIPVSUnavailable until IPVS is opened.
-func (c *IPVS) Table() (ipvs.Table, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.k == nil {
-		return ipvs.Table{}, ErrIPVSUnavailable
-	}
-	return c.k.Table()
-}
-
-var _ metrics.IPVSSource = (*IPVS)(nil)
 
 // Dump is the state SIGUSR1 writes: the /status document and the full VRRP
 // snapshot (counters, timers, trackers).

@@ -9,6 +9,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
+	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 )
 
@@ -36,11 +37,46 @@ func (e *InvalidConfigError) Error() string {
 	return fmt.Sprintf("%s: %d error(s), first: %s", e.File, n, first)
 }
 
-// healthReload asks the running health loop to adopt next.
-type healthReload struct {
-	cfg  *conf.Config
-	next *health
-	done chan error
+// plan is one configuration translated for every component and validated,
+// so that committing it can fail only in the VRRP runner's Update, which
+// changes nothing when it fails.
+type plan struct {
+	cfg       *conf.Config
+	instances []vrrp.InstanceConfig
+	groups    []vrrp.SyncGroupConfig
+	lvs       *lvsState           // the virtual servers at their initial state
+	checks    []healthcheck.Check // the checks of lvs's real servers
+	desired   ipvs.Table          // every real server at its configured weight
+	ipvs      bool                // IPVS is managed: services or lvs_flush (or an earlier plan's)
+	flush     bool                // lvs_flush
+	stop      stopMode
+}
+
+// newPlan translates and validates cfg, which conf has validated, for every
+// component. It is pure: nothing is opened or changed.
+func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
+	p := &plan{cfg: cfg, flush: cfg.Global.LVSFlush}
+	var err error
+	if p.instances, p.groups, err = vrrpConfig(cfg); err != nil {
+		return nil, err
+	}
+	vss, err := virtualServers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.lvs = &lvsState{vss: vss, byCheck: map[string]*checkState{}, user: cfg.Global.ScriptUser, group: cfg.Global.ScriptGroup}
+	if err := p.addChecks(o.wrapChecker); err != nil {
+		return nil, err
+	}
+	p.desired = tableOf(vss, (*vsState).configured)
+	p.ipvs = len(p.desired.Services) > 0 || p.flush
+	if cfg.Global.LVSFlushOnStop == "RS" {
+		p.stop = stopFlushAll
+	}
+	if o.KeepIPVSOnStop {
+		p.stop = stopKeep
+	}
+	return p, nil
 }
 
 // reloadSignalled is SIGHUP: ReloadFile of Options.ConfigFile, with the
@@ -85,104 +121,57 @@ func (d *Daemon) ReloadFile(ctx context.Context, file string, o conf.Options) er
 }
 
 // Reload replaces the running configuration with cfg, which conf has
-// validated, changing only what differs: VRRP through Runner.Update
-// (unchanged instances keep their state and advert rhythm, changed ones
-// their state), then health checks through healthcheck.Runner.Update
-// (unchanged checks keep their state and schedule), then IPVS through Apply
-// (only changed services and destinations). An error translating or
-// validating cfg, or opening a VRRP socket it needs, changes nothing. The
-// result is counted in the reload metrics. Reload must be called while Run
-// runs.
+// validated. The whole configuration is translated and validated first
+// (newPlan); any error there changes nothing. Then only the difference is
+// applied, in order: VRRP through Runner.Update (unchanged instances keep
+// their state and advert rhythm, changed ones their state; it validates and
+// opens new sockets before changing anything, so its failure changes
+// nothing either), then health checks and IPVS through lvs (unchanged checks
+// keep their state and schedule; one apply changes only the services and
+// destinations that differ). The result is counted in the reload metrics.
+// Reload must be called while Run runs.
 func (d *Daemon) Reload(ctx context.Context, cfg *conf.Config) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	err := d.reloadLocked(ctx, cfg)
 	d.metrics.ConfigReloaded(d.now(), err)
-	switch {
-	case err == nil:
-		d.log.Info("reloaded")
-	default:
+	if err != nil {
 		d.log.Error("reload failed; keeping the running configuration", "error", err)
+		return err
 	}
-	return err
+	d.log.Info("reloaded")
+	return nil
 }
 
 func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config) error {
 	if d.g == nil {
 		return ErrNotRunning
 	}
-	// Translate everything first: any error leaves the daemon untouched.
-	instances, groups, err := vrrpConfig(cfg)
+	p, err := newPlan(cfg, &d.opts)
 	if err != nil {
 		return err
 	}
-	if _, err := desiredTable(cfg); err != nil {
-		return err
+	p.ipvs = p.ipvs || d.plan.Load().ipvs
+	if err := d.reloadVRRPLocked(ctx, p); err != nil {
+		return fmt.Errorf("vrrp: %w", err)
 	}
-	next, err := newHealth(cfg, d.healthOptions(cfg))
-	if err != nil {
-		return err
-	}
-
-	// VRRP first: its update validates the instances and opens any new
-	// socket before changing anything, so a failure there leaves the whole
-	// daemon as it was.
-	if err := d.reloadVRRPLocked(ctx, cfg, instances, groups); err != nil {
-		return err
-	}
-
-	// Health checks.
-	if d.healthRunning {
-		req := healthReload{cfg: cfg, next: next, done: make(chan error, 1)}
-		select {
-		case d.health.reloads <- req:
-		case <-d.gctx.Done():
-			return context.Cause(d.gctx)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if err := <-req.done; err != nil {
-			return fmt.Errorf("health checks: %w", err)
-		}
-	} else {
-		d.health = next
-		d.cfg = cfg
-		if len(next.Checks()) > 0 {
-			d.startHealthLocked()
-		}
-	}
-	d.cfg = cfg
-
-	// IPVS: the table with the current health applied.
-	table, err := d.health.table(cfg)
-	if err != nil {
-		return err // cannot happen: desiredTable succeeded
-	}
+	d.plan.Store(p)
+	ch, err := d.lvs.commit(d.gctx, p)
 	switch {
-	case d.ipvs == nil && (len(table.Services) > 0 || cfg.Global.LVSFlush):
-		d.setIPVS(d.newIPVS(cfg, table))
-		d.startIPVSLocked()
-	case d.ipvs != nil:
-		if !d.keepIPVSOnStop {
-			d.ipvs.SetStopMode(stopModeOf(cfg.Global.LVSFlushOnStop))
-		}
-		ch, err := d.ipvs.Apply(ctx, table)
-		switch {
-		case errors.Is(err, ErrIPVSUnavailable):
-			d.log.Warn("reload: IPVS unavailable; the new table is programmed when it is", "error", err)
-		case err != nil:
-			// Logged by the component, retried by its Run loop.
-			d.log.Warn("reload: ipvs apply failed; retrying", "error", err, "changes", ch.String())
-		default:
-			d.log.Info("reload: ipvs", "changes", ch.String(), "total", ch.Total())
-		}
+	case !p.ipvs:
+	case errors.Is(err, errIPVSUnavailable):
+		d.log.Warn("reload: IPVS unavailable; the new table is programmed when it is", "error", err)
+	case err != nil:
+		// Logged by lvs, which retries.
+		d.log.Warn("reload: ipvs apply failed; retrying", "error", err, "changes", ch.String())
+	default:
+		d.log.Info("reload: ipvs", "changes", ch.String(), "total", ch.Total())
 	}
-
 	// Metrics and /status follow the new configuration.
 	d.setSourcesLocked()
-	var keep []metrics.CheckInfo
-	for _, c := range d.health.HealthChecks() {
-		keep = append(keep, c.CheckInfo)
+	keep := make([]metrics.CheckInfo, 0, len(p.checks))
+	for _, c := range p.checks {
+		keep = append(keep, p.lvs.byCheck[c.ID].info)
 	}
 	d.metrics.RetainChecks(keep)
 	return nil
@@ -190,12 +179,12 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config) error {
 
 // reloadVRRPLocked hands the new instances to the running VRRP runner, or
 // starts one when the old configuration had no instance.
-func (d *Daemon) reloadVRRPLocked(ctx context.Context, cfg *conf.Config, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) error {
+func (d *Daemon) reloadVRRPLocked(ctx context.Context, p *plan) error {
 	switch {
 	case d.vrrp != nil:
-		res, err := d.vrrp.Update(ctx, instances, groups)
+		res, err := d.vrrp.Update(ctx, p.instances, p.groups)
 		if err != nil {
-			return fmt.Errorf("vrrp: %w", err)
+			return err
 		}
 		if res.Changed() {
 			d.log.Info("reload: vrrp", "unchanged", res.Unchanged, "reconfigured", res.Reconfigured,
@@ -203,86 +192,14 @@ func (d *Daemon) reloadVRRPLocked(ctx context.Context, cfg *conf.Config, instanc
 		} else {
 			d.log.Info("reload: vrrp unchanged", "instances", len(res.Unchanged))
 		}
-	case len(instances) > 0:
-		r, err := d.newVRRPRunner(cfg, instances, groups)
+	case len(p.instances) > 0:
+		r, err := d.newVRRPRunner(p)
 		if err != nil {
-			return fmt.Errorf("vrrp: %w", err)
+			return err
 		}
 		d.vrrp = r
 		d.startVRRPLocked()
-		d.log.Info("reload: vrrp started", "instances", len(instances))
-	}
-	d.vrrpInstances, d.vrrpGroups = instances, groups
-	return nil
-}
-
-// ---- health ------------------------------------------------------------------
-
-// adopt makes the running health component use next's checks (built from the
-// new configuration): the runner keeps the state of unchanged checks, and
-// the real server and quorum states are recomputed from it (quorum
-// transitions run their scripts). Runs on the health loop.
-func (h *health) adopt(runner *healthcheck.Runner, next *health) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	removed, err := runner.Update(next.checks)
-	if err != nil {
-		return err
-	}
-	// Removed checks go down against the old state (scripts in omega mode).
-	for _, tr := range removed {
-		h.transitionLocked(tr)
-	}
-	oldQuorum := make(map[string]bool, len(h.order))
-	for _, vs := range h.order {
-		oldQuorum[vs.name] = vs.quorumUp
-	}
-	h.checks, h.vss, h.order, h.byCheck = next.checks, next.vss, next.order, next.byCheck
-	for id, cs := range h.byCheck {
-		if st, ok := runner.State(id); ok {
-			cs.up, cs.weight = st.Up, st.Weight
-		}
-	}
-	for _, vs := range h.order {
-		for _, rs := range vs.rss {
-			rs.up = rs.allUp()
-		}
-		if q, ok := oldQuorum[vs.name]; ok {
-			vs.quorumUp = q
-			h.updateQuorumLocked(vs, true)
-		} else {
-			sum := vs.weightSum()
-			vs.quorumUp = sum > 0 && sum >= uint64(vs.v.Quorum)
-		}
-	}
-	h.log.Info("health checks updated", "checks", len(h.checks), "removed_up", len(removed))
-	select {
-	case h.changed <- struct{}{}:
-	default:
+		d.log.Info("reload: vrrp started", "instances", len(p.instances))
 	}
 	return nil
 }
-
-// HealthChecks lists the checks with their scheduler state (metrics and
-// /status source).
-func (h *health) HealthChecks() []metrics.CheckStatus {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := make([]metrics.CheckStatus, 0, len(h.checks))
-	for _, c := range h.checks {
-		cs := h.byCheck[c.ID]
-		if cs == nil {
-			continue
-		}
-		st := healthcheck.State{Up: cs.up, Weight: cs.weight}
-		if h.runner != nil {
-			if s, ok := h.runner.State(c.ID); ok {
-				st = s
-			}
-		}
-		out = append(out, metrics.CheckStatus{CheckInfo: cs.info, Services: cs.services, State: st})
-	}
-	return out
-}
-
-var _ metrics.HealthSource = (*health)(nil)

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
 	"github.com/lvs-ha/lvs-ha/internal/status"
+	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 )
@@ -52,16 +54,27 @@ func (n *fakeNotifier) expect(t *testing.T, want ...string) {
 }
 
 // fakeVRRP stands for the VRRP runner: it counts its runs and the
-// configurations it was built with.
+// configurations it was built with. Run makes it ready unless holdReady.
 type fakeVRRP struct {
-	mu      sync.Mutex
-	opts    vrrp.RunnerOptions
-	runs    atomic.Int32
-	updates int
-	fail    error
+	mu        sync.Mutex
+	opts      vrrp.RunnerOptions
+	runs      atomic.Int32
+	updates   int
+	fail      error
+	ready     chan struct{}
+	holdReady bool
 }
 
-func (f *fakeVRRP) Run(ctx context.Context) error { f.runs.Add(1); <-ctx.Done(); return nil }
+func (f *fakeVRRP) Run(ctx context.Context) error {
+	f.runs.Add(1)
+	if !f.holdReady {
+		close(f.ready)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func (f *fakeVRRP) Ready() <-chan struct{} { return f.ready }
 
 func (f *fakeVRRP) Update(_ context.Context, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) (vrrp.UpdateResult, error) {
 	f.mu.Lock()
@@ -147,12 +160,15 @@ type testDaemon struct {
 	signals chan os.Signal
 	vrrps   []*fakeVRRP
 	checks  sync.Map // id -> *fakeChecker
+	broken  string   // a check ID whose checker is nil (a plan the health runner refuses)
 	logs    *logBuf
 	addr    string
 	stop    func()
 }
 
-func startTestDaemon(t *testing.T, src string, withVRRP bool) *testDaemon {
+// newTestDaemon makes a daemon for src on a fake kernel with fake checkers
+// and, withVRRP, fake VRRP runners; with listen it serves /status.
+func newTestDaemon(t *testing.T, src string, withVRRP, listen bool) *testDaemon {
 	t.Helper()
 	td := &testDaemon{
 		file:    filepath.Join(t.TempDir(), "keepalived.conf"),
@@ -169,54 +185,66 @@ func startTestDaemon(t *testing.T, src string, withVRRP bool) *testDaemon {
 	if ds.HasErrors() {
 		t.Fatalf("config: %v", ds)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	td.addr = ln.Addr().String()
 	o := Options{
-		Logger:         slog.New(slog.NewTextHandler(td.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		StatusListener: ln,
-		ConfigFile:     td.file,
-		ConfigOptions:  copts,
-		Signals:        td.signals,
-		DumpFile:       filepath.Join(t.TempDir(), "lvs-ha.state"),
-		Notifier:       td.notify,
-		openIPVS:       func() (ipvsKernel, error) { return td.kernel, nil },
-		healthClock:    clock.NewFake(time.Unix(1000, 0)),
-		newVRRP: func(ro vrrp.RunnerOptions) (vrrpRunner, error) {
-			f := &fakeVRRP{opts: ro}
-			td.vrrps = append(td.vrrps, f)
-			return f, nil
-		},
+		Logger:        slog.New(slog.NewTextHandler(td.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		ConfigFile:    td.file,
+		ConfigOptions: copts,
+		Signals:       td.signals,
+		DumpFile:      filepath.Join(t.TempDir(), "lvs-ha.state"),
+		Notifier:      td.notify,
+		openIPVS:      func() (ipvsKernel, error) { return td.kernel, nil },
 		wrapChecker: func(id string, _ healthcheck.Checker) healthcheck.Checker {
+			if id == td.broken {
+				return nil
+			}
 			f := &fakeChecker{name: id}
 			f.ok.Store(true)
 			prev, _ := td.checks.LoadOrStore(id, f)
 			return prev.(*fakeChecker) // same checker across reloads
 		},
 	}
-	if !withVRRP {
-		o.newVRRP = nil
+	if withVRRP {
+		o.newVRRP = func(ro vrrp.RunnerOptions) (vrrpRunner, error) {
+			f := &fakeVRRP{opts: ro, ready: make(chan struct{})}
+			td.vrrps = append(td.vrrps, f)
+			return f, nil
+		}
 	}
-	td.d, err = NewWithOptions(cfg, o)
-	if err != nil {
+	if listen {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		td.addr = ln.Addr().String()
+		o.StatusListener = ln
+		o.clk = clock.NewFake(time.Unix(1000, 0))
+	}
+	var err error
+	if td.d, err = NewWithOptions(cfg, o); err != nil {
 		t.Fatal(err)
 	}
+	return td
+}
+
+// start runs the daemon until the test ends or td.stop.
+func (td *testDaemon) start(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- td.d.Run(ctx) }()
-	td.stop = func() {
+	td.stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
-	}
-	t.Cleanup(func() {
-		if ctx.Err() == nil {
-			td.stop()
-		}
 	})
+	t.Cleanup(td.stop)
+}
+
+// startTestDaemon runs newTestDaemon(listen) until READY.
+func startTestDaemon(t *testing.T, src string, withVRRP bool) *testDaemon {
+	t.Helper()
+	td := newTestDaemon(t, src, withVRRP, true)
+	td.start(t)
 	td.notify.expect(t, "READY")
 	return td
 }
@@ -243,7 +271,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func (td *testDaemon) kernelDests(t *testing.T) int {
-	tb, err := td.kernel.Table()
+	tb, err := td.kernel.Kernel.Table() // not counted as an apply
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +328,7 @@ func TestDaemonServesMetricsAndStatus(t *testing.T) {
 	src := reloadSrc("100", "2", "")
 	src = src[strings.Index(src, "virtual_server"):]
 	td := startTestDaemon(t, src, false)
-	if td.d.VRRP() != nil {
+	if td.d.vrrp != nil {
 		t.Fatal("VRRP runner without vrrp_instance")
 	}
 	waitFor(t, "IPVS programmed", func() bool { return td.kernelDests(t) == 3 })
@@ -355,7 +383,7 @@ func TestDaemonReloadOnSIGHUPAppliesOnlyTheDifference(t *testing.T) {
 	chk := td.checker(t, checkID1)
 	waitFor(t, "first check", func() bool { return chk.runs.Load() == 1 })
 	waitFor(t, "check recorded", func() bool {
-		cs := td.d.health.HealthChecks()
+		cs := td.d.metrics.Sources().Health.HealthChecks()
 		return len(cs) == 1 && cs[0].State.HasRun
 	})
 	td.kernel.ResetCalls()
@@ -372,7 +400,7 @@ func TestDaemonReloadOnSIGHUPAppliesOnlyTheDifference(t *testing.T) {
 		t.Errorf("kernel calls %+v, want one UpdateDestination and one NewDestination", c)
 	}
 	// The unchanged check kept its state and schedule: not run again.
-	cs := td.d.health.HealthChecks()
+	cs := td.d.metrics.Sources().Health.HealthChecks()
 	if len(cs) != 1 || !cs[0].State.HasRun || !cs[0].State.Up || chk.runs.Load() != 1 {
 		t.Errorf("check after reload: %+v, runs %d", cs, chk.runs.Load())
 	}
@@ -521,4 +549,140 @@ func TestDaemonSIGUSR1DumpsState(t *testing.T) {
 		dump.VRRP == nil || len(dump.VRRP.Instances) != 1 {
 		t.Errorf("dump: %s", b)
 	}
+}
+
+// TestDaemonOneApplyPerReloadAndHealthChange: lvs is the one writer of the
+// IPVS table, and every reload and every health change that alters the
+// table is exactly one apply (the old code applied a reload twice: once
+// from the health loop adopting the new checks, once from the reload).
+func TestDaemonOneApplyPerReloadAndHealthChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		td := newTestDaemon(t, reloadSrc("100", "2", ""), true, false)
+		td.start(t)
+		td.notify.expect(t, "READY")
+		applies := func() int32 { synctest.Wait(); return td.kernel.reads.Load() }
+		if n := applies(); n != 1 || td.kernelDests(t) != 3 {
+			t.Fatalf("start: %d applies, %d destinations", n, td.kernelDests(t))
+		}
+		chk := td.checker(t, checkID1)
+		chk.ok.Store(false)
+		time.Sleep(30 * time.Second) // delay_loop 10, retry 1 × delay_before_retry 1
+		if n := applies(); n != 2 || td.kernelDests(t) != 2 {
+			t.Fatalf("real server down: %d applies in all, %d destinations\n%s", n, td.kernelDests(t), td.logs)
+		}
+		td.kernel.ResetCalls()
+		if err := os.WriteFile(td.file, []byte(reloadSrc("120", "7", "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := td.d.ReloadFile(t.Context(), td.file, conf.Options{ConfigID: "lvs1"}); err != nil {
+			t.Fatal(err)
+		}
+		if n, c := applies(), td.kernel.Calls(); n != 3 || c.Total() != 1 || c.UpdateDest != 1 {
+			t.Fatalf("reload: %d applies in all, kernel calls %+v; want 3, one UpdateDestination", n, c)
+		}
+		chk.ok.Store(true)
+		time.Sleep(10 * time.Second)
+		if n := applies(); n != 4 || td.kernelDests(t) != 3 {
+			t.Fatalf("real server up: %d applies in all, %d destinations", n, td.kernelDests(t))
+		}
+		td.stop()
+	})
+}
+
+// TestDaemonRefusedReloadChangesNothing: a reload refused by any component
+// changes nothing in any component, and the log says so truthfully. The new
+// configuration would change VRRP (priority), IPVS (a weight) and the
+// health checks (one more).
+func TestDaemonRefusedReloadChangesNothing(t *testing.T) {
+	const newCheck = "TCP 192.0.2.1:80/10.0.0.3:80/TCP_CHECK#0"
+	next := reloadSrc("120", "7", "    real_server 10.0.0.3 80 {\n        TCP_CHECK {\n        }\n    }\n")
+	for _, tc := range []struct {
+		name  string
+		src   string
+		setup func(td *testDaemon)
+	}{
+		{"invalid config", strings.Replace(next, "weight 7", "weight nope", 1), nil},
+		{"vrrp update fails", next, func(td *testDaemon) { td.vrrps[0].fail = fmt.Errorf("instance VI_1: %w", os.ErrPermission) }},
+		{"health checks refused", next, func(td *testDaemon) { td.broken = newCheck }},
+		{"ipvs table refused", next + "virtual_server_group DUP {\n    192.0.2.1 443\n}\n" +
+			"virtual_server group DUP {\n    protocol TCP\n    real_server 10.0.0.9 443 {\n    }\n}\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			td := startTestDaemon(t, reloadSrc("100", "2", ""), true)
+			waitFor(t, "first check", func() bool { return td.checker(t, checkID1).runs.Load() == 1 })
+			if tc.setup != nil {
+				tc.setup(td)
+			}
+			reads := td.kernel.reads.Load()
+			td.kernel.ResetCalls()
+			if err := os.WriteFile(td.file, []byte(tc.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := td.d.ReloadFile(context.Background(), td.file, conf.Options{ConfigID: "lvs1"}); err == nil {
+				t.Fatal("reload accepted")
+			}
+			f := td.vrrps[0]
+			if f.updates != 0 || f.opts.Instances[0].Machine.Priority != 100 {
+				t.Errorf("VRRP changed: %d updates, priority %d", f.updates, f.opts.Instances[0].Machine.Priority)
+			}
+			if _, ok := td.d.lvs.health.State(newCheck); ok {
+				t.Error("health runner took the new check")
+			}
+			if cs := td.d.metrics.Sources().Health.HealthChecks(); len(cs) != 1 || !cs[0].State.HasRun {
+				t.Errorf("health checks changed: %+v", cs)
+			}
+			if n, c := td.kernel.reads.Load(), td.kernel.Calls(); n != reads || c.Total() != 0 {
+				t.Errorf("IPVS applied: %d applies, kernel calls %+v", n-reads, c)
+			}
+			if !strings.Contains(td.logs.String(), "keeping the running configuration") {
+				t.Errorf("no refusal in the log:\n%s", td.logs)
+			}
+			if n := counter(t, td.d.Registry(), "lvs_ha_config_reloads_total", "result", "failure"); n != 1 {
+				t.Errorf("failed reloads %v, want 1", n)
+			}
+		})
+	}
+}
+
+// TestDaemonReadyAfterVRRPAndFirstApply: READY waits for the VRRP runner's
+// Ready and the first IPVS apply; without IPVS in the kernel the first
+// attempt counts, so that READY still comes.
+func TestDaemonReadyAfterVRRPAndFirstApply(t *testing.T) {
+	noNotify := func(t *testing.T, td *testDaemon, when string) {
+		t.Helper()
+		synctest.Wait()
+		select {
+		case s := <-td.notify.states:
+			t.Fatalf("sd_notify %s %s", s, when)
+		default:
+		}
+	}
+	synctest.Test(t, func(t *testing.T) {
+		td := newTestDaemon(t, reloadSrc("100", "2", ""), true, false)
+		td.vrrps[0].holdReady = true
+		opened := make(chan struct{})
+		td.d.lvs.open = func() (ipvsKernel, error) { <-opened; return td.kernel, nil }
+		td.start(t)
+		noNotify(t, td, "before anything is ready")
+		close(opened)
+		noNotify(t, td, "before VRRP is ready")
+		if td.kernelDests(t) != 3 {
+			t.Fatal("first apply not done")
+		}
+		close(td.vrrps[0].ready)
+		td.notify.expect(t, "READY")
+		td.stop()
+	})
+	t.Run("IPVS unavailable", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			td := newTestDaemon(t, reloadSrc("100", "2", ""), true, false)
+			td.d.lvs.open = func() (ipvsKernel, error) { return nil, ipvs.ErrNoIPVS }
+			td.start(t)
+			td.notify.expect(t, "READY")
+			if !strings.Contains(td.logs.String(), "IPVS unavailable") {
+				t.Errorf("no IPVS unavailable in the log:\n%s", td.logs)
+			}
+			td.stop()
+		})
+	})
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
@@ -218,3 +219,19 @@ func notifyScripts(n conf.Notify) vrrp.NotifyScripts {
 		Any: opt(n.Any), MasterRxLowerPri: opt(n.MasterRxLowerPri),
 	}
 }
+
+// readyRunner gives *vrrp.Runner the Ready of the runner package that
+// replaces it; without a hook into the runner it closes when Run starts.
+type readyRunner struct {
+	*vrrp.Runner
+	ready chan struct{}
+}
+
+func (r readyRunner) Run(ctx context.Context) error {
+	close(r.ready)
+	return r.Runner.Run(ctx)
+}
+
+func (r readyRunner) Ready() <-chan struct{} { return r.ready }
+
+var _ vrrpRunner = readyRunner{}
