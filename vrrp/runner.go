@@ -128,7 +128,6 @@ type instance struct {
 	cfg      InstanceConfig // normalized
 	name     string
 	m        *Machine
-	expect   Expect
 	group    *groupState
 	conn     *connState
 	sched    *garp.Scheduler
@@ -396,7 +395,7 @@ func (in *instance) newMachine() error {
 	if err != nil {
 		return err
 	}
-	in.m, in.expect = m, m.Expect()
+	in.m = m
 	return nil
 }
 

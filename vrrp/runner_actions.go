@@ -34,13 +34,7 @@ func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 		}
 		return
 	}
-	exp := in.expect
-	if in.cfg.Machine.SkipCheckAdvAddr && p.Src.Unmap() != in.m.MasterAddr() {
-		// keepalived's skip_check_adv_addr skips the address check only for
-		// adverts from the master it already accepted.
-		exp.CheckVIPs, exp.RejectAddressMismatch = true, true
-	}
-	d, err := Decode(p.Payload, RxInfo{Src: p.Src, Dst: p.Dst, TTL: p.TTL}, exp)
+	d, err := Decode(p.Payload, RxInfo{Src: p.Src, Dst: p.Dst, TTL: p.TTL}, in.m.Expect(p.Src))
 	if err != nil {
 		reason := ReasonOf(err)
 		in.stats.RxErrors[reason]++
@@ -58,14 +52,7 @@ func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 	if d.IntervalMismatch {
 		r.log.Debug("VRRP advert interval differs from ours", "instance", in.name, "from", p.Src, "interval", d.Interval)
 	}
-	from := p.Src.Unmap()
-	if in.m.State() == StateMaster && d.Priority != PriorityStop && from != in.conn.src &&
-		(d.Priority < in.m.Priority() || (d.Priority == in.m.Priority() && from.Compare(in.conn.src) < 0)) {
-		if c := in.cfg.Notify.MasterRxLowerPri; c != nil {
-			r.runNotify(in.name, "notify_master_rx_lower_pri", r.spec(c, c.Argv, r.notifyTimeout), false)
-		}
-	}
-	r.step(in, AdvertReceived{Advertisement: d.Advertisement, From: from})
+	r.step(in, AdvertReceived{Advertisement: d.Advertisement, From: p.Src.Unmap()})
 }
 
 // onLinks applies a link dump (sync) or one link event to the interface
@@ -219,9 +206,10 @@ func (r *Runner) do(in *instance, a Action) {
 		case GARPLowerPrio:
 			in.sched.LowerPriority(r.now)
 			r.flushGARP(in)
-		default:
-			// GARPDelayed / GARPRefresh: the machine's own GARP timers are
-			// disabled (GARPMasterDelay/Refresh zero); the scheduler owns them.
+		}
+	case RxLowerPriority:
+		if c := in.cfg.Notify.MasterRxLowerPri; c != nil {
+			r.runNotify(in.name, "notify_master_rx_lower_pri", r.spec(c, c.Argv, r.notifyTimeout), false)
 		}
 	case Notify:
 		r.transition(in, a)

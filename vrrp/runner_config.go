@@ -24,9 +24,7 @@ type InstanceConfig struct {
 	//     SrcAddr; if both are set they must be equal.
 	//   - VIPs: derived from VIPs below; if VIPs is empty, Machine.VIPs are
 	//     used as host addresses on Interface.
-	//   - GARPMasterDelay and GARPMasterRefresh must be zero: GARP (a
-	//     garp.Scheduler) owns all announcement timing; GARPLowerPrio is set
-	//     from GARP.LowerPrioRepeat > 0.
+	//   - GARPLowerPrio is set from GARP.LowerPrioRepeat > 0.
 	//   - UnicastPeers is also the socket's peer list (unicast mode).
 	Machine Options
 	// Interface is the interface the instance runs on (keepalived
@@ -142,9 +140,6 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 		return c, fmt.Errorf("%s: no interface", where)
 	}
 	o := &c.Machine
-	if o.GARPMasterDelay != 0 || o.GARPMasterRefresh != 0 {
-		return c, fmt.Errorf("%s: set GARP (garp.Options), not Machine.GARPMasterDelay/GARPMasterRefresh", where)
-	}
 	if len(c.VIPs) > 0 && len(o.VIPs) > 0 {
 		return c, fmt.Errorf("%s: give VIPs or Machine.VIPs, not both", where)
 	}

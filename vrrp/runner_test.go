@@ -545,11 +545,6 @@ func TestNewRunnerErrors(t *testing.T) {
 			d.Machine.Name = "VI_2"
 			return []InstanceConfig{c, d}
 		}},
-		{name: "machine garp timing", want: "set GARP", insts: func() []InstanceConfig {
-			c := base()
-			c.Machine.GARPMasterDelay = time.Second
-			return []InstanceConfig{c}
-		}},
 		{name: "vip family", want: "is not inet", insts: func() []InstanceConfig {
 			c := base()
 			c.VIPs = append(c.VIPs, vip.Address{Prefix: netip.MustParsePrefix("2001:db8::1/64")})

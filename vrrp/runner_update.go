@@ -231,7 +231,6 @@ func (r *Runner) merge(p *plan, res *UpdateResult) error {
 				// placeholder source of the socket's family.
 				r.log.Error("VRRP instance with its socket's address", "instance", in.name, "err", err)
 				in.m, _ = NewMachine(in.cfg.Machine)
-				in.expect = in.m.Expect()
 			}
 		}
 		r.insts = append(r.insts, in)
@@ -435,7 +434,6 @@ func (r *Runner) reconfigure(in *instance, before instanceBefore) {
 		ev.Trackers = &TrackersUpdated{Priority: uint8(prio), Fault: fault, Reason: "configuration reloaded"}
 	}
 	r.step(in, ev)
-	in.expect = in.m.Expect()
 	if before.primary && in.primary == nil && in.m.Fault() {
 		r.step(in, LinkUp{})
 	}
