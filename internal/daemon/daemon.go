@@ -22,7 +22,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/sdnotify"
 	"github.com/lvs-ha/lvs-ha/internal/status"
 	"github.com/lvs-ha/lvs-ha/ipvs"
-	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
@@ -84,18 +84,18 @@ type Options struct {
 	// Test seams.
 	openIPVS    func() (ipvsKernel, error)
 	healthClock clock.Clock
-	newVRRP     func(vrrp.RunnerOptions) (vrrpRunner, error)
+	newVRRP     func(runner.Options) (vrrpRunner, error)
 	wrapChecker func(id string, c healthcheck.Checker) healthcheck.Checker
 }
 
-// vrrpRunner is what the daemon needs of *vrrp.Runner.
+// vrrpRunner is what the daemon needs of *runner.Runner.
 type vrrpRunner interface {
 	Run(ctx context.Context) error
-	Snapshot() vrrp.Stats
-	Update(ctx context.Context, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) (vrrp.UpdateResult, error)
+	Snapshot() runner.Stats
+	Update(ctx context.Context, instances []runner.InstanceConfig, groups []runner.SyncGroupConfig) (runner.UpdateResult, error)
 }
 
-var _ vrrpRunner = (*vrrp.Runner)(nil)
+var _ vrrpRunner = (*runner.Runner)(nil)
 
 // Daemon runs one configuration until its context ends; SIGHUP (through
 // Options.Signals) or Reload replace the configuration while it runs.
@@ -111,8 +111,8 @@ type Daemon struct {
 	mu             sync.Mutex
 	cfg            *conf.Config
 	vrrp           vrrpRunner
-	vrrpInstances  []vrrp.InstanceConfig
-	vrrpGroups     []vrrp.SyncGroupConfig
+	vrrpInstances  []runner.InstanceConfig
+	vrrpGroups     []runner.SyncGroupConfig
 	ipvs           *IPVS
 	ipvsRef        atomic.Pointer[IPVS] // read by the health loop without mu
 	health         *health
@@ -179,8 +179,8 @@ func NewWithOptions(cfg *conf.Config, o Options) (*Daemon, error) {
 }
 
 // newVRRPRunner makes the VRRP runner (not yet running).
-func (d *Daemon) newVRRPRunner(cfg *conf.Config, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) (vrrpRunner, error) {
-	ro := vrrp.RunnerOptions{
+func (d *Daemon) newVRRPRunner(cfg *conf.Config, instances []runner.InstanceConfig, groups []runner.SyncGroupConfig) (vrrpRunner, error) {
+	ro := runner.Options{
 		Instances:   instances,
 		SyncGroups:  groups,
 		Logger:      d.log,
@@ -189,11 +189,11 @@ func (d *Daemon) newVRRPRunner(cfg *conf.Config, instances []vrrp.InstanceConfig
 	}
 	newVRRP := d.opts.newVRRP
 	if newVRRP == nil {
-		ro.Conns = vrrp.SocketFactory{}
+		ro.Conns = runner.SocketFactory{}
 		ro.VIPs = vip.New()
 		ro.Announcer = garp.NewAnnouncer(garp.AnnouncerConfig{})
-		ro.Links = vrrp.NetlinkLinks{Options: track.WatchOptions{}}
-		newVRRP = func(ro vrrp.RunnerOptions) (vrrpRunner, error) { return vrrp.NewRunner(ro) }
+		ro.Links = runner.NetlinkLinks{Options: track.WatchOptions{}}
+		newVRRP = func(ro runner.Options) (vrrpRunner, error) { return runner.New(ro) }
 	}
 	return newVRRP(ro)
 }
@@ -256,8 +256,8 @@ func (d *Daemon) setSourcesLocked() {
 }
 
 // VRRP returns the VRRP runner (nil without vrrp_instance blocks), for status.
-func (d *Daemon) VRRP() *vrrp.Runner {
-	r, _ := d.vrrp.(*vrrp.Runner)
+func (d *Daemon) VRRP() *runner.Runner {
+	r, _ := d.vrrp.(*runner.Runner)
 	return r
 }
 

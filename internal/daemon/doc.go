@@ -45,7 +45,7 @@
 // validated; with any error the running configuration stays, every
 // diagnostic is logged with its file:line and the failure is counted. A
 // valid file is translated completely before anything changes, then only the
-// difference is applied, VRRP first (vrrp.Runner.Update: an instance with
+// difference is applied, VRRP first (runner.Runner.Update: an instance with
 // an unchanged configuration keeps its state, timers and advert rhythm; a
 // changed one keeps its state and takes the new options; one whose sync
 // group membership changed restarts; removed ones send priority 0; new

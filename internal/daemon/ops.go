@@ -11,7 +11,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/internal/status"
 	"github.com/lvs-ha/lvs-ha/ipvs"
-	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
 // Table reads the kernel's IPVS table with its counters (the metrics' live
@@ -31,7 +31,7 @@ var _ metrics.IPVSSource = (*IPVS)(nil)
 // snapshot (counters, timers, trackers).
 type Dump struct {
 	Status status.Document `json:"status"`
-	VRRP   *vrrp.Stats     `json:"vrrp,omitempty"`
+	VRRP   *runner.Stats   `json:"vrrp,omitempty"`
 }
 
 // State returns the current state dump.

@@ -9,7 +9,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
-	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
 // ErrNotRunning is returned by Reload outside Run.
@@ -190,7 +190,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config) error {
 
 // reloadVRRPLocked hands the new instances to the running VRRP runner, or
 // starts one when the old configuration had no instance.
-func (d *Daemon) reloadVRRPLocked(ctx context.Context, cfg *conf.Config, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) error {
+func (d *Daemon) reloadVRRPLocked(ctx context.Context, cfg *conf.Config, instances []runner.InstanceConfig, groups []runner.SyncGroupConfig) error {
 	switch {
 	case d.vrrp != nil:
 		res, err := d.vrrp.Update(ctx, instances, groups)

@@ -28,6 +28,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/status"
 	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
 // fakeNotifier records the sd_notify states.
@@ -55,7 +56,7 @@ func (n *fakeNotifier) expect(t *testing.T, want ...string) {
 // configurations it was built with.
 type fakeVRRP struct {
 	mu      sync.Mutex
-	opts    vrrp.RunnerOptions
+	opts    runner.Options
 	runs    atomic.Int32
 	updates int
 	fail    error
@@ -63,16 +64,16 @@ type fakeVRRP struct {
 
 func (f *fakeVRRP) Run(ctx context.Context) error { f.runs.Add(1); <-ctx.Done(); return nil }
 
-func (f *fakeVRRP) Update(_ context.Context, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) (vrrp.UpdateResult, error) {
+func (f *fakeVRRP) Update(_ context.Context, instances []runner.InstanceConfig, groups []runner.SyncGroupConfig) (runner.UpdateResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
-		return vrrp.UpdateResult{}, f.fail
+		return runner.UpdateResult{}, f.fail
 	}
 	f.updates++
-	var res vrrp.UpdateResult
+	var res runner.UpdateResult
 	for _, in := range instances {
-		i := slices.IndexFunc(f.opts.Instances, func(o vrrp.InstanceConfig) bool { return o.Machine.Name == in.Machine.Name })
+		i := slices.IndexFunc(f.opts.Instances, func(o runner.InstanceConfig) bool { return o.Machine.Name == in.Machine.Name })
 		switch {
 		case i < 0:
 			res.Added = append(res.Added, in.Machine.Name)
@@ -86,12 +87,12 @@ func (f *fakeVRRP) Update(_ context.Context, instances []vrrp.InstanceConfig, gr
 	return res, nil
 }
 
-func (f *fakeVRRP) Snapshot() vrrp.Stats {
+func (f *fakeVRRP) Snapshot() runner.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var st vrrp.Stats
+	var st runner.Stats
 	for _, in := range f.opts.Instances {
-		st.Instances = append(st.Instances, vrrp.InstanceStats{Name: in.Machine.Name, VRID: in.Machine.VRID,
+		st.Instances = append(st.Instances, runner.InstanceStats{Name: in.Machine.Name, VRID: in.Machine.VRID,
 			Interface: in.Interface, State: vrrp.StateMaster, BasePriority: in.Machine.Priority})
 	}
 	return st
@@ -184,7 +185,7 @@ func startTestDaemon(t *testing.T, src string, withVRRP bool) *testDaemon {
 		Notifier:       td.notify,
 		openIPVS:       func() (ipvsKernel, error) { return td.kernel, nil },
 		healthClock:    clock.NewFake(time.Unix(1000, 0)),
-		newVRRP: func(ro vrrp.RunnerOptions) (vrrpRunner, error) {
+		newVRRP: func(ro runner.Options) (vrrpRunner, error) {
 			f := &fakeVRRP{opts: ro}
 			td.vrrps = append(td.vrrps, f)
 			return f, nil

@@ -1,4 +1,4 @@
-package vrrp
+package runner
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
@@ -31,7 +32,7 @@ func updateLab(t *testing.T) (l *lab, a, b *node, cfgA func() []InstanceConfig) 
 	l.start()
 	l.runUntil(t0.Add(10 * time.Second))
 	for _, name := range []string{"VI_1", "VI_2"} {
-		if sa, sb := a.inst(name), b.inst(name); sa.State != StateMaster || sb.State != StateBackup {
+		if sa, sb := a.inst(name), b.inst(name); sa.State != vrrp.StateMaster || sb.State != vrrp.StateBackup {
 			t.Fatalf("%s after election: A %v B %v", name, sa.State, sb.State)
 		}
 	}
@@ -39,14 +40,14 @@ func updateLab(t *testing.T) (l *lab, a, b *node, cfgA func() []InstanceConfig) 
 }
 
 // advertsOf decodes the adverts node sent for vrid since from.
-func advertsOf(t *testing.T, l *lab, node string, vrid uint8, from time.Time) (at []time.Duration, ads []Advertisement) {
+func advertsOf(t *testing.T, l *lab, node string, vrid uint8, from time.Time) (at []time.Duration, ads []vrrp.Advertisement) {
 	t.Helper()
 	src := map[string]string{"A": addrA4, "B": addrB4}[node]
 	for _, s := range l.sentBy(node) {
 		if s.at.Before(from) || len(s.payload) < 2 || s.payload[1] != vrid {
 			continue
 		}
-		a, err := Parse(s.payload, RxInfo{Src: netip.MustParseAddr(src), Dst: s.dst})
+		a, err := vrrp.Parse(s.payload, vrrp.RxInfo{Src: netip.MustParseAddr(src), Dst: s.dst})
 		if err != nil {
 			t.Fatalf("%s sent an undecodable advert: %v", node, err)
 		}
@@ -79,7 +80,7 @@ func TestRunnerUpdateKeepsUnchangedAndReconfiguresInPlace(t *testing.T) {
 	}
 	// B drops the advert with the new address list, as keepalived does,
 	// until it is reloaded with the same list (the operator's next step).
-	if n := b.inst("VI_2").RxErrors[ReasonAddressList]; n != 1 {
+	if n := b.inst("VI_2").RxErrors[vrrp.ReasonAddressList]; n != 1 {
 		t.Errorf("B dropped %d VI_2 adverts for their address list, want 1", n)
 	}
 	cfgB := slices.Clone(cfg)
@@ -88,7 +89,7 @@ func TestRunnerUpdateKeepsUnchangedAndReconfiguresInPlace(t *testing.T) {
 		t.Fatalf("B's update: %+v %v", res, err)
 	}
 	l.runFor(5 * time.Second)
-	if n := b.inst("VI_2").RxErrors[ReasonAddressList]; n != 1 {
+	if n := b.inst("VI_2").RxErrors[vrrp.ReasonAddressList]; n != 1 {
 		t.Errorf("B dropped %d VI_2 adverts after its reload", n-1)
 	}
 
@@ -181,7 +182,7 @@ func TestRunnerUpdateLowerPriorityHandsOver(t *testing.T) {
 	// down timer runs out; A then steps down on B's advert.
 	l.runFor(5 * time.Second)
 	sa, sb := a.inst("VI_1"), b.inst("VI_1")
-	if sa.State != StateBackup || sb.State != StateMaster {
+	if sa.State != vrrp.StateBackup || sb.State != vrrp.StateMaster {
 		t.Fatalf("after lowering A's priority: A %v B %v", sa.State, sb.State)
 	}
 	if d := sb.LastTransition.Sub(reloadAt); d > 3*time.Second+skewAt(100) {
@@ -190,7 +191,7 @@ func TestRunnerUpdateLowerPriorityHandsOver(t *testing.T) {
 	if !strings.Contains(sa.LastTransitionReason, "higher priority 100") {
 		t.Errorf("A's reason %q", sa.LastTransitionReason)
 	}
-	if a.inst("VI_2").State != StateMaster {
+	if a.inst("VI_2").State != vrrp.StateMaster {
 		t.Error("VI_2 moved")
 	}
 }
@@ -226,11 +227,11 @@ func TestRunnerUpdateAddsAndRemovesInstances(t *testing.T) {
 		t.Errorf("A's adverts for the removed VI_2: %+v, want one with priority 0", ads)
 	}
 	l.runFor(5 * time.Second)
-	if sb := b.inst("VI_2"); sb.State != StateMaster || !sb.LastTransition.Equal(removedAt.Add(skewAt(100))) {
+	if sb := b.inst("VI_2"); sb.State != vrrp.StateMaster || !sb.LastTransition.Equal(removedAt.Add(skewAt(100))) {
 		t.Errorf("B VI_2 %v at %v, want MASTER after its skew", sb.State, sb.LastTransition.Sub(removedAt))
 	}
 	s3 := a.inst("VI_3")
-	if s3.State != StateMaster || !s3.LastTransition.Equal(removedAt.Add(3*time.Second+skewAt(150))) {
+	if s3.State != vrrp.StateMaster || !s3.LastTransition.Equal(removedAt.Add(3*time.Second+skewAt(150))) {
 		t.Errorf("A VI_3 %v at %v, want MASTER after its Master_Down_Interval", s3.State, s3.LastTransition.Sub(removedAt))
 	}
 	if got := a.vips.list(); !slices.Contains(got, "10.0.0.250/24 eth0") {
@@ -242,7 +243,7 @@ func TestRunnerUpdateAddsAndRemovesInstances(t *testing.T) {
 }
 
 func TestRunnerUpdateRefusals(t *testing.T) {
-	r, err := NewRunner(RunnerOptions{Conns: failingConns{}, VIPs: &fakeVIPs{present: map[string]bool{}}, Announcer: &fakeAnnouncer{}})
+	r, err := New(Options{Conns: failingConns{}, VIPs: &fakeVIPs{present: map[string]bool{}}, Announcer: &fakeAnnouncer{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +256,7 @@ func TestRunnerUpdateRefusals(t *testing.T) {
 	check := func(what string) {
 		t.Helper()
 		st := a.r.Snapshot()
-		if len(st.Instances) != 2 || st.Instances[0].State != StateMaster || st.Instances[1].State != StateMaster ||
+		if len(st.Instances) != 2 || st.Instances[0].State != vrrp.StateMaster || st.Instances[1].State != vrrp.StateMaster ||
 			st.Instances[1].BasePriority != 150 {
 			t.Errorf("%s changed the runner: %+v", what, st.Instances)
 		}
@@ -296,7 +297,7 @@ func TestRunnerUpdateSyncGroupRestartsMembers(t *testing.T) {
 	// Both restarted: priority 0 first, B takes over, A preempts back.
 	l.runFor(10 * time.Second)
 	st := a.r.Snapshot()
-	if st.SyncGroups[0].State != StateMaster || st.Instances[0].SyncGroup != "G" {
+	if st.SyncGroups[0].State != vrrp.StateMaster || st.Instances[0].SyncGroup != "G" {
 		t.Errorf("A's group %+v", st.SyncGroups)
 	}
 	if b.inst("VI_1").BecomeMaster != 1 || !b.inst("VI_1").LastTransition.After(at) {
@@ -308,7 +309,7 @@ func TestRunnerUpdateSyncGroupRestartsMembers(t *testing.T) {
 	if err != nil || res.Changed() {
 		t.Errorf("group notify change: %+v %v", res, err)
 	}
-	if got := a.r.Snapshot().SyncGroups[0].State; got != StateMaster {
+	if got := a.r.Snapshot().SyncGroups[0].State; got != vrrp.StateMaster {
 		t.Errorf("group %v", got)
 	}
 }
@@ -362,7 +363,7 @@ func TestRunnerUpdateMovesSocket(t *testing.T) {
 	b := l.addNode("B", addrB4, addrB6, []InstanceConfig{m.instance("VI_1", 51, 100, addrA4)}, nodeOpts{})
 	l.start()
 	l.runUntil(t0.Add(5 * time.Second))
-	if a.inst("VI_1").State != StateMaster {
+	if a.inst("VI_1").State != vrrp.StateMaster {
 		t.Fatal("no election")
 	}
 	// A second unicast peer: a new socket replaces the old one (closed
@@ -381,7 +382,7 @@ func TestRunnerUpdateMovesSocket(t *testing.T) {
 	default:
 	}
 	sa, sb := a.inst("VI_1"), b.inst("VI_1")
-	if sa.State != StateMaster || sa.BecomeMaster != 1 || sb.State != StateBackup || sb.AdvertsReceived < recvBefore+5 {
+	if sa.State != vrrp.StateMaster || sa.BecomeMaster != 1 || sb.State != vrrp.StateBackup || sb.AdvertsReceived < recvBefore+5 {
 		t.Errorf("after the move: A %v (%d), B %v received %d more", sa.State, sa.BecomeMaster, sb.State, sb.AdvertsReceived-recvBefore)
 	}
 	l.net.mu.Lock()
@@ -407,7 +408,7 @@ func TestRunnerUpdateNewTrackInterfaceUsesKnownLinks(t *testing.T) {
 	l.start()
 	a.links.set("eth1", false)
 	l.runUntil(t0.Add(5 * time.Second))
-	if a.inst("VI_1").State != StateMaster {
+	if a.inst("VI_1").State != vrrp.StateMaster {
 		t.Fatal("no election")
 	}
 	// track_interface eth1 (down, as the last link event said): FAULT at
@@ -416,7 +417,7 @@ func TestRunnerUpdateNewTrackInterfaceUsesKnownLinks(t *testing.T) {
 	if _, err := a.update([]InstanceConfig{ic}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.inst("VI_1"); got.State != StateFault || len(got.Trackers) != 1 || got.Trackers[0].State != track.StateFail {
+	if got := a.inst("VI_1"); got.State != vrrp.StateFault || len(got.Trackers) != 1 || got.Trackers[0].State != track.StateFail {
 		t.Errorf("after adding track_interface eth1: %v %+v", got.State, got.Trackers)
 	}
 	if got := a.vips.list(); len(got) != 0 {
@@ -428,7 +429,7 @@ func TestRunnerUpdateNewTrackInterfaceUsesKnownLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.runFor(5 * time.Second)
-	if got := a.inst("VI_1").State; got != StateMaster {
+	if got := a.inst("VI_1").State; got != vrrp.StateMaster {
 		t.Errorf("after removing the tracker: %v", got)
 	}
 }
@@ -473,10 +474,10 @@ func TestRunnerSkipCheckAdvAddrOnlyForCurrentMaster(t *testing.T) {
 			}
 			l.runFor(5 * time.Second)
 			sb := b.inst("VI_1")
-			if got := sb.State == StateBackup; got != skip {
-				t.Errorf("B is %v with skip=%v (rejected %d)", sb.State, skip, sb.RxErrors[ReasonAddressList])
+			if got := sb.State == vrrp.StateBackup; got != skip {
+				t.Errorf("B is %v with skip=%v (rejected %d)", sb.State, skip, sb.RxErrors[vrrp.ReasonAddressList])
 			}
-			if !skip && sb.RxErrors[ReasonAddressList] == 0 {
+			if !skip && sb.RxErrors[vrrp.ReasonAddressList] == 0 {
 				t.Error("B did not reject the mismatched adverts")
 			}
 		})
@@ -493,7 +494,7 @@ func TestRunnerSkipCheckAdvAddrOnlyForCurrentMaster(t *testing.T) {
 	b := l.addNode("B", addrB4, addrB6, []InstanceConfig{ib}, nodeOpts{})
 	l.start()
 	l.runUntil(t0.Add(10 * time.Second))
-	if sb := b.inst("VI_1"); sb.RxErrors[ReasonAddressList] == 0 || sb.State != StateMaster {
-		t.Errorf("B with skip_check_adv_addr and an unknown master: %v, rejected %d", sb.State, sb.RxErrors[ReasonAddressList])
+	if sb := b.inst("VI_1"); sb.RxErrors[vrrp.ReasonAddressList] == 0 || sb.State != vrrp.StateMaster {
+		t.Errorf("B with skip_check_adv_addr and an unknown master: %v, rejected %d", sb.State, sb.RxErrors[vrrp.ReasonAddressList])
 	}
 }

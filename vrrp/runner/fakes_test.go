@@ -1,4 +1,4 @@
-package vrrp
+package runner
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
 	"github.com/lvs-ha/lvs-ha/internal/script"
+	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
@@ -94,7 +95,7 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 	if addr6 != "" {
 		n.addr6 = netip.MustParseAddr(addr6)
 	}
-	opts := RunnerOptions{
+	opts := Options{
 		Instances:  insts,
 		SyncGroups: no.syncGroups,
 		Logger:     slog.New(slog.NewTextHandler(l.t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
@@ -113,9 +114,9 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		n.inflight.Add(1) // the initial dump
 		opts.Links = n.links
 	}
-	r, err := NewRunner(opts)
+	r, err := New(opts)
 	if err != nil {
-		l.t.Fatalf("%s: NewRunner: %v", name, err)
+		l.t.Fatalf("%s: New: %v", name, err)
 	}
 	r.hooks = &runnerHooks{
 		idle: func(next time.Time) {
@@ -344,7 +345,7 @@ func (c *fakeConn) Send(payload []byte, dst netip.Addr) error {
 		if dst.IsMulticast() && to.group != dst || !dst.IsMulticast() && to.src != dst {
 			continue
 		}
-		p := vrrpsock.Packet{Payload: slices.Clone(payload), Src: c.src, Dst: dst, TTL: TTL, IfIndex: 1}
+		p := vrrpsock.Packet{Payload: slices.Clone(payload), Src: c.src, Dst: dst, TTL: vrrp.TTL, IfIndex: 1}
 		if tamper != nil && !tamper(c, to, &p) {
 			continue
 		}
@@ -582,3 +583,5 @@ func (f *fakeLinks) set(name string, up bool) {
 }
 
 var errFake = errors.New("fake failure")
+
+var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)

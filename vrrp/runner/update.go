@@ -1,4 +1,4 @@
-package vrrp
+package runner
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
@@ -230,7 +231,7 @@ func (r *Runner) merge(p *plan, res *UpdateResult) error {
 				// Cannot happen: newPlan validated the options with a
 				// placeholder source of the socket's family.
 				r.log.Error("VRRP instance with its socket's address", "instance", in.name, "err", err)
-				in.m, _ = NewMachine(in.cfg.Machine)
+				in.m, _ = vrrp.NewMachine(in.cfg.Machine)
 			}
 		}
 		r.insts = append(r.insts, in)
@@ -262,11 +263,11 @@ func (r *Runner) merge(p *plan, res *UpdateResult) error {
 		} else {
 			gs = ngs
 			gs.members = members
-			ms := make([]*Machine, len(members))
+			ms := make([]*vrrp.Machine, len(members))
 			for i, in := range members {
 				ms[i] = in.m
 			}
-			g, err := NewSyncGroup(gs.cfg.Name, ms...)
+			g, err := vrrp.NewSyncGroup(gs.cfg.Name, ms...)
 			if err != nil { // members are new machines: cannot happen
 				r.log.Error("VRRP sync group not rebuilt", "group", gs.cfg.Name, "err", err)
 			} else {
@@ -339,7 +340,7 @@ func (r *Runner) merge(p *plan, res *UpdateResult) error {
 		if in.trackers {
 			r.updateTrackers(in, "initial tracker state")
 		}
-		r.step(in, Startup{})
+		r.step(in, vrrp.Startup{})
 	}
 	for _, gs := range r.groups {
 		if gs.g != nil {
@@ -352,10 +353,10 @@ func (r *Runner) merge(p *plan, res *UpdateResult) error {
 // retire shuts an instance down for good: a master sends priority 0, its
 // VIPs go, its socket stops delivering to it.
 func (r *Runner) retire(in *instance) {
-	acts := in.m.Step(r.now, Shutdown{})
+	acts := in.m.Step(r.now, vrrp.Shutdown{})
 	for _, a := range acts {
-		if n, ok := a.(Notify); ok {
-			r.logTransition(in, Notify{From: n.From, To: n.To, Reason: "removed by configuration reload"})
+		if n, ok := a.(vrrp.Notify); ok {
+			r.logTransition(in, vrrp.Notify{From: n.From, To: n.To, Reason: "removed by configuration reload"})
 		}
 	}
 	for _, a := range acts {
@@ -428,19 +429,19 @@ func (r *Runner) reconfigure(in *instance, before instanceBefore) {
 	}
 	o := in.cfg.Machine
 	o.PrimaryAddr = in.conn.src
-	ev := Reconfigure{Options: o}
+	ev := vrrp.Reconfigure{Options: o}
 	if in.trackers {
 		prio, fault := track.Effective(int(in.stats.BasePriority), in.trackerStatuses()...)
-		ev.Trackers = &TrackersUpdated{Priority: uint8(prio), Fault: fault, Reason: "configuration reloaded"}
+		ev.Trackers = &vrrp.TrackersUpdated{Priority: uint8(prio), Fault: fault, Reason: "configuration reloaded"}
 	}
 	r.step(in, ev)
 	if before.primary && in.primary == nil && in.m.Fault() {
-		r.step(in, LinkUp{})
+		r.step(in, vrrp.LinkUp{})
 	}
 	if t := in.primary; t != nil && !before.primary && t.State() == track.StateFail {
-		r.step(in, LinkDown{})
+		r.step(in, vrrp.LinkDown{})
 	}
-	if in.m.State() == StateMaster && (*in.cfg.GARP != before.garp || !slices.Equal(in.garpVIPs, before.garpVIPs)) {
+	if in.m.State() == vrrp.StateMaster && (*in.cfg.GARP != before.garp || !slices.Equal(in.garpVIPs, before.garpVIPs)) {
 		if err := in.sched.Start(r.now, in.garpVIPs); err != nil {
 			in.stats.GARPErrors++
 			r.log.Error("gratuitous ARP schedule", "instance", in.name, "err", err)
@@ -479,7 +480,7 @@ func (r *Runner) syncInterfaceTrackers(in *instance) {
 	if t := in.primary; t != nil {
 		r.syncTracker(t)
 		if r.linksKnown && t.State() == track.StateFail {
-			r.step(in, LinkDown{})
+			r.step(in, vrrp.LinkDown{})
 		}
 	}
 }

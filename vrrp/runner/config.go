@@ -1,4 +1,4 @@
-package vrrp
+package runner
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
@@ -26,7 +27,7 @@ type InstanceConfig struct {
 	//     used as host addresses on Interface.
 	//   - GARPLowerPrio is set from GARP.LowerPrioRepeat > 0.
 	//   - UnicastPeers is also the socket's peer list (unicast mode).
-	Machine Options
+	Machine vrrp.Options
 	// Interface is the interface the instance runs on (keepalived
 	// "interface"). Required.
 	Interface string
@@ -74,7 +75,7 @@ type TrackScript struct {
 }
 
 // Command is an external script: argv (see script.SplitCommand) and the
-// user/group to run it as. An empty User means RunnerOptions.ScriptUser.
+// user/group to run it as. An empty User means Options.ScriptUser.
 type Command struct {
 	Argv        []string
 	User, Group string
@@ -179,17 +180,17 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 	if o.Family == 0 {
 		switch {
 		case c.SrcAddr.IsValid():
-			o.Family = FamilyOf(c.SrcAddr)
+			o.Family = vrrp.FamilyOf(c.SrcAddr)
 		case len(o.VIPs) > 0:
-			o.Family = FamilyOf(o.VIPs[0])
+			o.Family = vrrp.FamilyOf(o.VIPs[0])
 		default:
-			o.Family = FamilyIPv4
+			o.Family = vrrp.FamilyIPv4
 		}
 	}
 	o.PrimaryAddr = c.SrcAddr
 	if !o.PrimaryAddr.IsValid() {
 		o.PrimaryAddr = placeholder4
-		if o.Family == FamilyIPv6 {
+		if o.Family == vrrp.FamilyIPv6 {
 			o.PrimaryAddr = placeholder6
 		}
 	}
@@ -206,7 +207,7 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 	}
 	o.GARPLowerPrio = c.GARP.LowerPrioRepeat > 0
 
-	if _, err := o.normalize(); err != nil {
+	if _, err := vrrp.NewMachine(*o); err != nil {
 		return c, err
 	}
 	if err := c.sockConfig().Validate(); err != nil {
@@ -240,7 +241,7 @@ func (c *InstanceConfig) sockConfig() vrrpsock.Config {
 	slices.SortFunc(peers, netip.Addr.Compare)
 	return vrrpsock.Config{
 		Interface: c.Interface,
-		IPv6:      c.Machine.Family == FamilyIPv6,
+		IPv6:      c.Machine.Family == vrrp.FamilyIPv6,
 		Group:     c.McastGroup,
 		Src:       c.SrcAddr,
 		Peers:     peers,
@@ -266,6 +267,6 @@ func (c *InstanceConfig) garpVIPs() []garp.VIP {
 }
 
 // DefaultNotifyTimeout bounds notify scripts other than STOP ones (which get
-// script.StopNotifyTimeout, as in keepalived) when RunnerOptions.NotifyTimeout
+// script.StopNotifyTimeout, as in keepalived) when Options.NotifyTimeout
 // is zero. keepalived itself does not time them out.
 const DefaultNotifyTimeout = time.Minute

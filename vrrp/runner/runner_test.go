@@ -1,4 +1,4 @@
-package vrrp
+package runner
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/script"
+	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
@@ -52,14 +53,14 @@ func notifyScripts(dir string) NotifyScripts {
 // other node's address for unicast.
 func (m netMode) instance(name string, vrid, prio uint8, peer string) InstanceConfig {
 	ic := InstanceConfig{
-		Machine:   Options{Name: name, VRID: vrid, Priority: prio, Version: m.version},
+		Machine:   vrrp.Options{Name: name, VRID: vrid, Priority: prio, Version: m.version},
 		Interface: "eth0",
 		Notify:    notifyScripts("/n"),
 	}
 	v := "10.0.0.100/24"
 	if m.ipv6 {
 		v = "2001:db8::100/64"
-		ic.Machine.Family = FamilyIPv6
+		ic.Machine.Family = vrrp.FamilyIPv6
 	}
 	ic.VIPs = []vip.Address{{Prefix: netip.MustParsePrefix(v)}}
 	if m.unicast {
@@ -88,7 +89,7 @@ func TestRunnerElectionAndFailover(t *testing.T) {
 			// Election: A's down timer (3 s + skew) expires first.
 			l.runUntil(t0.Add(10 * time.Second))
 			sa, sb := a.inst("VI_1"), b.inst("VI_1")
-			if sa.State != StateMaster || sb.State != StateBackup {
+			if sa.State != vrrp.StateMaster || sb.State != vrrp.StateBackup {
 				t.Fatalf("states A=%v B=%v, want MASTER BACKUP", sa.State, sb.State)
 			}
 			becameMaster := t0.Add(3*time.Second + skewAt(150))
@@ -150,14 +151,14 @@ func TestRunnerElectionAndFailover(t *testing.T) {
 				t.Fatalf("A Run: %v", err)
 			}
 			sa = a.inst("VI_1")
-			if sa.State != StateInitialize || sa.PriorityZeroSent != 1 || sa.ReleaseMaster != 1 {
+			if sa.State != vrrp.StateInitialize || sa.PriorityZeroSent != 1 || sa.ReleaseMaster != 1 {
 				t.Errorf("A after stop: %v, prio 0 sent %d, release %d", sa.State, sa.PriorityZeroSent, sa.ReleaseMaster)
 			}
 			if got := a.vips.list(); len(got) != 0 {
 				t.Errorf("A VIPs after Run returned: %v", got)
 			}
 			sent := l.sentBy("A")
-			last, err := Parse(sent[len(sent)-1].payload, RxInfo{Src: netip.MustParseAddr(srcA), Dst: sent[len(sent)-1].dst})
+			last, err := vrrp.Parse(sent[len(sent)-1].payload, vrrp.RxInfo{Src: netip.MustParseAddr(srcA), Dst: sent[len(sent)-1].dst})
 			if err != nil || last.Priority != 0 {
 				t.Errorf("A's last packet: prio %d, err %v", last.Priority, err)
 			}
@@ -168,7 +169,7 @@ func TestRunnerElectionAndFailover(t *testing.T) {
 
 			l.runFor(2 * time.Second)
 			sb = b.inst("VI_1")
-			if sb.State != StateMaster {
+			if sb.State != vrrp.StateMaster {
 				t.Fatalf("B is %v after A stopped, want MASTER", sb.State)
 			}
 			if want := stopped.Add(skewAt(100)); !sb.LastTransition.Equal(want) {
@@ -198,9 +199,9 @@ func TestRunnerElectionAndFailover(t *testing.T) {
 func TestRunnerRejectsBadPackets(t *testing.T) {
 	intruder := netip.MustParseAddr("10.0.0.9")
 	advert := func(version int, vrid uint8) []byte {
-		a := Advertisement{Version: version, VRID: vrid, Priority: 200, Interval: time.Second,
+		a := vrrp.Advertisement{Version: version, VRID: vrid, Priority: 200, Interval: time.Second,
 			Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.100")}}
-		b, err := a.Marshal(EncodeOptions{Src: intruder, Dst: MulticastGroup4})
+		b, err := a.Marshal(vrrp.EncodeOptions{Src: intruder, Dst: vrrp.MulticastGroup4})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,22 +211,22 @@ func TestRunnerRejectsBadPackets(t *testing.T) {
 		name     string
 		pkt      func() vrrpsock.Packet
 		accepted bool
-		reason   Reason
+		reason   vrrp.Reason
 		unknown  uint64 // RxUnknownVRID
 		tooShort uint64
 	}{
 		{name: "valid", accepted: true, pkt: func() vrrpsock.Packet {
 			return vrrpsock.Packet{Payload: advert(2, 51), TTL: 255}
 		}},
-		{name: "checksum", reason: ReasonChecksum, pkt: func() vrrpsock.Packet {
+		{name: "checksum", reason: vrrp.ReasonChecksum, pkt: func() vrrpsock.Packet {
 			p := advert(2, 51)
 			p[6] ^= 0xff
 			return vrrpsock.Packet{Payload: p, TTL: 255}
 		}},
-		{name: "ttl", reason: ReasonInvalidTTL, pkt: func() vrrpsock.Packet {
+		{name: "ttl", reason: vrrp.ReasonInvalidTTL, pkt: func() vrrpsock.Packet {
 			return vrrpsock.Packet{Payload: advert(2, 51), TTL: 254}
 		}},
-		{name: "version", reason: ReasonVersion, pkt: func() vrrpsock.Packet {
+		{name: "version", reason: vrrp.ReasonVersion, pkt: func() vrrpsock.Packet {
 			return vrrpsock.Packet{Payload: advert(3, 51), TTL: 255}
 		}},
 		{name: "unknown_vrid", unknown: 1, pkt: func() vrrpsock.Packet {
@@ -246,13 +247,13 @@ func TestRunnerRejectsBadPackets(t *testing.T) {
 			before := b.inst("VI_1")
 
 			p := tc.pkt()
-			p.Src, p.Dst, p.IfIndex = intruder, MulticastGroup4, 1
+			p.Src, p.Dst, p.IfIndex = intruder, vrrp.MulticastGroup4, 1
 			l.inject(b, "eth0", p)
 			l.settle()
 
 			st := b.r.Snapshot()
 			after := st.Instances[0]
-			if after.State != StateBackup {
+			if after.State != vrrp.StateBackup {
 				t.Errorf("B is %v", after.State)
 			}
 			if tc.accepted {
@@ -267,9 +268,9 @@ func TestRunnerRejectsBadPackets(t *testing.T) {
 			if after.MasterAddr != netip.MustParseAddr(addrA4) || after.AdvertsReceived != before.AdvertsReceived {
 				t.Errorf("rejected packet changed B: master %v, received %d -> %d", after.MasterAddr, before.AdvertsReceived, after.AdvertsReceived)
 			}
-			var wantErrs map[Reason]uint64
-			if tc.reason != ReasonNone {
-				wantErrs = map[Reason]uint64{tc.reason: 1}
+			var wantErrs map[vrrp.Reason]uint64
+			if tc.reason != vrrp.ReasonNone {
+				wantErrs = map[vrrp.Reason]uint64{tc.reason: 1}
 			}
 			if !mapsEqual(after.RxErrors, wantErrs) {
 				t.Errorf("rx errors %v, want %v", after.RxErrors, wantErrs)
@@ -284,7 +285,7 @@ func TestRunnerRejectsBadPackets(t *testing.T) {
 			l.net.mu.Unlock()
 			lastAdvert := t0.Add(4*time.Second + skewAt(150))
 			l.runUntil(t0.Add(10 * time.Second))
-			if got := b.inst("VI_1"); got.State != StateMaster || !got.LastTransition.Equal(lastAdvert.Add(3*time.Second+skewAt(100))) {
+			if got := b.inst("VI_1"); got.State != vrrp.StateMaster || !got.LastTransition.Equal(lastAdvert.Add(3*time.Second+skewAt(100))) {
 				t.Errorf("B: %v at %v, want MASTER at %v", got.State, got.LastTransition.Sub(t0), lastAdvert.Add(3*time.Second+skewAt(100)).Sub(t0))
 			}
 		})
@@ -319,16 +320,16 @@ func TestRunnerSyncGroup(t *testing.T) {
 	b := l.addNode("B", addrB4, addrB6, ib, nodeOpts{syncGroups: gb})
 	l.start()
 
-	states := func(n *node) [3]State {
+	states := func(n *node) [3]vrrp.State {
 		st := n.r.Snapshot()
-		return [3]State{st.Instances[0].State, st.Instances[1].State, st.SyncGroups[0].State}
+		return [3]vrrp.State{st.Instances[0].State, st.Instances[1].State, st.SyncGroups[0].State}
 	}
-	check := func(when string, wantA, wantB State, vipsA, vipsB int) {
+	check := func(when string, wantA, wantB vrrp.State, vipsA, vipsB int) {
 		t.Helper()
-		if got := states(a); got != [3]State{wantA, wantA, wantA} {
+		if got := states(a); got != [3]vrrp.State{wantA, wantA, wantA} {
 			t.Errorf("%s: A VI_1, VI_2, group = %v, want all %v", when, got, wantA)
 		}
-		if got := states(b); got != [3]State{wantB, wantB, wantB} {
+		if got := states(b); got != [3]vrrp.State{wantB, wantB, wantB} {
 			t.Errorf("%s: B VI_1, VI_2, group = %v, want all %v", when, got, wantB)
 		}
 		if n := len(a.vips.list()); n != vipsA {
@@ -340,7 +341,7 @@ func TestRunnerSyncGroup(t *testing.T) {
 	}
 
 	l.runUntil(t0.Add(5 * time.Second))
-	check("after election", StateMaster, StateBackup, 2, 0)
+	check("after election", vrrp.StateMaster, vrrp.StateBackup, 2, 0)
 
 	// eth1 goes down on A: VI_2 enters FAULT and takes VI_1 with it; B's
 	// members both get priority 0 and take over together.
@@ -350,7 +351,7 @@ func TestRunnerSyncGroup(t *testing.T) {
 		t.Errorf("A VI_1 reason %q, want the sync group", got)
 	}
 	l.runFor(time.Second)
-	check("after eth1 down on A", StateFault, StateMaster, 0, 2)
+	check("after eth1 down on A", vrrp.StateFault, vrrp.StateMaster, 0, 2)
 	if got := b.inst("VI_2").PriorityZeroReceived; got != 1 {
 		t.Errorf("B VI_2 received %d priority 0 adverts", got)
 	}
@@ -358,9 +359,9 @@ func TestRunnerSyncGroup(t *testing.T) {
 	// eth1 back: A's members return to BACKUP together, then preempt B.
 	a.links.set("eth1", true)
 	l.settle()
-	check("right after eth1 up on A", StateBackup, StateMaster, 0, 2)
+	check("right after eth1 up on A", vrrp.StateBackup, vrrp.StateMaster, 0, 2)
 	l.runFor(5 * time.Second)
-	check("after A preempted", StateMaster, StateBackup, 2, 0)
+	check("after A preempted", vrrp.StateMaster, vrrp.StateBackup, 2, 0)
 
 	wantGroup := []string{
 		"/g/notify arg one GROUP G BACKUP 0",
@@ -384,11 +385,11 @@ func TestRunnerTrackerMovesMastership(t *testing.T) {
 	tests := []struct {
 		name      string
 		weight    int
-		wantA     State
+		wantA     vrrp.State
 		wantPrioA uint8
 	}{
-		{name: "weight_-60", weight: -60, wantA: StateBackup, wantPrioA: 90},
-		{name: "weight_0", weight: 0, wantA: StateFault, wantPrioA: 150},
+		{name: "weight_-60", weight: -60, wantA: vrrp.StateBackup, wantPrioA: 90},
+		{name: "weight_0", weight: 0, wantA: vrrp.StateFault, wantPrioA: 150},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -403,7 +404,7 @@ func TestRunnerTrackerMovesMastership(t *testing.T) {
 			b := l.addNode("B", addrB4, addrB6, []InstanceConfig{netModes[0].instance("VI_1", 51, 100, "")}, nodeOpts{})
 			l.start()
 			l.runUntil(t0.Add(5500 * time.Millisecond))
-			if got := a.inst("VI_1"); got.State != StateMaster || got.EffectivePriority != 150 {
+			if got := a.inst("VI_1"); got.State != vrrp.StateMaster || got.EffectivePriority != 150 {
 				t.Fatalf("A %v prio %d, want MASTER 150", got.State, got.EffectivePriority)
 			}
 			if sp, ok := a.scripts.spec("/chk"); !ok || sp.User != "checker" || sp.Timeout != time.Second {
@@ -413,12 +414,12 @@ func TestRunnerTrackerMovesMastership(t *testing.T) {
 			// Two failures in a row (fall 2), at 6 s and 7 s.
 			a.scripts.set("/chk", false)
 			l.runUntil(t0.Add(6500 * time.Millisecond))
-			if got := a.inst("VI_1"); got.State != StateMaster {
+			if got := a.inst("VI_1"); got.State != vrrp.StateMaster {
 				t.Fatalf("A %v after one failure, want still MASTER", got.State)
 			}
 			l.runUntil(t0.Add(12 * time.Second))
 			sa, sb := a.inst("VI_1"), b.inst("VI_1")
-			if sa.State != tc.wantA || sa.EffectivePriority != tc.wantPrioA || sb.State != StateMaster {
+			if sa.State != tc.wantA || sa.EffectivePriority != tc.wantPrioA || sb.State != vrrp.StateMaster {
 				t.Fatalf("A %v prio %d, B %v; want A %v prio %d, B MASTER", sa.State, sa.EffectivePriority, sb.State, tc.wantA, tc.wantPrioA)
 			}
 			if len(sa.Trackers) != 1 || sa.Trackers[0].State != track.StateFail || sa.Trackers[0].Weight != tc.weight {
@@ -435,7 +436,7 @@ func TestRunnerTrackerMovesMastership(t *testing.T) {
 			a.scripts.set("/chk", true)
 			l.runUntil(t0.Add(20 * time.Second))
 			sa, sb = a.inst("VI_1"), b.inst("VI_1")
-			if sa.State != StateMaster || sa.EffectivePriority != 150 || sb.State != StateBackup {
+			if sa.State != vrrp.StateMaster || sa.EffectivePriority != 150 || sb.State != vrrp.StateBackup {
 				t.Fatalf("after recovery A %v prio %d, B %v", sa.State, sa.EffectivePriority, sb.State)
 			}
 			if got := a.vips.list(); len(got) != 1 {
@@ -452,13 +453,13 @@ func TestRunnerVIPErrorsAreNotFatal(t *testing.T) {
 	l.start()
 	l.runUntil(t0.Add(5 * time.Second))
 	st := a.inst("VI_1")
-	if st.State != StateMaster || st.VIPErrors != 1 {
+	if st.State != vrrp.StateMaster || st.VIPErrors != 1 {
 		t.Errorf("A %v with %d VIP errors, want MASTER with 1", st.State, st.VIPErrors)
 	}
 	if err := a.stop(); err != nil {
 		t.Errorf("Run: %v", err)
 	}
-	if a.inst("VI_1").State != StateInitialize {
+	if a.inst("VI_1").State != vrrp.StateInitialize {
 		t.Error("not stopped")
 	}
 }
@@ -488,7 +489,7 @@ func TestRunnerSharedSocketAndMasterRxLowerPri(t *testing.T) {
 		t.Errorf("A opened %d sockets, want 1", n)
 	}
 	for _, name := range []string{"VI_1", "VI_2"} {
-		if a.inst(name).State != StateMaster || b.inst(name).State != StateBackup {
+		if a.inst(name).State != vrrp.StateMaster || b.inst(name).State != vrrp.StateBackup {
 			t.Fatalf("%s: A %v B %v", name, a.inst(name).State, b.inst(name).State)
 		}
 	}
@@ -497,9 +498,9 @@ func TestRunnerSharedSocketAndMasterRxLowerPri(t *testing.T) {
 	}
 	// B's VI_2 advertises its lower priority (as after a restart with
 	// nopreempt tweaks): A answers, re-announces and runs the script.
-	adv := Advertisement{Version: 2, VRID: 52, Priority: 100, Interval: time.Second, Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.200")}}
-	pb, _ := adv.Marshal(EncodeOptions{})
-	l.inject(a, "eth0", vrrpsock.Packet{Payload: pb, Src: netip.MustParseAddr(addrB4), Dst: MulticastGroup4, TTL: 255, IfIndex: 1})
+	adv := vrrp.Advertisement{Version: 2, VRID: 52, Priority: 100, Interval: time.Second, Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.200")}}
+	pb, _ := adv.Marshal(vrrp.EncodeOptions{})
+	l.inject(a, "eth0", vrrpsock.Packet{Payload: pb, Src: netip.MustParseAddr(addrB4), Dst: vrrp.MulticastGroup4, TTL: 255, IfIndex: 1})
 	l.settle()
 	if got := a.scripts.argvs("/lower"); len(got) != 1 {
 		t.Errorf("notify_master_rx_lower_pri ran %d times", len(got))
@@ -507,12 +508,12 @@ func TestRunnerSharedSocketAndMasterRxLowerPri(t *testing.T) {
 	if n := a.garps.count(); n != 15 {
 		t.Errorf("A sent %d GARPs, want 5 more for VI_2", n)
 	}
-	if a.inst("VI_2").State != StateMaster {
+	if a.inst("VI_2").State != vrrp.StateMaster {
 		t.Error("A VI_2 lost mastership")
 	}
 }
 
-func TestNewRunnerErrors(t *testing.T) {
+func TestNewErrors(t *testing.T) {
 	base := func() InstanceConfig { return netModes[0].instance("VI_1", 51, 100, "") }
 	tests := []struct {
 		name   string
@@ -580,7 +581,7 @@ func TestNewRunnerErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewRunner(RunnerOptions{
+			_, err := New(Options{
 				Instances: tc.insts(), SyncGroups: tc.groups,
 				Conns: &fakeConns{}, VIPs: &fakeVIPs{}, Announcer: &fakeAnnouncer{},
 			})
@@ -589,8 +590,8 @@ func TestNewRunnerErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := NewRunner(RunnerOptions{}); err == nil {
-		t.Error("NewRunner without I/O: no error")
+	if _, err := New(Options{}); err == nil {
+		t.Error("New without I/O: no error")
 	}
 }
 
@@ -599,7 +600,7 @@ type failingConns struct{}
 func (failingConns) Open(vrrpsock.Config) (Conn, error) { return nil, errFake }
 
 func TestRunnerOpenFailureAndRunTwice(t *testing.T) {
-	r, err := NewRunner(RunnerOptions{
+	r, err := New(Options{
 		Instances: []InstanceConfig{netModes[0].instance("VI_1", 51, 100, "")},
 		Conns:     failingConns{}, VIPs: &fakeVIPs{}, Announcer: &fakeAnnouncer{},
 	})
@@ -612,7 +613,7 @@ func TestRunnerOpenFailureAndRunTwice(t *testing.T) {
 	if err := r.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("second Run: %v", err)
 	}
-	if st := r.Snapshot(); st.Instances[0].State != StateInitialize || st.Instances[0].Name != "VI_1" {
+	if st := r.Snapshot(); st.Instances[0].State != vrrp.StateInitialize || st.Instances[0].Name != "VI_1" {
 		t.Errorf("snapshot %+v", st.Instances[0])
 	}
 }
@@ -627,7 +628,7 @@ func TestRunnerLinkWatcherFailure(t *testing.T) {
 	l := newLab(t)
 	n := &node{lab: l, name: "A", addr4: netip.MustParseAddr(addrA4)}
 	vips := &fakeVIPs{present: map[string]bool{}}
-	r, err := NewRunner(RunnerOptions{
+	r, err := New(Options{
 		Instances: []InstanceConfig{netModes[0].instance("VI_1", 51, 100, "")},
 		Clock:     l.clk, Conns: &fakeConns{n: n}, VIPs: vips, Announcer: &fakeAnnouncer{},
 		Links: failingLinks{},
@@ -659,7 +660,7 @@ func TestRunnerRemovesStaleVIPsAtStartup(t *testing.T) {
 	if got := b.vips.list(); len(got) != 0 {
 		t.Errorf("backup B still holds %v", got)
 	}
-	if st := a.inst("VI_1"); st.State != StateMaster {
+	if st := a.inst("VI_1"); st.State != vrrp.StateMaster {
 		t.Errorf("A is %v, want MASTER", st.State)
 	}
 }

@@ -1,4 +1,4 @@
-package vrrp
+package runner
 
 import (
 	"bytes"
@@ -18,13 +18,14 @@ import (
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
 	"github.com/lvs-ha/lvs-ha/internal/script"
+	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 )
 
-// RunnerOptions configures a Runner.
-type RunnerOptions struct {
+// Options configures a Runner.
+type Options struct {
 	Instances  []InstanceConfig
 	SyncGroups []SyncGroupConfig
 
@@ -70,7 +71,7 @@ type RunnerOptions struct {
 // LowerPriority, on leaving master Stop. The machines are configured with
 // GARPMasterDelay and GARPMasterRefresh zero so they never duplicate them.
 type Runner struct {
-	opts          RunnerOptions
+	opts          Options
 	log           *slog.Logger
 	clock         clock.Clock
 	notifier      ScriptRunner
@@ -79,7 +80,7 @@ type Runner struct {
 
 	insts     []*instance
 	byName    map[string]*instance
-	byMachine map[*Machine]*instance
+	byMachine map[*vrrp.Machine]*instance
 	groups    []*groupState
 	scripts   []*scriptState
 	conns     []*connState
@@ -120,14 +121,14 @@ type runnerHooks struct {
 
 type vridKey struct {
 	iface string
-	fam   Family
+	fam   vrrp.Family
 	vrid  uint8
 }
 
 type instance struct {
 	cfg      InstanceConfig // normalized
 	name     string
-	m        *Machine
+	m        *vrrp.Machine
 	group    *groupState
 	conn     *connState
 	sched    *garp.Scheduler
@@ -157,9 +158,9 @@ type scriptState struct {
 
 type groupState struct {
 	cfg     SyncGroupConfig
-	g       *SyncGroup
+	g       *vrrp.SyncGroup
 	members []*instance
-	state   State
+	state   vrrp.State
 }
 
 type connState struct {
@@ -189,9 +190,9 @@ type input struct {
 	result script.Result
 }
 
-// NewRunner validates the configuration and prepares the instances. No I/O
+// New validates the configuration and prepares the instances. No I/O
 // happens until Run.
-func NewRunner(opts RunnerOptions) (*Runner, error) {
+func New(opts Options) (*Runner, error) {
 	switch {
 	case opts.Conns == nil:
 		return nil, errors.New("vrrp: runner: no ConnFactory")
@@ -207,7 +208,7 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 		notifier:      opts.Notifier,
 		checker:       opts.Checker,
 		notifyTimeout: opts.NotifyTimeout,
-		byMachine:     map[*Machine]*instance{},
+		byMachine:     map[*vrrp.Machine]*instance{},
 		in:            make(chan input, 64),
 		updates:       make(chan *updateReq),
 		stopped:       make(chan struct{}),
@@ -241,7 +242,7 @@ func NewRunner(opts RunnerOptions) (*Runner, error) {
 }
 
 // plan is a validated configuration of instances, sync groups and tracking
-// scripts, not yet running: NewRunner adopts one, Update merges one into the
+// scripts, not yet running: New adopts one, Update merges one into the
 // running state.
 type plan struct {
 	insts     []*instance
@@ -310,7 +311,7 @@ func newPlan(instances []InstanceConfig, groups []SyncGroupConfig, now time.Time
 			Interface:    c.Interface,
 			Family:       o.Family,
 			BasePriority: o.Priority,
-			RxErrors:     map[Reason]uint64{},
+			RxErrors:     map[vrrp.Reason]uint64{},
 		}
 		if in.stats.BasePriority == 0 {
 			in.stats.BasePriority = 100
@@ -370,11 +371,11 @@ func (r *Runner) build() error {
 		r.byMachine[in.m] = in
 	}
 	for _, gs := range r.groups {
-		ms := make([]*Machine, len(gs.members))
+		ms := make([]*vrrp.Machine, len(gs.members))
 		for i, in := range gs.members {
 			ms[i] = in.m
 		}
-		g, err := NewSyncGroup(gs.cfg.Name, ms...)
+		g, err := vrrp.NewSyncGroup(gs.cfg.Name, ms...)
 		if err != nil {
 			return err
 		}
@@ -391,7 +392,7 @@ func (in *instance) newMachine() error {
 	if in.conn != nil {
 		o.PrimaryAddr = in.conn.src
 	}
-	m, err := NewMachine(o)
+	m, err := vrrp.NewMachine(o)
 	if err != nil {
 		return err
 	}
@@ -445,7 +446,7 @@ func (r *Runner) openConn(in *instance) (*connState, error) {
 		return nil, fmt.Errorf("vrrp: instance %s: %w", in.name, err)
 	}
 	cs := &connState{cfg: cfg, c: c, src: c.SrcAddr().Unmap(), dsts: c.Destinations(), byVRID: map[uint8]*instance{}}
-	if FamilyOf(cs.src) != in.cfg.Machine.Family {
+	if vrrp.FamilyOf(cs.src) != in.cfg.Machine.Family {
 		c.Close()
 		return nil, fmt.Errorf("vrrp: instance %s: socket source address %v is not %v", in.name, cs.src, in.cfg.Machine.Family)
 	}
@@ -646,7 +647,7 @@ func (r *Runner) startup() {
 		if in.cfg.Machine.Priority != 255 {
 			r.removeVIPs(in)
 		}
-		r.step(in, Startup{})
+		r.step(in, vrrp.Startup{})
 	}
 }
 
@@ -654,7 +655,7 @@ func (r *Runner) startup() {
 func (r *Runner) shutdown() {
 	r.now = r.clock.Now()
 	for _, in := range r.insts {
-		r.step(in, Shutdown{})
+		r.step(in, vrrp.Shutdown{})
 	}
 	for _, in := range r.insts {
 		in.sched.Stop()
@@ -672,7 +673,7 @@ func (r *Runner) runDue() {
 	}
 	for _, in := range r.insts {
 		if due(in.m.NextDeadline(), r.now) {
-			r.step(in, Tick{})
+			r.step(in, vrrp.Tick{})
 		}
 	}
 	for _, in := range r.insts {
@@ -706,14 +707,14 @@ func (r *Runner) nextDeadline() time.Time {
 
 // step feeds ev to the instance (through its sync group) and carries out
 // the resulting actions in order.
-func (r *Runner) step(in *instance, ev Event) {
+func (r *Runner) step(in *instance, ev vrrp.Event) {
 	gs := in.group
 	if gs == nil {
 		acts := in.m.Step(r.now, ev)
 		// Log the decision before acting on it, so the log's timestamp is
 		// the decision's (the first GARP follows it on the wire).
 		for _, a := range acts {
-			if n, ok := a.(Notify); ok {
+			if n, ok := a.(vrrp.Notify); ok {
 				r.logTransition(in, n)
 			}
 		}
@@ -724,7 +725,7 @@ func (r *Runner) step(in *instance, ev Event) {
 	}
 	gacts := gs.g.Step(r.now, in.m, ev)
 	for _, ga := range gacts {
-		if n, ok := ga.Action.(Notify); ok {
+		if n, ok := ga.Action.(vrrp.Notify); ok {
 			r.logTransition(r.byMachine[ga.Member], n)
 		}
 	}
@@ -732,4 +733,16 @@ func (r *Runner) step(in *instance, ev Event) {
 		r.do(r.byMachine[ga.Member], ga.Action)
 	}
 	r.checkGroup(gs)
+}
+
+func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
+
+func earliest(ts ...time.Time) time.Time {
+	var e time.Time
+	for _, t := range ts {
+		if !t.IsZero() && (e.IsZero() || t.Before(e)) {
+			e = t
+		}
+	}
+	return e
 }
