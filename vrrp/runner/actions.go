@@ -30,7 +30,7 @@ func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 		if cs.cfg.IPv6 {
 			k.fam = vrrp.FamilyIPv6
 		}
-		if !r.vridUsed[k] {
+		if !r.cfg.vridUsed[k] {
 			r.rxUnknownVRID++
 		}
 		return
@@ -90,11 +90,11 @@ func (r *Runner) onLinks(evs []track.LinkEvent, sync bool) {
 				changed = append(changed, fmt.Sprintf("track_interface %s %s", t.Config().Name, linkWord(t.State())))
 			}
 		}
-		if len(changed) > 0 && r.started {
+		if len(changed) > 0 && r.started() {
 			r.updateTrackers(in, joinReasons(changed))
 		}
 	}
-	if sync && !r.started {
+	if sync && !r.started() {
 		r.startup()
 	}
 }
@@ -131,18 +131,10 @@ func (r *Runner) startScript(s *scriptState) {
 	s.t.Start(r.now)
 	spec := r.spec(&s.cmd, slices.Clone(s.cmd.Argv), s.t.Timeout())
 	ctx := r.asyncCtx
-	if r.hooks != nil {
-		r.hooks.started()
-	}
-	r.asyncWG.Add(1)
-	go func() {
-		defer r.asyncWG.Done()
-		res := r.checker.Run(ctx, spec)
-		select {
-		case r.in <- input{kind: inScript, script: s, result: res}:
-		case <-ctx.Done():
-		}
-	}()
+	r.async.Go(func() {
+		res := r.opts.Checker.Run(ctx, spec)
+		r.send(ctx, func() { r.onScriptResult(s, res) })
+	})
 }
 
 func (r *Runner) onScriptResult(s *scriptState, res script.Result) {
@@ -210,7 +202,7 @@ func (r *Runner) do(in *instance, a vrrp.Action) {
 		}
 	case vrrp.RxLowerPriority:
 		if c := in.cfg.Notify.MasterRxLowerPri; c != nil {
-			r.runNotify(in.name, "notify_master_rx_lower_pri", r.spec(c, c.Argv, r.notifyTimeout), false)
+			r.runNotify(in.name, "notify_master_rx_lower_pri", r.spec(c, c.Argv, r.opts.NotifyTimeout), false)
 		}
 	case vrrp.Notify:
 		r.transition(in, a)
@@ -357,7 +349,7 @@ func (r *Runner) notifyScripts(kind script.NotifyKind, name string, ns NotifyScr
 		return
 	}
 	stop := word == script.StateStop
-	timeout := r.notifyTimeout
+	timeout := r.opts.NotifyTimeout
 	if stop {
 		timeout = script.StopNotifyTimeout
 	}
@@ -371,7 +363,7 @@ func (r *Runner) notifyScripts(kind script.NotifyKind, name string, ns NotifyScr
 }
 
 func (r *Runner) spec(c *Command, argv []string, timeout time.Duration) script.Spec {
-	s := script.Spec{Argv: argv, User: c.User, Group: c.Group, Timeout: timeout, Clock: r.clock}
+	s := script.Spec{Argv: argv, User: c.User, Group: c.Group, Timeout: timeout}
 	if s.User == "" {
 		s.User, s.Group = r.opts.ScriptUser, r.opts.ScriptGroup
 	}
@@ -382,32 +374,17 @@ func (r *Runner) spec(c *Command, argv []string, timeout time.Duration) script.S
 // waited for when Run returns (they have a short timeout); the others are
 // cancelled then.
 func (r *Runner) runNotify(what, which string, spec script.Spec, stop bool) {
-	ctx := r.asyncCtx
-	if ctx == nil { // not running (cannot happen: transitions need Run)
-		ctx = context.Background()
-	}
-	wg := &r.asyncWG
+	ctx, wg := r.asyncCtx, &r.async
 	if stop {
-		wg = &r.stopWG
-		ctx = context.WithoutCancel(ctx)
+		ctx, wg = context.WithoutCancel(ctx), &r.stops
 	}
-	if r.hooks != nil {
-		r.hooks.started()
-	}
-	wg.Add(1)
-	log := r.log
-	notifier := r.notifier
-	hooks := r.hooks
-	go func() {
-		defer wg.Done()
-		if hooks != nil {
-			defer hooks.done()
-		}
+	log, notifier := r.log, r.opts.Notifier
+	wg.Go(func() {
 		res := notifier.Run(ctx, spec)
 		lvl := slog.LevelDebug
 		if !res.OK() {
 			lvl = slog.LevelWarn
 		}
 		log.Log(context.Background(), lvl, "notify script finished", "for", what, "script", which, "argv", spec.Argv, "result", res.String())
-	}()
+	})
 }

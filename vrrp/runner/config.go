@@ -235,6 +235,14 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 	return c, nil
 }
 
+// basePriority is the configured priority, or keepalived's default 100.
+func (c *InstanceConfig) basePriority() uint8 {
+	if c.Machine.Priority == 0 {
+		return 100
+	}
+	return c.Machine.Priority
+}
+
 // sockConfig is the socket configuration of the instance.
 func (c *InstanceConfig) sockConfig() vrrpsock.Config {
 	peers := slices.Clone(c.Machine.UnicastPeers)

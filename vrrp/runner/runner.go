@@ -16,8 +16,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lvs-ha/lvs-ha/garp"
-	"github.com/lvs-ha/lvs-ha/internal/clock"
-	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
@@ -32,9 +30,6 @@ type Options struct {
 	// Logger receives state transitions (info) and I/O problems; nil
 	// discards.
 	Logger *slog.Logger
-	// Clock drives every timer; nil means the real clock.
-	Clock clock.Clock
-
 	// Conns opens the VRRP sockets (SocketFactory{}); required.
 	Conns ConnFactory
 	// VIPs adds and removes virtual addresses (vip.New()); required.
@@ -61,68 +56,46 @@ type Options struct {
 }
 
 // Runner owns the I/O of all VRRP instances of a daemon: sockets, VIPs,
-// gratuitous ARPs, trackers and notify scripts. One goroutine (Run's) owns
-// every Machine, SyncGroup, garp.Scheduler and tracker; socket readers,
-// the link watcher and script runs feed it through a channel.
+// gratuitous ARPs, trackers and notify scripts. One goroutine (Run's loop)
+// owns every Machine, SyncGroup, garp.Scheduler and tracker; socket readers,
+// the link watcher, script runs and Update hand it work through channels.
 //
 // Gratuitous ARP timing belongs to the garp.Scheduler of each instance: on
 // becoming master the runner calls Scheduler.Start (first burst, the
 // garp_master_delay burst and refreshes), on a lower-priority advert
-// LowerPriority, on leaving master Stop. The machines are configured with
-// GARPMasterDelay and GARPMasterRefresh zero so they never duplicate them.
+// LowerPriority, on leaving master Stop.
 type Runner struct {
-	opts          Options
-	log           *slog.Logger
-	clock         clock.Clock
-	notifier      ScriptRunner
-	checker       ScriptRunner
-	notifyTimeout time.Duration
+	opts Options // defaults applied
+	log  *slog.Logger
 
-	insts     []*instance
-	byName    map[string]*instance
-	byMachine map[*vrrp.Machine]*instance
-	groups    []*groupState
-	scripts   []*scriptState
-	conns     []*connState
-	vridUsed  map[vridKey]bool
-	needLinks bool
-
-	// loop state (owner goroutine only)
-	in            chan input
+	// Owned by the loop once Run has started.
+	cfg           *config
+	insts         []*instance
+	byMachine     map[*vrrp.Machine]*instance
+	groups        []*groupState
+	scripts       []*scriptState
+	conns         []*connState
 	now           time.Time
-	started       bool
-	asyncCtx      context.Context
-	asyncWG       sync.WaitGroup // tracking scripts and notify scripts
-	stopWG        sync.WaitGroup // STOP notify scripts, waited for on return
-	rxUnknownVRID uint64
-	rxTooShort    uint64
-	group         *errgroup.Group // Run's, for sockets opened by Update
-	gctx          context.Context
-	watching      bool                    // the link watcher runs
 	links         map[int]track.LinkEvent // last known links, by index
 	linksKnown    bool                    // a link dump has arrived
+	watching      bool                    // the link watcher runs
+	rxUnknownVRID uint64
+	rxTooShort    uint64
 
-	updates chan *updateReq
-	stopped chan struct{} // closed when Run's loop has returned
+	g        *errgroup.Group // Run's: socket readers and the link watcher
+	gctx     context.Context
+	asyncCtx context.Context // tracking and notify scripts; cancelled when Run returns
+	async    sync.WaitGroup  // tracking scripts and notify scripts
+	stops    sync.WaitGroup  // STOP notify scripts, waited for before the others are cancelled
+
+	in      chan func() // work for the loop: packets, link events, script results
+	updates chan func() // Update's work for the loop
+	ready   chan struct{}
+	stopped chan struct{} // closed when the loop has returned
 
 	recvErrors atomic.Uint64
 	published  atomic.Pointer[Stats]
 	ran        atomic.Bool
-
-	hooks *runnerHooks // tests only
-}
-
-// runnerHooks let tests know when the loop has processed everything.
-type runnerHooks struct {
-	idle    func(next time.Time) // loop about to wait; next is its timer (zero: none)
-	started func()               // async work started (a script run or notify)
-	done    func()               // an input was handled, or a notify script finished
-}
-
-type vridKey struct {
-	iface string
-	fam   vrrp.Family
-	vrid  uint8
 }
 
 type instance struct {
@@ -172,24 +145,6 @@ type connState struct {
 	byVRID  map[uint8]*instance
 }
 
-type inputKind uint8
-
-const (
-	inPacket inputKind = iota + 1
-	inLinks
-	inScript
-)
-
-type input struct {
-	kind   inputKind
-	conn   *connState
-	pkt    vrrpsock.Packet
-	links  []track.LinkEvent
-	sync   bool
-	script *scriptState
-	result script.Result
-}
-
 // New validates the configuration and prepares the instances. No I/O
 // happens until Run.
 func New(opts Options) (*Runner, error) {
@@ -201,39 +156,47 @@ func New(opts Options) (*Runner, error) {
 	case opts.Announcer == nil:
 		return nil, errors.New("vrrp: runner: no garp Announcer")
 	}
-	r := &Runner{
-		opts:          opts,
-		log:           opts.Logger,
-		clock:         clock.OrReal(opts.Clock),
-		notifier:      opts.Notifier,
-		checker:       opts.Checker,
-		notifyTimeout: opts.NotifyTimeout,
-		byMachine:     map[*vrrp.Machine]*instance{},
-		in:            make(chan input, 64),
-		updates:       make(chan *updateReq),
-		stopped:       make(chan struct{}),
-		links:         map[int]track.LinkEvent{},
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if r.log == nil {
-		r.log = slog.New(slog.DiscardHandler)
+	if opts.Notifier == nil {
+		opts.Notifier = ExecScripts{}
 	}
-	if r.notifier == nil {
-		r.notifier = ExecScripts{}
-	}
-	if r.checker == nil {
-		r.checker = ExecScripts{}
+	if opts.Checker == nil {
+		opts.Checker = ExecScripts{}
 	}
 	switch {
-	case r.notifyTimeout == 0:
-		r.notifyTimeout = DefaultNotifyTimeout
-	case r.notifyTimeout < 0:
-		r.notifyTimeout = 0
+	case opts.NotifyTimeout == 0:
+		opts.NotifyTimeout = DefaultNotifyTimeout
+	case opts.NotifyTimeout < 0:
+		opts.NotifyTimeout = 0
 	}
-	p, err := newPlan(opts.Instances, opts.SyncGroups, r.clock.Now())
+	cfg, err := parse(opts.Instances, opts.SyncGroups)
 	if err != nil {
 		return nil, err
 	}
-	r.adopt(p)
+	r := &Runner{
+		opts:      opts,
+		log:       opts.Logger,
+		cfg:       cfg,
+		byMachine: map[*vrrp.Machine]*instance{},
+		links:     map[int]track.LinkEvent{},
+		in:        make(chan func(), 64),
+		updates:   make(chan func()),
+		ready:     make(chan struct{}),
+		stopped:   make(chan struct{}),
+	}
+	now := time.Now()
+	for _, ts := range cfg.scripts {
+		r.scripts = append(r.scripts, newScript(ts, now))
+	}
+	for _, c := range cfg.insts {
+		r.insts = append(r.insts, newInstance(c, cfg, r.scripts))
+	}
+	for _, gc := range cfg.groups {
+		r.groups = append(r.groups, &groupState{cfg: gc, members: r.members(gc, r.insts)})
+	}
+	r.setGroups(r.groups)
 	if err := r.build(); err != nil {
 		return nil, err
 	}
@@ -241,123 +204,68 @@ func New(opts Options) (*Runner, error) {
 	return r, nil
 }
 
-// plan is a validated configuration of instances, sync groups and tracking
-// scripts, not yet running: New adopts one, Update merges one into the
-// running state.
-type plan struct {
-	insts     []*instance
-	byName    map[string]*instance
-	groups    []*groupState
-	scripts   []*scriptState
-	vridUsed  map[vridKey]bool
-	needLinks bool
+func newScript(ts TrackScript, now time.Time) *scriptState {
+	t, _ := track.NewScriptTracker(ts.Script, now) // validated by parse
+	return &scriptState{t: t, cmd: ts.Command}
 }
 
-// newPlan validates the configuration and prepares its instances (machines
-// are made by build or Update).
-func newPlan(instances []InstanceConfig, groups []SyncGroupConfig, now time.Time) (*plan, error) {
-	p := &plan{byName: map[string]*instance{}, vridUsed: map[vridKey]bool{}}
-	scripts := map[string]*scriptState{}
-	for _, ic := range instances {
-		c, err := ic.normalize()
-		if err != nil {
-			return nil, err
-		}
-		if p.byName[c.Machine.Name] != nil {
-			return nil, fmt.Errorf("vrrp: instance %s defined twice", c.Machine.Name)
-		}
-		in := &instance{cfg: c, name: c.Machine.Name, vips: c.allVIPs(), garpVIPs: c.garpVIPs()}
-		if in.sched, err = garp.NewScheduler(*c.GARP); err != nil {
-			return nil, fmt.Errorf("vrrp: instance %s: %w", in.name, err)
-		}
-		if !c.DontTrackPrimary {
-			in.primary, _ = track.NewInterfaceTracker(track.InterfaceConfig{Name: c.Interface})
-			p.needLinks = true
-		}
-		for _, ti := range c.TrackInterfaces {
-			t, err := track.NewInterfaceTracker(ti)
-			if err != nil {
-				return nil, fmt.Errorf("vrrp: instance %s: %w", in.name, err)
-			}
-			in.ifaces = append(in.ifaces, t)
-			p.needLinks = true
-		}
-		for _, ts := range c.TrackScripts {
-			s := scripts[ts.Script.Name]
-			if s == nil {
-				t, err := track.NewScriptTracker(ts.Script, now)
-				if err != nil {
-					return nil, fmt.Errorf("vrrp: instance %s: %w", in.name, err)
-				}
-				s = &scriptState{t: t, cmd: ts.Command}
-				s.cmd.Argv = slices.Clone(s.cmd.Argv)
-				scripts[ts.Script.Name] = s
-				p.scripts = append(p.scripts, s)
-			} else if s.t.Config() != mustScriptConfig(ts.Script, now) || !s.cmd.equal(&ts.Command) {
-				return nil, fmt.Errorf("vrrp: instance %s: vrrp_script %s is defined differently by another instance", in.name, ts.Script.Name)
-			}
-			in.scripts = append(in.scripts, instScript{s: s, weight: ts.Weight, reverse: ts.Reverse})
-		}
-		in.trackers = len(in.scripts) > 0 || len(in.ifaces) > 0
-		o := c.Machine
-		k := vridKey{c.Interface, o.Family, o.VRID}
-		if p.vridUsed[k] {
-			return nil, fmt.Errorf("vrrp: instance %s: VRID %d is already used by another %v instance on %s", in.name, o.VRID, o.Family, c.Interface)
-		}
-		p.vridUsed[k] = true
-		in.stats = InstanceStats{
-			Name:         in.name,
-			VRID:         o.VRID,
-			Interface:    c.Interface,
-			Family:       o.Family,
-			BasePriority: o.Priority,
-			RxErrors:     map[vrrp.Reason]uint64{},
-		}
-		if in.stats.BasePriority == 0 {
-			in.stats.BasePriority = 100
-		}
-		p.insts = append(p.insts, in)
-		p.byName[in.name] = in
+// newInstance prepares an instance of c, tracking cfg's scripts (run by
+// scripts, in the same order); build or Update gives it its machine.
+func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState) *instance {
+	in := &instance{cfg: c, name: c.Machine.Name, vips: c.allVIPs(), garpVIPs: c.garpVIPs()}
+	in.sched, _ = garp.NewScheduler(*c.GARP) // validated by normalize, as the trackers
+	if !c.DontTrackPrimary {
+		in.primary, _ = track.NewInterfaceTracker(track.InterfaceConfig{Name: c.Interface})
 	}
-	for _, gc := range groups {
-		gs := &groupState{cfg: gc}
-		gs.cfg.Members = slices.Clone(gc.Members)
-		if gc.Name == "" {
-			return nil, errors.New("vrrp: sync group without a name")
-		}
-		if err := gc.Notify.validate("vrrp: sync group " + gc.Name); err != nil {
-			return nil, err
-		}
-		for _, name := range gc.Members {
-			in := p.byName[name]
-			if in == nil {
-				return nil, fmt.Errorf("vrrp: sync group %s: no instance %s", gc.Name, name)
-			}
-			if in.group != nil {
-				return nil, fmt.Errorf("vrrp: sync group %s: instance %s is already in sync group %s", gc.Name, name, in.group.cfg.Name)
-			}
-			in.group = gs
-			in.stats.SyncGroup = gc.Name
-			gs.members = append(gs.members, in)
-		}
-		p.groups = append(p.groups, gs)
+	for _, ti := range c.TrackInterfaces {
+		t, _ := track.NewInterfaceTracker(ti)
+		in.ifaces = append(in.ifaces, t)
 	}
-	return p, nil
+	in.setScripts(cfg, scripts)
+	in.stats = InstanceStats{
+		Name:         in.name,
+		VRID:         c.Machine.VRID,
+		Interface:    c.Interface,
+		Family:       c.Machine.Family,
+		BasePriority: c.basePriority(),
+		RxErrors:     map[vrrp.Reason]uint64{},
+	}
+	return in
 }
 
-// adopt makes p the runner's configuration (before Run).
-func (r *Runner) adopt(p *plan) {
-	r.insts, r.byName, r.groups, r.scripts = p.insts, p.byName, p.groups, p.scripts
-	r.vridUsed, r.needLinks = p.vridUsed, p.needLinks
+// setScripts points the instance's track_script entries at the script
+// states of cfg (scripts has one per cfg.scripts).
+func (in *instance) setScripts(cfg *config, scripts []*scriptState) {
+	in.scripts = nil
+	for _, ts := range in.cfg.TrackScripts {
+		j := slices.IndexFunc(cfg.scripts, func(s TrackScript) bool { return s.Script.Name == ts.Script.Name })
+		in.scripts = append(in.scripts, instScript{s: scripts[j], weight: ts.Weight, reverse: ts.Reverse})
+	}
+	in.trackers = len(in.scripts) > 0 || len(in.ifaces) > 0
 }
 
-// mustScriptConfig returns cfg with track's defaults applied, for comparing.
-func mustScriptConfig(cfg track.ScriptConfig, now time.Time) track.ScriptConfig {
-	t, err := track.NewScriptTracker(cfg, now)
-	if err != nil {
-		return cfg
+// members returns the instances of insts that are gc's members, in gc's order.
+func (r *Runner) members(gc SyncGroupConfig, insts []*instance) []*instance {
+	var out []*instance
+	for _, name := range gc.Members {
+		i := slices.IndexFunc(insts, func(in *instance) bool { return in.name == name })
+		out = append(out, insts[i])
 	}
-	return t.Config()
+	return out
+}
+
+// setGroups makes groups the runner's sync groups and tells every instance
+// its group.
+func (r *Runner) setGroups(groups []*groupState) {
+	r.groups = groups
+	for _, in := range r.insts {
+		in.group, in.stats.SyncGroup = nil, ""
+	}
+	for _, gs := range groups {
+		for _, in := range gs.members {
+			in.group, in.stats.SyncGroup = gs, gs.cfg.Name
+		}
+	}
 }
 
 // build (re)creates the machines and sync groups, with each instance's
@@ -371,22 +279,29 @@ func (r *Runner) build() error {
 		r.byMachine[in.m] = in
 	}
 	for _, gs := range r.groups {
-		ms := make([]*vrrp.Machine, len(gs.members))
-		for i, in := range gs.members {
-			ms[i] = in.m
-		}
-		g, err := vrrp.NewSyncGroup(gs.cfg.Name, ms...)
-		if err != nil {
+		if err := gs.newSyncGroup(); err != nil {
 			return err
 		}
-		gs.g = g
-		gs.state = g.State()
 	}
 	return nil
 }
 
+// newSyncGroup groups the members' machines, which are new.
+func (gs *groupState) newSyncGroup() error {
+	ms := make([]*vrrp.Machine, len(gs.members))
+	for i, in := range gs.members {
+		ms[i] = in.m
+	}
+	g, err := vrrp.NewSyncGroup(gs.cfg.Name, ms...)
+	if err != nil {
+		return err
+	}
+	gs.g, gs.state = g, g.State()
+	return nil
+}
+
 // newMachine gives in a new machine in Initialize, with its socket's source
-// address once the socket is open (newPlan's placeholder before).
+// address once the socket is open (normalize's placeholder before).
 func (in *instance) newMachine() error {
 	o := in.cfg.Machine
 	if in.conn != nil {
@@ -425,7 +340,7 @@ func (r *Runner) openConns() error {
 		cs := byKey[key]
 		if cs == nil {
 			var err error
-			if cs, err = r.openConn(in); err != nil {
+			if cs, err = r.openConn(&in.cfg); err != nil {
 				return err
 			}
 			byKey[key] = cs
@@ -437,18 +352,18 @@ func (r *Runner) openConns() error {
 	return nil
 }
 
-// openConn opens a socket with in's settings (instances with the same
+// openConn opens a socket with c's settings (instances with the same
 // settings share it: same family, see sockKey).
-func (r *Runner) openConn(in *instance) (*connState, error) {
-	cfg := in.cfg.sockConfig()
-	c, err := r.opts.Conns.Open(cfg)
+func (r *Runner) openConn(c *InstanceConfig) (*connState, error) {
+	cfg := c.sockConfig()
+	conn, err := r.opts.Conns.Open(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("vrrp: instance %s: %w", in.name, err)
+		return nil, fmt.Errorf("vrrp: instance %s: %w", c.Machine.Name, err)
 	}
-	cs := &connState{cfg: cfg, c: c, src: c.SrcAddr().Unmap(), dsts: c.Destinations(), byVRID: map[uint8]*instance{}}
-	if vrrp.FamilyOf(cs.src) != in.cfg.Machine.Family {
-		c.Close()
-		return nil, fmt.Errorf("vrrp: instance %s: socket source address %v is not %v", in.name, cs.src, in.cfg.Machine.Family)
+	cs := &connState{cfg: cfg, c: conn, src: conn.SrcAddr().Unmap(), dsts: conn.Destinations(), byVRID: map[uint8]*instance{}}
+	if vrrp.FamilyOf(cs.src) != c.Machine.Family {
+		conn.Close()
+		return nil, fmt.Errorf("vrrp: instance %s: socket source address %v is not %v", c.Machine.Name, cs.src, c.Machine.Family)
 	}
 	return cs, nil
 }
@@ -472,13 +387,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	if !r.ran.CompareAndSwap(false, true) {
 		return errors.New("vrrp: Runner.Run called twice")
 	}
-	defer func() {
-		select {
-		case <-r.stopped:
-		default:
-			close(r.stopped)
-		}
-	}()
+	stopped := sync.OnceFunc(func() { close(r.stopped) })
+	defer stopped()
 	if err := r.open(); err != nil {
 		r.publish()
 		return err
@@ -486,28 +396,49 @@ func (r *Runner) Run(ctx context.Context) error {
 	asyncCtx, cancelAsync := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAsync()
 	r.asyncCtx = asyncCtx
-
-	g, gctx := errgroup.WithContext(ctx)
-	r.group, r.gctx = g, gctx
+	r.g, r.gctx = errgroup.WithContext(ctx)
 	for _, cs := range r.conns {
-		g.Go(func() error { return r.receive(gctx, cs) })
+		r.startReader(cs)
 	}
-	links := r.needLinks && r.opts.Links != nil
-	if links {
-		r.watching = true
-		g.Go(func() error { return r.watchLinks(gctx) })
-	}
+	r.startLinkWatcher()
 
-	r.loop(gctx, !links)
-	close(r.stopped)
+	r.loop()
+	stopped()
 	r.shutdown()
 	r.closeConns()
-	err := g.Wait()
-	r.stopWG.Wait()
+	err := r.g.Wait()
+	r.stops.Wait()
 	cancelAsync()
-	r.asyncWG.Wait()
+	r.async.Wait()
 	r.publish()
 	return err
+}
+
+// Ready is closed once Run has opened every VRRP socket and started the
+// instances (with a LinkWatcher, on the first link dump). It is never
+// closed if Run fails before.
+func (r *Runner) Ready() <-chan struct{} { return r.ready }
+
+func (r *Runner) started() bool {
+	select {
+	case <-r.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// startReader reads the socket on its own goroutine.
+func (r *Runner) startReader(cs *connState) {
+	r.g.Go(func() error { return r.receive(r.gctx, cs) })
+}
+
+// startLinkWatcher starts the link watcher once an instance needs it.
+func (r *Runner) startLinkWatcher() {
+	if r.cfg.needLinks && r.opts.Links != nil && !r.watching {
+		r.watching = true
+		r.g.Go(func() error { return r.watchLinks(r.gctx) })
+	}
 }
 
 // receive reads one socket and hands packets to the loop.
@@ -524,34 +455,37 @@ func (r *Runner) receive(ctx context.Context, cs *connState) error {
 			}
 			r.recvErrors.Add(1)
 			r.log.Warn("VRRP receive failed", "interface", cs.cfg.Interface, "err", err)
-			t := r.clock.NewTimer(100 * time.Millisecond)
 			select {
 			case <-ctx.Done():
-				t.Stop()
 				return nil
-			case <-t.C():
+			case <-time.After(100 * time.Millisecond):
 			}
 			continue
 		}
 		p.Payload = bytes.Clone(p.Payload)
-		select {
-		case r.in <- input{kind: inPacket, conn: cs, pkt: p}:
-		case <-ctx.Done():
+		if !r.send(ctx, func() { r.onPacket(cs, p) }) {
 			return nil
 		}
 	}
 }
 
-func (r *Runner) watchLinks(ctx context.Context) error {
-	push := func(in input) {
-		select {
-		case r.in <- in:
-		case <-ctx.Done():
-		}
+// send hands f to the loop; false if ctx ended first.
+func (r *Runner) send(ctx context.Context, f func()) bool {
+	select {
+	case r.in <- f:
+		return true
+	case <-ctx.Done():
+		return false
 	}
+}
+
+func (r *Runner) watchLinks(ctx context.Context) error {
 	err := r.opts.Links.WatchLinks(ctx,
-		func(evs []track.LinkEvent) { push(input{kind: inLinks, sync: true, links: slices.Clone(evs)}) },
-		func(ev track.LinkEvent) { push(input{kind: inLinks, links: []track.LinkEvent{ev}}) })
+		func(evs []track.LinkEvent) {
+			evs = slices.Clone(evs)
+			r.send(ctx, func() { r.onLinks(evs, true) })
+		},
+		func(ev track.LinkEvent) { r.send(ctx, func() { r.onLinks([]track.LinkEvent{ev}, false) }) })
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -561,79 +495,44 @@ func (r *Runner) watchLinks(ctx context.Context) error {
 	return fmt.Errorf("vrrp: watching links: %w", err)
 }
 
-// loop is the owner goroutine: it handles inputs and timers until ctx is
-// done. With start false it waits for the first link dump before starting
-// the instances.
-func (r *Runner) loop(ctx context.Context, start bool) {
-	var (
-		timer   clock.Timer
-		timerC  <-chan time.Time
-		handled int // inputs handled since the last idle hook (tests)
-	)
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	r.now = r.clock.Now()
-	if start {
+// loop is the owner goroutine: it handles inputs and timers until Run's
+// context is done. With a link watcher it waits for the first link dump
+// before starting the instances.
+func (r *Runner) loop() {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	r.now = time.Now()
+	if !r.watching {
 		r.startup()
 	}
 	for {
 		r.runDue()
-		next := r.nextDeadline()
-		switch {
-		case next.IsZero():
-			if timer != nil {
-				timer.Stop()
-			}
-			timerC = nil
-		case timer == nil:
-			timer = r.clock.NewTimer(next.Sub(r.now))
-			timerC = timer.C()
-		default:
+		var timerC <-chan time.Time
+		if next := r.nextDeadline(); next.IsZero() {
+			timer.Stop()
+		} else {
 			timer.Reset(next.Sub(r.now))
-			timerC = timer.C()
+			timerC = timer.C
 		}
 		r.publish()
-		if r.hooks != nil {
-			// Only now is the handled input's work complete.
-			r.hooks.idle(next)
-			for ; handled > 0; handled-- {
-				r.hooks.done()
-			}
-		}
 		select {
-		case <-ctx.Done():
+		case <-r.gctx.Done():
 			return
 		case <-timerC:
-			r.now = r.clock.Now()
-		case in := <-r.in:
-			r.now = r.clock.Now()
-			r.handle(in)
-			handled++
-		case u := <-r.updates:
-			r.now = r.clock.Now()
-			u.done <- r.merge(u.p, &u.res)
-			handled++
+			r.now = time.Now()
+		case f := <-r.in:
+			r.now = time.Now()
+			f()
+		case f := <-r.updates:
+			r.now = time.Now()
+			f()
 		}
-	}
-}
-
-func (r *Runner) handle(in input) {
-	switch in.kind {
-	case inPacket:
-		r.onPacket(in.conn, in.pkt)
-	case inLinks:
-		r.onLinks(in.links, in.sync)
-	case inScript:
-		r.onScriptResult(in.script, in.result)
 	}
 }
 
 // startup starts every instance, after telling it its trackers' state.
 func (r *Runner) startup() {
-	r.started = true
+	defer close(r.ready)
 	for _, in := range r.insts {
 		if in.trackers {
 			r.updateTrackers(in, "initial tracker state")
@@ -644,7 +543,7 @@ func (r *Runner) startup() {
 		// VIPs behind; a restarted non-owner must not answer for them while
 		// it is not master. Removal is idempotent. An address owner's VIPs
 		// are its real addresses and stay.
-		if in.cfg.Machine.Priority != 255 {
+		if in.cfg.Machine.Priority != vrrp.PriorityOwner {
 			r.removeVIPs(in)
 		}
 		r.step(in, vrrp.Startup{})
@@ -653,7 +552,7 @@ func (r *Runner) startup() {
 
 // shutdown stops every instance and makes sure no VIP is left behind.
 func (r *Runner) shutdown() {
-	r.now = r.clock.Now()
+	r.now = time.Now()
 	for _, in := range r.insts {
 		r.step(in, vrrp.Shutdown{})
 	}
@@ -668,7 +567,7 @@ func (r *Runner) shutdown() {
 // runDue carries out everything due at r.now: machine timers, GARP bursts
 // and tracking script runs.
 func (r *Runner) runDue() {
-	if !r.started {
+	if !r.started() {
 		return
 	}
 	for _, in := range r.insts {
@@ -690,7 +589,7 @@ func (r *Runner) runDue() {
 
 // nextDeadline is the earliest future timer of everything the loop owns.
 func (r *Runner) nextDeadline() time.Time {
-	if !r.started {
+	if !r.started() {
 		return time.Time{}
 	}
 	var e time.Time

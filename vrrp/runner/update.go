@@ -3,14 +3,11 @@ package runner
 import (
 	"context"
 	"errors"
-	"fmt"
-	"reflect"
 	"slices"
 
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
-	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
 
 // ErrNotRunning is returned by Update when Run is not running.
@@ -34,12 +31,6 @@ type UpdateResult struct {
 // Changed reports whether Update changed anything.
 func (u UpdateResult) Changed() bool {
 	return len(u.Reconfigured)+len(u.Restarted)+len(u.Added)+len(u.Removed) > 0
-}
-
-type updateReq struct {
-	p    *plan
-	res  UpdateResult
-	done chan error
 }
 
 // Update replaces the configuration of a running Runner, changing only what
@@ -66,275 +57,175 @@ func (r *Runner) Update(ctx context.Context, instances []InstanceConfig, groups 
 	if !r.ran.Load() {
 		return UpdateResult{}, ErrNotRunning
 	}
-	p, err := newPlan(instances, groups, r.clock.Now())
+	next, err := parse(instances, groups)
 	if err != nil {
 		return UpdateResult{}, err
 	}
-	req := &updateReq{p: p, done: make(chan error, 1)}
+	var res UpdateResult
+	done := make(chan error, 1)
 	select {
-	case r.updates <- req:
+	case r.updates <- func() { done <- r.apply(next, &res) }:
 	case <-r.stopped:
 		return UpdateResult{}, ErrNotRunning
 	case <-ctx.Done():
 		return UpdateResult{}, ctx.Err()
 	}
-	err = <-req.done
-	return req.res, err
+	err = <-done
+	return res, err
 }
 
-// groupSig identifies an instance's sync group membership across an
-// update: the group's name and its members' identities.
-func groupSig(in *instance) string {
-	if in.group == nil {
-		return ""
-	}
-	sig := in.group.cfg.Name
-	for _, m := range in.group.members {
-		sig += fmt.Sprintf("|%v", m.key())
-	}
-	return sig
-}
+// apply is Update on the loop: it carries out diff's plan and fills res.
+func (r *Runner) apply(next *config, res *UpdateResult) error {
+	p := diff(r.cfg, next)
 
-func (in *instance) key() vridKey {
-	return vridKey{in.cfg.Interface, in.cfg.Machine.Family, in.cfg.Machine.VRID}
-}
-
-// merge is Update on the owner goroutine; it fills res.
-func (r *Runner) merge(p *plan, res *UpdateResult) error {
-	old := map[vridKey]*instance{}
-	for _, in := range r.insts {
-		old[in.key()] = in
-	}
-	// Decide the fate of every new instance; final[i] is the object that
-	// runs p.insts[i] from now on.
-	type fate uint8
-	const (
-		keep fate = iota
-		reconf
-		restart
-		add
-	)
-	fates := make([]fate, len(p.insts))
-	final := make([]*instance, len(p.insts))
-	olds := make([]instanceBefore, len(p.insts)) // reconfigured ones' previous settings
-	matched := map[*instance]bool{}
-	var retire []*instance // old instances to shut down, in old order
-	for i, ni := range p.insts {
-		oi := old[ni.key()]
-		switch {
-		case oi == nil:
-			fates[i], final[i] = add, ni
-		case groupSig(oi) != groupSig(ni):
-			fates[i], final[i] = restart, ni
-			matched[oi] = true
-			retire = append(retire, oi)
-		case reflect.DeepEqual(oi.cfg, ni.cfg):
-			fates[i], final[i] = keep, oi
-			matched[oi] = true
-		default:
-			fates[i], final[i] = reconf, oi
-			matched[oi] = true
-		}
-	}
-
-	// Sockets: reuse open ones by key, open the missing ones first.
-	byKey := map[string]*connState{}
+	// Sockets first: if one cannot be opened, nothing changes.
+	conns := map[string]*connState{}
 	for _, cs := range r.conns {
-		byKey[sockKey(cs.cfg)] = cs
+		conns[sockKey(cs.cfg)] = cs
 	}
 	var opened []*connState
-	connOf := make([]*connState, len(p.insts))
-	for i, ni := range p.insts {
-		key := sockKey(ni.cfg.sockConfig())
-		cs := byKey[key]
-		if cs == nil {
-			var err error
-			if cs, err = r.openConn(ni); err != nil {
-				for _, o := range opened {
-					o.c.Close()
-				}
-				return err
+	for _, i := range p.open {
+		cs, err := r.openConn(&next.insts[i])
+		if err != nil {
+			for _, o := range opened {
+				o.c.Close()
 			}
-			byKey[key] = cs
-			opened = append(opened, cs)
+			return err
 		}
-		connOf[i] = cs
+		conns[sockKey(cs.cfg)] = cs
+		opened = append(opened, cs)
 	}
 
-	// From here on nothing fails. Stop what goes away.
-	for _, oi := range r.insts {
-		if !matched[oi] {
-			retire = append(retire, oi)
-			res.Removed = append(res.Removed, oi.name)
+	// From here on nothing fails. Shut down what goes away or restarts, in
+	// the old order.
+	retire := slices.Clone(p.removed)
+	for _, ip := range p.insts {
+		if ip.fate == restarted {
+			retire = append(retire, ip.old)
 		}
 	}
-	for _, oi := range r.insts {
-		if slices.Contains(retire, oi) {
-			r.retire(oi)
+	for i, in := range r.insts {
+		if slices.Contains(retire, i) {
+			r.retire(in)
 		}
+	}
+	for _, i := range p.removed {
+		res.Removed = append(res.Removed, r.insts[i].name)
 	}
 
-	// Scripts: a script with the same definition keeps its tracker.
-	oldScripts := map[string]*scriptState{}
+	// A script with the same definition keeps its tracker.
+	scripts := make([]*scriptState, len(next.scripts))
+	for j, o := range p.scripts {
+		if o >= 0 {
+			scripts[j] = r.scripts[o]
+		} else {
+			scripts[j] = newScript(next.scripts[j], r.now)
+		}
+	}
 	for _, s := range r.scripts {
-		oldScripts[s.t.Config().Name] = s
-	}
-	scriptFor := map[*scriptState]*scriptState{}
-	var scripts []*scriptState
-	for _, s := range p.scripts {
-		if o := oldScripts[s.t.Config().Name]; o != nil && o.t.Config() == s.t.Config() && o.cmd.equal(&s.cmd) {
-			scriptFor[s] = o
-			delete(oldScripts, s.t.Config().Name)
-			scripts = append(scripts, o)
-			continue
-		}
-		scriptFor[s] = s
-		scripts = append(scripts, s)
-	}
-	for _, o := range oldScripts {
-		o.retired = true
-	}
-	r.scripts = scripts
-	for _, ni := range p.insts {
-		for j := range ni.scripts {
-			ni.scripts[j].s = scriptFor[ni.scripts[j].s]
-		}
+		s.retired = !slices.Contains(scripts, s)
 	}
 
-	// Rebuild the indexes in the new order.
-	clear(r.byMachine)
-	r.byName = map[string]*instance{}
-	r.insts = r.insts[:0:0]
-	for i, ni := range p.insts {
-		in := final[i]
-		cs := connOf[i]
-		switch fates[i] {
-		case keep:
+	insts := make([]*instance, len(p.insts))
+	for i, ip := range p.insts {
+		c := next.insts[i]
+		var in *instance
+		switch ip.fate {
+		case unchanged:
+			in = r.insts[ip.old]
 			res.Unchanged = append(res.Unchanged, in.name)
-		case reconf:
-			olds[i] = r.takeConfig(in, ni)
+		case reconfigured:
+			in = r.insts[ip.old]
+			r.takeConfig(in, c, ip, next, scripts)
 			res.Reconfigured = append(res.Reconfigured, in.name)
-		case restart:
+		case restarted:
+			in = newInstance(c, next, scripts)
 			res.Restarted = append(res.Restarted, in.name)
-		case add:
+		case added:
+			in = newInstance(c, next, scripts)
 			res.Added = append(res.Added, in.name)
 		}
-		if in.conn != cs {
-			if in.conn != nil && in.conn.byVRID[in.cfg.Machine.VRID] == in {
-				delete(in.conn.byVRID, in.cfg.Machine.VRID)
-			}
-			in.conn = cs
-		}
-		cs.byVRID[in.cfg.Machine.VRID] = in
-		if fates[i] == restart || fates[i] == add {
+		in.conn = conns[sockKey(c.sockConfig())]
+		if in.m == nil {
 			if err := in.newMachine(); err != nil {
-				// Cannot happen: newPlan validated the options with a
+				// Cannot happen: parse validated the options with a
 				// placeholder source of the socket's family.
 				r.log.Error("VRRP instance with its socket's address", "instance", in.name, "err", err)
-				in.m, _ = vrrp.NewMachine(in.cfg.Machine)
+				in.m, _ = vrrp.NewMachine(c.Machine)
 			}
 		}
-		r.insts = append(r.insts, in)
-		r.byName[in.name] = in
+		insts[i] = in
+	}
+	r.insts, r.scripts, r.cfg = insts, scripts, next
+	clear(r.byMachine)
+	for _, cs := range conns {
+		clear(cs.byVRID)
+	}
+	for _, in := range insts {
 		r.byMachine[in.m] = in
+		in.conn.byVRID[in.cfg.Machine.VRID] = in
 	}
-	r.vridUsed = p.vridUsed
-	r.needLinks = p.needLinks
 
-	// Sync groups: a group whose membership is unchanged keeps its
-	// SyncGroup (its members were kept or reconfigured); the others are new,
-	// over freshly started members.
-	oldGroups := map[string]*groupState{}
-	for _, gs := range r.groups {
-		if len(gs.members) > 0 {
-			oldGroups[groupSig(gs.members[0])] = gs
+	// A sync group whose members all kept their state keeps its SyncGroup;
+	// the others are new, over freshly started members.
+	groups := make([]*groupState, len(next.groups))
+	for j, o := range p.groups {
+		gs := &groupState{}
+		if o >= 0 {
+			gs = r.groups[o]
 		}
-	}
-	r.groups = r.groups[:0:0]
-	for _, ngs := range p.groups {
-		members := make([]*instance, len(ngs.members))
-		for i, m := range ngs.members {
-			members[i] = final[slices.Index(p.insts, m)]
-		}
-		gs := oldGroups[groupSig(ngs.members[0])]
-		if gs != nil && gs.members[0] == members[0] {
-			gs.cfg = ngs.cfg
-			gs.members = members
-		} else {
-			gs = ngs
-			gs.members = members
-			ms := make([]*vrrp.Machine, len(members))
-			for i, in := range members {
-				ms[i] = in.m
-			}
-			g, err := vrrp.NewSyncGroup(gs.cfg.Name, ms...)
-			if err != nil { // members are new machines: cannot happen
+		gs.cfg, gs.members = next.groups[j], r.members(next.groups[j], insts)
+		if o < 0 {
+			if err := gs.newSyncGroup(); err != nil { // cannot happen: new members
 				r.log.Error("VRRP sync group not rebuilt", "group", gs.cfg.Name, "err", err)
-			} else {
-				gs.g = g
-				gs.state = g.State()
 			}
 		}
-		for _, in := range members {
-			in.group = gs
-			in.stats.SyncGroup = gs.cfg.Name
-		}
-		r.groups = append(r.groups, gs)
+		groups[j] = gs
 	}
-	for _, in := range r.insts {
-		if in.group != nil && !slices.Contains(r.groups, in.group) {
-			in.group = nil
-			in.stats.SyncGroup = ""
-		}
-	}
+	r.setGroups(groups)
 
 	// Sockets no instance uses any more are closed; new ones get a reader.
-	var conns []*connState
+	var kept []*connState
 	for _, cs := range r.conns {
-		if len(cs.byVRID) == 0 {
+		if slices.Contains(p.close, sockKey(cs.cfg)) {
 			cs.retired.Store(true)
 			if err := cs.c.Close(); err != nil {
 				r.log.Warn("closing VRRP socket", "interface", cs.cfg.Interface, "err", err)
 			}
 			continue
 		}
-		conns = append(conns, cs)
+		kept = append(kept, cs)
 	}
 	for _, cs := range opened {
-		conns = append(conns, cs)
-		if r.group != nil {
-			gctx := r.gctx
-			r.group.Go(func() error { return r.receive(gctx, cs) })
-		}
+		r.startReader(cs)
 	}
-	r.conns = conns
-	if r.needLinks && r.opts.Links != nil && !r.watching && r.group != nil {
-		r.watching = true
-		gctx := r.gctx
-		r.group.Go(func() error { return r.watchLinks(gctx) })
-	}
+	r.conns = append(kept, opened...)
+	r.startLinkWatcher()
 
 	// Reconfigure the changed instances, now that every index is right (a
 	// sync group may move other members). Every VIP that goes away goes
 	// first, so that one moving between two masters ends up present.
-	for i, in := range final {
-		if fates[i] == reconf && in.vipsUp {
-			r.removeStaleVIPs(in, olds[i])
+	for i, ip := range p.insts {
+		if in := insts[i]; ip.fate == reconfigured && in.vipsUp {
+			for _, v := range ip.vipsGone {
+				r.removeVIP(in, v)
+			}
 		}
 	}
-	for i, in := range final {
-		if fates[i] == reconf {
-			r.reconfigure(in, olds[i])
+	for i, ip := range p.insts {
+		if ip.fate == reconfigured {
+			r.reconfigure(insts[i], ip)
 		}
 	}
 
 	// Start the new instances (once the runner itself has started).
-	for i, in := range final {
-		if fates[i] != restart && fates[i] != add {
+	for i, ip := range p.insts {
+		if ip.fate != restarted && ip.fate != added {
 			continue
 		}
+		in := insts[i]
 		r.syncInterfaceTrackers(in)
-		if !r.started {
+		if !r.started() {
 			continue
 		}
 		if in.trackers {
@@ -350,8 +241,8 @@ func (r *Runner) merge(p *plan, res *UpdateResult) error {
 	return nil
 }
 
-// retire shuts an instance down for good: a master sends priority 0, its
-// VIPs go, its socket stops delivering to it.
+// retire shuts an instance down for good: a master sends priority 0 and
+// its VIPs go.
 func (r *Runner) retire(in *instance) {
 	acts := in.m.Step(r.now, vrrp.Shutdown{})
 	for _, a := range acts {
@@ -366,65 +257,46 @@ func (r *Runner) retire(in *instance) {
 	if in.vipsUp {
 		r.removeVIPs(in)
 	}
-	if in.conn != nil && in.conn.byVRID[in.cfg.Machine.VRID] == in {
-		delete(in.conn.byVRID, in.cfg.Machine.VRID)
-	}
 }
 
-// instanceBefore is what reconfigure needs of a kept instance's previous
-// configuration.
-type instanceBefore struct {
-	vips     []vip.Address
-	garpVIPs []garp.VIP
-	garp     garp.Options
-	primary  bool
-}
-
-// takeConfig moves ni's configuration into the running instance in,
-// keeping the trackers and scripts that are still configured (merge has
-// pointed ni's scripts at the kept ones). The machine
-// is told by reconfigure.
-func (r *Runner) takeConfig(in, ni *instance) instanceBefore {
-	before := instanceBefore{vips: in.vips, garpVIPs: in.garpVIPs, garp: in.sched.Options(), primary: in.primary != nil}
-	in.cfg, in.name = ni.cfg, ni.name
-	in.vips, in.garpVIPs = ni.vips, ni.garpVIPs
-	if *ni.cfg.GARP != before.garp {
+// takeConfig gives a reconfigured instance its new configuration c, keeping
+// the trackers and scripts that are still configured. The machine is told
+// by reconfigure.
+func (r *Runner) takeConfig(in *instance, c InstanceConfig, ip instPlan, next *config, scripts []*scriptState) {
+	in.cfg, in.name = c, c.Machine.Name
+	in.vips, in.garpVIPs = c.allVIPs(), c.garpVIPs()
+	if ip.newGARP {
 		in.sched.Stop()
-		in.sched = ni.sched
+		in.sched, _ = garp.NewScheduler(*c.GARP)
 	}
 	switch {
-	case ni.primary == nil:
+	case ip.primaryDropped:
 		in.primary = nil
-	case in.primary == nil:
-		in.primary = ni.primary
+	case ip.primaryAdded:
+		in.primary, _ = track.NewInterfaceTracker(track.InterfaceConfig{Name: c.Interface})
 		r.syncTracker(in.primary)
 	}
-	ifaces := make([]*track.InterfaceTracker, 0, len(ni.ifaces))
-	for _, t := range ni.ifaces {
-		i := slices.IndexFunc(in.ifaces, func(o *track.InterfaceTracker) bool { return o.Config() == t.Config() })
-		if i >= 0 {
-			t = in.ifaces[i]
+	ifaces := make([]*track.InterfaceTracker, len(ip.ifaces))
+	for k, o := range ip.ifaces {
+		if o >= 0 {
+			ifaces[k] = in.ifaces[o]
 		} else {
-			r.syncTracker(t)
+			ifaces[k], _ = track.NewInterfaceTracker(c.TrackInterfaces[k])
+			r.syncTracker(ifaces[k])
 		}
-		ifaces = append(ifaces, t)
 	}
 	in.ifaces = ifaces
-	in.scripts = ni.scripts
-	in.trackers = ni.trackers
-	in.stats.Name = ni.name
-	in.stats.BasePriority = ni.stats.BasePriority
-	return before
+	in.setScripts(next, scripts)
+	in.stats.Name = in.name
+	in.stats.BasePriority = c.basePriority()
 }
 
-// reconfigure tells a kept instance's machine its new options and carries
-// out the VIP additions (removeStaleVIPs has run) and announcements.
-func (r *Runner) reconfigure(in *instance, before instanceBefore) {
+// reconfigure tells a reconfigured instance's machine its new options and
+// carries out the VIP additions (the removals are done) and announcements.
+func (r *Runner) reconfigure(in *instance, ip instPlan) {
 	if in.vipsUp {
-		for _, v := range in.vips {
-			if !slices.Contains(before.vips, v) {
-				r.addVIP(in, v)
-			}
+		for _, v := range ip.vipsNew {
+			r.addVIP(in, v)
 		}
 	}
 	o := in.cfg.Machine
@@ -435,27 +307,18 @@ func (r *Runner) reconfigure(in *instance, before instanceBefore) {
 		ev.Trackers = &vrrp.TrackersUpdated{Priority: uint8(prio), Fault: fault, Reason: "configuration reloaded"}
 	}
 	r.step(in, ev)
-	if before.primary && in.primary == nil && in.m.Fault() {
+	if ip.primaryDropped && in.m.Fault() {
 		r.step(in, vrrp.LinkUp{})
 	}
-	if t := in.primary; t != nil && !before.primary && t.State() == track.StateFail {
+	if t := in.primary; t != nil && ip.primaryAdded && t.State() == track.StateFail {
 		r.step(in, vrrp.LinkDown{})
 	}
-	if in.m.State() == vrrp.StateMaster && (*in.cfg.GARP != before.garp || !slices.Equal(in.garpVIPs, before.garpVIPs)) {
+	if in.m.State() == vrrp.StateMaster && ip.reannounce {
 		if err := in.sched.Start(r.now, in.garpVIPs); err != nil {
 			in.stats.GARPErrors++
 			r.log.Error("gratuitous ARP schedule", "instance", in.name, "err", err)
 		}
 		r.flushGARP(in)
-	}
-}
-
-// removeStaleVIPs removes the VIPs a reconfigured master no longer has.
-func (r *Runner) removeStaleVIPs(in *instance, before instanceBefore) {
-	for _, v := range before.vips {
-		if !slices.Contains(in.vips, v) {
-			r.removeVIP(in, v)
-		}
 	}
 }
 
