@@ -463,6 +463,7 @@ func (f *fakeScripts) spec(argv0 string) (script.Spec, bool) {
 // ---- links ----
 
 type fakeLinks struct {
+	hold   chan struct{} // if set, the first dump waits until it is closed
 	mu     sync.Mutex
 	state  []track.LinkEvent
 	events chan track.LinkEvent
@@ -471,6 +472,13 @@ type fakeLinks struct {
 var _ LinkWatcher = (*fakeLinks)(nil)
 
 func (f *fakeLinks) WatchLinks(ctx context.Context, onSync func([]track.LinkEvent), onEvent func(track.LinkEvent)) error {
+	if f.hold != nil {
+		select {
+		case <-f.hold:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	dump := slices.Clone(f.state)
 	f.mu.Unlock()

@@ -623,6 +623,11 @@ func TestRunnerOpenFailureAndRunTwice(t *testing.T) {
 	if err := r.Run(t.Context()); !errors.Is(err, errFake) {
 		t.Errorf("Run: %v, want the open error", err)
 	}
+	select {
+	case <-r.Ready():
+		t.Error("Ready closed although Run failed")
+	default:
+	}
 	if err := r.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Errorf("second Run: %v", err)
 	}
@@ -653,6 +658,11 @@ func TestRunnerLinkWatcherFailure(t *testing.T) {
 		if err := r.Run(t.Context()); !errors.Is(err, errFake) || !strings.Contains(err.Error(), "watching links") {
 			t.Errorf("Run: %v, want the link watcher's error", err)
 		}
+		select {
+		case <-r.Ready():
+			t.Error("Ready closed although the instances never started")
+		default:
+		}
 		if len(l.net.conns) != 0 {
 			t.Error("socket left open")
 		}
@@ -678,6 +688,44 @@ func TestRunnerRemovesStaleVIPsAtStartup(t *testing.T) {
 		}
 		if st := a.inst("VI_1"); st.State != vrrp.StateMaster {
 			t.Errorf("A is %v, want MASTER", st.State)
+		}
+	})
+}
+
+// TestRunnerReady: Ready is closed once the sockets are open and the
+// instances started, which with a link watcher waits for the first dump.
+func TestRunnerReady(t *testing.T) {
+	isReady := func(n *node) bool {
+		select {
+		case <-n.r.Ready():
+			return true
+		default:
+			return false
+		}
+	}
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{netModes[0].instance("VI_1", 51, 100, "")}, nodeOpts{})
+		b := l.addNode("B", addrB4, addrB6, []InstanceConfig{netModes[0].instance("VI_1", 51, 100, "")},
+			nodeOpts{links: true, ifaces: []string{"eth0"}})
+		b.links.hold = make(chan struct{})
+		if isReady(a) || isReady(b) {
+			t.Fatal("ready before Run")
+		}
+		l.start()
+		l.net.mu.Lock()
+		socks := len(l.net.conns)
+		l.net.mu.Unlock()
+		if !isReady(a) || a.inst("VI_1").State != vrrp.StateBackup || socks != 2 {
+			t.Errorf("A: ready %v in %v with %d sockets open, want ready in BACKUP with both nodes' sockets", isReady(a), a.inst("VI_1").State, socks)
+		}
+		if isReady(b) || b.inst("VI_1").State != vrrp.StateInitialize {
+			t.Errorf("B: ready %v in %v before the first link dump", isReady(b), b.inst("VI_1").State)
+		}
+		close(b.links.hold)
+		l.settle()
+		if !isReady(b) || b.inst("VI_1").State != vrrp.StateBackup {
+			t.Errorf("B: ready %v in %v after the first link dump", isReady(b), b.inst("VI_1").State)
 		}
 	})
 }
