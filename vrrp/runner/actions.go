@@ -191,11 +191,7 @@ func (r *Runner) do(in *instance, a vrrp.Action) {
 	case vrrp.SendGARP:
 		switch a.Reason {
 		case vrrp.GARPBecomeMaster:
-			if err := in.sched.Start(r.now, in.garpVIPs); err != nil {
-				in.stats.GARPErrors++
-				r.log.Error("gratuitous ARP schedule", "instance", in.name, "err", err)
-			}
-			r.flushGARP(in)
+			r.announce(in)
 		case vrrp.GARPLowerPrio:
 			in.sched.LowerPriority(r.now)
 			r.flushGARP(in)
@@ -268,6 +264,15 @@ func (r *Runner) removeVIP(in *instance, v vip.Address) bool {
 		return false
 	}
 	return true
+}
+
+// announce (re)starts the instance's GARP schedule, as on becoming master.
+func (r *Runner) announce(in *instance) {
+	if err := in.sched.Start(r.now, in.garpVIPs); err != nil {
+		in.stats.GARPErrors++
+		r.log.Error("gratuitous ARP schedule", "instance", in.name, "err", err)
+	}
+	r.flushGARP(in)
 }
 
 func (r *Runner) flushGARP(in *instance) {

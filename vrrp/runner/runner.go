@@ -607,31 +607,38 @@ func (r *Runner) nextDeadline() time.Time {
 // step feeds ev to the instance (through its sync group) and carries out
 // the resulting actions in order.
 func (r *Runner) step(in *instance, ev vrrp.Event) {
-	gs := in.group
-	if gs == nil {
-		acts := in.m.Step(r.now, ev)
-		// Log the decision before acting on it, so the log's timestamp is
-		// the decision's (the first GARP follows it on the wire).
-		for _, a := range acts {
-			if n, ok := a.(vrrp.Notify); ok {
-				r.logTransition(in, n)
-			}
-		}
-		for _, a := range acts {
-			r.do(in, a)
-		}
+	if gs := in.group; gs != nil {
+		r.carryOut(gs.g.Step(r.now, in.m, ev), "")
+		r.checkGroup(gs)
 		return
 	}
-	gacts := gs.g.Step(r.now, in.m, ev)
-	for _, ga := range gacts {
-		if n, ok := ga.Action.(vrrp.Notify); ok {
-			r.logTransition(r.byMachine[ga.Member], n)
+	r.carryOut(tag(in.m, in.m.Step(r.now, ev)), "")
+}
+
+// carryOut logs the state changes among acts (with reason instead of the
+// machine's, if set), then carries out every action in order: the log's
+// timestamp is the decision's (the first GARP follows it on the wire).
+func (r *Runner) carryOut(acts []vrrp.GroupAction, reason string) {
+	for _, a := range acts {
+		if n, ok := a.Action.(vrrp.Notify); ok {
+			if reason != "" {
+				n.Reason = reason
+			}
+			r.logTransition(r.byMachine[a.Member], n)
 		}
 	}
-	for _, ga := range gacts {
-		r.do(r.byMachine[ga.Member], ga.Action)
+	for _, a := range acts {
+		r.do(r.byMachine[a.Member], a.Action)
 	}
-	r.checkGroup(gs)
+}
+
+// tag makes m's actions group actions.
+func tag(m *vrrp.Machine, acts []vrrp.Action) []vrrp.GroupAction {
+	out := make([]vrrp.GroupAction, len(acts))
+	for i, a := range acts {
+		out[i] = vrrp.GroupAction{Member: m, Action: a}
+	}
+	return out
 }
 
 func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }

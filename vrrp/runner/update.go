@@ -19,7 +19,7 @@ type UpdateResult struct {
 	// Unchanged instances were not touched: same state, same timers.
 	Unchanged []string
 	// Reconfigured instances kept their state and took the new options
-	// (see Reconfigure).
+	// (see vrrp.Reconfigure).
 	Reconfigured []string
 	// Restarted instances changed sync group membership: the old instance
 	// was shut down (a master sends priority 0) and the new one started.
@@ -244,15 +244,7 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 // retire shuts an instance down for good: a master sends priority 0 and
 // its VIPs go.
 func (r *Runner) retire(in *instance) {
-	acts := in.m.Step(r.now, vrrp.Shutdown{})
-	for _, a := range acts {
-		if n, ok := a.(vrrp.Notify); ok {
-			r.logTransition(in, vrrp.Notify{From: n.From, To: n.To, Reason: "removed by configuration reload"})
-		}
-	}
-	for _, a := range acts {
-		r.do(in, a)
-	}
+	r.carryOut(tag(in.m, in.m.Step(r.now, vrrp.Shutdown{})), "removed by configuration reload")
 	in.sched.Stop()
 	if in.vipsUp {
 		r.removeVIPs(in)
@@ -314,11 +306,7 @@ func (r *Runner) reconfigure(in *instance, ip instPlan) {
 		r.step(in, vrrp.LinkDown{})
 	}
 	if in.m.State() == vrrp.StateMaster && ip.reannounce {
-		if err := in.sched.Start(r.now, in.garpVIPs); err != nil {
-			in.stats.GARPErrors++
-			r.log.Error("gratuitous ARP schedule", "instance", in.name, "err", err)
-		}
-		r.flushGARP(in)
+		r.announce(in)
 	}
 }
 
