@@ -587,21 +587,25 @@ func (r *Runner) runDue() {
 	}
 }
 
-// nextDeadline is the earliest future timer of everything the loop owns.
+// nextDeadline is the earliest future timer of everything the loop owns
+// (zero: none).
 func (r *Runner) nextDeadline() time.Time {
 	if !r.started() {
 		return time.Time{}
 	}
-	var e time.Time
+	var ts []time.Time
 	for _, in := range r.insts {
-		e = earliest(e, in.m.NextDeadline(), in.sched.NextDeadline())
+		ts = append(ts, in.m.NextDeadline(), in.sched.NextDeadline())
 	}
 	for _, s := range r.scripts {
 		if !s.t.Running() {
-			e = earliest(e, s.t.NextDeadline())
+			ts = append(ts, s.t.NextDeadline())
 		}
 	}
-	return e
+	if ts = slices.DeleteFunc(ts, time.Time.IsZero); len(ts) == 0 {
+		return time.Time{}
+	}
+	return slices.MinFunc(ts, time.Time.Compare)
 }
 
 // step feeds ev to the instance (through its sync group) and carries out
@@ -642,13 +646,3 @@ func tag(m *vrrp.Machine, acts []vrrp.Action) []vrrp.GroupAction {
 }
 
 func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
-
-func earliest(ts ...time.Time) time.Time {
-	var e time.Time
-	for _, t := range ts {
-		if !t.IsZero() && (e.IsZero() || t.Before(e)) {
-			e = t
-		}
-	}
-	return e
-}
