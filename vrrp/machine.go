@@ -207,9 +207,12 @@ func (o Options) normalize() (Options, error) {
 	return o, nil
 }
 
-// Machine is the VRRP state machine of one instance. It is driven only by
-// Step and never reads the clock, sleeps, logs or starts goroutines. It is
-// not safe for concurrent use.
+// Machine is the VRRP state machine of one instance: RFC 5798 §6.4
+// (Initialize, Backup, Master) plus keepalived's Fault state,
+// preempt_delay, tracker weights and extra adverts. It is driven only by
+// Step and never reads the clock, sleeps, logs or starts goroutines; the
+// caller carries out the actions Step returns, in order. It is not safe
+// for concurrent use.
 type Machine struct {
 	o        Options
 	authData [AuthDataLen]byte
