@@ -90,11 +90,11 @@ func (r *Runner) onLinks(evs []track.LinkEvent, sync bool) {
 				changed = append(changed, fmt.Sprintf("track_interface %s %s", t.Config().Name, linkWord(t.State())))
 			}
 		}
-		if len(changed) > 0 && r.started() {
+		if len(changed) > 0 && r.started {
 			r.updateTrackers(in, joinReasons(changed))
 		}
 	}
-	if sync && !r.started() {
+	if sync && !r.started {
 		r.startup()
 	}
 }
@@ -235,14 +235,14 @@ func (r *Runner) sendAdvert(in *instance, a vrrp.Advertisement) {
 
 func (r *Runner) addVIPs(in *instance) {
 	in.vipsUp = true
-	for _, v := range in.vips {
+	for _, v := range in.cfg.allVIPs() {
 		r.addVIP(in, v)
 	}
 }
 
 func (r *Runner) removeVIPs(in *instance) {
 	ok := true
-	for _, v := range in.vips {
+	for _, v := range in.cfg.allVIPs() {
 		ok = r.removeVIP(in, v) && ok
 	}
 	in.vipsUp = !ok
@@ -268,7 +268,7 @@ func (r *Runner) removeVIP(in *instance, v vip.Address) bool {
 
 // announce (re)starts the instance's GARP schedule, as on becoming master.
 func (r *Runner) announce(in *instance) {
-	if err := in.sched.Start(r.now, in.garpVIPs); err != nil {
+	if err := in.sched.Start(r.now, in.cfg.garpVIPs()); err != nil {
 		in.stats.GARPErrors++
 		r.log.Error("gratuitous ARP schedule", "instance", in.name, "err", err)
 	}

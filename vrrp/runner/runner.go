@@ -18,7 +18,6 @@ import (
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
-	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 )
 
@@ -79,6 +78,7 @@ type Runner struct {
 	links         map[int]track.LinkEvent // last known links, by index
 	linksKnown    bool                    // a link dump has arrived
 	watching      bool                    // the link watcher runs
+	started       bool                    // the instances have started
 	rxUnknownVRID uint64
 	rxTooShort    uint64
 
@@ -99,15 +99,13 @@ type Runner struct {
 }
 
 type instance struct {
-	cfg      InstanceConfig // normalized
-	name     string
-	m        *vrrp.Machine
-	group    *groupState
-	conn     *connState
-	sched    *garp.Scheduler
-	garpVIPs []garp.VIP
-	vips     []vip.Address // VIPs then ExcludedVIPs
-	vipsUp   bool          // we added VIPs that were not removed since
+	cfg    InstanceConfig // normalized
+	name   string
+	m      *vrrp.Machine
+	group  *groupState
+	conn   *connState
+	sched  *garp.Scheduler
+	vipsUp bool // we added VIPs that were not removed since
 
 	primary  *track.InterfaceTracker // nil with DontTrackPrimary
 	ifaces   []*track.InterfaceTracker
@@ -212,7 +210,7 @@ func newScript(ts TrackScript, now time.Time) *scriptState {
 // newInstance prepares an instance of c, tracking cfg's scripts (run by
 // scripts, in the same order); build or Update gives it its machine.
 func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState) *instance {
-	in := &instance{cfg: c, name: c.Machine.Name, vips: c.allVIPs(), garpVIPs: c.garpVIPs()}
+	in := &instance{cfg: c, name: c.Machine.Name}
 	in.sched, _ = garp.NewScheduler(*c.GARP) // validated by normalize, as the trackers
 	if !c.DontTrackPrimary {
 		in.primary, _ = track.NewInterfaceTracker(track.InterfaceConfig{Name: c.Interface})
@@ -419,15 +417,6 @@ func (r *Runner) Run(ctx context.Context) error {
 // closed if Run fails before.
 func (r *Runner) Ready() <-chan struct{} { return r.ready }
 
-func (r *Runner) started() bool {
-	select {
-	case <-r.ready:
-		return true
-	default:
-		return false
-	}
-}
-
 // startReader reads the socket on its own goroutine.
 func (r *Runner) startReader(cs *connState) {
 	r.g.Go(func() error { return r.receive(r.gctx, cs) })
@@ -532,6 +521,7 @@ func (r *Runner) loop() {
 
 // startup starts every instance, after telling it its trackers' state.
 func (r *Runner) startup() {
+	r.started = true
 	defer close(r.ready)
 	for _, in := range r.insts {
 		if in.trackers {
@@ -567,7 +557,7 @@ func (r *Runner) shutdown() {
 // runDue carries out everything due at r.now: machine timers, GARP bursts
 // and tracking script runs.
 func (r *Runner) runDue() {
-	if !r.started() {
+	if !r.started {
 		return
 	}
 	for _, in := range r.insts {
@@ -590,7 +580,7 @@ func (r *Runner) runDue() {
 // nextDeadline is the earliest future timer of everything the loop owns
 // (zero: none).
 func (r *Runner) nextDeadline() time.Time {
-	if !r.started() {
+	if !r.started {
 		return time.Time{}
 	}
 	var ts []time.Time

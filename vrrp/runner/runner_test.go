@@ -85,7 +85,7 @@ func TestRunnerElectionAndFailover(t *testing.T) {
 				srcA, srcB := m.addrs()
 				a := l.addNode("A", addrA4, addrA6, []InstanceConfig{m.instance("VI_1", 51, 150, srcB)}, nodeOpts{})
 				b := l.addNode("B", addrB4, addrB6, []InstanceConfig{m.instance("VI_1", 51, 100, srcA)}, nodeOpts{})
-				vipKey := a.r.insts[0].vips[0].Prefix.String() + " eth0"
+				vipKey := a.r.insts[0].cfg.VIPs[0].Prefix.String() + " eth0"
 				l.start()
 
 				// Election: A's down timer (3 s + skew) expires first.
@@ -122,7 +122,7 @@ func TestRunnerElectionAndFailover(t *testing.T) {
 					t.Errorf("A sent %d GARPs (stats %d), want 10", n, sa.GARPsSent)
 				}
 				for _, g := range a.garps.list() {
-					if g.Interface != "eth0" || g.Addr != a.r.insts[0].vips[0].Prefix.Addr() {
+					if g.Interface != "eth0" || g.Addr != a.r.insts[0].cfg.VIPs[0].Prefix.Addr() {
 						t.Errorf("GARP %+v", g)
 					}
 				}

@@ -225,7 +225,7 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 		}
 		in := insts[i]
 		r.syncInterfaceTrackers(in)
-		if !r.started() {
+		if !r.started {
 			continue
 		}
 		if in.trackers {
@@ -256,7 +256,6 @@ func (r *Runner) retire(in *instance) {
 // by reconfigure.
 func (r *Runner) takeConfig(in *instance, c InstanceConfig, ip instPlan, next *config, scripts []*scriptState) {
 	in.cfg, in.name = c, c.Machine.Name
-	in.vips, in.garpVIPs = c.allVIPs(), c.garpVIPs()
 	if ip.newGARP {
 		in.sched.Stop()
 		in.sched, _ = garp.NewScheduler(*c.GARP)
