@@ -101,8 +101,6 @@ type GARPReason uint8
 // Reasons for SendGARP.
 const (
 	GARPBecomeMaster GARPReason = iota // just became master (garp_master_repeat)
-	GARPDelayed                        // garp_master_delay after becoming master
-	GARPRefresh                        // periodic garp_master_refresh
 	GARPLowerPrio                      // master heard a lower priority advert (garp_lower_prio_repeat)
 )
 
@@ -110,10 +108,6 @@ func (r GARPReason) String() string {
 	switch r {
 	case GARPBecomeMaster:
 		return "master"
-	case GARPDelayed:
-		return "delayed"
-	case GARPRefresh:
-		return "refresh"
 	case GARPLowerPrio:
 		return "lower_prio"
 	}
@@ -129,12 +123,21 @@ type Notify struct {
 // PriorityChanged reports a change of the effective priority.
 type PriorityChanged struct{ From, To uint8 }
 
+// RxLowerPriority reports that the master received an advert of lower
+// priority (or of equal priority from a lower address) from From, before
+// answering it (keepalived notify_master_rx_lower_pri).
+type RxLowerPriority struct {
+	From     netip.Addr
+	Priority uint8
+}
+
 func (SendAdvert) isAction()      {}
 func (AddVIPs) isAction()         {}
 func (RemoveVIPs) isAction()      {}
 func (SendGARP) isAction()        {}
 func (Notify) isAction()          {}
 func (PriorityChanged) isAction() {}
+func (RxLowerPriority) isAction() {}
 
 func (n Notify) String() string {
 	return fmt.Sprintf("%v -> %v (%s)", n.From, n.To, n.Reason)

@@ -87,17 +87,13 @@ type Options struct {
 	// one more advert before stepping down (keepalived higher_prio_send_advert).
 	HigherPrioSendAdvert bool
 	// GARPLowerPrio: a master hearing a lower priority advert re-announces
-	// its VIPs (keepalived garp_lower_prio_repeat > 0).
+	// its VIPs (keepalived garp_lower_prio_repeat > 0). Becoming master
+	// always announces them; the timing of the announcements is the
+	// runner's (garp.Scheduler).
 	GARPLowerPrio bool
-	// GARPMasterDelay: second announcement this long after becoming master
-	// (keepalived garp_master_delay); 0 disables it.
-	GARPMasterDelay time.Duration
-	// GARPMasterRefresh: periodic announcements while master
-	// (keepalived garp_master_refresh); 0 disables them.
-	GARPMasterRefresh time.Duration
 	// SkipCheckAdvAddr: don't compare the address lists of adverts from the
-	// current master with VIPs (keepalived skip_check_adv_addr). Expect
-	// then has CheckVIPs off; the runner turns it on for other sources.
+	// master already followed with VIPs (keepalived skip_check_adv_addr):
+	// Expect turns the check off for that source only.
 	SkipCheckAdvAddr bool
 	// V3ChecksumAsV2: VRRPv3 over IPv4 checksum without pseudo-header on
 	// send; carried for the runner (reception accepts both forms).
@@ -208,47 +204,15 @@ func (o Options) normalize() (Options, error) {
 	if o.DownTimerAdverts < 1 || o.DownTimerAdverts > 100 {
 		return o, where("down_timer_adverts %d, want 1..100", o.DownTimerAdverts)
 	}
-	if o.GARPMasterDelay < 0 || o.GARPMasterRefresh < 0 {
-		return o, where("negative gratuitous ARP delay or refresh")
-	}
 	return o, nil
 }
 
-// Expect returns the reception checks for this instance, for Decode.
-func (o Options) Expect() (Expect, error) {
-	n, err := o.normalize()
-	if err != nil {
-		return Expect{}, err
-	}
-	return n.expect(), nil
-}
-
-func (o Options) expect() Expect {
-	e := Expect{
-		VRID:           o.VRID,
-		Version:        o.Version,
-		Family:         o.Family,
-		AdvertInterval: o.AdvertInterval,
-		AuthType:       o.AuthType,
-		CheckVIPs:      !o.SkipCheckAdvAddr,
-		// keepalived 2.2.7 drops such adverts ("received an unexpected ip
-		// number count", "ip address associated with VRID not present in
-		// MASTER advert"); so does lvs-ha, so that mixed pairs behave alike.
-		RejectAddressMismatch: !o.SkipCheckAdvAddr,
-		VIPs:                  o.VIPs,
-		Unicast:               len(o.UnicastPeers) > 0,
-		CheckUnicastSource:    o.CheckUnicastSource,
-		UnicastPeers:          o.UnicastPeers,
-	}
-	if o.AuthType == AuthPass {
-		e.AuthData, _ = PassAuthData(o.AuthPass)
-	}
-	return e
-}
-
-// Machine is the VRRP state machine of one instance. It is driven only by
-// Step and never reads the clock, sleeps, logs or starts goroutines. It is
-// not safe for concurrent use.
+// Machine is the VRRP state machine of one instance: RFC 5798 §6.4
+// (Initialize, Backup, Master) plus keepalived's Fault state,
+// preempt_delay, tracker weights and extra adverts. It is driven only by
+// Step and never reads the clock, sleeps, logs or starts goroutines; the
+// caller carries out the actions Step returns, in order. It is not safe
+// for concurrent use.
 type Machine struct {
 	o        Options
 	authData [AuthDataLen]byte
@@ -266,11 +230,9 @@ type Machine struct {
 	masterAddr  netip.Addr
 	masterPrio  uint8
 
-	adverAt       time.Time // master: Adver_Timer
-	downAt        time.Time // backup: Master_Down_Timer
-	preemptAt     time.Time // backup: end of preempt delay (zero: not started)
-	garpDelayAt   time.Time // master: delayed GARP
-	garpRefreshAt time.Time // master: GARP refresh
+	adverAt   time.Time // master: Adver_Timer
+	downAt    time.Time // backup: Master_Down_Timer
+	preemptAt time.Time // backup: end of preempt delay (zero: not started)
 
 	group *SyncGroup
 	out   []Action
@@ -299,8 +261,29 @@ func NewMachine(opts Options) (*Machine, error) {
 // Options returns the normalized options (defaults applied).
 func (m *Machine) Options() Options { return m.o }
 
-// Expect returns the reception checks for Decode.
-func (m *Machine) Expect() Expect { return m.o.expect() }
+// Expect returns the reception checks for Decode of a packet from src.
+// The address list is checked, and a mismatch rejects the packet as
+// keepalived 2.2.7 does ("received an unexpected ip number count", "ip
+// address associated with VRID not present in MASTER advert"), unless
+// SkipCheckAdvAddr is set and src is the master already followed.
+func (m *Machine) Expect(src netip.Addr) Expect {
+	o := &m.o
+	check := !o.SkipCheckAdvAddr || src.Unmap() != m.masterAddr
+	return Expect{
+		VRID:                  o.VRID,
+		Version:               o.Version,
+		Family:                o.Family,
+		AdvertInterval:        o.AdvertInterval,
+		AuthType:              o.AuthType,
+		AuthData:              m.authData,
+		CheckVIPs:             check,
+		RejectAddressMismatch: check,
+		VIPs:                  o.VIPs,
+		Unicast:               len(o.UnicastPeers) > 0,
+		CheckUnicastSource:    o.CheckUnicastSource,
+		UnicastPeers:          o.UnicastPeers,
+	}
+}
 
 // State returns the current state.
 func (m *Machine) State() State { return m.state }
@@ -336,7 +319,7 @@ func (m *Machine) Fault() bool { return m.linkDown || m.trackerFault }
 func (m *Machine) NextDeadline() time.Time {
 	switch m.state {
 	case StateMaster:
-		return earliest(m.adverAt, m.garpDelayAt, m.garpRefreshAt)
+		return m.adverAt
 	case StateBackup:
 		return m.downAt
 	}
@@ -440,7 +423,6 @@ func (m *Machine) notify(from State, reason string) {
 
 func (m *Machine) clearTimers() {
 	m.adverAt, m.downAt, m.preemptAt = time.Time{}, time.Time{}, time.Time{}
-	m.garpDelayAt, m.garpRefreshAt = time.Time{}, time.Time{}
 }
 
 // faulty: own fault, or held in fault by a sync group member's fault.
@@ -510,14 +492,6 @@ func (m *Machine) shutdown() {
 func (m *Machine) tick(now time.Time) {
 	switch m.state {
 	case StateMaster:
-		if due(m.garpDelayAt, now) {
-			m.garpDelayAt = time.Time{}
-			m.emit(SendGARP{Addrs: slices.Clone(m.o.VIPs), Reason: GARPDelayed})
-		}
-		if due(m.garpRefreshAt, now) {
-			m.garpRefreshAt = now.Add(m.o.GARPMasterRefresh)
-			m.emit(SendGARP{Addrs: slices.Clone(m.o.VIPs), Reason: GARPRefresh})
-		}
 		if due(m.adverAt, now) {
 			m.sendAdvert(m.prio)
 			m.adverAt = now.Add(m.o.AdvertInterval)
@@ -555,12 +529,6 @@ func (m *Machine) becomeMaster(now time.Time, reason string) {
 	m.emit(AddVIPs{slices.Clone(m.o.VIPs)})
 	m.emit(SendGARP{Addrs: slices.Clone(m.o.VIPs), Reason: GARPBecomeMaster})
 	m.adverAt = now.Add(m.o.AdvertInterval)
-	if m.o.GARPMasterDelay > 0 {
-		m.garpDelayAt = now.Add(m.o.GARPMasterDelay)
-	}
-	if m.o.GARPMasterRefresh > 0 {
-		m.garpRefreshAt = now.Add(m.o.GARPMasterRefresh)
-	}
 	m.notify(from, reason)
 }
 
@@ -706,6 +674,7 @@ func (m *Machine) masterAdvert(now time.Time, e AdvertReceived, from netip.Addr)
 		m.enterBackup(now, m.MasterDownInterval(), reason)
 		m.masterAddr, m.masterPrio = from, e.Priority
 	case e.Priority < m.prio || cmp < 0:
+		m.emit(RxLowerPriority{From: from, Priority: e.Priority})
 		if !m.o.LowerPrioNoAdvert {
 			m.sendAdvert(m.prio)
 		}
@@ -764,12 +733,6 @@ func (m *Machine) reconfigure(now time.Time, e Reconfigure) {
 			// preempt now, a changed address list or interval is theirs to check.
 			m.sendAdvert(m.prio)
 			m.adverAt = now.Add(o.AdvertInterval)
-		}
-		if o.GARPMasterRefresh != old.GARPMasterRefresh {
-			m.garpRefreshAt = time.Time{}
-			if o.GARPMasterRefresh > 0 {
-				m.garpRefreshAt = now.Add(o.GARPMasterRefresh)
-			}
 		}
 	case StateBackup:
 		switch {

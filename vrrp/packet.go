@@ -137,7 +137,9 @@ type EncodeOptions struct {
 	V3ChecksumAsV2 bool
 }
 
-// Marshal encodes a, computing the checksum.
+// Marshal encodes a as VRRPv2 (RFC 3768, IPv4, with keepalived's
+// simple-password authentication) or VRRPv3 (RFC 5798 / RFC 9568, IPv4 and
+// IPv6), computing the checksum.
 func (a *Advertisement) Marshal(o EncodeOptions) ([]byte, error) {
 	return a.AppendMarshal(nil, o)
 }

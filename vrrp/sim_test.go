@@ -187,6 +187,10 @@ func (s *sim) apply(in *inst, a Action) {
 	case PriorityChanged:
 		in.prios = append(in.prios, a)
 		s.logf("%v priority %d -> %d", in, a.From, a.To)
+	case RxLowerPriority:
+		if in.m.State() != StateMaster {
+			s.t.Errorf("%v: lower priority advert reported while %v", in, in.m.State())
+		}
 	default:
 		s.t.Fatalf("unknown action %T", a)
 	}
@@ -284,7 +288,7 @@ func (s *sim) deliver(d delivery) {
 	}
 	o := d.from.m.Options()
 	rx := RxInfo{Src: o.PrimaryAddr, Dst: mcast(o.Family), TTL: TTL}
-	dec, err := Decode(d.payload, rx, d.to.m.Expect())
+	dec, err := Decode(d.payload, rx, d.to.m.Expect(rx.Src))
 	if err != nil {
 		r := ReasonOf(err)
 		s.rejects[r]++

@@ -21,7 +21,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/internal/sdnotify"
 	"github.com/lvs-ha/lvs-ha/internal/status"
-	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
@@ -83,7 +83,7 @@ type Options struct {
 	// Test seams.
 	openIPVS    func() (ipvsKernel, error)
 	clk         clock.Clock // health checks and IPVS retries
-	newVRRP     func(vrrp.RunnerOptions) (vrrpRunner, error)
+	newVRRP     func(runner.Options) (vrrpRunner, error)
 	wrapChecker func(id string, c healthcheck.Checker) healthcheck.Checker
 }
 
@@ -93,9 +93,11 @@ type vrrpRunner interface {
 	// Ready is closed once Run has opened every socket and started the
 	// instances.
 	Ready() <-chan struct{}
-	Snapshot() vrrp.Stats
-	Update(ctx context.Context, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) (vrrp.UpdateResult, error)
+	Snapshot() runner.Stats
+	Update(ctx context.Context, instances []runner.InstanceConfig, groups []runner.SyncGroupConfig) (runner.UpdateResult, error)
 }
+
+var _ vrrpRunner = (*runner.Runner)(nil)
 
 // Daemon runs one configuration until its context ends; SIGHUP (through
 // Options.Signals) or Reload replace the configuration while it runs.
@@ -164,7 +166,7 @@ func NewWithOptions(cfg *conf.Config, o Options) (*Daemon, error) {
 
 // newVRRPRunner makes the VRRP runner (not yet running).
 func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
-	ro := vrrp.RunnerOptions{
+	ro := runner.Options{
 		Instances:   p.instances,
 		SyncGroups:  p.groups,
 		Logger:      d.log,
@@ -174,15 +176,11 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 	if d.opts.newVRRP != nil {
 		return d.opts.newVRRP(ro)
 	}
-	ro.Conns = vrrp.SocketFactory{}
+	ro.Conns = runner.SocketFactory{}
 	ro.VIPs = vip.New()
 	ro.Announcer = garp.NewAnnouncer(garp.AnnouncerConfig{})
-	ro.Links = vrrp.NetlinkLinks{Options: track.WatchOptions{}}
-	r, err := vrrp.NewRunner(ro)
-	if err != nil {
-		return nil, err
-	}
-	return readyRunner{r, make(chan struct{})}, nil
+	ro.Links = runner.NetlinkLinks{Options: track.WatchOptions{}}
+	return runner.New(ro)
 }
 
 // startVRRPLocked runs the VRRP runner under Run's group.

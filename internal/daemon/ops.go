@@ -9,14 +9,14 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/internal/buildinfo"
 	"github.com/lvs-ha/lvs-ha/internal/status"
-	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
 // Dump is the state SIGUSR1 writes: the /status document and the full VRRP
 // snapshot (counters, timers, trackers).
 type Dump struct {
 	Status status.Document `json:"status"`
-	VRRP   *vrrp.Stats     `json:"vrrp,omitempty"`
+	VRRP   *runner.Stats   `json:"vrrp,omitempty"`
 }
 
 // State returns the current state dump.

@@ -10,7 +10,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/ipvs"
-	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
 // ErrNotRunning is returned by Reload outside Run.
@@ -42,8 +42,8 @@ func (e *InvalidConfigError) Error() string {
 // changes nothing when it fails.
 type plan struct {
 	cfg       *conf.Config
-	instances []vrrp.InstanceConfig
-	groups    []vrrp.SyncGroupConfig
+	instances []runner.InstanceConfig
+	groups    []runner.SyncGroupConfig
 	lvs       *lvsState           // the virtual servers at their initial state
 	checks    []healthcheck.Check // the checks of lvs's real servers
 	desired   ipvs.Table          // every real server at its configured weight

@@ -30,6 +30,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
 // fakeNotifier records the sd_notify states.
@@ -57,7 +58,7 @@ func (n *fakeNotifier) expect(t *testing.T, want ...string) {
 // configurations it was built with. Run makes it ready unless holdReady.
 type fakeVRRP struct {
 	mu        sync.Mutex
-	opts      vrrp.RunnerOptions
+	opts      runner.Options
 	runs      atomic.Int32
 	updates   int
 	fail      error
@@ -76,16 +77,16 @@ func (f *fakeVRRP) Run(ctx context.Context) error {
 
 func (f *fakeVRRP) Ready() <-chan struct{} { return f.ready }
 
-func (f *fakeVRRP) Update(_ context.Context, instances []vrrp.InstanceConfig, groups []vrrp.SyncGroupConfig) (vrrp.UpdateResult, error) {
+func (f *fakeVRRP) Update(_ context.Context, instances []runner.InstanceConfig, groups []runner.SyncGroupConfig) (runner.UpdateResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
-		return vrrp.UpdateResult{}, f.fail
+		return runner.UpdateResult{}, f.fail
 	}
 	f.updates++
-	var res vrrp.UpdateResult
+	var res runner.UpdateResult
 	for _, in := range instances {
-		i := slices.IndexFunc(f.opts.Instances, func(o vrrp.InstanceConfig) bool { return o.Machine.Name == in.Machine.Name })
+		i := slices.IndexFunc(f.opts.Instances, func(o runner.InstanceConfig) bool { return o.Machine.Name == in.Machine.Name })
 		switch {
 		case i < 0:
 			res.Added = append(res.Added, in.Machine.Name)
@@ -99,12 +100,12 @@ func (f *fakeVRRP) Update(_ context.Context, instances []vrrp.InstanceConfig, gr
 	return res, nil
 }
 
-func (f *fakeVRRP) Snapshot() vrrp.Stats {
+func (f *fakeVRRP) Snapshot() runner.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var st vrrp.Stats
+	var st runner.Stats
 	for _, in := range f.opts.Instances {
-		st.Instances = append(st.Instances, vrrp.InstanceStats{Name: in.Machine.Name, VRID: in.Machine.VRID,
+		st.Instances = append(st.Instances, runner.InstanceStats{Name: in.Machine.Name, VRID: in.Machine.VRID,
 			Interface: in.Interface, State: vrrp.StateMaster, BasePriority: in.Machine.Priority})
 	}
 	return st
@@ -204,7 +205,7 @@ func newTestDaemon(t *testing.T, src string, withVRRP, listen bool) *testDaemon 
 		},
 	}
 	if withVRRP {
-		o.newVRRP = func(ro vrrp.RunnerOptions) (vrrpRunner, error) {
+		o.newVRRP = func(ro runner.Options) (vrrpRunner, error) {
 			f := &fakeVRRP{opts: ro, ready: make(chan struct{})}
 			td.vrrps = append(td.vrrps, f)
 			return f, nil

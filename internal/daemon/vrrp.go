@@ -1,26 +1,26 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
 	"slices"
 
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
 
 // vrrpConfig translates the configuration's VRRP part into the runner's option
 // types. cfg has been validated by conf; an error here names the instance.
-func vrrpConfig(cfg *conf.Config) ([]vrrp.InstanceConfig, []vrrp.SyncGroupConfig, error) {
+func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupConfig, error) {
 	scripts := map[string]*conf.VRRPScript{}
 	for _, s := range cfg.VRRPScripts {
 		scripts[s.Name] = s
 	}
 	g := cfg.Global
-	var out []vrrp.InstanceConfig
+	var out []runner.InstanceConfig
 	for _, in := range cfg.VRRPInstances {
 		ic, err := instanceConfig(g, scripts, in)
 		if err != nil {
@@ -28,9 +28,9 @@ func vrrpConfig(cfg *conf.Config) ([]vrrp.InstanceConfig, []vrrp.SyncGroupConfig
 		}
 		out = append(out, ic)
 	}
-	var groups []vrrp.SyncGroupConfig
+	var groups []runner.SyncGroupConfig
 	for _, sg := range cfg.SyncGroups {
-		groups = append(groups, vrrp.SyncGroupConfig{
+		groups = append(groups, runner.SyncGroupConfig{
 			Name:    sg.Name,
 			Members: append([]string(nil), sg.Members...),
 			Notify:  notifyScripts(sg.Notify),
@@ -56,7 +56,7 @@ func vrrpConfig(cfg *conf.Config) ([]vrrp.InstanceConfig, []vrrp.SyncGroupConfig
 	return out, groups, nil
 }
 
-func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *conf.VRRPInstance) (vrrp.InstanceConfig, error) {
+func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *conf.VRRPInstance) (runner.InstanceConfig, error) {
 	fam := vrrp.FamilyIPv4
 	if in.Family == conf.Inet6 {
 		fam = vrrp.FamilyIPv6
@@ -88,13 +88,13 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 		case "PASS":
 			m.AuthType, m.AuthPass = vrrp.AuthPass, in.Auth.Pass
 		default:
-			return vrrp.InstanceConfig{}, fmt.Errorf("authentication %s is not supported", in.Auth.Type)
+			return runner.InstanceConfig{}, fmt.Errorf("authentication %s is not supported", in.Auth.Type)
 		}
 	}
 	for _, p := range in.UnicastPeers {
 		m.UnicastPeers = append(m.UnicastPeers, p.Addr)
 	}
-	ic := vrrp.InstanceConfig{
+	ic := runner.InstanceConfig{
 		Machine:          m,
 		Interface:        in.Interface,
 		SrcAddr:          in.SrcIP,
@@ -176,16 +176,16 @@ func trackIface(ti conf.TrackedIface, weighted bool) track.InterfaceConfig {
 	return track.InterfaceConfig{Name: ti.Name, Weight: w, Reverse: ti.Reverse}
 }
 
-func trackScript(scripts map[string]*conf.VRRPScript, ts conf.TrackedScript, weighted bool) (vrrp.TrackScript, error) {
+func trackScript(scripts map[string]*conf.VRRPScript, ts conf.TrackedScript, weighted bool) (runner.TrackScript, error) {
 	s := scripts[ts.Name]
 	if s == nil || s.Script == nil {
-		return vrrp.TrackScript{}, fmt.Errorf("track_script %s (%s): no such vrrp_script", ts.Name, ts.Pos)
+		return runner.TrackScript{}, fmt.Errorf("track_script %s (%s): no such vrrp_script", ts.Name, ts.Pos)
 	}
 	w := ts.Weight
 	if !weighted {
 		w = 0
 	}
-	return vrrp.TrackScript{
+	return runner.TrackScript{
 		Script: track.ScriptConfig{
 			Name:     s.Name,
 			Interval: s.Interval.Std(),
@@ -202,36 +202,20 @@ func trackScript(scripts map[string]*conf.VRRPScript, ts conf.TrackedScript, wei
 	}, nil
 }
 
-func command(s *conf.Script) vrrp.Command {
-	return vrrp.Command{Argv: append([]string(nil), s.Argv...), User: s.User, Group: s.Group}
+func command(s *conf.Script) runner.Command {
+	return runner.Command{Argv: append([]string(nil), s.Argv...), User: s.User, Group: s.Group}
 }
 
-func notifyScripts(n conf.Notify) vrrp.NotifyScripts {
-	opt := func(s *conf.Script) *vrrp.Command {
+func notifyScripts(n conf.Notify) runner.NotifyScripts {
+	opt := func(s *conf.Script) *runner.Command {
 		if s == nil {
 			return nil
 		}
 		c := command(s)
 		return &c
 	}
-	return vrrp.NotifyScripts{
+	return runner.NotifyScripts{
 		Master: opt(n.Master), Backup: opt(n.Backup), Fault: opt(n.Fault), Stop: opt(n.Stop),
 		Any: opt(n.Any), MasterRxLowerPri: opt(n.MasterRxLowerPri),
 	}
 }
-
-// readyRunner gives *vrrp.Runner the Ready of the runner package that
-// replaces it; without a hook into the runner it closes when Run starts.
-type readyRunner struct {
-	*vrrp.Runner
-	ready chan struct{}
-}
-
-func (r readyRunner) Run(ctx context.Context) error {
-	close(r.ready)
-	return r.Runner.Run(ctx)
-}
-
-func (r readyRunner) Ready() <-chan struct{} { return r.ready }
-
-var _ vrrpRunner = readyRunner{}

@@ -4,7 +4,7 @@
 // [NewRegistry]); the package has no global state, so two daemons in one process
 // each get their own series. VRRP, IPVS and health-check state is read at scrape
 // time from the snapshot interfaces in [Sources] ([VRRPSource] is satisfied by
-// *vrrp.Runner, [IPVSSource] by *ipvs.Netlink), which the daemon swaps with
+// *runner.Runner, [IPVSSource] by *ipvs.Netlink), which the daemon swaps with
 // [Metrics.SetSources] on every reload. Events that snapshots cannot reconstruct
 // are pushed: [Metrics.ObserveCheck] for every finished health check and
 // [Metrics.ConfigReloaded] for every (re)load.

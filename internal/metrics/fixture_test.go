@@ -11,6 +11,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 )
 
@@ -21,9 +22,9 @@ var (
 	rs2 = netip.MustParseAddrPort("10.0.1.2:80")
 )
 
-func fakeVRRP() vrrp.Stats {
-	return vrrp.Stats{
-		Instances: []vrrp.InstanceStats{{
+func fakeVRRP() runner.Stats {
+	return runner.Stats{
+		Instances: []runner.InstanceStats{{
 			Name: "VI_1", VRID: 51, Interface: "eth0", Family: vrrp.FamilyIPv4, SyncGroup: "G1",
 			State: vrrp.StateMaster, BasePriority: 100, EffectivePriority: 90,
 			MasterAddr: netip.MustParseAddr("192.0.2.1"), MasterPriority: 90,
@@ -44,7 +45,7 @@ func fakeVRRP() vrrp.Stats {
 			Name: "VI_6", VRID: 52, Interface: "eth1", Family: vrrp.FamilyIPv6,
 			State: vrrp.StateBackup, BasePriority: 50, EffectivePriority: 50,
 		}},
-		SyncGroups:    []vrrp.SyncGroupStats{{Name: "G1", Members: []string{"VI_1"}, State: vrrp.StateMaster}},
+		SyncGroups:    []runner.SyncGroupStats{{Name: "G1", Members: []string{"VI_1"}, State: vrrp.StateMaster}},
 		RxUnknownVRID: 21, RxTooShort: 22, RecvErrors: 23,
 	}
 }

@@ -16,13 +16,13 @@ import (
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/buildinfo"
 	"github.com/lvs-ha/lvs-ha/ipvs"
-	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
 
 // VRRPSource gives a snapshot of the VRRP runner.
 type VRRPSource interface {
-	Snapshot() vrrp.Stats
+	Snapshot() runner.Stats
 }
 
 // IPVSSource reads the live IPVS table with its 64-bit counters.
@@ -36,7 +36,7 @@ type HealthSource interface {
 }
 
 var (
-	_ VRRPSource   = (*vrrp.Runner)(nil)
+	_ VRRPSource   = (*runner.Runner)(nil)
 	_ IPVSSource   = (*ipvs.Netlink)(nil)
 	_ IPVSSource   = ipvs.Kernel(nil)
 	_ VRRPSource   = VRRPFunc(nil)
@@ -45,10 +45,10 @@ var (
 )
 
 // VRRPFunc adapts a function to VRRPSource.
-type VRRPFunc func() vrrp.Stats
+type VRRPFunc func() runner.Stats
 
 // Snapshot calls f.
-func (f VRRPFunc) Snapshot() vrrp.Stats { return f() }
+func (f VRRPFunc) Snapshot() runner.Stats { return f() }
 
 // IPVSFunc adapts a function to IPVSSource.
 type IPVSFunc func() (ipvs.Table, error)
@@ -100,7 +100,7 @@ type VIP struct {
 
 // VIPsOf returns the VIPs of each instance config, keyed by instance name,
 // with an empty device replaced by the instance's interface.
-func VIPsOf(cfgs []vrrp.InstanceConfig) map[string][]VIP {
+func VIPsOf(cfgs []runner.InstanceConfig) map[string][]VIP {
 	out := make(map[string][]VIP, len(cfgs))
 	for _, c := range cfgs {
 		var vs []VIP

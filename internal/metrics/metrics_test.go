@@ -16,6 +16,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
 
@@ -249,7 +250,7 @@ func TestNoSourcesAndTypedNil(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r *vrrp.Runner
+	var r *runner.Runner
 	var k *ipvs.Netlink
 	m.SetSources(Sources{VRRP: r, IPVS: k, Health: HealthFunc(nil)})
 	n, err := testutil.GatherAndCount(reg)
@@ -314,7 +315,7 @@ func TestLint(t *testing.T) {
 }
 
 func TestVIPsOf(t *testing.T) {
-	cfgs := []vrrp.InstanceConfig{{
+	cfgs := []runner.InstanceConfig{{
 		Machine:   vrrp.Options{Name: "VI_1"},
 		Interface: "eth0",
 		VIPs: []vip.Address{

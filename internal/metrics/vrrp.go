@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
 // keepalived-exporter's instance labels.
@@ -22,11 +23,11 @@ func instDesc(name, help string, extra ...string) *prometheus.Desc {
 // instCounter is a per-instance counter with keepalived-exporter's labels.
 type instCounter struct {
 	d   *prometheus.Desc
-	get func(*vrrp.InstanceStats) uint64
+	get func(*runner.InstanceStats) uint64
 }
 
-func rxErr(r vrrp.Reason) func(*vrrp.InstanceStats) uint64 {
-	return func(s *vrrp.InstanceStats) uint64 { return s.RxErrors[r] }
+func rxErr(r vrrp.Reason) func(*runner.InstanceStats) uint64 {
+	return func(s *runner.InstanceStats) uint64 { return s.RxErrors[r] }
 }
 
 var (
@@ -39,13 +40,13 @@ var (
 	// Counters with keepalived-exporter's names, in its order.
 	keepalivedCounters = []instCounter{
 		{instDesc("keepalived_advertisements_received_total", "Advertisements received."),
-			func(s *vrrp.InstanceStats) uint64 { return s.AdvertsReceived }},
+			func(s *runner.InstanceStats) uint64 { return s.AdvertsReceived }},
 		{instDesc("keepalived_advertisements_sent_total", "Advertisements sent."),
-			func(s *vrrp.InstanceStats) uint64 { return s.AdvertsSent }},
+			func(s *runner.InstanceStats) uint64 { return s.AdvertsSent }},
 		{instDesc("keepalived_become_master_total", "Transitions to MASTER."),
-			func(s *vrrp.InstanceStats) uint64 { return s.BecomeMaster }},
+			func(s *runner.InstanceStats) uint64 { return s.BecomeMaster }},
 		{instDesc("keepalived_release_master_total", "Transitions out of MASTER."),
-			func(s *vrrp.InstanceStats) uint64 { return s.ReleaseMaster }},
+			func(s *runner.InstanceStats) uint64 { return s.ReleaseMaster }},
 		{instDesc("keepalived_packet_length_errors_total", "Packets rejected for their length."),
 			rxErr(vrrp.ReasonPacketLength)},
 		{instDesc("keepalived_advertisements_interval_errors_total", "VRRPv2 advertisements rejected for a different interval."),
@@ -55,7 +56,9 @@ var (
 		{instDesc("keepalived_invalid_type_received_total", "Packets rejected for a type other than advertisement."),
 			rxErr(vrrp.ReasonInvalidType)},
 		{instDesc("keepalived_address_list_errors_total", "Advertisements whose address list differs from ours (accepted or rejected)."),
-			func(s *vrrp.InstanceStats) uint64 { return s.AddressListMismatch + s.RxErrors[vrrp.ReasonAddressList] }},
+			func(s *runner.InstanceStats) uint64 {
+				return s.AddressListMismatch + s.RxErrors[vrrp.ReasonAddressList]
+			}},
 		{instDesc("keepalived_authentication_invalid_total", "VRRPv2 packets with an unknown or unsupported authentication type."),
 			rxErr(vrrp.ReasonAuthType)},
 		{instDesc("keepalived_authentication_mismatch_total", "VRRPv2 packets with another authentication type than ours."),
@@ -63,21 +66,21 @@ var (
 		{instDesc("keepalived_authentication_failure_total", "VRRPv2 packets with a wrong password."),
 			rxErr(vrrp.ReasonAuthFailure)},
 		{instDesc("keepalived_priority_zero_received_total", "Priority 0 advertisements received."),
-			func(s *vrrp.InstanceStats) uint64 { return s.PriorityZeroReceived }},
+			func(s *runner.InstanceStats) uint64 { return s.PriorityZeroReceived }},
 		{instDesc("keepalived_priority_zero_sent_total", "Priority 0 advertisements sent."),
-			func(s *vrrp.InstanceStats) uint64 { return s.PriorityZeroSent }},
+			func(s *runner.InstanceStats) uint64 { return s.PriorityZeroSent }},
 	}
 
 	// lvs-ha's own per-instance counters.
 	lvsCounters = []instCounter{
 		{instDesc("lvs_ha_vrrp_gratuitous_arps_sent_total", "Gratuitous ARPs and unsolicited neighbour advertisements sent."),
-			func(s *vrrp.InstanceStats) uint64 { return s.GARPsSent }},
+			func(s *runner.InstanceStats) uint64 { return s.GARPsSent }},
 		{instDesc("lvs_ha_vrrp_gratuitous_arp_errors_total", "Gratuitous ARPs and unsolicited neighbour advertisements that could not be sent."),
-			func(s *vrrp.InstanceStats) uint64 { return s.GARPErrors }},
+			func(s *runner.InstanceStats) uint64 { return s.GARPErrors }},
 		{instDesc("lvs_ha_vrrp_send_errors_total", "Advertisements that could not be encoded or sent (per destination)."),
-			func(s *vrrp.InstanceStats) uint64 { return s.SendErrors }},
+			func(s *runner.InstanceStats) uint64 { return s.SendErrors }},
 		{instDesc("lvs_ha_vrrp_vip_errors_total", "Failed additions or removals of virtual addresses."),
-			func(s *vrrp.InstanceStats) uint64 { return s.VIPErrors }},
+			func(s *runner.InstanceStats) uint64 { return s.VIPErrors }},
 	}
 
 	vrrpRxErrors       = instDesc("lvs_ha_vrrp_rx_errors_total", "Received packets rejected, by reason.", "reason")

@@ -8,6 +8,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
 // Document is the body of GET /status.
@@ -124,7 +125,7 @@ func Build(src metrics.Sources, version string, now time.Time) Document {
 	return doc
 }
 
-func instance(in vrrp.InstanceStats, vips []metrics.VIP) Instance {
+func instance(in runner.InstanceStats, vips []metrics.VIP) Instance {
 	out := Instance{
 		Name: in.Name, Interface: in.Interface, VRID: in.VRID, Family: family(in.Family),
 		State: in.State.String(), BasePriority: in.BasePriority, EffectivePriority: in.EffectivePriority,

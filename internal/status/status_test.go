@@ -23,6 +23,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata golden files")
@@ -72,9 +73,9 @@ func fakeSources() metrics.Sources {
 		State:     healthcheck.State{Up: true},
 	}}
 	return metrics.Sources{
-		VRRP: metrics.VRRPFunc(func() vrrp.Stats {
-			return vrrp.Stats{
-				Instances: []vrrp.InstanceStats{{
+		VRRP: metrics.VRRPFunc(func() runner.Stats {
+			return runner.Stats{
+				Instances: []runner.InstanceStats{{
 					Name: "VI_1", VRID: 51, Interface: "eth0", Family: vrrp.FamilyIPv4, SyncGroup: "G1",
 					State: vrrp.StateMaster, BasePriority: 100, EffectivePriority: 90,
 					MasterAddr: netip.MustParseAddr("192.0.2.1"), MasterPriority: 90,
@@ -83,7 +84,7 @@ func fakeSources() metrics.Sources {
 					Name: "VI_6", VRID: 52, Interface: "eth1", Family: vrrp.FamilyIPv6,
 					State: vrrp.StateFault, BasePriority: 50, EffectivePriority: 50, Fault: true,
 				}},
-				SyncGroups: []vrrp.SyncGroupStats{{Name: "G1", Members: []string{"VI_1"}, State: vrrp.StateMaster}},
+				SyncGroups: []runner.SyncGroupStats{{Name: "G1", Members: []string{"VI_1"}, State: vrrp.StateMaster}},
 			}
 		}),
 		VIPs: map[string][]metrics.VIP{"VI_1": {

@@ -1,4 +1,4 @@
-package vrrp
+package runner
 
 import (
 	"context"

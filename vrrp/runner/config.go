@@ -1,4 +1,4 @@
-package vrrp
+package runner
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
@@ -24,11 +25,9 @@ type InstanceConfig struct {
 	//     SrcAddr; if both are set they must be equal.
 	//   - VIPs: derived from VIPs below; if VIPs is empty, Machine.VIPs are
 	//     used as host addresses on Interface.
-	//   - GARPMasterDelay and GARPMasterRefresh must be zero: GARP (a
-	//     garp.Scheduler) owns all announcement timing; GARPLowerPrio is set
-	//     from GARP.LowerPrioRepeat > 0.
+	//   - GARPLowerPrio is set from GARP.LowerPrioRepeat > 0.
 	//   - UnicastPeers is also the socket's peer list (unicast mode).
-	Machine Options
+	Machine vrrp.Options
 	// Interface is the interface the instance runs on (keepalived
 	// "interface"). Required.
 	Interface string
@@ -76,7 +75,7 @@ type TrackScript struct {
 }
 
 // Command is an external script: argv (see script.SplitCommand) and the
-// user/group to run it as. An empty User means RunnerOptions.ScriptUser.
+// user/group to run it as. An empty User means Options.ScriptUser.
 type Command struct {
 	Argv        []string
 	User, Group string
@@ -142,9 +141,6 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 		return c, fmt.Errorf("%s: no interface", where)
 	}
 	o := &c.Machine
-	if o.GARPMasterDelay != 0 || o.GARPMasterRefresh != 0 {
-		return c, fmt.Errorf("%s: set GARP (garp.Options), not Machine.GARPMasterDelay/GARPMasterRefresh", where)
-	}
 	if len(c.VIPs) > 0 && len(o.VIPs) > 0 {
 		return c, fmt.Errorf("%s: give VIPs or Machine.VIPs, not both", where)
 	}
@@ -184,17 +180,17 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 	if o.Family == 0 {
 		switch {
 		case c.SrcAddr.IsValid():
-			o.Family = FamilyOf(c.SrcAddr)
+			o.Family = vrrp.FamilyOf(c.SrcAddr)
 		case len(o.VIPs) > 0:
-			o.Family = FamilyOf(o.VIPs[0])
+			o.Family = vrrp.FamilyOf(o.VIPs[0])
 		default:
-			o.Family = FamilyIPv4
+			o.Family = vrrp.FamilyIPv4
 		}
 	}
 	o.PrimaryAddr = c.SrcAddr
 	if !o.PrimaryAddr.IsValid() {
 		o.PrimaryAddr = placeholder4
-		if o.Family == FamilyIPv6 {
+		if o.Family == vrrp.FamilyIPv6 {
 			o.PrimaryAddr = placeholder6
 		}
 	}
@@ -211,7 +207,7 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 	}
 	o.GARPLowerPrio = c.GARP.LowerPrioRepeat > 0
 
-	if _, err := o.normalize(); err != nil {
+	if _, err := vrrp.NewMachine(*o); err != nil {
 		return c, err
 	}
 	if err := c.sockConfig().Validate(); err != nil {
@@ -239,13 +235,21 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 	return c, nil
 }
 
+// basePriority is the configured priority, or keepalived's default 100.
+func (c *InstanceConfig) basePriority() uint8 {
+	if c.Machine.Priority == 0 {
+		return 100
+	}
+	return c.Machine.Priority
+}
+
 // sockConfig is the socket configuration of the instance.
 func (c *InstanceConfig) sockConfig() vrrpsock.Config {
 	peers := slices.Clone(c.Machine.UnicastPeers)
 	slices.SortFunc(peers, netip.Addr.Compare)
 	return vrrpsock.Config{
 		Interface: c.Interface,
-		IPv6:      c.Machine.Family == FamilyIPv6,
+		IPv6:      c.Machine.Family == vrrp.FamilyIPv6,
 		Group:     c.McastGroup,
 		Src:       c.SrcAddr,
 		Peers:     peers,
@@ -271,6 +275,6 @@ func (c *InstanceConfig) garpVIPs() []garp.VIP {
 }
 
 // DefaultNotifyTimeout bounds notify scripts other than STOP ones (which get
-// script.StopNotifyTimeout, as in keepalived) when RunnerOptions.NotifyTimeout
+// script.StopNotifyTimeout, as in keepalived) when Options.NotifyTimeout
 // is zero. keepalived itself does not time them out.
 const DefaultNotifyTimeout = time.Minute

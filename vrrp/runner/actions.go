@@ -1,4 +1,4 @@
-package vrrp
+package runner
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/script"
+	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
@@ -25,30 +26,24 @@ func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 	}
 	in := cs.byVRID[p.Payload[1]]
 	if in == nil {
-		k := vridKey{cs.cfg.Interface, FamilyIPv4, p.Payload[1]}
+		k := vridKey{cs.cfg.Interface, vrrp.FamilyIPv4, p.Payload[1]}
 		if cs.cfg.IPv6 {
-			k.fam = FamilyIPv6
+			k.fam = vrrp.FamilyIPv6
 		}
-		if !r.vridUsed[k] {
+		if !r.cfg.vridUsed[k] {
 			r.rxUnknownVRID++
 		}
 		return
 	}
-	exp := in.expect
-	if in.cfg.Machine.SkipCheckAdvAddr && p.Src.Unmap() != in.m.MasterAddr() {
-		// keepalived's skip_check_adv_addr skips the address check only for
-		// adverts from the master it already accepted.
-		exp.CheckVIPs, exp.RejectAddressMismatch = true, true
-	}
-	d, err := Decode(p.Payload, RxInfo{Src: p.Src, Dst: p.Dst, TTL: p.TTL}, exp)
+	d, err := vrrp.Decode(p.Payload, vrrp.RxInfo{Src: p.Src, Dst: p.Dst, TTL: p.TTL}, in.m.Expect(p.Src))
 	if err != nil {
-		reason := ReasonOf(err)
+		reason := vrrp.ReasonOf(err)
 		in.stats.RxErrors[reason]++
 		r.log.Debug("VRRP packet rejected", "instance", in.name, "from", p.Src, "reason", reason.String(), "err", err)
 		return
 	}
 	in.stats.AdvertsReceived++
-	if d.Priority == PriorityStop {
+	if d.Priority == vrrp.PriorityStop {
 		in.stats.PriorityZeroReceived++
 	}
 	if d.AddressListMismatch {
@@ -58,14 +53,7 @@ func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 	if d.IntervalMismatch {
 		r.log.Debug("VRRP advert interval differs from ours", "instance", in.name, "from", p.Src, "interval", d.Interval)
 	}
-	from := p.Src.Unmap()
-	if in.m.State() == StateMaster && d.Priority != PriorityStop && from != in.conn.src &&
-		(d.Priority < in.m.Priority() || (d.Priority == in.m.Priority() && from.Compare(in.conn.src) < 0)) {
-		if c := in.cfg.Notify.MasterRxLowerPri; c != nil {
-			r.runNotify(in.name, "notify_master_rx_lower_pri", r.spec(c, c.Argv, r.notifyTimeout), false)
-		}
-	}
-	r.step(in, AdvertReceived{Advertisement: d.Advertisement, From: from})
+	r.step(in, vrrp.AdvertReceived{Advertisement: d.Advertisement, From: p.Src.Unmap()})
 }
 
 // onLinks applies a link dump (sync) or one link event to the interface
@@ -89,10 +77,10 @@ func (r *Runner) onLinks(evs []track.LinkEvent, sync bool) {
 				switch st := t.State(); {
 				case st == track.StateFail:
 					r.log.Info("VRRP interface down", "instance", in.name, "interface", in.cfg.Interface)
-					r.step(in, LinkDown{})
+					r.step(in, vrrp.LinkDown{})
 				case st == track.StateOK && before == track.StateFail:
 					r.log.Info("VRRP interface up", "instance", in.name, "interface", in.cfg.Interface)
-					r.step(in, LinkUp{})
+					r.step(in, vrrp.LinkUp{})
 				}
 			}
 		}
@@ -143,18 +131,10 @@ func (r *Runner) startScript(s *scriptState) {
 	s.t.Start(r.now)
 	spec := r.spec(&s.cmd, slices.Clone(s.cmd.Argv), s.t.Timeout())
 	ctx := r.asyncCtx
-	if r.hooks != nil {
-		r.hooks.started()
-	}
-	r.asyncWG.Add(1)
-	go func() {
-		defer r.asyncWG.Done()
-		res := r.checker.Run(ctx, spec)
-		select {
-		case r.in <- input{kind: inScript, script: s, result: res}:
-		case <-ctx.Done():
-		}
-	}()
+	r.async.Go(func() {
+		res := r.opts.Checker.Run(ctx, spec)
+		r.send(ctx, func() { r.onScriptResult(s, res) })
+	})
 }
 
 func (r *Runner) onScriptResult(s *scriptState, res script.Result) {
@@ -196,48 +176,45 @@ func (in *instance) trackerStatuses() []track.Status {
 // updateTrackers tells the machine its trackers' combined effect.
 func (r *Runner) updateTrackers(in *instance, reason string) {
 	prio, fault := track.Effective(int(in.stats.BasePriority), in.trackerStatuses()...)
-	r.step(in, TrackersUpdated{Priority: uint8(prio), Fault: fault, Reason: reason})
+	r.step(in, vrrp.TrackersUpdated{Priority: uint8(prio), Fault: fault, Reason: reason})
 }
 
 // do carries out one action of in's machine.
-func (r *Runner) do(in *instance, a Action) {
+func (r *Runner) do(in *instance, a vrrp.Action) {
 	switch a := a.(type) {
-	case SendAdvert:
+	case vrrp.SendAdvert:
 		r.sendAdvert(in, a.Advertisement)
-	case AddVIPs:
+	case vrrp.AddVIPs:
 		r.addVIPs(in)
-	case RemoveVIPs:
+	case vrrp.RemoveVIPs:
 		r.removeVIPs(in)
-	case SendGARP:
+	case vrrp.SendGARP:
 		switch a.Reason {
-		case GARPBecomeMaster:
-			if err := in.sched.Start(r.now, in.garpVIPs); err != nil {
-				in.stats.GARPErrors++
-				r.log.Error("gratuitous ARP schedule", "instance", in.name, "err", err)
-			}
-			r.flushGARP(in)
-		case GARPLowerPrio:
+		case vrrp.GARPBecomeMaster:
+			r.announce(in)
+		case vrrp.GARPLowerPrio:
 			in.sched.LowerPriority(r.now)
 			r.flushGARP(in)
-		default:
-			// GARPDelayed / GARPRefresh: the machine's own GARP timers are
-			// disabled (GARPMasterDelay/Refresh zero); the scheduler owns them.
 		}
-	case Notify:
+	case vrrp.RxLowerPriority:
+		if c := in.cfg.Notify.MasterRxLowerPri; c != nil {
+			r.runNotify(in.name, "notify_master_rx_lower_pri", r.spec(c, c.Argv, r.opts.NotifyTimeout), false)
+		}
+	case vrrp.Notify:
 		r.transition(in, a)
-	case PriorityChanged:
+	case vrrp.PriorityChanged:
 		r.log.Info("VRRP priority changed", "instance", in.name, "from", a.From, "to", a.To)
 	}
 }
 
-func (r *Runner) sendAdvert(in *instance, a Advertisement) {
+func (r *Runner) sendAdvert(in *instance, a vrrp.Advertisement) {
 	cs := in.conn
 	if cs == nil {
 		return
 	}
 	sent := false
 	for _, dst := range cs.dsts {
-		b, err := a.Marshal(EncodeOptions{Src: cs.src, Dst: dst, V3ChecksumAsV2: in.cfg.Machine.V3ChecksumAsV2})
+		b, err := a.Marshal(vrrp.EncodeOptions{Src: cs.src, Dst: dst, V3ChecksumAsV2: in.cfg.Machine.V3ChecksumAsV2})
 		if err == nil {
 			err = cs.c.Send(b, dst)
 		}
@@ -250,7 +227,7 @@ func (r *Runner) sendAdvert(in *instance, a Advertisement) {
 	}
 	if sent {
 		in.stats.AdvertsSent++
-		if a.Priority == PriorityStop {
+		if a.Priority == vrrp.PriorityStop {
 			in.stats.PriorityZeroSent++
 		}
 	}
@@ -258,14 +235,14 @@ func (r *Runner) sendAdvert(in *instance, a Advertisement) {
 
 func (r *Runner) addVIPs(in *instance) {
 	in.vipsUp = true
-	for _, v := range in.vips {
+	for _, v := range in.cfg.allVIPs() {
 		r.addVIP(in, v)
 	}
 }
 
 func (r *Runner) removeVIPs(in *instance) {
 	ok := true
-	for _, v := range in.vips {
+	for _, v := range in.cfg.allVIPs() {
 		ok = r.removeVIP(in, v) && ok
 	}
 	in.vipsUp = !ok
@@ -287,6 +264,15 @@ func (r *Runner) removeVIP(in *instance, v vip.Address) bool {
 		return false
 	}
 	return true
+}
+
+// announce (re)starts the instance's GARP schedule, as on becoming master.
+func (r *Runner) announce(in *instance) {
+	if err := in.sched.Start(r.now, in.cfg.garpVIPs()); err != nil {
+		in.stats.GARPErrors++
+		r.log.Error("gratuitous ARP schedule", "instance", in.name, "err", err)
+	}
+	r.flushGARP(in)
 }
 
 func (r *Runner) flushGARP(in *instance) {
@@ -312,20 +298,20 @@ func unjoin(err error) []error {
 
 // logTransition logs a state change; step calls it before any action of the
 // step is carried out.
-func (r *Runner) logTransition(in *instance, n Notify) {
+func (r *Runner) logTransition(in *instance, n vrrp.Notify) {
 	r.log.Info("VRRP state change", "instance", in.name, "from", n.From.String(), "to", n.To.String(), "reason", n.Reason)
 }
 
 // transition keeps the statistics of a state change, stops GARPs when
 // leaving master and runs the notify scripts.
-func (r *Runner) transition(in *instance, n Notify) {
+func (r *Runner) transition(in *instance, n vrrp.Notify) {
 	in.stats.LastTransition = r.now
 	in.stats.LastTransitionReason = n.Reason
-	if n.From == StateMaster {
+	if n.From == vrrp.StateMaster {
 		in.stats.ReleaseMaster++
 		in.sched.Stop()
 	}
-	if n.To == StateMaster {
+	if n.To == vrrp.StateMaster {
 		in.stats.BecomeMaster++
 	}
 	r.notifyScripts(script.NotifyInstance, in.name, in.cfg.Notify, n.To, int(in.m.Priority()))
@@ -340,26 +326,26 @@ func (r *Runner) checkGroup(gs *groupState) {
 	from := gs.state
 	gs.state = st
 	r.log.Info("VRRP sync group state change", "group", gs.cfg.Name, "from", from.String(), "to", st.String())
-	if st != StateInitialize {
+	if st != vrrp.StateInitialize {
 		r.notifyScripts(script.NotifyGroup, gs.cfg.Name, gs.cfg.Notify, st, 0)
 	}
 }
 
 // notifyScripts runs the state-specific script, then the generic one, each
 // on its own goroutine (keepalived waits for neither).
-func (r *Runner) notifyScripts(kind script.NotifyKind, name string, ns NotifyScripts, to State, prio int) {
+func (r *Runner) notifyScripts(kind script.NotifyKind, name string, ns NotifyScripts, to vrrp.State, prio int) {
 	var (
 		word     string
 		specific *Command
 	)
 	switch to {
-	case StateMaster:
+	case vrrp.StateMaster:
 		word, specific = script.StateMaster, ns.Master
-	case StateBackup:
+	case vrrp.StateBackup:
 		word, specific = script.StateBackup, ns.Backup
-	case StateFault:
+	case vrrp.StateFault:
 		word, specific = script.StateFault, ns.Fault
-	case StateInitialize:
+	case vrrp.StateInitialize:
 		if kind == script.NotifyGroup {
 			return
 		}
@@ -368,7 +354,7 @@ func (r *Runner) notifyScripts(kind script.NotifyKind, name string, ns NotifyScr
 		return
 	}
 	stop := word == script.StateStop
-	timeout := r.notifyTimeout
+	timeout := r.opts.NotifyTimeout
 	if stop {
 		timeout = script.StopNotifyTimeout
 	}
@@ -382,7 +368,7 @@ func (r *Runner) notifyScripts(kind script.NotifyKind, name string, ns NotifyScr
 }
 
 func (r *Runner) spec(c *Command, argv []string, timeout time.Duration) script.Spec {
-	s := script.Spec{Argv: argv, User: c.User, Group: c.Group, Timeout: timeout, Clock: r.clock}
+	s := script.Spec{Argv: argv, User: c.User, Group: c.Group, Timeout: timeout}
 	if s.User == "" {
 		s.User, s.Group = r.opts.ScriptUser, r.opts.ScriptGroup
 	}
@@ -393,32 +379,17 @@ func (r *Runner) spec(c *Command, argv []string, timeout time.Duration) script.S
 // waited for when Run returns (they have a short timeout); the others are
 // cancelled then.
 func (r *Runner) runNotify(what, which string, spec script.Spec, stop bool) {
-	ctx := r.asyncCtx
-	if ctx == nil { // not running (cannot happen: transitions need Run)
-		ctx = context.Background()
-	}
-	wg := &r.asyncWG
+	ctx, wg := r.asyncCtx, &r.async
 	if stop {
-		wg = &r.stopWG
-		ctx = context.WithoutCancel(ctx)
+		ctx, wg = context.WithoutCancel(ctx), &r.stops
 	}
-	if r.hooks != nil {
-		r.hooks.started()
-	}
-	wg.Add(1)
-	log := r.log
-	notifier := r.notifier
-	hooks := r.hooks
-	go func() {
-		defer wg.Done()
-		if hooks != nil {
-			defer hooks.done()
-		}
+	log, notifier := r.log, r.opts.Notifier
+	wg.Go(func() {
 		res := notifier.Run(ctx, spec)
 		lvl := slog.LevelDebug
 		if !res.OK() {
 			lvl = slog.LevelWarn
 		}
 		log.Log(context.Background(), lvl, "notify script finished", "for", what, "script", which, "argv", spec.Argv, "result", res.String())
-	}()
+	})
 }

@@ -1,4 +1,4 @@
-package vrrp
+package runner
 
 import (
 	"maps"
@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 )
 
@@ -26,10 +27,10 @@ type InstanceStats struct {
 	Name      string
 	VRID      uint8
 	Interface string
-	Family    Family
+	Family    vrrp.Family
 	SyncGroup string // empty if none
 
-	State             State
+	State             vrrp.State
 	BasePriority      uint8
 	EffectivePriority uint8
 	Fault             bool       // own trackers or link failing
@@ -49,7 +50,7 @@ type InstanceStats struct {
 	PriorityZeroSent     uint64
 	PriorityZeroReceived uint64
 	// RxErrors counts rejected packets by reason (only non-zero entries).
-	RxErrors map[Reason]uint64
+	RxErrors map[vrrp.Reason]uint64
 	// AddressListMismatch counts accepted adverts whose address list
 	// differs from ours (keepalived addr_list_err).
 	AddressListMismatch uint64
@@ -67,7 +68,7 @@ type InstanceStats struct {
 type SyncGroupStats struct {
 	Name    string
 	Members []string
-	State   State
+	State   vrrp.State
 }
 
 func (s Stats) clone() Stats {

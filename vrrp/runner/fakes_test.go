@@ -1,4 +1,4 @@
-package vrrp
+package runner
 
 import (
 	"context"
@@ -10,45 +10,38 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/garp"
-	"github.com/lvs-ha/lvs-ha/internal/clock"
 	"github.com/lvs-ha/lvs-ha/internal/script"
+	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 )
 
-// The lab runs several Runners ("nodes") against one fake clock and an
-// in-memory network that carries the real encoded bytes between their fake
-// sockets. Every input a runner will handle is counted as in flight (packets
-// when sent, link events when injected, scripts when started) and uncounted
-// by the runner's test hooks once handled, so lab.settle can wait until
-// every runner has handled everything and is waiting for a future timer.
-// Time only moves in runUntil, from one armed deadline to the next.
+// The lab runs several Runners ("nodes") inside one synctest bubble, over
+// an in-memory network that carries the real encoded bytes between their
+// fake sockets. Time is the bubble's: it moves only when every goroutine
+// is blocked, so settle (synctest.Wait) returns once every runner has
+// handled everything, and runUntil lets the runners act at every deadline
+// on the way. Every test that uses a lab runs inside synctest.Test.
+
+// t0 is the bubble's start time.
+var t0 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 type lab struct {
-	t       *testing.T
-	clk     *clock.Fake
-	net     *fakeNet
-	nodes   []*node
-	changed chan struct{}
+	t     *testing.T
+	net   *fakeNet
+	nodes []*node
 }
 
 func newLab(t *testing.T) *lab {
-	l := &lab{t: t, clk: clock.NewFake(t0), changed: make(chan struct{}, 1)}
+	l := &lab{t: t}
 	l.net = &fakeNet{lab: l}
 	return l
-}
-
-func (l *lab) poke() {
-	select {
-	case l.changed <- struct{}{}:
-	default:
-	}
 }
 
 // node is one simulated host running a Runner.
@@ -64,11 +57,9 @@ type node struct {
 	links   *fakeLinks // nil: no link monitoring
 	r       *Runner
 
-	inflight atomic.Int64
-	idleNext atomic.Pointer[time.Time]
-	stopped  atomic.Bool
-	cancel   context.CancelFunc
-	done     chan error
+	stopped bool
+	cancel  context.CancelFunc
+	done    chan error
 }
 
 type nodeOpts struct {
@@ -94,11 +85,10 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 	if addr6 != "" {
 		n.addr6 = netip.MustParseAddr(addr6)
 	}
-	opts := RunnerOptions{
+	opts := Options{
 		Instances:  insts,
 		SyncGroups: no.syncGroups,
 		Logger:     slog.New(slog.NewTextHandler(l.t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
-		Clock:      l.clk,
 		Conns:      n.conns,
 		VIPs:       n.vips,
 		Announcer:  n.garps,
@@ -106,27 +96,15 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		Checker:    n.scripts,
 	}
 	if no.links {
-		n.links = &fakeLinks{n: n, events: make(chan track.LinkEvent, 16)}
+		n.links = &fakeLinks{events: make(chan track.LinkEvent, 16)}
 		for i, name := range no.ifaces {
 			n.links.state = append(n.links.state, track.LinkEvent{Index: i + 1, Name: name, Up: true})
 		}
-		n.inflight.Add(1) // the initial dump
 		opts.Links = n.links
 	}
-	r, err := NewRunner(opts)
+	r, err := New(opts)
 	if err != nil {
-		l.t.Fatalf("%s: NewRunner: %v", name, err)
-	}
-	r.hooks = &runnerHooks{
-		idle: func(next time.Time) {
-			n.idleNext.Store(&next)
-			l.poke()
-		},
-		started: func() { n.inflight.Add(1) },
-		done: func() {
-			n.inflight.Add(-1)
-			l.poke()
-		},
+		l.t.Fatalf("%s: New: %v", name, err)
 	}
 	n.r = r
 	l.nodes = append(l.nodes, n)
@@ -141,7 +119,7 @@ func (l *lab) start() {
 		n.done = make(chan error, 1)
 		go func() { n.done <- n.r.Run(ctx) }()
 		l.t.Cleanup(func() {
-			if !n.stopped.Load() {
+			if !n.stopped {
 				n.stop()
 			}
 		})
@@ -158,80 +136,26 @@ func (n *node) stop() error {
 	case <-time.After(10 * time.Second):
 		n.lab.t.Fatalf("%s: Run did not return", n.name)
 	}
-	n.stopped.Store(true)
-	n.lab.poke()
+	n.stopped = true
 	return err
 }
 
-// quiet: every running node has handled all its inputs and waits for a
-// timer after now (or none).
-func (l *lab) quiet() (bool, string) {
-	now := l.clk.Now()
-	for _, n := range l.nodes {
-		if n.stopped.Load() {
-			continue
-		}
-		if k := n.inflight.Load(); k != 0 {
-			return false, fmt.Sprintf("%s: %d inputs in flight", n.name, k)
-		}
-		next := n.idleNext.Load()
-		if next == nil {
-			return false, n.name + ": loop not started"
-		}
-		if !next.IsZero() && !next.After(now) {
-			return false, fmt.Sprintf("%s: timer %v not handled at %v", n.name, next.Sub(t0), now.Sub(t0))
-		}
-	}
-	return true, ""
-}
+// settle waits until every runner has handled everything and waits for a
+// timer or an input.
+func (l *lab) settle() { synctest.Wait() }
 
-// settle waits (in real time, for goroutine hand-offs only) until quiet.
-func (l *lab) settle() {
-	l.t.Helper()
-	limit := time.After(10 * time.Second)
-	for {
-		ok, why := l.quiet()
-		if ok {
-			return
-		}
-		select {
-		case <-l.changed:
-		case <-time.After(20 * time.Millisecond):
-		case <-limit:
-			l.t.Fatalf("runners do not settle at %v: %s", l.clk.Now().Sub(t0), why)
-		}
-	}
-}
-
-// runUntil moves the fake clock to end, stopping at every armed deadline
-// on the way and letting the runners settle there.
+// runUntil lets time run to end.
 func (l *lab) runUntil(end time.Time) {
-	l.t.Helper()
-	for i := 0; ; i++ {
-		if i > 100000 {
-			l.t.Fatal("runUntil: too many steps")
-		}
-		l.settle()
-		d, ok := l.clk.NextDeadline()
-		if !ok || d.After(end) {
-			l.clk.Set(end)
-			l.settle()
-			return
-		}
-		l.clk.Set(d)
-	}
+	time.Sleep(time.Until(end))
+	synctest.Wait()
 }
 
-func (l *lab) runFor(d time.Duration) { l.runUntil(l.clk.Now().Add(d)) }
+func (l *lab) runFor(d time.Duration) { l.runUntil(time.Now().Add(d)) }
 
 // update calls Update on node n's Runner and lets the lab settle.
 func (n *node) update(insts []InstanceConfig, groups []SyncGroupConfig) (UpdateResult, error) {
 	n.lab.t.Helper()
-	n.inflight.Add(1) // the loop's hook uncounts a handled update
 	res, err := n.r.Update(context.Background(), insts, groups)
-	if err != nil && !errors.Is(err, errFake) {
-		n.inflight.Add(-1) // refused before reaching the loop
-	}
 	n.lab.settle()
 	return res, err
 }
@@ -333,7 +257,7 @@ func (c *fakeConn) Send(payload []byte, dst netip.Addr) error {
 	}
 	nt := c.net
 	nt.mu.Lock()
-	nt.sent = append(nt.sent, sentPacket{at: nt.lab.clk.Now(), from: c.n.name, dst: dst, payload: slices.Clone(payload)})
+	nt.sent = append(nt.sent, sentPacket{at: time.Now(), from: c.n.name, dst: dst, payload: slices.Clone(payload)})
 	conns := slices.Clone(nt.conns)
 	tamper := nt.tamper
 	nt.mu.Unlock()
@@ -344,7 +268,7 @@ func (c *fakeConn) Send(payload []byte, dst netip.Addr) error {
 		if dst.IsMulticast() && to.group != dst || !dst.IsMulticast() && to.src != dst {
 			continue
 		}
-		p := vrrpsock.Packet{Payload: slices.Clone(payload), Src: c.src, Dst: dst, TTL: TTL, IfIndex: 1}
+		p := vrrpsock.Packet{Payload: slices.Clone(payload), Src: c.src, Dst: dst, TTL: vrrp.TTL, IfIndex: 1}
 		if tamper != nil && !tamper(c, to, &p) {
 			continue
 		}
@@ -359,7 +283,6 @@ func (c *fakeConn) deliver(p vrrpsock.Packet) {
 	if c.closed {
 		return
 	}
-	c.n.inflight.Add(1)
 	c.q <- p
 }
 
@@ -540,7 +463,7 @@ func (f *fakeScripts) spec(argv0 string) (script.Spec, bool) {
 // ---- links ----
 
 type fakeLinks struct {
-	n      *node
+	hold   chan struct{} // if set, the first dump waits until it is closed
 	mu     sync.Mutex
 	state  []track.LinkEvent
 	events chan track.LinkEvent
@@ -549,6 +472,13 @@ type fakeLinks struct {
 var _ LinkWatcher = (*fakeLinks)(nil)
 
 func (f *fakeLinks) WatchLinks(ctx context.Context, onSync func([]track.LinkEvent), onEvent func(track.LinkEvent)) error {
+	if f.hold != nil {
+		select {
+		case <-f.hold:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	dump := slices.Clone(f.state)
 	f.mu.Unlock()
@@ -577,7 +507,6 @@ func (f *fakeLinks) set(name string, up bool) {
 	if ev.Name == "" {
 		panic("fakeLinks: unknown link " + name)
 	}
-	f.n.inflight.Add(1)
 	f.events <- ev
 }
 

@@ -1,0 +1,638 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/track"
+	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
+)
+
+// Options configures a Runner.
+type Options struct {
+	Instances  []InstanceConfig
+	SyncGroups []SyncGroupConfig
+
+	// Logger receives state transitions (info) and I/O problems; nil
+	// discards.
+	Logger *slog.Logger
+	// Conns opens the VRRP sockets (SocketFactory{}); required.
+	Conns ConnFactory
+	// VIPs adds and removes virtual addresses (vip.New()); required.
+	VIPs VIPManager
+	// Announcer sends gratuitous ARPs / unsolicited NAs
+	// (garp.NewAnnouncer); required.
+	Announcer garp.Sender
+	// Links reports link state for the instances' interfaces and
+	// track_interface (NetlinkLinks{}); nil disables link monitoring. When
+	// set, instances start once the first link dump has arrived.
+	Links LinkWatcher
+	// Notifier runs notify scripts; Checker runs vrrp_script tracking
+	// scripts. nil means ExecScripts{}.
+	Notifier ScriptRunner
+	Checker  ScriptRunner
+	// ScriptUser and ScriptGroup are the default user for scripts whose
+	// Command.User is empty (global_defs script_user); empty runs as the
+	// daemon's user.
+	ScriptUser, ScriptGroup string
+	// NotifyTimeout bounds notify scripts (except STOP ones, which get
+	// script.StopNotifyTimeout); 0 means DefaultNotifyTimeout, negative no
+	// timeout.
+	NotifyTimeout time.Duration
+}
+
+// Runner owns the I/O of all VRRP instances of a daemon: sockets, VIPs,
+// gratuitous ARPs, trackers and notify scripts. One goroutine (Run's loop)
+// owns every Machine, SyncGroup, garp.Scheduler and tracker; socket readers,
+// the link watcher, script runs and Update hand it work through channels.
+//
+// Gratuitous ARP timing belongs to the garp.Scheduler of each instance: on
+// becoming master the runner calls Scheduler.Start (first burst, the
+// garp_master_delay burst and refreshes), on a lower-priority advert
+// LowerPriority, on leaving master Stop.
+type Runner struct {
+	opts Options // defaults applied
+	log  *slog.Logger
+
+	// Owned by the loop once Run has started.
+	cfg           *config
+	insts         []*instance
+	byMachine     map[*vrrp.Machine]*instance
+	groups        []*groupState
+	scripts       []*scriptState
+	conns         []*connState
+	now           time.Time
+	links         map[int]track.LinkEvent // last known links, by index
+	linksKnown    bool                    // a link dump has arrived
+	watching      bool                    // the link watcher runs
+	started       bool                    // the instances have started
+	rxUnknownVRID uint64
+	rxTooShort    uint64
+
+	g        *errgroup.Group // Run's: socket readers and the link watcher
+	gctx     context.Context
+	asyncCtx context.Context // tracking and notify scripts; cancelled when Run returns
+	async    sync.WaitGroup  // tracking scripts and notify scripts
+	stops    sync.WaitGroup  // STOP notify scripts, waited for before the others are cancelled
+
+	in      chan func() // work for the loop: packets, link events, script results
+	updates chan func() // Update's work for the loop
+	ready   chan struct{}
+	stopped chan struct{} // closed when the loop has returned
+
+	recvErrors atomic.Uint64
+	published  atomic.Pointer[Stats]
+	ran        atomic.Bool
+}
+
+type instance struct {
+	cfg    InstanceConfig // normalized
+	name   string
+	m      *vrrp.Machine
+	group  *groupState
+	conn   *connState
+	sched  *garp.Scheduler
+	vipsUp bool // we added VIPs that were not removed since
+
+	primary  *track.InterfaceTracker // nil with DontTrackPrimary
+	ifaces   []*track.InterfaceTracker
+	scripts  []instScript
+	trackers bool // has script or interface trackers
+
+	stats InstanceStats
+}
+
+type instScript struct {
+	s       *scriptState
+	weight  int
+	reverse bool
+}
+
+type scriptState struct {
+	t       *track.ScriptTracker
+	cmd     Command
+	retired bool // dropped by Update; a run still under way is ignored
+}
+
+type groupState struct {
+	cfg     SyncGroupConfig
+	g       *vrrp.SyncGroup
+	members []*instance
+	state   vrrp.State
+}
+
+type connState struct {
+	retired atomic.Bool // closed by Update: its reader stops quietly
+	cfg     vrrpsock.Config
+	c       Conn
+	src     netip.Addr
+	dsts    []netip.Addr
+	byVRID  map[uint8]*instance
+}
+
+// New validates the configuration and prepares the instances. No I/O
+// happens until Run.
+func New(opts Options) (*Runner, error) {
+	switch {
+	case opts.Conns == nil:
+		return nil, errors.New("vrrp: runner: no ConnFactory")
+	case opts.VIPs == nil:
+		return nil, errors.New("vrrp: runner: no VIPManager")
+	case opts.Announcer == nil:
+		return nil, errors.New("vrrp: runner: no garp Announcer")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Notifier == nil {
+		opts.Notifier = ExecScripts{}
+	}
+	if opts.Checker == nil {
+		opts.Checker = ExecScripts{}
+	}
+	switch {
+	case opts.NotifyTimeout == 0:
+		opts.NotifyTimeout = DefaultNotifyTimeout
+	case opts.NotifyTimeout < 0:
+		opts.NotifyTimeout = 0
+	}
+	cfg, err := parse(opts.Instances, opts.SyncGroups)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{
+		opts:      opts,
+		log:       opts.Logger,
+		cfg:       cfg,
+		byMachine: map[*vrrp.Machine]*instance{},
+		links:     map[int]track.LinkEvent{},
+		in:        make(chan func(), 64),
+		updates:   make(chan func()),
+		ready:     make(chan struct{}),
+		stopped:   make(chan struct{}),
+	}
+	now := time.Now()
+	for _, ts := range cfg.scripts {
+		r.scripts = append(r.scripts, newScript(ts, now))
+	}
+	for _, c := range cfg.insts {
+		r.insts = append(r.insts, newInstance(c, cfg, r.scripts))
+	}
+	for _, gc := range cfg.groups {
+		r.groups = append(r.groups, &groupState{cfg: gc, members: r.members(gc, r.insts)})
+	}
+	r.setGroups(r.groups)
+	if err := r.build(); err != nil {
+		return nil, err
+	}
+	r.publish()
+	return r, nil
+}
+
+func newScript(ts TrackScript, now time.Time) *scriptState {
+	t, _ := track.NewScriptTracker(ts.Script, now) // validated by parse
+	return &scriptState{t: t, cmd: ts.Command}
+}
+
+// newInstance prepares an instance of c, tracking cfg's scripts (run by
+// scripts, in the same order); build or Update gives it its machine.
+func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState) *instance {
+	in := &instance{cfg: c, name: c.Machine.Name}
+	in.sched, _ = garp.NewScheduler(*c.GARP) // validated by normalize, as the trackers
+	if !c.DontTrackPrimary {
+		in.primary, _ = track.NewInterfaceTracker(track.InterfaceConfig{Name: c.Interface})
+	}
+	for _, ti := range c.TrackInterfaces {
+		t, _ := track.NewInterfaceTracker(ti)
+		in.ifaces = append(in.ifaces, t)
+	}
+	in.setScripts(cfg, scripts)
+	in.stats = InstanceStats{
+		Name:         in.name,
+		VRID:         c.Machine.VRID,
+		Interface:    c.Interface,
+		Family:       c.Machine.Family,
+		BasePriority: c.basePriority(),
+		RxErrors:     map[vrrp.Reason]uint64{},
+	}
+	return in
+}
+
+// setScripts points the instance's track_script entries at the script
+// states of cfg (scripts has one per cfg.scripts).
+func (in *instance) setScripts(cfg *config, scripts []*scriptState) {
+	in.scripts = nil
+	for _, ts := range in.cfg.TrackScripts {
+		j := slices.IndexFunc(cfg.scripts, func(s TrackScript) bool { return s.Script.Name == ts.Script.Name })
+		in.scripts = append(in.scripts, instScript{s: scripts[j], weight: ts.Weight, reverse: ts.Reverse})
+	}
+	in.trackers = len(in.scripts) > 0 || len(in.ifaces) > 0
+}
+
+// members returns the instances of insts that are gc's members, in gc's order.
+func (r *Runner) members(gc SyncGroupConfig, insts []*instance) []*instance {
+	var out []*instance
+	for _, name := range gc.Members {
+		i := slices.IndexFunc(insts, func(in *instance) bool { return in.name == name })
+		out = append(out, insts[i])
+	}
+	return out
+}
+
+// setGroups makes groups the runner's sync groups and tells every instance
+// its group.
+func (r *Runner) setGroups(groups []*groupState) {
+	r.groups = groups
+	for _, in := range r.insts {
+		in.group, in.stats.SyncGroup = nil, ""
+	}
+	for _, gs := range groups {
+		for _, in := range gs.members {
+			in.group, in.stats.SyncGroup = gs, gs.cfg.Name
+		}
+	}
+}
+
+// build (re)creates the machines and sync groups, with each instance's
+// source address once its socket is open (a placeholder before).
+func (r *Runner) build() error {
+	clear(r.byMachine)
+	for _, in := range r.insts {
+		if err := in.newMachine(); err != nil {
+			return err
+		}
+		r.byMachine[in.m] = in
+	}
+	for _, gs := range r.groups {
+		if err := gs.newSyncGroup(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newSyncGroup groups the members' machines, which are new.
+func (gs *groupState) newSyncGroup() error {
+	ms := make([]*vrrp.Machine, len(gs.members))
+	for i, in := range gs.members {
+		ms[i] = in.m
+	}
+	g, err := vrrp.NewSyncGroup(gs.cfg.Name, ms...)
+	if err != nil {
+		return err
+	}
+	gs.g, gs.state = g, g.State()
+	return nil
+}
+
+// newMachine gives in a new machine in Initialize, with its socket's source
+// address once the socket is open (normalize's placeholder before).
+func (in *instance) newMachine() error {
+	o := in.cfg.Machine
+	if in.conn != nil {
+		o.PrimaryAddr = in.conn.src
+	}
+	m, err := vrrp.NewMachine(o)
+	if err != nil {
+		return err
+	}
+	in.m = m
+	return nil
+}
+
+// open opens the sockets (shared by instances with equal settings) and
+// rebuilds the machines with their real source addresses. On error nothing
+// stays open.
+func (r *Runner) open() error {
+	err := r.openConns()
+	if err == nil {
+		err = r.build()
+	}
+	if err != nil {
+		r.closeConns()
+		r.conns = nil
+		for _, in := range r.insts {
+			in.conn = nil
+		}
+	}
+	return err
+}
+
+func (r *Runner) openConns() error {
+	byKey := map[string]*connState{}
+	for _, in := range r.insts {
+		key := sockKey(in.cfg.sockConfig())
+		cs := byKey[key]
+		if cs == nil {
+			var err error
+			if cs, err = r.openConn(&in.cfg); err != nil {
+				return err
+			}
+			byKey[key] = cs
+			r.conns = append(r.conns, cs)
+		}
+		cs.byVRID[in.cfg.Machine.VRID] = in
+		in.conn = cs
+	}
+	return nil
+}
+
+// openConn opens a socket with c's settings (instances with the same
+// settings share it: same family, see sockKey).
+func (r *Runner) openConn(c *InstanceConfig) (*connState, error) {
+	cfg := c.sockConfig()
+	conn, err := r.opts.Conns.Open(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("vrrp: instance %s: %w", c.Machine.Name, err)
+	}
+	cs := &connState{cfg: cfg, c: conn, src: conn.SrcAddr().Unmap(), dsts: conn.Destinations(), byVRID: map[uint8]*instance{}}
+	if vrrp.FamilyOf(cs.src) != c.Machine.Family {
+		conn.Close()
+		return nil, fmt.Errorf("vrrp: instance %s: socket source address %v is not %v", c.Machine.Name, cs.src, c.Machine.Family)
+	}
+	return cs, nil
+}
+
+func (r *Runner) closeConns() {
+	for _, cs := range r.conns {
+		if err := cs.c.Close(); err != nil {
+			r.log.Warn("closing VRRP socket", "interface", cs.cfg.Interface, "err", err)
+		}
+	}
+}
+
+// Run opens the sockets, starts the instances and serves until ctx is done.
+// Then every instance is shut down (a master sends priority 0 and removes
+// its VIPs), STOP notify scripts are given script.StopNotifyTimeout, the
+// sockets are closed and Run returns nil. It returns an error if the
+// sockets cannot be opened (nothing else has happened then), or if a
+// socket or the link watcher fails for good (after the same shutdown).
+// Run may be called once.
+func (r *Runner) Run(ctx context.Context) error {
+	if !r.ran.CompareAndSwap(false, true) {
+		return errors.New("vrrp: Runner.Run called twice")
+	}
+	stopped := sync.OnceFunc(func() { close(r.stopped) })
+	defer stopped()
+	if err := r.open(); err != nil {
+		r.publish()
+		return err
+	}
+	asyncCtx, cancelAsync := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelAsync()
+	r.asyncCtx = asyncCtx
+	r.g, r.gctx = errgroup.WithContext(ctx)
+	for _, cs := range r.conns {
+		r.startReader(cs)
+	}
+	r.startLinkWatcher()
+
+	r.loop()
+	stopped()
+	r.shutdown()
+	r.closeConns()
+	err := r.g.Wait()
+	r.stops.Wait()
+	cancelAsync()
+	r.async.Wait()
+	r.publish()
+	return err
+}
+
+// Ready is closed once Run has opened every VRRP socket and started the
+// instances (with a LinkWatcher, on the first link dump). It is never
+// closed if Run fails before.
+func (r *Runner) Ready() <-chan struct{} { return r.ready }
+
+// startReader reads the socket on its own goroutine.
+func (r *Runner) startReader(cs *connState) {
+	r.g.Go(func() error { return r.receive(r.gctx, cs) })
+}
+
+// startLinkWatcher starts the link watcher once an instance needs it.
+func (r *Runner) startLinkWatcher() {
+	if r.cfg.needLinks && r.opts.Links != nil && !r.watching {
+		r.watching = true
+		r.g.Go(func() error { return r.watchLinks(r.gctx) })
+	}
+}
+
+// receive reads one socket and hands packets to the loop.
+func (r *Runner) receive(ctx context.Context, cs *connState) error {
+	buf := make([]byte, 1<<16)
+	for {
+		p, err := cs.c.Recv(buf)
+		if err != nil {
+			if ctx.Err() != nil || cs.retired.Load() {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("vrrp: socket on %s closed: %w", cs.cfg.Interface, err)
+			}
+			r.recvErrors.Add(1)
+			r.log.Warn("VRRP receive failed", "interface", cs.cfg.Interface, "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		p.Payload = bytes.Clone(p.Payload)
+		if !r.send(ctx, func() { r.onPacket(cs, p) }) {
+			return nil
+		}
+	}
+}
+
+// send hands f to the loop; false if ctx ended first.
+func (r *Runner) send(ctx context.Context, f func()) bool {
+	select {
+	case r.in <- f:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (r *Runner) watchLinks(ctx context.Context) error {
+	err := r.opts.Links.WatchLinks(ctx,
+		func(evs []track.LinkEvent) {
+			evs = slices.Clone(evs)
+			r.send(ctx, func() { r.onLinks(evs, true) })
+		},
+		func(ev track.LinkEvent) { r.send(ctx, func() { r.onLinks([]track.LinkEvent{ev}, false) }) })
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err == nil {
+		err = errors.New("stopped")
+	}
+	return fmt.Errorf("vrrp: watching links: %w", err)
+}
+
+// loop is the owner goroutine: it handles inputs and timers until Run's
+// context is done. With a link watcher it waits for the first link dump
+// before starting the instances.
+func (r *Runner) loop() {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	r.now = time.Now()
+	if !r.watching {
+		r.startup()
+	}
+	for {
+		r.runDue()
+		var timerC <-chan time.Time
+		if next := r.nextDeadline(); next.IsZero() {
+			timer.Stop()
+		} else {
+			timer.Reset(next.Sub(r.now))
+			timerC = timer.C
+		}
+		r.publish()
+		select {
+		case <-r.gctx.Done():
+			return
+		case <-timerC:
+			r.now = time.Now()
+		case f := <-r.in:
+			r.now = time.Now()
+			f()
+		case f := <-r.updates:
+			r.now = time.Now()
+			f()
+		}
+	}
+}
+
+// startup starts every instance, after telling it its trackers' state.
+func (r *Runner) startup() {
+	r.started = true
+	defer close(r.ready)
+	for _, in := range r.insts {
+		if in.trackers {
+			r.updateTrackers(in, "initial tracker state")
+		}
+	}
+	for _, in := range r.insts {
+		// A daemon that died without cleaning up (SIGKILL, crash) leaves its
+		// VIPs behind; a restarted non-owner must not answer for them while
+		// it is not master. Removal is idempotent. An address owner's VIPs
+		// are its real addresses and stay.
+		if in.cfg.Machine.Priority != vrrp.PriorityOwner {
+			r.removeVIPs(in)
+		}
+		r.step(in, vrrp.Startup{})
+	}
+}
+
+// shutdown stops every instance and makes sure no VIP is left behind.
+func (r *Runner) shutdown() {
+	r.now = time.Now()
+	for _, in := range r.insts {
+		r.step(in, vrrp.Shutdown{})
+	}
+	for _, in := range r.insts {
+		in.sched.Stop()
+		if in.vipsUp {
+			r.removeVIPs(in)
+		}
+	}
+}
+
+// runDue carries out everything due at r.now: machine timers, GARP bursts
+// and tracking script runs.
+func (r *Runner) runDue() {
+	if !r.started {
+		return
+	}
+	for _, in := range r.insts {
+		if due(in.m.NextDeadline(), r.now) {
+			r.step(in, vrrp.Tick{})
+		}
+	}
+	for _, in := range r.insts {
+		if due(in.sched.NextDeadline(), r.now) {
+			r.flushGARP(in)
+		}
+	}
+	for _, s := range r.scripts {
+		if s.t.Due(r.now) {
+			r.startScript(s)
+		}
+	}
+}
+
+// nextDeadline is the earliest future timer of everything the loop owns
+// (zero: none).
+func (r *Runner) nextDeadline() time.Time {
+	if !r.started {
+		return time.Time{}
+	}
+	var ts []time.Time
+	for _, in := range r.insts {
+		ts = append(ts, in.m.NextDeadline(), in.sched.NextDeadline())
+	}
+	for _, s := range r.scripts {
+		if !s.t.Running() {
+			ts = append(ts, s.t.NextDeadline())
+		}
+	}
+	if ts = slices.DeleteFunc(ts, time.Time.IsZero); len(ts) == 0 {
+		return time.Time{}
+	}
+	return slices.MinFunc(ts, time.Time.Compare)
+}
+
+// step feeds ev to the instance (through its sync group) and carries out
+// the resulting actions in order.
+func (r *Runner) step(in *instance, ev vrrp.Event) {
+	if gs := in.group; gs != nil {
+		r.carryOut(gs.g.Step(r.now, in.m, ev), "")
+		r.checkGroup(gs)
+		return
+	}
+	r.carryOut(tag(in.m, in.m.Step(r.now, ev)), "")
+}
+
+// carryOut logs the state changes among acts (with reason instead of the
+// machine's, if set), then carries out every action in order: the log's
+// timestamp is the decision's (the first GARP follows it on the wire).
+func (r *Runner) carryOut(acts []vrrp.GroupAction, reason string) {
+	for _, a := range acts {
+		if n, ok := a.Action.(vrrp.Notify); ok {
+			if reason != "" {
+				n.Reason = reason
+			}
+			r.logTransition(r.byMachine[a.Member], n)
+		}
+	}
+	for _, a := range acts {
+		r.do(r.byMachine[a.Member], a.Action)
+	}
+}
+
+// tag makes m's actions group actions.
+func tag(m *vrrp.Machine, acts []vrrp.Action) []vrrp.GroupAction {
+	out := make([]vrrp.GroupAction, len(acts))
+	for i, a := range acts {
+		out[i] = vrrp.GroupAction{Member: m, Action: a}
+	}
+	return out
+}
+
+func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
