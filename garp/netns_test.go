@@ -50,11 +50,11 @@ func newVethEnv(t *testing.T) *vethEnv {
 	e.ifA, e.ifB = base+"a", base+"b"
 
 	var err error
-	if e.hA, err = netlink.NewHandleAt(e.nsA.Handle()); err != nil {
+	if e.hA, err = netlink.NewHandleAt(e.nsA.Handle(), unix.NETLINK_ROUTE); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.hA.Close)
-	if e.hB, err = netlink.NewHandleAt(e.nsB.Handle()); err != nil {
+	if e.hB, err = netlink.NewHandleAt(e.nsB.Handle(), unix.NETLINK_ROUTE); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.hB.Close)

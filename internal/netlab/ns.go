@@ -101,7 +101,7 @@ func createNamed(name string) (_ *namespace, err error) {
 	if err := unix.Mount(self, ns.path(), "none", unix.MS_BIND, ""); err != nil {
 		return nil, fmt.Errorf("create netns %s: bind mount: %w", name, err)
 	}
-	if ns.nl, err = netlink.NewHandleAt(ns.Handle()); err != nil {
+	if ns.nl, err = netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE); err != nil {
 		return nil, fmt.Errorf("netlink socket in %s: %w", name, err)
 	}
 	if ns.id, err = statNS(ns.path()); err != nil {

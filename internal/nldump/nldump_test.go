@@ -10,6 +10,7 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 func TestRetry(t *testing.T) {
@@ -39,7 +40,7 @@ func TestRetry(t *testing.T) {
 
 func TestPrefixes(t *testing.T) {
 	ns := netns.New(t)
-	h, err := netlink.NewHandleAt(ns.Handle())
+	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,7 +145,7 @@ func listLinks(ns *netns.NsHandle) ([]netlink.Link, error) {
 	h := &netlink.Handle{}
 	if ns != nil {
 		var err error
-		if h, err = netlink.NewHandleAt(*ns); err != nil {
+		if h, err = netlink.NewHandleAt(*ns, unix.NETLINK_ROUTE); err != nil {
 			return nil, fmt.Errorf("netlink handle in namespace: %w", err)
 		}
 		defer h.Close()

@@ -61,7 +61,7 @@ func TestEventFromUpdate(t *testing.T) {
 
 func TestWatchLinksNetns(t *testing.T) {
 	ns := netns.New(t).Handle()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		t.Fatal(err)
 	}

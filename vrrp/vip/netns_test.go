@@ -5,6 +5,7 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // The root tests work in a private, unnamed network namespace: its interface names
@@ -23,7 +24,7 @@ type testNS struct {
 func newNS(t *testing.T) *testNS {
 	t.Helper()
 	ns := netns.New(t)
-	nl, err := netlink.NewHandleAt(ns.Handle())
+	nl, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
 	if err != nil {
 		t.Fatalf("netlink handle: %v", err)
 	}
