@@ -164,9 +164,10 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 		if drop != "" {
 			warn("%s - ignoring authentication", drop)
 			v.Auth = nil
-		} else if a.Type == "AH" && v.State == StateMaster && v.Priority != 255 {
-			warn("initial state MASTER is incompatible with AH authentication - using BACKUP")
-			v.State = StateBackup
+		} else if a.Type == "AH" {
+			// keepalived 2.2.7 implements IPsec AH; lvs-ha refuses it rather
+			// than run without the authentication the peers expect.
+			l.errf(a.typePos, "AH authentication is not supported by lvs-ha")
 		}
 	}
 

@@ -235,6 +235,8 @@ type VRRPInstance struct {
 type Auth struct {
 	Type string `json:"auth_type"` // PASS or AH
 	Pass string `json:"auth_pass"` // at most 8 bytes are used
+
+	typePos syntax.Pos
 }
 
 // UnicastPeer is one unicast_peer entry.
