@@ -28,6 +28,7 @@ func (l *loader) finish() {
 
 func (l *loader) finishSyncGroups() {
 	member := map[string]*SyncGroup{}
+	var kept []*SyncGroup
 	for _, g := range l.cfg.SyncGroups {
 		g.Members = []string{}
 		for _, w := range g.memberWords {
@@ -50,13 +51,17 @@ func (l *loader) finishSyncGroups() {
 		}
 		switch len(g.Members) {
 		case 0:
-			l.warnf(g.Pos, "vrrp_sync_group %q has no members (use group { ... })", g.Name)
+			// keepalived: "Sync group %s has no virtual router(s). removing"
+			l.warnf(g.Pos, "vrrp_sync_group %q has no members (use group { ... }); removing it", g.Name)
+			continue
 		case 1:
 			l.warnf(g.Pos, "vrrp_sync_group %q has only 1 member - this probably isn't what you want", g.Name)
 		}
 		l.resolveTrackScripts(g.Name, g.TrackScripts)
 		g.SMTPAlert = l.vrrpSMTPAlert(g.smtpAlert)
+		kept = append(kept, g)
 	}
+	l.cfg.SyncGroups = kept
 }
 
 func (l *loader) vrrpSMTPAlert(own *bool) bool {
@@ -93,6 +98,19 @@ const (
 )
 
 func (l *loader) finishInstance(v *VRRPInstance) {
+	// An address listed twice is added once (keepalived adds it twice, the
+	// kernel keeps one); the VRRP advert lists it once.
+	seen := map[netip.Addr]bool{}
+	vips := v.VIPs[:0]
+	for _, a := range v.VIPs {
+		if seen[a.Addr.Addr()] {
+			l.warnf(a.Pos, "virtual address %s is listed twice in vrrp_instance %q - ignoring", a.Addr.Addr(), v.Name)
+			continue
+		}
+		seen[a.Addr.Addr()] = true
+		vips = append(vips, a)
+	}
+	v.VIPs = vips
 	g := &l.cfg.Global
 	warn := func(format string, args ...any) {
 		l.warnf(v.Pos, "vrrp_instance %s: "+format, append([]any{v.Name}, args...)...)
