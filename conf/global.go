@@ -245,7 +245,7 @@ func init() {
 				}
 			}
 		}),
-		keyword[*gd]{name: "lvs_flush_onstop", meaning: "legacy name of lvs_flush_on_stop", status: Implemented, aliasOf: "lvs_flush_on_stop", deprecated: true,
+		keyword[*gd]{name: "lvs_flush_onstop", meaning: "legacy name of lvs_flush_on_stop", status: parsed, aliasOf: "lvs_flush_on_stop", deprecated: true,
 			fn: func(l *loader, n *syntax.Node, g *gd) { globalTable.index["lvs_flush_on_stop"].fn(l, n, g) }},
 		impl("lvs_timeouts", "IPVS timeouts: [tcp SECS] [tcpfin SECS] [udp SECS]", "unchanged", (*loader).lvsTimeouts),
 		impl("max_auto_priority", "maximum realtime priority raised automatically when late: [-1..99]", "0", func(l *loader, n *syntax.Node, g *gd) {

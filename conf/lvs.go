@@ -936,7 +936,7 @@ func init() {
 				ck.SMTP.HeloName = s
 			}
 		}),
-		keyword[*Checker]{name: "host", meaning: "legacy: an extra connection target with its own connect_ip, connect_port, bindto...", status: Implemented, block: true, deprecated: true,
+		keyword[*Checker]{name: "host", meaning: "legacy: an extra connection target with its own connect_ip, connect_port, bindto...", status: parsed, block: true, deprecated: true,
 			hint: "define one SMTP_CHECK per target instead",
 			fn: func(l *loader, n *syntax.Node, ck *Checker) {
 				l.nargs(n, 0, 0)

@@ -345,7 +345,7 @@ func init() {
 		impl("track_src_ip", "FAULT if the configured source address disappears", "off", viFlag(func(v *vi) *bool { return &v.TrackSrcIP })),
 		impl("use_vmac", "use a VRRP virtual MAC (macvlan): [NAME] [MAC]", "off", (*loader).viUseVMAC),
 		impl("vmac_xmit_base", "send/receive adverts on the base interface", "off", viFlag(func(v *vi) *bool { return &v.VMACXmitBase })),
-		keyword[*vi]{name: "lvs_sync_daemon_interface", meaning: "legacy: lvs_sync_daemon IF inst THIS_INSTANCE", status: Implemented, aliasOf: "lvs_sync_daemon", deprecated: true,
+		keyword[*vi]{name: "lvs_sync_daemon_interface", meaning: "legacy: lvs_sync_daemon IF inst THIS_INSTANCE", status: parsed, aliasOf: "lvs_sync_daemon", deprecated: true,
 			fn: func(l *loader, n *syntax.Node, v *vi) {
 				ifname, ok := l.stringArg(n)
 				if !ok {
@@ -496,6 +496,8 @@ func (l *loader) viUnicastPeers(n *syntax.Node, v *vi) {
 			if !ok {
 				continue
 			}
+			// Until the VRRP runner checks adverts' TTL (issue #11 item 3).
+			l.unsupported(opt.Pos, opt.Text, " in unicast_peer", "adverts are not checked against it")
 			if opt.Text == "min_ttl" {
 				p.MinTTL = int(x)
 			} else {
@@ -957,7 +959,7 @@ func init() {
 		impl("sync_group_tracking_weight", "allow members to keep differing tracking weights", "off", func(l *loader, n *syntax.Node, g *sg) {
 			g.SyncGroupTrackingWeight = l.flag(n)
 		}),
-		keyword[*sg]{name: "global_tracking", meaning: "legacy: members keep their tracking weights (now: no effect)", status: Implemented, deprecated: true,
+		keyword[*sg]{name: "global_tracking", meaning: "legacy: members keep their tracking weights (now: no effect)", status: parsed, deprecated: true,
 			hint: "use track_interface/track_script on the vrrp_sync_group",
 			fn:   func(l *loader, n *syntax.Node, g *sg) { l.flag(n) }},
 		ignored[*sg]("track_file", "track files"),
