@@ -164,6 +164,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config) error {
 		return fmt.Errorf("vrrp: %w", err)
 	}
 	d.plan.Store(p)
+	d.metrics.SetUnsupportedKeywords(len(cfg.Unsupported))
 	ch, err := d.lvs.commit(d.gctx, p)
 	switch {
 	case !p.ipvs:
