@@ -93,7 +93,7 @@ any error.
   the wrong family (VIPs, unicast peers, real servers), unknown schedulers
   (rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos) and forwarding
   methods (NAT DR TUN), a vrrp_instance without virtual_router_id or without
-  interface (unless unicast with unicast_src_ip), two instances with the same
+  interface (keepalived derives it from unicast_src_ip; lvs-ha does not), two instances with the same
   VRID, family and interface (and multicast group, or overlapping unicast
   peers), references to nothing (track_script, vrrp_sync_group members,
   virtual_server group, lvs_sync_daemon instance), duplicate names

@@ -206,6 +206,10 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 			fail("unicast instances need an interface or unicast_src_ip")
 		case v.SrcIP.Is6() && v.SrcIP.IsLinkLocalUnicast():
 			l.errf(v.srcWord.Pos, "vrrp_instance %s: a non link-local source address is required when interface is omitted", v.Name)
+		default:
+			// keepalived finds the interface holding unicast_src_ip when
+			// it starts; lvs-ha's VRRP runner needs it in the configuration.
+			fail("missing interface: lvs-ha does not derive it from unicast_src_ip")
 		}
 	}
 	if v.VRID == 0 {

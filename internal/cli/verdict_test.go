@@ -70,6 +70,14 @@ func verdictCorpus(t *testing.T) map[string]string {
 			}
 			mut := append(append([]string(nil), lines[:i]...), lines[i+1:]...)
 			add(fmt.Sprintf("%s-without-line-%d", base, i+1), strings.Join(mut, "\n"))
+			// Each number on the line at keepalived's usual limits.
+			for j, loc := range number.FindAllStringSubmatchIndex(lines[i], -1) {
+				for _, v := range []string{"0", "256", "4294967295"} {
+					l := lines[i][:loc[2]] + v + lines[i][loc[3]:]
+					mut := append(append(append([]string(nil), lines[:i]...), l), lines[i+1:]...)
+					add(fmt.Sprintf("%s-line-%d-number-%d-%s", base, i+1, j, v), strings.Join(mut, "\n"))
+				}
+			}
 		}
 	}
 	for _, s := range []string{"global", "link", "host", "site", "nowhere", "universe", "0", "253", "0xfe", "010", "256", "-1", "bogus"} {
@@ -113,6 +121,9 @@ func runVerdict(path string) (bool, string) {
 	}
 	return true, ""
 }
+
+// number is a whole word of digits (not part of an address).
+var number = regexp.MustCompile(`(?:^|\s)(\d+)(?:\s|$)`)
 
 var locatedLine = regexp.MustCompile(`^[^:]+:\d+:\d+: `)
 
