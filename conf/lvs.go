@@ -297,7 +297,7 @@ func init() {
 			}
 		}),
 		impl("connect_timeout", "checker connection timeout, seconds", "5", func(l *loader, n *syntax.Node, v *vsT) {
-			if d, ok := l.timerArg(n, Duration(1e3), 0); ok {
+			if d, ok := l.timerArg(n, Duration(1e3), maxMicros); ok {
 				v.ConnectTimeout = d
 			}
 		}),
@@ -418,7 +418,7 @@ func init() {
 			}
 		}),
 		impl("connect_timeout", "checker connection timeout, seconds", "virtual_server connect_timeout", func(l *loader, n *syntax.Node, r *rsT) {
-			if d, ok := l.timerArg(n, Duration(1e3), 0); ok {
+			if d, ok := l.timerArg(n, Duration(1e3), maxMicros); ok {
 				r.connectTimeout = &d
 			}
 		}),
@@ -744,7 +744,7 @@ func connKeywords[T any](get func(T) *ConnOpts) []keyword[T] {
 			}
 		}),
 		impl("connect_timeout", "connection timeout, seconds", "real server connect_timeout", func(l *loader, n *syntax.Node, t T) {
-			if d, ok := l.timerArg(n, Duration(1e3), 0); ok {
+			if d, ok := l.timerArg(n, Duration(1e3), maxMicros); ok {
 				get(t).connectTimeout = &d
 			}
 		}),

@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,5 +77,13 @@ func TestKeepalivedRanges(t *testing.T) {
 		if len(errorsOf(ds)) == 0 {
 			t.Errorf("%s: accepted", bad)
 		}
+	}
+	// connect_timeout: keepalived's timers are 32-bit microseconds.
+	vs := "virtual_server 192.0.2.1 80 {\n    connect_timeout %s\n    real_server 10.0.0.1 80 {\n    }\n}\n"
+	if _, ds := loadSrc(t, "k.conf", fmt.Sprintf(vs, "4294")); ds.HasErrors() {
+		t.Errorf("connect_timeout 4294:\n%s", dump(ds))
+	}
+	if _, ds := loadSrc(t, "k.conf", fmt.Sprintf(vs, "4295")); !ds.HasErrors() {
+		t.Errorf("connect_timeout 4295 accepted")
 	}
 }
