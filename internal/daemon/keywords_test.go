@@ -17,6 +17,7 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/ipvs"
+	"github.com/lvs-ha/lvs-ha/vrrp"
 )
 
 // TestKeywordTranslationVRRP: keepalived keywords reach the VRRP runner's
@@ -71,6 +72,7 @@ func TestKeywordTranslationLVS(t *testing.T) {
 	p := testPlan(t, strings.ReplaceAll(`
 SSL {
     certificate CERT
+    key CERT
 }
 virtual_server 192.0.2.1 80 {
     protocol TCP
@@ -130,7 +132,7 @@ virtual_server 192.0.2.1 80 {
 		}
 		if i == 0 {
 			o := def.(healthcheck.HTTPOptions)
-			if !o.SSL || o.CertFile == "" || o.KeyFile != "" {
+			if !o.SSL || o.CertFile == "" || o.KeyFile != o.CertFile {
 				t.Errorf("SSL_GET with SSL certificate: SSL %v cert %q", o.SSL, o.CertFile)
 			}
 		}
@@ -178,5 +180,97 @@ vrrp_instance VI_1 {
 }`)
 	if g := p.instances[0].GARP; g.MasterRepeat != 1 || g.MasterDelay != 0 || g.MasterRefreshRepeat != 0 {
 		t.Errorf("vrrp_min_garp: GARP %+v", *g)
+	}
+}
+
+// TestKeywordTranslationVRRPOptions: global defaults, authentication,
+// address families and vrrp_script users reach the VRRP runner.
+func TestKeywordTranslationVRRPOptions(t *testing.T) {
+	p := testPlan(t, `
+global_defs {
+    vrrp_mcast_group4 224.0.0.19
+    vrrp_down_timer_adverts 5
+    vrrp_check_unicast_src
+}
+vrrp_script S {
+    script /bin/true
+    user nobody
+}
+vrrp_instance VI_1 {
+    interface lo
+    virtual_router_id 51
+    authentication {
+        auth_type PASS
+        auth_pass secret
+    }
+    track_script {
+        S
+    }
+    unicast_peer {
+        192.0.2.9
+    }
+    virtual_ipaddress {
+        192.0.2.1/24
+    }
+}
+vrrp_instance VI_6 {
+    interface lo
+    virtual_router_id 52
+    native_ipv6
+    mcast_dst_ip ff02::13
+    virtual_ipaddress {
+        2001:db8::1
+    }
+}
+vrrp_instance VI_3 {
+    interface lo
+    virtual_router_id 53
+    virtual_ipaddress {
+        192.0.2.3/24
+    }
+}`)
+	v4, v6, mc := p.instances[0], p.instances[1], p.instances[2]
+	if m := v4.Machine; m.AuthType != vrrp.AuthPass || m.AuthPass != "secret" {
+		t.Errorf("auth_type/auth_pass: %v %q", m.AuthType, m.AuthPass)
+	}
+	if !v4.Machine.CheckUnicastSource {
+		t.Errorf("vrrp_check_unicast_src: not set")
+	}
+	if v4.Machine.DownTimerAdverts != 5 {
+		t.Errorf("vrrp_down_timer_adverts: %d", v4.Machine.DownTimerAdverts)
+	}
+	if c := v4.TrackScripts[0].Command; c.User != "nobody" {
+		t.Errorf("vrrp_script user: %+v", c)
+	}
+	if v6.Machine.Family != vrrp.FamilyIPv6 || v6.McastGroup.String() != "ff02::13" {
+		t.Errorf("native_ipv6/mcast_dst_ip: %v %v", v6.Machine.Family, v6.McastGroup)
+	}
+	if mc.McastGroup.String() != "224.0.0.19" {
+		t.Errorf("vrrp_mcast_group4: %v", mc.McastGroup)
+	}
+}
+
+// TestKeywordTranslationIPVSFlags: scheduler flags and ip_family reach the
+// IPVS services, the SSL key the checkers.
+func TestKeywordTranslationIPVSFlags(t *testing.T) {
+	p := testPlan(t, `
+virtual_server 192.0.2.1 80 {
+    protocol TCP
+    lvs_sched sh
+    flag-1
+    flag-3
+    real_server 10.0.0.1 80 {
+    }
+}
+virtual_server fwmark 7 {
+    ip_family inet6
+    real_server 2001:db8::7 80 {
+    }
+}`)
+	if f := p.desired.Services[0].Flags; f&ipvs.FlagSched1 == 0 || f&ipvs.FlagSched3 == 0 {
+		t.Errorf("flag-1/flag-3: %v", f)
+	}
+	if fam := p.desired.Services[1].Key.Family; fam != ipvs.FamilyIPv6 {
+		t.Errorf("ip_family inet6: %v", fam)
 	}
 }
