@@ -274,3 +274,58 @@ virtual_server fwmark 7 {
 		t.Errorf("ip_family inet6: %v", fam)
 	}
 }
+
+// TestKeywordTranslationCheckers: each checker's own keywords reach its
+// options.
+func TestKeywordTranslationCheckers(t *testing.T) {
+	p := testPlan(t, `
+virtual_server 192.0.2.1 80 {
+    protocol TCP
+    real_server 10.0.0.1 80 {
+        HTTP_GET {
+            http_protocol 1.1
+            fwmark 9
+            url {
+                path /
+            }
+        }
+        DNS_CHECK {
+            connect_port 53
+            type MX
+            name example.org
+        }
+        UDP_CHECK {
+            payload 0102
+            require_reply 01
+            min_reply_length 2
+            max_reply_length 9
+        }
+        MISC_CHECK {
+            misc_path /bin/true
+            misc_timeout 4
+            misc_dynamic
+            user nobody
+        }
+        SMTP_CHECK {
+            helo_name probe.example
+        }
+    }
+}`)
+	def := func(i int) any { return p.checks[i].Checker.(healthcheck.Definer).Definition() }
+	if o := def(0).(healthcheck.HTTPOptions); o.Protocol != "1.1" || o.Fwmark != 9 {
+		t.Errorf("http_protocol/fwmark: %q %d", o.Protocol, o.Fwmark)
+	}
+	if o := def(1).(healthcheck.DNSOptions); o.Type != "MX" || o.Name != "example.org" {
+		t.Errorf("DNS type/name: %q %q", o.Type, o.Name)
+	}
+	if o := def(2).(healthcheck.UDPOptions); !slices.Equal(o.Payload, []byte{1, 2}) || !o.RequireReply || o.ReplyPattern == nil ||
+		o.MinReplyLength != 2 || o.MaxReplyLength != 9 {
+		t.Errorf("UDP options: %+v", o)
+	}
+	if o := def(3).(healthcheck.MiscOptions); o.Timeout != 4*time.Second || !o.Dynamic || o.User != "nobody" {
+		t.Errorf("MISC options: %+v", o)
+	}
+	if o := def(4).(healthcheck.SMTPOptions); o.HeloName != "probe.example" {
+		t.Errorf("helo_name: %q", o.HeloName)
+	}
+}
