@@ -87,3 +87,18 @@ func TestKeepalivedRanges(t *testing.T) {
 		t.Errorf("connect_timeout 4295 accepted")
 	}
 }
+
+// TestTrackWeight254: keepalived accepts a tracking weight of +/-254 and
+// makes it +/-253 with a warning.
+func TestTrackWeight254(t *testing.T) {
+	cfg, ds := loadSrc(t, "k.conf", vipConf("        192.0.2.1/24\n", "    track_interface {\n        eth1 weight -254\n    }\n"))
+	if ds.HasErrors() || !strings.Contains(dump(ds), "k.conf:5:21: warning: weight for eth1 cannot be +/-254, setting to +/-253") {
+		t.Fatalf("diagnostics:\n%s", dump(ds))
+	}
+	if w := cfg.VRRPInstances[0].TrackInterfaces[0].Weight; w != -253 {
+		t.Errorf("weight %d, want -253", w)
+	}
+	if _, ds := loadSrc(t, "k.conf", vipConf("        192.0.2.1/24\n", "    track_interface {\n        eth1 weight 255\n    }\n")); !ds.HasErrors() {
+		t.Errorf("weight 255 accepted")
+	}
+}

@@ -879,9 +879,14 @@ func (l *loader) trackWeight(c *syntax.Node, weight *int, reverse *bool, set *bo
 		l.errf(c.Args[0].Pos, "weight without value for %s", c.Keyword.Text)
 		return false
 	}
-	x, ok := l.int(c.Args[1], "weight", -253, 253)
+	x, ok := l.int(c.Args[1], "weight", -254, 254)
 	if !ok {
 		return false
+	}
+	if x == 254 || x == -254 {
+		// keepalived 2.2.7 (vrrp_track.c) still accepts the old limit.
+		l.warnf(c.Args[1].Pos, "weight for %s cannot be +/-254, setting to +/-253", c.Keyword.Text)
+		x = x / 254 * 253
 	}
 	*weight = int(x)
 	if set != nil {
