@@ -64,11 +64,19 @@ keepalived.conf(5). The preprocessor (include, @ID conditionals, $VARIABLES,
 
 **Status** of a keyword:
 
-- **implemented** — parsed, validated and carried in the typed model
-  (` + "`lvs-ha dump-config`" + ` shows it).
-- **accepted-ignored** — a keepalived keyword lvs-ha does not implement; it is
-  accepted with the warning "not supported by lvs-ha (ignored)" and dropped
-  (for blocks: with everything inside them).
+- **works** — the keyword has its keepalived run-time effect in lvs-ha. Each
+  such keyword names, in conf/evidence.go, the model field the daemon reads
+  and the tests that show its effect; a test fails when the field is read
+  nowhere outside conf or a named test does not exist.
+- **warned** — accepted, but lvs-ha does not do what keepalived does with it:
+  ` + "`check-config`" + ` and ` + "`run`" + ` say "KEYWORD is not supported by lvs-ha (ignored)"
+  at its FILE:LINE:COL (sometimes with what is and is not done), and the
+  metric ` + "`lvs_ha_config_unsupported_keywords`" + ` counts its uses. Its value
+  is still checked when lvs-ha knows its syntax; a block is dropped with
+  everything inside it.
+- **refused** — using the keyword is an error. (No keyword has this status
+  today; values are refused where lvs-ha cannot do what keepalived does, e.g.
+  ` + "`auth_type AH`" + `.)
 
 A **legacy** keyword is an older name mapped to its current meaning (for
 example ` + "`lb_algo`" + ` → ` + "`lvs_sched`" + `, ` + "`lb_kind`" + ` → ` + "`lvs_method`" + `,
@@ -80,14 +88,14 @@ Every problem is reported as ` + "`FILE:LINE:COL: message`" + ` (warnings say
 ` + "`warning:`" + `), at the offending word. ` + "`lvs-ha check-config`" + ` exits 1 if there is
 any error.
 
-- **Errors**: syntax errors (unbalanced braces, unterminated quotes, missing
-  include files), unknown top-level blocks or keywords, values that do not
+- **Errors**: syntax errors (unbalanced braces, unterminated quotes, include
+  cycles), unknown top-level blocks or keywords, values that do not
   parse or are out of range (virtual_router_id and priority 1-255, advert_int
-  0.01-255 s, ports, weights...), bad IP addresses or prefixes, addresses of
+  0.01-255 s, ports, weights...: keepalived 2.2.7's ranges), bad IP addresses or prefixes, addresses of
   the wrong family (VIPs, unicast peers, real servers), unknown schedulers
   (rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos) and forwarding
   methods (NAT DR TUN), a vrrp_instance without virtual_router_id or without
-  interface (unless unicast with unicast_src_ip), two instances with the same
+  interface (keepalived derives it from unicast_src_ip; lvs-ha does not), two instances with the same
   VRID, family and interface (and multicast group, or overlapping unicast
   peers), references to nothing (track_script, vrrp_sync_group members,
   virtual_server group, lvs_sync_daemon instance), duplicate names
@@ -95,8 +103,14 @@ any error.
   duplicate virtual or real servers, checkers without their required parts
   (HTTP_GET/SSL_GET without url, MISC_CHECK without misc_path).
   keepalived reports most of these as configuration errors and drops the
-  offending item; lvs-ha refuses the configuration instead.
-- **Warnings**: unknown keywords inside blocks, accepted-ignored keywords,
+  offending item; lvs-ha refuses the configuration instead. ` + "`check-config`" + `
+  then builds what ` + "`run`" + ` and a SIGHUP reload build (every component's
+  options, regexes compiled, scripts and addresses resolved) without touching
+  the system, so it refuses whatever ` + "`run`" + ` would refuse, at the
+  offending object. A missing include file is a warning (keepalived logs it
+  and goes on) unless includem/includew/includea/includeb or include_check
+  ask for it.
+- **Warnings**: unknown keywords inside blocks, warned keywords,
   deprecated keywords, and every case where keepalived silently corrects a
   setting (lvs-ha makes the same correction): e.g. nopreempt or preempt_delay
   with state MASTER (keepalived 2.2.7 clears them and keeps the initial
@@ -148,7 +162,10 @@ func KeywordDoc() string {
 			meaning := k.Meaning
 			status := string(k.Status)
 			if k.AliasOf != "" {
-				status = "implemented (legacy name of `" + k.AliasOf + "`)"
+				status += " (legacy name of `" + k.AliasOf + "`)"
+			}
+			if k.Note != "" {
+				status += ": " + k.Note
 			}
 			if k.Deprecated {
 				status += ", deprecated"

@@ -62,7 +62,7 @@ func TestBrokenConfigs(t *testing.T) {
 		{name: "advert_int 0", src: inst("VI_1", instBody+"\n    advert_int 0 # <--"), msg: `invalid advert_int "0"`},
 		{name: "advert_int not a number", src: inst("VI_1", instBody+"\n    advert_int fast # <--"), msg: `invalid advert_int "fast"`},
 		{name: "bad version", src: inst("VI_1", instBody+"\n    version 4 # <--"), msg: `invalid version "4"`},
-		{name: "missing include", src: "include /nonexistent-lvs-ha-dir/missing.conf # <--\n", msg: "missing.conf", include: true},
+		{name: "missing include", src: "includem /nonexistent-lvs-ha-dir/missing.conf # <--\n", msg: "missing.conf", include: true},
 		{name: "unterminated quote", src: inst("VI_1", instBody+"\n    notify_master \"/bin/true arg # <--"), msg: "unterminated"},
 		{name: "bad VIP", src: inst("VI_1", "    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.300/24 # <--\n    }"), msg: `invalid IP address "192.0.2.300/24"`},
 		{name: "bad VIP prefix", src: inst("VI_1", "    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.3/33 # <--\n    }"), msg: "prefix length"},

@@ -28,6 +28,7 @@ func (l *loader) finish() {
 
 func (l *loader) finishSyncGroups() {
 	member := map[string]*SyncGroup{}
+	var kept []*SyncGroup
 	for _, g := range l.cfg.SyncGroups {
 		g.Members = []string{}
 		for _, w := range g.memberWords {
@@ -50,13 +51,17 @@ func (l *loader) finishSyncGroups() {
 		}
 		switch len(g.Members) {
 		case 0:
-			l.warnf(g.Pos, "vrrp_sync_group %q has no members (use group { ... })", g.Name)
+			// keepalived: "Sync group %s has no virtual router(s). removing"
+			l.warnf(g.Pos, "vrrp_sync_group %q has no members (use group { ... }); removing it", g.Name)
+			continue
 		case 1:
 			l.warnf(g.Pos, "vrrp_sync_group %q has only 1 member - this probably isn't what you want", g.Name)
 		}
 		l.resolveTrackScripts(g.Name, g.TrackScripts)
 		g.SMTPAlert = l.vrrpSMTPAlert(g.smtpAlert)
+		kept = append(kept, g)
 	}
+	l.cfg.SyncGroups = kept
 }
 
 func (l *loader) vrrpSMTPAlert(own *bool) bool {
@@ -93,6 +98,19 @@ const (
 )
 
 func (l *loader) finishInstance(v *VRRPInstance) {
+	// An address listed twice is added once (keepalived adds it twice, the
+	// kernel keeps one); the VRRP advert lists it once.
+	seen := map[netip.Addr]bool{}
+	vips := v.VIPs[:0]
+	for _, a := range v.VIPs {
+		if seen[a.Addr.Addr()] {
+			l.warnf(a.Pos, "virtual address %s is listed twice in vrrp_instance %q - ignoring", a.Addr.Addr(), v.Name)
+			continue
+		}
+		seen[a.Addr.Addr()] = true
+		vips = append(vips, a)
+	}
+	v.VIPs = vips
 	g := &l.cfg.Global
 	warn := func(format string, args ...any) {
 		l.warnf(v.Pos, "vrrp_instance %s: "+format, append([]any{v.Name}, args...)...)
@@ -164,9 +182,10 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 		if drop != "" {
 			warn("%s - ignoring authentication", drop)
 			v.Auth = nil
-		} else if a.Type == "AH" && v.State == StateMaster && v.Priority != 255 {
-			warn("initial state MASTER is incompatible with AH authentication - using BACKUP")
-			v.State = StateBackup
+		} else if a.Type == "AH" {
+			// keepalived 2.2.7 implements IPsec AH; lvs-ha refuses it rather
+			// than run without the authentication the peers expect.
+			l.errf(a.typePos, "AH authentication is not supported by lvs-ha")
 		}
 	}
 
@@ -187,6 +206,10 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 			fail("unicast instances need an interface or unicast_src_ip")
 		case v.SrcIP.Is6() && v.SrcIP.IsLinkLocalUnicast():
 			l.errf(v.srcWord.Pos, "vrrp_instance %s: a non link-local source address is required when interface is omitted", v.Name)
+		default:
+			// keepalived finds the interface holding unicast_src_ip when
+			// it starts; lvs-ha's VRRP runner needs it in the configuration.
+			fail("missing interface: lvs-ha does not derive it from unicast_src_ip")
 		}
 	}
 	if v.VRID == 0 {

@@ -48,7 +48,7 @@ func FuzzLoad(f *testing.F) {
 func genConfig(nVS, nRS int) string {
 	var b strings.Builder
 	b.Grow(nVS * nRS * 200)
-	b.WriteString("global_defs {\n    router_id bench\n}\n")
+	b.WriteString("global_defs {\n    lvs_flush\n}\n")
 	for v := 0; v < nVS; v++ {
 		fmt.Fprintf(&b, "virtual_server 10.%d.%d.1 80 {\n    delay_loop 6\n    lb_algo wrr\n    lb_kind DR\n    protocol TCP\n", v/256, v%256)
 		for r := 0; r < nRS; r++ {

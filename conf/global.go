@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"math"
 	"net/netip"
 
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
@@ -114,7 +115,12 @@ func gFifoScript(f func(*gd) **Fifo) func(*loader, *syntax.Node, *gd) {
 	}
 }
 
-const maxSecs = 4294 // keepalived keeps these timers in 32-bit microseconds
+// keepalived keeps most timers in 32-bit microseconds: UINT_MAX/TIMER_HZ
+// whole seconds, or UINT_MAX microseconds for the ones read with decimals.
+const (
+	maxSecs   = 4294
+	maxMicros = Duration(math.MaxUint32 * 1000)
+)
 
 func init() {
 	globalTable = newTable("global_defs", []keyword[*gd]{
@@ -141,7 +147,7 @@ func init() {
 			}
 		}),
 		impl("smtp_helo_name", "name sent in SMTP HELO", "local host name", gStr(func(g *gd) *string { return &g.SMTPHeloName })),
-		impl("smtp_connect_timeout", "SMTP connection timeout, seconds", "30", gSecs(func(g *gd) *Duration { return &g.SMTPConnectTimeout }, 1, 1<<31)),
+		impl("smtp_connect_timeout", "SMTP connection timeout, seconds", "30", gSecsMin1(func(g *gd) *Duration { return &g.SMTPConnectTimeout })),
 		impl("smtp_alert", "default for every smtp_alert", "unset", gTriBool(func(g *gd) **bool { return &g.SMTPAlert })),
 		impl("smtp_alert_vrrp", "default for VRRP smtp_alert", "unset", gTriBool(func(g *gd) **bool { return &g.SMTPAlertVRRP })),
 		impl("smtp_alert_checker", "default for checker smtp_alert", "unset", gTriBool(func(g *gd) **bool { return &g.SMTPAlertChecker })),
@@ -176,10 +182,10 @@ func init() {
 		impl("vrrp_garp_master_repeat", "gratuitous ARPs per burst after becoming MASTER", "5", gRepeat(func(g *gd) *int { return &g.VRRPGarpMasterRepeat })),
 		impl("vrrp_garp_lower_prio_delay", "delay of gratuitous ARPs after a lower priority advert while MASTER, seconds", "vrrp_garp_master_delay", gSecs(func(g *gd) *Duration { return &g.VRRPGarpLowerPrioDelay }, 0, maxSecs)),
 		impl("vrrp_garp_lower_prio_repeat", "gratuitous ARPs sent after a lower priority advert while MASTER", "vrrp_garp_master_repeat", gInt(func(g *gd) *int { return &g.VRRPGarpLowerPrioRepeat }, 0, 1<<31-1)),
-		impl("vrrp_garp_master_refresh", "interval of gratuitous ARP refreshes while MASTER, seconds (0: none)", "0", gSecs(func(g *gd) *Duration { return &g.VRRPGarpMasterRefresh }, 0, maxSecs)),
+		impl("vrrp_garp_master_refresh", "interval of gratuitous ARP refreshes while MASTER, seconds (0: none)", "0", gSecs(func(g *gd) *Duration { return &g.VRRPGarpMasterRefresh }, 0, math.MaxUint32)),
 		impl("vrrp_garp_master_refresh_repeat", "gratuitous ARPs per refresh", "1", gRepeat(func(g *gd) *int { return &g.VRRPGarpMasterRefreshRepeat })),
-		impl("vrrp_garp_interval", "delay between gratuitous ARPs on an interface, seconds", "0", gTimer(func(g *gd) *Duration { return &g.VRRPGarpInterval }, 0, seconds(1))),
-		impl("vrrp_gna_interval", "delay between unsolicited NAs on an interface, seconds", "0", gTimer(func(g *gd) *Duration { return &g.VRRPGnaInterval }, 0, seconds(1))),
+		impl("vrrp_garp_interval", "delay between gratuitous ARPs on an interface, seconds", "0", gTimer(func(g *gd) *Duration { return &g.VRRPGarpInterval }, 0, maxMicros)),
+		impl("vrrp_gna_interval", "delay between unsolicited NAs on an interface, seconds", "0", gTimer(func(g *gd) *Duration { return &g.VRRPGnaInterval }, 0, maxMicros)),
 		impl("vrrp_min_garp", "send one gratuitous ARP/NA and no repeats", "off", func(l *loader, n *syntax.Node, g *gd) {
 			if v, ok := l.boolArg(n); ok {
 				g.VRRPMinGarp = v
@@ -239,7 +245,7 @@ func init() {
 				}
 			}
 		}),
-		keyword[*gd]{name: "lvs_flush_onstop", meaning: "legacy name of lvs_flush_on_stop", status: Implemented, aliasOf: "lvs_flush_on_stop", deprecated: true,
+		keyword[*gd]{name: "lvs_flush_onstop", meaning: "legacy name of lvs_flush_on_stop", status: parsed, aliasOf: "lvs_flush_on_stop", deprecated: true,
 			fn: func(l *loader, n *syntax.Node, g *gd) { globalTable.index["lvs_flush_on_stop"].fn(l, n, g) }},
 		impl("lvs_timeouts", "IPVS timeouts: [tcp SECS] [tcpfin SECS] [udp SECS]", "unchanged", (*loader).lvsTimeouts),
 		impl("max_auto_priority", "maximum realtime priority raised automatically when late: [-1..99]", "0", func(l *loader, n *syntax.Node, g *gd) {
@@ -337,10 +343,27 @@ func init() {
 	})
 }
 
-// gRepeat reads a repeat count: keepalived turns 0 into 1 with a warning.
+// gSecsMin1 reads whole seconds up to maxSecs: keepalived turns 0 into 1
+// with a warning (smtp_connect_timeout).
+func gSecsMin1(f func(*gd) *Duration) func(*loader, *syntax.Node, *gd) {
+	return func(l *loader, n *syntax.Node, g *gd) {
+		v, ok := l.uintArg(n, 0, maxSecs)
+		if !ok {
+			return
+		}
+		if v == 0 {
+			l.warnf(n.Args[0].Pos, "%s must be greater than 0, setting to 1", n.Keyword.Text)
+			v = 1
+		}
+		*f(g) = seconds(int(v))
+	}
+}
+
+// gRepeat reads a repeat count (keepalived: 0..UINT_MAX) and turns 0 into 1
+// with a warning, as keepalived does.
 func gRepeat(f func(*gd) *int) func(*loader, *syntax.Node, *gd) {
 	return func(l *loader, n *syntax.Node, g *gd) {
-		v, ok := l.uintArg(n, 0, 1<<31-1)
+		v, ok := l.uintArg(n, 0, math.MaxUint32)
 		if !ok {
 			return
 		}

@@ -297,7 +297,7 @@ func init() {
 			}
 		}),
 		impl("connect_timeout", "checker connection timeout, seconds", "5", func(l *loader, n *syntax.Node, v *vsT) {
-			if d, ok := l.timerArg(n, Duration(1e3), 0); ok {
+			if d, ok := l.timerArg(n, Duration(1e3), maxMicros); ok {
 				v.ConnectTimeout = d
 			}
 		}),
@@ -418,7 +418,7 @@ func init() {
 			}
 		}),
 		impl("connect_timeout", "checker connection timeout, seconds", "virtual_server connect_timeout", func(l *loader, n *syntax.Node, r *rsT) {
-			if d, ok := l.timerArg(n, Duration(1e3), 0); ok {
+			if d, ok := l.timerArg(n, Duration(1e3), maxMicros); ok {
 				r.connectTimeout = &d
 			}
 		}),
@@ -744,7 +744,7 @@ func connKeywords[T any](get func(T) *ConnOpts) []keyword[T] {
 			}
 		}),
 		impl("connect_timeout", "connection timeout, seconds", "real server connect_timeout", func(l *loader, n *syntax.Node, t T) {
-			if d, ok := l.timerArg(n, Duration(1e3), 0); ok {
+			if d, ok := l.timerArg(n, Duration(1e3), maxMicros); ok {
 				get(t).connectTimeout = &d
 			}
 		}),
@@ -936,7 +936,7 @@ func init() {
 				ck.SMTP.HeloName = s
 			}
 		}),
-		keyword[*Checker]{name: "host", meaning: "legacy: an extra connection target with its own connect_ip, connect_port, bindto...", status: Implemented, block: true, deprecated: true,
+		keyword[*Checker]{name: "host", meaning: "legacy: an extra connection target with its own connect_ip, connect_port, bindto...", status: parsed, block: true, deprecated: true,
 			hint: "define one SMTP_CHECK per target instead",
 			fn: func(l *loader, n *syntax.Node, ck *Checker) {
 				l.nargs(n, 0, 0)

@@ -22,6 +22,15 @@ type Config struct {
 	VirtualServers      []*VirtualServer      `json:"virtual_servers"`
 	SSL                 *SSL                  `json:"ssl,omitempty"`
 	Counts              Counts                `json:"counts"`
+	// Unsupported are the uses of keywords lvs-ha accepts with a warning
+	// and ignores (status Warned), in file order.
+	Unsupported []UnsupportedKeyword `json:"-"`
+}
+
+// UnsupportedKeyword is one use of a Warned keyword.
+type UnsupportedKeyword struct {
+	Keyword string
+	Pos     syntax.Pos
 }
 
 // Counts are the numbers of blocks of each kind found in the configuration
@@ -235,6 +244,8 @@ type VRRPInstance struct {
 type Auth struct {
 	Type string `json:"auth_type"` // PASS or AH
 	Pass string `json:"auth_pass"` // at most 8 bytes are used
+
+	typePos syntax.Pos
 }
 
 // UnicastPeer is one unicast_peer entry.

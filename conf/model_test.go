@@ -154,8 +154,13 @@ func TestUnicast(t *testing.T) {
 	if p := v.UnicastPeers[1]; p.MinTTL != 200 || p.MaxTTL != 255 {
 		t.Errorf("peer %+v", p)
 	}
-	// Unicast without an interface is allowed with a source address.
-	mustLoad(t, inst("U", "    virtual_router_id 5\n    unicast_src_ip 192.0.2.1\n    unicast_peer {\n        192.0.2.2\n    }\n    virtual_ipaddress {\n        192.0.2.9 dev eth3\n    }"))
+	// keepalived allows unicast without an interface when it can find the
+	// one holding unicast_src_ip; lvs-ha's VRRP runner needs it given, and
+	// conf refuses what run would refuse.
+	_, ds := loadSrc(t, "t.conf", inst("U", "    virtual_router_id 5\n    unicast_src_ip 192.0.2.1\n    unicast_peer {\n        192.0.2.2\n    }\n    virtual_ipaddress {\n        192.0.2.9 dev eth3\n    }"))
+	if errs := errorsOf(ds); len(errs) != 1 || !strings.Contains(errs[0].Msg, "missing interface: lvs-ha does not derive it from unicast_src_ip") {
+		t.Errorf("unicast without interface:\n%s", dump(ds))
+	}
 }
 
 func TestTrackScriptWeights(t *testing.T) {

@@ -1,8 +1,11 @@
 package conf
 
 import (
+	"math"
 	"net/netip"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
@@ -137,7 +140,7 @@ func init() {
 					l.errf(n.Args[0].Pos, "invalid auth_type %q: want PASS or AH", t)
 					return
 				}
-				a.Type = t
+				a.Type, a.typePos = t, n.Args[0].Pos
 			}
 		}),
 		impl("auth_pass", "password; only the first 8 characters are used", "", func(l *loader, n *syntax.Node, a *Auth) {
@@ -291,7 +294,7 @@ func init() {
 		}),
 		impl("garp_master_repeat", "gratuitous ARPs per burst", "vrrp_garp_master_repeat", viRepeat(func(v *vi) *int { return &v.GarpMasterRepeat })),
 		impl("garp_master_refresh", "gratuitous ARP refresh interval while MASTER, seconds", "vrrp_garp_master_refresh", func(l *loader, n *syntax.Node, v *vi) {
-			if d, ok := l.wholeSecondsArg(n, 0, maxSecs); ok {
+			if d, ok := l.wholeSecondsArg(n, 0, math.MaxUint32); ok {
 				v.GarpMasterRefresh = d
 			}
 		}),
@@ -342,7 +345,7 @@ func init() {
 		impl("track_src_ip", "FAULT if the configured source address disappears", "off", viFlag(func(v *vi) *bool { return &v.TrackSrcIP })),
 		impl("use_vmac", "use a VRRP virtual MAC (macvlan): [NAME] [MAC]", "off", (*loader).viUseVMAC),
 		impl("vmac_xmit_base", "send/receive adverts on the base interface", "off", viFlag(func(v *vi) *bool { return &v.VMACXmitBase })),
-		keyword[*vi]{name: "lvs_sync_daemon_interface", meaning: "legacy: lvs_sync_daemon IF inst THIS_INSTANCE", status: Implemented, aliasOf: "lvs_sync_daemon", deprecated: true,
+		keyword[*vi]{name: "lvs_sync_daemon_interface", meaning: "legacy: lvs_sync_daemon IF inst THIS_INSTANCE", status: parsed, aliasOf: "lvs_sync_daemon", deprecated: true,
 			fn: func(l *loader, n *syntax.Node, v *vi) {
 				ifname, ok := l.stringArg(n)
 				if !ok {
@@ -375,7 +378,7 @@ func init() {
 
 func viRepeat(f func(*vi) *int) func(*loader, *syntax.Node, *vi) {
 	return func(l *loader, n *syntax.Node, v *vi) {
-		x, ok := l.uintArg(n, 0, 1<<31-1)
+		x, ok := l.uintArg(n, 0, math.MaxUint32)
 		if !ok {
 			return
 		}
@@ -493,6 +496,8 @@ func (l *loader) viUnicastPeers(n *syntax.Node, v *vi) {
 			if !ok {
 				continue
 			}
+			// Until the VRRP runner checks adverts' TTL (issue #11 item 3).
+			l.unsupported(opt.Pos, opt.Text, " in unicast_peer", "adverts are not checked against it")
 			if opt.Text == "min_ttl" {
 				p.MinTTL = int(x)
 			} else {
@@ -590,11 +595,13 @@ func (l *loader) vip(c *syntax.Node, static bool) *VIP {
 			if !ok {
 				return nil
 			}
-			if !validScope(s.Text) {
-				l.errf(s.Pos, "invalid scope %q for %s: want site, link, host, nowhere, global or 0-255", s.Text, w.Text)
+			sc, ok := parseScope(s.Text)
+			if !ok {
+				// keepalived: "Invalid scope ... - ignoring", and goes on.
+				l.warnf(s.Pos, "invalid scope %q specified for %s - ignoring", s.Text, w.Text)
 				continue
 			}
-			ip.Scope = s.Text
+			ip.Scope = sc
 		case "brd", "broadcast":
 			b, ok := val()
 			if !ok {
@@ -742,25 +749,75 @@ func (l *loader) vip(c *syntax.Node, static bool) *VIP {
 	return ip
 }
 
-func validScope(s string) bool {
-	switch s {
-	case "site", "link", "host", "nowhere", "global", "universe":
-		return true
+// rtScopesFile is iproute2's scope names file, which keepalived reads.
+var rtScopesFile = "/etc/iproute2/rt_scopes"
+
+// scopeNames are keepalived's built-in scope names (lib/rttables.c), used
+// for numbers rt_scopes does not name.
+var scopeNames = map[uint64]string{0: "global", 255: "nowhere", 254: "host", 253: "link", 200: "site"}
+
+// parseScope resolves a VIP scope as keepalived's find_rttables_scope: a
+// number (C strtoul, base 0: decimal, 0x hex or 0 octal) up to 255, or a name
+// from /etc/iproute2/rt_scopes or keepalived's defaults. It returns the
+// scope's canonical form: its built-in name, else its decimal number.
+func parseScope(s string) (string, bool) {
+	if v, ok := parseCUint(s); ok {
+		if v > 255 {
+			return "", false
+		}
+		return canonicalScope(v), true
 	}
-	v, ok := parseUintStr(s)
-	return ok && v <= 255
+	names := map[string]uint64{}
+	ids := map[uint64]bool{}
+	if b, err := os.ReadFile(rtScopesFile); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) != 2 || strings.HasPrefix(f[0], "-") {
+				continue
+			}
+			if v, ok := parseCUint(f[0]); ok && v <= 255 {
+				if _, dup := names[f[1]]; !dup {
+					names[f[1]] = v
+				}
+				ids[v] = true
+			}
+		}
+	}
+	// keepalived adds a default name only when the file names no scope with its number.
+	for v, n := range scopeNames {
+		if _, dup := names[n]; !dup && !ids[v] {
+			names[n] = v
+		}
+	}
+	v, ok := names[s]
+	if !ok {
+		return "", false
+	}
+	return canonicalScope(v), true
 }
 
-func parseUintStr(s string) (uint64, bool) {
-	if s == "" || len(s) > 19 {
+func canonicalScope(v uint64) string {
+	if n, ok := scopeNames[v]; ok {
+		return n
+	}
+	return strconv.FormatUint(v, 10)
+}
+
+// parseCUint parses an unsigned number as C's strtoul with base 0 does when
+// it consumes the whole string.
+func parseCUint(s string) (uint64, bool) {
+	if s == "" || strings.ContainsAny(s, "_oObB") {
 		return 0, false
 	}
-	var v uint64
-	for _, r := range s {
-		if r < '0' || r > '9' {
+	v, err := strconv.ParseUint(s, 0, 64)
+	if err != nil {
+		// ParseUint's base 0 wants 0o for octal; C takes a leading 0.
+		if len(s) > 1 && s[0] == '0' && s[1] != 'x' && s[1] != 'X' {
+			v, err = strconv.ParseUint(s[1:], 8, 64)
+		}
+		if err != nil {
 			return 0, false
 		}
-		v = v*10 + uint64(r-'0')
 	}
 	return v, true
 }
@@ -822,9 +879,14 @@ func (l *loader) trackWeight(c *syntax.Node, weight *int, reverse *bool, set *bo
 		l.errf(c.Args[0].Pos, "weight without value for %s", c.Keyword.Text)
 		return false
 	}
-	x, ok := l.int(c.Args[1], "weight", -253, 253)
+	x, ok := l.int(c.Args[1], "weight", -254, 254)
 	if !ok {
 		return false
+	}
+	if x == 254 || x == -254 {
+		// keepalived 2.2.7 (vrrp_track.c) still accepts the old limit.
+		l.warnf(c.Args[1].Pos, "weight for %s cannot be +/-254, setting to +/-253", c.Keyword.Text)
+		x = x / 254 * 253
 	}
 	*weight = int(x)
 	if set != nil {
@@ -902,7 +964,7 @@ func init() {
 		impl("sync_group_tracking_weight", "allow members to keep differing tracking weights", "off", func(l *loader, n *syntax.Node, g *sg) {
 			g.SyncGroupTrackingWeight = l.flag(n)
 		}),
-		keyword[*sg]{name: "global_tracking", meaning: "legacy: members keep their tracking weights (now: no effect)", status: Implemented, deprecated: true,
+		keyword[*sg]{name: "global_tracking", meaning: "legacy: members keep their tracking weights (now: no effect)", status: parsed, deprecated: true,
 			hint: "use track_interface/track_script on the vrrp_sync_group",
 			fn:   func(l *loader, n *syntax.Node, g *sg) { l.flag(n) }},
 		ignored[*sg]("track_file", "track files"),

@@ -106,7 +106,7 @@ func (p *parser) includePattern(name line, flags includeFlags) {
 		if len(matches) == 0 {
 			switch {
 			case !wild:
-				p.errorf(pos, "include %q: no such file", a)
+				p.missingInclude(pos, a, flags)
 			case flags&incWildcard != 0:
 				p.errorf(pos, "include %q: no files match", a)
 			}
@@ -119,6 +119,18 @@ func (p *parser) includePattern(name line, flags includeFlags) {
 	if len(src.paths) > 0 {
 		p.stack = append(p.stack, src)
 	}
+}
+
+// missingInclude reports an explicitly named include file that does not
+// exist. keepalived logs it and goes on with the rest of the configuration;
+// only the variants that ask for every file (includem, includew, includea,
+// include_check) make it an error.
+func (p *parser) missingInclude(pos Pos, path string, flags includeFlags) {
+	if flags&(incMatch|incBrace) != 0 {
+		p.errorf(pos, "include %q: no such file", path)
+		return
+	}
+	p.warnf(pos, "include %q: no such file; skipped", path)
 }
 
 // includeSource opens, one after the other, the files an include matched.
@@ -164,7 +176,7 @@ func (s *includeSource) next(p *parser) (unit, status) {
 		err = unwrapPathError(err)
 		switch {
 		case explicit && errors.Is(err, fs.ErrNotExist):
-			p.errorf(s.pos, "include %q: no such file", path)
+			p.missingInclude(s.pos, path, s.flags)
 		case explicit || s.flags&incRead != 0:
 			p.errorf(s.pos, "include %q: %v", path, err)
 		default:

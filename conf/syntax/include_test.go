@@ -76,7 +76,7 @@ func TestIncludeDisk(t *testing.T) {
 				"keepalived.conf": "a\ninclude   nothere.conf\nb\n",
 			},
 			want:  "a; b",
-			diags: []string{`DIR/keepalived.conf:2:11: include "DIR/nothere.conf": no such file`},
+			diags: []string{`DIR/keepalived.conf:2:11: warning: include "DIR/nothere.conf": no such file; skipped`},
 		},
 		{
 			name: "missing brace alternative",
@@ -85,7 +85,7 @@ func TestIncludeDisk(t *testing.T) {
 				"a.conf":          "a\n",
 			},
 			want:  "a",
-			diags: []string{`DIR/keepalived.conf:1:9: include "DIR/b.conf": no such file`},
+			diags: []string{`DIR/keepalived.conf:1:9: warning: include "DIR/b.conf": no such file; skipped`},
 		},
 		{
 			name: "wildcard matching nothing is fine for include",
@@ -210,7 +210,7 @@ func TestIncludeDisk(t *testing.T) {
 				"a.conf":          "a\n",
 			},
 			want:  "",
-			diags: []string{`DIR/keepalived.conf:1:9: include "DIR/\"a.conf\"": no such file`},
+			diags: []string{`DIR/keepalived.conf:1:9: warning: include "DIR/\"a.conf\"": no such file; skipped`},
 		},
 	}
 	for _, tc := range cases {

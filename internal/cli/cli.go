@@ -154,11 +154,23 @@ func (c *configFlags) register(fs *flag.FlagSet) {
 // load parses and validates; it prints every diagnostic to w and reports whether the
 // configuration is usable.
 func (c *configFlags) load(w io.Writer) (*conf.Config, syntax.Diagnostics, bool) {
-	cfg, ds := conf.Load(c.file, conf.Options{ConfigID: c.configID})
+	cfg, ds := loadConfig(c.file, conf.Options{ConfigID: c.configID})
 	for _, d := range ds {
 		fmt.Fprintln(w, d.String())
 	}
 	return cfg, ds, !ds.HasErrors()
+}
+
+// loadConfig is the one validation path of check-config, dump-config and
+// run: conf's validation, then, when it found no error, the daemon's build
+// of every component's options (daemon.Check, which run and reload build
+// too).
+func loadConfig(file string, o conf.Options) (*conf.Config, syntax.Diagnostics) {
+	cfg, ds := conf.Load(file, o)
+	if !ds.HasErrors() {
+		ds = append(ds, daemon.Check(cfg)...)
+	}
+	return cfg, ds
 }
 
 func noArgs(e *env, fs *flag.FlagSet, args []string) bool {
@@ -257,7 +269,7 @@ func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
 		signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
 		defer signal.Stop(sigs)
 		copts := conf.Options{ConfigID: cf.configID}
-		cfg, ds := conf.Load(cf.file, copts)
+		cfg, ds := loadConfig(cf.file, copts)
 		for _, d := range ds {
 			if d.Severity == syntax.Error {
 				log.Error("config", "error", d.String())

@@ -149,6 +149,7 @@ func NewWithOptions(cfg *conf.Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.SetUnsupportedKeywords(len(cfg.Unsupported))
 	if len(p.instances) > 0 {
 		if d.vrrp, err = d.newVRRPRunner(p); err != nil {
 			return nil, err

@@ -208,7 +208,7 @@ func (p *plan) addChecks(wrap func(id string, c healthcheck.Checker) healthcheck
 			for i, c := range r.Checkers {
 				chs, err := checkers(cfg, v, r, c)
 				if err != nil {
-					return fmt.Errorf("virtual_server %s: real_server %s: %s (%s): %w", vsName(v), rs.name, c.Type, c.Pos, err)
+					return at(c.Pos, fmt.Errorf("virtual_server %s: real_server %s: %s (%s): %w", vsName(v), rs.name, c.Type, c.Pos, err))
 				}
 				for j, ch := range chs {
 					host := 0
@@ -217,7 +217,7 @@ func (p *plan) addChecks(wrap func(id string, c healthcheck.Checker) healthcheck
 					}
 					id := checkID(v, r, i, c.Type, host)
 					if p.lvs.byCheck[id] != nil {
-						return fmt.Errorf("virtual_server %s: real_server %s (%s): defined twice", vsName(v), rs.name, r.Pos)
+						return at(r.Pos, fmt.Errorf("virtual_server %s: real_server %s (%s): defined twice", vsName(v), rs.name, r.Pos))
 					}
 					label := string(c.Type)
 					if n := kinds[label]; n > 0 {

@@ -39,12 +39,12 @@ func virtualServers(cfg *conf.Config) ([]*vsState, error) {
 		}
 		vs, err := virtualServer(v, groups)
 		if err != nil {
-			return nil, fmt.Errorf("virtual_server %s (%s): %w", vsName(v), v.Pos, err)
+			return nil, at(v.Pos, fmt.Errorf("virtual_server %s (%s): %w", vsName(v), v.Pos, err))
 		}
 		for _, s := range vs.services {
 			if prev := from[s.Key]; prev != nil {
-				return nil, fmt.Errorf("virtual_server %s (%s): service %s is also defined by virtual_server %s (%s)",
-					vsName(v), v.Pos, s.Key, vsName(prev), prev.Pos)
+				return nil, at(v.Pos, fmt.Errorf("virtual_server %s (%s): service %s is also defined by virtual_server %s (%s)",
+					vsName(v), v.Pos, s.Key, vsName(prev), prev.Pos))
 			}
 			from[s.Key] = v
 		}
@@ -120,7 +120,7 @@ func virtualServices(v *conf.VirtualServer, groups map[string]*conf.VirtualServe
 		for _, e := range g.Entries {
 			if e.IsFWMark {
 				if e.FWMark == 0 {
-					return nil, fmt.Errorf("virtual_server_group %s (%s): fwmark 0 is not a valid mark", g.Name, e.Pos)
+					return nil, at(e.Pos, fmt.Errorf("virtual_server_group %s (%s): fwmark 0 is not a valid mark", g.Name, e.Pos))
 				}
 				f := fam
 				switch e.FWMFamily {
@@ -253,7 +253,7 @@ func destination(r *conf.RealServer) (ipvs.Destination, error) {
 		case "gre":
 			d.TunType = ipvs.TunnelGRE
 		default:
-			return d, fmt.Errorf("real_server %s (%s): unknown tunnel type %q", r.Addr, r.Pos, f.TunnelType)
+			return d, at(r.Pos, fmt.Errorf("real_server %s (%s): unknown tunnel type %q", r.Addr, r.Pos, f.TunnelType))
 		}
 		switch f.TunnelCsum {
 		case "nocsum", "":
@@ -263,10 +263,10 @@ func destination(r *conf.RealServer) (ipvs.Destination, error) {
 		case "remcsum":
 			d.TunFlags = ipvs.TunnelRemCsum
 		default:
-			return d, fmt.Errorf("real_server %s (%s): unknown tunnel checksum option %q", r.Addr, r.Pos, f.TunnelCsum)
+			return d, at(r.Pos, fmt.Errorf("real_server %s (%s): unknown tunnel checksum option %q", r.Addr, r.Pos, f.TunnelCsum))
 		}
 	default:
-		return d, fmt.Errorf("real_server %s (%s): unknown forwarding method %q", r.Addr, r.Pos, f.Method)
+		return d, at(r.Pos, fmt.Errorf("real_server %s (%s): unknown forwarding method %q", r.Addr, r.Pos, f.Method))
 	}
 	return d, nil
 }

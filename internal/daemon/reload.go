@@ -53,11 +53,16 @@ type plan struct {
 }
 
 // newPlan translates and validates cfg, which conf has validated, for every
-// component. It is pure: nothing is opened or changed.
+// component, with the components' own validation. It is pure: nothing is
+// opened or changed. Check (check-config), New (run) and Reload (SIGHUP)
+// all build it.
 func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 	p := &plan{cfg: cfg, flush: cfg.Global.LVSFlush}
 	var err error
 	if p.instances, p.groups, err = vrrpConfig(cfg); err != nil {
+		return nil, err
+	}
+	if err := validateVRRP(cfg, p.instances, p.groups); err != nil {
 		return nil, err
 	}
 	vss, err := virtualServers(cfg)
@@ -104,6 +109,9 @@ func (d *Daemon) reloadSignalled(ctx context.Context) error {
 func (d *Daemon) ReloadFile(ctx context.Context, file string, o conf.Options) error {
 	d.log.Info("reloading", "file", file)
 	cfg, ds := conf.Load(file, o)
+	if !ds.HasErrors() {
+		ds = append(ds, Check(cfg)...)
+	}
 	for _, dg := range ds {
 		if dg.Severity == syntax.Error {
 			d.log.Error("config", "error", dg.String())
@@ -156,6 +164,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config) error {
 		return fmt.Errorf("vrrp: %w", err)
 	}
 	d.plan.Store(p)
+	d.metrics.SetUnsupportedKeywords(len(cfg.Unsupported))
 	ch, err := d.lvs.commit(d.gctx, p)
 	switch {
 	case !p.ipvs:

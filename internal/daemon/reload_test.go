@@ -687,3 +687,39 @@ func TestDaemonReadyAfterVRRPAndFirstApply(t *testing.T) {
 		})
 	})
 }
+
+// TestDaemonUnsupportedKeywordsGauge: lvs_ha_config_unsupported_keywords
+// counts the warned keywords of the configuration in force, at start and
+// after a reload.
+func TestDaemonUnsupportedKeywordsGauge(t *testing.T) {
+	td := startTestDaemon(t, reloadSrc("100", "2", ""), true)
+	gauge := func() float64 {
+		t.Helper()
+		mfs, err := td.d.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "lvs_ha_config_unsupported_keywords" {
+				return mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("no lvs_ha_config_unsupported_keywords")
+		return 0
+	}
+	if g := gauge(); g != 1 { // router_id
+		t.Errorf("at start: %v, want 1", g)
+	}
+	if err := os.WriteFile(td.file, []byte(reloadSrc("100", "2", "    ha_suspend\n    smtp_alert\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := td.d.ReloadFile(context.Background(), td.file, conf.Options{ConfigID: "lvs1"}); err != nil {
+		t.Fatal(err)
+	}
+	if g := gauge(); g != 3 {
+		t.Errorf("after reload: %v, want 3", g)
+	}
+	if !strings.Contains(td.logs.String(), `is not supported by lvs-ha (ignored)`) {
+		t.Errorf("no warning logged:\n%s", td.logs)
+	}
+}

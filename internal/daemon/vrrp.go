@@ -24,7 +24,7 @@ func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupCo
 	for _, in := range cfg.VRRPInstances {
 		ic, err := instanceConfig(g, scripts, in)
 		if err != nil {
-			return nil, nil, fmt.Errorf("vrrp_instance %s (%s): %w", in.Name, in.Pos, err)
+			return nil, nil, at(in.Pos, fmt.Errorf("vrrp_instance %s (%s): %w", in.Name, in.Pos, err))
 		}
 		out = append(out, ic)
 	}
@@ -47,7 +47,7 @@ func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupCo
 			for _, ts := range sg.TrackScripts {
 				t, err := trackScript(scripts, ts, sg.SyncGroupTrackingWeight)
 				if err != nil {
-					return nil, nil, fmt.Errorf("vrrp_sync_group %s: %w", sg.Name, err)
+					return nil, nil, at(sg.Pos, fmt.Errorf("vrrp_sync_group %s: %w", sg.Name, err))
 				}
 				out[i].TrackScripts = append(out[i].TrackScripts, t)
 			}
@@ -161,7 +161,7 @@ func vipAddress(v *conf.VIP, iface string) (vip.Address, error) {
 	if v.Scope != "" {
 		s, err := vip.ParseScope(v.Scope)
 		if err != nil {
-			return a, fmt.Errorf("virtual_ipaddress %s (%s): %w", v.Addr, v.Pos, err)
+			return a, at(v.Pos, fmt.Errorf("virtual_ipaddress %s (%s): %w", v.Addr, v.Pos, err))
 		}
 		a.Scope = s
 	}
@@ -179,7 +179,7 @@ func trackIface(ti conf.TrackedIface, weighted bool) track.InterfaceConfig {
 func trackScript(scripts map[string]*conf.VRRPScript, ts conf.TrackedScript, weighted bool) (runner.TrackScript, error) {
 	s := scripts[ts.Name]
 	if s == nil || s.Script == nil {
-		return runner.TrackScript{}, fmt.Errorf("track_script %s (%s): no such vrrp_script", ts.Name, ts.Pos)
+		return runner.TrackScript{}, at(ts.Pos, fmt.Errorf("track_script %s (%s): no such vrrp_script", ts.Name, ts.Pos))
 	}
 	w := ts.Weight
 	if !weighted {

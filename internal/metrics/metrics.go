@@ -155,6 +155,7 @@ type Metrics struct {
 	reloads       *prometheus.CounterVec
 	reloadOK      prometheus.Gauge
 	reloadTime    prometheus.Gauge
+	unsupported   prometheus.Gauge
 
 	mu     sync.Mutex
 	checks map[CheckInfo]bool // label sets observed, for RetainChecks
@@ -208,6 +209,10 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 		Name: "lvs_ha_config_last_reload_success_timestamp_seconds",
 		Help: "Time of the last successful configuration load or reload, in seconds since the epoch.",
 	})
+	m.unsupported = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "lvs_ha_config_unsupported_keywords",
+		Help: "Uses of keywords in the configuration in force that lvs-ha accepts with a warning and ignores.",
+	})
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "lvs_ha_build_info",
 		Help: "Build information; the value is always 1.",
@@ -217,7 +222,7 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 	})
 	build.Set(1)
 	for _, c := range []prometheus.Collector{
-		m.checkDuration, m.checkFailures, m.reloads, m.reloadOK, m.reloadTime, build,
+		m.checkDuration, m.checkFailures, m.reloads, m.reloadOK, m.reloadTime, m.unsupported, build,
 		&vrrpCollector{m: m}, &ipvsCollector{m: m}, &healthCollector{m: m},
 	} {
 		if err := reg.Register(c); err != nil {
@@ -297,6 +302,11 @@ func (m *Metrics) ConfigReloaded(now time.Time, err error) {
 	m.reloadOK.Set(1)
 	m.reloadTime.Set(float64(now.UnixNano()) / 1e9)
 }
+
+// SetUnsupportedKeywords records how many uses of keywords lvs-ha accepts
+// with a warning and ignores the configuration in force has (set at start
+// and at each successful reload).
+func (m *Metrics) SetUnsupportedKeywords(n int) { m.unsupported.Set(float64(n)) }
 
 // isNil reports whether v is nil or an interface holding a nil pointer, map,
 // slice or func.

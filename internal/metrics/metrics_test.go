@@ -257,9 +257,10 @@ func TestNoSourcesAndTypedNil(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// build info, reloads{success,failure}, last_reload_successful, timestamp.
-	if n != 5 {
-		t.Errorf("got %d series without sources, want 5", n)
+	// build info, reloads{success,failure}, last_reload_successful,
+	// timestamp, unsupported_keywords.
+	if n != 6 {
+		t.Errorf("got %d series without sources, want 6", n)
 	}
 }
 
@@ -354,4 +355,17 @@ func TestConcurrentScrapeAndObserve(t *testing.T) {
 		}
 	}
 	<-done
+}
+
+// TestUnsupportedKeywordsGauge: the gauge holds the last count set.
+func TestUnsupportedKeywordsGauge(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := New(reg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetUnsupportedKeywords(3)
+	if got := testutil.ToFloat64(m.unsupported); got != 3 {
+		t.Errorf("lvs_ha_config_unsupported_keywords = %v, want 3", got)
+	}
 }

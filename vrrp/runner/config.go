@@ -278,3 +278,11 @@ func (c *InstanceConfig) garpVIPs() []garp.VIP {
 // script.StopNotifyTimeout, as in keepalived) when Options.NotifyTimeout
 // is zero. keepalived itself does not time them out.
 const DefaultNotifyTimeout = time.Minute
+
+// Validate checks instances and groups as New and Update do, without
+// opening anything: the daemon's configuration check calls it so that
+// check-config refuses what run would.
+func Validate(instances []InstanceConfig, groups []SyncGroupConfig) error {
+	_, err := parse(instances, groups)
+	return err
+}
