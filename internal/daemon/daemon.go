@@ -85,6 +85,7 @@ type Options struct {
 	clk         clock.Clock // health checks and IPVS retries
 	newVRRP     func(runner.Options) (vrrpRunner, error)
 	wrapChecker func(id string, c healthcheck.Checker) healthcheck.Checker
+	checkScript scriptChecker // nil: script.CheckScriptSecurity
 }
 
 // vrrpRunner is what the daemon needs of the VRRP runner.
@@ -149,6 +150,7 @@ func NewWithOptions(cfg *conf.Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.logWarnings(p)
 	if len(p.instances) > 0 {
 		if d.vrrp, err = d.newVRRPRunner(p); err != nil {
 			return nil, err
