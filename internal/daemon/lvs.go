@@ -94,6 +94,11 @@ type lvs struct {
 	pending bool // desired not (fully) applied
 	lastErr string
 	unavail bool // IPVS unavailable was logged
+	// lvs_timeouts: the configured ones, whether they are still to be set,
+	// and the kernel's values before lvs-ha first set them.
+	timeouts  *ipvs.Timeouts
+	tpending  bool
+	origTimes *ipvs.Timeouts
 
 	kmu sync.Mutex // guards k, which Table reads for the status page
 	k   ipvsKernel // nil until opened
@@ -151,6 +156,52 @@ func (l *lvs) configure(p *plan) {
 		l.on, l.flush = true, p.flush
 	}
 	l.stop = p.stop
+	if !sameTimeouts(l.timeouts, p.timeouts) {
+		l.timeouts, l.tpending = p.timeouts, true
+	}
+}
+
+func sameTimeouts(a, b *ipvs.Timeouts) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// setTimeouts is keepalived's ipvs_set_timeouts at start and reload: the
+// configured lvs_timeouts are set with SET_CONFIG, each one not given (or a
+// configuration without lvs_timeouts, after one with) at the value the
+// kernel had before lvs-ha first changed it. A failure is logged
+// ("Failed to set ipvs timeouts") and not retried, as in keepalived.
+func (l *lvs) setTimeouts() {
+	if !l.tpending {
+		return
+	}
+	l.tpending = false
+	if l.origTimes == nil {
+		if l.timeouts == nil {
+			return // never changed: nothing to restore
+		}
+		orig, err := l.k.Timeouts()
+		if err != nil {
+			l.log.Error("Failed to set ipvs timeouts", "error", err)
+			return
+		}
+		l.origTimes = &orig
+	}
+	want := *l.origTimes
+	if t := l.timeouts; t != nil {
+		for _, f := range []struct{ dst, src *time.Duration }{{&want.TCP, &t.TCP}, {&want.TCPFin, &t.TCPFin}, {&want.UDP, &t.UDP}} {
+			if *f.src > 0 {
+				*f.dst = *f.src
+			}
+		}
+	}
+	if err := l.k.SetTimeouts(want); err != nil {
+		l.log.Error("Failed to set ipvs timeouts", "error", err)
+		return
+	}
+	l.log.Info("ipvs timeouts set", "tcp", want.TCP, "tcpfin", want.TCPFin, "udp", want.UDP)
 }
 
 // commit hands p to Run, which updates the health checks (the runner keeps
@@ -309,6 +360,7 @@ func (l *lvs) sync(ctx context.Context) (ipvs.Changes, error) {
 		}
 		l.k = k
 	}
+	l.setTimeouts()
 	if !l.pending {
 		return ipvs.Changes{}, nil
 	}

@@ -50,6 +50,7 @@ type plan struct {
 	desired   ipvs.Table          // every real server at its configured weight
 	ipvs      bool                // IPVS is managed: services or lvs_flush (or an earlier plan's)
 	flush     bool                // lvs_flush
+	timeouts  *ipvs.Timeouts      // lvs_timeouts (zero fields: the kernel's original value); nil: none
 	stop      stopMode
 	// warnings are the build's findings that do not stop it (script
 	// security), each at its location.
@@ -64,7 +65,7 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 		check = script.CheckScriptSecurity
 	}
 	cfg, warnings := scriptSecurity(cfg, check)
-	p := &plan{cfg: cfg, flush: cfg.Global.LVSFlush, warnings: warnings}
+	p := &plan{cfg: cfg, flush: cfg.Global.LVSFlush, warnings: warnings, timeouts: lvsTimeouts(cfg.Global.LVSTimeouts)}
 	var err error
 	if p.instances, p.groups, err = vrrpConfig(cfg); err != nil {
 		return nil, err
