@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +81,11 @@ type URL struct {
 	// RegexNoMatch a match fails the check instead.
 	Regex        string
 	RegexNoMatch bool
+	// RegexOptions are keepalived's regex_options (PCRE2 option names, see
+	// CompileRegex); RegexMinOffset and RegexMaxOffset bound where a match may
+	// start (regex_min_offset, regex_max_offset; 0: not set).
+	RegexOptions                   []string
+	RegexMinOffset, RegexMaxOffset int
 }
 
 // HTTPOptions configure HTTP_GET (SSL false) and SSL_GET (SSL true).
@@ -109,7 +113,7 @@ type HTTPOptions struct {
 type HTTPChecker struct {
 	opts  HTTPOptions
 	tls   *tls.Config
-	regex []*regexp.Regexp
+	regex []*Regex
 }
 
 var (
@@ -138,7 +142,7 @@ func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
 	if len(opts.URLs) == 0 {
 		return nil, fmt.Errorf("%s: no url", name)
 	}
-	c := &HTTPChecker{opts: opts, regex: make([]*regexp.Regexp, len(opts.URLs))}
+	c := &HTTPChecker{opts: opts, regex: make([]*Regex, len(opts.URLs))}
 	for i, u := range opts.URLs {
 		if !strings.HasPrefix(u.Path, "/") {
 			return nil, fmt.Errorf("%s: url %d: path %q must start with /", name, i+1, u.Path)
@@ -154,7 +158,7 @@ func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
 			}
 		}
 		if u.Regex != "" {
-			re, err := regexp.Compile(u.Regex)
+			re, err := CompileRegex(u.Regex, u.RegexOptions, u.RegexMinOffset, u.RegexMaxOffset)
 			if err != nil {
 				return nil, fmt.Errorf("%s: url %s: regex: %w", name, u.Path, err)
 			}
