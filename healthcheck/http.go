@@ -99,6 +99,9 @@ type HTTPOptions struct {
 	VerifyCert bool
 	// CAFile, CertFile and KeyFile are the global SSL block (ca, certificate, key).
 	CAFile, CertFile, KeyFile string
+	// KeyPassword is the SSL block's password: it decrypts an encrypted
+	// private key (see loadKeyPair for the formats).
+	KeyPassword string
 	// Protocol is http_protocol: HTTP10 (default), HTTP10Close or HTTP11.
 	Protocol string
 	// VirtualHost is the default Host header (from the checker, real or virtual
@@ -166,7 +169,7 @@ func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
 		}
 	}
 	if opts.SSL {
-		cfg, err := tlsConfig(opts.VerifyCert, opts.CAFile, opts.CertFile, opts.KeyFile)
+		cfg, err := tlsConfig(opts.VerifyCert, opts.CAFile, opts.CertFile, opts.KeyFile, opts.KeyPassword)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -175,7 +178,7 @@ func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
 	return c, nil
 }
 
-func tlsConfig(verify bool, caFile, certFile, keyFile string) (*tls.Config, error) {
+func tlsConfig(verify bool, caFile, certFile, keyFile, password string) (*tls.Config, error) {
 	cfg := &tls.Config{InsecureSkipVerify: !verify} //nolint:gosec // keepalived semantics
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
@@ -192,7 +195,7 @@ func tlsConfig(verify bool, caFile, certFile, keyFile string) (*tls.Config, erro
 		if keyFile == "" {
 			keyFile = certFile
 		}
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		cert, err := loadKeyPair(certFile, keyFile, password)
 		if err != nil {
 			return nil, fmt.Errorf("certificate: %w", err)
 		}

@@ -112,7 +112,7 @@ func checkers(cfg *conf.Config, v *conf.VirtualServer, r *conf.RealServer, c *co
 			}
 		}
 		if cfg.SSL != nil {
-			o.CAFile, o.CertFile, o.KeyFile = cfg.SSL.CA, cfg.SSL.Certificate, cfg.SSL.Key
+			o.CAFile, o.CertFile, o.KeyFile, o.KeyPassword = cfg.SSL.CA, cfg.SSL.Certificate, cfg.SSL.Key, cfg.SSL.Password
 		}
 		return one(healthcheck.NewHTTP(o))
 	case conf.MiscCheck:

@@ -1,8 +1,17 @@
 package daemon
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 )
@@ -46,5 +55,42 @@ regex_max_offset 10`))
 	u := p.checks[0].Checker.(healthcheck.Definer).Definition().(healthcheck.HTTPOptions).URLs[0]
 	if u.Regex != "HELLO" || len(u.RegexOptions) != 1 || u.RegexOptions[0] != "caseless" || u.RegexMinOffset != 2 || u.RegexMaxOffset != 10 {
 		t.Errorf("url translated as %+v", u)
+	}
+}
+
+// The SSL block's password reaches SSL_GET: the plan build loads an encrypted
+// client key with it, and refuses the key without it.
+func TestPlanSSLKeyPassword(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p8, _ := x509.MarshalPKCS8PrivateKey(key)
+	enc, err := x509.EncryptPEMBlock(rand.Reader, "PRIVATE KEY", p8, []byte("s3cret"), x509.PEMCipherAES128) //nolint:staticcheck // the legacy format OpenSSL 1.x writes
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(enc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := func(password string) string {
+		return "SSL {\n    certificate " + certFile + "\n    key " + keyFile + "\n" + password + "}\n" +
+			strings.Replace(httpGetSrc("path /"), "HTTP_GET", "SSL_GET", 1)
+	}
+	if _, err := newPlan(loadConf(t, src("    password s3cret\n")), &Options{}); err != nil {
+		t.Errorf("with the password: %v", err)
+	}
+	if _, err := newPlan(loadConf(t, src("")), &Options{}); err == nil || !strings.Contains(err.Error(), "set password in the SSL block") {
+		t.Errorf("without the password: %v", err)
 	}
 }
