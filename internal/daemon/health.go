@@ -235,6 +235,12 @@ func (p *plan) addChecks(wrap func(id string, c healthcheck.Checker) healthcheck
 						ID: id, VirtualServer: vsName(v), RealServer: netip.AddrPortFrom(r.Addr, r.Port), Checker: label,
 					}}
 					p.lvs.byCheck[id] = cs
+					if c.LogAllFailures {
+						if p.logAll == nil {
+							p.logAll = map[string]bool{}
+						}
+						p.logAll[id] = true
+					}
 					rs.checks = append(rs.checks, cs)
 					if wrap != nil {
 						ch = wrap(id, ch)

@@ -1,19 +1,24 @@
 package daemon
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/healthcheck"
+	"github.com/lvs-ha/lvs-ha/internal/script"
+	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
 )
 
 func httpGetSrc(url string) string {
@@ -92,5 +97,67 @@ func TestPlanSSLKeyPassword(t *testing.T) {
 	}
 	if _, err := newPlan(loadConf(t, src("")), &Options{}); err == nil || !strings.Contains(err.Error(), "set password in the SSL block") {
 		t.Errorf("without the password: %v", err)
+	}
+}
+
+// log_all_failures (and global_defs checker_log_all_failures) log every failed
+// check while the checker is up, as keepalived does: the failures retry
+// absorbs and the one that takes it down; none while it stays down, and
+// none without the keyword.
+func TestLogAllFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name, global, checker string
+		want                  int
+	}{
+		{"off", "", "", 0},
+		{"log_all_failures", "", "log_all_failures", 3},
+		{"checker_log_all_failures", "checker_log_all_failures", "", 3},
+		{"checker off does not override the global (keepalived ORs them)", "checker_log_all_failures", "log_all_failures off", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := testPlan(t, `
+global_defs {
+    `+tc.global+`
+}
+virtual_server 192.0.2.1 80 {
+    protocol TCP
+    delay_loop 2
+    retry 2
+    delay_before_retry 1
+    warmup 0
+    real_server 10.0.0.1 80 {
+        TCP_CHECK {
+            `+tc.checker+`
+        }
+    }
+}`)
+				f := &fakeChecker{name: p.checks[0].ID}
+				f.ok.Store(true)
+				p.checks[0].Checker = f
+				fk := &fakeKernel{Kernel: &ipvstest.Kernel{}}
+				lb := &logBuf{}
+				l := newLVS(p, lvsOptions{
+					Logger:    slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelDebug})),
+					Open:      func() (ipvsKernel, error) { return fk, nil },
+					RunScript: func(script.Spec) {},
+				})
+				ctx, cancel := context.WithCancel(t.Context())
+				done := make(chan error)
+				go func() { done <- l.Run(ctx) }()
+				time.Sleep(time.Second)
+				f.ok.Store(false)
+				time.Sleep(20 * time.Second) // down after 3 failures, then 8 more while down
+				synctest.Wait()
+				cancel()
+				<-done
+				if n := strings.Count(lb.String(), `msg="check failed"`); n != tc.want {
+					t.Errorf("%d \"check failed\" lines, want %d\n%s", n, tc.want, lb)
+				}
+				if !strings.Contains(lb.String(), "real server down") {
+					t.Errorf("real server never went down\n%s", lb)
+				}
+			})
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/healthcheck"
@@ -100,6 +101,10 @@ type lvs struct {
 	tpending  bool
 	origTimes *ipvs.Timeouts
 
+	// logAll are the checks with log_all_failures (or
+	// checker_log_all_failures); read by the health runner's goroutines.
+	logAll atomic.Pointer[map[string]bool]
+
 	kmu sync.Mutex // guards k, which Table reads for the status page
 	k   ipvsKernel // nil until opened
 }
@@ -132,7 +137,16 @@ func newLVS(p *plan, o lvsOptions) *lvs {
 		}
 	}
 	sched, _ := healthcheck.NewScheduler(l.clk.Now(), p.checks, healthcheck.SchedulerOptions{}) // validated by the plan
-	l.health = healthcheck.NewRunner(sched, healthcheck.RunnerOptions{Clock: l.clk, OnResult: o.OnResult,
+	onResult := func(ev healthcheck.Event) {
+		if !ev.Result.OK && ev.WasUp && (*l.logAll.Load())[ev.Job.ID] {
+			l.log.Info("check failed", "check", ev.Job.ID, "reason", ev.Result.String())
+		}
+		if o.OnResult != nil {
+			o.OnResult(ev)
+		}
+	}
+	l.configure(p)
+	l.health = healthcheck.NewRunner(sched, healthcheck.RunnerOptions{Clock: l.clk, OnResult: onResult,
 		OnTransition: func(tr healthcheck.Transition) {
 			l.mu.Lock()
 			l.trs = append(l.trs, tr)
@@ -140,7 +154,6 @@ func newLVS(p *plan, o lvsOptions) *lvs {
 			l.kick()
 		}})
 	l.state = p.lvs
-	l.configure(p)
 	return l
 }
 
@@ -156,6 +169,7 @@ func (l *lvs) configure(p *plan) {
 		l.on, l.flush = true, p.flush
 	}
 	l.stop = p.stop
+	l.logAll.Store(&p.logAll)
 	if !sameTimeouts(l.timeouts, p.timeouts) {
 		l.timeouts, l.tpending = p.timeouts, true
 	}

@@ -50,6 +50,7 @@ type plan struct {
 	desired   ipvs.Table          // every real server at its configured weight
 	ipvs      bool                // IPVS is managed: services or lvs_flush (or an earlier plan's)
 	flush     bool                // lvs_flush
+	logAll    map[string]bool     // checks with log_all_failures
 	timeouts  *ipvs.Timeouts      // lvs_timeouts (zero fields: the kernel's original value); nil: none
 	stop      stopMode
 	// warnings are the build's findings that do not stop it (script
