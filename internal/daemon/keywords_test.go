@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -158,6 +159,81 @@ virtual_server 192.0.2.1 80 {
 					t.Errorf("real server never went down\n%s", lb)
 				}
 			})
+		})
+	}
+}
+
+func rsInitSrc(global, extraRS string) string {
+	return `
+global_defs {
+    ` + global + `
+}
+virtual_server 192.0.2.1 80 {
+    protocol TCP
+    real_server 10.0.0.1 80 {
+        notify_up "/bin/up 10.0.0.1"
+        TCP_CHECK {
+        }
+    }
+    real_server 10.0.0.2 80 {
+        notify_up "/bin/up 10.0.0.2"
+        TCP_CHECK {
+            alpha
+        }
+    }
+    real_server 10.0.0.3 80 {
+        notify_up "/bin/up 10.0.0.3"
+    }
+` + extraRS + `
+}`
+}
+
+// rs_init_notifies runs notify_up for each real server that starts up (not
+// for an alpha one, which starts down) when lvs starts, and at a reload for
+// the real servers the reload adds; without it, none.
+func TestRSInitNotifies(t *testing.T) {
+	const extra = `
+    real_server 10.0.0.4 80 {
+        notify_up "/bin/up 10.0.0.4"
+    }`
+	for _, tc := range []struct {
+		global          string
+		atStart, reload []string
+	}{
+		{"", nil, nil},
+		{"rs_init_notifies", []string{"/bin/up 10.0.0.1", "/bin/up 10.0.0.3"}, []string{"/bin/up 10.0.0.4"}},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			p := testPlan(t, rsInitSrc(tc.global, ""))
+			for i := range p.checks {
+				f := &fakeChecker{name: p.checks[i].ID} // failing: the alpha check stays down
+				f.ok.Store(!strings.Contains(p.checks[i].ID, "10.0.0.2"))
+				p.checks[i].Checker = f
+			}
+			sc := &scripts{}
+			fk := &fakeKernel{Kernel: &ipvstest.Kernel{}}
+			l := newLVS(p, lvsOptions{Open: func() (ipvsKernel, error) { return fk, nil }, RunScript: sc.run})
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error)
+			go func() { done <- l.Run(ctx) }()
+			<-l.ready
+			synctest.Wait()
+			if got := sc.take(); !slices.Equal(got, tc.atStart) {
+				t.Errorf("%q at start: scripts %q, want %q", tc.global, got, tc.atStart)
+			}
+			p2 := testPlan(t, rsInitSrc(tc.global, extra))
+			for i := range p2.checks {
+				p2.checks[i].Checker = p.checks[min(i, len(p.checks)-1)].Checker
+			}
+			if _, err := l.commit(ctx, p2); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			if got := sc.take(); !slices.Equal(got, tc.reload) {
+				t.Errorf("%q at reload: scripts %q, want %q", tc.global, got, tc.reload)
+			}
+			cancel()
+			<-done
 		})
 	}
 }

@@ -282,6 +282,7 @@ func (l *lvs) Run(ctx context.Context) error {
 			}
 		}
 		if first {
+			l.do(l.state.start())
 			close(l.ready)
 		}
 		fired = false

@@ -75,7 +75,8 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.lvs = &lvsState{vss: vss, byCheck: map[string]*checkState{}, user: cfg.Global.ScriptUser, group: cfg.Global.ScriptGroup}
+	p.lvs = &lvsState{vss: vss, byCheck: map[string]*checkState{}, user: cfg.Global.ScriptUser, group: cfg.Global.ScriptGroup,
+		initNotifies: cfg.Global.RSInitNotifies}
 	if err := p.addChecks(o.wrapChecker); err != nil {
 		return nil, err
 	}
