@@ -71,6 +71,17 @@ func (r *Runner) Update(checks []Check) ([]Transition, error) {
 	return tr, err
 }
 
+// Suspend is Scheduler.Suspend at the clock's now.
+func (r *Runner) Suspend(id string, on bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed := r.s.Suspend(r.clk.Now(), id, on)
+	if changed {
+		r.kick()
+	}
+	return changed
+}
+
 // State returns the state of check id.
 func (r *Runner) State(id string) (State, bool) {
 	r.mu.Lock()

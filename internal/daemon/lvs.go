@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,9 @@ type lvsOptions struct {
 	RunScript func(script.Spec)
 	// OnResult, if set, receives every finished check.
 	OnResult func(healthcheck.Event)
+	// Addrs watches the local addresses for ha_suspend; nil means rtnetlink
+	// in the current namespace.
+	Addrs addrWatcher
 }
 
 // lvs owns the real servers' health state and is the one writer of the
@@ -80,10 +84,11 @@ type lvs struct {
 	ready     chan struct{} // closed after the first apply attempt
 
 	// The inbox.
-	mu   sync.Mutex
-	trs  []healthcheck.Transition
-	next *lvsCommit
-	wake chan struct{} // cap 1
+	mu       sync.Mutex
+	trs      []healthcheck.Transition
+	next     *lvsCommit
+	newAddrs map[netip.Addr]bool // the latest local address set, for ha_suspend
+	wake     chan struct{}       // cap 1
 
 	// Owned by Run.
 	state   *lvsState
@@ -100,6 +105,12 @@ type lvs struct {
 	timeouts  *ipvs.Timeouts
 	tpending  bool
 	origTimes *ipvs.Timeouts
+	// ha_suspend: the address watcher, whether it runs, the local addresses
+	// and the checks suspended.
+	addrWatch addrWatcher
+	watching  bool
+	addrs     map[netip.Addr]bool
+	suspended map[string]bool
 
 	// logAll are the checks with log_all_failures (or
 	// checker_log_all_failures); read by the health runner's goroutines.
@@ -119,10 +130,13 @@ type lvsCommit struct {
 
 // newLVS returns an lvs for p, whose checks the health runner starts with.
 func newLVS(p *plan, o lvsOptions) *lvs {
-	l := &lvs{log: o.Logger, open: o.Open, clk: clock.OrReal(o.Clock), runScript: o.RunScript,
+	l := &lvs{log: o.Logger, open: o.Open, clk: clock.OrReal(o.Clock), runScript: o.RunScript, addrWatch: o.Addrs,
 		ready: make(chan struct{}), wake: make(chan struct{}, 1), owned: map[ipvs.ServiceKey]bool{}}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
+	}
+	if l.addrWatch == nil {
+		l.addrWatch = netlinkAddrs(nil)
 	}
 	if l.open == nil {
 		l.open = func() (ipvsKernel, error) { return ipvs.NewNetlink() }
@@ -154,6 +168,7 @@ func newLVS(p *plan, o lvsOptions) *lvs {
 			l.kick()
 		}})
 	l.state = p.lvs
+	l.suspendChecks()
 	return l
 }
 
@@ -251,8 +266,8 @@ func (l *lvs) Run(ctx context.Context) error {
 	fired := false
 	for first := true; ; first = false {
 		l.mu.Lock()
-		trs, next := l.trs, l.next
-		l.trs, l.next = nil, nil
+		trs, next, addrs := l.trs, l.next, l.newAddrs
+		l.trs, l.next, l.newAddrs = nil, nil, nil
 		l.mu.Unlock()
 		changed := first
 		for _, tr := range trs {
@@ -262,6 +277,13 @@ func (l *lvs) Run(ctx context.Context) error {
 			l.adopt(next.p)
 			changed = true
 		}
+		if addrs != nil {
+			l.addrs = addrs
+		}
+		if next != nil || addrs != nil {
+			l.suspendChecks()
+		}
+		l.watchAddrs(ctx)
 		if changed || fired {
 			if changed {
 				l.setDesired(l.state.table())
