@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +81,11 @@ type URL struct {
 	// RegexNoMatch a match fails the check instead.
 	Regex        string
 	RegexNoMatch bool
+	// RegexOptions are keepalived's regex_options (PCRE2 option names, see
+	// CompileRegex); RegexMinOffset and RegexMaxOffset bound where a match may
+	// start (regex_min_offset, regex_max_offset; 0: not set).
+	RegexOptions                   []string
+	RegexMinOffset, RegexMaxOffset int
 }
 
 // HTTPOptions configure HTTP_GET (SSL false) and SSL_GET (SSL true).
@@ -95,6 +99,9 @@ type HTTPOptions struct {
 	VerifyCert bool
 	// CAFile, CertFile and KeyFile are the global SSL block (ca, certificate, key).
 	CAFile, CertFile, KeyFile string
+	// KeyPassword is the SSL block's password: it decrypts an encrypted
+	// private key (see loadKeyPair for the formats).
+	KeyPassword string
 	// Protocol is http_protocol: HTTP10 (default), HTTP10Close or HTTP11.
 	Protocol string
 	// VirtualHost is the default Host header (from the checker, real or virtual
@@ -109,7 +116,7 @@ type HTTPOptions struct {
 type HTTPChecker struct {
 	opts  HTTPOptions
 	tls   *tls.Config
-	regex []*regexp.Regexp
+	regex []*Regex
 }
 
 var (
@@ -138,7 +145,7 @@ func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
 	if len(opts.URLs) == 0 {
 		return nil, fmt.Errorf("%s: no url", name)
 	}
-	c := &HTTPChecker{opts: opts, regex: make([]*regexp.Regexp, len(opts.URLs))}
+	c := &HTTPChecker{opts: opts, regex: make([]*Regex, len(opts.URLs))}
 	for i, u := range opts.URLs {
 		if !strings.HasPrefix(u.Path, "/") {
 			return nil, fmt.Errorf("%s: url %d: path %q must start with /", name, i+1, u.Path)
@@ -154,7 +161,7 @@ func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
 			}
 		}
 		if u.Regex != "" {
-			re, err := regexp.Compile(u.Regex)
+			re, err := CompileRegex(u.Regex, u.RegexOptions, u.RegexMinOffset, u.RegexMaxOffset)
 			if err != nil {
 				return nil, fmt.Errorf("%s: url %s: regex: %w", name, u.Path, err)
 			}
@@ -162,7 +169,7 @@ func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
 		}
 	}
 	if opts.SSL {
-		cfg, err := tlsConfig(opts.VerifyCert, opts.CAFile, opts.CertFile, opts.KeyFile)
+		cfg, err := tlsConfig(opts.VerifyCert, opts.CAFile, opts.CertFile, opts.KeyFile, opts.KeyPassword)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -171,7 +178,7 @@ func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
 	return c, nil
 }
 
-func tlsConfig(verify bool, caFile, certFile, keyFile string) (*tls.Config, error) {
+func tlsConfig(verify bool, caFile, certFile, keyFile, password string) (*tls.Config, error) {
 	cfg := &tls.Config{InsecureSkipVerify: !verify} //nolint:gosec // keepalived semantics
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
@@ -188,7 +195,7 @@ func tlsConfig(verify bool, caFile, certFile, keyFile string) (*tls.Config, erro
 		if keyFile == "" {
 			keyFile = certFile
 		}
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		cert, err := loadKeyPair(certFile, keyFile, password)
 		if err != nil {
 			return nil, fmt.Errorf("certificate: %w", err)
 		}

@@ -19,6 +19,10 @@ type Event struct {
 	// job's lateness.
 	Start, End time.Time
 	Result     Result
+	// WasUp is the check's state before this result: a failure with WasUp
+	// set was absorbed by retry or took the check down (keepalived logs
+	// those with log_all_failures).
+	WasUp bool
 }
 
 // RunnerOptions configure a Runner.
@@ -65,6 +69,17 @@ func (r *Runner) Update(checks []Check) ([]Transition, error) {
 	tr, err := r.s.Update(r.clk.Now(), checks)
 	r.kick()
 	return tr, err
+}
+
+// Suspend is Scheduler.Suspend at the clock's now.
+func (r *Runner) Suspend(id string, on bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed := r.s.Suspend(r.clk.Now(), id, on)
+	if changed {
+		r.kick()
+	}
+	return changed
 }
 
 // State returns the state of check id.
@@ -167,6 +182,9 @@ func (r *Runner) work(ctx context.Context, job Job) {
 		var tr *Transition
 		err := ctx.Err() // a run cut short by Run's end is not a result
 		if err == nil {
+			if st, ok := r.s.State(job.ID); ok {
+				ev.WasUp = st.Up
+			}
 			tr, err = r.s.Result(ev.End, job, ev.Result)
 		} else {
 			r.s.Abort(job)

@@ -171,10 +171,11 @@ type Job struct {
 }
 
 type entry struct {
-	check Check
-	gen   uint64
-	st    State
-	index int // heap index, -1 when not queued (running)
+	check     Check
+	gen       uint64
+	st        State
+	index     int  // heap index, -1 when not queued (running)
+	suspended bool // see Suspend
 }
 
 // SchedulerOptions configure a Scheduler.
@@ -295,13 +296,42 @@ func (s *Scheduler) drop(e *entry) {
 // running; they are not handed out again until their Result is recorded.
 func (s *Scheduler) Due(now time.Time) []Job {
 	var jobs []Job
+	var skipped []*entry
+	defer func() {
+		for _, e := range skipped {
+			heap.Push(&s.queue, e)
+		}
+	}()
 	for len(s.queue) > 0 && !s.queue[0].st.Next.After(now) {
 		e := heap.Pop(&s.queue).(*entry)
+		if e.suspended {
+			e.st.Next = now.Add(e.check.Timing.delayLoop())
+			skipped = append(skipped, e)
+			continue
+		}
 		jobs = append(jobs, Job{ID: e.check.ID, Checker: e.check.Checker, Timeout: jobTimeout(e.check), Due: e.st.Next, gen: e.gen})
 		e.st.Running = true
 		e.st.Next = time.Time{}
 	}
 	return jobs
+}
+
+// Suspend suspends check id (on) or resumes it, as keepalived's ha_suspend
+// disables and enables checkers: a suspended check is not run and keeps its
+// state (a run in progress is still recorded); a resumed one is due at once.
+// Update keeps the suspension of a check it keeps; new checks start resumed.
+// It reports whether the check exists and changed.
+func (s *Scheduler) Suspend(now time.Time, id string, on bool) bool {
+	e, ok := s.entries[id]
+	if !ok || e.suspended == on {
+		return false
+	}
+	e.suspended = on
+	if !on && e.index >= 0 {
+		e.st.Next = now
+		heap.Fix(&s.queue, e.index)
+	}
+	return true
 }
 
 // jobMargin is added to a checker's Budget so that its own timeout fires first.

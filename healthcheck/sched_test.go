@@ -474,3 +474,30 @@ func TestSchedulerAbort(t *testing.T) {
 		t.Fatal("aborted job not due again")
 	}
 }
+
+// A suspended check (ha_suspend) is not handed out and keeps its state; it
+// is looked at again every delay_loop, and resuming makes it due at once.
+func TestSchedulerSuspend(t *testing.T) {
+	tim := Timing{DelayLoop: 10 * time.Second, Retry: 0}
+	s := mustSched(t, Check{ID: "a", Checker: &fakeChecker{}, Timing: tim})
+	if !s.Suspend(t0, "a", true) || s.Suspend(t0, "a", true) || s.Suspend(t0, "nope", true) {
+		t.Fatal("Suspend: want changed once, and false for a missing check")
+	}
+	for _, at := range []time.Duration{0, 10 * time.Second, 20 * time.Second} {
+		if jobs := s.Due(t0.Add(at)); len(jobs) != 0 {
+			t.Fatalf("at +%v: %d jobs of a suspended check", at, len(jobs))
+		}
+		if next, _ := s.NextDeadline(); !next.Equal(t0.Add(at + 10*time.Second)) {
+			t.Fatalf("at +%v: next deadline +%v, want a delay_loop later", at, next.Sub(t0))
+		}
+	}
+	if st, _ := s.State("a"); !st.Up || st.HasRun {
+		t.Fatalf("suspended check's state changed: %+v", st)
+	}
+	if !s.Suspend(t0.Add(25*time.Second), "a", false) {
+		t.Fatal("resume: not changed")
+	}
+	if tr := step(t, s, t0.Add(25*time.Second), fail); tr == nil || tr.Up {
+		t.Fatalf("resumed check: transition %+v, want down", tr)
+	}
+}

@@ -85,6 +85,7 @@ type Options struct {
 	clk         clock.Clock // health checks and IPVS retries
 	newVRRP     func(runner.Options) (vrrpRunner, error)
 	wrapChecker func(id string, c healthcheck.Checker) healthcheck.Checker
+	checkScript scriptChecker // nil: script.CheckScriptSecurity
 }
 
 // vrrpRunner is what the daemon needs of the VRRP runner.
@@ -150,6 +151,7 @@ func NewWithOptions(cfg *conf.Config, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	m.SetUnsupportedKeywords(len(cfg.Unsupported))
+	d.logWarnings(p)
 	if len(p.instances) > 0 {
 		if d.vrrp, err = d.newVRRPRunner(p); err != nil {
 			return nil, err

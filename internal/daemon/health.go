@@ -97,7 +97,14 @@ func checkers(cfg *conf.Config, v *conf.VirtualServer, r *conf.RealServer, c *co
 			o.VirtualHost = firstNonEmpty(h.Virtualhost, r.Virtualhost, v.Virtualhost)
 			for _, u := range h.URLs {
 				hu := healthcheck.URL{Path: u.Path, Digest: u.Digest, VirtualHost: u.Virtualhost,
-					Regex: u.Regex, RegexNoMatch: u.RegexNoMatch}
+					Regex: u.Regex, RegexNoMatch: u.RegexNoMatch, RegexOptions: u.RegexOptions,
+					RegexMinOffset: u.RegexMinOffset, RegexMaxOffset: u.RegexMaxOffset}
+				if u.Regex != "" {
+					// Refused here, at the url's location, rather than by NewHTTP.
+					if _, err := healthcheck.CompileRegex(u.Regex, u.RegexOptions, u.RegexMinOffset, u.RegexMaxOffset); err != nil {
+						return nil, fmt.Errorf("url %s (%s): regex %q: %w", u.Path, u.Pos, u.Regex, err)
+					}
+				}
 				for _, s := range u.StatusCodes {
 					hu.StatusCodes = append(hu.StatusCodes, healthcheck.StatusRange{Lo: s.Min, Hi: s.Max})
 				}
@@ -105,7 +112,7 @@ func checkers(cfg *conf.Config, v *conf.VirtualServer, r *conf.RealServer, c *co
 			}
 		}
 		if cfg.SSL != nil {
-			o.CAFile, o.CertFile, o.KeyFile = cfg.SSL.CA, cfg.SSL.Certificate, cfg.SSL.Key
+			o.CAFile, o.CertFile, o.KeyFile, o.KeyPassword = cfg.SSL.CA, cfg.SSL.Certificate, cfg.SSL.Key, cfg.SSL.Password
 		}
 		return one(healthcheck.NewHTTP(o))
 	case conf.MiscCheck:
@@ -228,6 +235,12 @@ func (p *plan) addChecks(wrap func(id string, c healthcheck.Checker) healthcheck
 						ID: id, VirtualServer: vsName(v), RealServer: netip.AddrPortFrom(r.Addr, r.Port), Checker: label,
 					}}
 					p.lvs.byCheck[id] = cs
+					if c.LogAllFailures {
+						if p.logAll == nil {
+							p.logAll = map[string]bool{}
+						}
+						p.logAll[id] = true
+					}
 					rs.checks = append(rs.checks, cs)
 					if wrap != nil {
 						ch = wrap(id, ch)

@@ -227,6 +227,25 @@ func granularity(s string, f ipvs.Family) (uint8, error) {
 	return uint8(n), nil
 }
 
+// lvsTimeouts translates lvs_timeouts; a value of 0 counts as not given, as
+// in keepalived.
+func lvsTimeouts(t *conf.LVSTimeouts) *ipvs.Timeouts {
+	if t == nil {
+		return nil
+	}
+	d := func(v *conf.Duration) time.Duration {
+		if v == nil {
+			return 0
+		}
+		return v.Std()
+	}
+	out := ipvs.Timeouts{TCP: d(t.TCP), TCPFin: d(t.TCPFin), UDP: d(t.UDP)}
+	if out == (ipvs.Timeouts{}) {
+		return nil
+	}
+	return &out
+}
+
 // destination translates a real_server.
 func destination(r *conf.RealServer) (ipvs.Destination, error) {
 	d := ipvs.Destination{

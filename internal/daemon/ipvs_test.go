@@ -566,3 +566,53 @@ func waitLog(t *testing.T, lb *logBuf, s string) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// lvs_timeouts are set with SET_CONFIG at start and at each reload; a
+// timeout the configuration no longer gives gets the kernel's value from
+// before lvs-ha first changed it, as keepalived's ipvs_set_timeout does.
+func TestIPVSLVSTimeoutsStartAndReload(t *testing.T) {
+	k := &fakeKernel{Kernel: &ipvstest.Kernel{}}
+	orig, _ := k.Timeouts() // the fake's 900/120/300 s
+	vss := twoServices[strings.Index(twoServices, "virtual_server"):]
+	withTimeouts := func(opts string) *plan {
+		g := ""
+		if opts != "" {
+			g = "global_defs {\n    lvs_timeouts " + opts + "\n}\n"
+		}
+		return testPlan(t, g+vss)
+	}
+	l, _, _ := runLVS(t, withTimeouts("tcp 1000 udp 60"), k, nil)
+	want := ipvs.Timeouts{TCP: 1000 * time.Second, TCPFin: orig.TCPFin, UDP: 60 * time.Second}
+	if got, _ := k.Timeouts(); got != want {
+		t.Fatalf("after start: %+v, want %+v", got, want)
+	}
+	for _, tc := range []struct {
+		opts string
+		want ipvs.Timeouts
+	}{
+		{"tcpfin 30", ipvs.Timeouts{TCP: orig.TCP, TCPFin: 30 * time.Second, UDP: orig.UDP}},
+		{"tcpfin 30", ipvs.Timeouts{TCP: orig.TCP, TCPFin: 30 * time.Second, UDP: orig.UDP}},
+		{"", orig},
+	} {
+		if _, err := l.commit(context.Background(), withTimeouts(tc.opts)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := k.Timeouts(); got != tc.want {
+			t.Errorf("after reload with lvs_timeouts %q: %+v, want %+v", tc.opts, got, tc.want)
+		}
+	}
+	// start, tcpfin 30 (the same again is not set), restore.
+	if n := k.Calls().SetTimeouts; n != 3 {
+		t.Errorf("%d SET_CONFIG calls, want 3", n)
+	}
+
+	// Without lvs_timeouts the kernel's timeouts are never touched.
+	k2 := &fakeKernel{Kernel: &ipvstest.Kernel{}}
+	l2, _, _ := runLVS(t, withTimeouts(""), k2, nil)
+	if _, err := l2.commit(context.Background(), withTimeouts("")); err != nil {
+		t.Fatal(err)
+	}
+	if n := k2.Calls().SetTimeouts; n != 0 {
+		t.Errorf("no lvs_timeouts: %d SET_CONFIG calls", n)
+	}
+}

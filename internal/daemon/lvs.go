@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/healthcheck"
@@ -58,6 +60,9 @@ type lvsOptions struct {
 	RunScript func(script.Spec)
 	// OnResult, if set, receives every finished check.
 	OnResult func(healthcheck.Event)
+	// Addrs watches the local addresses for ha_suspend; nil means rtnetlink
+	// in the current namespace.
+	Addrs addrWatcher
 }
 
 // lvs owns the real servers' health state and is the one writer of the
@@ -79,10 +84,11 @@ type lvs struct {
 	ready     chan struct{} // closed after the first apply attempt
 
 	// The inbox.
-	mu   sync.Mutex
-	trs  []healthcheck.Transition
-	next *lvsCommit
-	wake chan struct{} // cap 1
+	mu       sync.Mutex
+	trs      []healthcheck.Transition
+	next     *lvsCommit
+	newAddrs map[netip.Addr]bool // the latest local address set, for ha_suspend
+	wake     chan struct{}       // cap 1
 
 	// Owned by Run.
 	state   *lvsState
@@ -94,6 +100,21 @@ type lvs struct {
 	pending bool // desired not (fully) applied
 	lastErr string
 	unavail bool // IPVS unavailable was logged
+	// lvs_timeouts: the configured ones, whether they are still to be set,
+	// and the kernel's values before lvs-ha first set them.
+	timeouts  *ipvs.Timeouts
+	tpending  bool
+	origTimes *ipvs.Timeouts
+	// ha_suspend: the address watcher, whether it runs, the local addresses
+	// and the checks suspended.
+	addrWatch addrWatcher
+	watching  bool
+	addrs     map[netip.Addr]bool
+	suspended map[string]bool
+
+	// logAll are the checks with log_all_failures (or
+	// checker_log_all_failures); read by the health runner's goroutines.
+	logAll atomic.Pointer[map[string]bool]
 
 	kmu sync.Mutex // guards k, which Table reads for the status page
 	k   ipvsKernel // nil until opened
@@ -109,10 +130,13 @@ type lvsCommit struct {
 
 // newLVS returns an lvs for p, whose checks the health runner starts with.
 func newLVS(p *plan, o lvsOptions) *lvs {
-	l := &lvs{log: o.Logger, open: o.Open, clk: clock.OrReal(o.Clock), runScript: o.RunScript,
+	l := &lvs{log: o.Logger, open: o.Open, clk: clock.OrReal(o.Clock), runScript: o.RunScript, addrWatch: o.Addrs,
 		ready: make(chan struct{}), wake: make(chan struct{}, 1), owned: map[ipvs.ServiceKey]bool{}}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
+	}
+	if l.addrWatch == nil {
+		l.addrWatch = netlinkAddrs(nil)
 	}
 	if l.open == nil {
 		l.open = func() (ipvsKernel, error) { return ipvs.NewNetlink() }
@@ -127,7 +151,16 @@ func newLVS(p *plan, o lvsOptions) *lvs {
 		}
 	}
 	sched, _ := healthcheck.NewScheduler(l.clk.Now(), p.checks, healthcheck.SchedulerOptions{}) // validated by the plan
-	l.health = healthcheck.NewRunner(sched, healthcheck.RunnerOptions{Clock: l.clk, OnResult: o.OnResult,
+	onResult := func(ev healthcheck.Event) {
+		if !ev.Result.OK && ev.WasUp && (*l.logAll.Load())[ev.Job.ID] {
+			l.log.Info("check failed", "check", ev.Job.ID, "reason", ev.Result.String())
+		}
+		if o.OnResult != nil {
+			o.OnResult(ev)
+		}
+	}
+	l.configure(p)
+	l.health = healthcheck.NewRunner(sched, healthcheck.RunnerOptions{Clock: l.clk, OnResult: onResult,
 		OnTransition: func(tr healthcheck.Transition) {
 			l.mu.Lock()
 			l.trs = append(l.trs, tr)
@@ -135,7 +168,7 @@ func newLVS(p *plan, o lvsOptions) *lvs {
 			l.kick()
 		}})
 	l.state = p.lvs
-	l.configure(p)
+	l.suspendChecks()
 	return l
 }
 
@@ -151,6 +184,53 @@ func (l *lvs) configure(p *plan) {
 		l.on, l.flush = true, p.flush
 	}
 	l.stop = p.stop
+	l.logAll.Store(&p.logAll)
+	if !sameTimeouts(l.timeouts, p.timeouts) {
+		l.timeouts, l.tpending = p.timeouts, true
+	}
+}
+
+func sameTimeouts(a, b *ipvs.Timeouts) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// setTimeouts is keepalived's ipvs_set_timeouts at start and reload: the
+// configured lvs_timeouts are set with SET_CONFIG, each one not given (or a
+// configuration without lvs_timeouts, after one with) at the value the
+// kernel had before lvs-ha first changed it. A failure is logged
+// ("Failed to set ipvs timeouts") and not retried, as in keepalived.
+func (l *lvs) setTimeouts() {
+	if !l.tpending {
+		return
+	}
+	l.tpending = false
+	if l.origTimes == nil {
+		if l.timeouts == nil {
+			return // never changed: nothing to restore
+		}
+		orig, err := l.k.Timeouts()
+		if err != nil {
+			l.log.Error("Failed to set ipvs timeouts", "error", err)
+			return
+		}
+		l.origTimes = &orig
+	}
+	want := *l.origTimes
+	if t := l.timeouts; t != nil {
+		for _, f := range []struct{ dst, src *time.Duration }{{&want.TCP, &t.TCP}, {&want.TCPFin, &t.TCPFin}, {&want.UDP, &t.UDP}} {
+			if *f.src > 0 {
+				*f.dst = *f.src
+			}
+		}
+	}
+	if err := l.k.SetTimeouts(want); err != nil {
+		l.log.Error("Failed to set ipvs timeouts", "error", err)
+		return
+	}
+	l.log.Info("ipvs timeouts set", "tcp", want.TCP, "tcpfin", want.TCPFin, "udp", want.UDP)
 }
 
 // commit hands p to Run, which updates the health checks (the runner keeps
@@ -186,8 +266,8 @@ func (l *lvs) Run(ctx context.Context) error {
 	fired := false
 	for first := true; ; first = false {
 		l.mu.Lock()
-		trs, next := l.trs, l.next
-		l.trs, l.next = nil, nil
+		trs, next, addrs := l.trs, l.next, l.newAddrs
+		l.trs, l.next, l.newAddrs = nil, nil, nil
 		l.mu.Unlock()
 		changed := first
 		for _, tr := range trs {
@@ -197,6 +277,13 @@ func (l *lvs) Run(ctx context.Context) error {
 			l.adopt(next.p)
 			changed = true
 		}
+		if addrs != nil {
+			l.addrs = addrs
+		}
+		if next != nil || addrs != nil {
+			l.suspendChecks()
+		}
+		l.watchAddrs(ctx)
 		if changed || fired {
 			if changed {
 				l.setDesired(l.state.table())
@@ -217,6 +304,7 @@ func (l *lvs) Run(ctx context.Context) error {
 			}
 		}
 		if first {
+			l.do(l.state.start())
 			close(l.ready)
 		}
 		fired = false
@@ -309,6 +397,7 @@ func (l *lvs) sync(ctx context.Context) (ipvs.Changes, error) {
 		}
 		l.k = k
 	}
+	l.setTimeouts()
 	if !l.pending {
 		return ipvs.Changes{}, nil
 	}

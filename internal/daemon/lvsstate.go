@@ -32,6 +32,9 @@ type lvsState struct {
 	vss         []*vsState
 	byCheck     map[string]*checkState
 	user, group string // global_defs script_user, for scripts without a user
+	// initNotifies is rs_init_notifies: notify_up runs for each real server
+	// that starts up (at start, and for a real server new at a reload).
+	initNotifies bool
 }
 
 // vsState is a virtual server: its IPVS services (without destinations),
@@ -110,6 +113,27 @@ func (v *vsState) weightSum() uint64 {
 func (v *vsState) initQuorum() {
 	sum := v.weightSum()
 	v.quorumUp = sum > 0 && sum >= uint64(v.v.Quorum)
+}
+
+// initUp is rs_init_notifies for rs, which starts up: keepalived's
+// init_service_rs runs its notify_up.
+func (s *lvsState) initUp(rs *rsState) []action {
+	if !s.initNotifies || !rs.up {
+		return nil
+	}
+	return []action{{slog.LevelInfo, "real server up at start (rs_init_notifies)", []any{"virtual_server", rs.vs.name,
+		"real_server", rs.name, "weight", rs.weight()}, s.spec(rs.r.NotifyUp, true)}}
+}
+
+// start is the machine's actions at startup: rs_init_notifies.
+func (s *lvsState) start() []action {
+	var acts []action
+	for _, vs := range s.vss {
+		for _, rs := range vs.rss {
+			acts = append(acts, s.initUp(rs)...)
+		}
+	}
+	return acts
 }
 
 // keys are the virtual server's service keys.
@@ -232,13 +256,20 @@ func (s *lvsState) adopt(old *lvsState, state func(id string) (healthcheck.State
 		}
 	}
 	quorum := make(map[string]bool, len(old.vss))
+	had := map[[2]string]bool{}
 	for _, vs := range old.vss {
 		quorum[vs.name] = vs.quorumUp
+		for _, rs := range vs.rss {
+			had[[2]string{vs.name, rs.name}] = true
+		}
 	}
 	var acts []action
 	for _, vs := range s.vss {
 		for _, rs := range vs.rss {
 			rs.up = rs.allUp()
+			if !had[[2]string{vs.name, rs.name}] {
+				acts = append(acts, s.initUp(rs)...)
+			}
 		}
 		if q, ok := quorum[vs.name]; ok {
 			vs.quorumUp = q

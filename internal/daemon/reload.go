@@ -9,6 +9,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
+	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
@@ -49,7 +50,12 @@ type plan struct {
 	desired   ipvs.Table          // every real server at its configured weight
 	ipvs      bool                // IPVS is managed: services or lvs_flush (or an earlier plan's)
 	flush     bool                // lvs_flush
+	logAll    map[string]bool     // checks with log_all_failures
+	timeouts  *ipvs.Timeouts      // lvs_timeouts (zero fields: the kernel's original value); nil: none
 	stop      stopMode
+	// warnings are the build's findings that do not stop it (script
+	// security), each at its location.
+	warnings syntax.Diagnostics
 }
 
 // newPlan translates and validates cfg, which conf has validated, for every
@@ -57,7 +63,12 @@ type plan struct {
 // opened or changed. Check (check-config), New (run) and Reload (SIGHUP)
 // all build it.
 func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
-	p := &plan{cfg: cfg, flush: cfg.Global.LVSFlush}
+	check := o.checkScript
+	if check == nil {
+		check = script.CheckScriptSecurity
+	}
+	cfg, warnings := scriptSecurity(cfg, check)
+	p := &plan{cfg: cfg, flush: cfg.Global.LVSFlush, warnings: warnings, timeouts: lvsTimeouts(cfg.Global.LVSTimeouts)}
 	var err error
 	if p.instances, p.groups, err = vrrpConfig(cfg); err != nil {
 		return nil, err
@@ -69,7 +80,8 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.lvs = &lvsState{vss: vss, byCheck: map[string]*checkState{}, user: cfg.Global.ScriptUser, group: cfg.Global.ScriptGroup}
+	p.lvs = &lvsState{vss: vss, byCheck: map[string]*checkState{}, user: cfg.Global.ScriptUser, group: cfg.Global.ScriptGroup,
+		initNotifies: cfg.Global.RSInitNotifies}
 	if err := p.addChecks(o.wrapChecker); err != nil {
 		return nil, err
 	}
@@ -159,6 +171,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config) error {
 	if err != nil {
 		return err
 	}
+	d.logWarnings(p)
 	p.ipvs = p.ipvs || d.plan.Load().ipvs
 	if err := d.reloadVRRPLocked(ctx, p); err != nil {
 		return fmt.Errorf("vrrp: %w", err)
@@ -211,4 +224,11 @@ func (d *Daemon) reloadVRRPLocked(ctx context.Context, p *plan) error {
 		d.log.Info("reload: vrrp started", "instances", len(p.instances))
 	}
 	return nil
+}
+
+// logWarnings logs the plan's warnings.
+func (d *Daemon) logWarnings(p *plan) {
+	for _, w := range p.warnings {
+		d.log.Warn("config", "warning", w.String())
+	}
 }
