@@ -16,6 +16,23 @@ func p(field string, tests ...string) proof { return proof{field: field, tests: 
 
 // evidence is keyed "BLOCK KEYWORD".
 var evidence = map[string]proof{
+	"global_defs enable_script_security":          p("EnableScriptSecurity", "TestScriptSecurityDisablesInsecureScripts", "TestScriptSecurityViolationWarning"),
+	"global_defs lvs_timeouts":                    p("LVSTimeouts", "TestIPVSLVSTimeoutsStartAndReload", "TestDaemonLVSTimeouts"),
+	"url regex_options":                           p("RegexOptions", "TestCompileRegexOptionsAndWindow", "TestPlanHTTPRegexOptions"),
+	"url regex_min_offset":                        p("RegexMinOffset", "TestCompileRegexOptionsAndWindow", "TestPlanHTTPRegexOptions"),
+	"url regex_max_offset":                        p("RegexMaxOffset", "TestCompileRegexOptionsAndWindow", "TestPlanHTTPRegexOptions"),
+	"SSL password":                                p("Password", "TestSSLGetEncryptedClientKey", "TestPlanSSLKeyPassword"),
+	"global_defs checker_log_all_failures":        p("LogAllFailures", "TestLogAllFailures"),
+	"global_defs rs_init_notifies":                p("RSInitNotifies", "TestRSInitNotifies"),
+	"virtual_server ha_suspend":                   p("HASuspend", "TestHASuspend", "TestSchedulerSuspend"),
+	"HTTP_GET log_all_failures":                   p("LogAllFailures", "TestLogAllFailures"),
+	"SSL_GET log_all_failures":                    p("LogAllFailures", "TestLogAllFailures"),
+	"TCP_CHECK log_all_failures":                  p("LogAllFailures", "TestLogAllFailures"),
+	"MISC_CHECK log_all_failures":                 p("LogAllFailures", "TestLogAllFailures"),
+	"SMTP_CHECK log_all_failures":                 p("LogAllFailures", "TestLogAllFailures"),
+	"DNS_CHECK log_all_failures":                  p("LogAllFailures", "TestLogAllFailures"),
+	"UDP_CHECK log_all_failures":                  p("LogAllFailures", "TestLogAllFailures"),
+	"PING_CHECK log_all_failures":                 p("LogAllFailures", "TestLogAllFailures"),
 	"global_defs vrrp_min_garp":                   p("GarpMasterRepeat", "TestKeywordTranslationMinGarp"),
 	"DNS_CHECK bind_if":                           p("BindIf", "TestKeywordTranslationLVS"),
 	"DNS_CHECK bind_port":                         p("BindPort", "TestKeywordTranslationLVS"),

@@ -100,14 +100,14 @@ func TestWorksKeywordsHaveEvidence(t *testing.T) {
 // TestWarnedKeywordsAreLocated: every warned keyword draws "KEYWORD is not
 // supported by lvs-ha (ignored)" at its position and is counted.
 func TestWarnedKeywordsAreLocated(t *testing.T) {
-	src := "global_defs {\n    enable_script_security\n    vrrp_startup_delay 5\n    notify_fifo /run/fifo\n}\n" +
+	src := "global_defs {\n    smtp_helo_name lb1\n    vrrp_startup_delay 5\n    notify_fifo /run/fifo\n}\n" +
 		"vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    use_vmac\n    unicast_peer {\n        192.0.2.2 min_ttl 2\n    }\n    virtual_ipaddress {\n        192.0.2.1/24\n    }\n}\n"
 	cfg, ds := loadSrc(t, "k.conf", src)
 	if ds.HasErrors() {
 		t.Fatalf("errors:\n%s", dump(ds))
 	}
 	for _, want := range []string{
-		`k.conf:2:5: warning: "enable_script_security" in global_defs is not supported by lvs-ha (ignored)`,
+		`k.conf:2:5: warning: "smtp_helo_name" in global_defs is not supported by lvs-ha (ignored)`,
 		`k.conf:3:5: warning: "vrrp_startup_delay" in global_defs is not supported by lvs-ha (ignored)`,
 		`k.conf:4:5: warning: "notify_fifo" in global_defs is not supported by lvs-ha (ignored)`,
 		`k.conf:9:5: warning: "use_vmac" in vrrp_instance is not supported by lvs-ha (ignored)`,

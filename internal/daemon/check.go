@@ -15,14 +15,15 @@ import (
 // refusal is an error at the position of the offending object, so that
 // check-config refuses what run would refuse, where it is.
 func Check(cfg *conf.Config) syntax.Diagnostics {
-	if _, err := newPlan(cfg, &Options{}); err != nil {
+	p, err := newPlan(cfg, &Options{})
+	if err != nil {
 		pos := positionOf(err)
 		if pos == (syntax.Pos{}) {
 			pos = firstPos(cfg)
 		}
 		return syntax.Diagnostics{{Pos: pos, Severity: syntax.Error, Msg: err.Error()}}
 	}
-	return nil
+	return p.warnings
 }
 
 // firstPos is the position of cfg's first VRRP instance or virtual server,
