@@ -74,6 +74,11 @@ type Options struct {
 	UnicastPeers []netip.Addr
 	// CheckUnicastSource rejects adverts from sources that are not peers.
 	CheckUnicastSource bool
+	// UnicastPeerTTLs restrict the TTL / hop limit accepted from some
+	// peers (keepalived unicast_peer min_ttl/max_ttl); checked only with
+	// CheckUnicastSource, as keepalived does. Each Peer must be in
+	// UnicastPeers.
+	UnicastPeerTTLs []PeerTTL
 	// AuthType and AuthPass: VRRPv2 authentication (none or PASS).
 	AuthType AuthType
 	AuthPass string
@@ -186,6 +191,14 @@ func (o Options) normalize() (Options, error) {
 		}
 		o.UnicastPeers[i] = p
 	}
+	o.UnicastPeerTTLs = slices.Clone(o.UnicastPeerTTLs)
+	for i, r := range o.UnicastPeerTTLs {
+		r.Peer = r.Peer.Unmap()
+		if !slices.Contains(o.UnicastPeers, r.Peer) {
+			return o, where("TTL range for %v, which is not a unicast peer", r.Peer)
+		}
+		o.UnicastPeerTTLs[i] = r
+	}
 	switch o.AuthType {
 	case AuthNone:
 	case AuthPass:
@@ -282,6 +295,7 @@ func (m *Machine) Expect(src netip.Addr) Expect {
 		Unicast:               len(o.UnicastPeers) > 0,
 		CheckUnicastSource:    o.CheckUnicastSource,
 		UnicastPeers:          o.UnicastPeers,
+		PeerTTLs:              o.UnicastPeerTTLs,
 	}
 }
 

@@ -93,6 +93,9 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 	}
 	for _, p := range in.UnicastPeers {
 		m.UnicastPeers = append(m.UnicastPeers, p.Addr)
+		if p.MinTTL != 0 || p.MaxTTL != 255 {
+			m.UnicastPeerTTLs = append(m.UnicastPeerTTLs, vrrp.PeerTTL{Peer: p.Addr, Min: uint8(p.MinTTL), Max: uint8(p.MaxTTL)})
+		}
 	}
 	ic := runner.InstanceConfig{
 		Machine:          m,
@@ -100,6 +103,10 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 		SrcAddr:          in.SrcIP,
 		DontTrackPrimary: in.DontTrackPrimary,
 		Notify:           notifyScripts(in.Notify),
+	}
+	if in.Unicast {
+		// conf resolves unicast_ttl (255 for IPv4 unicast when unset).
+		ic.UnicastTTL = in.UnicastTTL
 	}
 	if !in.Unicast {
 		ic.McastGroup = in.McastDstIP

@@ -36,6 +36,9 @@ type InstanceConfig struct {
 	SrcAddr netip.Addr
 	// McastGroup is vrrp_mcast_group4/6; zero means 224.0.0.18 / ff02::12.
 	McastGroup netip.Addr
+	// UnicastTTL is the TTL / hop limit of unicast adverts (keepalived
+	// unicast_ttl), 1..255; 0 means 255.
+	UnicastTTL int
 	// VIPs are the advertised virtual addresses (virtual_ipaddress) with
 	// their netlink options; an empty Dev means Interface. They must be of the
 	// instance's family.
@@ -248,17 +251,18 @@ func (c *InstanceConfig) sockConfig() vrrpsock.Config {
 	peers := slices.Clone(c.Machine.UnicastPeers)
 	slices.SortFunc(peers, netip.Addr.Compare)
 	return vrrpsock.Config{
-		Interface: c.Interface,
-		IPv6:      c.Machine.Family == vrrp.FamilyIPv6,
-		Group:     c.McastGroup,
-		Src:       c.SrcAddr,
-		Peers:     peers,
+		Interface:  c.Interface,
+		IPv6:       c.Machine.Family == vrrp.FamilyIPv6,
+		Group:      c.McastGroup,
+		Src:        c.SrcAddr,
+		Peers:      peers,
+		UnicastTTL: c.UnicastTTL,
 	}
 }
 
 // sockKey identifies instances that can share one socket.
 func sockKey(s vrrpsock.Config) string {
-	return fmt.Sprintf("%s|%v|%v|%v|%v", s.Interface, s.IPv6, s.Group, s.Src, s.Peers)
+	return fmt.Sprintf("%s|%v|%v|%v|%v|%d", s.Interface, s.IPv6, s.Group, s.Src, s.Peers, s.UnicastTTL)
 }
 
 // allVIPs is VIPs followed by ExcludedVIPs.

@@ -268,7 +268,11 @@ func (c *fakeConn) Send(payload []byte, dst netip.Addr) error {
 		if dst.IsMulticast() && to.group != dst || !dst.IsMulticast() && to.src != dst {
 			continue
 		}
-		p := vrrpsock.Packet{Payload: slices.Clone(payload), Src: c.src, Dst: dst, TTL: vrrp.TTL, IfIndex: 1}
+		ttl := vrrp.TTL
+		if !dst.IsMulticast() && c.cfg.UnicastTTL != 0 {
+			ttl = c.cfg.UnicastTTL
+		}
+		p := vrrpsock.Packet{Payload: slices.Clone(payload), Src: c.src, Dst: dst, TTL: ttl, IfIndex: 1}
 		if tamper != nil && !tamper(c, to, &p) {
 			continue
 		}

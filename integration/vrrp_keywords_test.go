@@ -1,0 +1,80 @@
+package integration
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/lvs-ha/lvs-ha/internal/netlab"
+)
+
+// metric scrapes d's /metrics (status endpoint on its loopback) and returns
+// the value of the first sample whose line matches re (a regexp over the
+// name and labels); -1 if none.
+func (d *director) metric(t testing.TB, re string) float64 {
+	t.Helper()
+	resp, err := d.node.HTTPClient().Get("http://127.0.0.1:9650/metrics")
+	if err != nil {
+		t.Fatalf("%v: metrics: %v", d, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^` + re + ` ([0-9.e+]+)$`).FindSubmatch(body)
+	if m == nil {
+		return -1
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestVRRPUnicastTTL: lvs1 sends unicast adverts with unicast_ttl; lvs2 accepts
+// lvs1's adverts only with a TTL in unicast_peer's min_ttl..max_ttl and counts
+// the others in lvs_ha_vrrp_rx_errors_total{reason="invalid_ttl"}.
+func TestVRRPUnicastTTL(t *testing.T) {
+	for _, tc := range []struct {
+		ttl        int
+		bothMaster bool
+	}{{64, false}, {10, true}} {
+		t.Run(fmt.Sprintf("unicast_ttl_%d", tc.ttl), func(t *testing.T) {
+			v := newVRRPLab(t, 2)
+			ia, ib := fastInst(150), fastInst(100)
+			ia.UnicastSrc, ia.UnicastPeers = v.nodes[0].Addr4(), []netip.Addr{v.nodes[1].Addr4()}
+			ib.UnicastSrc, ib.UnicastPeers = v.nodes[1].Addr4(), []netip.Addr{v.nodes[0].Addr4()}
+			ia.Extra = []string{fmt.Sprintf("unicast_ttl %d", tc.ttl)}
+			ib.PeerOpts = "min_ttl 32 max_ttl 128"
+			a := v.director(0, implLVSHA, ia)
+			b := v.director(1, implLVSHA, ib)
+			onB := startCapture(t, b.node)
+			startAll(a, b)
+			a.mustState("MASTER", 0)
+			drops := `lvs_ha_vrrp_rx_errors_total\{iname="VI_1",intf="[^"]*",reason="invalid_ttl",vrid="51"\}`
+			if !tc.bothMaster {
+				waitSoleMaster(t, a, a, b)
+				assertStable(t, onB, onB.mark(), 10, a, b)
+				b.mustState("BACKUP", 0)
+				if n := b.metric(t, drops); n > 0 {
+					t.Errorf("lvs2 dropped %v adverts for their TTL", n)
+				}
+				return
+			}
+			b.mustState("MASTER", 0)
+			err := netlab.WaitFor(eventTimeout, func() (bool, error) { return b.metric(t, drops) >= 5, nil },
+				func() string { return "lvs2 to count 5 invalid_ttl drops" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !a.hasVIP() || !b.hasVIP() {
+				t.Errorf("VIP on lvs1 %v, lvs2 %v: want both (lvs2 does not hear lvs1)", a.hasVIP(), b.hasVIP())
+			}
+		})
+	}
+}
