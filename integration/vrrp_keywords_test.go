@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
 )
@@ -76,5 +77,23 @@ func TestVRRPUnicastTTL(t *testing.T) {
 				t.Errorf("VIP on lvs1 %v, lvs2 %v: want both (lvs2 does not hear lvs1)", a.hasVIP(), b.hasVIP())
 			}
 		})
+	}
+}
+
+// TestVRRPStartupDelay: with vrrp_startup_delay 2 a lone director enters
+// BACKUP at once and becomes master no earlier than 2 s after it started
+// (without it: after about 3 advert intervals, 0.3 s).
+func TestVRRPStartupDelay(t *testing.T) {
+	v := newVRRPLab(t, 1)
+	d := newDirector(t, implLVSHA, v.nodes[0], vrrpConfig{
+		GlobalExtra: []string{"vrrp_startup_delay 2"},
+		Instances:   []vrrpInst{fastInst(150)},
+	})
+	started := time.Now()
+	d.start()
+	d.mustState("BACKUP", 0)
+	ln := d.mustState("MASTER", 0)
+	if at := ln.At.Sub(started); at < 2*time.Second {
+		t.Errorf("master %v after start, want at least the 2 s startup delay", at)
 	}
 }

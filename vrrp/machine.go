@@ -246,6 +246,7 @@ type Machine struct {
 	adverAt   time.Time // master: Adver_Timer
 	downAt    time.Time // backup: Master_Down_Timer
 	preemptAt time.Time // backup: end of preempt delay (zero: not started)
+	holdUntil time.Time // Startup.HoldUntil (vrrp_startup_delay)
 
 	group *SyncGroup
 	out   []Action
@@ -372,6 +373,7 @@ func (m *Machine) Step(now time.Time, ev Event) []Action {
 	m.out = nil
 	switch e := ev.(type) {
 	case Startup:
+		m.holdUntil = e.HoldUntil
 		m.startup(now)
 	case Shutdown:
 		m.shutdown()
@@ -478,8 +480,11 @@ func (m *Machine) startup(now time.Time) {
 	case m.faulty():
 		m.state, m.want = StateFault, StateFault
 		m.notify(StateInitialize, "startup: "+m.faultReason())
-	case m.o.Priority == PriorityOwner:
+	case m.o.Priority == PriorityOwner && !now.Before(m.holdUntil):
 		m.tryMaster(now, "startup as address owner (priority 255)")
+	case m.o.Priority == PriorityOwner:
+		// keepalived: an owner goes through Backup with a 1µs down timer.
+		m.enterBackup(now, 0, "startup as address owner, delayed (vrrp_startup_delay)")
 	case m.o.InitialState == StateMaster:
 		m.enterBackup(now, m.masterAdver+m.skew(PriorityOwner), "startup (initial state MASTER)")
 		m.want = StateMaster
@@ -524,7 +529,7 @@ func (m *Machine) tryMaster(now time.Time, reason string) {
 		if m.state != StateBackup {
 			m.enterBackup(now, m.MasterDownInterval(), reason+"; sync group "+m.group.name+" not ready for MASTER")
 		} else {
-			m.downAt = now.Add(m.MasterDownInterval())
+			m.setDown(now, m.MasterDownInterval())
 		}
 		m.want = StateMaster
 		return
@@ -546,6 +551,16 @@ func (m *Machine) becomeMaster(now time.Time, reason string) {
 	m.notify(from, reason)
 }
 
+// setDown starts the master down timer for d from now, or from the end of
+// the startup delay while it lasts (keepalived vrrp_init_instance_sands).
+func (m *Machine) setDown(now time.Time, d time.Duration) {
+	if now.Before(m.holdUntil) {
+		m.downAt = m.holdUntil.Add(d)
+		return
+	}
+	m.downAt = now.Add(d)
+}
+
 // enterBackup moves to Backup with the master down timer at now+down.
 func (m *Machine) enterBackup(now time.Time, down time.Duration, reason string) {
 	from := m.state
@@ -554,7 +569,7 @@ func (m *Machine) enterBackup(now time.Time, down time.Duration, reason string) 
 	}
 	m.clearTimers()
 	m.state, m.want = StateBackup, StateBackup
-	m.downAt = now.Add(down)
+	m.setDown(now, down)
 	if from == StateMaster {
 		m.masterAddr, m.masterPrio = netip.Addr{}, 0
 	}
@@ -642,7 +657,7 @@ func (m *Machine) advert(now time.Time, e AdvertReceived) {
 // backupAdvert is RFC 5798 §6.4.2 with keepalived's preempt_delay.
 func (m *Machine) backupAdvert(now time.Time, e AdvertReceived, from netip.Addr) {
 	if e.Priority == PriorityStop {
-		m.downAt = now.Add(m.SkewTime())
+		m.setDown(now, m.SkewTime())
 		return
 	}
 	accept := m.o.NoPreempt || e.Priority >= m.prio ||
@@ -653,7 +668,7 @@ func (m *Machine) backupAdvert(now time.Time, e AdvertReceived, from netip.Addr)
 	if m.o.Version == 3 && e.Interval > 0 {
 		m.masterAdver = e.Interval
 	}
-	m.downAt = now.Add(m.MasterDownInterval())
+	m.setDown(now, m.MasterDownInterval())
 	m.masterAddr, m.masterPrio = from, e.Priority
 	m.want = StateBackup
 	if m.o.PreemptDelay > 0 {

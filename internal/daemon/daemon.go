@@ -173,6 +173,7 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 		ScriptUser:  p.cfg.Global.ScriptUser,
 		ScriptGroup: p.cfg.Global.ScriptGroup,
 	}
+	vrrpGlobals(p.cfg.Global, &ro)
 	if d.opts.newVRRP != nil {
 		return d.opts.newVRRP(ro)
 	}

@@ -56,6 +56,11 @@ func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupCo
 	return out, groups, nil
 }
 
+// vrrpGlobals sets the runner options that come from global_defs.
+func vrrpGlobals(g conf.GlobalDefs, ro *runner.Options) {
+	ro.StartupDelay = g.VRRPStartupDelay.Std()
+}
+
 func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *conf.VRRPInstance) (runner.InstanceConfig, error) {
 	fam := vrrp.FamilyIPv4
 	if in.Family == conf.Inet6 {

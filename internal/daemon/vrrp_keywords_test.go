@@ -4,13 +4,18 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
 // TestVRRPKeywordTranslation: keywords the runner acts on reach its options.
 func TestVRRPKeywordTranslation(t *testing.T) {
 	cfg := loadConf(t, `
+global_defs {
+    vrrp_startup_delay 2.5
+}
 vrrp_instance VI_1 {
     interface eth0
     virtual_router_id 51
@@ -28,6 +33,11 @@ vrrp_instance VI_1 {
 	ics, _, err := vrrpConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var ro runner.Options
+	vrrpGlobals(cfg.Global, &ro)
+	if ro.StartupDelay != 2500*time.Millisecond {
+		t.Errorf("StartupDelay %v, want 2.5s", ro.StartupDelay)
 	}
 	ic := ics[0]
 	if ic.UnicastTTL != 7 {

@@ -66,6 +66,8 @@ type nodeOpts struct {
 	links      bool // attach a fake link watcher with these interfaces up
 	ifaces     []string
 	syncGroups []SyncGroupConfig
+	// runner options
+	startupDelay time.Duration
 }
 
 // addNode creates a node (not yet running).
@@ -86,14 +88,15 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		n.addr6 = netip.MustParseAddr(addr6)
 	}
 	opts := Options{
-		Instances:  insts,
-		SyncGroups: no.syncGroups,
-		Logger:     slog.New(slog.NewTextHandler(l.t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
-		Conns:      n.conns,
-		VIPs:       n.vips,
-		Announcer:  n.garps,
-		Notifier:   n.scripts,
-		Checker:    n.scripts,
+		Instances:    insts,
+		SyncGroups:   no.syncGroups,
+		Logger:       slog.New(slog.NewTextHandler(l.t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
+		Conns:        n.conns,
+		VIPs:         n.vips,
+		Announcer:    n.garps,
+		Notifier:     n.scripts,
+		Checker:      n.scripts,
+		StartupDelay: no.startupDelay,
 	}
 	if no.links {
 		n.links = &fakeLinks{events: make(chan track.LinkEvent, 16)}

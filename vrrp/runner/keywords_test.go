@@ -49,3 +49,22 @@ func TestRunnerUnicastTTLAndPeerRange(t *testing.T) {
 		})
 	}
 }
+
+// TestRunnerStartupDelay: with StartupDelay (vrrp_startup_delay) a lone
+// instance becomes master a master down interval after the delay, not after
+// startup.
+func TestRunnerStartupDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{netModes[0].instance("VI_1", 51, 150, "")}, nodeOpts{startupDelay: 10 * time.Second})
+		l.start()
+		if s := a.inst("VI_1"); s.State != vrrp.StateBackup {
+			t.Fatalf("A is %v at startup, want BACKUP", s.State)
+		}
+		l.runUntil(t0.Add(20 * time.Second))
+		want := t0.Add(10*time.Second + 3*time.Second + skewAt(150))
+		if s := a.inst("VI_1"); s.State != vrrp.StateMaster || !s.LastTransition.Equal(want) {
+			t.Errorf("A is %v since %v, want MASTER since %v", s.State, s.LastTransition.Sub(t0), want.Sub(t0))
+		}
+	})
+}

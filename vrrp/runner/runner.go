@@ -52,6 +52,10 @@ type Options struct {
 	// script.StopNotifyTimeout); 0 means DefaultNotifyTimeout, negative no
 	// timeout.
 	NotifyTimeout time.Duration
+	// StartupDelay is keepalived's vrrp_startup_delay: for this long after
+	// Run starts, instances stay in BACKUP and no master down timer expires
+	// (see vrrp.Startup.HoldUntil). Reloads (Update) do not restart it.
+	StartupDelay time.Duration
 }
 
 // Runner owns the I/O of all VRRP instances of a daemon: sockets, VIPs,
@@ -81,6 +85,7 @@ type Runner struct {
 	started       bool                    // the instances have started
 	rxUnknownVRID uint64
 	rxTooShort    uint64
+	holdUntil     time.Time // end of Options.StartupDelay
 
 	g        *errgroup.Group // Run's: socket readers and the link watcher
 	gctx     context.Context
@@ -491,6 +496,10 @@ func (r *Runner) loop() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	r.now = time.Now()
+	if d := r.opts.StartupDelay; d > 0 {
+		r.holdUntil = r.now.Add(d)
+		r.log.Info("VRRP: delaying startup", "seconds", d.Seconds())
+	}
 	if !r.watching {
 		r.startup()
 	}
@@ -536,7 +545,7 @@ func (r *Runner) startup() {
 		if in.cfg.Machine.Priority != vrrp.PriorityOwner {
 			r.removeVIPs(in)
 		}
-		r.step(in, vrrp.Startup{})
+		r.step(in, vrrp.Startup{HoldUntil: r.holdUntil})
 	}
 }
 

@@ -231,7 +231,7 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 		if in.trackers {
 			r.updateTrackers(in, "initial tracker state")
 		}
-		r.step(in, vrrp.Startup{})
+		r.step(in, vrrp.Startup{HoldUntil: r.holdUntil})
 	}
 	for _, gs := range r.groups {
 		if gs.g != nil {
