@@ -108,6 +108,7 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 		SrcAddr:          in.SrcIP,
 		DontTrackPrimary: in.DontTrackPrimary,
 		Notify:           notifyScripts(in.Notify),
+		NotifyDeleted:    in.Notify.DeletedSet,
 	}
 	if in.Unicast {
 		// conf resolves unicast_ttl (255 for IPv4 unicast when unset).
@@ -228,6 +229,6 @@ func notifyScripts(n conf.Notify) runner.NotifyScripts {
 	}
 	return runner.NotifyScripts{
 		Master: opt(n.Master), Backup: opt(n.Backup), Fault: opt(n.Fault), Stop: opt(n.Stop),
-		Any: opt(n.Any), MasterRxLowerPri: opt(n.MasterRxLowerPri),
+		Deleted: opt(n.Deleted), Any: opt(n.Any), MasterRxLowerPri: opt(n.MasterRxLowerPri),
 	}
 }

@@ -21,6 +21,7 @@ vrrp_instance VI_1 {
     virtual_router_id 51
     unicast_src_ip 192.0.2.1
     unicast_ttl 7
+    notify_deleted "/bin/echo deleted"
     unicast_peer {
         192.0.2.2 min_ttl 32 max_ttl 128
         192.0.2.3
@@ -42,6 +43,9 @@ vrrp_instance VI_1 {
 	ic := ics[0]
 	if ic.UnicastTTL != 7 {
 		t.Errorf("UnicastTTL %d, want 7", ic.UnicastTTL)
+	}
+	if d := ic.Notify.Deleted; !ic.NotifyDeleted || d == nil || !slices.Equal(d.Argv, []string{"/bin/echo", "deleted"}) {
+		t.Errorf("NotifyDeleted %v, script %+v", ic.NotifyDeleted, d)
 	}
 	want := []vrrp.PeerTTL{{Peer: netip.MustParseAddr("192.0.2.2"), Min: 32, Max: 128}}
 	if !slices.Equal(ic.Machine.UnicastPeerTTLs, want) || !ic.Machine.CheckUnicastSource {

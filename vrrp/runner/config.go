@@ -59,6 +59,11 @@ type InstanceConfig struct {
 	DontTrackPrimary bool
 	// Notify are the instance's notify scripts.
 	Notify NotifyScripts
+	// NotifyDeleted (keepalived notify_deleted): when a reload removes the
+	// instance, its notify scripts get DELETED (Notify.Deleted and Any);
+	// without it they get FAULT (Notify.Fault and Any), unless the instance
+	// was in FAULT already, as keepalived.
+	NotifyDeleted bool
 }
 
 // TrackScript is one track_script entry of an instance.
@@ -89,12 +94,13 @@ func (c *Command) equal(o *Command) bool {
 }
 
 // NotifyScripts are keepalived's notify scripts. The state-specific ones
-// (Master, Backup, Fault, Stop) run with their argv as configured; Any
+// (Master, Backup, Fault, Stop, Deleted) run with their argv as configured; Any
 // ("notify") gets keepalived's four extra arguments (INSTANCE|GROUP, name,
 // state, priority). MasterRxLowerPri (notify_master_rx_lower_pri) runs when
 // a master receives an advert of lower priority. nil means none.
 type NotifyScripts struct {
 	Master, Backup, Fault, Stop *Command
+	Deleted                     *Command // notify_deleted's script (instances)
 	Any                         *Command
 	MasterRxLowerPri            *Command
 }
@@ -105,7 +111,7 @@ func (n NotifyScripts) validate(where string) error {
 		cmd  *Command
 	}{
 		{"notify_master", n.Master}, {"notify_backup", n.Backup}, {"notify_fault", n.Fault},
-		{"notify_stop", n.Stop}, {"notify", n.Any}, {"notify_master_rx_lower_pri", n.MasterRxLowerPri},
+		{"notify_stop", n.Stop}, {"notify_deleted", n.Deleted}, {"notify", n.Any}, {"notify_master_rx_lower_pri", n.MasterRxLowerPri},
 	} {
 		if c.cmd != nil && len(c.cmd.Argv) == 0 {
 			return fmt.Errorf("%s: %s: empty command", where, c.name)

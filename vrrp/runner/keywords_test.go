@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/track"
+	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
 
 // TestRunnerUnicastTTLAndPeerRange: A sends its unicast adverts with
@@ -65,6 +67,58 @@ func TestRunnerStartupDelay(t *testing.T) {
 		want := t0.Add(10*time.Second + 3*time.Second + skewAt(150))
 		if s := a.inst("VI_1"); s.State != vrrp.StateMaster || !s.LastTransition.Equal(want) {
 			t.Errorf("A is %v since %v, want MASTER since %v", s.State, s.LastTransition.Sub(t0), want.Sub(t0))
+		}
+	})
+}
+
+// TestRunnerNotifyDeleted: an instance a reload removes tells its notify
+// scripts DELETED with notify_deleted (its script, then "notify"), else
+// FAULT; one already in FAULT gets nothing without notify_deleted, as
+// keepalived's clear_diff_vrrp. A daemon stop still reports STOP.
+func TestRunnerNotifyDeleted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		m := netModes[0]
+		vi1 := m.instance("VI_1", 51, 150, "")
+		vi2 := m.instance("VI_2", 52, 150, "")
+		vi2.VIPs = []vip.Address{{Prefix: netip.MustParsePrefix("10.0.0.200/24")}}
+		vi2.Notify = notifyScripts("/n2")
+		vi2.Notify.Deleted = &Command{Argv: []string{"/n2/deleted"}}
+		vi2.NotifyDeleted = true
+		vi3 := m.instance("VI_3", 53, 150, "")
+		vi3.VIPs = []vip.Address{{Prefix: netip.MustParsePrefix("10.0.0.210/24")}}
+		vi3.Notify = notifyScripts("/n3")
+		vi3.TrackInterfaces = []track.InterfaceConfig{{Name: "eth9"}} // down: FAULT
+		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{vi1, vi2, vi3}, nodeOpts{links: true, ifaces: []string{"eth0", "eth9"}})
+		l.start()
+		a.links.set("eth9", false)
+		l.runUntil(t0.Add(10 * time.Second))
+		if s := a.inst("VI_3"); s.State != vrrp.StateFault {
+			t.Fatalf("VI_3 is %v, want FAULT", s.State)
+		}
+		if _, err := a.update([]InstanceConfig{m.instance("VI_1", 51, 150, "")}, nil); err != nil {
+			t.Fatal(err)
+		}
+		l.settle()
+		if got := a.scripts.argvs("/n2/deleted"); len(got) != 1 {
+			t.Errorf("notify_deleted ran %d times, want 1", len(got))
+		}
+		if got := a.scripts.argvs("/n2/notify"); len(got) == 0 || got[len(got)-1] != "/n2/notify arg one INSTANCE VI_2 DELETED 150" {
+			t.Errorf("VI_2 notify calls %q, want the last to be DELETED", got)
+		}
+		for _, s := range []string{"/n2/fault", "/n2/stop", "/n3/stop", "/n3/deleted"} {
+			if got := a.scripts.argvs(s); len(got) != 0 {
+				t.Errorf("%s ran: %q", s, got)
+			}
+		}
+		if got := a.scripts.argvs("/n3/fault"); len(got) != 1 {
+			t.Errorf("VI_3's notify_fault ran %d times, want once (when it entered FAULT)", len(got))
+		}
+		if err := a.stop(); err != nil {
+			t.Fatal(err)
+		}
+		if got := a.scripts.argvs("/n/stop"); len(got) != 1 {
+			t.Errorf("VI_1's notify_stop ran %d times at stop, want 1", len(got))
 		}
 	})
 }

@@ -111,6 +111,9 @@ type instance struct {
 	conn   *connState
 	sched  *garp.Scheduler
 	vipsUp bool // we added VIPs that were not removed since
+	// deleting: a reload removes the instance; its shutdown notifies
+	// DELETED or FAULT instead of STOP (notifyDeleted).
+	deleting bool
 
 	primary  *track.InterfaceTracker // nil with DontTrackPrimary
 	ifaces   []*track.InterfaceTracker

@@ -106,6 +106,7 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 	}
 	for i, in := range r.insts {
 		if slices.Contains(retire, i) {
+			in.deleting = slices.Contains(p.removed, i)
 			r.retire(in)
 		}
 	}
