@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +96,23 @@ func TestVRRPStartupDelay(t *testing.T) {
 	ln := d.mustState("MASTER", 0)
 	if at := ln.At.Sub(started); at < 2*time.Second {
 		t.Errorf("master %v after start, want at least the 2 s startup delay", at)
+	}
+}
+
+// TestVRRPLogUnknownVRIDs: with log_unknown_vrids, lvs1 logs the adverts of
+// lvs2's VRID 52, which it has no instance for.
+func TestVRRPLogUnknownVRIDs(t *testing.T) {
+	v := newVRRPLab(t, 2)
+	i2 := fastInst(100)
+	i2.VRID = 52
+	a := newDirector(t, implLVSHA, v.nodes[0], vrrpConfig{GlobalExtra: []string{"log_unknown_vrids"}, Instances: []vrrpInst{fastInst(150)}})
+	b := v.director(1, implLVSHA, i2)
+	startAll(a, b)
+	b.mustState("MASTER", 0)
+	err := netlab.WaitFor(eventTimeout, func() (bool, error) {
+		return strings.Contains(a.log.String(), `msg="Unknown VRID received, ignoring" vrid=52 interface=`+a.cfg.IfName), nil
+	}, func() string { return "lvs1 to log VRID 52 as unknown" })
+	if err != nil {
+		t.Fatal(err)
 	}
 }

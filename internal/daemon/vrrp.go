@@ -59,6 +59,7 @@ func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupCo
 // vrrpGlobals sets the runner options that come from global_defs.
 func vrrpGlobals(g conf.GlobalDefs, ro *runner.Options) {
 	ro.StartupDelay = g.VRRPStartupDelay.Std()
+	ro.LogUnknownVRIDs = g.LogUnknownVRIDs
 }
 
 func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *conf.VRRPInstance) (runner.InstanceConfig, error) {

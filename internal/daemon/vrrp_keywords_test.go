@@ -15,6 +15,7 @@ func TestVRRPKeywordTranslation(t *testing.T) {
 	cfg := loadConf(t, `
 global_defs {
     vrrp_startup_delay 2.5
+    log_unknown_vrids
 }
 vrrp_instance VI_1 {
     interface eth0
@@ -39,6 +40,9 @@ vrrp_instance VI_1 {
 	vrrpGlobals(cfg.Global, &ro)
 	if ro.StartupDelay != 2500*time.Millisecond {
 		t.Errorf("StartupDelay %v, want 2.5s", ro.StartupDelay)
+	}
+	if !ro.LogUnknownVRIDs {
+		t.Error("LogUnknownVRIDs not set")
 	}
 	ic := ics[0]
 	if ic.UnicastTTL != 7 {

@@ -32,6 +32,9 @@ func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 		}
 		if !r.cfg.vridUsed[k] {
 			r.rxUnknownVRID++
+			if r.opts.LogUnknownVRIDs {
+				r.log.Info("Unknown VRID received, ignoring", "vrid", k.vrid, "interface", k.iface, "from", p.Src)
+			}
 		}
 		return
 	}

@@ -1,9 +1,11 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -67,7 +69,28 @@ type nodeOpts struct {
 	ifaces     []string
 	syncGroups []SyncGroupConfig
 	// runner options
-	startupDelay time.Duration
+	startupDelay    time.Duration
+	logUnknownVRIDs bool
+	// log, if set, gets a copy of the node's log.
+	log *lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // addNode creates a node (not yet running).
@@ -87,16 +110,21 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 	if addr6 != "" {
 		n.addr6 = netip.MustParseAddr(addr6)
 	}
+	var logw io.Writer = l.t.Output()
+	if no.log != nil {
+		logw = io.MultiWriter(logw, no.log)
+	}
 	opts := Options{
-		Instances:    insts,
-		SyncGroups:   no.syncGroups,
-		Logger:       slog.New(slog.NewTextHandler(l.t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
-		Conns:        n.conns,
-		VIPs:         n.vips,
-		Announcer:    n.garps,
-		Notifier:     n.scripts,
-		Checker:      n.scripts,
-		StartupDelay: no.startupDelay,
+		Instances:       insts,
+		SyncGroups:      no.syncGroups,
+		Logger:          slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
+		Conns:           n.conns,
+		VIPs:            n.vips,
+		Announcer:       n.garps,
+		Notifier:        n.scripts,
+		Checker:         n.scripts,
+		StartupDelay:    no.startupDelay,
+		LogUnknownVRIDs: no.logUnknownVRIDs,
 	}
 	if no.links {
 		n.links = &fakeLinks{events: make(chan track.LinkEvent, 16)}

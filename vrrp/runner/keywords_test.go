@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -121,4 +123,31 @@ func TestRunnerNotifyDeleted(t *testing.T) {
 			t.Errorf("VI_1's notify_stop ran %d times at stop, want 1", len(got))
 		}
 	})
+}
+
+// TestRunnerLogUnknownVRIDs: with LogUnknownVRIDs (log_unknown_vrids) each
+// advert for a VRID no instance on the interface uses is logged; without,
+// only counted.
+func TestRunnerLogUnknownVRIDs(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprint(on), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := newLab(t)
+				m := netModes[0]
+				log := &lockedBuffer{}
+				a := l.addNode("A", addrA4, addrA6, []InstanceConfig{m.instance("VI_1", 51, 150, "")}, nodeOpts{logUnknownVRIDs: on, log: log})
+				l.addNode("B", addrB4, addrB6, []InstanceConfig{m.instance("VI_9", 99, 100, "")}, nodeOpts{})
+				l.start()
+				l.runUntil(t0.Add(10 * time.Second))
+				n := a.r.Snapshot().RxUnknownVRID
+				logged := strings.Count(log.String(), `msg="Unknown VRID received, ignoring" node=A vrid=99 interface=eth0 from=10.0.0.2`)
+				if n == 0 {
+					t.Fatal("no unknown VRID counted")
+				}
+				if want := map[bool]int{false: 0, true: int(n)}[on]; logged != want {
+					t.Errorf("%d of %d unknown VRID adverts logged, want %d", logged, n, want)
+				}
+			})
+		})
+	}
 }

@@ -56,6 +56,10 @@ type Options struct {
 	// Run starts, instances stay in BACKUP and no master down timer expires
 	// (see vrrp.Startup.HoldUntil). Reloads (Update) do not restart it.
 	StartupDelay time.Duration
+	// LogUnknownVRIDs logs every received packet whose VRID no instance on
+	// that interface uses (keepalived log_unknown_vrids; it logs each, at
+	// info level). They are counted in Stats.RxUnknownVRID either way.
+	LogUnknownVRIDs bool
 }
 
 // Runner owns the I/O of all VRRP instances of a daemon: sockets, VIPs,
