@@ -116,3 +116,27 @@ func TestVRRPLogUnknownVRIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestVRRPUnicastFaultNoPeer: an instance with unicast_fault_no_peer and no
+// unicast_peer enters FAULT (keepalived: "Cannot use unicast without any
+// peers") instead of running multicast, so it never takes the VIP.
+func TestVRRPUnicastFaultNoPeer(t *testing.T) {
+	v := newVRRPLab(t, 1)
+	i := fastInst(150)
+	i.Extra = []string{"unicast_fault_no_peer"}
+	d := v.director(0, implLVSHA, i)
+	d.start()
+	d.mustState("FAULT", 0)
+	assertNoMaster(t, d, 10*i.withDefaults().AdvertInt)
+}
+
+// assertNoMaster fails if d enters MASTER or holds a VIP within d.
+func assertNoMaster(t *testing.T, d *director, within time.Duration) {
+	t.Helper()
+	if _, err := d.waitState(d.inst().Name, "MASTER", 0, within); err == nil {
+		t.Fatalf("%v became master", d)
+	}
+	if d.anyVIP() {
+		t.Fatalf("%v holds a VIP", d)
+	}
+}

@@ -59,3 +59,21 @@ func TestUnicastPeerTTLs(t *testing.T) {
 		t.Error("TTL range for a non-peer accepted")
 	}
 }
+
+// TestConfigFault: an instance whose configuration cannot run
+// (unicast_fault_no_peer without peers) stays in FAULT until a reload fixes
+// it.
+func TestConfigFault(t *testing.T) {
+	o := opts4(1, 255)
+	o.ConfigFault = "unicast without any unicast_peer (unicast_fault_no_peer)"
+	m := newMachine(t, o)
+	acts := m.Step(t0, Startup{})
+	wantActs(t, "startup", acts, "INIT->FAULT")
+	if n := lastNotify(acts); n.Reason != "startup: "+o.ConfigFault || !m.Fault() {
+		t.Errorf("reason %q, fault %v", n.Reason, m.Fault())
+	}
+	wantActs(t, "advert", m.Step(t0.Add(time.Second), advertFrom(2, 100)), "")
+	wantActs(t, "link up", m.Step(t0.Add(2*time.Second), LinkUp{}), "")
+	o.ConfigFault = ""
+	wantActs(t, "reload", m.Step(t0.Add(3*time.Second), Reconfigure{Options: o}), "advert(255) add garp(master) FAULT->MASTER")
+}

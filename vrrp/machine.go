@@ -103,6 +103,10 @@ type Options struct {
 	// V3ChecksumAsV2: VRRPv3 over IPv4 checksum without pseudo-header on
 	// send; carried for the runner (reception accepts both forms).
 	V3ChecksumAsV2 bool
+	// ConfigFault, if not empty, is why the configuration cannot run
+	// (keepalived's num_config_faults, e.g. unicast_fault_no_peer without
+	// peers): the instance stays in FAULT.
+	ConfigFault string
 }
 
 // normalize applies defaults and validates.
@@ -327,7 +331,7 @@ func (m *Machine) MasterDownInterval() time.Duration {
 }
 
 // Fault reports whether the instance's own trackers or link are failing.
-func (m *Machine) Fault() bool { return m.linkDown || m.trackerFault }
+func (m *Machine) Fault() bool { return m.linkDown || m.trackerFault || m.o.ConfigFault != "" }
 
 // NextDeadline is when the runner must call Step(now, Tick{}); the zero
 // time means no timer is running.
@@ -448,6 +452,8 @@ func (m *Machine) faulty() bool {
 
 func (m *Machine) faultReason() string {
 	switch {
+	case m.o.ConfigFault != "":
+		return m.o.ConfigFault
 	case m.linkDown:
 		return "link down"
 	case m.trackerFault && m.summary != nil:

@@ -97,6 +97,9 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 			return runner.InstanceConfig{}, fmt.Errorf("authentication %s is not supported", in.Auth.Type)
 		}
 	}
+	if in.UnicastFaultNoPeer && len(in.UnicastPeers) == 0 {
+		m.ConfigFault = "unicast without any unicast_peer (unicast_fault_no_peer)"
+	}
 	for _, p := range in.UnicastPeers {
 		m.UnicastPeers = append(m.UnicastPeers, p.Addr)
 		if p.MinTTL != 0 || p.MaxTTL != 255 {

@@ -56,3 +56,39 @@ vrrp_instance VI_1 {
 		t.Errorf("peer TTLs %v check %v, want %v true", ic.Machine.UnicastPeerTTLs, ic.Machine.CheckUnicastSource, want)
 	}
 }
+
+// TestVRRPUnicastFaultNoPeer: unicast_fault_no_peer without peers makes the
+// instance's machine a configuration fault (FAULT, not multicast).
+func TestVRRPUnicastFaultNoPeer(t *testing.T) {
+	cfg := loadConf(t, `
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    unicast_fault_no_peer
+    virtual_ipaddress {
+        192.0.2.100
+    }
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    unicast_fault_no_peer
+    unicast_peer {
+        192.0.2.2
+    }
+    virtual_ipaddress {
+        192.0.2.101
+    }
+}
+`)
+	ics, _, err := vrrpConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ics[0].Machine.ConfigFault == "" {
+		t.Error("VI_1 without peers: no ConfigFault")
+	}
+	if ics[1].Machine.ConfigFault != "" {
+		t.Errorf("VI_2 with a peer: ConfigFault %q", ics[1].Machine.ConfigFault)
+	}
+}
