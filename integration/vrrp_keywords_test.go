@@ -3,12 +3,15 @@ package integration
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netlink"
 
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
 )
@@ -139,4 +142,41 @@ func assertNoMaster(t *testing.T, d *director, within time.Duration) {
 	if d.anyVIP() {
 		t.Fatalf("%v holds a VIP", d)
 	}
+}
+
+// TestVRRPTrackSrcIP: an instance with track_src_ip and mcast_src_ip goes to
+// FAULT (and drops its VIP) when that address is removed from the host, and
+// comes back when it is restored.
+func TestVRRPTrackSrcIP(t *testing.T) {
+	v := newVRRPLab(t, 1)
+	n := v.nodes[0]
+	src := &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP("192.0.2.61").To4(), Mask: net.CIDRMask(24, 32)}}
+	link, err := n.Handle().LinkByName(n.IfName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Handle().AddrAdd(link, src); err != nil {
+		t.Fatal(err)
+	}
+	i := fastInst(150)
+	i.Extra = []string{"mcast_src_ip 192.0.2.61", "track_src_ip"}
+	d := v.director(0, implLVSHA, i)
+	d.start()
+	d.mustState("MASTER", 0)
+	waitSoleMaster(t, d, d)
+	mark := d.mark()
+	if err := n.Handle().AddrDel(link, src); err != nil {
+		t.Fatal(err)
+	}
+	d.mustState("FAULT", mark)
+	if err := netlab.WaitFor(eventTimeout, func() (bool, error) { return !d.anyVIP(), nil },
+		func() string { return "the VIP to go" }); err != nil {
+		t.Fatal(err)
+	}
+	mark = d.mark()
+	if err := n.Handle().AddrAdd(link, src); err != nil {
+		t.Fatal(err)
+	}
+	d.mustState("MASTER", mark)
+	waitSoleMaster(t, d, d)
 }

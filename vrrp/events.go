@@ -18,6 +18,10 @@ type Startup struct {
 	HoldUntil time.Time
 }
 
+// SrcAddr tells whether the configured source address is assigned
+// (keepalived track_src_ip): while Missing, the instance is in FAULT.
+type SrcAddr struct{ Missing bool }
+
 // Shutdown stops the instance: a master sends priority 0 and releases its
 // VIPs; every state goes back to Initialize.
 type Shutdown struct{}
@@ -71,6 +75,7 @@ type LinkDown struct{}
 type LinkUp struct{}
 
 func (Startup) isEvent()         {}
+func (SrcAddr) isEvent()         {}
 func (Shutdown) isEvent()        {}
 func (Tick) isEvent()            {}
 func (AdvertReceived) isEvent()  {}

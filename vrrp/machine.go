@@ -242,6 +242,7 @@ type Machine struct {
 	trackerFault bool
 	summary      *TrackersUpdated // set once TrackersUpdated is used
 	linkDown     bool
+	srcMissing   bool // SrcAddr
 
 	masterAdver time.Duration // Master_Adver_Interval
 	masterAddr  netip.Addr
@@ -331,7 +332,9 @@ func (m *Machine) MasterDownInterval() time.Duration {
 }
 
 // Fault reports whether the instance's own trackers or link are failing.
-func (m *Machine) Fault() bool { return m.linkDown || m.trackerFault || m.o.ConfigFault != "" }
+func (m *Machine) Fault() bool {
+	return m.linkDown || m.trackerFault || m.srcMissing || m.o.ConfigFault != ""
+}
 
 // NextDeadline is when the runner must call Step(now, Tick{}); the zero
 // time means no timer is running.
@@ -412,6 +415,15 @@ func (m *Machine) Step(now time.Time, ev Event) []Action {
 	case LinkUp:
 		m.linkDown = false
 		m.reevaluate(now, "link up")
+	case SrcAddr:
+		if e.Missing != m.srcMissing {
+			m.srcMissing = e.Missing
+			what := "source address " + m.o.PrimaryAddr.String() + " restored"
+			if e.Missing {
+				what = "source address " + m.o.PrimaryAddr.String() + " missing"
+			}
+			m.reevaluate(now, what)
+		}
 	}
 	out := m.out
 	m.out = nil
@@ -456,6 +468,8 @@ func (m *Machine) faultReason() string {
 		return m.o.ConfigFault
 	case m.linkDown:
 		return "link down"
+	case m.srcMissing:
+		return "source address " + m.o.PrimaryAddr.String() + " missing"
 	case m.trackerFault && m.summary != nil:
 		if m.summary.Reason != "" {
 			return m.summary.Reason

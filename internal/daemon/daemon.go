@@ -181,6 +181,7 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 	ro.VIPs = vip.New()
 	ro.Announcer = garp.NewAnnouncer(garp.AnnouncerConfig{})
 	ro.Links = runner.NetlinkLinks{Options: track.WatchOptions{}}
+	ro.Addrs = runner.NetlinkAddrs{}
 	return runner.New(ro)
 }
 

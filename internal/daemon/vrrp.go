@@ -113,6 +113,7 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 		DontTrackPrimary: in.DontTrackPrimary,
 		Notify:           notifyScripts(in.Notify),
 		NotifyDeleted:    in.Notify.DeletedSet,
+		TrackSrcIP:       in.TrackSrcIP,
 	}
 	if in.Unicast {
 		// conf resolves unicast_ttl (255 for IPv4 unicast when unset).

@@ -22,6 +22,7 @@ vrrp_instance VI_1 {
     virtual_router_id 51
     unicast_src_ip 192.0.2.1
     unicast_ttl 7
+    track_src_ip
     notify_deleted "/bin/echo deleted"
     unicast_peer {
         192.0.2.2 min_ttl 32 max_ttl 128
@@ -45,6 +46,9 @@ vrrp_instance VI_1 {
 		t.Error("LogUnknownVRIDs not set")
 	}
 	ic := ics[0]
+	if !ic.TrackSrcIP {
+		t.Error("TrackSrcIP not set")
+	}
 	if ic.UnicastTTL != 7 {
 		t.Errorf("UnicastTTL %d, want 7", ic.UnicastTTL)
 	}

@@ -97,7 +97,7 @@ func (r *Runner) onLinks(evs []track.LinkEvent, sync bool) {
 			r.updateTrackers(in, joinReasons(changed))
 		}
 	}
-	if sync && !r.started {
+	if sync && !r.started && r.canStart() {
 		r.startup()
 	}
 }

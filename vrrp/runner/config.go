@@ -59,6 +59,10 @@ type InstanceConfig struct {
 	DontTrackPrimary bool
 	// Notify are the instance's notify scripts.
 	Notify NotifyScripts
+	// TrackSrcIP (keepalived track_src_ip): with a configured SrcAddr, the
+	// instance is in FAULT while that address is not assigned to any
+	// interface (needs Options.Addrs). Ignored without SrcAddr, as keepalived.
+	TrackSrcIP bool
 	// NotifyDeleted (keepalived notify_deleted): when a reload removes the
 	// instance, its notify scripts get DELETED (Notify.Deleted and Any);
 	// without it they get FAULT (Notify.Fault and Any), unless the instance
@@ -160,6 +164,7 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 		c.SrcAddr = o.PrimaryAddr
 	}
 	c.SrcAddr = c.SrcAddr.Unmap()
+	c.TrackSrcIP = c.TrackSrcIP && c.SrcAddr.IsValid()
 
 	c.VIPs = slices.Clone(c.VIPs)
 	if len(c.VIPs) == 0 {

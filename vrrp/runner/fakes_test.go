@@ -57,6 +57,7 @@ type node struct {
 	garps   *fakeAnnouncer
 	scripts *fakeScripts
 	links   *fakeLinks // nil: no link monitoring
+	addrs   *fakeAddrs // nil: no address monitoring
 	r       *Runner
 
 	stopped bool
@@ -71,6 +72,8 @@ type nodeOpts struct {
 	// runner options
 	startupDelay    time.Duration
 	logUnknownVRIDs bool
+	// addrs, if set, are the node's addresses for an AddrWatcher.
+	addrs []track.AddrEvent
 	// log, if set, gets a copy of the node's log.
 	log *lockedBuffer
 }
@@ -132,6 +135,10 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 			n.links.state = append(n.links.state, track.LinkEvent{Index: i + 1, Name: name, Up: true})
 		}
 		opts.Links = n.links
+	}
+	if no.addrs != nil {
+		n.addrs = &fakeAddrs{state: no.addrs, events: make(chan track.AddrEvent, 16)}
+		opts.Addrs = n.addrs
 	}
 	r, err := New(opts)
 	if err != nil {
@@ -543,6 +550,26 @@ func (f *fakeLinks) set(name string, up bool) {
 		panic("fakeLinks: unknown link " + name)
 	}
 	f.events <- ev
+}
+
+// fakeAddrs is an AddrWatcher: a dump of state, then events.
+type fakeAddrs struct {
+	state  []track.AddrEvent
+	events chan track.AddrEvent
+}
+
+var _ AddrWatcher = (*fakeAddrs)(nil)
+
+func (f *fakeAddrs) WatchAddrs(ctx context.Context, onSync func([]track.AddrEvent), onEvent func(track.AddrEvent)) error {
+	onSync(slices.Clone(f.state))
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev := <-f.events:
+			onEvent(ev)
+		}
+	}
 }
 
 var errFake = errors.New("fake failure")

@@ -89,6 +89,24 @@ type LinkWatcher interface {
 	WatchLinks(ctx context.Context, onSync func([]track.LinkEvent), onEvent func(track.LinkEvent)) error
 }
 
+// AddrWatcher reports the host's addresses (track.WatchAddrs), like
+// LinkWatcher.
+type AddrWatcher interface {
+	WatchAddrs(ctx context.Context, onSync func([]track.AddrEvent), onEvent func(track.AddrEvent)) error
+}
+
+// NetlinkAddrs watches rtnetlink address notifications with track.WatchAddrs.
+type NetlinkAddrs struct {
+	Options track.WatchOptions
+}
+
+var _ AddrWatcher = NetlinkAddrs{}
+
+// WatchAddrs implements AddrWatcher.
+func (n NetlinkAddrs) WatchAddrs(ctx context.Context, onSync func([]track.AddrEvent), onEvent func(track.AddrEvent)) error {
+	return track.WatchAddrs(ctx, n.Options, onSync, onEvent)
+}
+
 // NetlinkLinks watches rtnetlink link notifications with track.WatchLinks.
 type NetlinkLinks struct {
 	Options track.WatchOptions

@@ -151,3 +151,43 @@ func TestRunnerLogUnknownVRIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestRunnerTrackSrcIP: with TrackSrcIP (track_src_ip) an instance whose
+// configured source address is not assigned starts in FAULT, leaves it when
+// the address appears and goes back when it is removed; without
+// TrackSrcIP the address does not matter.
+func TestRunnerTrackSrcIP(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		src := netip.MustParseAddr("10.0.0.11")
+		mk := func(name string, vrid uint8, trackSrc bool) InstanceConfig {
+			ic := netModes[0].instance(name, vrid, 150, "")
+			ic.VIPs = []vip.Address{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, 0, 100 + vrid - 50}), 24)}}
+			ic.SrcAddr, ic.TrackSrcIP = src, trackSrc
+			return ic
+		}
+		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{mk("VI_1", 51, true), mk("VI_2", 52, false)},
+			nodeOpts{addrs: []track.AddrEvent{{Index: 1, Addr: netip.MustParseAddr(addrA4)}}})
+		l.start()
+		if s := a.inst("VI_1"); s.State != vrrp.StateFault || s.LastTransitionReason != "startup: source address 10.0.0.11 missing" {
+			t.Fatalf("VI_1 is %v (%q), want FAULT for its missing source address", s.State, s.LastTransitionReason)
+		}
+		l.runUntil(t0.Add(5 * time.Second))
+		if s := a.inst("VI_2"); s.State != vrrp.StateMaster {
+			t.Errorf("VI_2 (no track_src_ip) is %v, want MASTER", s.State)
+		}
+		a.addrs.events <- track.AddrEvent{Index: 1, Addr: src}
+		l.runUntil(t0.Add(10 * time.Second))
+		if s := a.inst("VI_1"); s.State != vrrp.StateMaster {
+			t.Fatalf("VI_1 is %v with its address back, want MASTER", s.State)
+		}
+		a.addrs.events <- track.AddrEvent{Index: 1, Addr: src, Deleted: true}
+		l.settle()
+		if s := a.inst("VI_1"); s.State != vrrp.StateFault || s.LastTransitionReason != "source address 10.0.0.11 missing" {
+			t.Errorf("VI_1 is %v (%q) after its address went, want FAULT", s.State, s.LastTransitionReason)
+		}
+		if s := a.inst("VI_2"); s.State != vrrp.StateMaster {
+			t.Errorf("VI_2 is %v, want MASTER", s.State)
+		}
+	})
+}

@@ -40,6 +40,10 @@ type Options struct {
 	// track_interface (NetlinkLinks{}); nil disables link monitoring. When
 	// set, instances start once the first link dump has arrived.
 	Links LinkWatcher
+	// Addrs reports the host's addresses for TrackSrcIP (NetlinkAddrs{});
+	// nil disables it. When needed, instances start once the first address
+	// dump has arrived too.
+	Addrs AddrWatcher
 	// Notifier runs notify scripts; Checker runs vrrp_script tracking
 	// scripts. nil means ExecScripts{}.
 	Notifier ScriptRunner
@@ -83,10 +87,13 @@ type Runner struct {
 	scripts       []*scriptState
 	conns         []*connState
 	now           time.Time
-	links         map[int]track.LinkEvent // last known links, by index
-	linksKnown    bool                    // a link dump has arrived
-	watching      bool                    // the link watcher runs
-	started       bool                    // the instances have started
+	links         map[int]track.LinkEvent  // last known links, by index
+	linksKnown    bool                     // a link dump has arrived
+	watching      bool                     // the link watcher runs
+	addrs         map[track.AddrEvent]bool // assigned addresses (Deleted false)
+	addrsKnown    bool                     // an address dump has arrived
+	watchingAddrs bool                     // the address watcher runs
+	started       bool                     // the instances have started
 	rxUnknownVRID uint64
 	rxTooShort    uint64
 	holdUntil     time.Time // end of Options.StartupDelay
@@ -191,6 +198,7 @@ func New(opts Options) (*Runner, error) {
 		cfg:       cfg,
 		byMachine: map[*vrrp.Machine]*instance{},
 		links:     map[int]track.LinkEvent{},
+		addrs:     map[track.AddrEvent]bool{},
 		in:        make(chan func(), 64),
 		updates:   make(chan func()),
 		ready:     make(chan struct{}),
@@ -411,6 +419,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.startReader(cs)
 	}
 	r.startLinkWatcher()
+	r.startAddrWatcher()
 
 	r.loop()
 	stopped()
@@ -432,6 +441,75 @@ func (r *Runner) Ready() <-chan struct{} { return r.ready }
 // startReader reads the socket on its own goroutine.
 func (r *Runner) startReader(cs *connState) {
 	r.g.Go(func() error { return r.receive(r.gctx, cs) })
+}
+
+// startAddrWatcher starts the address watcher once an instance needs it.
+func (r *Runner) startAddrWatcher() {
+	if r.cfg.needAddrs && r.opts.Addrs != nil && !r.watchingAddrs {
+		r.watchingAddrs = true
+		ctx := r.gctx
+		r.g.Go(func() error {
+			err := r.opts.Addrs.WatchAddrs(ctx,
+				func(evs []track.AddrEvent) {
+					evs = slices.Clone(evs)
+					r.send(ctx, func() { r.onAddrs(evs, true) })
+				},
+				func(ev track.AddrEvent) { r.send(ctx, func() { r.onAddrs([]track.AddrEvent{ev}, false) }) })
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err == nil {
+				err = errors.New("stopped")
+			}
+			return fmt.Errorf("vrrp: watching addresses: %w", err)
+		})
+	}
+}
+
+// canStart: the dumps the instances wait for have arrived.
+func (r *Runner) canStart() bool {
+	return (!r.watching || r.linksKnown) && (!r.watchingAddrs || r.addrsKnown)
+}
+
+// srcMissing reports whether in tracks its source address and it is not
+// assigned (false until the first address dump).
+func (r *Runner) srcMissing(in *instance) bool {
+	if !in.cfg.TrackSrcIP || !r.addrsKnown {
+		return false
+	}
+	for k := range r.addrs {
+		if k.Addr == in.cfg.SrcAddr {
+			return false
+		}
+	}
+	return true
+}
+
+// onAddrs applies an address dump (sync) or one change; instances tracking
+// their source address go to FAULT while it is missing. The first dump may
+// start the instances.
+func (r *Runner) onAddrs(evs []track.AddrEvent, sync bool) {
+	if sync {
+		clear(r.addrs)
+		r.addrsKnown = true
+	}
+	for _, ev := range evs {
+		k := track.AddrEvent{Index: ev.Index, Addr: ev.Addr}
+		if ev.Deleted {
+			delete(r.addrs, k)
+		} else {
+			r.addrs[k] = true
+		}
+	}
+	if r.started {
+		for _, in := range r.insts {
+			if in.cfg.TrackSrcIP {
+				r.step(in, vrrp.SrcAddr{Missing: r.srcMissing(in)})
+			}
+		}
+	} else if sync && r.canStart() {
+		r.startup()
+	}
 }
 
 // startLinkWatcher starts the link watcher once an instance needs it.
@@ -507,7 +585,7 @@ func (r *Runner) loop() {
 		r.holdUntil = r.now.Add(d)
 		r.log.Info("VRRP: delaying startup", "seconds", d.Seconds())
 	}
-	if !r.watching {
+	if r.canStart() {
 		r.startup()
 	}
 	for {
@@ -542,6 +620,9 @@ func (r *Runner) startup() {
 	for _, in := range r.insts {
 		if in.trackers {
 			r.updateTrackers(in, "initial tracker state")
+		}
+		if r.srcMissing(in) {
+			r.step(in, vrrp.SrcAddr{Missing: true})
 		}
 	}
 	for _, in := range r.insts {

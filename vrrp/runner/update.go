@@ -202,6 +202,7 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 	}
 	r.conns = append(kept, opened...)
 	r.startLinkWatcher()
+	r.startAddrWatcher()
 
 	// Reconfigure the changed instances, now that every index is right (a
 	// sync group may move other members). Every VIP that goes away goes
@@ -231,6 +232,9 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 		}
 		if in.trackers {
 			r.updateTrackers(in, "initial tracker state")
+		}
+		if r.srcMissing(in) {
+			r.step(in, vrrp.SrcAddr{Missing: true})
 		}
 		r.step(in, vrrp.Startup{HoldUntil: r.holdUntil})
 	}
