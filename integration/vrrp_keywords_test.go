@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -179,4 +180,60 @@ func TestVRRPTrackSrcIP(t *testing.T) {
 	}
 	d.mustState("MASTER", mark)
 	waitSoleMaster(t, d, d)
+}
+
+// readPromote reads net.ipv4.conf.IFACE.promote_secondaries in n's namespace.
+func readPromote(t *testing.T, n *netlab.Node) string {
+	t.Helper()
+	var v string
+	if err := n.Do(func() error {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/conf/" + n.IfName() + "/promote_secondaries")
+		v = strings.TrimSpace(string(b))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestVRRPPromoteSecondaries: with promote_secondaries, the interface's
+// promote_secondaries is 1 while lvs-ha runs, so deleting the primary
+// address of a subnet keeps the VIPs that are its secondaries; it is 0 again
+// after lvs-ha stops.
+func TestVRRPPromoteSecondaries(t *testing.T) {
+	v := newVRRPLab(t, 1)
+	n := v.nodes[0]
+	if got := readPromote(t, n); got != "0" {
+		t.Fatalf("promote_secondaries %s before the test, want 0", got)
+	}
+	// 198.51.100.1/24 is the primary address of its subnet; the VIP
+	// 198.51.100.100/24 is added as its secondary.
+	link, err := n.Handle().LinkByName(n.IfName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	primary := &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP("198.51.100.1").To4(), Mask: net.CIDRMask(24, 32)}}
+	if err := n.Handle().AddrAdd(link, primary); err != nil {
+		t.Fatal(err)
+	}
+	i := fastInst(150)
+	i.VIPs = []netip.Prefix{netip.MustParsePrefix("198.51.100.100/24")}
+	i.Extra = []string{"promote_secondaries"}
+	d := v.director(0, implLVSHA, i)
+	d.start()
+	d.mustState("MASTER", 0)
+	waitSoleMaster(t, d, d)
+	if got := readPromote(t, n); got != "1" {
+		t.Errorf("promote_secondaries %s while running, want 1", got)
+	}
+	if err := n.Handle().AddrDel(link, primary); err != nil {
+		t.Fatal(err)
+	}
+	if !d.hasVIP() {
+		t.Error("the VIP went with the subnet's primary address")
+	}
+	d.stop()
+	if got := readPromote(t, n); got != "0" {
+		t.Errorf("promote_secondaries %s after stop, want 0 again", got)
+	}
 }

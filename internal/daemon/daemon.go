@@ -182,6 +182,7 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 	ro.Announcer = garp.NewAnnouncer(garp.AnnouncerConfig{})
 	ro.Links = runner.NetlinkLinks{Options: track.WatchOptions{}}
 	ro.Addrs = runner.NetlinkAddrs{}
+	ro.IfaceSettings = runner.ProcSys{}
 	return runner.New(ro)
 }
 

@@ -107,13 +107,14 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 		}
 	}
 	ic := runner.InstanceConfig{
-		Machine:          m,
-		Interface:        in.Interface,
-		SrcAddr:          in.SrcIP,
-		DontTrackPrimary: in.DontTrackPrimary,
-		Notify:           notifyScripts(in.Notify),
-		NotifyDeleted:    in.Notify.DeletedSet,
-		TrackSrcIP:       in.TrackSrcIP,
+		Machine:            m,
+		Interface:          in.Interface,
+		SrcAddr:            in.SrcIP,
+		DontTrackPrimary:   in.DontTrackPrimary,
+		Notify:             notifyScripts(in.Notify),
+		NotifyDeleted:      in.Notify.DeletedSet,
+		TrackSrcIP:         in.TrackSrcIP,
+		PromoteSecondaries: in.PromoteSecondaries,
 	}
 	if in.Unicast {
 		// conf resolves unicast_ttl (255 for IPv4 unicast when unset).

@@ -23,6 +23,7 @@ vrrp_instance VI_1 {
     unicast_src_ip 192.0.2.1
     unicast_ttl 7
     track_src_ip
+    promote_secondaries
     notify_deleted "/bin/echo deleted"
     unicast_peer {
         192.0.2.2 min_ttl 32 max_ttl 128
@@ -46,8 +47,8 @@ vrrp_instance VI_1 {
 		t.Error("LogUnknownVRIDs not set")
 	}
 	ic := ics[0]
-	if !ic.TrackSrcIP {
-		t.Error("TrackSrcIP not set")
+	if !ic.TrackSrcIP || !ic.PromoteSecondaries {
+		t.Errorf("TrackSrcIP %v PromoteSecondaries %v, want both", ic.TrackSrcIP, ic.PromoteSecondaries)
 	}
 	if ic.UnicastTTL != 7 {
 		t.Errorf("UnicastTTL %d, want 7", ic.UnicastTTL)

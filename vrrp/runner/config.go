@@ -63,6 +63,12 @@ type InstanceConfig struct {
 	// instance is in FAULT while that address is not assigned to any
 	// interface (needs Options.Addrs). Ignored without SrcAddr, as keepalived.
 	TrackSrcIP bool
+	// PromoteSecondaries (keepalived promote_secondaries): while the runner
+	// runs, net.ipv4.conf.Interface.promote_secondaries is 1, so removing
+	// a primary VIP does not flush the secondary addresses of its subnet;
+	// if the runner set it, it resets it to 0 when Run returns. Needs
+	// Options.IfaceSettings.
+	PromoteSecondaries bool
 	// NotifyDeleted (keepalived notify_deleted): when a reload removes the
 	// instance, its notify scripts get DELETED (Notify.Deleted and Any);
 	// without it they get FAULT (Notify.Fault and Any), unless the instance

@@ -72,6 +72,8 @@ type nodeOpts struct {
 	// runner options
 	startupDelay    time.Duration
 	logUnknownVRIDs bool
+	// settings, if set, is the node's IfaceSettings.
+	settings *fakeSettings
 	// addrs, if set, are the node's addresses for an AddrWatcher.
 	addrs []track.AddrEvent
 	// log, if set, gets a copy of the node's log.
@@ -135,6 +137,9 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 			n.links.state = append(n.links.state, track.LinkEvent{Index: i + 1, Name: name, Up: true})
 		}
 		opts.Links = n.links
+	}
+	if no.settings != nil {
+		opts.IfaceSettings = no.settings
 	}
 	if no.addrs != nil {
 		n.addrs = &fakeAddrs{state: no.addrs, events: make(chan track.AddrEvent, 16)}
@@ -570,6 +575,30 @@ func (f *fakeAddrs) WatchAddrs(ctx context.Context, onSync func([]track.AddrEven
 			onEvent(ev)
 		}
 	}
+}
+
+// fakeSettings is an IfaceSettings: promote_secondaries per interface.
+type fakeSettings struct {
+	mu      sync.Mutex
+	promote map[string]bool
+}
+
+func (f *fakeSettings) PromoteSecondaries(iface string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.promote[iface], nil
+}
+
+func (f *fakeSettings) SetPromoteSecondaries(iface string, on bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.promote[iface] = on
+	return nil
+}
+
+func (f *fakeSettings) get(iface string) bool {
+	on, _ := f.PromoteSecondaries(iface)
+	return on
 }
 
 var errFake = errors.New("fake failure")

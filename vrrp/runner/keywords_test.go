@@ -191,3 +191,34 @@ func TestRunnerTrackSrcIP(t *testing.T) {
 		}
 	})
 }
+
+// TestRunnerPromoteSecondaries: promote_secondaries is set on the
+// interfaces of instances asking for it while the runner runs and reset
+// when it stops, unless it was set before.
+func TestRunnerPromoteSecondaries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		m := netModes[0]
+		vi1 := m.instance("VI_1", 51, 150, "")
+		vi1.PromoteSecondaries = true
+		vi2 := m.instance("VI_2", 52, 150, "")
+		vi2.Interface = "eth1"
+		vi2.VIPs = []vip.Address{{Prefix: netip.MustParsePrefix("10.0.1.100/24")}}
+		vi3 := m.instance("VI_3", 53, 150, "")
+		vi3.Interface = "eth2"
+		vi3.VIPs = []vip.Address{{Prefix: netip.MustParsePrefix("10.0.2.100/24")}}
+		vi3.PromoteSecondaries = true
+		set := &fakeSettings{promote: map[string]bool{"eth2": true}}
+		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{vi1, vi2, vi3}, nodeOpts{settings: set})
+		l.start()
+		if !set.get("eth0") || set.get("eth1") || !set.get("eth2") {
+			t.Errorf("running: promote_secondaries %v, want eth0 and eth2", set.promote)
+		}
+		if err := a.stop(); err != nil {
+			t.Fatal(err)
+		}
+		if set.get("eth0") || set.get("eth1") || !set.get("eth2") {
+			t.Errorf("stopped: promote_secondaries %v, want eth2 only (set before)", set.promote)
+		}
+	})
+}

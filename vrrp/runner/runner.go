@@ -40,6 +40,9 @@ type Options struct {
 	// track_interface (NetlinkLinks{}); nil disables link monitoring. When
 	// set, instances start once the first link dump has arrived.
 	Links LinkWatcher
+	// IfaceSettings sets promote_secondaries (ProcSys{}); nil disables
+	// InstanceConfig.PromoteSecondaries.
+	IfaceSettings IfaceSettings
 	// Addrs reports the host's addresses for TrackSrcIP (NetlinkAddrs{});
 	// nil disables it. When needed, instances start once the first address
 	// dump has arrived too.
@@ -97,6 +100,7 @@ type Runner struct {
 	rxUnknownVRID uint64
 	rxTooShort    uint64
 	holdUntil     time.Time // end of Options.StartupDelay
+	promoted      []string  // interfaces whose promote_secondaries we set
 
 	g        *errgroup.Group // Run's: socket readers and the link watcher
 	gctx     context.Context
@@ -420,10 +424,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	r.startLinkWatcher()
 	r.startAddrWatcher()
+	r.promoteSecondaries()
 
 	r.loop()
 	stopped()
 	r.shutdown()
+	r.resetPromoted()
 	r.closeConns()
 	err := r.g.Wait()
 	r.stops.Wait()
@@ -441,6 +447,40 @@ func (r *Runner) Ready() <-chan struct{} { return r.ready }
 // startReader reads the socket on its own goroutine.
 func (r *Runner) startReader(cs *connState) {
 	r.g.Go(func() error { return r.receive(r.gctx, cs) })
+}
+
+// promoteSecondaries sets promote_secondaries on the interfaces of the
+// instances that ask for it, remembering those it changed (keepalived's
+// set_promote_secondaries).
+func (r *Runner) promoteSecondaries() {
+	if r.opts.IfaceSettings == nil {
+		return
+	}
+	for _, in := range r.insts {
+		iface := in.cfg.Interface
+		if !in.cfg.PromoteSecondaries || slices.Contains(r.promoted, iface) {
+			continue
+		}
+		on, err := r.opts.IfaceSettings.PromoteSecondaries(iface)
+		if err == nil && !on {
+			if err = r.opts.IfaceSettings.SetPromoteSecondaries(iface, true); err == nil {
+				r.promoted = append(r.promoted, iface)
+			}
+		}
+		if err != nil {
+			r.log.Warn("VRRP: cannot set promote_secondaries", "instance", in.name, "interface", iface, "err", err)
+		}
+	}
+}
+
+// resetPromoted resets what promoteSecondaries set.
+func (r *Runner) resetPromoted() {
+	for _, iface := range r.promoted {
+		if err := r.opts.IfaceSettings.SetPromoteSecondaries(iface, false); err != nil {
+			r.log.Warn("VRRP: cannot reset promote_secondaries", "interface", iface, "err", err)
+		}
+	}
+	r.promoted = nil
 }
 
 // startAddrWatcher starts the address watcher once an instance needs it.

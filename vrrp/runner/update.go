@@ -203,6 +203,7 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 	r.conns = append(kept, opened...)
 	r.startLinkWatcher()
 	r.startAddrWatcher()
+	r.promoteSecondaries()
 
 	// Reconfigure the changed instances, now that every index is right (a
 	// sync group may move other members). Every VIP that goes away goes
