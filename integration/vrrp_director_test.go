@@ -68,6 +68,7 @@ type vrrpInst struct {
 	TrackScript  string        // name of a vrrp_script in the same config
 	VIPs         []netip.Prefix
 	ExcludedVIPs []netip.Prefix // virtual_ipaddress_excluded (not advertised)
+	IfName       string         // default: the config's
 	PeerOpts     string         // appended to every unicast_peer line (min_ttl N ...)
 	Extra        []string       // more lines of the vrrp_instance block
 }
@@ -141,7 +142,11 @@ func (c vrrpConfig) String() string {
 	for _, i := range c.Instances {
 		i = i.withDefaults()
 		fmt.Fprintf(&b, "\nvrrp_instance %s {\n", i.Name)
-		fmt.Fprintf(&b, "    state %s\n    interface %s\n    virtual_router_id %d\n    priority %d\n", i.State, c.IfName, i.VRID, i.Priority)
+		ifName := c.IfName
+		if i.IfName != "" {
+			ifName = i.IfName
+		}
+		fmt.Fprintf(&b, "    state %s\n    interface %s\n    virtual_router_id %d\n    priority %d\n", i.State, ifName, i.VRID, i.Priority)
 		fmt.Fprintf(&b, "    version %d\n    advert_int %s\n", i.Version, secs(i.AdvertInt))
 		if i.NoPreempt {
 			b.WriteString("    nopreempt\n")

@@ -237,3 +237,81 @@ func TestVRRPPromoteSecondaries(t *testing.T) {
 		t.Errorf("promote_secondaries %s after stop, want 0 again", got)
 	}
 }
+
+// TestVRRPDynamicInterfaces: with dynamic_interfaces, lvs-ha starts although
+// VI_2's interface dyn0 does not exist (VI_2 waits in FAULT), VI_2 becomes
+// master once dyn0 is created, goes to FAULT when it is deleted and master
+// again when it is created anew.
+func TestVRRPDynamicInterfaces(t *testing.T) {
+	v := newVRRPLab(t, 1)
+	n := v.nodes[0]
+	i2 := fastInst(150)
+	i2.Name, i2.VRID, i2.IfName = "VI_2", 52, "dyn0"
+	i2.UnicastSrc, i2.UnicastPeers = netip.MustParseAddr("198.51.100.1"), []netip.Addr{netip.MustParseAddr("198.51.100.2")}
+	i2.VIPs = []netip.Prefix{netip.MustParsePrefix("198.51.100.100/24")}
+	d := newDirector(t, implLVSHA, n, vrrpConfig{GlobalExtra: []string{"dynamic_interfaces"}, Instances: []vrrpInst{fastInst(150), i2}})
+	d.start()
+	if _, err := d.waitState("VI_2", "FAULT", 0, eventTimeout); err != nil {
+		t.Fatal(err)
+	}
+	create := func() {
+		t.Helper()
+		l := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "dyn0"}, PeerName: "dyn0p"}
+		if err := n.Handle().LinkAdd(l); err != nil {
+			t.Fatal(err)
+		}
+		p, err := n.Handle().LinkByName("dyn0p")
+		if err == nil {
+			err = n.Handle().LinkSetUp(p)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP("198.51.100.1").To4(), Mask: net.CIDRMask(24, 32)}}
+		if err := n.Handle().AddrAdd(l, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Handle().LinkSetUp(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark := d.mark()
+	create()
+	if _, err := d.waitState("VI_2", "MASTER", mark, eventTimeout); err != nil {
+		t.Fatal(err)
+	}
+	mark = d.mark()
+	l, err := n.Handle().LinkByName("dyn0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Handle().LinkDel(l); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.waitState("VI_2", "FAULT", mark, eventTimeout); err != nil {
+		t.Fatal(err)
+	}
+	mark = d.mark()
+	create()
+	if _, err := d.waitState("VI_2", "MASTER", mark, eventTimeout); err != nil {
+		t.Fatal(err)
+	}
+	if err := netlab.WaitFor(eventTimeout, func() (bool, error) {
+		l, err := n.Handle().LinkByName("dyn0")
+		if err != nil {
+			return false, err
+		}
+		addrs, err := n.Handle().AddrList(l, netlink.FAMILY_V4)
+		for _, a := range addrs {
+			if a.IP.String() == "198.51.100.100" {
+				return true, nil
+			}
+		}
+		return false, err
+	}, func() string { return "VI_2's VIP on dyn0" }); err != nil {
+		t.Error(err)
+	}
+	if _, err := d.waitState("VI_1", "MASTER", 0, eventTimeout); err != nil {
+		t.Error(err)
+	}
+}

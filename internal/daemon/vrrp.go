@@ -60,6 +60,7 @@ func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupCo
 func vrrpGlobals(g conf.GlobalDefs, ro *runner.Options) {
 	ro.StartupDelay = g.VRRPStartupDelay.Std()
 	ro.LogUnknownVRIDs = g.LogUnknownVRIDs
+	ro.DynamicInterfaces = g.DynamicInterfaces
 }
 
 func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *conf.VRRPInstance) (runner.InstanceConfig, error) {

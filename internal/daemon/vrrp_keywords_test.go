@@ -16,6 +16,7 @@ func TestVRRPKeywordTranslation(t *testing.T) {
 global_defs {
     vrrp_startup_delay 2.5
     log_unknown_vrids
+    dynamic_interfaces
 }
 vrrp_instance VI_1 {
     interface eth0
@@ -43,8 +44,8 @@ vrrp_instance VI_1 {
 	if ro.StartupDelay != 2500*time.Millisecond {
 		t.Errorf("StartupDelay %v, want 2.5s", ro.StartupDelay)
 	}
-	if !ro.LogUnknownVRIDs {
-		t.Error("LogUnknownVRIDs not set")
+	if !ro.LogUnknownVRIDs || !ro.DynamicInterfaces {
+		t.Errorf("LogUnknownVRIDs %v DynamicInterfaces %v, want both", ro.LogUnknownVRIDs, ro.DynamicInterfaces)
 	}
 	ic := ics[0]
 	if !ic.TrackSrcIP || !ic.PromoteSecondaries {

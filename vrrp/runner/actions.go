@@ -73,6 +73,7 @@ func (r *Runner) onLinks(evs []track.LinkEvent, sync bool) {
 			r.links[ev.Index] = ev
 		}
 	}
+	r.dynamicLinks()
 	for _, in := range r.insts {
 		if t := in.primary; t != nil {
 			before := t.State()

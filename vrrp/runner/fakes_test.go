@@ -72,6 +72,10 @@ type nodeOpts struct {
 	// runner options
 	startupDelay    time.Duration
 	logUnknownVRIDs bool
+	// dynamic sets Options.DynamicInterfaces; missing are interfaces whose
+	// sockets fail with vrrpsock.ErrNoInterface (fakeConns.setMissing).
+	dynamic bool
+	missing []string
 	// settings, if set, is the node's IfaceSettings.
 	settings *fakeSettings
 	// addrs, if set, are the node's addresses for an AddrWatcher.
@@ -108,7 +112,10 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		garps:   &fakeAnnouncer{},
 		scripts: &fakeScripts{ok: map[string]bool{}},
 	}
-	n.conns = &fakeConns{n: n}
+	n.conns = &fakeConns{n: n, missing: map[string]bool{}}
+	for _, m := range no.missing {
+		n.conns.missing[m] = true
+	}
 	if addr4 != "" {
 		n.addr4 = netip.MustParseAddr(addr4)
 	}
@@ -138,6 +145,7 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		}
 		opts.Links = n.links
 	}
+	opts.DynamicInterfaces = no.dynamic
 	if no.settings != nil {
 		opts.IfaceSettings = no.settings
 	}
@@ -235,8 +243,16 @@ type sentPacket struct {
 }
 
 type fakeConns struct {
-	n    *node
-	fail string // interface whose sockets cannot be opened
+	n       *node
+	fail    string // interface whose sockets cannot be opened
+	mu      sync.Mutex
+	missing map[string]bool // interfaces that do not exist
+}
+
+func (f *fakeConns) setMissing(iface string, missing bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.missing[iface] = missing
 }
 
 func (f *fakeConns) Open(cfg vrrpsock.Config) (Conn, error) {
@@ -245,6 +261,12 @@ func (f *fakeConns) Open(cfg vrrpsock.Config) (Conn, error) {
 	}
 	if cfg.Interface == f.fail {
 		return nil, fmt.Errorf("fake open %s: %w", cfg.Interface, errFake)
+	}
+	f.mu.Lock()
+	missing := f.missing[cfg.Interface]
+	f.mu.Unlock()
+	if missing {
+		return nil, fmt.Errorf("fake open %s: %w", cfg.Interface, vrrpsock.ErrNoInterface)
 	}
 	c := &fakeConn{net: f.n.lab.net, n: f.n, cfg: cfg, q: make(chan vrrpsock.Packet, 1024), closedC: make(chan struct{})}
 	c.src = cfg.Src

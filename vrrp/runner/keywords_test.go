@@ -222,3 +222,47 @@ func TestRunnerPromoteSecondaries(t *testing.T) {
 		}
 	})
 }
+
+// TestRunnerDynamicInterfaces: with DynamicInterfaces (dynamic_interfaces)
+// an instance whose interface is missing at start waits in FAULT and runs
+// once it appears; when the interface is deleted it goes to FAULT, and it
+// runs again (on a new socket) when the interface is created anew.
+func TestRunnerDynamicInterfaces(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		m := netModes[0]
+		vi2 := m.instance("VI_2", 52, 150, "")
+		vi2.Interface = "dyn0"
+		vi2.VIPs = []vip.Address{{Prefix: netip.MustParsePrefix("10.0.5.100/24")}}
+		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{m.instance("VI_1", 51, 150, ""), vi2},
+			nodeOpts{links: true, ifaces: []string{"eth0"}, dynamic: true, missing: []string{"dyn0"}})
+		l.start()
+		l.runUntil(t0.Add(5 * time.Second))
+		if s1, s2 := a.inst("VI_1"), a.inst("VI_2"); s1.State != vrrp.StateMaster || s2.State != vrrp.StateFault {
+			t.Fatalf("VI_1 %v VI_2 %v, want MASTER FAULT", s1.State, s2.State)
+		}
+		link := func(idx int, deleted bool) {
+			a.conns.setMissing("dyn0", deleted)
+			a.links.events <- track.LinkEvent{Index: idx, Name: "dyn0", Up: !deleted, Deleted: deleted}
+		}
+		link(7, false)
+		l.runUntil(t0.Add(10 * time.Second))
+		if s := a.inst("VI_2"); s.State != vrrp.StateMaster || s.SrcAddr != netip.MustParseAddr(addrA4) {
+			t.Fatalf("VI_2 %v (source %v) after dyn0 appeared, want MASTER", s.State, s.SrcAddr)
+		}
+		sent := a.inst("VI_2").AdvertsSent
+		link(7, true)
+		l.runUntil(t0.Add(15 * time.Second))
+		if s := a.inst("VI_2"); s.State != vrrp.StateFault || s.AdvertsSent > sent+1 {
+			t.Fatalf("VI_2 %v after dyn0 went (adverts %d -> %d), want FAULT", s.State, sent, s.AdvertsSent)
+		}
+		link(8, false)
+		l.runUntil(t0.Add(20 * time.Second))
+		if s := a.inst("VI_2"); s.State != vrrp.StateMaster || s.AdvertsSent <= sent+1 {
+			t.Fatalf("VI_2 %v after dyn0 came back (adverts %d -> %d), want MASTER and advertising", s.State, sent, s.AdvertsSent)
+		}
+		if s := a.inst("VI_1"); s.State != vrrp.StateMaster {
+			t.Errorf("VI_1 %v", s.State)
+		}
+	})
+}

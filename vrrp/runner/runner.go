@@ -67,6 +67,13 @@ type Options struct {
 	// that interface uses (keepalived log_unknown_vrids; it logs each, at
 	// info level). They are counted in Stats.RxUnknownVRID either way.
 	LogUnknownVRIDs bool
+	// DynamicInterfaces (keepalived dynamic_interfaces, needs Links): an
+	// instance whose interface does not exist when Run starts (or a reload
+	// adds it) waits in FAULT until it appears; when an interface is
+	// deleted its instances go to FAULT and their socket is closed, and
+	// reopened when the interface comes back. Without it a missing
+	// interface fails Run.
+	DynamicInterfaces bool
 }
 
 // Runner owns the I/O of all VRRP instances of a daemon: sockets, VIPs,
@@ -362,7 +369,9 @@ func (r *Runner) openConns() error {
 		cs := byKey[key]
 		if cs == nil {
 			var err error
-			if cs, err = r.openConn(&in.cfg); err != nil {
+			if cs, err = r.openConn(&in.cfg); r.waitForLink(in, err) {
+				continue
+			} else if err != nil {
 				return err
 			}
 			byKey[key] = cs
@@ -372,6 +381,101 @@ func (r *Runner) openConns() error {
 		in.conn = cs
 	}
 	return nil
+}
+
+// waitForLink reports whether err is a missing interface that in may wait
+// for (DynamicInterfaces).
+func (r *Runner) waitForLink(in *instance, err error) bool {
+	if err == nil || !r.opts.DynamicInterfaces || r.opts.Links == nil || !errors.Is(err, vrrpsock.ErrNoInterface) {
+		return false
+	}
+	r.log.Info("VRRP interface missing, waiting for it (dynamic_interfaces)", "instance", in.name, "interface", in.cfg.Interface)
+	return true
+}
+
+// linkPresent reports whether the last known links include name.
+func (r *Runner) linkPresent(name string) bool {
+	for _, l := range r.links {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// attach opens (or shares) the socket of an instance that has none, once
+// its interface exists, and tells the machine its source address.
+func (r *Runner) attach(in *instance) {
+	key := sockKey(in.cfg.sockConfig())
+	var cs *connState
+	for _, c := range r.conns {
+		if sockKey(c.cfg) == key {
+			cs = c
+		}
+	}
+	if cs == nil {
+		var err error
+		if cs, err = r.openConn(&in.cfg); err != nil {
+			r.log.Warn("VRRP socket not opened", "instance", in.name, "interface", in.cfg.Interface, "err", err)
+			return
+		}
+		r.conns = append(r.conns, cs)
+		r.startReader(cs)
+	}
+	in.conn = cs
+	cs.byVRID[in.cfg.Machine.VRID] = in
+	r.log.Info("VRRP interface appeared", "instance", in.name, "interface", in.cfg.Interface, "source", cs.src)
+	r.remachine(in)
+}
+
+// detach closes the socket of a deleted interface; its instances wait for
+// the interface again.
+func (r *Runner) detach(cs *connState) {
+	cs.retired.Store(true)
+	if err := cs.c.Close(); err != nil {
+		r.log.Warn("closing VRRP socket", "interface", cs.cfg.Interface, "err", err)
+	}
+	r.conns = slices.DeleteFunc(r.conns, func(c *connState) bool { return c == cs })
+	for _, in := range r.insts {
+		if in.conn == cs {
+			in.conn = nil
+		}
+	}
+}
+
+// remachine tells in's machine its options with the socket's source address.
+func (r *Runner) remachine(in *instance) {
+	o := in.cfg.Machine
+	if in.conn != nil {
+		o.PrimaryAddr = in.conn.src
+	}
+	if o.PrimaryAddr == in.m.Options().PrimaryAddr {
+		return
+	}
+	ev := vrrp.Reconfigure{Options: o}
+	if in.trackers {
+		prio, fault := track.Effective(int(in.stats.BasePriority), in.trackerStatuses()...)
+		ev.Trackers = &vrrp.TrackersUpdated{Priority: uint8(prio), Fault: fault, Reason: "interface appeared"}
+	}
+	r.step(in, ev)
+}
+
+// dynamicLinks attaches and detaches sockets as interfaces come and go.
+func (r *Runner) dynamicLinks() {
+	if !r.opts.DynamicInterfaces {
+		return
+	}
+	for _, cs := range slices.Clone(r.conns) {
+		if !r.linkPresent(cs.cfg.Interface) {
+			r.log.Info("VRRP interface deleted", "interface", cs.cfg.Interface)
+			r.detach(cs)
+		}
+	}
+	for _, in := range r.insts {
+		if in.conn == nil && r.linkPresent(in.cfg.Interface) {
+			r.attach(in)
+		}
+	}
 }
 
 // openConn opens a socket with c's settings (instances with the same

@@ -8,6 +8,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
+	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 )
 
 // ErrNotRunning is returned by Update when Run is not running.
@@ -86,6 +87,9 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 	var opened []*connState
 	for _, i := range p.open {
 		cs, err := r.openConn(&next.insts[i])
+		if r.opts.DynamicInterfaces && r.opts.Links != nil && errors.Is(err, vrrpsock.ErrNoInterface) {
+			continue // attached when the interface appears
+		}
 		if err != nil {
 			for _, o := range opened {
 				o.c.Close()
@@ -164,7 +168,9 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 	}
 	for _, in := range insts {
 		r.byMachine[in.m] = in
-		in.conn.byVRID[in.cfg.Machine.VRID] = in
+		if in.conn != nil {
+			in.conn.byVRID[in.cfg.Machine.VRID] = in
+		}
 	}
 
 	// A sync group whose members all kept their state keeps its SyncGroup;
@@ -297,7 +303,10 @@ func (r *Runner) reconfigure(in *instance, ip instPlan) {
 		}
 	}
 	o := in.cfg.Machine
-	o.PrimaryAddr = in.conn.src
+	o.PrimaryAddr = in.m.Options().PrimaryAddr
+	if in.conn != nil {
+		o.PrimaryAddr = in.conn.src
+	}
 	ev := vrrp.Reconfigure{Options: o}
 	if in.trackers {
 		prio, fault := track.Effective(int(in.stats.BasePriority), in.trackerStatuses()...)

@@ -34,6 +34,8 @@ var (
 	// no usable one yet (no primary IPv4 address, no IPv6 link-local address). It may
 	// appear later: the caller can retry.
 	ErrNoSource = errors.New("no usable source address on interface")
+	// ErrNoInterface means that the interface does not exist (yet).
+	ErrNoInterface = errors.New("no such interface")
 )
 
 // Config describes the socket of one VRRP instance.

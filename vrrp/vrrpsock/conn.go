@@ -70,6 +70,9 @@ func Open(cfg Config) (*Conn, error) {
 		return nil, err
 	}
 	link, err := netlink.LinkByName(cfg.Interface)
+	if errors.As(err, &netlink.LinkNotFoundError{}) {
+		return nil, fmt.Errorf("vrrpsock: interface %q: %w", cfg.Interface, ErrNoInterface)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("vrrpsock: interface %q: %w", cfg.Interface, err)
 	}
