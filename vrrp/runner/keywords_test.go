@@ -189,6 +189,14 @@ func TestRunnerTrackSrcIP(t *testing.T) {
 		if s := a.inst("VI_2"); s.State != vrrp.StateMaster {
 			t.Errorf("VI_2 is %v, want MASTER", s.State)
 		}
+		// A reload turning track_src_ip off lets VI_1 run.
+		if _, err := a.update([]InstanceConfig{mk("VI_1", 51, false), mk("VI_2", 52, false)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		l.runFor(5 * time.Second)
+		if s := a.inst("VI_1"); s.State != vrrp.StateMaster {
+			t.Errorf("VI_1 is %v after track_src_ip was turned off, want MASTER", s.State)
+		}
 	})
 }
 

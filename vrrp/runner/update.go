@@ -319,6 +319,8 @@ func (r *Runner) reconfigure(in *instance, ip instPlan) {
 	if t := in.primary; t != nil && ip.primaryAdded && t.State() == track.StateFail {
 		r.step(in, vrrp.LinkDown{})
 	}
+	// track_src_ip may have been turned on or off.
+	r.step(in, vrrp.SrcAddr{Missing: r.srcMissing(in)})
 	if in.m.State() == vrrp.StateMaster && ip.reannounce {
 		r.announce(in)
 	}
