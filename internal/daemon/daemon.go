@@ -19,6 +19,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
+	"github.com/lvs-ha/lvs-ha/internal/procprio"
 	"github.com/lvs-ha/lvs-ha/internal/sdnotify"
 	"github.com/lvs-ha/lvs-ha/internal/status"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
@@ -183,6 +184,7 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 	ro.Links = runner.NetlinkLinks{Options: track.WatchOptions{}}
 	ro.Addrs = runner.NetlinkAddrs{}
 	ro.IfaceSettings = runner.ProcSys{}
+	ro.Realtime = procprio.Realtime{}
 	return runner.New(ro)
 }
 

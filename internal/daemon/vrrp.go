@@ -61,6 +61,7 @@ func vrrpGlobals(g conf.GlobalDefs, ro *runner.Options) {
 	ro.StartupDelay = g.VRRPStartupDelay.Std()
 	ro.LogUnknownVRIDs = g.LogUnknownVRIDs
 	ro.DynamicInterfaces = g.DynamicInterfaces
+	ro.MaxAutoPriority = max(g.MaxAutoPriority, 0) // -1: off, without keepalived's notice
 }
 
 func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *conf.VRRPInstance) (runner.InstanceConfig, error) {

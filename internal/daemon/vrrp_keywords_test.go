@@ -17,6 +17,7 @@ global_defs {
     vrrp_startup_delay 2.5
     log_unknown_vrids
     dynamic_interfaces
+    max_auto_priority 5
 }
 vrrp_instance VI_1 {
     interface eth0
@@ -43,6 +44,9 @@ vrrp_instance VI_1 {
 	vrrpGlobals(cfg.Global, &ro)
 	if ro.StartupDelay != 2500*time.Millisecond {
 		t.Errorf("StartupDelay %v, want 2.5s", ro.StartupDelay)
+	}
+	if ro.MaxAutoPriority != 5 {
+		t.Errorf("MaxAutoPriority %d, want 5", ro.MaxAutoPriority)
 	}
 	if !ro.LogUnknownVRIDs || !ro.DynamicInterfaces {
 		t.Errorf("LogUnknownVRIDs %v DynamicInterfaces %v, want both", ro.LogUnknownVRIDs, ro.DynamicInterfaces)

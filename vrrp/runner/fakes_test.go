@@ -76,6 +76,8 @@ type nodeOpts struct {
 	// sockets fail with vrrpsock.ErrNoInterface (fakeConns.setMissing).
 	dynamic bool
 	missing []string
+	// realtime, if set, gets Options.MaxAutoPriority 3.
+	realtime *fakeRealtime
 	// settings, if set, is the node's IfaceSettings.
 	settings *fakeSettings
 	// addrs, if set, are the node's addresses for an AddrWatcher.
@@ -146,6 +148,9 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		opts.Links = n.links
 	}
 	opts.DynamicInterfaces = no.dynamic
+	if no.realtime != nil {
+		opts.Realtime, opts.MaxAutoPriority = no.realtime, 3
+	}
 	if no.settings != nil {
 		opts.IfaceSettings = no.settings
 	}
@@ -412,6 +417,7 @@ type fakeVIPs struct {
 	present map[string]bool // "prefix dev"
 	ops     []string
 	failAdd error
+	block   chan struct{} // if set, Add waits until it is closed
 }
 
 var _ VIPManager = (*fakeVIPs)(nil)
@@ -419,6 +425,9 @@ var _ VIPManager = (*fakeVIPs)(nil)
 func vipKey(a vip.Address) string { return a.Prefix.String() + " " + a.Dev }
 
 func (f *fakeVIPs) Add(a vip.Address) error {
+	if f.block != nil {
+		<-f.block
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ops = append(f.ops, "add "+vipKey(a))
@@ -597,6 +606,25 @@ func (f *fakeAddrs) WatchAddrs(ctx context.Context, onSync func([]track.AddrEven
 			onEvent(ev)
 		}
 	}
+}
+
+// fakeRealtime records SetRealtime calls.
+type fakeRealtime struct {
+	mu    sync.Mutex
+	prios []int
+}
+
+func (f *fakeRealtime) SetRealtime(p int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.prios = append(f.prios, p)
+	return nil
+}
+
+func (f *fakeRealtime) get() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.prios)
 }
 
 // fakeSettings is an IfaceSettings: promote_secondaries per interface.

@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -271,6 +272,30 @@ func TestRunnerDynamicInterfaces(t *testing.T) {
 		}
 		if s := a.inst("VI_1"); s.State != vrrp.StateMaster {
 			t.Errorf("VI_1 %v", s.State)
+		}
+	})
+}
+
+// TestRunnerMaxAutoPriority: each timer run a second or more late raises
+// the realtime priority by one, from 1 up to MaxAutoPriority (3 here), as
+// keepalived's max_auto_priority; timers on time change nothing.
+func TestRunnerMaxAutoPriority(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		rt := &fakeRealtime{}
+		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{netModes[0].instance("VI_1", 51, 150, "")}, nodeOpts{realtime: rt})
+		a.vips.block = make(chan struct{})
+		l.start()
+		l.runUntil(t0.Add(10 * time.Second))
+		if got := rt.get(); len(got) != 0 {
+			t.Fatalf("priorities %v while blocked before any late timer", got)
+		}
+		// The loop has been stuck in adding the VIP since it became master
+		// (3.41 s): its advert timer is late.
+		close(a.vips.block)
+		l.runFor(5 * time.Second)
+		if got := rt.get(); !slices.Equal(got, []int{1}) {
+			t.Fatalf("priorities %v after one late timer, want [1]", got)
 		}
 	})
 }

@@ -74,6 +74,20 @@ type Options struct {
 	// reopened when the interface comes back. Without it a missing
 	// interface fails Run.
 	DynamicInterfaces bool
+	// MaxAutoPriority (keepalived max_auto_priority, 1..99; 0 disables):
+	// when the loop runs a timer AutoPriorityDelay or more late, the
+	// process is switched to SCHED_RR at priority 1, and raised by one at
+	// each further late timer up to MaxAutoPriority (Realtime).
+	MaxAutoPriority int
+	Realtime        Realtime
+}
+
+// AutoPriorityDelay is keepalived's default min_auto_priority_delay.
+const AutoPriorityDelay = time.Second
+
+// Realtime changes the process's scheduling (procprio.Realtime).
+type Realtime interface {
+	SetRealtime(prio int) error
 }
 
 // Runner owns the I/O of all VRRP instances of a daemon: sockets, VIPs,
@@ -108,6 +122,7 @@ type Runner struct {
 	rxTooShort    uint64
 	holdUntil     time.Time // end of Options.StartupDelay
 	promoted      []string  // interfaces whose promote_secondaries we set
+	rtPrio        int       // realtime priority set by MaxAutoPriority (0: none)
 
 	g        *errgroup.Group // Run's: socket readers and the link watcher
 	gctx     context.Context
@@ -735,7 +750,8 @@ func (r *Runner) loop() {
 	for {
 		r.runDue()
 		var timerC <-chan time.Time
-		if next := r.nextDeadline(); next.IsZero() {
+		next := r.nextDeadline()
+		if next.IsZero() {
 			timer.Stop()
 		} else {
 			timer.Reset(next.Sub(r.now))
@@ -747,6 +763,7 @@ func (r *Runner) loop() {
 			return
 		case <-timerC:
 			r.now = time.Now()
+			r.late(r.now.Sub(next))
 		case f := <-r.in:
 			r.now = time.Now()
 			f()
@@ -755,6 +772,20 @@ func (r *Runner) loop() {
 			f()
 		}
 	}
+}
+
+// late raises the process's realtime priority when a timer ran lateness
+// late (keepalived's increment_process_priority).
+func (r *Runner) late(lateness time.Duration) {
+	if lateness < AutoPriorityDelay || r.opts.Realtime == nil || r.rtPrio >= r.opts.MaxAutoPriority {
+		return
+	}
+	r.rtPrio++
+	if err := r.opts.Realtime.SetRealtime(r.rtPrio); err != nil {
+		r.log.Warn("VRRP: cannot raise realtime priority", "priority", r.rtPrio, "err", err)
+		return
+	}
+	r.log.Info("VRRP: timers late, set realtime priority", "late", lateness, "priority", r.rtPrio)
 }
 
 // startup starts every instance, after telling it its trackers' state.
