@@ -184,7 +184,7 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 	ro.Links = runner.NetlinkLinks{Options: track.WatchOptions{}}
 	ro.Addrs = runner.NetlinkAddrs{}
 	ro.IfaceSettings = runner.ProcSys{}
-	ro.Realtime = procprio.Realtime{}
+	ro.Process = procprio.Process{}
 	return runner.New(ro)
 }
 

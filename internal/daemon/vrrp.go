@@ -62,6 +62,7 @@ func vrrpGlobals(g conf.GlobalDefs, ro *runner.Options) {
 	ro.LogUnknownVRIDs = g.LogUnknownVRIDs
 	ro.DynamicInterfaces = g.DynamicInterfaces
 	ro.MaxAutoPriority = max(g.MaxAutoPriority, 0) // -1: off, without keepalived's notice
+	ro.Nice, ro.RTPriority, ro.NoSwap = g.VRRPPriority, g.VRRPRTPriority, g.VRRPNoSwap
 }
 
 func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *conf.VRRPInstance) (runner.InstanceConfig, error) {

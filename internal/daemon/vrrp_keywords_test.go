@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
@@ -100,5 +101,16 @@ vrrp_instance VI_2 {
 	}
 	if ics[1].Machine.ConfigFault != "" {
 		t.Errorf("VI_2 with a peer: ConfigFault %q", ics[1].Machine.ConfigFault)
+	}
+}
+
+// TestVRRPProcessSettings: vrrp_priority, vrrp_rt_priority and vrrp_no_swap
+// reach the runner (set on the model: conf parses them once their status
+// is flipped from ignored).
+func TestVRRPProcessSettings(t *testing.T) {
+	var ro runner.Options
+	vrrpGlobals(conf.GlobalDefs{VRRPPriority: -5, VRRPRTPriority: 10, VRRPNoSwap: true}, &ro)
+	if ro.Nice != -5 || ro.RTPriority != 10 || !ro.NoSwap {
+		t.Errorf("Nice %d RTPriority %d NoSwap %v", ro.Nice, ro.RTPriority, ro.NoSwap)
 	}
 }

@@ -11,13 +11,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Realtime sets SCHED_RR scheduling (the process's threads).
-type Realtime struct{}
+// Process changes the scheduling and memory locking of the process.
+type Process struct{}
+
+// SetNice sets the nice value of every thread of the process
+// (keepalived vrrp_priority).
+func (Process) SetNice(nice int) error {
+	return eachThread(func(tid int) error { return unix.Setpriority(unix.PRIO_PROCESS, tid, nice) })
+}
+
+// LockMemory locks the process's memory, current and future pages, as
+// keepalived's vrrp_no_swap (MCL_ONFAULT: pages are locked as they are
+// touched).
+func (Process) LockMemory() error {
+	if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE | unix.MCL_ONFAULT); err != nil {
+		return fmt.Errorf("procprio: mlockall: %w", err)
+	}
+	return nil
+}
 
 // SetRealtime switches every thread of the process to SCHED_RR at priority
 // prio (1..99) with SCHED_RESET_ON_FORK, so that scripts started later
 // run with normal scheduling, as keepalived does.
-func (Realtime) SetRealtime(prio int) error {
+func (Process) SetRealtime(prio int) error {
 	attr := unix.SchedAttr{
 		Size:     unix.SizeofSchedAttr,
 		Policy:   unix.SCHED_RR,

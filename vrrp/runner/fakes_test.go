@@ -76,8 +76,10 @@ type nodeOpts struct {
 	// sockets fail with vrrpsock.ErrNoInterface (fakeConns.setMissing).
 	dynamic bool
 	missing []string
-	// realtime, if set, gets Options.MaxAutoPriority 3.
-	realtime *fakeRealtime
+	// process, if set, is Options.Process, with MaxAutoPriority 3 and
+	// procOpts' Nice, RTPriority and NoSwap.
+	process  *fakeProcess
+	procOpts Options
 	// settings, if set, is the node's IfaceSettings.
 	settings *fakeSettings
 	// addrs, if set, are the node's addresses for an AddrWatcher.
@@ -148,8 +150,9 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		opts.Links = n.links
 	}
 	opts.DynamicInterfaces = no.dynamic
-	if no.realtime != nil {
-		opts.Realtime, opts.MaxAutoPriority = no.realtime, 3
+	if no.process != nil {
+		opts.Process, opts.MaxAutoPriority = no.process, 3
+		opts.Nice, opts.RTPriority, opts.NoSwap = no.procOpts.Nice, no.procOpts.RTPriority, no.procOpts.NoSwap
 	}
 	if no.settings != nil {
 		opts.IfaceSettings = no.settings
@@ -608,23 +611,27 @@ func (f *fakeAddrs) WatchAddrs(ctx context.Context, onSync func([]track.AddrEven
 	}
 }
 
-// fakeRealtime records SetRealtime calls.
-type fakeRealtime struct {
+// fakeProcess records its calls ("rt N", "nice N", "lock").
+type fakeProcess struct {
 	mu    sync.Mutex
-	prios []int
+	calls []string
 }
 
-func (f *fakeRealtime) SetRealtime(p int) error {
+func (f *fakeProcess) call(s string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.prios = append(f.prios, p)
+	f.calls = append(f.calls, s)
 	return nil
 }
 
-func (f *fakeRealtime) get() []int {
+func (f *fakeProcess) SetRealtime(p int) error { return f.call(fmt.Sprint("rt ", p)) }
+func (f *fakeProcess) SetNice(n int) error     { return f.call(fmt.Sprint("nice ", n)) }
+func (f *fakeProcess) LockMemory() error       { return f.call("lock") }
+
+func (f *fakeProcess) get() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.prios)
+	return slices.Clone(f.calls)
 }
 
 // fakeSettings is an IfaceSettings: promote_secondaries per interface.

@@ -282,8 +282,8 @@ func TestRunnerDynamicInterfaces(t *testing.T) {
 func TestRunnerMaxAutoPriority(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLab(t)
-		rt := &fakeRealtime{}
-		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{netModes[0].instance("VI_1", 51, 150, "")}, nodeOpts{realtime: rt})
+		rt := &fakeProcess{}
+		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{netModes[0].instance("VI_1", 51, 150, "")}, nodeOpts{process: rt})
 		a.vips.block = make(chan struct{})
 		l.start()
 		l.runUntil(t0.Add(10 * time.Second))
@@ -294,8 +294,32 @@ func TestRunnerMaxAutoPriority(t *testing.T) {
 		// (3.41 s): its advert timer is late.
 		close(a.vips.block)
 		l.runFor(5 * time.Second)
-		if got := rt.get(); !slices.Equal(got, []int{1}) {
-			t.Fatalf("priorities %v after one late timer, want [1]", got)
+		if got := rt.get(); !slices.Equal(got, []string{"rt 1"}) {
+			t.Fatalf("calls %v after one late timer, want [rt 1]", got)
 		}
 	})
+}
+
+// TestRunnerProcessSettings: vrrp_rt_priority (which wins over
+// vrrp_priority, as keepalived), vrrp_priority and vrrp_no_swap are applied
+// when Run starts.
+func TestRunnerProcessSettings(t *testing.T) {
+	for _, tc := range []struct {
+		opts Options
+		want []string
+	}{
+		{Options{Nice: -5, NoSwap: true}, []string{"nice -5", "lock"}},
+		{Options{Nice: -5, RTPriority: 2}, []string{"rt 2"}},
+		{Options{}, nil},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			l := newLab(t)
+			p := &fakeProcess{}
+			l.addNode("A", addrA4, addrA6, []InstanceConfig{netModes[0].instance("VI_1", 51, 150, "")}, nodeOpts{process: p, procOpts: tc.opts})
+			l.start()
+			if got := p.get(); !slices.Equal(got, tc.want) {
+				t.Errorf("%+v: calls %v, want %v", tc.opts, got, tc.want)
+			}
+		})
+	}
 }

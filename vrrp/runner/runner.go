@@ -74,20 +74,30 @@ type Options struct {
 	// reopened when the interface comes back. Without it a missing
 	// interface fails Run.
 	DynamicInterfaces bool
+	// Process changes the process's scheduling (procprio.Process); nil
+	// disables the settings below.
+	Process Process
+	// Nice (keepalived vrrp_priority), RTPriority (vrrp_rt_priority,
+	// SCHED_RR 1..99; then Nice is not used, as keepalived) and NoSwap
+	// (vrrp_no_swap, mlockall) are applied when Run starts.
+	Nice       int
+	RTPriority int
+	NoSwap     bool
 	// MaxAutoPriority (keepalived max_auto_priority, 1..99; 0 disables):
 	// when the loop runs a timer AutoPriorityDelay or more late, the
-	// process is switched to SCHED_RR at priority 1, and raised by one at
-	// each further late timer up to MaxAutoPriority (Realtime).
+	// process is switched to SCHED_RR at priority 1 (or RTPriority+1), and
+	// raised by one at each further late timer up to MaxAutoPriority.
 	MaxAutoPriority int
-	Realtime        Realtime
 }
 
 // AutoPriorityDelay is keepalived's default min_auto_priority_delay.
 const AutoPriorityDelay = time.Second
 
-// Realtime changes the process's scheduling (procprio.Realtime).
-type Realtime interface {
+// Process changes the process's scheduling (procprio.Process).
+type Process interface {
 	SetRealtime(prio int) error
+	SetNice(nice int) error
+	LockMemory() error
 }
 
 // Runner owns the I/O of all VRRP instances of a daemon: sockets, VIPs,
@@ -544,6 +554,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.startLinkWatcher()
 	r.startAddrWatcher()
 	r.promoteSecondaries()
+	r.setProcess()
 
 	r.loop()
 	stopped()
@@ -774,14 +785,40 @@ func (r *Runner) loop() {
 	}
 }
 
+// setProcess applies Options.Nice, RTPriority and NoSwap (keepalived's
+// set_process_priorities for the VRRP process).
+func (r *Runner) setProcess() {
+	p := r.opts.Process
+	if p == nil {
+		return
+	}
+	var err error
+	switch {
+	case r.opts.RTPriority > 0:
+		if err = p.SetRealtime(r.opts.RTPriority); err == nil {
+			r.rtPrio = r.opts.RTPriority
+		}
+	case r.opts.Nice != 0:
+		err = p.SetNice(r.opts.Nice)
+	}
+	if err != nil {
+		r.log.Warn("VRRP: cannot set process priority", "err", err)
+	}
+	if r.opts.NoSwap {
+		if err := p.LockMemory(); err != nil {
+			r.log.Warn("VRRP: unable to lock process in memory", "err", err)
+		}
+	}
+}
+
 // late raises the process's realtime priority when a timer ran lateness
 // late (keepalived's increment_process_priority).
 func (r *Runner) late(lateness time.Duration) {
-	if lateness < AutoPriorityDelay || r.opts.Realtime == nil || r.rtPrio >= r.opts.MaxAutoPriority {
+	if lateness < AutoPriorityDelay || r.opts.Process == nil || r.rtPrio >= r.opts.MaxAutoPriority {
 		return
 	}
 	r.rtPrio++
-	if err := r.opts.Realtime.SetRealtime(r.rtPrio); err != nil {
+	if err := r.opts.Process.SetRealtime(r.rtPrio); err != nil {
 		r.log.Warn("VRRP: cannot raise realtime priority", "priority", r.rtPrio, "err", err)
 		return
 	}
