@@ -243,7 +243,9 @@ func TestRunnerDynamicInterfaces(t *testing.T) {
 		vi2 := m.instance("VI_2", 52, 150, "")
 		vi2.Interface = "dyn0"
 		vi2.VIPs = []vip.Address{{Prefix: netip.MustParsePrefix("10.0.5.100/24")}}
-		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{m.instance("VI_1", 51, 150, ""), vi2},
+		vi1 := m.instance("VI_1", 51, 150, "")
+		vi1.DontTrackPrimary, vi2.DontTrackPrimary = true, true // the links are watched anyway
+		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{vi1, vi2},
 			nodeOpts{links: true, ifaces: []string{"eth0"}, dynamic: true, missing: []string{"dyn0"}})
 		l.start()
 		l.runUntil(t0.Add(5 * time.Second))

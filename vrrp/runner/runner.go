@@ -451,6 +451,19 @@ func (r *Runner) attach(in *instance) {
 	cs.byVRID[in.cfg.Machine.VRID] = in
 	r.log.Info("VRRP interface appeared", "instance", in.name, "interface", in.cfg.Interface, "source", cs.src)
 	r.remachine(in)
+	if in.primary == nil && r.started {
+		r.step(in, vrrp.LinkUp{}) // dont_track_primary: missingLink's LinkDown
+	}
+}
+
+// missingLink puts an instance without a socket (its interface is
+// missing) in FAULT; with a primary tracker that is the tracker's job, with
+// dont_track_primary it is done here (keepalived faults an instance whose
+// interface is gone either way).
+func (r *Runner) missingLink(in *instance) {
+	if in.conn == nil && in.primary == nil {
+		r.step(in, vrrp.LinkDown{})
+	}
 }
 
 // detach closes the socket of a deleted interface; its instances wait for
@@ -464,6 +477,9 @@ func (r *Runner) detach(cs *connState) {
 	for _, in := range r.insts {
 		if in.conn == cs {
 			in.conn = nil
+			if r.started {
+				r.missingLink(in)
+			}
 		}
 	}
 }
@@ -684,7 +700,7 @@ func (r *Runner) onAddrs(evs []track.AddrEvent, sync bool) {
 
 // startLinkWatcher starts the link watcher once an instance needs it.
 func (r *Runner) startLinkWatcher() {
-	if r.cfg.needLinks && r.opts.Links != nil && !r.watching {
+	if (r.cfg.needLinks || r.opts.DynamicInterfaces) && r.opts.Links != nil && !r.watching {
 		r.watching = true
 		r.g.Go(func() error { return r.watchLinks(r.gctx) })
 	}
@@ -836,6 +852,7 @@ func (r *Runner) startup() {
 		if r.srcMissing(in) {
 			r.step(in, vrrp.SrcAddr{Missing: true})
 		}
+		r.missingLink(in)
 	}
 	for _, in := range r.insts {
 		// A daemon that died without cleaning up (SIGKILL, crash) leaves its

@@ -243,6 +243,7 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 		if r.srcMissing(in) {
 			r.step(in, vrrp.SrcAddr{Missing: true})
 		}
+		r.missingLink(in)
 		r.step(in, vrrp.Startup{HoldUntil: r.holdUntil})
 	}
 	for _, gs := range r.groups {
