@@ -283,9 +283,27 @@ func init() {
 		ignored[*gd]("nftables_ipvs_priority", "nftables IPVS priority"),
 		ignored[*gd]("nftables_ipvs_start_fwmark", "first fwmark for groups"),
 		ignored[*gd]("disable_local_igmp", "disable IGMP link-local reports"),
-		ignored[*gd]("vrrp_priority", "VRRP process nice value"),
-		ignored[*gd]("vrrp_no_swap", "lock VRRP process memory"),
-		ignored[*gd]("vrrp_rt_priority", "VRRP realtime priority"),
+		// The parsers are ready; the status is the truth helper's to flip.
+		keyword[*gd]{name: "vrrp_priority", meaning: "VRRP process nice value", status: Ignored, anyShape: true, fn: func(l *loader, n *syntax.Node, g *gd) {
+			if v, ok := l.intArg(n, -20, 19); ok {
+				g.VRRPPriority = int(v)
+			}
+		}},
+		keyword[*gd]{name: "vrrp_no_swap", meaning: "lock VRRP process memory", status: Ignored, anyShape: true, fn: gFlag(func(g *gd) *bool { return &g.VRRPNoSwap })},
+		keyword[*gd]{name: "vrrp_rt_priority", meaning: "VRRP realtime priority", status: Ignored, anyShape: true, fn: func(l *loader, n *syntax.Node, g *gd) {
+			// keepalived clamps to SCHED_RR's 1..99 with a warning.
+			if v, ok := l.intArg(n, -1<<31, 1<<31-1); ok {
+				switch {
+				case v < 1:
+					l.warnf(n.Keyword.Pos, "vrrp_rt_priority %d less than minimum 1 - setting to minimum", v)
+					v = 1
+				case v > 99:
+					l.warnf(n.Keyword.Pos, "vrrp_rt_priority %d greater than maximum 99 - setting to maximum", v)
+					v = 99
+				}
+				g.VRRPRTPriority = int(v)
+			}
+		}},
 		ignored[*gd]("vrrp_cpu_affinity", "VRRP CPU affinity"),
 		ignored[*gd]("vrrp_rlimit_rttime", "VRRP RLIMIT_RTTIME"),
 		ignored[*gd]("vrrp_rlimit_rtime", "deprecated vrrp_rlimit_rttime"),

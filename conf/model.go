@@ -113,6 +113,10 @@ type GlobalDefs struct {
 	LVSTimeouts    *LVSTimeouts   `json:"lvs_timeouts,omitempty"`
 
 	MaxAutoPriority int `json:"max_auto_priority,omitempty"`
+	// VRRP process scheduling (lvs-ha applies them to its one process).
+	VRRPPriority   int  `json:"vrrp_priority,omitempty"`    // nice, -20..19
+	VRRPRTPriority int  `json:"vrrp_rt_priority,omitempty"` // SCHED_RR 1..99; 0: none
+	VRRPNoSwap     bool `json:"vrrp_no_swap,omitempty"`
 }
 
 // IPTables is vrrp_iptables: the input and output chains.

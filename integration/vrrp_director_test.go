@@ -68,6 +68,9 @@ type vrrpInst struct {
 	TrackScript  string        // name of a vrrp_script in the same config
 	VIPs         []netip.Prefix
 	ExcludedVIPs []netip.Prefix // virtual_ipaddress_excluded (not advertised)
+	IfName       string         // default: the config's
+	PeerOpts     string         // appended to every unicast_peer line (min_ttl N ...)
+	Extra        []string       // more lines of the vrrp_instance block
 }
 
 // vrrpScript is a vrrp_script block.
@@ -80,10 +83,11 @@ type vrrpScript struct {
 
 // vrrpConfig is a whole keepalived.conf for one director.
 type vrrpConfig struct {
-	RouterID  string
-	IfName    string
-	Scripts   []vrrpScript
-	Instances []vrrpInst
+	RouterID    string
+	IfName      string
+	GlobalExtra []string // more lines of global_defs
+	Scripts     []vrrpScript
+	Instances   []vrrpInst
 }
 
 func (i vrrpInst) withDefaults() vrrpInst {
@@ -126,7 +130,11 @@ func secs(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f',
 // String renders the configuration in keepalived.conf syntax.
 func (c vrrpConfig) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "! written by the lvs-ha integration tests\nglobal_defs {\n    router_id %s\n    script_user root\n}\n", c.RouterID)
+	fmt.Fprintf(&b, "! written by the lvs-ha integration tests\nglobal_defs {\n    router_id %s\n    script_user root\n", c.RouterID)
+	for _, l := range c.GlobalExtra {
+		fmt.Fprintf(&b, "    %s\n", l)
+	}
+	b.WriteString("}\n")
 	for _, s := range c.Scripts {
 		fmt.Fprintf(&b, "\nvrrp_script %s {\n    script \"%s\"\n    interval %s\n    weight %d\n    fall 1\n    rise 1\n}\n",
 			s.Name, s.Path, secs(s.Interval), s.Weight)
@@ -134,7 +142,11 @@ func (c vrrpConfig) String() string {
 	for _, i := range c.Instances {
 		i = i.withDefaults()
 		fmt.Fprintf(&b, "\nvrrp_instance %s {\n", i.Name)
-		fmt.Fprintf(&b, "    state %s\n    interface %s\n    virtual_router_id %d\n    priority %d\n", i.State, c.IfName, i.VRID, i.Priority)
+		ifName := c.IfName
+		if i.IfName != "" {
+			ifName = i.IfName
+		}
+		fmt.Fprintf(&b, "    state %s\n    interface %s\n    virtual_router_id %d\n    priority %d\n", i.State, ifName, i.VRID, i.Priority)
 		fmt.Fprintf(&b, "    version %d\n    advert_int %s\n", i.Version, secs(i.AdvertInt))
 		if i.NoPreempt {
 			b.WriteString("    nopreempt\n")
@@ -148,9 +160,12 @@ func (c vrrpConfig) String() string {
 			}
 			b.WriteString("    unicast_peer {\n")
 			for _, p := range i.UnicastPeers {
-				fmt.Fprintf(&b, "        %s\n", p)
+				fmt.Fprintf(&b, "        %s\n", strings.TrimSpace(p.String()+" "+i.PeerOpts))
 			}
 			b.WriteString("    }\n")
+		}
+		for _, l := range i.Extra {
+			fmt.Fprintf(&b, "    %s\n", l)
 		}
 		if i.TrackScript != "" {
 			fmt.Fprintf(&b, "    track_script {\n        %s\n    }\n", i.TrackScript)

@@ -16,7 +16,7 @@ type Reason uint8
 const (
 	ReasonNone             Reason = iota // not a VRRP rejection
 	ReasonPacketLength                   // "packet_length": shorter/longer than header, addresses and auth data
-	ReasonInvalidTTL                     // "invalid_ttl": IPv4 TTL / IPv6 hop limit is not 255
+	ReasonInvalidTTL                     // "invalid_ttl": IPv4 TTL / IPv6 hop limit is not 255 (multicast) or outside a unicast peer's min_ttl..max_ttl
 	ReasonVersion                        // "version": version is not the instance's (or not 2/3 at all)
 	ReasonInvalidType                    // "invalid_type": type is not 1 (advertisement)
 	ReasonChecksum                       // "checksum": no accepted checksum form matches

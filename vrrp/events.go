@@ -3,13 +3,24 @@ package vrrp
 import (
 	"fmt"
 	"net/netip"
+	"time"
 )
 
 // Event is an input to Machine.Step.
 type Event interface{ isEvent() }
 
 // Startup starts the instance (RFC 5798 §6.4.1 Startup event).
-type Startup struct{}
+type Startup struct {
+	// HoldUntil is the end of keepalived's vrrp_startup_delay: until then
+	// the instance (even an address owner) stays in Backup, and every master
+	// down timer started before it runs from HoldUntil instead of from now.
+	// Zero (or past) means no delay.
+	HoldUntil time.Time
+}
+
+// SrcAddr tells whether the configured source address is assigned
+// (keepalived track_src_ip): while Missing, the instance is in FAULT.
+type SrcAddr struct{ Missing bool }
 
 // Shutdown stops the instance: a master sends priority 0 and releases its
 // VIPs; every state goes back to Initialize.
@@ -64,6 +75,7 @@ type LinkDown struct{}
 type LinkUp struct{}
 
 func (Startup) isEvent()         {}
+func (SrcAddr) isEvent()         {}
 func (Shutdown) isEvent()        {}
 func (Tick) isEvent()            {}
 func (AdvertReceived) isEvent()  {}

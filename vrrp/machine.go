@@ -74,6 +74,11 @@ type Options struct {
 	UnicastPeers []netip.Addr
 	// CheckUnicastSource rejects adverts from sources that are not peers.
 	CheckUnicastSource bool
+	// UnicastPeerTTLs restrict the TTL / hop limit accepted from some
+	// peers (keepalived unicast_peer min_ttl/max_ttl); checked only with
+	// CheckUnicastSource, as keepalived does. Each Peer must be in
+	// UnicastPeers.
+	UnicastPeerTTLs []PeerTTL
 	// AuthType and AuthPass: VRRPv2 authentication (none or PASS).
 	AuthType AuthType
 	AuthPass string
@@ -98,6 +103,10 @@ type Options struct {
 	// V3ChecksumAsV2: VRRPv3 over IPv4 checksum without pseudo-header on
 	// send; carried for the runner (reception accepts both forms).
 	V3ChecksumAsV2 bool
+	// ConfigFault, if not empty, is why the configuration cannot run
+	// (keepalived's num_config_faults, e.g. unicast_fault_no_peer without
+	// peers): the instance stays in FAULT.
+	ConfigFault string
 }
 
 // normalize applies defaults and validates.
@@ -186,6 +195,14 @@ func (o Options) normalize() (Options, error) {
 		}
 		o.UnicastPeers[i] = p
 	}
+	o.UnicastPeerTTLs = slices.Clone(o.UnicastPeerTTLs)
+	for i, r := range o.UnicastPeerTTLs {
+		r.Peer = r.Peer.Unmap()
+		if !slices.Contains(o.UnicastPeers, r.Peer) {
+			return o, where("TTL range for %v, which is not a unicast peer", r.Peer)
+		}
+		o.UnicastPeerTTLs[i] = r
+	}
 	switch o.AuthType {
 	case AuthNone:
 	case AuthPass:
@@ -225,6 +242,7 @@ type Machine struct {
 	trackerFault bool
 	summary      *TrackersUpdated // set once TrackersUpdated is used
 	linkDown     bool
+	srcMissing   bool // SrcAddr
 
 	masterAdver time.Duration // Master_Adver_Interval
 	masterAddr  netip.Addr
@@ -233,6 +251,7 @@ type Machine struct {
 	adverAt   time.Time // master: Adver_Timer
 	downAt    time.Time // backup: Master_Down_Timer
 	preemptAt time.Time // backup: end of preempt delay (zero: not started)
+	holdUntil time.Time // Startup.HoldUntil (vrrp_startup_delay)
 
 	group *SyncGroup
 	out   []Action
@@ -282,6 +301,7 @@ func (m *Machine) Expect(src netip.Addr) Expect {
 		Unicast:               len(o.UnicastPeers) > 0,
 		CheckUnicastSource:    o.CheckUnicastSource,
 		UnicastPeers:          o.UnicastPeers,
+		PeerTTLs:              o.UnicastPeerTTLs,
 	}
 }
 
@@ -312,7 +332,9 @@ func (m *Machine) MasterDownInterval() time.Duration {
 }
 
 // Fault reports whether the instance's own trackers or link are failing.
-func (m *Machine) Fault() bool { return m.linkDown || m.trackerFault }
+func (m *Machine) Fault() bool {
+	return m.linkDown || m.trackerFault || m.srcMissing || m.o.ConfigFault != ""
+}
 
 // NextDeadline is when the runner must call Step(now, Tick{}); the zero
 // time means no timer is running.
@@ -358,6 +380,7 @@ func (m *Machine) Step(now time.Time, ev Event) []Action {
 	m.out = nil
 	switch e := ev.(type) {
 	case Startup:
+		m.holdUntil = e.HoldUntil
 		m.startup(now)
 	case Shutdown:
 		m.shutdown()
@@ -392,6 +415,15 @@ func (m *Machine) Step(now time.Time, ev Event) []Action {
 	case LinkUp:
 		m.linkDown = false
 		m.reevaluate(now, "link up")
+	case SrcAddr:
+		if e.Missing != m.srcMissing {
+			m.srcMissing = e.Missing
+			what := "source address " + m.o.PrimaryAddr.String() + " restored"
+			if e.Missing {
+				what = "source address " + m.o.PrimaryAddr.String() + " missing"
+			}
+			m.reevaluate(now, what)
+		}
 	}
 	out := m.out
 	m.out = nil
@@ -432,8 +464,12 @@ func (m *Machine) faulty() bool {
 
 func (m *Machine) faultReason() string {
 	switch {
+	case m.o.ConfigFault != "":
+		return m.o.ConfigFault
 	case m.linkDown:
 		return "link down"
+	case m.srcMissing:
+		return "source address " + m.o.PrimaryAddr.String() + " missing"
 	case m.trackerFault && m.summary != nil:
 		if m.summary.Reason != "" {
 			return m.summary.Reason
@@ -464,8 +500,11 @@ func (m *Machine) startup(now time.Time) {
 	case m.faulty():
 		m.state, m.want = StateFault, StateFault
 		m.notify(StateInitialize, "startup: "+m.faultReason())
-	case m.o.Priority == PriorityOwner:
+	case m.o.Priority == PriorityOwner && !now.Before(m.holdUntil):
 		m.tryMaster(now, "startup as address owner (priority 255)")
+	case m.o.Priority == PriorityOwner:
+		// keepalived: an owner goes through Backup with a 1µs down timer.
+		m.enterBackup(now, 0, "startup as address owner, delayed (vrrp_startup_delay)")
 	case m.o.InitialState == StateMaster:
 		m.enterBackup(now, m.masterAdver+m.skew(PriorityOwner), "startup (initial state MASTER)")
 		m.want = StateMaster
@@ -510,7 +549,7 @@ func (m *Machine) tryMaster(now time.Time, reason string) {
 		if m.state != StateBackup {
 			m.enterBackup(now, m.MasterDownInterval(), reason+"; sync group "+m.group.name+" not ready for MASTER")
 		} else {
-			m.downAt = now.Add(m.MasterDownInterval())
+			m.setDown(now, m.MasterDownInterval())
 		}
 		m.want = StateMaster
 		return
@@ -532,6 +571,16 @@ func (m *Machine) becomeMaster(now time.Time, reason string) {
 	m.notify(from, reason)
 }
 
+// setDown starts the master down timer for d from now, or from the end of
+// the startup delay while it lasts (keepalived vrrp_init_instance_sands).
+func (m *Machine) setDown(now time.Time, d time.Duration) {
+	if now.Before(m.holdUntil) {
+		m.downAt = m.holdUntil.Add(d)
+		return
+	}
+	m.downAt = now.Add(d)
+}
+
 // enterBackup moves to Backup with the master down timer at now+down.
 func (m *Machine) enterBackup(now time.Time, down time.Duration, reason string) {
 	from := m.state
@@ -540,7 +589,7 @@ func (m *Machine) enterBackup(now time.Time, down time.Duration, reason string) 
 	}
 	m.clearTimers()
 	m.state, m.want = StateBackup, StateBackup
-	m.downAt = now.Add(down)
+	m.setDown(now, down)
 	if from == StateMaster {
 		m.masterAddr, m.masterPrio = netip.Addr{}, 0
 	}
@@ -628,7 +677,7 @@ func (m *Machine) advert(now time.Time, e AdvertReceived) {
 // backupAdvert is RFC 5798 §6.4.2 with keepalived's preempt_delay.
 func (m *Machine) backupAdvert(now time.Time, e AdvertReceived, from netip.Addr) {
 	if e.Priority == PriorityStop {
-		m.downAt = now.Add(m.SkewTime())
+		m.setDown(now, m.SkewTime())
 		return
 	}
 	accept := m.o.NoPreempt || e.Priority >= m.prio ||
@@ -639,7 +688,7 @@ func (m *Machine) backupAdvert(now time.Time, e AdvertReceived, from netip.Addr)
 	if m.o.Version == 3 && e.Interval > 0 {
 		m.masterAdver = e.Interval
 	}
-	m.downAt = now.Add(m.MasterDownInterval())
+	m.setDown(now, m.MasterDownInterval())
 	m.masterAddr, m.masterPrio = from, e.Priority
 	m.want = StateBackup
 	if m.o.PreemptDelay > 0 {

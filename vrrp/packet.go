@@ -462,9 +462,19 @@ type Expect struct {
 	// Unicast: the instance uses unicast peers, so TTL is not checked and
 	// the destination must not be multicast (and vice versa when false).
 	Unicast bool
-	// CheckUnicastSource rejects sources not in UnicastPeers.
+	// CheckUnicastSource rejects sources not in UnicastPeers, and adverts
+	// from a peer listed in PeerTTLs whose TTL / hop limit is outside its
+	// range (ReasonInvalidTTL, keepalived's ip_ttl_err).
 	CheckUnicastSource bool
 	UnicastPeers       []netip.Addr
+	PeerTTLs           []PeerTTL
+}
+
+// PeerTTL is the TTL / hop limit range accepted from one unicast peer
+// (keepalived's unicast_peer "IP min_ttl N max_ttl N").
+type PeerTTL struct {
+	Peer     netip.Addr
+	Min, Max uint8
 }
 
 // Decode decodes and validates a received packet for an instance, in the
@@ -532,8 +542,15 @@ func Decode(payload []byte, rx RxInfo, exp Expect) (Decoded, error) {
 		}
 		return Decoded{}, reject(ReasonAddressList, "expected %s packet, got %s to %v from %v", want, got, dst, rx.Src)
 	}
-	if exp.Unicast && exp.CheckUnicastSource && !containsAddr(exp.UnicastPeers, rx.Src.Unmap()) {
-		return Decoded{}, reject(ReasonUnicastSource, "source %v is not a unicast peer", rx.Src)
+	if exp.Unicast && exp.CheckUnicastSource {
+		if !containsAddr(exp.UnicastPeers, rx.Src.Unmap()) {
+			return Decoded{}, reject(ReasonUnicastSource, "source %v is not a unicast peer", rx.Src)
+		}
+		for _, r := range exp.PeerTTLs {
+			if r.Peer.Unmap() == rx.Src.Unmap() && rx.TTL >= 0 && (rx.TTL < int(r.Min) || rx.TTL > int(r.Max)) {
+				return Decoded{}, reject(ReasonInvalidTTL, "TTL/hop limit %d from %v not in range %d - %d", rx.TTL, rx.Src, r.Min, r.Max)
+			}
+		}
 	}
 	d.Advertisement = decodeAdvert(msg, h, f)
 	if exp.CheckVIPs && !sameAddrSet(d.Addrs, exp.VIPs) {

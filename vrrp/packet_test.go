@@ -268,6 +268,20 @@ func TestDecodeRejects(t *testing.T) {
 				e.Unicast, e.CheckUnicastSource, e.UnicastPeers = true, true, addrs("192.0.2.3")
 				return e
 			}(), ReasonUnicastSource},
+		{"unicast TTL below peer min_ttl", v2Packet(t, nil), RxInfo{Src: peer4, Dst: src4, TTL: 63},
+			func() Expect {
+				e := v2Expect()
+				e.Unicast, e.CheckUnicastSource, e.UnicastPeers = true, true, []netip.Addr{peer4}
+				e.PeerTTLs = []PeerTTL{{Peer: peer4, Min: 64, Max: 255}}
+				return e
+			}(), ReasonInvalidTTL},
+		{"unicast TTL above peer max_ttl", v2Packet(t, nil), RxInfo{Src: peer4, Dst: src4, TTL: 255},
+			func() Expect {
+				e := v2Expect()
+				e.Unicast, e.CheckUnicastSource, e.UnicastPeers = true, true, []netip.Addr{peer4}
+				e.PeerTTLs = []PeerTTL{{Peer: peer4, Min: 0, Max: 254}}
+				return e
+			}(), ReasonInvalidTTL},
 		{"address list mismatch rejected", v2Packet(t, func(a *Advertisement) { a.Addrs = addrs("192.168.200.99") }), rx,
 			func() Expect { e := v2Expect(); e.RejectAddressMismatch = true; return e }(), ReasonAddressList},
 		{"family mismatch", v3(nil), RxInfo{Src: src6, Dst: MulticastGroup6, TTL: 255},
@@ -325,6 +339,13 @@ func TestDecodeAccepts(t *testing.T) {
 			func() Expect {
 				e := v2Expect()
 				e.Unicast, e.CheckUnicastSource, e.UnicastPeers = true, true, []netip.Addr{peer4}
+				return e
+			}(), ChecksumV2, false, false},
+		{"v2 unicast TTL in peer range", v2Packet(t, nil), RxInfo{Src: peer4, Dst: src4, TTL: 64},
+			func() Expect {
+				e := v2Expect()
+				e.Unicast, e.CheckUnicastSource, e.UnicastPeers = true, true, []netip.Addr{peer4}
+				e.PeerTTLs = []PeerTTL{{Peer: peer4, Min: 64, Max: 64}, {Peer: src4, Min: 255, Max: 255}}
 				return e
 			}(), ChecksumV2, false, false},
 		{"v3 pseudo-header", v3pkt(time.Second, mcastEnc, "192.0.2.100"), rx, v3exp, ChecksumPseudoHeader, false, false},

@@ -19,6 +19,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
+	"github.com/lvs-ha/lvs-ha/internal/procprio"
 	"github.com/lvs-ha/lvs-ha/internal/sdnotify"
 	"github.com/lvs-ha/lvs-ha/internal/status"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
@@ -176,6 +177,7 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 		ScriptUser:  p.cfg.Global.ScriptUser,
 		ScriptGroup: p.cfg.Global.ScriptGroup,
 	}
+	vrrpGlobals(p.cfg.Global, &ro)
 	if d.opts.newVRRP != nil {
 		return d.opts.newVRRP(ro)
 	}
@@ -183,6 +185,9 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 	ro.VIPs = vip.New()
 	ro.Announcer = garp.NewAnnouncer(garp.AnnouncerConfig{})
 	ro.Links = runner.NetlinkLinks{Options: track.WatchOptions{}}
+	ro.Addrs = runner.NetlinkAddrs{}
+	ro.IfaceSettings = runner.ProcSys{}
+	ro.Process = procprio.Process{}
 	return runner.New(ro)
 }
 

@@ -56,6 +56,15 @@ func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupCo
 	return out, groups, nil
 }
 
+// vrrpGlobals sets the runner options that come from global_defs.
+func vrrpGlobals(g conf.GlobalDefs, ro *runner.Options) {
+	ro.StartupDelay = g.VRRPStartupDelay.Std()
+	ro.LogUnknownVRIDs = g.LogUnknownVRIDs
+	ro.DynamicInterfaces = g.DynamicInterfaces
+	ro.MaxAutoPriority = max(g.MaxAutoPriority, 0) // -1: off, without keepalived's notice
+	ro.Nice, ro.RTPriority, ro.NoSwap = g.VRRPPriority, g.VRRPRTPriority, g.VRRPNoSwap
+}
+
 func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *conf.VRRPInstance) (runner.InstanceConfig, error) {
 	fam := vrrp.FamilyIPv4
 	if in.Family == conf.Inet6 {
@@ -91,15 +100,28 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 			return runner.InstanceConfig{}, fmt.Errorf("authentication %s is not supported", in.Auth.Type)
 		}
 	}
+	if in.UnicastFaultNoPeer && len(in.UnicastPeers) == 0 {
+		m.ConfigFault = "unicast without any unicast_peer (unicast_fault_no_peer)"
+	}
 	for _, p := range in.UnicastPeers {
 		m.UnicastPeers = append(m.UnicastPeers, p.Addr)
+		if p.MinTTL != 0 || p.MaxTTL != 255 {
+			m.UnicastPeerTTLs = append(m.UnicastPeerTTLs, vrrp.PeerTTL{Peer: p.Addr, Min: uint8(p.MinTTL), Max: uint8(p.MaxTTL)})
+		}
 	}
 	ic := runner.InstanceConfig{
-		Machine:          m,
-		Interface:        in.Interface,
-		SrcAddr:          in.SrcIP,
-		DontTrackPrimary: in.DontTrackPrimary,
-		Notify:           notifyScripts(in.Notify),
+		Machine:            m,
+		Interface:          in.Interface,
+		SrcAddr:            in.SrcIP,
+		DontTrackPrimary:   in.DontTrackPrimary,
+		Notify:             notifyScripts(in.Notify),
+		NotifyDeleted:      in.Notify.DeletedSet,
+		TrackSrcIP:         in.TrackSrcIP,
+		PromoteSecondaries: in.PromoteSecondaries,
+	}
+	if in.Unicast {
+		// conf resolves unicast_ttl (255 for IPv4 unicast when unset).
+		ic.UnicastTTL = in.UnicastTTL
 	}
 	if !in.Unicast {
 		ic.McastGroup = in.McastDstIP
@@ -216,6 +238,6 @@ func notifyScripts(n conf.Notify) runner.NotifyScripts {
 	}
 	return runner.NotifyScripts{
 		Master: opt(n.Master), Backup: opt(n.Backup), Fault: opt(n.Fault), Stop: opt(n.Stop),
-		Any: opt(n.Any), MasterRxLowerPri: opt(n.MasterRxLowerPri),
+		Deleted: opt(n.Deleted), Any: opt(n.Any), MasterRxLowerPri: opt(n.MasterRxLowerPri),
 	}
 }

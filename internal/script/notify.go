@@ -16,10 +16,11 @@ const (
 
 // Notify states, as passed to notify scripts and written to notify FIFOs.
 const (
-	StateMaster = "MASTER"
-	StateBackup = "BACKUP"
-	StateFault  = "FAULT"
-	StateStop   = "STOP" // instances only
+	StateMaster  = "MASTER"
+	StateBackup  = "BACKUP"
+	StateFault   = "FAULT"
+	StateStop    = "STOP"    // instances only
+	StateDeleted = "DELETED" // instances removed at reload with notify_deleted
 )
 
 // NotifyArgs returns the argv for keepalived's generic "notify" script: the configured

@@ -32,6 +32,9 @@ func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 		}
 		if !r.cfg.vridUsed[k] {
 			r.rxUnknownVRID++
+			if r.opts.LogUnknownVRIDs {
+				r.log.Info("Unknown VRID received, ignoring", "vrid", k.vrid, "interface", k.iface, "from", p.Src)
+			}
 		}
 		return
 	}
@@ -70,6 +73,7 @@ func (r *Runner) onLinks(evs []track.LinkEvent, sync bool) {
 			r.links[ev.Index] = ev
 		}
 	}
+	r.dynamicLinks()
 	for _, in := range r.insts {
 		if t := in.primary; t != nil {
 			before := t.State()
@@ -94,7 +98,7 @@ func (r *Runner) onLinks(evs []track.LinkEvent, sync bool) {
 			r.updateTrackers(in, joinReasons(changed))
 		}
 	}
-	if sync && !r.started {
+	if sync && !r.started && r.canStart() {
 		r.startup()
 	}
 }
@@ -314,7 +318,24 @@ func (r *Runner) transition(in *instance, n vrrp.Notify) {
 	if n.To == vrrp.StateMaster {
 		in.stats.BecomeMaster++
 	}
+	if in.deleting && n.To == vrrp.StateInitialize {
+		r.notifyDeleted(in, n.From)
+		return
+	}
 	r.notifyScripts(script.NotifyInstance, in.name, in.cfg.Notify, n.To, int(in.m.Priority()))
+}
+
+// notifyDeleted runs the notify scripts of an instance removed by a reload,
+// as keepalived's clear_diff_vrrp: DELETED (notify_deleted's script, then
+// "notify") with notify_deleted, else FAULT unless it was in FAULT already.
+func (r *Runner) notifyDeleted(in *instance, from vrrp.State) {
+	ns, prio := in.cfg.Notify, int(in.m.Priority())
+	switch {
+	case in.cfg.NotifyDeleted:
+		r.runNotifies(script.NotifyInstance, in.name, ns, script.StateDeleted, ns.Deleted, prio)
+	case from != vrrp.StateFault:
+		r.runNotifies(script.NotifyInstance, in.name, ns, script.StateFault, ns.Fault, prio)
+	}
 }
 
 // checkGroup logs a sync group's state change and runs its notify scripts.
@@ -353,6 +374,12 @@ func (r *Runner) notifyScripts(kind script.NotifyKind, name string, ns NotifyScr
 	default:
 		return
 	}
+	r.runNotifies(kind, name, ns, word, specific, prio)
+}
+
+// runNotifies runs specific (if any), then ns.Any with keepalived's four
+// arguments for state word.
+func (r *Runner) runNotifies(kind script.NotifyKind, name string, ns NotifyScripts, word string, specific *Command, prio int) {
 	stop := word == script.StateStop
 	timeout := r.opts.NotifyTimeout
 	if stop {

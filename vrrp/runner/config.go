@@ -36,6 +36,9 @@ type InstanceConfig struct {
 	SrcAddr netip.Addr
 	// McastGroup is vrrp_mcast_group4/6; zero means 224.0.0.18 / ff02::12.
 	McastGroup netip.Addr
+	// UnicastTTL is the TTL / hop limit of unicast adverts (keepalived
+	// unicast_ttl), 1..255; 0 means 255.
+	UnicastTTL int
 	// VIPs are the advertised virtual addresses (virtual_ipaddress) with
 	// their netlink options; an empty Dev means Interface. They must be of the
 	// instance's family.
@@ -56,6 +59,21 @@ type InstanceConfig struct {
 	DontTrackPrimary bool
 	// Notify are the instance's notify scripts.
 	Notify NotifyScripts
+	// TrackSrcIP (keepalived track_src_ip): with a configured SrcAddr, the
+	// instance is in FAULT while that address is not assigned to any
+	// interface (needs Options.Addrs). Ignored without SrcAddr, as keepalived.
+	TrackSrcIP bool
+	// PromoteSecondaries (keepalived promote_secondaries): while the runner
+	// runs, net.ipv4.conf.Interface.promote_secondaries is 1, so removing
+	// a primary VIP does not flush the secondary addresses of its subnet;
+	// if the runner set it, it resets it to 0 when Run returns. Needs
+	// Options.IfaceSettings.
+	PromoteSecondaries bool
+	// NotifyDeleted (keepalived notify_deleted): when a reload removes the
+	// instance, its notify scripts get DELETED (Notify.Deleted and Any);
+	// without it they get FAULT (Notify.Fault and Any), unless the instance
+	// was in FAULT already, as keepalived.
+	NotifyDeleted bool
 }
 
 // TrackScript is one track_script entry of an instance.
@@ -86,12 +104,13 @@ func (c *Command) equal(o *Command) bool {
 }
 
 // NotifyScripts are keepalived's notify scripts. The state-specific ones
-// (Master, Backup, Fault, Stop) run with their argv as configured; Any
+// (Master, Backup, Fault, Stop, Deleted) run with their argv as configured; Any
 // ("notify") gets keepalived's four extra arguments (INSTANCE|GROUP, name,
 // state, priority). MasterRxLowerPri (notify_master_rx_lower_pri) runs when
 // a master receives an advert of lower priority. nil means none.
 type NotifyScripts struct {
 	Master, Backup, Fault, Stop *Command
+	Deleted                     *Command // notify_deleted's script (instances)
 	Any                         *Command
 	MasterRxLowerPri            *Command
 }
@@ -102,7 +121,7 @@ func (n NotifyScripts) validate(where string) error {
 		cmd  *Command
 	}{
 		{"notify_master", n.Master}, {"notify_backup", n.Backup}, {"notify_fault", n.Fault},
-		{"notify_stop", n.Stop}, {"notify", n.Any}, {"notify_master_rx_lower_pri", n.MasterRxLowerPri},
+		{"notify_stop", n.Stop}, {"notify_deleted", n.Deleted}, {"notify", n.Any}, {"notify_master_rx_lower_pri", n.MasterRxLowerPri},
 	} {
 		if c.cmd != nil && len(c.cmd.Argv) == 0 {
 			return fmt.Errorf("%s: %s: empty command", where, c.name)
@@ -151,6 +170,7 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 		c.SrcAddr = o.PrimaryAddr
 	}
 	c.SrcAddr = c.SrcAddr.Unmap()
+	c.TrackSrcIP = c.TrackSrcIP && c.SrcAddr.IsValid()
 
 	c.VIPs = slices.Clone(c.VIPs)
 	if len(c.VIPs) == 0 {
@@ -248,17 +268,18 @@ func (c *InstanceConfig) sockConfig() vrrpsock.Config {
 	peers := slices.Clone(c.Machine.UnicastPeers)
 	slices.SortFunc(peers, netip.Addr.Compare)
 	return vrrpsock.Config{
-		Interface: c.Interface,
-		IPv6:      c.Machine.Family == vrrp.FamilyIPv6,
-		Group:     c.McastGroup,
-		Src:       c.SrcAddr,
-		Peers:     peers,
+		Interface:  c.Interface,
+		IPv6:       c.Machine.Family == vrrp.FamilyIPv6,
+		Group:      c.McastGroup,
+		Src:        c.SrcAddr,
+		Peers:      peers,
+		UnicastTTL: c.UnicastTTL,
 	}
 }
 
 // sockKey identifies instances that can share one socket.
 func sockKey(s vrrpsock.Config) string {
-	return fmt.Sprintf("%s|%v|%v|%v|%v", s.Interface, s.IPv6, s.Group, s.Src, s.Peers)
+	return fmt.Sprintf("%s|%v|%v|%v|%v|%d", s.Interface, s.IPv6, s.Group, s.Src, s.Peers, s.UnicastTTL)
 }
 
 // allVIPs is VIPs followed by ExcludedVIPs.

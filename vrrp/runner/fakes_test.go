@@ -1,9 +1,11 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -55,6 +57,7 @@ type node struct {
 	garps   *fakeAnnouncer
 	scripts *fakeScripts
 	links   *fakeLinks // nil: no link monitoring
+	addrs   *fakeAddrs // nil: no address monitoring
 	r       *Runner
 
 	stopped bool
@@ -66,6 +69,41 @@ type nodeOpts struct {
 	links      bool // attach a fake link watcher with these interfaces up
 	ifaces     []string
 	syncGroups []SyncGroupConfig
+	// runner options
+	startupDelay    time.Duration
+	logUnknownVRIDs bool
+	// dynamic sets Options.DynamicInterfaces; missing are interfaces whose
+	// sockets fail with vrrpsock.ErrNoInterface (fakeConns.setMissing).
+	dynamic bool
+	missing []string
+	// process, if set, is Options.Process, with MaxAutoPriority 3 and
+	// procOpts' Nice, RTPriority and NoSwap.
+	process  *fakeProcess
+	procOpts Options
+	// settings, if set, is the node's IfaceSettings.
+	settings *fakeSettings
+	// addrs, if set, are the node's addresses for an AddrWatcher.
+	addrs []track.AddrEvent
+	// log, if set, gets a copy of the node's log.
+	log *lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // addNode creates a node (not yet running).
@@ -78,22 +116,31 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		garps:   &fakeAnnouncer{},
 		scripts: &fakeScripts{ok: map[string]bool{}},
 	}
-	n.conns = &fakeConns{n: n}
+	n.conns = &fakeConns{n: n, missing: map[string]bool{}}
+	for _, m := range no.missing {
+		n.conns.missing[m] = true
+	}
 	if addr4 != "" {
 		n.addr4 = netip.MustParseAddr(addr4)
 	}
 	if addr6 != "" {
 		n.addr6 = netip.MustParseAddr(addr6)
 	}
+	var logw io.Writer = l.t.Output()
+	if no.log != nil {
+		logw = io.MultiWriter(logw, no.log)
+	}
 	opts := Options{
-		Instances:  insts,
-		SyncGroups: no.syncGroups,
-		Logger:     slog.New(slog.NewTextHandler(l.t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
-		Conns:      n.conns,
-		VIPs:       n.vips,
-		Announcer:  n.garps,
-		Notifier:   n.scripts,
-		Checker:    n.scripts,
+		Instances:       insts,
+		SyncGroups:      no.syncGroups,
+		Logger:          slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
+		Conns:           n.conns,
+		VIPs:            n.vips,
+		Announcer:       n.garps,
+		Notifier:        n.scripts,
+		Checker:         n.scripts,
+		StartupDelay:    no.startupDelay,
+		LogUnknownVRIDs: no.logUnknownVRIDs,
 	}
 	if no.links {
 		n.links = &fakeLinks{events: make(chan track.LinkEvent, 16)}
@@ -101,6 +148,18 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 			n.links.state = append(n.links.state, track.LinkEvent{Index: i + 1, Name: name, Up: true})
 		}
 		opts.Links = n.links
+	}
+	opts.DynamicInterfaces = no.dynamic
+	if no.process != nil {
+		opts.Process, opts.MaxAutoPriority = no.process, 3
+		opts.Nice, opts.RTPriority, opts.NoSwap = no.procOpts.Nice, no.procOpts.RTPriority, no.procOpts.NoSwap
+	}
+	if no.settings != nil {
+		opts.IfaceSettings = no.settings
+	}
+	if no.addrs != nil {
+		n.addrs = &fakeAddrs{state: no.addrs, events: make(chan track.AddrEvent, 16)}
+		opts.Addrs = n.addrs
 	}
 	r, err := New(opts)
 	if err != nil {
@@ -192,8 +251,16 @@ type sentPacket struct {
 }
 
 type fakeConns struct {
-	n    *node
-	fail string // interface whose sockets cannot be opened
+	n       *node
+	fail    string // interface whose sockets cannot be opened
+	mu      sync.Mutex
+	missing map[string]bool // interfaces that do not exist
+}
+
+func (f *fakeConns) setMissing(iface string, missing bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.missing[iface] = missing
 }
 
 func (f *fakeConns) Open(cfg vrrpsock.Config) (Conn, error) {
@@ -202,6 +269,12 @@ func (f *fakeConns) Open(cfg vrrpsock.Config) (Conn, error) {
 	}
 	if cfg.Interface == f.fail {
 		return nil, fmt.Errorf("fake open %s: %w", cfg.Interface, errFake)
+	}
+	f.mu.Lock()
+	missing := f.missing[cfg.Interface]
+	f.mu.Unlock()
+	if missing {
+		return nil, fmt.Errorf("fake open %s: %w", cfg.Interface, vrrpsock.ErrNoInterface)
 	}
 	c := &fakeConn{net: f.n.lab.net, n: f.n, cfg: cfg, q: make(chan vrrpsock.Packet, 1024), closedC: make(chan struct{})}
 	c.src = cfg.Src
@@ -268,7 +341,11 @@ func (c *fakeConn) Send(payload []byte, dst netip.Addr) error {
 		if dst.IsMulticast() && to.group != dst || !dst.IsMulticast() && to.src != dst {
 			continue
 		}
-		p := vrrpsock.Packet{Payload: slices.Clone(payload), Src: c.src, Dst: dst, TTL: vrrp.TTL, IfIndex: 1}
+		ttl := vrrp.TTL
+		if !dst.IsMulticast() && c.cfg.UnicastTTL != 0 {
+			ttl = c.cfg.UnicastTTL
+		}
+		p := vrrpsock.Packet{Payload: slices.Clone(payload), Src: c.src, Dst: dst, TTL: ttl, IfIndex: 1}
 		if tamper != nil && !tamper(c, to, &p) {
 			continue
 		}
@@ -343,6 +420,7 @@ type fakeVIPs struct {
 	present map[string]bool // "prefix dev"
 	ops     []string
 	failAdd error
+	block   chan struct{} // if set, Add waits until it is closed
 }
 
 var _ VIPManager = (*fakeVIPs)(nil)
@@ -350,6 +428,9 @@ var _ VIPManager = (*fakeVIPs)(nil)
 func vipKey(a vip.Address) string { return a.Prefix.String() + " " + a.Dev }
 
 func (f *fakeVIPs) Add(a vip.Address) error {
+	if f.block != nil {
+		<-f.block
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ops = append(f.ops, "add "+vipKey(a))
@@ -508,6 +589,73 @@ func (f *fakeLinks) set(name string, up bool) {
 		panic("fakeLinks: unknown link " + name)
 	}
 	f.events <- ev
+}
+
+// fakeAddrs is an AddrWatcher: a dump of state, then events.
+type fakeAddrs struct {
+	state  []track.AddrEvent
+	events chan track.AddrEvent
+}
+
+var _ AddrWatcher = (*fakeAddrs)(nil)
+
+func (f *fakeAddrs) WatchAddrs(ctx context.Context, onSync func([]track.AddrEvent), onEvent func(track.AddrEvent)) error {
+	onSync(slices.Clone(f.state))
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev := <-f.events:
+			onEvent(ev)
+		}
+	}
+}
+
+// fakeProcess records its calls ("rt N", "nice N", "lock").
+type fakeProcess struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (f *fakeProcess) call(s string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, s)
+	return nil
+}
+
+func (f *fakeProcess) SetRealtime(p int) error { return f.call(fmt.Sprint("rt ", p)) }
+func (f *fakeProcess) SetNice(n int) error     { return f.call(fmt.Sprint("nice ", n)) }
+func (f *fakeProcess) LockMemory() error       { return f.call("lock") }
+
+func (f *fakeProcess) get() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+// fakeSettings is an IfaceSettings: promote_secondaries per interface.
+type fakeSettings struct {
+	mu      sync.Mutex
+	promote map[string]bool
+}
+
+func (f *fakeSettings) PromoteSecondaries(iface string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.promote[iface], nil
+}
+
+func (f *fakeSettings) SetPromoteSecondaries(iface string, on bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.promote[iface] = on
+	return nil
+}
+
+func (f *fakeSettings) get(iface string) bool {
+	on, _ := f.PromoteSecondaries(iface)
+	return on
 }
 
 var errFake = errors.New("fake failure")

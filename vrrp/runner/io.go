@@ -3,6 +3,8 @@ package runner
 import (
 	"context"
 	"net/netip"
+	"os"
+	"strings"
 
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/script"
@@ -87,6 +89,59 @@ func (ExecScripts) Run(ctx context.Context, spec script.Spec) script.Result {
 // errors are fatal to the Runner.
 type LinkWatcher interface {
 	WatchLinks(ctx context.Context, onSync func([]track.LinkEvent), onEvent func(track.LinkEvent)) error
+}
+
+// AddrWatcher reports the host's addresses (track.WatchAddrs), like
+// LinkWatcher.
+type AddrWatcher interface {
+	WatchAddrs(ctx context.Context, onSync func([]track.AddrEvent), onEvent func(track.AddrEvent)) error
+}
+
+// NetlinkAddrs watches rtnetlink address notifications with track.WatchAddrs.
+type NetlinkAddrs struct {
+	Options track.WatchOptions
+}
+
+var _ AddrWatcher = NetlinkAddrs{}
+
+// WatchAddrs implements AddrWatcher.
+func (n NetlinkAddrs) WatchAddrs(ctx context.Context, onSync func([]track.AddrEvent), onEvent func(track.AddrEvent)) error {
+	return track.WatchAddrs(ctx, n.Options, onSync, onEvent)
+}
+
+// IfaceSettings reads and sets per-interface kernel settings. Only
+// net.ipv4.conf.IFACE.promote_secondaries so far.
+type IfaceSettings interface {
+	PromoteSecondaries(iface string) (bool, error)
+	SetPromoteSecondaries(iface string, on bool) error
+}
+
+// ProcSys implements IfaceSettings with /proc/sys, in the calling thread's
+// network namespace.
+type ProcSys struct{}
+
+var _ IfaceSettings = ProcSys{}
+
+func promotePath(iface string) string {
+	return "/proc/sys/net/ipv4/conf/" + iface + "/promote_secondaries"
+}
+
+// PromoteSecondaries implements IfaceSettings.
+func (ProcSys) PromoteSecondaries(iface string) (bool, error) {
+	b, err := os.ReadFile(promotePath(iface))
+	if err != nil {
+		return false, err
+	}
+	return strings.TrimSpace(string(b)) != "0", nil
+}
+
+// SetPromoteSecondaries implements IfaceSettings.
+func (ProcSys) SetPromoteSecondaries(iface string, on bool) error {
+	v := "0\n"
+	if on {
+		v = "1\n"
+	}
+	return os.WriteFile(promotePath(iface), []byte(v), 0o644)
 }
 
 // NetlinkLinks watches rtnetlink link notifications with track.WatchLinks.

@@ -22,6 +22,7 @@ type config struct {
 	scripts   []TrackScript
 	vridUsed  map[vridKey]bool
 	needLinks bool // some instance tracks a link
+	needAddrs bool // some instance tracks its source address
 }
 
 type vridKey struct {
@@ -51,6 +52,7 @@ func parse(instances []InstanceConfig, groups []SyncGroupConfig) (*config, error
 		}
 		names[name] = true
 		cfg.needLinks = cfg.needLinks || !c.DontTrackPrimary || len(c.TrackInterfaces) > 0
+		cfg.needAddrs = cfg.needAddrs || c.TrackSrcIP
 		for _, ts := range c.TrackScripts {
 			t, err := track.NewScriptTracker(ts.Script, time.Time{})
 			if err != nil {

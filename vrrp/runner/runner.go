@@ -40,6 +40,13 @@ type Options struct {
 	// track_interface (NetlinkLinks{}); nil disables link monitoring. When
 	// set, instances start once the first link dump has arrived.
 	Links LinkWatcher
+	// IfaceSettings sets promote_secondaries (ProcSys{}); nil disables
+	// InstanceConfig.PromoteSecondaries.
+	IfaceSettings IfaceSettings
+	// Addrs reports the host's addresses for TrackSrcIP (NetlinkAddrs{});
+	// nil disables it. When needed, instances start once the first address
+	// dump has arrived too.
+	Addrs AddrWatcher
 	// Notifier runs notify scripts; Checker runs vrrp_script tracking
 	// scripts. nil means ExecScripts{}.
 	Notifier ScriptRunner
@@ -52,6 +59,45 @@ type Options struct {
 	// script.StopNotifyTimeout); 0 means DefaultNotifyTimeout, negative no
 	// timeout.
 	NotifyTimeout time.Duration
+	// StartupDelay is keepalived's vrrp_startup_delay: for this long after
+	// Run starts, instances stay in BACKUP and no master down timer expires
+	// (see vrrp.Startup.HoldUntil). Reloads (Update) do not restart it.
+	StartupDelay time.Duration
+	// LogUnknownVRIDs logs every received packet whose VRID no instance on
+	// that interface uses (keepalived log_unknown_vrids; it logs each, at
+	// info level). They are counted in Stats.RxUnknownVRID either way.
+	LogUnknownVRIDs bool
+	// DynamicInterfaces (keepalived dynamic_interfaces, needs Links): an
+	// instance whose interface does not exist when Run starts (or a reload
+	// adds it) waits in FAULT until it appears; when an interface is
+	// deleted its instances go to FAULT and their socket is closed, and
+	// reopened when the interface comes back. Without it a missing
+	// interface fails Run.
+	DynamicInterfaces bool
+	// Process changes the process's scheduling (procprio.Process); nil
+	// disables the settings below.
+	Process Process
+	// Nice (keepalived vrrp_priority), RTPriority (vrrp_rt_priority,
+	// SCHED_RR 1..99; then Nice is not used, as keepalived) and NoSwap
+	// (vrrp_no_swap, mlockall) are applied when Run starts.
+	Nice       int
+	RTPriority int
+	NoSwap     bool
+	// MaxAutoPriority (keepalived max_auto_priority, 1..99; 0 disables):
+	// when the loop runs a timer AutoPriorityDelay or more late, the
+	// process is switched to SCHED_RR at priority 1 (or RTPriority+1), and
+	// raised by one at each further late timer up to MaxAutoPriority.
+	MaxAutoPriority int
+}
+
+// AutoPriorityDelay is keepalived's default min_auto_priority_delay.
+const AutoPriorityDelay = time.Second
+
+// Process changes the process's scheduling (procprio.Process).
+type Process interface {
+	SetRealtime(prio int) error
+	SetNice(nice int) error
+	LockMemory() error
 }
 
 // Runner owns the I/O of all VRRP instances of a daemon: sockets, VIPs,
@@ -75,12 +121,18 @@ type Runner struct {
 	scripts       []*scriptState
 	conns         []*connState
 	now           time.Time
-	links         map[int]track.LinkEvent // last known links, by index
-	linksKnown    bool                    // a link dump has arrived
-	watching      bool                    // the link watcher runs
-	started       bool                    // the instances have started
+	links         map[int]track.LinkEvent  // last known links, by index
+	linksKnown    bool                     // a link dump has arrived
+	watching      bool                     // the link watcher runs
+	addrs         map[track.AddrEvent]bool // assigned addresses (Deleted false)
+	addrsKnown    bool                     // an address dump has arrived
+	watchingAddrs bool                     // the address watcher runs
+	started       bool                     // the instances have started
 	rxUnknownVRID uint64
 	rxTooShort    uint64
+	holdUntil     time.Time // end of Options.StartupDelay
+	promoted      []string  // interfaces whose promote_secondaries we set
+	rtPrio        int       // realtime priority set by MaxAutoPriority (0: none)
 
 	g        *errgroup.Group // Run's: socket readers and the link watcher
 	gctx     context.Context
@@ -106,6 +158,9 @@ type instance struct {
 	conn   *connState
 	sched  *garp.Scheduler
 	vipsUp bool // we added VIPs that were not removed since
+	// deleting: a reload removes the instance; its shutdown notifies
+	// DELETED or FAULT instead of STOP (notifyDeleted).
+	deleting bool
 
 	primary  *track.InterfaceTracker // nil with DontTrackPrimary
 	ifaces   []*track.InterfaceTracker
@@ -179,6 +234,7 @@ func New(opts Options) (*Runner, error) {
 		cfg:       cfg,
 		byMachine: map[*vrrp.Machine]*instance{},
 		links:     map[int]track.LinkEvent{},
+		addrs:     map[track.AddrEvent]bool{},
 		in:        make(chan func(), 64),
 		updates:   make(chan func()),
 		ready:     make(chan struct{}),
@@ -338,7 +394,9 @@ func (r *Runner) openConns() error {
 		cs := byKey[key]
 		if cs == nil {
 			var err error
-			if cs, err = r.openConn(&in.cfg); err != nil {
+			if cs, err = r.openConn(&in.cfg); r.waitForLink(in, err) {
+				continue
+			} else if err != nil {
 				return err
 			}
 			byKey[key] = cs
@@ -348,6 +406,117 @@ func (r *Runner) openConns() error {
 		in.conn = cs
 	}
 	return nil
+}
+
+// waitForLink reports whether err is a missing interface that in may wait
+// for (DynamicInterfaces).
+func (r *Runner) waitForLink(in *instance, err error) bool {
+	if err == nil || !r.opts.DynamicInterfaces || r.opts.Links == nil || !errors.Is(err, vrrpsock.ErrNoInterface) {
+		return false
+	}
+	r.log.Info("VRRP interface missing, waiting for it (dynamic_interfaces)", "instance", in.name, "interface", in.cfg.Interface)
+	return true
+}
+
+// linkPresent reports whether the last known links include name.
+func (r *Runner) linkPresent(name string) bool {
+	for _, l := range r.links {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// attach opens (or shares) the socket of an instance that has none, once
+// its interface exists, and tells the machine its source address.
+func (r *Runner) attach(in *instance) {
+	key := sockKey(in.cfg.sockConfig())
+	var cs *connState
+	for _, c := range r.conns {
+		if sockKey(c.cfg) == key {
+			cs = c
+		}
+	}
+	if cs == nil {
+		var err error
+		if cs, err = r.openConn(&in.cfg); err != nil {
+			r.log.Warn("VRRP socket not opened", "instance", in.name, "interface", in.cfg.Interface, "err", err)
+			return
+		}
+		r.conns = append(r.conns, cs)
+		r.startReader(cs)
+	}
+	in.conn = cs
+	cs.byVRID[in.cfg.Machine.VRID] = in
+	r.log.Info("VRRP interface appeared", "instance", in.name, "interface", in.cfg.Interface, "source", cs.src)
+	r.remachine(in)
+	if in.primary == nil && r.started {
+		r.step(in, vrrp.LinkUp{}) // dont_track_primary: missingLink's LinkDown
+	}
+}
+
+// missingLink puts an instance without a socket (its interface is
+// missing) in FAULT; with a primary tracker that is the tracker's job, with
+// dont_track_primary it is done here (keepalived faults an instance whose
+// interface is gone either way).
+func (r *Runner) missingLink(in *instance) {
+	if in.conn == nil && in.primary == nil {
+		r.step(in, vrrp.LinkDown{})
+	}
+}
+
+// detach closes the socket of a deleted interface; its instances wait for
+// the interface again.
+func (r *Runner) detach(cs *connState) {
+	cs.retired.Store(true)
+	if err := cs.c.Close(); err != nil {
+		r.log.Warn("closing VRRP socket", "interface", cs.cfg.Interface, "err", err)
+	}
+	r.conns = slices.DeleteFunc(r.conns, func(c *connState) bool { return c == cs })
+	for _, in := range r.insts {
+		if in.conn == cs {
+			in.conn = nil
+			if r.started {
+				r.missingLink(in)
+			}
+		}
+	}
+}
+
+// remachine tells in's machine its options with the socket's source address.
+func (r *Runner) remachine(in *instance) {
+	o := in.cfg.Machine
+	if in.conn != nil {
+		o.PrimaryAddr = in.conn.src
+	}
+	if o.PrimaryAddr == in.m.Options().PrimaryAddr {
+		return
+	}
+	ev := vrrp.Reconfigure{Options: o}
+	if in.trackers {
+		prio, fault := track.Effective(int(in.stats.BasePriority), in.trackerStatuses()...)
+		ev.Trackers = &vrrp.TrackersUpdated{Priority: uint8(prio), Fault: fault, Reason: "interface appeared"}
+	}
+	r.step(in, ev)
+}
+
+// dynamicLinks attaches and detaches sockets as interfaces come and go.
+func (r *Runner) dynamicLinks() {
+	if !r.opts.DynamicInterfaces {
+		return
+	}
+	for _, cs := range slices.Clone(r.conns) {
+		if !r.linkPresent(cs.cfg.Interface) {
+			r.log.Info("VRRP interface deleted", "interface", cs.cfg.Interface)
+			r.detach(cs)
+		}
+	}
+	for _, in := range r.insts {
+		if in.conn == nil && r.linkPresent(in.cfg.Interface) {
+			r.attach(in)
+		}
+	}
 }
 
 // openConn opens a socket with c's settings (instances with the same
@@ -399,10 +568,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.startReader(cs)
 	}
 	r.startLinkWatcher()
+	r.startAddrWatcher()
+	r.promoteSecondaries()
+	r.setProcess()
 
 	r.loop()
 	stopped()
 	r.shutdown()
+	r.resetPromoted()
 	r.closeConns()
 	err := r.g.Wait()
 	r.stops.Wait()
@@ -422,9 +595,112 @@ func (r *Runner) startReader(cs *connState) {
 	r.g.Go(func() error { return r.receive(r.gctx, cs) })
 }
 
+// promoteSecondaries sets promote_secondaries on the interfaces of the
+// instances that ask for it, remembering those it changed (keepalived's
+// set_promote_secondaries).
+func (r *Runner) promoteSecondaries() {
+	if r.opts.IfaceSettings == nil {
+		return
+	}
+	for _, in := range r.insts {
+		iface := in.cfg.Interface
+		if !in.cfg.PromoteSecondaries || slices.Contains(r.promoted, iface) {
+			continue
+		}
+		on, err := r.opts.IfaceSettings.PromoteSecondaries(iface)
+		if err == nil && !on {
+			if err = r.opts.IfaceSettings.SetPromoteSecondaries(iface, true); err == nil {
+				r.promoted = append(r.promoted, iface)
+			}
+		}
+		if err != nil {
+			r.log.Warn("VRRP: cannot set promote_secondaries", "instance", in.name, "interface", iface, "err", err)
+		}
+	}
+}
+
+// resetPromoted resets what promoteSecondaries set.
+func (r *Runner) resetPromoted() {
+	for _, iface := range r.promoted {
+		if err := r.opts.IfaceSettings.SetPromoteSecondaries(iface, false); err != nil {
+			r.log.Warn("VRRP: cannot reset promote_secondaries", "interface", iface, "err", err)
+		}
+	}
+	r.promoted = nil
+}
+
+// startAddrWatcher starts the address watcher once an instance needs it.
+func (r *Runner) startAddrWatcher() {
+	if r.cfg.needAddrs && r.opts.Addrs != nil && !r.watchingAddrs {
+		r.watchingAddrs = true
+		ctx := r.gctx
+		r.g.Go(func() error {
+			err := r.opts.Addrs.WatchAddrs(ctx,
+				func(evs []track.AddrEvent) {
+					evs = slices.Clone(evs)
+					r.send(ctx, func() { r.onAddrs(evs, true) })
+				},
+				func(ev track.AddrEvent) { r.send(ctx, func() { r.onAddrs([]track.AddrEvent{ev}, false) }) })
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err == nil {
+				err = errors.New("stopped")
+			}
+			return fmt.Errorf("vrrp: watching addresses: %w", err)
+		})
+	}
+}
+
+// canStart: the dumps the instances wait for have arrived.
+func (r *Runner) canStart() bool {
+	return (!r.watching || r.linksKnown) && (!r.watchingAddrs || r.addrsKnown)
+}
+
+// srcMissing reports whether in tracks its source address and it is not
+// assigned (false until the first address dump).
+func (r *Runner) srcMissing(in *instance) bool {
+	if !in.cfg.TrackSrcIP || !r.addrsKnown {
+		return false
+	}
+	for k := range r.addrs {
+		if k.Addr == in.cfg.SrcAddr {
+			return false
+		}
+	}
+	return true
+}
+
+// onAddrs applies an address dump (sync) or one change; instances tracking
+// their source address go to FAULT while it is missing. The first dump may
+// start the instances.
+func (r *Runner) onAddrs(evs []track.AddrEvent, sync bool) {
+	if sync {
+		clear(r.addrs)
+		r.addrsKnown = true
+	}
+	for _, ev := range evs {
+		k := track.AddrEvent{Index: ev.Index, Addr: ev.Addr}
+		if ev.Deleted {
+			delete(r.addrs, k)
+		} else {
+			r.addrs[k] = true
+		}
+	}
+	if r.started {
+		for _, in := range r.insts {
+			if in.cfg.TrackSrcIP {
+				r.step(in, vrrp.SrcAddr{Missing: r.srcMissing(in)})
+			}
+		}
+	} else if sync && r.canStart() {
+		r.startup()
+	}
+}
+
 // startLinkWatcher starts the link watcher once an instance needs it.
 func (r *Runner) startLinkWatcher() {
-	if r.cfg.needLinks && r.opts.Links != nil && !r.watching {
+	if (r.cfg.needLinks || r.opts.DynamicInterfaces) && r.opts.Links != nil && !r.watching {
 		r.watching = true
 		r.g.Go(func() error { return r.watchLinks(r.gctx) })
 	}
@@ -491,13 +767,18 @@ func (r *Runner) loop() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	r.now = time.Now()
-	if !r.watching {
+	if d := r.opts.StartupDelay; d > 0 {
+		r.holdUntil = r.now.Add(d)
+		r.log.Info("VRRP: delaying startup", "seconds", d.Seconds())
+	}
+	if r.canStart() {
 		r.startup()
 	}
 	for {
 		r.runDue()
 		var timerC <-chan time.Time
-		if next := r.nextDeadline(); next.IsZero() {
+		next := r.nextDeadline()
+		if next.IsZero() {
 			timer.Stop()
 		} else {
 			timer.Reset(next.Sub(r.now))
@@ -509,6 +790,7 @@ func (r *Runner) loop() {
 			return
 		case <-timerC:
 			r.now = time.Now()
+			r.late(r.now.Sub(next))
 		case f := <-r.in:
 			r.now = time.Now()
 			f()
@@ -519,6 +801,46 @@ func (r *Runner) loop() {
 	}
 }
 
+// setProcess applies Options.Nice, RTPriority and NoSwap (keepalived's
+// set_process_priorities for the VRRP process).
+func (r *Runner) setProcess() {
+	p := r.opts.Process
+	if p == nil {
+		return
+	}
+	var err error
+	switch {
+	case r.opts.RTPriority > 0:
+		if err = p.SetRealtime(r.opts.RTPriority); err == nil {
+			r.rtPrio = r.opts.RTPriority
+		}
+	case r.opts.Nice != 0:
+		err = p.SetNice(r.opts.Nice)
+	}
+	if err != nil {
+		r.log.Warn("VRRP: cannot set process priority", "err", err)
+	}
+	if r.opts.NoSwap {
+		if err := p.LockMemory(); err != nil {
+			r.log.Warn("VRRP: unable to lock process in memory", "err", err)
+		}
+	}
+}
+
+// late raises the process's realtime priority when a timer ran lateness
+// late (keepalived's increment_process_priority).
+func (r *Runner) late(lateness time.Duration) {
+	if lateness < AutoPriorityDelay || r.opts.Process == nil || r.rtPrio >= r.opts.MaxAutoPriority {
+		return
+	}
+	r.rtPrio++
+	if err := r.opts.Process.SetRealtime(r.rtPrio); err != nil {
+		r.log.Warn("VRRP: cannot raise realtime priority", "priority", r.rtPrio, "err", err)
+		return
+	}
+	r.log.Info("VRRP: timers late, set realtime priority", "late", lateness, "priority", r.rtPrio)
+}
+
 // startup starts every instance, after telling it its trackers' state.
 func (r *Runner) startup() {
 	r.started = true
@@ -527,6 +849,10 @@ func (r *Runner) startup() {
 		if in.trackers {
 			r.updateTrackers(in, "initial tracker state")
 		}
+		if r.srcMissing(in) {
+			r.step(in, vrrp.SrcAddr{Missing: true})
+		}
+		r.missingLink(in)
 	}
 	for _, in := range r.insts {
 		// A daemon that died without cleaning up (SIGKILL, crash) leaves its
@@ -536,7 +862,7 @@ func (r *Runner) startup() {
 		if in.cfg.Machine.Priority != vrrp.PriorityOwner {
 			r.removeVIPs(in)
 		}
-		r.step(in, vrrp.Startup{})
+		r.step(in, vrrp.Startup{HoldUntil: r.holdUntil})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
+	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 )
 
 // ErrNotRunning is returned by Update when Run is not running.
@@ -86,6 +87,9 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 	var opened []*connState
 	for _, i := range p.open {
 		cs, err := r.openConn(&next.insts[i])
+		if r.opts.DynamicInterfaces && r.opts.Links != nil && errors.Is(err, vrrpsock.ErrNoInterface) {
+			continue // attached when the interface appears
+		}
 		if err != nil {
 			for _, o := range opened {
 				o.c.Close()
@@ -106,6 +110,7 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 	}
 	for i, in := range r.insts {
 		if slices.Contains(retire, i) {
+			in.deleting = slices.Contains(p.removed, i)
 			r.retire(in)
 		}
 	}
@@ -163,7 +168,9 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 	}
 	for _, in := range insts {
 		r.byMachine[in.m] = in
-		in.conn.byVRID[in.cfg.Machine.VRID] = in
+		if in.conn != nil {
+			in.conn.byVRID[in.cfg.Machine.VRID] = in
+		}
 	}
 
 	// A sync group whose members all kept their state keeps its SyncGroup;
@@ -201,6 +208,8 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 	}
 	r.conns = append(kept, opened...)
 	r.startLinkWatcher()
+	r.startAddrWatcher()
+	r.promoteSecondaries()
 
 	// Reconfigure the changed instances, now that every index is right (a
 	// sync group may move other members). Every VIP that goes away goes
@@ -231,7 +240,11 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 		if in.trackers {
 			r.updateTrackers(in, "initial tracker state")
 		}
-		r.step(in, vrrp.Startup{})
+		if r.srcMissing(in) {
+			r.step(in, vrrp.SrcAddr{Missing: true})
+		}
+		r.missingLink(in)
+		r.step(in, vrrp.Startup{HoldUntil: r.holdUntil})
 	}
 	for _, gs := range r.groups {
 		if gs.g != nil {
@@ -291,7 +304,10 @@ func (r *Runner) reconfigure(in *instance, ip instPlan) {
 		}
 	}
 	o := in.cfg.Machine
-	o.PrimaryAddr = in.conn.src
+	o.PrimaryAddr = in.m.Options().PrimaryAddr
+	if in.conn != nil {
+		o.PrimaryAddr = in.conn.src
+	}
 	ev := vrrp.Reconfigure{Options: o}
 	if in.trackers {
 		prio, fault := track.Effective(int(in.stats.BasePriority), in.trackerStatuses()...)
@@ -304,6 +320,8 @@ func (r *Runner) reconfigure(in *instance, ip instPlan) {
 	if t := in.primary; t != nil && ip.primaryAdded && t.State() == track.StateFail {
 		r.step(in, vrrp.LinkDown{})
 	}
+	// track_src_ip may have been turned on or off.
+	r.step(in, vrrp.SrcAddr{Missing: r.srcMissing(in)})
 	if in.m.State() == vrrp.StateMaster && ip.reannounce {
 		r.announce(in)
 	}

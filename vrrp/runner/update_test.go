@@ -220,8 +220,10 @@ func TestRunnerUpdateAddsAndRemovesInstances(t *testing.T) {
 		if got := a.vips.list(); slices.Contains(got, "10.0.0.200/24 eth0") {
 			t.Errorf("VI_2's VIP still up on A: %v", got)
 		}
-		if got := a.scripts.argvs("/n2/stop"); len(got) != 1 {
-			t.Errorf("VI_2's notify_stop ran %d times", len(got))
+		// keepalived (without notify_deleted) tells a removed instance's
+		// scripts FAULT, not STOP.
+		if got := a.scripts.argvs("/n2/fault"); len(got) != 1 || len(a.scripts.argvs("/n2/stop")) != 0 {
+			t.Errorf("VI_2's notify_fault ran %d times, notify_stop %d", len(got), len(a.scripts.argvs("/n2/stop")))
 		}
 		for _, is := range a.r.Snapshot().Instances {
 			if is.Name == "VI_2" {

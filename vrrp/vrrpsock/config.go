@@ -34,6 +34,8 @@ var (
 	// no usable one yet (no primary IPv4 address, no IPv6 link-local address). It may
 	// appear later: the caller can retry.
 	ErrNoSource = errors.New("no usable source address on interface")
+	// ErrNoInterface means that the interface does not exist (yet).
+	ErrNoInterface = errors.New("no such interface")
 )
 
 // Config describes the socket of one VRRP instance.
@@ -52,6 +54,18 @@ type Config struct {
 	// Peers, when not empty, selects unicast mode: packets go to each peer
 	// (unicast_peer) instead of the group, and no group is joined.
 	Peers []netip.Addr
+	// UnicastTTL is the IPv4 TTL / IPv6 hop limit of unicast packets
+	// (keepalived's unicast_ttl), 1..255; 0 means [TTL]. Multicast packets
+	// always have [TTL].
+	UnicastTTL int
+}
+
+// unicastTTL is the TTL / hop limit of unicast packets.
+func (c Config) unicastTTL() int {
+	if c.UnicastTTL == 0 {
+		return TTL
+	}
+	return c.UnicastTTL
 }
 
 func (c Config) family() string {
@@ -87,6 +101,9 @@ func (c Config) Validate() error {
 		if s.IsMulticast() || s.IsUnspecified() || (s.Is4() && s == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
 			return c.errorf("source %s is not a unicast address", c.Src)
 		}
+	}
+	if c.UnicastTTL < 0 || c.UnicastTTL > 255 {
+		return c.errorf("unicast TTL %d out of range 0..255", c.UnicastTTL)
 	}
 	seen := make(map[netip.Addr]bool, len(c.Peers))
 	for _, p := range c.Peers {

@@ -39,7 +39,7 @@ type Packet struct {
 //     and IP_MULTICAST_ALL / IPV6_MULTICAST_ALL off, so it sees only groups it
 //     joined; in unicast mode (keepalived's unicast_peer) it joins nothing and
 //     [Conn.Destinations] lists the peers instead of the group;
-//   - everything it sends has TTL / hop limit 255 and traffic class CS6 (0xc0), like
+//   - everything it sends has TTL / hop limit 255 (unicast: [Config.UnicastTTL]) and traffic class CS6 (0xc0), like
 //     keepalived, from the source address fixed at [Open]; the kernel never computes
 //     or verifies the VRRP checksum (IPV6_CHECKSUM is left unset).
 //
@@ -70,6 +70,9 @@ func Open(cfg Config) (*Conn, error) {
 		return nil, err
 	}
 	link, err := netlink.LinkByName(cfg.Interface)
+	if errors.As(err, &netlink.LinkNotFoundError{}) {
+		return nil, fmt.Errorf("vrrpsock: interface %q: %w", cfg.Interface, ErrNoInterface)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("vrrpsock: interface %q: %w", cfg.Interface, err)
 	}
@@ -136,7 +139,7 @@ func (c *Conn) setup4() error {
 	}{
 		{"IP_MULTICAST_LOOP", func() error { return p.SetMulticastLoopback(false) }},
 		{"IP_MULTICAST_TTL", func() error { return p.SetMulticastTTL(TTL) }},
-		{"IP_TTL", func() error { return p.SetTTL(TTL) }},
+		{"IP_TTL", func() error { return p.SetTTL(c.cfg.unicastTTL()) }},
 		{"IP_TOS", func() error { return p.SetTOS(trafficClass) }},
 		{"IP_MULTICAST_IF", func() error { return p.SetMulticastInterface(c.iface()) }},
 		{"IP_MULTICAST_ALL", func() error { return c.setInt(unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0) }},
@@ -168,7 +171,7 @@ func (c *Conn) setup6() error {
 	}{
 		{"IPV6_MULTICAST_LOOP", func() error { return p.SetMulticastLoopback(false) }},
 		{"IPV6_MULTICAST_HOPS", func() error { return p.SetMulticastHopLimit(TTL) }},
-		{"IPV6_UNICAST_HOPS", func() error { return p.SetHopLimit(TTL) }},
+		{"IPV6_UNICAST_HOPS", func() error { return p.SetHopLimit(c.cfg.unicastTTL()) }},
 		{"IPV6_TCLASS", func() error { return p.SetTrafficClass(trafficClass) }},
 		{"IPV6_MULTICAST_IF", func() error { return p.SetMulticastInterface(c.iface()) }},
 		{"IPV6_MULTICAST_ALL", func() error { return c.setInt(unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL, 0) }},
@@ -218,7 +221,8 @@ func (c *Conn) Unicast() bool { return len(c.cfg.Peers) > 0 }
 func (c *Conn) Close() error { return c.ipc.Close() }
 
 // Send sends one VRRP payload to dst (normally one of [Conn.Destinations]) from
-// [Conn.SrcAddr] out of the Conn's interface, with TTL / hop limit 255.
+// [Conn.SrcAddr] out of the Conn's interface, with TTL / hop limit 255 (to a
+// unicast dst: [Config.UnicastTTL]).
 func (c *Conn) Send(payload []byte, dst netip.Addr) error {
 	dst = dst.Unmap().WithZone("")
 	if !dst.IsValid() || dst.Is6() != c.cfg.IPv6 {

@@ -185,6 +185,33 @@ func TestUnicast(t *testing.T) {
 	}
 }
 
+// TestUnicastTTL: unicast packets leave with Config.UnicastTTL (keepalived's
+// unicast_ttl) as TTL / hop limit.
+func TestUnicastTTL(t *testing.T) {
+	tp := newTopo(t)
+	for _, tc := range []struct {
+		name string
+		ipv6 bool
+		a, b netip.Addr
+	}{
+		{name: "IPv4", a: a4, b: b4},
+		{name: "IPv6", ipv6: true, a: a6, b: b6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ca := tp.a.open(Config{Interface: "a1", IPv6: tc.ipv6, Peers: []netip.Addr{tc.b}, UnicastTTL: 7})
+			cb := tp.b.open(Config{Interface: "b1", IPv6: tc.ipv6, Peers: []netip.Addr{tc.a}})
+			send(t, ca, "ttl 7", tc.b)
+			if p := recv(t, cb); string(p.Payload) != "ttl 7" || p.TTL != 7 {
+				t.Errorf("B got %q with TTL/hop limit %d, want %q with 7", p.Payload, p.TTL, "ttl 7")
+			}
+			send(t, cb, "default", tc.a)
+			if p := recv(t, ca); p.TTL != TTL {
+				t.Errorf("A got TTL/hop limit %d, want %d", p.TTL, TTL)
+			}
+		})
+	}
+}
+
 func TestCloseAndDeadline(t *testing.T) {
 	ns := newNS(t)
 	ns.addr("lo", "192.0.2.1/32")

@@ -1,0 +1,106 @@
+package procprio
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// threadPolicies returns "policy/rt_priority" of every thread of the
+// process (fields 41 and 40 of /proc/self/task/TID/stat).
+func threadPolicies(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/self/task/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 on
+		out = append(out, f[41-3]+"/"+f[40-3])
+	}
+	return out
+}
+
+// TestSetRealtime runs in a subprocess (the scheduling change is for the
+// whole process): every thread is SCHED_RR (policy 2) at the priority asked.
+func TestSetRealtime(t *testing.T) {
+	if os.Getenv("PROCPRIO_CHILD") == "1" {
+		if err := (Process{}).SetRealtime(7); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range threadPolicies(t) {
+			if p != "2/7" && p != "1073741826/7" {
+				t.Errorf("thread policy/priority %s, want SCHED_RR/7", p)
+			}
+		}
+		return
+	}
+	if os.Geteuid() != 0 {
+		if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") != "" {
+			t.Fatal("needs root")
+		}
+		t.Skip("needs root")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSetRealtime$", "-test.v")
+	cmd.Env = append(os.Environ(), "PROCPRIO_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+// TestSetNiceAndLockMemory runs in a subprocess: every thread gets the nice
+// value, and locked memory shows in VmLck.
+func TestSetNiceAndLockMemory(t *testing.T) {
+	if os.Getenv("PROCPRIO_CHILD") == "2" {
+		p := Process{}
+		if err := p.SetNice(5); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.LockMemory(); err != nil {
+			t.Fatal(err)
+		}
+		ents, _ := os.ReadDir("/proc/self/task")
+		for _, e := range ents {
+			b, err := os.ReadFile("/proc/self/task/" + e.Name() + "/stat")
+			if err != nil {
+				continue
+			}
+			s := string(b)
+			f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+			if nice := f[19-3]; nice != "5" {
+				t.Errorf("thread %s nice %s, want 5", e.Name(), nice)
+			}
+		}
+		buf := make([]byte, 1<<20) // touched: locked with MCL_ONFAULT
+		for i := range buf {
+			buf[i] = 1
+		}
+		st, _ := os.ReadFile("/proc/self/status")
+		for _, l := range strings.Split(string(st), "\n") {
+			if strings.HasPrefix(l, "VmLck:") && strings.Fields(l)[1] == "0" {
+				t.Errorf("nothing locked: %s", l)
+			}
+		}
+		return
+	}
+	if os.Geteuid() != 0 {
+		if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") != "" {
+			t.Fatal("needs root")
+		}
+		t.Skip("needs root")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSetNiceAndLockMemory$", "-test.v")
+	cmd.Env = append(os.Environ(), "PROCPRIO_CHILD=2")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
