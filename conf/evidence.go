@@ -16,6 +16,18 @@ func p(field string, tests ...string) proof { return proof{field: field, tests: 
 
 // evidence is keyed "BLOCK KEYWORD".
 var evidence = map[string]proof{
+	"global_defs vrrp_startup_delay":              p("VRRPStartupDelay", "TestRunnerStartupDelay", "TestVRRPStartupDelay"),
+	"global_defs log_unknown_vrids":               p("LogUnknownVRIDs", "TestRunnerLogUnknownVRIDs", "TestVRRPLogUnknownVRIDs"),
+	"global_defs dynamic_interfaces":              p("DynamicInterfaces", "TestRunnerDynamicInterfaces", "TestVRRPDynamicInterfaces"),
+	"global_defs max_auto_priority":               p("MaxAutoPriority", "TestRunnerMaxAutoPriority", "TestSetRealtime"),
+	"global_defs vrrp_priority":                   p("VRRPPriority", "TestRunnerProcessSettings", "TestSetNiceAndLockMemory"),
+	"global_defs vrrp_rt_priority":                p("VRRPRTPriority", "TestRunnerProcessSettings", "TestSetRealtime"),
+	"global_defs vrrp_no_swap":                    p("VRRPNoSwap", "TestRunnerProcessSettings", "TestSetNiceAndLockMemory"),
+	"vrrp_instance unicast_ttl":                   p("UnicastTTL", "TestUnicastTTL", "TestVRRPUnicastTTL"),
+	"vrrp_instance unicast_fault_no_peer":         p("UnicastFaultNoPeer", "TestConfigFault", "TestVRRPUnicastFaultNoPeer"),
+	"vrrp_instance track_src_ip":                  p("TrackSrcIP", "TestRunnerTrackSrcIP", "TestVRRPTrackSrcIP"),
+	"vrrp_instance promote_secondaries":           p("PromoteSecondaries", "TestRunnerPromoteSecondaries", "TestVRRPPromoteSecondaries"),
+	"vrrp_instance notify_deleted":                p("DeletedSet", "TestRunnerNotifyDeleted"),
 	"global_defs enable_script_security":          p("EnableScriptSecurity", "TestScriptSecurityDisablesInsecureScripts", "TestScriptSecurityViolationWarning"),
 	"global_defs lvs_timeouts":                    p("LVSTimeouts", "TestIPVSLVSTimeoutsStartAndReload", "TestDaemonLVSTimeouts"),
 	"url regex_options":                           p("RegexOptions", "TestCompileRegexOptionsAndWindow", "TestPlanHTTPRegexOptions"),
@@ -316,16 +328,18 @@ var evidence = map[string]proof{
 
 // warnedNotes add to the warning of keywords lvs-ha parses but does not act on.
 var warnedNotes = map[string]string{
-	"accept":                    "lvs-ha installs no firewall rules, so VIPs always accept traffic",
-	"default_interface":         "it only serves static addresses, which lvs-ha does not manage",
-	"lvs_sync_daemon":           "the IPVS connection sync daemon is not started",
-	"lvs_sync_daemon_interface": "the IPVS connection sync daemon is not started",
-	"no_accept":                 "the firewall rules that drop traffic to VIPs are not installed",
-	"notify_deleted":            "keepalived runs it when the instance is removed at reload or stop; lvs-ha does not",
-	"router_id":                 "keepalived uses it in e-mail alerts and SNMP, which lvs-ha does not send",
-	"strict_mode":               "its firewall rules (no_accept) are not installed; its configuration checks and adjustments are made",
-	"vrrp_iptables":             "no firewall rules are installed",
-	"vrrp_strict":               "its firewall rules (no_accept) are not installed; its configuration checks and adjustments are made",
+	"accept":                       "lvs-ha installs no firewall rules, so VIPs always accept traffic",
+	"default_interface":            "it only serves static addresses, which lvs-ha does not manage",
+	"lvs_sync_daemon":              "the IPVS connection sync daemon is not started",
+	"lvs_sync_daemon_interface":    "the IPVS connection sync daemon is not started",
+	"no_accept":                    "the firewall rules that drop traffic to VIPs are not installed",
+	"notify_deleted":               "lvs-ha sends DELETED for a removed vrrp_instance, not yet for a sync group",
+	"notify_priority_changes":      "keepalived writes priority changes only to notify FIFOs, which lvs-ha does not support yet",
+	"vrrp_notify_priority_changes": "keepalived writes priority changes only to notify FIFOs, which lvs-ha does not support yet",
+	"router_id":                    "keepalived uses it in e-mail alerts and SNMP, which lvs-ha does not send",
+	"strict_mode":                  "its firewall rules (no_accept) are not installed; its configuration checks and adjustments are made",
+	"vrrp_iptables":                "no firewall rules are installed",
+	"vrrp_strict":                  "its firewall rules (no_accept) are not installed; its configuration checks and adjustments are made",
 }
 
 // settle gives a parsed keyword its status: Works with evidence, else

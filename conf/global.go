@@ -283,14 +283,13 @@ func init() {
 		ignored[*gd]("nftables_ipvs_priority", "nftables IPVS priority"),
 		ignored[*gd]("nftables_ipvs_start_fwmark", "first fwmark for groups"),
 		ignored[*gd]("disable_local_igmp", "disable IGMP link-local reports"),
-		// The parsers are ready; the status is the truth helper's to flip.
-		keyword[*gd]{name: "vrrp_priority", meaning: "VRRP process nice value", status: Ignored, anyShape: true, fn: func(l *loader, n *syntax.Node, g *gd) {
+		keyword[*gd]{name: "vrrp_priority", meaning: "VRRP process nice value", status: parsed, fn: func(l *loader, n *syntax.Node, g *gd) {
 			if v, ok := l.intArg(n, -20, 19); ok {
 				g.VRRPPriority = int(v)
 			}
 		}},
-		keyword[*gd]{name: "vrrp_no_swap", meaning: "lock VRRP process memory", status: Ignored, anyShape: true, fn: gFlag(func(g *gd) *bool { return &g.VRRPNoSwap })},
-		keyword[*gd]{name: "vrrp_rt_priority", meaning: "VRRP realtime priority", status: Ignored, anyShape: true, fn: func(l *loader, n *syntax.Node, g *gd) {
+		keyword[*gd]{name: "vrrp_no_swap", meaning: "lock VRRP process memory", status: parsed, fn: gFlag(func(g *gd) *bool { return &g.VRRPNoSwap })},
+		keyword[*gd]{name: "vrrp_rt_priority", meaning: "VRRP realtime priority", status: parsed, fn: func(l *loader, n *syntax.Node, g *gd) {
 			// keepalived clamps to SCHED_RR's 1..99 with a warning.
 			if v, ok := l.intArg(n, -1<<31, 1<<31-1); ok {
 				switch {

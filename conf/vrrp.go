@@ -496,8 +496,6 @@ func (l *loader) viUnicastPeers(n *syntax.Node, v *vi) {
 			if !ok {
 				continue
 			}
-			// Until the VRRP runner checks adverts' TTL (issue #11 item 3).
-			l.unsupported(opt.Pos, opt.Text, " in unicast_peer", "adverts are not checked against it")
 			if opt.Text == "min_ttl" {
 				p.MinTTL = int(x)
 			} else {
