@@ -333,6 +333,7 @@ var warnedNotes = map[string]string{
 	"lvs_sync_daemon":              "the IPVS connection sync daemon is not started",
 	"lvs_sync_daemon_interface":    "the IPVS connection sync daemon is not started",
 	"no_accept":                    "the firewall rules that drop traffic to VIPs are not installed",
+	"fast_recovery":                "lvs-ha always checks every URL at once and brings a checker up after one passing run, which is keepalived's behaviour with fast_recovery set",
 	"notify_deleted":               "lvs-ha sends DELETED for a removed vrrp_instance, not yet for a sync group",
 	"notify_priority_changes":      "keepalived writes priority changes only to notify FIFOs, which lvs-ha does not support yet",
 	"vrrp_notify_priority_changes": "keepalived writes priority changes only to notify FIFOs, which lvs-ha does not support yet",
