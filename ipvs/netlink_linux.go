@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"time"
 
 	"github.com/mdlayher/genetlink"
@@ -21,11 +22,15 @@ type Netlink struct {
 	// handle from NewNetlinkAt set it to a path inside that namespace).
 	ConnPath string
 
+	mu     sync.Mutex // one exchange at a time: a batch's acks are read by its sender
 	c      *netlink.Conn
 	family uint16
 }
 
-var _ Kernel = (*Netlink)(nil)
+var (
+	_ Kernel  = (*Netlink)(nil)
+	_ Batcher = (*Netlink)(nil)
+)
 
 const (
 	genlVersion    = 1
@@ -121,23 +126,31 @@ const (
 	dump = netlink.Request | netlink.Dump
 )
 
-// do sends command cmd with the attributes attrs adds (attrs may be nil)
-// and returns the payloads (after the genl header) of the replies. obj names
-// the service or destination in errors. A dump the kernel marks interrupted
-// is retried.
-func (n *Netlink) do(cmd uint8, flags netlink.HeaderFlags, obj string, attrs func(*netlink.AttributeEncoder)) ([][]byte, error) {
+// message builds the request for command cmd with the attributes attrs
+// adds (attrs may be nil).
+func (n *Netlink) message(cmd uint8, flags netlink.HeaderFlags, attrs func(*netlink.AttributeEncoder)) (netlink.Message, error) {
 	ae := netlink.NewAttributeEncoder()
 	if attrs != nil {
 		attrs(ae)
 	}
 	b, err := ae.Encode()
+	return netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(n.family), Flags: flags},
+		Data:   append([]byte{cmd, genlVersion, 0, 0}, b...),
+	}, err
+}
+
+// do sends command cmd with the attributes attrs adds (attrs may be nil)
+// and returns the payloads (after the genl header) of the replies. obj names
+// the service or destination in errors. A dump the kernel marks interrupted
+// is retried.
+func (n *Netlink) do(cmd uint8, flags netlink.HeaderFlags, obj string, attrs func(*netlink.AttributeEncoder)) ([][]byte, error) {
+	req, err := n.message(cmd, flags, attrs)
 	if err != nil {
 		return nil, &OpError{Op: cmdNames[cmd], Object: obj, Err: err}
 	}
-	req := netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(n.family), Flags: flags},
-		Data:   append([]byte{cmd, genlVersion, 0, 0}, b...),
-	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	for try := 1; ; try++ {
 		_ = n.c.SetDeadline(time.Now().Add(requestTimeout))
 		msgs, err := n.c.Execute(req)
@@ -151,6 +164,120 @@ func (n *Netlink) do(cmd uint8, flags netlink.HeaderFlags, obj string, attrs fun
 		if try == maxDumpTries {
 			return nil, &OpError{Op: cmdNames[cmd], Object: obj,
 				Err: fmt.Errorf("dump interrupted %d times by concurrent changes: %w", try, unix.EINTR)}
+		}
+	}
+}
+
+// opCmds maps an OpKind to its IPVS command.
+var opCmds = [...]uint8{OpAddService: cmdNewService, OpUpdateService: cmdSetService, OpDelService: cmdDelService,
+	OpAddDest: cmdNewDest, OpUpdateDest: cmdSetDest, OpDelDest: cmdDelDest}
+
+// command returns the IPVS command of op, the object it names in errors and
+// its attributes; ok is false for an unknown kind.
+func command(op Op) (cmd uint8, obj string, attrs func(*netlink.AttributeEncoder), ok bool) {
+	if int(op.Kind) >= len(opCmds) || opCmds[op.Kind] == 0 {
+		return 0, "", nil, false
+	}
+	cmd, obj = opCmds[op.Kind], op.Service.Key.String()
+	switch op.Kind {
+	case OpAddService, OpUpdateService, OpDelService:
+		return cmd, obj, func(ae *netlink.AttributeEncoder) { encodeService(ae, &op.Service, op.Kind != OpDelService) }, true
+	}
+	return cmd, obj + " -> " + op.Dest.AddrPort().String(), func(ae *netlink.AttributeEncoder) {
+		encodeService(ae, &Service{Key: op.Service.Key}, false)
+		encodeDest(ae, &op.Dest, op.Kind != OpDelDest)
+	}, true
+}
+
+// apply performs one op as its own request.
+func (n *Netlink) apply(op Op) error {
+	cmd, obj, attrs, _ := command(op)
+	_, err := n.do(cmd, set, obj, attrs)
+	return err
+}
+
+// ApplyOps applies ops in order, going on after a failed one, and returns
+// the error of each (nil if it succeeded): what ApplyOp on each would
+// return, with one sendmsg per batchSize ops instead of a round trip each.
+// The kernel handles the requests of one sendmsg in order before sendmsg
+// returns, and acknowledges a failed request with an error carrying its
+// sequence number even without NLM_F_ACK; so only the last request of a
+// batch asks for an ACK, which tells the batch is done.
+func (n *Netlink) ApplyOps(ops []Op) []error {
+	errs := make([]error, len(ops))
+	for i := 0; i < len(ops); i += batchSize {
+		end := min(i+batchSize, len(ops))
+		n.applyBatch(ops[i:end], errs[i:end])
+	}
+	return errs
+}
+
+// batchReq is one request of a batch: its op's index and names for errors.
+type batchReq struct {
+	op  int
+	cmd uint8
+	obj string
+}
+
+func (n *Netlink) applyBatch(ops []Op, errs []error) {
+	msgs := make([]netlink.Message, 0, len(ops))
+	reqs := make([]batchReq, 0, len(ops))
+	for i, op := range ops {
+		cmd, obj, attrs, ok := command(op)
+		if !ok {
+			errs[i] = fmt.Errorf("ipvs: unknown op kind %d", op.Kind)
+			continue
+		}
+		m, err := n.message(cmd, netlink.Request, attrs)
+		if err != nil {
+			errs[i] = &OpError{Op: cmdNames[cmd], Object: obj, Err: err}
+			continue
+		}
+		msgs, reqs = append(msgs, m), append(reqs, batchReq{i, cmd, obj})
+	}
+	if len(msgs) == 0 {
+		return
+	}
+	msgs[len(msgs)-1].Header.Flags |= netlink.Acknowledge
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_ = n.c.SetDeadline(time.Now().Add(requestTimeout))
+	sent, err := n.c.SendMessages(msgs)
+	if err != nil {
+		failAll(reqs, errs, err)
+		return
+	}
+	first, last := sent[0].Header.Sequence, sent[len(sent)-1].Header.Sequence
+	for {
+		replies, err := n.c.Receive()
+		var nerr *netlink.OpError
+		if errors.As(err, &nerr) && nerr.Sequence != 0 {
+			if j := nerr.Sequence - first; j < uint32(len(reqs)) { // else a stale reply
+				r := reqs[j]
+				errs[r.op] = newOpError(r.cmd, r.obj, err)
+			}
+			if nerr.Sequence == last {
+				return
+			}
+			continue
+		}
+		if err != nil { // the outcome of the requests not reported yet is unknown
+			failAll(reqs, errs, err)
+			return
+		}
+		for _, m := range replies {
+			if m.Header.Type == netlink.Error && m.Header.Sequence == last {
+				return
+			}
+		}
+	}
+}
+
+// failAll sets err as the error of every request of a batch without one.
+func failAll(reqs []batchReq, errs []error, err error) {
+	for _, r := range reqs {
+		if errs[r.op] == nil {
+			errs[r.op] = newOpError(r.cmd, r.obj, err)
 		}
 	}
 }
@@ -257,20 +384,17 @@ func (n *Netlink) destinations(s *Service) ([]Destination, error) {
 	})
 }
 
-func (n *Netlink) svcCmd(cmd uint8, s *Service, full bool) error {
-	_, err := n.do(cmd, set, s.Key.String(), func(ae *netlink.AttributeEncoder) { encodeService(ae, s, full) })
-	return err
-}
-
 // NewService adds s without its destinations.
-func (n *Netlink) NewService(s Service) error { return n.svcCmd(cmdNewService, &s, true) }
+func (n *Netlink) NewService(s Service) error { return n.apply(Op{Kind: OpAddService, Service: s}) }
 
 // UpdateService changes the settings of s.Key.
-func (n *Netlink) UpdateService(s Service) error { return n.svcCmd(cmdSetService, &s, true) }
+func (n *Netlink) UpdateService(s Service) error {
+	return n.apply(Op{Kind: OpUpdateService, Service: s})
+}
 
 // DelService deletes service k and its destinations.
 func (n *Netlink) DelService(k ServiceKey) error {
-	return n.svcCmd(cmdDelService, &Service{Key: k}, false)
+	return n.apply(Op{Kind: OpDelService, Service: Service{Key: k}})
 }
 
 // Flush deletes every service.
@@ -279,32 +403,27 @@ func (n *Netlink) Flush() error {
 	return err
 }
 
-func (n *Netlink) destCmd(cmd uint8, k ServiceKey, d *Destination, full bool) error {
-	_, err := n.do(cmd, set, k.String()+" -> "+d.AddrPort().String(), func(ae *netlink.AttributeEncoder) {
-		encodeService(ae, &Service{Key: k}, false)
-		encodeDest(ae, d, full)
-	})
-	return err
-}
-
 // NewDestination adds d to service k.
 func (n *Netlink) NewDestination(k ServiceKey, d Destination) error {
-	return n.destCmd(cmdNewDest, k, &d, true)
+	return n.apply(Op{Kind: OpAddDest, Service: Service{Key: k}, Dest: d})
 }
 
 // UpdateDestination changes the settings of destination d of service k.
 func (n *Netlink) UpdateDestination(k ServiceKey, d Destination) error {
-	return n.destCmd(cmdSetDest, k, &d, true)
+	return n.apply(Op{Kind: OpUpdateDest, Service: Service{Key: k}, Dest: d})
 }
 
 // DelDestination deletes destination d.Addr:d.Port of service k.
 func (n *Netlink) DelDestination(k ServiceKey, d Destination) error {
-	return n.destCmd(cmdDelDest, k, &d, false)
+	return n.apply(Op{Kind: OpDelDest, Service: Service{Key: k}, Dest: d})
 }
 
 // Zero resets the counters of service k.
 func (n *Netlink) Zero(k ServiceKey) error {
-	return n.svcCmd(cmdZero, &Service{Key: k}, false)
+	_, err := n.do(cmdZero, set, k.String(), func(ae *netlink.AttributeEncoder) {
+		encodeService(ae, &Service{Key: k}, false)
+	})
+	return err
 }
 
 // ZeroAll resets the counters of every service.
