@@ -247,6 +247,12 @@ type Batcher interface {
 	ApplyOps(ops []Op) []error
 }
 
+// settingsReader is a Kernel that reads its table faster without the stats,
+// which Reconcile does not compare (Netlink).
+type settingsReader interface {
+	settings() (Table, error)
+}
+
 // batchSize bounds the ops of one batch: the kernel's error replies to a
 // batch (up to ~1 KiB of receive buffer each) must fit the socket's receive
 // buffer, and the requests (under 200 bytes each) its send buffer.
@@ -270,7 +276,11 @@ func Reconcile(ctx context.Context, k Kernel, desired Table, opts ReconcileOptio
 	if err != nil {
 		return ch, fmt.Errorf("ipvs: desired table: %w", err)
 	}
-	actual, err := k.Table()
+	read := k.Table
+	if sr, ok := k.(settingsReader); ok {
+		read = sr.settings
+	}
+	actual, err := read()
 	if err != nil {
 		return ch, fmt.Errorf("ipvs: read kernel table: %w", err)
 	}
