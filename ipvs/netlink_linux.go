@@ -173,29 +173,34 @@ func (n *Netlink) do(cmd uint8, flags netlink.HeaderFlags, obj string, attrs fun
 var opCmds = [...]uint8{OpAddService: cmdNewService, OpUpdateService: cmdSetService, OpDelService: cmdDelService,
 	OpAddDest: cmdNewDest, OpUpdateDest: cmdSetDest, OpDelDest: cmdDelDest}
 
-// command returns the IPVS command of op, the object it names in errors and
-// its attributes; ok is false for an unknown kind.
-func command(op Op) (cmd uint8, obj string, attrs func(*netlink.AttributeEncoder), ok bool) {
+// command returns the IPVS command of op and its attributes; ok is false
+// for an unknown kind.
+func command(op *Op) (cmd uint8, attrs func(*netlink.AttributeEncoder), ok bool) {
 	if int(op.Kind) >= len(opCmds) || opCmds[op.Kind] == 0 {
-		return 0, "", nil, false
+		return 0, nil, false
 	}
-	cmd, obj = opCmds[op.Kind], op.Service.Key.String()
 	switch op.Kind {
 	case OpAddService, OpUpdateService, OpDelService:
-		return cmd, obj, func(ae *netlink.AttributeEncoder) { encodeService(ae, &op.Service, op.Kind != OpDelService) }, true
+		return opCmds[op.Kind], func(ae *netlink.AttributeEncoder) { encodeService(ae, &op.Service, op.Kind != OpDelService) }, true
 	}
-	return cmd, obj + " -> " + op.Dest.AddrPort().String(), func(ae *netlink.AttributeEncoder) {
+	return opCmds[op.Kind], func(ae *netlink.AttributeEncoder) {
 		encodeService(ae, &Service{Key: op.Service.Key}, false)
 		encodeDest(ae, &op.Dest, op.Kind != OpDelDest)
 	}, true
 }
 
-// apply performs one op as its own request.
-func (n *Netlink) apply(op Op) error {
-	cmd, obj, attrs, _ := command(op)
-	_, err := n.do(cmd, set, obj, attrs)
-	return err
+// opError is the OpError of op failing with err.
+func opError(op *Op, err error) error {
+	obj := op.Service.Key.String()
+	switch op.Kind {
+	case OpAddDest, OpUpdateDest, OpDelDest:
+		obj += " -> " + op.Dest.AddrPort().String()
+	}
+	return newOpError(opCmds[op.Kind], obj, err)
 }
+
+// apply performs one op.
+func (n *Netlink) apply(op Op) error { return n.ApplyOps([]Op{op})[0] }
 
 // ApplyOps applies ops in order, going on after a failed one, and returns
 // the error of each (nil if it succeeded): what ApplyOp on each would
@@ -213,28 +218,21 @@ func (n *Netlink) ApplyOps(ops []Op) []error {
 	return errs
 }
 
-// batchReq is one request of a batch: its op's index and names for errors.
-type batchReq struct {
-	op  int
-	cmd uint8
-	obj string
-}
-
 func (n *Netlink) applyBatch(ops []Op, errs []error) {
 	msgs := make([]netlink.Message, 0, len(ops))
-	reqs := make([]batchReq, 0, len(ops))
-	for i, op := range ops {
-		cmd, obj, attrs, ok := command(op)
+	sentOps := make([]int, 0, len(ops)) // index in ops of each message
+	for i := range ops {
+		cmd, attrs, ok := command(&ops[i])
 		if !ok {
-			errs[i] = fmt.Errorf("ipvs: unknown op kind %d", op.Kind)
+			errs[i] = fmt.Errorf("ipvs: unknown op kind %d", ops[i].Kind)
 			continue
 		}
 		m, err := n.message(cmd, netlink.Request, attrs)
 		if err != nil {
-			errs[i] = &OpError{Op: cmdNames[cmd], Object: obj, Err: err}
+			errs[i] = opError(&ops[i], err)
 			continue
 		}
-		msgs, reqs = append(msgs, m), append(reqs, batchReq{i, cmd, obj})
+		msgs, sentOps = append(msgs, m), append(sentOps, i)
 	}
 	if len(msgs) == 0 {
 		return
@@ -245,7 +243,7 @@ func (n *Netlink) applyBatch(ops []Op, errs []error) {
 	_ = n.c.SetDeadline(time.Now().Add(requestTimeout))
 	sent, err := n.c.SendMessages(msgs)
 	if err != nil {
-		failAll(reqs, errs, err)
+		failAll(ops, sentOps, errs, err)
 		return
 	}
 	first, last := sent[0].Header.Sequence, sent[len(sent)-1].Header.Sequence
@@ -253,9 +251,8 @@ func (n *Netlink) applyBatch(ops []Op, errs []error) {
 		replies, err := n.c.Receive()
 		var nerr *netlink.OpError
 		if errors.As(err, &nerr) && nerr.Sequence != 0 {
-			if j := nerr.Sequence - first; j < uint32(len(reqs)) { // else a stale reply
-				r := reqs[j]
-				errs[r.op] = newOpError(r.cmd, r.obj, err)
+			if j := nerr.Sequence - first; j < uint32(len(sentOps)) { // else a stale reply
+				errs[sentOps[j]] = opError(&ops[sentOps[j]], err)
 			}
 			if nerr.Sequence == last {
 				return
@@ -263,7 +260,7 @@ func (n *Netlink) applyBatch(ops []Op, errs []error) {
 			continue
 		}
 		if err != nil { // the outcome of the requests not reported yet is unknown
-			failAll(reqs, errs, err)
+			failAll(ops, sentOps, errs, err)
 			return
 		}
 		for _, m := range replies {
@@ -274,11 +271,11 @@ func (n *Netlink) applyBatch(ops []Op, errs []error) {
 	}
 }
 
-// failAll sets err as the error of every request of a batch without one.
-func failAll(reqs []batchReq, errs []error, err error) {
-	for _, r := range reqs {
-		if errs[r.op] == nil {
-			errs[r.op] = newOpError(r.cmd, r.obj, err)
+// failAll sets err as the error of every sent op without one.
+func failAll(ops []Op, sent []int, errs []error, err error) {
+	for _, i := range sent {
+		if errs[i] == nil {
+			errs[i] = opError(&ops[i], err)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package ipvs
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -338,35 +337,5 @@ func TestApplyOpsStaleReplyAndSocketError(t *testing.T) {
 	errs := n.ApplyOps(destOps(3))
 	if !errors.Is(errs[0], unix.ENOBUFS) || !errors.Is(errs[1], unix.ENOENT) || !errors.Is(errs[2], unix.ENOBUFS) {
 		t.Fatalf("errs = %v", errs)
-	}
-}
-
-// The single-op methods and ApplyOps send the same request for an op.
-func TestApplyOpsSameRequestsAsMethods(t *testing.T) {
-	k := AddrKey(TCP, netip.MustParseAddrPort("10.0.0.1:80"))
-	s := Service{Key: k, Scheduler: "wlc", Timeout: 30}
-	d := Destination{Addr: netip.MustParseAddr("10.2.0.1"), Port: 80, Weight: 3, Method: Tunnel, TunType: TunnelGUE, TunPort: 6080}
-	ops := []Op{{Kind: OpAddService, Service: s}, {Kind: OpUpdateService, Service: s}, {Kind: OpDelService, Service: Service{Key: k}},
-		{Kind: OpAddDest, Service: Service{Key: k}, Dest: d}, {Kind: OpUpdateDest, Service: Service{Key: k}, Dest: d},
-		{Kind: OpDelDest, Service: Service{Key: k}, Dest: Destination{Addr: d.Addr, Port: d.Port}}}
-	var single [][]byte
-	f := &fakeKernel{t: t, reply: func(cmd uint8, _ netlink.HeaderFlags, attrs []byte) ([][]byte, netlink.HeaderFlags, int, string) {
-		single = append(single, append([]byte{cmd}, attrs...))
-		return nil, 0, 0, ""
-	}}
-	n := f.open()
-	for _, op := range ops {
-		if err := ApplyOp(n, op); err != nil {
-			t.Fatal(err)
-		}
-	}
-	bk := &batchKernel{readOK: -1, fail: func(int, netlink.Message) (int, string) { return 0, "" }}
-	if errs := bk.open().ApplyOps(ops); slices.ContainsFunc(errs, func(e error) bool { return e != nil }) {
-		t.Fatal(errs)
-	}
-	for i, m := range bk.sends[0] {
-		if got := append([]byte{m.Data[0]}, m.Data[4:]...); !bytes.Equal(got, single[i]) {
-			t.Errorf("op %v: batched request %x, single %x", ops[i], got, single[i])
-		}
 	}
 }
