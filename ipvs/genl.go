@@ -152,7 +152,9 @@ func decodeNested[T any](reply []byte, typ uint16, what string, dec func([]byte)
 	return v, err
 }
 
-// value returns the current attribute's bytes if there are at least n.
+// value returns the current attribute's bytes if there are at least n
+// (the decoder's own copy: no further copy as with ad.Bytes, which costs an
+// allocation per attribute when reading big tables).
 func value(ad *netlink.AttributeDecoder, n int) []byte {
 	var v []byte
 	ad.Do(func(b []byte) error {
@@ -312,8 +314,9 @@ func encodeDest(ae *netlink.AttributeEncoder, d *Destination, full bool) {
 	})
 }
 
-// decodeService decodes the contents of a nested IPVS_CMD_ATTR_SERVICE.
-func decodeService(b []byte) (Service, error) {
+// decodeService decodes the contents of a nested IPVS_CMD_ATTR_SERVICE,
+// with the stats if stats is set.
+func decodeService(b []byte, stats bool) (Service, error) {
 	var s Service
 	var addr, netmask []byte
 	var stats32, stats64 []byte
@@ -324,7 +327,7 @@ func decodeService(b []byte) (Service, error) {
 		case svcAttrProtocol:
 			s.Key.Protocol = Protocol(ad.Uint16())
 		case svcAttrAddr:
-			addr = ad.Bytes()
+			addr = value(ad, 0)
 		case svcAttrPort:
 			s.Key.Port = netOrder16(ad)
 		case svcAttrFWMark:
@@ -342,9 +345,9 @@ func decodeService(b []byte) (Service, error) {
 		case svcAttrPEName:
 			s.PEName = ad.String()
 		case svcAttrStats:
-			stats32 = ad.Bytes()
+			stats32 = value(ad, 0)
 		case svcAttrStats64:
-			stats64 = ad.Bytes()
+			stats64 = value(ad, 0)
 		}
 	})
 	if err != nil {
@@ -359,16 +362,18 @@ func decodeService(b []byte) (Service, error) {
 		return s, fmt.Errorf("service: %w", err)
 	}
 	s.Netmask = netmaskFromKernel(s.Key.Family, netmask)
-	if err := decodeStatsPair(&s.Stats, stats32, stats64); err != nil {
+	if err := decodeStatsPair(&s.Stats, stats, stats32, stats64); err != nil {
 		return s, fmt.Errorf("service %s: %w", s.Key, err)
 	}
 	return s, nil
 }
 
-// decodeStatsPair prefers the 64-bit stats over the legacy ones.
-func decodeStatsPair(dst *Stats, s32, s64 []byte) error {
+// decodeStatsPair prefers the 64-bit stats over the legacy ones; it does
+// nothing unless want is set.
+func decodeStatsPair(dst *Stats, want bool, s32, s64 []byte) error {
 	var err error
 	switch {
+	case !want:
 	case s64 != nil:
 		*dst, err = decodeStats(s64)
 	case s32 != nil:
@@ -377,16 +382,17 @@ func decodeStatsPair(dst *Stats, s32, s64 []byte) error {
 	return err
 }
 
-// decodeDest decodes the contents of a nested IPVS_CMD_ATTR_DEST. svcFamily
-// is used when the kernel does not send IPVS_DEST_ATTR_ADDR_FAMILY.
-func decodeDest(b []byte, svcFamily Family) (Destination, error) {
+// decodeDest decodes the contents of a nested IPVS_CMD_ATTR_DEST, with the
+// stats if stats is set. svcFamily is used when the kernel does not send
+// IPVS_DEST_ATTR_ADDR_FAMILY.
+func decodeDest(b []byte, svcFamily Family, stats bool) (Destination, error) {
 	var d Destination
 	f := svcFamily
 	var addr, stats32, stats64 []byte
 	err := decodeAttrs(b, func(ad *netlink.AttributeDecoder) {
 		switch ad.Type() {
 		case destAttrAddr:
-			addr = ad.Bytes()
+			addr = value(ad, 0)
 		case destAttrPort:
 			d.Port = netOrder16(ad)
 		case destAttrFwdMethod:
@@ -404,9 +410,9 @@ func decodeDest(b []byte, svcFamily Family) (Destination, error) {
 		case destAttrPersistConns:
 			d.Stats.PersistConns = ad.Uint32()
 		case destAttrStats:
-			stats32 = ad.Bytes()
+			stats32 = value(ad, 0)
 		case destAttrStats64:
-			stats64 = ad.Bytes()
+			stats64 = value(ad, 0)
 		case destAttrAddrFamily:
 			f = Family(ad.Uint16())
 		case destAttrTunType:
@@ -423,7 +429,7 @@ func decodeDest(b []byte, svcFamily Family) (Destination, error) {
 	if d.Addr, err = addrFrom(addr, f); err != nil {
 		return d, fmt.Errorf("destination: %w", err)
 	}
-	if err := decodeStatsPair(&d.Stats.Stats, stats32, stats64); err != nil {
+	if err := decodeStatsPair(&d.Stats.Stats, stats, stats32, stats64); err != nil {
 		return d, fmt.Errorf("destination %s: %w", d.AddrPort(), err)
 	}
 	return d, nil

@@ -2,6 +2,7 @@ package ipvs
 
 import (
 	"net/netip"
+	"reflect"
 	"testing"
 
 	"github.com/mdlayher/netlink"
@@ -60,7 +61,7 @@ func TestDecodeServiceStats64(t *testing.T) {
 		w.String(svcAttrPEName, "sip")
 	})
 
-	s, err := decodeService(b)
+	s, err := decodeService(b, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +75,12 @@ func TestDecodeServiceStats64(t *testing.T) {
 	}
 	if s.Scheduler != "wrr" || s.Flags != FlagPersistent|FlagHashed || s.Timeout != 300 || s.Netmask != 24 || s.PEName != "sip" {
 		t.Errorf("settings = %+v", s)
+	}
+	// Without stats (what Reconcile reads): the same service, zero stats.
+	settings, err := decodeService(b, false)
+	s.Stats = Stats{}
+	if err != nil || !reflect.DeepEqual(settings, s) {
+		t.Errorf("without stats: %+v, %v\nwant %+v", settings, err, s)
 	}
 }
 
@@ -95,7 +102,7 @@ func TestDecodeDestStats32Only(t *testing.T) {
 		w.Uint16(destAttrTunFlags, uint16(TunnelCsum))
 		stats32Attr(w, destAttrStats, vals)
 	})
-	d, err := decodeDest(b, FamilyIPv4) // family from the attribute wins
+	d, err := decodeDest(b, FamilyIPv4, true) // family from the attribute wins
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +122,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 	for _, s := range svcs {
 		b := encode(t, func(ae *netlink.AttributeEncoder) { encodeService(ae, &s, true) })
-		got, err := decodeNested(b, cmdAttrService, "service", decodeService)
+		got, err := decodeNested(b, cmdAttrService, "service", svcWithStats)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +136,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 	d := Destination{Addr: netip.MustParseAddr("10.0.0.2"), Port: 8080, Method: Tunnel, Weight: 3, UpperThreshold: 7, LowerThreshold: 2, TunType: TunnelGRE, TunFlags: TunnelRemCsum}
 	b := encode(t, func(ae *netlink.AttributeEncoder) { encodeDest(ae, &d, true) })
 	got, err := decodeNested(b, cmdAttrDest, "destination", func(b []byte) (Destination, error) {
-		return decodeDest(b, FamilyIPv6)
+		return decodeDest(b, FamilyIPv6, true)
 	})
 	if err != nil || got != d {
 		t.Errorf("dest round trip: %+v, %v", got, err)
@@ -176,7 +183,7 @@ func TestDaemonRoundTrip(t *testing.T) {
 // (the old transport printed "reply without service: <nil>").
 func TestDecodeNestedMissing(t *testing.T) {
 	b := encode(t, func(ae *netlink.AttributeEncoder) { ae.Uint32(cmdAttrTimeoutTCP, 1) })
-	_, err := decodeNested(b, cmdAttrService, "service", decodeService)
+	_, err := decodeNested(b, cmdAttrService, "service", svcWithStats)
 	if err == nil || err.Error() != "reply without service attribute" {
 		t.Fatalf("err = %v", err)
 	}
@@ -187,7 +194,7 @@ func TestDecodeNestedMissing(t *testing.T) {
 			return nil
 		})
 	})
-	if _, err := decodeNested(b, cmdAttrService, "service", decodeService); err == nil {
+	if _, err := decodeNested(b, cmdAttrService, "service", svcWithStats); err == nil {
 		t.Fatal("4-byte address family decoded")
 	}
 }
@@ -202,10 +209,12 @@ func FuzzDecodeAttrs(f *testing.F) {
 	})[4:])
 	f.Add([]byte{0xff, 0xff, 1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = decodeService(b)
-		_, _ = decodeDest(b, FamilyIPv4)
+		_, _ = decodeService(b, true)
+		_, _ = decodeDest(b, FamilyIPv4, true)
 		_, _ = decodeDaemon(b)
 		_, _ = decodeStats(b)
-		_, _ = decodeNested(b, cmdAttrService, "service", decodeService)
+		_, _ = decodeNested(b, cmdAttrService, "service", svcWithStats)
 	})
 }
+
+func svcWithStats(b []byte) (Service, error) { return decodeService(b, true) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"time"
 
 	"github.com/mdlayher/genetlink"
@@ -21,11 +22,16 @@ type Netlink struct {
 	// handle from NewNetlinkAt set it to a path inside that namespace).
 	ConnPath string
 
+	mu     sync.Mutex // one exchange at a time: a batch's acks are read by its sender
 	c      *netlink.Conn
 	family uint16
 }
 
-var _ Kernel = (*Netlink)(nil)
+var (
+	_ Kernel         = (*Netlink)(nil)
+	_ Batcher        = (*Netlink)(nil)
+	_ settingsReader = (*Netlink)(nil)
+)
 
 const (
 	genlVersion    = 1
@@ -121,23 +127,31 @@ const (
 	dump = netlink.Request | netlink.Dump
 )
 
-// do sends command cmd with the attributes attrs adds (attrs may be nil)
-// and returns the payloads (after the genl header) of the replies. obj names
-// the service or destination in errors. A dump the kernel marks interrupted
-// is retried.
-func (n *Netlink) do(cmd uint8, flags netlink.HeaderFlags, obj string, attrs func(*netlink.AttributeEncoder)) ([][]byte, error) {
+// message builds the request for command cmd with the attributes attrs
+// adds (attrs may be nil).
+func (n *Netlink) message(cmd uint8, flags netlink.HeaderFlags, attrs func(*netlink.AttributeEncoder)) (netlink.Message, error) {
 	ae := netlink.NewAttributeEncoder()
 	if attrs != nil {
 		attrs(ae)
 	}
 	b, err := ae.Encode()
+	return netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(n.family), Flags: flags},
+		Data:   append([]byte{cmd, genlVersion, 0, 0}, b...),
+	}, err
+}
+
+// do sends command cmd with the attributes attrs adds (attrs may be nil)
+// and returns the payloads (after the genl header) of the replies. obj names
+// the service or destination in errors. A dump the kernel marks interrupted
+// is retried.
+func (n *Netlink) do(cmd uint8, flags netlink.HeaderFlags, obj string, attrs func(*netlink.AttributeEncoder)) ([][]byte, error) {
+	req, err := n.message(cmd, flags, attrs)
 	if err != nil {
 		return nil, &OpError{Op: cmdNames[cmd], Object: obj, Err: err}
 	}
-	req := netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(n.family), Flags: flags},
-		Data:   append([]byte{cmd, genlVersion, 0, 0}, b...),
-	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	for try := 1; ; try++ {
 		_ = n.c.SetDeadline(time.Now().Add(requestTimeout))
 		msgs, err := n.c.Execute(req)
@@ -151,6 +165,117 @@ func (n *Netlink) do(cmd uint8, flags netlink.HeaderFlags, obj string, attrs fun
 		if try == maxDumpTries {
 			return nil, &OpError{Op: cmdNames[cmd], Object: obj,
 				Err: fmt.Errorf("dump interrupted %d times by concurrent changes: %w", try, unix.EINTR)}
+		}
+	}
+}
+
+// opCmds maps an OpKind to its IPVS command.
+var opCmds = [...]uint8{OpAddService: cmdNewService, OpUpdateService: cmdSetService, OpDelService: cmdDelService,
+	OpAddDest: cmdNewDest, OpUpdateDest: cmdSetDest, OpDelDest: cmdDelDest}
+
+// command returns the IPVS command of op and its attributes; ok is false
+// for an unknown kind.
+func command(op *Op) (cmd uint8, attrs func(*netlink.AttributeEncoder), ok bool) {
+	if int(op.Kind) >= len(opCmds) || opCmds[op.Kind] == 0 {
+		return 0, nil, false
+	}
+	switch op.Kind {
+	case OpAddService, OpUpdateService, OpDelService:
+		return opCmds[op.Kind], func(ae *netlink.AttributeEncoder) { encodeService(ae, &op.Service, op.Kind != OpDelService) }, true
+	}
+	return opCmds[op.Kind], func(ae *netlink.AttributeEncoder) {
+		encodeService(ae, &Service{Key: op.Service.Key}, false)
+		encodeDest(ae, &op.Dest, op.Kind != OpDelDest)
+	}, true
+}
+
+// opError is the OpError of op failing with err.
+func opError(op *Op, err error) error {
+	obj := op.Service.Key.String()
+	switch op.Kind {
+	case OpAddDest, OpUpdateDest, OpDelDest:
+		obj += " -> " + op.Dest.AddrPort().String()
+	}
+	return newOpError(opCmds[op.Kind], obj, err)
+}
+
+// apply performs one op.
+func (n *Netlink) apply(op Op) error { return n.ApplyOps([]Op{op})[0] }
+
+// ApplyOps applies ops in order, going on after a failed one, and returns
+// the error of each (nil if it succeeded): what ApplyOp on each would
+// return, with one sendmsg per batchSize ops instead of a round trip each.
+// The kernel handles the requests of one sendmsg in order before sendmsg
+// returns, and acknowledges a failed request with an error carrying its
+// sequence number even without NLM_F_ACK; so only the last request of a
+// batch asks for an ACK, which tells the batch is done.
+func (n *Netlink) ApplyOps(ops []Op) []error {
+	errs := make([]error, len(ops))
+	for i := 0; i < len(ops); i += batchSize {
+		end := min(i+batchSize, len(ops))
+		n.applyBatch(ops[i:end], errs[i:end])
+	}
+	return errs
+}
+
+func (n *Netlink) applyBatch(ops []Op, errs []error) {
+	msgs := make([]netlink.Message, 0, len(ops))
+	sentOps := make([]int, 0, len(ops)) // index in ops of each message
+	for i := range ops {
+		cmd, attrs, ok := command(&ops[i])
+		if !ok {
+			errs[i] = fmt.Errorf("ipvs: unknown op kind %d", ops[i].Kind)
+			continue
+		}
+		m, err := n.message(cmd, netlink.Request, attrs)
+		if err != nil {
+			errs[i] = opError(&ops[i], err)
+			continue
+		}
+		msgs, sentOps = append(msgs, m), append(sentOps, i)
+	}
+	if len(msgs) == 0 {
+		return
+	}
+	msgs[len(msgs)-1].Header.Flags |= netlink.Acknowledge
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_ = n.c.SetDeadline(time.Now().Add(requestTimeout))
+	sent, err := n.c.SendMessages(msgs)
+	if err != nil {
+		failAll(ops, sentOps, errs, err)
+		return
+	}
+	first, last := sent[0].Header.Sequence, sent[len(sent)-1].Header.Sequence
+	for {
+		replies, err := n.c.Receive()
+		var nerr *netlink.OpError
+		if errors.As(err, &nerr) && nerr.Sequence != 0 {
+			if j := nerr.Sequence - first; j < uint32(len(sentOps)) { // else a stale reply
+				errs[sentOps[j]] = opError(&ops[sentOps[j]], err)
+			}
+			if nerr.Sequence == last {
+				return
+			}
+			continue
+		}
+		if err != nil { // the outcome of the requests not reported yet is unknown
+			failAll(ops, sentOps, errs, err)
+			return
+		}
+		for _, m := range replies {
+			if m.Header.Type == netlink.Error && m.Header.Sequence == last {
+				return
+			}
+		}
+	}
+}
+
+// failAll sets err as the error of every sent op without one.
+func failAll(ops []Op, sent []int, errs []error, err error) {
+	for _, i := range sent {
+		if errs[i] == nil {
+			errs[i] = opError(&ops[i], err)
 		}
 	}
 }
@@ -219,20 +344,28 @@ func (n *Netlink) Info() (Info, error) {
 // Table dumps every service and then the destinations of each, in the
 // kernel's order (hash-table order for services, list order for
 // destinations); Table.Sort gives a stable one.
-func (n *Netlink) Table() (Table, error) {
+func (n *Netlink) Table() (Table, error) { return n.table(true) }
+
+// settings is Table without the stats, for Reconcile (settingsReader):
+// decoding the stats is over a third of the time to read a table.
+func (n *Netlink) settings() (Table, error) { return n.table(false) }
+
+func (n *Netlink) table(stats bool) (Table, error) {
 	msgs, err := n.do(cmdGetService, dump, "", nil)
 	if err != nil {
 		return Table{}, err
 	}
 	svcs, err := decodeReplies(cmdGetService, "", msgs, func(m []byte) (Service, error) {
-		return decodeNested(m, cmdAttrService, "service", decodeService)
+		return decodeNested(m, cmdAttrService, "service", func(b []byte) (Service, error) {
+			return decodeService(b, stats)
+		})
 	})
 	if err != nil {
 		return Table{}, err
 	}
 	for i := range svcs {
 		s := &svcs[i]
-		ds, err := n.destinations(s)
+		ds, err := n.destinations(s, stats)
 		if errors.Is(err, unix.ESRCH) {
 			continue // deleted meanwhile
 		}
@@ -244,7 +377,7 @@ func (n *Netlink) Table() (Table, error) {
 	return Table{Services: svcs}, nil
 }
 
-func (n *Netlink) destinations(s *Service) ([]Destination, error) {
+func (n *Netlink) destinations(s *Service, stats bool) ([]Destination, error) {
 	obj := s.Key.String()
 	msgs, err := n.do(cmdGetDest, dump, obj, func(ae *netlink.AttributeEncoder) { encodeService(ae, s, false) })
 	if err != nil {
@@ -252,25 +385,22 @@ func (n *Netlink) destinations(s *Service) ([]Destination, error) {
 	}
 	return decodeReplies(cmdGetDest, obj, msgs, func(m []byte) (Destination, error) {
 		return decodeNested(m, cmdAttrDest, "destination", func(b []byte) (Destination, error) {
-			return decodeDest(b, s.Key.Family)
+			return decodeDest(b, s.Key.Family, stats)
 		})
 	})
 }
 
-func (n *Netlink) svcCmd(cmd uint8, s *Service, full bool) error {
-	_, err := n.do(cmd, set, s.Key.String(), func(ae *netlink.AttributeEncoder) { encodeService(ae, s, full) })
-	return err
-}
-
 // NewService adds s without its destinations.
-func (n *Netlink) NewService(s Service) error { return n.svcCmd(cmdNewService, &s, true) }
+func (n *Netlink) NewService(s Service) error { return n.apply(Op{Kind: OpAddService, Service: s}) }
 
 // UpdateService changes the settings of s.Key.
-func (n *Netlink) UpdateService(s Service) error { return n.svcCmd(cmdSetService, &s, true) }
+func (n *Netlink) UpdateService(s Service) error {
+	return n.apply(Op{Kind: OpUpdateService, Service: s})
+}
 
 // DelService deletes service k and its destinations.
 func (n *Netlink) DelService(k ServiceKey) error {
-	return n.svcCmd(cmdDelService, &Service{Key: k}, false)
+	return n.apply(Op{Kind: OpDelService, Service: Service{Key: k}})
 }
 
 // Flush deletes every service.
@@ -279,32 +409,27 @@ func (n *Netlink) Flush() error {
 	return err
 }
 
-func (n *Netlink) destCmd(cmd uint8, k ServiceKey, d *Destination, full bool) error {
-	_, err := n.do(cmd, set, k.String()+" -> "+d.AddrPort().String(), func(ae *netlink.AttributeEncoder) {
-		encodeService(ae, &Service{Key: k}, false)
-		encodeDest(ae, d, full)
-	})
-	return err
-}
-
 // NewDestination adds d to service k.
 func (n *Netlink) NewDestination(k ServiceKey, d Destination) error {
-	return n.destCmd(cmdNewDest, k, &d, true)
+	return n.apply(Op{Kind: OpAddDest, Service: Service{Key: k}, Dest: d})
 }
 
 // UpdateDestination changes the settings of destination d of service k.
 func (n *Netlink) UpdateDestination(k ServiceKey, d Destination) error {
-	return n.destCmd(cmdSetDest, k, &d, true)
+	return n.apply(Op{Kind: OpUpdateDest, Service: Service{Key: k}, Dest: d})
 }
 
 // DelDestination deletes destination d.Addr:d.Port of service k.
 func (n *Netlink) DelDestination(k ServiceKey, d Destination) error {
-	return n.destCmd(cmdDelDest, k, &d, false)
+	return n.apply(Op{Kind: OpDelDest, Service: Service{Key: k}, Dest: d})
 }
 
 // Zero resets the counters of service k.
 func (n *Netlink) Zero(k ServiceKey) error {
-	return n.svcCmd(cmdZero, &Service{Key: k}, false)
+	_, err := n.do(cmdZero, set, k.String(), func(ae *netlink.AttributeEncoder) {
+		encodeService(ae, &Service{Key: k}, false)
+	})
+	return err
 }
 
 // ZeroAll resets the counters of every service.

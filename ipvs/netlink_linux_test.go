@@ -2,9 +2,11 @@ package ipvs
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/mdlayher/netlink"
@@ -208,5 +210,132 @@ func TestNewNetlinkAtBadNamespaceKeepsCaller(t *testing.T) {
 		if err != nil || after != before {
 			t.Fatalf("after NewNetlinkAt(%s): namespace %s (%v), want %s", path, after, err, before)
 		}
+	}
+}
+
+// batchKernel answers the way the kernel does to several requests in one
+// sendmsg: each in order, an NLMSG_ERROR for a failed one (errno from fail,
+// by position over all requests), an ACK only when asked, one message per
+// read. sends records the requests of each sendmsg.
+type batchKernel struct {
+	fail   func(i int, req netlink.Message) (errno int, extack string)
+	n      int // requests seen
+	queue  []netlink.Message
+	readOK int // reads before a socket error; -1 for none
+	sends  [][]netlink.Message
+}
+
+func (k *batchKernel) open() *Netlink {
+	c := nltest.Dial(func(reqs []netlink.Message) ([]netlink.Message, error) {
+		if reqs == nil { // a read
+			if k.readOK == 0 {
+				return nil, unix.ENOBUFS
+			}
+			k.readOK--
+			if len(k.queue) == 0 {
+				return nil, unix.EAGAIN
+			}
+			m := k.queue[0]
+			k.queue = k.queue[1:]
+			return []netlink.Message{m}, nil
+		}
+		k.sends = append(k.sends, reqs)
+		for _, req := range reqs {
+			errno, extack := k.fail(k.n, req)
+			k.n++
+			if errno != 0 || req.Header.Flags&netlink.Acknowledge != 0 {
+				k.queue = append(k.queue, errorMsg(req, errno, extack))
+			}
+		}
+		return nil, nil
+	})
+	return &Netlink{c: c, family: fakeFamily}
+}
+
+func destOps(n int) []Op {
+	k := AddrKey(TCP, netip.MustParseAddrPort("10.0.0.1:80"))
+	ops := make([]Op, n)
+	for i := range ops {
+		ops[i] = Op{Kind: OpAddDest, Service: Service{Key: k},
+			Dest: Destination{Addr: netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)}), Port: 80, Weight: 1}}
+	}
+	return ops
+}
+
+// ApplyOps sends batchSize requests per sendmsg, only the last of each
+// asking for an ACK, and matches the kernel's errors to their ops by
+// sequence number: a failed op in the middle of a batch gets exactly its
+// error, the others (before and after it) succeed.
+func TestApplyOpsBatches(t *testing.T) {
+	fails := map[int]unix.Errno{5: unix.ENOENT, batchSize - 1: unix.EEXIST, batchSize + 7: unix.ERANGE}
+	k := &batchKernel{readOK: -1, fail: func(i int, req netlink.Message) (int, string) {
+		if req.Header.Type != fakeFamily || req.Data[0] != cmdNewDest {
+			t.Errorf("request %d: %+v", i, req.Header)
+		}
+		if e := fails[i]; e != 0 {
+			return int(e), fmt.Sprintf("op %d", i)
+		}
+		return 0, ""
+	}}
+	n := k.open()
+	ops := destOps(2*batchSize + 3)
+	errs := n.ApplyOps(ops)
+	if len(errs) != len(ops) {
+		t.Fatalf("%d errors for %d ops", len(errs), len(ops))
+	}
+	for i, err := range errs {
+		want := fails[i]
+		if want == 0 {
+			if err != nil {
+				t.Errorf("op %d: %v", i, err)
+			}
+			continue
+		}
+		var oe *OpError
+		if !errors.As(err, &oe) || oe.Err != want || oe.Op != "NEW_DEST" || oe.Message != fmt.Sprintf("op %d", i) ||
+			oe.Object != ops[i].Service.Key.String()+" -> "+ops[i].Dest.AddrPort().String() {
+			t.Errorf("op %d: err %#v, want %v", i, err, want)
+		}
+	}
+	var sizes []int
+	seqs := map[uint32]bool{}
+	for _, s := range k.sends {
+		sizes = append(sizes, len(s))
+		for j, m := range s {
+			if ack := m.Header.Flags&netlink.Acknowledge != 0; ack != (j == len(s)-1) {
+				t.Errorf("request %d of %d: flags %v", j, len(s), m.Header.Flags)
+			}
+			seqs[m.Header.Sequence] = true
+		}
+	}
+	if !slices.Equal(sizes, []int{batchSize, batchSize, 3}) {
+		t.Errorf("sendmsg sizes %v", sizes)
+	}
+	if len(seqs) != len(ops) || len(k.queue) != 0 {
+		t.Errorf("%d sequence numbers for %d ops, %d replies left unread", len(seqs), len(ops), len(k.queue))
+	}
+}
+
+// A reply from an earlier exchange (another sequence number) is skipped;
+// a socket error leaves the outcome of the ops not reported yet unknown,
+// so they all get it, while an op whose error was read keeps its own.
+func TestApplyOpsStaleReplyAndSocketError(t *testing.T) {
+	k := &batchKernel{readOK: -1, fail: func(i int, _ netlink.Message) (int, string) {
+		if i == 1 {
+			return int(unix.ENOENT), ""
+		}
+		return 0, ""
+	}}
+	n := k.open()
+	k.queue = []netlink.Message{errorMsg(netlink.Message{Header: netlink.Header{Sequence: 1 << 30}}, int(unix.EEXIST), "")}
+	if errs := n.ApplyOps(destOps(3)); errs[0] != nil || !errors.Is(errs[1], unix.ENOENT) || errs[2] != nil {
+		t.Fatalf("errs = %v", errs)
+	}
+	k.readOK = 2 // the stale reply and op 1's error, then ENOBUFS
+	k.queue = []netlink.Message{errorMsg(netlink.Message{Header: netlink.Header{Sequence: 1 << 30}}, int(unix.EEXIST), "")}
+	k.n = 0
+	errs := n.ApplyOps(destOps(3))
+	if !errors.Is(errs[0], unix.ENOBUFS) || !errors.Is(errs[1], unix.ENOENT) || !errors.Is(errs[2], unix.ENOBUFS) {
+		t.Fatalf("errs = %v", errs)
 	}
 }

@@ -238,50 +238,118 @@ func ApplyOp(k Kernel, op Op) error {
 	return fmt.Errorf("ipvs: unknown op kind %d", op.Kind)
 }
 
+// Batcher is a Kernel that applies many ops in one exchange (Netlink does:
+// one sendmsg per batch); Reconcile uses it when the Kernel has it.
+type Batcher interface {
+	// ApplyOps applies ops in order, going on after a failed one, and
+	// returns the error of each (nil if it succeeded), as ApplyOp on each
+	// would.
+	ApplyOps(ops []Op) []error
+}
+
+// settingsReader is a Kernel that reads its table faster without the stats,
+// which Reconcile does not compare (Netlink).
+type settingsReader interface {
+	settings() (Table, error)
+}
+
+// batchSize bounds the ops of one batch: the kernel's error replies to a
+// batch (up to ~1 KiB of receive buffer each) must fit the socket's receive
+// buffer, and the requests (under 200 bytes each) its send buffer.
+const batchSize = 128
+
 // maxErrors bounds the errors Reconcile collects.
 const maxErrors = 20
 
 // Reconcile reads the kernel table, plans the changes to reach desired and
 // applies them. It keeps going after a failed change (skipping the
 // destinations of a service it failed to add) and returns the changes that
-// succeeded with the errors joined. Calling it again with the same desired
-// table makes no change.
+// succeeded with the errors joined, in plan order. Calling it again with the
+// same desired table makes no change.
+//
+// The changes are applied in batches (see Batcher): first every op but the
+// destination additions of added services, then those of the services
+// whose addition succeeded.
 func Reconcile(ctx context.Context, k Kernel, desired Table, opts ReconcileOptions) (Changes, error) {
 	var ch Changes
 	want, err := Normalize(desired)
 	if err != nil {
 		return ch, fmt.Errorf("ipvs: desired table: %w", err)
 	}
-	actual, err := k.Table()
+	read := k.Table
+	if sr, ok := k.(settingsReader); ok {
+		read = sr.settings
+	}
+	actual, err := read()
 	if err != nil {
 		return ch, fmt.Errorf("ipvs: read kernel table: %w", err)
 	}
 	actual.Sort() // the kernel's order varies; plan deletions in a stable one
 	ops := Plan(actual, want, opts)
+	added := make(map[ServiceKey]int) // index of the op adding a service
+	var now, later []int
+	for i, op := range ops {
+		if _, ok := added[op.Service.Key]; ok && op.Kind == OpAddDest {
+			later = append(later, i)
+			continue
+		}
+		if op.Kind == OpAddService {
+			added[op.Service.Key] = i
+		}
+		now = append(now, i)
+	}
+	res := make([]error, len(ops))
+	done := make([]bool, len(ops))
+	ctxErr := applyOps(ctx, k, ops, now, res, done)
+	if ctxErr == nil {
+		later = slices.DeleteFunc(later, func(i int) bool { return res[added[ops[i].Service.Key]] != nil })
+		ctxErr = applyOps(ctx, k, ops, later, res, done)
+	}
 	var errs []error
-	var failed ServiceKey
-	failedSet := false
-	for _, op := range ops {
-		if err := ctx.Err(); err != nil {
-			errs = append(errs, err)
-			break
+	for i, op := range ops {
+		switch {
+		case !done[i]:
+		case res[i] == nil:
+			ch.count(op.Kind)
+		case len(errs) < maxErrors:
+			errs = append(errs, fmt.Errorf("%s: %w", op, res[i]))
 		}
-		if failedSet && op.Service.Key == failed && op.Kind == OpAddDest {
-			continue
-		}
-		if err := ApplyOp(k, op); err != nil {
-			if op.Kind == OpAddService {
-				failed, failedSet = op.Service.Key, true
-			}
-			if len(errs) < maxErrors {
-				errs = append(errs, fmt.Errorf("%s: %w", op, err))
-			}
-			continue
-		}
-		ch.count(op.Kind)
+	}
+	if ctxErr != nil {
+		errs = append(errs, ctxErr)
 	}
 	if len(errs) == 0 {
 		return ch, nil
 	}
 	return ch, errors.Join(slices.Clip(errs)...)
+}
+
+// applyOps applies ops[i] for i in idx on k, batchSize at a time, setting
+// res[i] and done[i]. It stops when ctx is done, returning its error.
+func applyOps(ctx context.Context, k Kernel, ops []Op, idx []int, res []error, done []bool) error {
+	b, _ := k.(Batcher)
+	batch := make([]Op, 0, batchSize)
+	for len(idx) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(len(idx), batchSize)
+		batch = batch[:0]
+		for _, i := range idx[:n] {
+			batch = append(batch, ops[i])
+		}
+		var errs []error
+		if b != nil {
+			errs = b.ApplyOps(batch)
+		} else {
+			for _, op := range batch {
+				errs = append(errs, ApplyOp(k, op))
+			}
+		}
+		for j, i := range idx[:n] {
+			res[i], done[i] = errs[j], true
+		}
+		idx = idx[n:]
+	}
+	return nil
 }

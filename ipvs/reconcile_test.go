@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"syscall"
 	"testing"
 
@@ -218,5 +219,69 @@ func BenchmarkPlan(b *testing.B) {
 		if ops := ipvs.Plan(desired, desired, ipvs.ReconcileOptions{}); len(ops) != 0 {
 			b.Fatal(fmt.Sprint(len(ops)))
 		}
+	}
+}
+
+// batching is an ipvs.Batcher over the fake kernel that records its batches.
+type batching struct {
+	*ipvstest.Kernel
+	batches [][]ipvs.Op
+}
+
+func (b *batching) ApplyOps(ops []ipvs.Op) []error {
+	b.batches = append(b.batches, slices.Clone(ops))
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		errs[i] = ipvs.ApplyOp(b.Kernel, op)
+	}
+	return errs
+}
+
+// With a Batcher, Reconcile gives the same changes and errors (in plan
+// order) as one call per op: the destinations of added services go in a
+// later batch, after the service's add succeeded, and none of a service
+// whose add failed is tried.
+func TestReconcileBatchesLikeSequential(t *testing.T) {
+	failOn := func(op string, sk ipvs.ServiceKey, d *ipvs.Destination) error {
+		switch {
+		case op == "NewService" && (sk.Addr == vip("10.1.0.7") || sk.Addr == vip("10.1.0.150")):
+			return syscall.ENOMEM
+		case op == "NewDestination" && d.Port == 8001 && sk.Addr == vip("10.1.0.9"):
+			return syscall.EINVAL
+		}
+		return nil
+	}
+	seq := &ipvstest.Kernel{FailOn: failOn}
+	b := &batching{Kernel: &ipvstest.Kernel{FailOn: failOn}}
+	desired := bigTable(200, 3)
+	wantCh, wantErr := ipvs.Reconcile(context.Background(), seq, desired, ipvs.ReconcileOptions{})
+	ch, err := ipvs.Reconcile(context.Background(), b, desired, ipvs.ReconcileOptions{})
+	if ch != wantCh || err == nil || wantErr == nil || err.Error() != wantErr.Error() {
+		t.Fatalf("batched: %v, %v\nsequential: %v, %v", ch, err, wantCh, wantErr)
+	}
+	if ch.ServicesAdded != 198 || ch.DestsAdded != 198*3-1 {
+		t.Errorf("changes %v", ch)
+	}
+	if b.Calls() != seq.Calls() {
+		t.Errorf("batched calls %+v, sequential %+v", b.Calls(), seq.Calls())
+	}
+	var sizes []int
+	servicesDone := false
+	for _, batch := range b.batches {
+		sizes = append(sizes, len(batch))
+		for _, op := range batch {
+			switch {
+			case op.Kind == ipvs.OpAddService && servicesDone:
+				t.Fatalf("service add after destination adds: %v", op)
+			case op.Kind == ipvs.OpAddDest:
+				servicesDone = true
+				if op.Service.Key.Addr == vip("10.1.0.7") {
+					t.Errorf("destination of a failed service: %v", op)
+				}
+			}
+		}
+	}
+	if !slices.Equal(sizes, []int{128, 72, 128, 128, 128, 128, 82}) {
+		t.Errorf("batch sizes %v", sizes)
 	}
 }
