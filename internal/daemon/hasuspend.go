@@ -2,11 +2,9 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
-	"time"
 
-	"github.com/vishvananda/netlink"
+	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/vishvananda/netns"
 )
 
@@ -16,74 +14,43 @@ import (
 type addrWatcher func(ctx context.Context, update func(map[netip.Addr]bool)) error
 
 // netlinkAddrs watches the addresses of namespace ns (nil: the current one)
-// with an rtnetlink subscription that first lists the existing ones; a lost
-// subscription is renewed after a second.
+// with track.WatchAddrs (a dump, then rtnetlink notifications, renewed when
+// the kernel drops the subscription). An address on several interfaces is
+// local until it is gone from all.
 func netlinkAddrs(ns *netns.NsHandle) addrWatcher {
 	return func(ctx context.Context, update func(map[netip.Addr]bool)) error {
-		for {
-			err := watchAddrsOnce(ctx, ns, update)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if err != nil {
-				return err
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Second):
-			}
-		}
-	}
-}
-
-// watchAddrsOnce runs one subscription; it returns nil when the subscription
-// was lost.
-func watchAddrsOnce(ctx context.Context, ns *netns.NsHandle, update func(map[netip.Addr]bool)) error {
-	ch := make(chan netlink.AddrUpdate, 64)
-	done := make(chan struct{})
-	if err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{
-		Namespace: ns, ListExisting: true, ErrorCallback: func(error) {},
-	}); err != nil {
-		return fmt.Errorf("subscribe to address updates: %w", err)
-	}
-	defer func() {
-		close(done)
-		for range ch {
-		}
-	}()
-	// An address on several interfaces is local until it is gone from all.
-	on := map[netip.Addr]map[int]bool{}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case u, ok := <-ch:
-			if !ok {
-				return nil
-			}
-			a, ok := netip.AddrFromSlice(u.LinkAddress.IP)
-			if !ok {
-				continue
-			}
-			a = a.Unmap()
-			if u.NewAddr {
-				if on[a] == nil {
-					on[a] = map[int]bool{}
+		on := map[netip.Addr]map[int]bool{}
+		apply := func(e track.AddrEvent) {
+			switch {
+			case !e.Addr.IsValid():
+			case !e.Deleted:
+				if on[e.Addr] == nil {
+					on[e.Addr] = map[int]bool{}
 				}
-				on[a][u.LinkIndex] = true
-			} else if on[a] != nil {
-				delete(on[a], u.LinkIndex)
-				if len(on[a]) == 0 {
-					delete(on, a)
+				on[e.Addr][e.Index] = true
+			case on[e.Addr] != nil:
+				delete(on[e.Addr], e.Index)
+				if len(on[e.Addr]) == 0 {
+					delete(on, e.Addr)
 				}
 			}
+		}
+		report := func() {
 			set := make(map[netip.Addr]bool, len(on))
 			for a := range on {
 				set[a] = true
 			}
 			update(set)
 		}
+		return track.WatchAddrs(ctx, track.WatchOptions{Namespace: ns},
+			func(evs []track.AddrEvent) {
+				clear(on)
+				for _, e := range evs {
+					apply(e)
+				}
+				report()
+			},
+			func(e track.AddrEvent) { apply(e); report() })
 	}
 }
 

@@ -2,16 +2,12 @@ package track
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"sync/atomic"
-	"time"
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/lvs-ha/lvs-ha/internal/clock"
 	"github.com/lvs-ha/lvs-ha/internal/nldump"
 )
 
@@ -28,79 +24,34 @@ func addrOf(ip net.IP) netip.Addr {
 	return a.Unmap()
 }
 
-// WatchAddrs reports the addresses of the network namespace until ctx is
-// done, like WatchLinks: onSync gets a full dump first and again after each
-// resubscription, onEvent every change in between. opts.Namespace is not
-// supported (the caller's namespace is watched).
+// WatchAddrs reports the addresses of a network namespace (opts.Namespace,
+// nil: the caller's) until ctx is done, like WatchLinks: onSync gets a full
+// dump first and again after each resubscription, onEvent every change in
+// between.
 func WatchAddrs(ctx context.Context, opts WatchOptions, onSync func([]AddrEvent), onEvent func(AddrEvent)) error {
-	clk := clock.OrReal(opts.Clock)
-	delay := opts.RetryDelay
-	if delay <= 0 {
-		delay = time.Second
-	}
-	report := func(err error) {
-		if opts.OnError != nil {
-			opts.OnError(err)
-		}
-	}
-	for {
-		lost, err := watchAddrsOnce(ctx, report, onSync, onEvent)
-		if err != nil || !lost {
-			return err
-		}
-		report(errors.New("address subscription lost, resubscribing"))
-		t := clk.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C():
-		}
-	}
-}
-
-func watchAddrsOnce(ctx context.Context, report func(error), onSync func([]AddrEvent), onEvent func(AddrEvent)) (lost bool, err error) {
-	ch := make(chan netlink.AddrUpdate, 64)
-	done := make(chan struct{})
-	var closed atomic.Bool
-	so := netlink.AddrSubscribeOptions{ErrorCallback: func(err error) {
-		if !closed.Load() {
-			report(err)
-		}
-	}}
-	if err := netlink.AddrSubscribeWithOptions(ch, done, so); err != nil {
-		return false, fmt.Errorf("subscribe to address updates: %w", err)
-	}
-	stop := func() {
-		closed.Store(true)
-		close(done)
-		for range ch {
-		}
-	}
-	addrs, err := nldump.Retry(func() ([]netlink.Addr, error) { return netlink.AddrList(nil, netlink.FAMILY_ALL) })
-	if err != nil {
-		stop()
-		return false, fmt.Errorf("list addresses: %w", err)
-	}
-	evs := make([]AddrEvent, 0, len(addrs))
-	for _, a := range addrs {
-		if a.IPNet != nil {
-			evs = append(evs, AddrEvent{Index: a.LinkIndex, Addr: addrOf(a.IP)})
-		}
-	}
-	onSync(evs)
-	for {
-		select {
-		case <-ctx.Done():
-			stop()
-			return false, ctx.Err()
-		case u, ok := <-ch:
-			if !ok {
-				closed.Store(true)
-				close(done)
-				return true, nil
+	return watch(ctx, opts, "address",
+		func(ch chan netlink.AddrUpdate, done chan struct{}, onErr func(error)) error {
+			return netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{Namespace: opts.Namespace, ErrorCallback: onErr})
+		},
+		func() ([]AddrEvent, error) {
+			h, closeH, err := handle(opts.Namespace)
+			if err != nil {
+				return nil, err
 			}
-			onEvent(AddrEvent{Index: u.LinkIndex, Addr: addrOf(u.LinkAddress.IP), Deleted: !u.NewAddr})
-		}
-	}
+			defer closeH()
+			addrs, err := nldump.Retry(func() ([]netlink.Addr, error) { return h.AddrList(nil, netlink.FAMILY_ALL) })
+			if err != nil {
+				return nil, fmt.Errorf("list addresses: %w", err)
+			}
+			evs := make([]AddrEvent, 0, len(addrs))
+			for _, a := range addrs {
+				if a.IPNet != nil {
+					evs = append(evs, AddrEvent{Index: a.LinkIndex, Addr: addrOf(a.IP)})
+				}
+			}
+			return evs, nil
+		},
+		func(u netlink.AddrUpdate) AddrEvent {
+			return AddrEvent{Index: u.LinkIndex, Addr: addrOf(u.LinkAddress.IP), Deleted: !u.NewAddr}
+		}, onSync, onEvent)
 }

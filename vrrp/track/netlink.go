@@ -2,7 +2,6 @@ package track
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -61,6 +60,29 @@ type WatchOptions struct {
 // notification in between. The callbacks run on WatchLinks' goroutine. It returns
 // ctx.Err(), or an error if subscribing or dumping fails.
 func WatchLinks(ctx context.Context, opts WatchOptions, onSync func([]LinkEvent), onEvent func(LinkEvent)) error {
+	return watch(ctx, opts, "link",
+		func(ch chan netlink.LinkUpdate, done chan struct{}, onErr func(error)) error {
+			return netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{Namespace: opts.Namespace, ErrorCallback: onErr})
+		},
+		func() ([]LinkEvent, error) {
+			links, err := listLinks(opts.Namespace)
+			evs := make([]LinkEvent, 0, len(links))
+			for _, l := range links {
+				evs = append(evs, EventFromLink(l))
+			}
+			return evs, err
+		},
+		EventFromUpdate, onSync, onEvent)
+}
+
+// watch is WatchLinks and WatchAddrs: subscribe to what's notifications,
+// then dump (so no change falls between the two) and report the dump to
+// onSync and each notification, converted by event, to onEvent (either may
+// be nil); when the kernel drops the subscription, report that through
+// opts.OnError and start again after opts.RetryDelay.
+func watch[U, E any](ctx context.Context, opts WatchOptions, what string,
+	subscribe func(ch chan U, done chan struct{}, onErr func(error)) error,
+	list func() ([]E, error), event func(U) E, onSync func([]E), onEvent func(E)) error {
 	clk := clock.OrReal(opts.Clock)
 	delay := opts.RetryDelay
 	if delay <= 0 {
@@ -72,11 +94,11 @@ func WatchLinks(ctx context.Context, opts WatchOptions, onSync func([]LinkEvent)
 		}
 	}
 	for {
-		lost, err := watchOnce(ctx, opts, report, onSync, onEvent)
+		lost, err := watchOnce(ctx, what, report, subscribe, list, event, onSync, onEvent)
 		if err != nil || !lost {
 			return err
 		}
-		report(errors.New("link subscription lost, resubscribing"))
+		report(fmt.Errorf("%s subscription lost, resubscribing", what))
 		t := clk.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -88,37 +110,33 @@ func WatchLinks(ctx context.Context, opts WatchOptions, onSync func([]LinkEvent)
 }
 
 // watchOnce runs one subscription; lost reports that it ended without ctx being done.
-func watchOnce(ctx context.Context, opts WatchOptions, report func(error), onSync func([]LinkEvent), onEvent func(LinkEvent)) (lost bool, err error) {
-	ch := make(chan netlink.LinkUpdate, 64)
+func watchOnce[U, E any](ctx context.Context, what string, report func(error),
+	subscribe func(ch chan U, done chan struct{}, onErr func(error)) error,
+	list func() ([]E, error), event func(U) E, onSync func([]E), onEvent func(E)) (lost bool, err error) {
+	ch := make(chan U, 64)
 	done := make(chan struct{})
 	// Errors after we close the subscription (the receiver's socket read failing
 	// because we closed it) are not worth reporting.
 	var closed atomic.Bool
-	so := netlink.LinkSubscribeOptions{Namespace: opts.Namespace, ErrorCallback: func(err error) {
+	if err := subscribe(ch, done, func(err error) {
 		if !closed.Load() {
 			report(err)
 		}
-	}}
-	if err := netlink.LinkSubscribeWithOptions(ch, done, so); err != nil {
-		return false, fmt.Errorf("subscribe to link updates: %w", err)
+	}); err != nil {
+		return false, fmt.Errorf("subscribe to %s updates: %w", what, err)
 	}
-	// Subscribe before dumping so no change falls between the two.
 	stop := func() {
 		closed.Store(true)
 		close(done)
 		for range ch { // let the receiver goroutine exit
 		}
 	}
-	links, err := listLinks(opts.Namespace)
+	evs, err := list()
 	if err != nil {
 		stop()
 		return false, err
 	}
 	if onSync != nil {
-		evs := make([]LinkEvent, 0, len(links))
-		for _, l := range links {
-			evs = append(evs, EventFromLink(l))
-		}
 		onSync(evs)
 	}
 	for {
@@ -133,23 +151,32 @@ func watchOnce(ctx context.Context, opts WatchOptions, report func(error), onSyn
 				return true, nil
 			}
 			if onEvent != nil {
-				onEvent(EventFromUpdate(u))
+				onEvent(event(u))
 			}
 		}
 	}
 }
 
+// handle is a netlink handle in ns (nil: the current namespace) and its closer.
+func handle(ns *netns.NsHandle) (*netlink.Handle, func(), error) {
+	if ns == nil {
+		return &netlink.Handle{}, func() {}, nil
+	}
+	h, err := netlink.NewHandleAt(*ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, nil, fmt.Errorf("netlink handle in namespace: %w", err)
+	}
+	return h, h.Close, nil
+}
+
 // listLinks dumps the links of ns (nil: current namespace), retrying a dump the
 // kernel reports as interrupted, since an incomplete dump would fail absent links.
 func listLinks(ns *netns.NsHandle) ([]netlink.Link, error) {
-	h := &netlink.Handle{}
-	if ns != nil {
-		var err error
-		if h, err = netlink.NewHandleAt(*ns, unix.NETLINK_ROUTE); err != nil {
-			return nil, fmt.Errorf("netlink handle in namespace: %w", err)
-		}
-		defer h.Close()
+	h, closeH, err := handle(ns)
+	if err != nil {
+		return nil, err
 	}
+	defer closeH()
 	links, err := nldump.Retry(h.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
