@@ -1,6 +1,13 @@
 # lvs-ha — see README.md. `make test` runs every tier; CI runs it through .ci/run.
 SHELL    := /bin/bash
-GO       ?= go
+# go from PATH, else the machine images' /usr/local/go/bin (also put on PATH
+# for the scripts the recipes run); `make deps` says how to get it if neither.
+GO       ?= $(or $(shell command -v go 2>/dev/null),$(wildcard /usr/local/go/bin/go),go)
+ifeq ($(shell command -v go 2>/dev/null),)
+ifneq ($(wildcard /usr/local/go/bin/go),)
+export PATH := /usr/local/go/bin:$(PATH)
+endif
+endif
 BUILD    := build
 BIN      := $(BUILD)/bin
 PKG      := github.com/lvs-ha/lvs-ha
@@ -11,12 +18,14 @@ FUZZTIME ?= 60s
 NETNS_PKGS := ./internal/netlab/... ./internal/realserver/... ./integration/...
 UNIT_PKGS   = $(shell $(GO) list ./... | grep -v -e /integration -e /internal/netlab -e /internal/realserver)
 
-.PHONY: all build test test-unit test-netns test-vm bench fuzz demo demo-interrupt lint clean help
+.PHONY: all deps build test test-unit test-netns test-vm bench fuzz demo demo-interrupt lint clean help
 
 all: build
 
 help:
 	@echo "make build       build $(BIN)/lvs-ha"
+	@echo "make deps        install the Debian packages demo and test need, if missing"
+	@echo "                 (root; else prints the apt-get command); part of both"
 	@echo "make test        all tiers: lint, unit, netns (root), VM (qemu), the demo"
 	@echo "                 (and Ctrl-C during it), fuzz smoke"
 	@echo "make test-unit   unit tests (no root)"
@@ -31,13 +40,19 @@ help:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/lvs-ha ./cmd/lvs-ha
 
+# The host packages (.ci/deps holds the list): installed when missing and
+# root on Debian, else it stops with the command to run. Cheap when present.
+deps:
+	@LVSHA_DEPS_QUIET=1 bash .ci/deps
+
 # The demo runs exactly as `make demo` (README), then once more interrupted.
-test: lint test-unit test-netns test-vm
+test: deps lint test-unit test-netns test-vm
 	@$(MAKE) --no-print-directory demo
 	@$(MAKE) --no-print-directory demo-interrupt
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=15s FUZZTIME_PARSER=60s
 
 test-unit:
+	bash .ci/deps_test
 	LVSHA_REQUIRE_SAMPLES=1 LVSHA_REQUIRE_PROMTOOL=1 LVSHA_REQUIRE_SYSTEMD_ANALYZE=1 $(GO) test -count=1 $(UNIT_PKGS)
 
 test-netns: build
@@ -69,7 +84,7 @@ fuzz:
 # IP_VS, otherwise inside the VM tier (image in $(BUILD)/vm-demo, printing the
 # VM's boot lines too), with the same timeline. Ctrl-C stops it and leaves
 # nothing behind; `make demo-interrupt` checks that (one VM boot, stopped early).
-demo: build
+demo: deps build
 	@LVSHA_BIN=$(CURDIR)/$(BIN)/lvs-ha GO=$(GO) bash integration/demo
 
 demo-interrupt:
