@@ -2,12 +2,13 @@
 SHELL    := /bin/bash
 # go from PATH, else the machine images' /usr/local/go/bin (also put on PATH
 # for the scripts the recipes run); `make deps` says how to get it if neither.
-GO       ?= $(or $(shell command -v go 2>/dev/null),$(wildcard /usr/local/go/bin/go),go)
-ifeq ($(shell command -v go 2>/dev/null),)
+PATH_GO  := $(shell command -v go 2>/dev/null)
+ifeq ($(PATH_GO),)
 ifneq ($(wildcard /usr/local/go/bin/go),)
 export PATH := /usr/local/go/bin:$(PATH)
 endif
 endif
+GO       ?= $(or $(PATH_GO),$(wildcard /usr/local/go/bin/go),go)
 BUILD    := build
 BIN      := $(BUILD)/bin
 PKG      := github.com/lvs-ha/lvs-ha
