@@ -99,6 +99,9 @@ func (v verdict) String() string {
 	if v.what == "policy drop" {
 		return fmt.Sprintf("chain %s (hook %s) has policy drop and no rule accepting it", v.chain.id(), v.chain.Hook)
 	}
+	if v.chain.Hook == "" {
+		return fmt.Sprintf("rule handle %d in chain %s does %s", v.rule, v.chain.id(), v.what)
+	}
 	return fmt.Sprintf("rule handle %d in chain %s (hook %s) does %s", v.rule, v.chain.id(), v.chain.Hook, v.what)
 }
 
