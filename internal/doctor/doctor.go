@@ -44,7 +44,7 @@ var Checks = []Check{
 	{"unicast-src", "unicast_src_ip/mcast_src_ip not an address of the instance's interface"},
 	{"static-vip", "a VIP already on an interface while lvs-ha is not running (VRRP cannot move it)"},
 	{"ip-vs", "the ip_vs module neither built in, loaded nor loadable"},
-	{"scheduler", "the ip_vs_<lb_algo> scheduler module of a virtual server neither built in, loaded nor loadable"},
+	{"scheduler", "the ip_vs_LB_ALGO scheduler module of a virtual server neither built in, loaded nor loadable"},
 	{"firewall-vrrp", "nftables input/prerouting rules dropping VRRP (protocol 112, 224.0.0.18)"},
 	{"firewall-vip", "nftables input/prerouting rules dropping or DNATing traffic to a virtual server address"},
 	{"vs-conntrack", "NAT virtual servers with a stateful nftables ruleset (ct matches) but net.ipv4.vs.conntrack=0"},
