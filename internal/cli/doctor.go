@@ -66,7 +66,7 @@ func setupDoctor(e *env, fs *flag.FlagSet) func([]string) int {
 			_, perr := readPID(*pidFile)
 			found, err = doctor.Director(cfg, k, doctor.Options{Running: perr == nil})
 		}
-		if err != nil {
+		if err != nil && rcfg != nil {
 			fmt.Fprintf(e.stderr, "%s: %v\n", fs.Name(), err)
 			return ExitFailure
 		}
@@ -81,13 +81,16 @@ func setupDoctor(e *env, fs *flag.FlagSet) func([]string) int {
 			for _, f := range found {
 				fmt.Fprintln(e.stdout, f)
 			}
-			if len(found) == 0 {
+			if len(found) == 0 && err == nil {
 				fmt.Fprintf(e.stdout, "no problem found\n")
 			} else {
 				fmt.Fprintf(e.stdout, "%d problem(s) found\n", len(found))
 			}
 		}
-		if len(found) > 0 {
+		if err != nil {
+			fmt.Fprintf(e.stderr, "%s: some checks could not run: %v\n", fs.Name(), err)
+		}
+		if len(found) > 0 || err != nil {
 			return ExitFailure
 		}
 		return ExitOK

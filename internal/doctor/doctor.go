@@ -99,20 +99,24 @@ func sysctl(sys System, key string) (string, bool, error) {
 
 func pos(p syntax.Pos) *syntax.Pos { return &p }
 
-// Director runs the director checks for cfg.
+// Director runs the director checks for cfg. A check that cannot read what it
+// needs (e.g. nft without root) is skipped: its error is joined into the
+// returned one while the other checks still run.
 func Director(cfg *conf.Config, sys System, o Options) ([]Finding, error) {
 	var out []Finding
+	var errs []error
 	for _, f := range []func(*conf.Config, System, Options) ([]Finding, error){
 		checkForwarding, checkRPFilter, checkVRID, checkUnicastSrc, checkStaticVIP,
 		checkModules, checkFirewall,
 	} {
 		fs, err := f(cfg, sys, o)
 		if err != nil {
-			return out, err
+			errs = append(errs, err)
+			continue
 		}
 		out = append(out, fs...)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // checkForwarding: NAT needs the director to route the real servers' replies.

@@ -14,6 +14,7 @@ type fakeSystem struct {
 	sysctls map[string]string
 	addrs   map[string][]netip.Prefix
 	ruleset string
+	nftErr  error
 	modules Modules
 	rs      realserver.State
 }
@@ -28,6 +29,6 @@ func (f *fakeSystem) Sysctl(key string) (string, error) {
 	return v, nil
 }
 func (f *fakeSystem) Addrs() (map[string][]netip.Prefix, error)              { return f.addrs, nil }
-func (f *fakeSystem) Ruleset() ([]byte, error)                               { return []byte(f.ruleset), nil }
+func (f *fakeSystem) Ruleset() ([]byte, error)                               { return []byte(f.ruleset), f.nftErr }
 func (f *fakeSystem) Modules() (Modules, error)                              { return f.modules, nil }
 func (f *fakeSystem) RealServer(realserver.Config) (realserver.State, error) { return f.rs, nil }

@@ -1,7 +1,10 @@
 package doctor
 
 import (
+	"errors"
+	"net/netip"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -88,4 +91,48 @@ func TestVSConntrackFake(t *testing.T) {
 	sys.sysctls["net.ipv4.vs.conntrack"] = "0"
 	sys.ruleset = `{"nftables":[]}`
 	want(t, run(), 0)
+}
+
+// TestCheckSkipped: a check that cannot read its input (nft without root)
+// does not hide the other checks' findings.
+func TestCheckSkipped(t *testing.T) {
+	sys := &fakeSystem{nftErr: errors.New("nft -j list ruleset: Operation not permitted"),
+		sysctls: map[string]string{"net.ipv4.ip_forward": "0"}, modules: Modules{Present: map[string]bool{"ip_vs": true}}}
+	fs, err := Director(load(t, fwConf), sys, Options{})
+	if err == nil || !strings.Contains(err.Error(), "Operation not permitted") {
+		t.Errorf("error %v, want nft's", err)
+	}
+	want(t, only(fs, "forwarding"), 1, "net.ipv4.ip_forward=1")
+}
+
+// TestFirewallMatches covers the rule shapes the namespace tests do not write.
+func TestFirewallMatches(t *testing.T) {
+	rule := func(exprs string) string {
+		return `{"nftables":[{"chain":{"family":"inet","table":"f","name":"in","hook":"input","prio":0,"policy":"accept"}},
+{"rule":{"family":"inet","table":"f","chain":"in","handle":7,"expr":[` + exprs + `]}}]}`
+	}
+	vrrp := packet{proto: 112, daddr: netip.MustParseAddr("224.0.0.18")}
+	web6 := packet{proto: 6, daddr: netip.MustParseAddr("2001:db8::100"), dport: 443}
+	for _, tc := range []struct {
+		exprs string
+		p     packet
+		drop  bool
+	}{
+		{`{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":112}},{"drop":null}`, vrrp, true},
+		{`{"match":{"op":"!=","left":{"meta":{"key":"l4proto"}},"right":"vrrp"}},{"drop":null}`, vrrp, false},
+		{`{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":{"prefix":{"addr":"224.0.0.0","len":4}}}},{"reject":null}`, vrrp, true},
+		{`{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":{"range":["224.0.0.1","224.0.0.17"]}}},{"drop":null}`, vrrp, false},
+		{`{"match":{"op":"==","left":{"iifname":"eth0"},"right":"eth0"}},{"drop":null}`, vrrp, false}, // not understood: not reported
+		{`{"match":{"op":"==","left":{"payload":{"protocol":"ip6","field":"daddr"}},"right":"2001:db8::100"}},{"match":{"op":"==","left":{"payload":{"protocol":"th","field":"dport"}},"right":{"range":[400,500]}}},{"drop":null}`, web6, true},
+		{`{"match":{"op":"==","left":{"payload":{"protocol":"ip","field":"daddr"}},"right":"10.0.0.1"}},{"drop":null}`, web6, false},
+		{`{"counter":{"packets":0,"bytes":0}},{"drop":null}`, web6, true},
+	} {
+		rs, err := parseRuleset([]byte(rule(tc.exprs)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, drop := rs.fate(tc.p); drop != tc.drop {
+			t.Errorf("%s with %+v: dropped %v (%v), want %v", tc.exprs, tc.p, drop, v, tc.drop)
+		}
+	}
 }
