@@ -99,8 +99,9 @@ func (l *lab) addr(dev, cidr string, add bool) {
 	})
 }
 
-// director runs the director checks inside the namespace and keeps the findings of check.
-func (l *lab) director(cfg *conf.Config, o Options, check string) []Finding {
+// run opens a Kernel inside the namespace (tune adjusts it, may be nil), runs
+// check on it and logs the findings.
+func (l *lab) run(tune func(*Kernel), check func(*Kernel) ([]Finding, error)) []Finding {
 	l.t.Helper()
 	var out []Finding
 	l.do(func() error {
@@ -109,16 +110,30 @@ func (l *lab) director(cfg *conf.Config, o Options, check string) []Finding {
 			return err
 		}
 		defer k.Close()
-		fs, err := Director(cfg, k, o)
-		for _, f := range fs {
-			if f.Check == check {
-				out = append(out, f)
-			}
+		if tune != nil {
+			tune(k)
 		}
+		out, err = check(k)
 		return err
 	})
 	for _, f := range out {
 		l.t.Log(f)
+	}
+	return out
+}
+
+// director runs the director checks inside the namespace and keeps the findings of check.
+func (l *lab) director(cfg *conf.Config, o Options, check string) []Finding {
+	l.t.Helper()
+	return only(l.run(nil, func(k *Kernel) ([]Finding, error) { return Director(cfg, k, o) }), check)
+}
+
+func only(fs []Finding, check string) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Check == check {
+			out = append(out, f)
+		}
 	}
 	return out
 }

@@ -47,19 +47,8 @@ func TestModulesTreeNetns(t *testing.T) {
 	}
 	run := func(check string) []Finding {
 		t.Helper()
-		var out []Finding
-		l.do(func() error {
-			k, err := NewKernel()
-			if err != nil {
-				return err
-			}
-			defer k.Close()
-			k.Root, k.Release = root, "6.1.0-test"
-			fs, err := Director(cfg, k, Options{})
-			out = only(fs, check)
-			return err
-		})
-		return out
+		return only(l.run(func(k *Kernel) { k.Root, k.Release = root, "6.1.0-test" },
+			func(k *Kernel) ([]Finding, error) { return Director(cfg, k, Options{}) }), check)
 	}
 	// No tree at all.
 	want(t, run("ip-vs"), 1, "/lib/modules/6.1.0-test does not exist", "CONFIG_IP_VS")

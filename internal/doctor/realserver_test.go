@@ -12,30 +12,7 @@ import (
 // realServer runs the real server checks inside the namespace.
 func (l *lab) realServer(c realserver.Config) []Finding {
 	l.t.Helper()
-	var out []Finding
-	l.do(func() error {
-		k, err := NewKernel()
-		if err != nil {
-			return err
-		}
-		defer k.Close()
-		out, err = RealServer(c, k)
-		return err
-	})
-	for _, f := range out {
-		l.t.Log(f)
-	}
-	return out
-}
-
-func only(fs []Finding, check string) []Finding {
-	var out []Finding
-	for _, f := range fs {
-		if f.Check == check {
-			out = append(out, f)
-		}
-	}
-	return out
+	return l.run(nil, func(k *Kernel) ([]Finding, error) { return RealServer(c, k) })
 }
 
 func TestRealServerDRNetns(t *testing.T) {
