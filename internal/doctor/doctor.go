@@ -42,7 +42,7 @@ var Checks = []Check{
 	{"rp-filter", "strict reverse-path filtering (rp_filter=1 on all or the interface) on a VRRP instance's interface"},
 	{"vrid", "two VRRP instances with the same virtual_router_id and family on one interface"},
 	{"unicast-src", "unicast_src_ip/mcast_src_ip not an address of the instance's interface"},
-	{"static-vip", "a VIP already on an interface while lvs-ha is not running (VRRP cannot move it)"},
+	{"static-vip", "a VIP already on an interface while lvs-ha is not running (VRRP cannot move it); not for priority 255 address owners"},
 	{"ip-vs", "the ip_vs module neither built in, loaded nor loadable"},
 	{"scheduler", "the ip_vs_LB_ALGO scheduler module of a virtual server neither built in, loaded nor loadable"},
 	{"firewall-vrrp", "nftables input/prerouting rules dropping VRRP (protocol 112, 224.0.0.18)"},
@@ -282,6 +282,9 @@ func checkStaticVIP(cfg *conf.Config, sys System, o Options) ([]Finding, error) 
 	var out []Finding
 	var addrs map[string][]netip.Prefix
 	for _, in := range cfg.VRRPInstances {
+		if in.Priority == 255 {
+			continue // the address owner: its VIPs are its own addresses (RFC 5798)
+		}
 		for _, v := range append(append([]*conf.VIP(nil), in.VIPs...), in.ExcludedVIPs...) {
 			if addrs == nil {
 				var err error

@@ -96,4 +96,17 @@ func TestStaticVIPNetns(t *testing.T) {
 	want(t, l.director(cfg, Options{Running: true}, "static-vip"), 0)
 	l.addr("eth1", "10.1.2.100/24", false)
 	want(t, l.director(cfg, Options{}, "static-vip"), 0)
+
+	// The address owner (priority 255) owns its VIP: it is its address.
+	l.addr("eth0", "10.1.1.1/24", true)
+	owner := load(t, `vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 255
+    virtual_ipaddress {
+        10.1.1.1/24
+    }
+}
+`)
+	want(t, l.director(owner, Options{}, "static-vip"), 0)
 }
