@@ -39,7 +39,8 @@ type env struct {
 type command struct {
 	name    string
 	summary string
-	args    string // usage after the flags
+	args    string        // usage after the flags
+	more    func() string // help text after the flags
 	// setup defines flags and returns the function that runs with the remaining args.
 	setup func(e *env, fs *flag.FlagSet) func(args []string) int
 	// raw, when set, runs the command with its arguments unparsed (for
@@ -54,6 +55,7 @@ func commands() []command {
 		{name: "dump-config", summary: "print the normalized, typed configuration as JSON", setup: setupDump},
 		{name: "genhash", summary: "print the MD5 digest of a web page for HTTP_GET/SSL_GET digest, like keepalived's genhash", args: genhashArgs, setup: setupGenhash},
 		{name: "realserver", summary: "prepare this host as an LVS-DR or LVS-TUN real server (VIPs on lo or tunl0, ARP sysctls)", args: realserverArgs, setup: setupRealserver},
+		{name: "doctor", summary: "find host settings that break LVS (forwarding, rp_filter, ARP, modules, firewall) and print their fixes", args: doctorArgs, setup: setupDoctor, more: doctorHelp},
 		{name: "status", summary: statusSummary, setup: setupStatus},
 		{name: "reload", summary: "make the running daemon reload its configuration (SIGHUP)", setup: setupReload},
 		{name: "version", summary: "print the version", setup: setupVersion},
@@ -98,6 +100,9 @@ func (e *env) runCommand(name string, args []string) int {
 			if hasFlags(fs) {
 				fmt.Fprintf(fs.Output(), "\nFlags:\n")
 				fs.PrintDefaults()
+			}
+			if c.more != nil {
+				fmt.Fprint(fs.Output(), c.more())
 			}
 		}
 		if err := fs.Parse(args); err != nil {
