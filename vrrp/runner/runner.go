@@ -633,23 +633,30 @@ func (r *Runner) resetPromoted() {
 func (r *Runner) startAddrWatcher() {
 	if r.cfg.needAddrs && r.opts.Addrs != nil && !r.watchingAddrs {
 		r.watchingAddrs = true
-		ctx := r.gctx
-		r.g.Go(func() error {
-			err := r.opts.Addrs.WatchAddrs(ctx,
-				func(evs []track.AddrEvent) {
-					evs = slices.Clone(evs)
-					r.send(ctx, func() { r.onAddrs(evs, true) })
-				},
-				func(ev track.AddrEvent) { r.send(ctx, func() { r.onAddrs([]track.AddrEvent{ev}, false) }) })
-			if ctx.Err() != nil {
-				return nil
-			}
-			if err == nil {
-				err = errors.New("stopped")
-			}
-			return fmt.Errorf("vrrp: watching addresses: %w", err)
-		})
+		relay(r, "addresses", r.opts.Addrs.WatchAddrs, r.onAddrs)
 	}
+}
+
+// relay runs watch under Run's group and hands its dumps (sync) and its
+// events to on, on the loop goroutine; watch ending before Run's context
+// fails the group.
+func relay[E any](r *Runner, what string, watch func(context.Context, func([]E), func(E)) error, on func(evs []E, sync bool)) {
+	ctx := r.gctx
+	r.g.Go(func() error {
+		err := watch(ctx,
+			func(evs []E) {
+				evs = slices.Clone(evs)
+				r.send(ctx, func() { on(evs, true) })
+			},
+			func(ev E) { r.send(ctx, func() { on([]E{ev}, false) }) })
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			err = errors.New("stopped")
+		}
+		return fmt.Errorf("vrrp: watching %s: %w", what, err)
+	})
 }
 
 // canStart: the dumps the instances wait for have arrived.
@@ -702,7 +709,7 @@ func (r *Runner) onAddrs(evs []track.AddrEvent, sync bool) {
 func (r *Runner) startLinkWatcher() {
 	if (r.cfg.needLinks || r.opts.DynamicInterfaces) && r.opts.Links != nil && !r.watching {
 		r.watching = true
-		r.g.Go(func() error { return r.watchLinks(r.gctx) })
+		relay(r, "links", r.opts.Links.WatchLinks, r.onLinks)
 	}
 }
 
@@ -742,22 +749,6 @@ func (r *Runner) send(ctx context.Context, f func()) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-func (r *Runner) watchLinks(ctx context.Context) error {
-	err := r.opts.Links.WatchLinks(ctx,
-		func(evs []track.LinkEvent) {
-			evs = slices.Clone(evs)
-			r.send(ctx, func() { r.onLinks(evs, true) })
-		},
-		func(ev track.LinkEvent) { r.send(ctx, func() { r.onLinks([]track.LinkEvent{ev}, false) }) })
-	if ctx.Err() != nil {
-		return nil
-	}
-	if err == nil {
-		err = errors.New("stopped")
-	}
-	return fmt.Errorf("vrrp: watching links: %w", err)
 }
 
 // loop is the owner goroutine: it handles inputs and timers until Run's
