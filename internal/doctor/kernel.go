@@ -56,7 +56,7 @@ func (k *Kernel) RealServer(c realserver.Config) (realserver.State, error) { ret
 
 // Addrs implements [System].
 func (k *Kernel) Addrs() (map[string][]netip.Prefix, error) {
-	links, err := k.h.LinkList()
+	links, err := nldump.Retry(k.h.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("links: %w", err)
 	}

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/lvs-ha/lvs-ha/conf"
 )
@@ -37,18 +38,8 @@ func checkModules(cfg *conf.Config, sys System, _ Options) ([]Finding, error) {
 		if !m.available(mod) {
 			out = append(out, Finding{Check: "scheduler", Pos: pos(vs.Pos),
 				Problem: fmt.Sprintf("virtual server %s: lb_algo %s needs module %s, which kernel %s neither has built in, loaded nor in modules.dep", vsName(vs), vs.Scheduler, mod, m.Release),
-				Fix:     fmt.Sprintf("use a kernel with CONFIG_IP_VS_%s, or another lb_algo", upper(vs.Scheduler))})
+				Fix:     fmt.Sprintf("use a kernel with CONFIG_IP_VS_%s, or another lb_algo", strings.ToUpper(vs.Scheduler))})
 		}
 	}
 	return out, nil
-}
-
-func upper(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'a' <= c && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		}
-	}
-	return string(b)
 }
