@@ -15,15 +15,22 @@ import (
 // refusal is an error at the position of the offending object, so that
 // check-config refuses what run would refuse, where it is.
 func Check(cfg *conf.Config) syntax.Diagnostics {
-	p, err := newPlan(cfg, &Options{})
+	_, ds := check(cfg, &Options{})
+	return ds
+}
+
+// check is Check with the daemon's options; it also returns the plan
+// (nil on a refusal), so that a reload builds it once.
+func check(cfg *conf.Config, o *Options) (*plan, syntax.Diagnostics) {
+	p, err := newPlan(cfg, o)
 	if err != nil {
 		pos := positionOf(err)
 		if pos == (syntax.Pos{}) {
 			pos = firstPos(cfg)
 		}
-		return syntax.Diagnostics{{Pos: pos, Severity: syntax.Error, Msg: err.Error()}}
+		return nil, syntax.Diagnostics{{Pos: pos, Severity: syntax.Error, Msg: err.Error()}}
 	}
-	return p.warnings
+	return p, p.warnings
 }
 
 // firstPos is the position of cfg's first VRRP instance or virtual server,

@@ -121,8 +121,11 @@ func (d *Daemon) reloadSignalled(ctx context.Context) error {
 func (d *Daemon) ReloadFile(ctx context.Context, file string, o conf.Options) error {
 	d.log.Info("reloading", "file", file)
 	cfg, ds := conf.Load(file, o)
+	var p *plan
 	if !ds.HasErrors() {
-		ds = append(ds, Check(cfg)...)
+		var pds syntax.Diagnostics
+		p, pds = check(cfg, &d.opts)
+		ds = append(ds, pds...)
 	}
 	for _, dg := range ds {
 		if dg.Severity == syntax.Error {
@@ -137,7 +140,7 @@ func (d *Daemon) ReloadFile(ctx context.Context, file string, o conf.Options) er
 		d.metrics.ConfigReloaded(d.now(), err)
 		return err
 	}
-	return d.Reload(ctx, cfg)
+	return d.reload(ctx, cfg, p) // p's warnings are logged above
 }
 
 // Reload replaces the running configuration with cfg, which conf has
@@ -151,9 +154,14 @@ func (d *Daemon) ReloadFile(ctx context.Context, file string, o conf.Options) er
 // destinations that differ). The result is counted in the reload metrics.
 // Reload must be called while Run runs.
 func (d *Daemon) Reload(ctx context.Context, cfg *conf.Config) error {
+	return d.reload(ctx, cfg, nil)
+}
+
+// reload is Reload with the plan already built from cfg, or nil.
+func (d *Daemon) reload(ctx context.Context, cfg *conf.Config, p *plan) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	err := d.reloadLocked(ctx, cfg)
+	err := d.reloadLocked(ctx, cfg, p)
 	d.metrics.ConfigReloaded(d.now(), err)
 	if err != nil {
 		d.log.Error("reload failed; keeping the running configuration", "error", err)
@@ -163,15 +171,17 @@ func (d *Daemon) Reload(ctx context.Context, cfg *conf.Config) error {
 	return nil
 }
 
-func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config) error {
+func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) error {
 	if d.g == nil {
 		return ErrNotRunning
 	}
-	p, err := newPlan(cfg, &d.opts)
-	if err != nil {
-		return err
+	if p == nil {
+		var err error
+		if p, err = newPlan(cfg, &d.opts); err != nil {
+			return err
+		}
+		d.logWarnings(p)
 	}
-	d.logWarnings(p)
 	p.ipvs = p.ipvs || d.plan.Load().ipvs
 	if err := d.reloadVRRPLocked(ctx, p); err != nil {
 		return fmt.Errorf("vrrp: %w", err)
