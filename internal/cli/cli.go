@@ -166,10 +166,10 @@ func (c *configFlags) load(w io.Writer) (*conf.Config, syntax.Diagnostics, bool)
 	return cfg, ds, !ds.HasErrors()
 }
 
-// loadConfig is the one validation path of check-config, dump-config and
-// run: conf's validation, then, when it found no error, the daemon's build
-// of every component's options (daemon.Check, which run and reload build
-// too).
+// loadConfig is check-config's and dump-config's validation: conf's, then,
+// when it found no error, the daemon's build of every component's options
+// (daemon.Check); run and reload build the same way (daemon.Load,
+// Daemon.ReloadFile).
 func loadConfig(file string, o conf.Options) (*conf.Config, syntax.Diagnostics) {
 	cfg, ds := conf.Load(file, o)
 	if !ds.HasErrors() {
@@ -274,7 +274,18 @@ func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
 		signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1)
 		defer signal.Stop(sigs)
 		copts := conf.Options{ConfigID: cf.configID}
-		cfg, ds := loadConfig(cf.file, copts)
+		addr := *statusAddr
+		if addr == "off" {
+			addr = ""
+		}
+		d, ds, err := daemon.Load(cf.file, copts, daemon.Options{
+			Logger:        log,
+			StatusAddr:    addr,
+			ConfigFile:    cf.file,
+			ConfigOptions: copts,
+			Signals:       sigs,
+			DumpFile:      *dumpFile,
+		})
 		for _, d := range ds {
 			if d.Severity == syntax.Error {
 				log.Error("config", "error", d.String())
@@ -286,6 +297,10 @@ func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
 			log.Error("configuration is not valid; not starting", "file", cf.file)
 			return ExitFailure
 		}
+		if err != nil {
+			log.Error("cannot start", "error", err)
+			return ExitFailure
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
 		removePID, err := writePIDFile(*pidFile)
@@ -293,22 +308,6 @@ func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
 			log.Warn("lvs-ha reload will not find this daemon", "error", err)
 		}
 		defer removePID()
-		addr := *statusAddr
-		if addr == "off" {
-			addr = ""
-		}
-		d, err := daemon.NewWithOptions(cfg, daemon.Options{
-			Logger:        log,
-			StatusAddr:    addr,
-			ConfigFile:    cf.file,
-			ConfigOptions: copts,
-			Signals:       sigs,
-			DumpFile:      *dumpFile,
-		})
-		if err != nil {
-			log.Error("cannot start", "error", err)
-			return ExitFailure
-		}
 		if err := d.Run(ctx); err != nil {
 			log.Error("daemon failed", "error", err)
 			return ExitFailure

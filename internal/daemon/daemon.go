@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lvs-ha/lvs-ha/conf"
+	"github.com/lvs-ha/lvs-ha/conf/syntax"
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
@@ -129,6 +130,39 @@ func New(cfg *conf.Config, log *slog.Logger) (*Daemon, error) {
 // components' options and registers the metrics. Nothing is opened or
 // changed on the system until Run.
 func NewWithOptions(cfg *conf.Config, o Options) (*Daemon, error) {
+	p, err := newPlan(cfg, &o)
+	if err != nil {
+		return nil, err
+	}
+	d, err := newDaemon(cfg, o, p)
+	if err != nil {
+		return nil, err
+	}
+	d.logWarnings(p)
+	return d, nil
+}
+
+// Load is conf.Load of file and NewWithOptions in one build: it returns
+// conf's diagnostics and the build's (a refusal located as Check does,
+// warnings not logged, so the caller reports each once), and a daemon
+// unless one of them is an error; err is a failure unrelated to the
+// configuration.
+func Load(file string, co conf.Options, o Options) (*Daemon, syntax.Diagnostics, error) {
+	cfg, ds := conf.Load(file, co)
+	if ds.HasErrors() {
+		return nil, ds, nil
+	}
+	p, pds := check(cfg, &o)
+	ds = append(ds, pds...)
+	if p == nil {
+		return nil, ds, nil
+	}
+	d, err := newDaemon(cfg, o, p)
+	return d, ds, err
+}
+
+// newDaemon makes the daemon that runs plan p of cfg.
+func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 	d := &Daemon{opts: o, log: o.Logger, reg: o.Registry, notify: o.Notifier, now: o.Now}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -147,12 +181,7 @@ func NewWithOptions(cfg *conf.Config, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.metrics = m
-	p, err := newPlan(cfg, &d.opts)
-	if err != nil {
-		return nil, err
-	}
 	m.SetUnsupportedKeywords(len(cfg.Unsupported))
-	d.logWarnings(p)
 	if len(p.instances) > 0 {
 		if d.vrrp, err = d.newVRRPRunner(p); err != nil {
 			return nil, err
