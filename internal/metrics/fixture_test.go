@@ -99,8 +99,32 @@ func fakeHealth() []CheckStatus {
 	}}
 }
 
+func fakeSync() SyncFuncs {
+	ap := netip.MustParseAddrPort
+	conn := func(origin ipvs.Origin, proto, state string) ipvs.SyncConnection {
+		return ipvs.SyncConnection{Protocol: proto, Client: ap("192.0.2.99:40000"), Virtual: ap("10.0.0.1:80"),
+			Dest: rs1, State: state, Origin: origin, Expires: time.Minute}
+	}
+	return SyncFuncs{
+		Daemons: func() ([]ipvs.SyncDaemon, error) {
+			return []ipvs.SyncDaemon{
+				{State: ipvs.SyncMaster, Interface: "eth1", SyncID: 51},
+				{State: ipvs.SyncBackup, Interface: "eth1", SyncID: 51, McastGroup: netip.MustParseAddr("239.0.0.81")},
+			}, nil
+		},
+		Connections: func() ([]ipvs.SyncConnection, error) {
+			return []ipvs.SyncConnection{
+				conn(ipvs.OriginLocal, "TCP", "ESTABLISHED"), conn(ipvs.OriginSync, "TCP", "ESTABLISHED"),
+				conn(ipvs.OriginSync, "TCP", "ESTABLISHED"), conn(ipvs.OriginSync, "TCP", "FIN_WAIT"),
+				conn(ipvs.OriginLocal, "UDP", "UDP"),
+			}, nil
+		},
+	}
+}
+
 func fakeSources() Sources {
 	return Sources{
+		Sync:    fakeSync(),
 		VRRP:    VRRPFunc(fakeVRRP),
 		VIPs:    fakeVIPs,
 		IPVS:    IPVSFunc(func() (ipvs.Table, error) { return fakeTable(), nil }),

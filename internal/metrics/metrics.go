@@ -131,6 +131,9 @@ type Sources struct {
 	// Desired is the configured IPVS table (for the status page: real servers
 	// removed from the kernel after failing checks are still listed).
 	Desired ipvs.Table
+	// Sync reads the kernel's sync daemons and connection origins whatever
+	// the configuration says (ipvs.KernelSync in the daemon).
+	Sync SyncSource
 }
 
 // Options configure Metrics.
@@ -223,7 +226,7 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 	build.Set(1)
 	for _, c := range []prometheus.Collector{
 		m.checkDuration, m.checkFailures, m.reloads, m.reloadOK, m.reloadTime, m.unsupported, build,
-		&vrrpCollector{m: m}, &ipvsCollector{m: m}, &healthCollector{m: m},
+		&vrrpCollector{m: m}, &ipvsCollector{m: m}, &healthCollector{m: m}, &syncCollector{m: m},
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: register: %w", err)
@@ -243,6 +246,9 @@ func (m *Metrics) SetSources(s Sources) {
 	}
 	if isNil(s.Health) {
 		s.Health = nil
+	}
+	if isNil(s.Sync) {
+		s.Sync = nil
 	}
 	m.src.Store(&s)
 }

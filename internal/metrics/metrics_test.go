@@ -119,6 +119,21 @@ node_ipvs_backend_weight{local_address="10.0.0.1",local_mark="",local_port="80",
 node_ipvs_backend_weight{local_address="10.0.0.1",local_mark="",local_port="80",proto="TCP",remote_address="10.0.1.2",remote_port="80"} 0
 `,
 	}, {
+		name:  "connection sync, read from the kernel",
+		names: []string{"lvs_ha_ipvs_sync_daemon_up", "lvs_ha_ipvs_connections"},
+		want: `
+# HELP lvs_ha_ipvs_connections IPVS connection entries by origin (local: scheduled here; sync: received from a master sync daemon), protocol and state.
+# TYPE lvs_ha_ipvs_connections gauge
+lvs_ha_ipvs_connections{origin="local",proto="TCP",state="ESTABLISHED"} 1
+lvs_ha_ipvs_connections{origin="local",proto="UDP",state="UDP"} 1
+lvs_ha_ipvs_connections{origin="sync",proto="TCP",state="ESTABLISHED"} 2
+lvs_ha_ipvs_connections{origin="sync",proto="TCP",state="FIN_WAIT"} 1
+# HELP lvs_ha_ipvs_sync_daemon_up 1 for each connection synchronisation daemon running in the kernel.
+# TYPE lvs_ha_ipvs_sync_daemon_up gauge
+lvs_ha_ipvs_sync_daemon_up{interface="eth1",state="backup",syncid="51"} 1
+lvs_ha_ipvs_sync_daemon_up{interface="eth1",state="master",syncid="51"} 1
+`,
+	}, {
 		name:  "health checks",
 		names: []string{"lvs_ha_healthcheck_up", "lvs_ha_healthcheck_failures_total", "lvs_ha_healthcheck_duration_seconds"},
 		want: `
@@ -241,6 +256,33 @@ lvs_ha_ipvs_up 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "lvs_ha_ipvs_up", "node_ipvs_backend_weight", "keepalived_up"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestSyncReadError: a kernel without ip_vs (or any read error) leaves the
+// sync series out instead of failing the scrape, and one failing read does
+// not hide the other.
+func TestSyncReadError(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := New(reg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetSources(Sources{Sync: SyncFuncs{
+		Daemons:     func() ([]ipvs.SyncDaemon, error) { return nil, ipvs.ErrNoConnSync },
+		Connections: func() ([]ipvs.SyncConnection, error) { return fakeSync().Connections() },
+	}})
+	if n, err := testutil.GatherAndCount(reg, "lvs_ha_ipvs_sync_daemon_up"); err != nil || n != 0 {
+		t.Errorf("sync_daemon_up: %d series, %v; want none", n, err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "lvs_ha_ipvs_connections"); err != nil || n != 4 {
+		t.Errorf("connections: %d series, %v; want 4", n, err)
+	}
+	m.SetSources(Sources{Sync: SyncFuncs{
+		Connections: func() ([]ipvs.SyncConnection, error) { return nil, errors.New("read: EIO") },
+	}})
+	if n, err := testutil.GatherAndCount(reg, "lvs_ha_ipvs_connections"); err != nil || n != 0 {
+		t.Errorf("connections after error: %d series, %v; want none", n, err)
 	}
 }
 

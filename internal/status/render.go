@@ -10,8 +10,8 @@ import (
 )
 
 // RenderTable prints doc as readable tables: VRRP instances, sync groups,
-// then virtual servers with their real servers. Times are shown relative to
-// doc.Time.
+// virtual servers with their real servers, then the connection sync
+// daemons and connections by origin. Times are shown relative to doc.Time.
 func RenderTable(w io.Writer, doc Document) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
@@ -74,7 +74,32 @@ func RenderTable(w io.Writer, doc Document) error {
 			}
 		}
 	}
+	if cs := doc.ConnSync; cs != nil {
+		p("\n")
+		if len(cs.Daemons) == 0 {
+			p("SYNC DAEMONS: none running\n")
+		} else {
+			p("SYNC DAEMON\tINTERFACE\tSYNCID\tMAXLEN\tGROUP\tPORT\tTTL\n")
+			for _, d := range cs.Daemons {
+				p("%s\t%s\t%d\t%s\t%s\t%s\t%s\n", d.State, d.Interface, d.SyncID, zeroDash(int(d.MaxLen)),
+					dash(d.Group), zeroDash(int(d.Port)), zeroDash(int(d.TTL)))
+			}
+		}
+		if cs.Connections != nil {
+			p("CONNECTIONS: %d local, %d synced\n", cs.Connections.Local, cs.Connections.Sync)
+		}
+		if cs.Error != "" {
+			p("SYNC: %s\n", cs.Error)
+		}
+	}
 	return tw.Flush()
+}
+
+func zeroDash(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
 }
 
 func dash(s string) string {

@@ -20,6 +20,8 @@ type Document struct {
 	VirtualServers []VirtualServer `json:"virtual_servers"`
 	// IPVSError is set when the kernel's IPVS table could not be read.
 	IPVSError string `json:"ipvs_error,omitempty"`
+	// ConnSync is the kernel's connection sync state; absent without ip_vs.
+	ConnSync *ConnSync `json:"connection_sync,omitempty"`
 }
 
 // Instance is one VRRP instance.
@@ -122,6 +124,7 @@ func Build(src metrics.Sources, version string, now time.Time) Document {
 		checks = src.Health.HealthChecks()
 	}
 	doc.VirtualServers = virtualServers(src.Desired, live, checks)
+	doc.ConnSync = connSync(src.Sync)
 	return doc
 }
 

@@ -95,6 +95,23 @@ func fakeSources() metrics.Sources {
 		IPVS:    metrics.IPVSFunc(func() (ipvs.Table, error) { return live, nil }),
 		Health:  metrics.HealthFunc(func() []metrics.CheckStatus { return checks }),
 		Desired: desired,
+		Sync: metrics.SyncFuncs{
+			Daemons: func() ([]ipvs.SyncDaemon, error) {
+				return []ipvs.SyncDaemon{
+					{State: ipvs.SyncMaster, Interface: "eth1", SyncID: 51, MaxLen: 1472,
+						McastGroup: netip.MustParseAddr("239.0.0.81"), McastPort: 8848, McastTTL: 1},
+					{State: ipvs.SyncBackup, Interface: "eth1", SyncID: 51, MaxLen: 1472,
+						McastGroup: netip.MustParseAddr("239.0.0.81"), McastPort: 8848, McastTTL: 1},
+				}, nil
+			},
+			Connections: func() ([]ipvs.SyncConnection, error) {
+				return []ipvs.SyncConnection{
+					{Protocol: "TCP", State: "ESTABLISHED", Origin: ipvs.OriginLocal},
+					{Protocol: "TCP", State: "ESTABLISHED", Origin: ipvs.OriginSync},
+					{Protocol: "TCP", State: "FIN_WAIT", Origin: ipvs.OriginSync},
+				}, nil
+			},
+		},
 	}
 }
 
@@ -129,6 +146,8 @@ func TestBuildAndRender(t *testing.T) {
 		{"ipvs_error", func() metrics.Sources {
 			s := fakeSources()
 			s.IPVS = metrics.IPVSFunc(func() (ipvs.Table, error) { return ipvs.Table{}, errors.New("IPVS unavailable: no ip_vs module") })
+			noIPVS := func() ([]ipvs.SyncDaemon, error) { return nil, ipvs.ErrNoConnSync }
+			s.Sync = metrics.SyncFuncs{Daemons: noIPVS, Connections: func() ([]ipvs.SyncConnection, error) { return nil, ipvs.ErrNoConnSync }}
 			return s
 		}()},
 	}
@@ -158,6 +177,28 @@ func TestBuildAndRender(t *testing.T) {
 				t.Errorf("table from decoded JSON differs:\n%s\nvs\n%s", buf2.String(), buf.String())
 			}
 		})
+	}
+}
+
+// TestConnSyncReadErrors: with ip_vs loaded, a failed read is reported and
+// the other half still shown; no sync daemon is said as such.
+func TestConnSyncReadErrors(t *testing.T) {
+	src := metrics.Sources{Sync: metrics.SyncFuncs{
+		Daemons:     func() ([]ipvs.SyncDaemon, error) { return nil, nil },
+		Connections: func() ([]ipvs.SyncConnection, error) { return nil, errors.New("read ip_vs_conn_sync: EIO") },
+	}}
+	doc := Build(src, "", now)
+	if doc.ConnSync == nil || doc.ConnSync.Connections != nil || doc.ConnSync.Error != "read ip_vs_conn_sync: EIO" {
+		t.Fatalf("ConnSync = %+v", doc.ConnSync)
+	}
+	var buf bytes.Buffer
+	if err := RenderTable(&buf, doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SYNC DAEMONS: none running", "SYNC: read ip_vs_conn_sync: EIO"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
 	}
 }
 
