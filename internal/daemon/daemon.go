@@ -23,6 +23,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/procprio"
 	"github.com/lvs-ha/lvs-ha/internal/sdnotify"
 	"github.com/lvs-ha/lvs-ha/internal/status"
+	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
@@ -243,6 +244,9 @@ func (d *Daemon) setSourcesLocked() {
 	}
 	if len(p.checks) > 0 {
 		src.Health = metrics.HealthFunc(func() []metrics.CheckStatus { return p.healthChecks(d.lvs.health) })
+	}
+	if d.opts.openIPVS == nil { // the kernel's sync daemons whatever the config; none with a test's fake IPVS
+		src.Sync = ipvs.KernelSync{}
 	}
 	d.metrics.SetSources(src)
 }
