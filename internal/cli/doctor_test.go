@@ -16,6 +16,11 @@ func TestDoctorUsageErrors(t *testing.T) {
 		{"doctor", "-realserver"},
 		{"doctor", "-realserver", "nope"},
 		{"doctor", "-realserver", "-tun", "2001:db8::1"},
+		{"doctor", "-nat", "10.1.1.1"},
+		{"doctor", "-realserver", "-nat", "nope"},
+		{"doctor", "-realserver", "-nat", "224.0.0.1"},
+		{"doctor", "-realserver", "-nat", "10.1.1.1", "10.0.0.100"},
+		{"doctor", "-realserver", "-tun", "-nat", "10.1.1.1"},
 	} {
 		if code, _, errOut := run(t, args...); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, ExitUsage, errOut)

@@ -39,18 +39,20 @@ type Check struct {
 // Checks are every check, in the order they run.
 var Checks = []Check{
 	{"forwarding", "NAT virtual servers need net.ipv4.ip_forward=1 (net.ipv6.conf.all.forwarding=1 for IPv6 ones)"},
+	{"nat-rs-route", "a NAT real server not on a subnet of the director (an interface address or a VIP): its replies bypass the director unless routed back"},
 	{"rp-filter", "strict reverse-path filtering (rp_filter=1 on all or the interface) on a VRRP instance's interface"},
 	{"vrid", "two VRRP instances with the same virtual_router_id and family on one interface"},
 	{"unicast-src", "unicast_src_ip/mcast_src_ip not an address of the instance's interface"},
 	{"static-vip", "a VIP already on an interface while lvs-ha is not running (VRRP cannot move it); not for priority 255 address owners"},
 	{"ip-vs", "the ip_vs module neither built in, loaded nor loadable"},
 	{"scheduler", "the ip_vs_LB_ALGO scheduler module of a virtual server neither built in, loaded nor loadable"},
-	{"firewall-vrrp", "nftables input/prerouting rules dropping VRRP (protocol 112, 224.0.0.18)"},
-	{"firewall-vip", "nftables input/prerouting rules dropping or DNATing traffic to a virtual server address"},
-	{"vs-conntrack", "NAT virtual servers with a stateful nftables ruleset (ct matches) but net.ipv4.vs.conntrack=0"},
+	{"firewall-vrrp", "nftables or iptables-legacy input/prerouting rules dropping VRRP (protocol 112, 224.0.0.18)"},
+	{"firewall-vip", "nftables or iptables-legacy input/prerouting rules dropping or DNATing traffic to a virtual server address"},
+	{"vs-conntrack", "NAT virtual servers with a stateful firewall (nft ct, iptables -m conntrack/state) but net.ipv4.vs.conntrack=0"},
 	{"rs-vip", "real server (-realserver): a VIP not on lo (tunl0 with -tun), tunl0 missing or down"},
 	{"rs-arp", "real server: arp_ignore/arp_announce not 1/2 on all and lo (and tunl0)"},
 	{"rs-rp-filter", "real server with -tun: rp_filter on tunl0 not 0 or on all strict (1), dropping decapsulated traffic"},
+	{"rs-nat-gateway", "NAT real server (-realserver -nat GATEWAY): the default route not via GATEWAY, the director's inside address"},
 }
 
 // Modules describes the kernel modules of the running kernel.
@@ -73,6 +75,11 @@ type System interface {
 	Addrs() (map[string][]netip.Prefix, error)
 	// Ruleset returns the output of `nft -j list ruleset` (nil: nft not installed).
 	Ruleset() ([]byte, error)
+	// LegacyRules returns the output of iptables-legacy-save and
+	// ip6tables-legacy-save (nil: not installed).
+	LegacyRules() (v4, v6 []byte, err error)
+	// DefaultRoutes lists the default routes of the main table.
+	DefaultRoutes() ([]DefaultRoute, error)
 	// Modules describes the kernel's modules.
 	Modules() (Modules, error)
 	// RealServer reads the state realserver.PlanUp needs.
@@ -106,7 +113,7 @@ func Director(cfg *conf.Config, sys System, o Options) ([]Finding, error) {
 	var out []Finding
 	var errs []error
 	for _, f := range []func(*conf.Config, System, Options) ([]Finding, error){
-		checkForwarding, checkRPFilter, checkVRID, checkUnicastSrc, checkStaticVIP,
+		checkForwarding, checkNATRoute, checkRPFilter, checkVRID, checkUnicastSrc, checkStaticVIP,
 		checkModules, checkFirewall,
 	} {
 		fs, err := f(cfg, sys, o)

@@ -17,6 +17,9 @@ type fakeSystem struct {
 	nftErr  error
 	modules Modules
 	rs      realserver.State
+	legacy4 string
+	legacy6 string
+	routes  []DefaultRoute
 }
 
 var _ System = (*fakeSystem)(nil)
@@ -32,3 +35,7 @@ func (f *fakeSystem) Addrs() (map[string][]netip.Prefix, error)              { r
 func (f *fakeSystem) Ruleset() ([]byte, error)                               { return []byte(f.ruleset), f.nftErr }
 func (f *fakeSystem) Modules() (Modules, error)                              { return f.modules, nil }
 func (f *fakeSystem) RealServer(realserver.Config) (realserver.State, error) { return f.rs, nil }
+func (f *fakeSystem) LegacyRules() (v4, v6 []byte, err error) {
+	return []byte(f.legacy4), []byte(f.legacy6), nil
+}
+func (f *fakeSystem) DefaultRoutes() ([]DefaultRoute, error) { return f.routes, nil }

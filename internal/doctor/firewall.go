@@ -23,6 +23,7 @@ type chain struct {
 	Family, Table, Name, Hook, Policy string
 	Prio                              int
 	rules                             []rule
+	tool                              string // "iptables-legacy", "ip6tables-legacy"; "" for nft
 }
 
 type rule struct {
@@ -31,6 +32,23 @@ type rule struct {
 }
 
 func (c *chain) id() string { return c.Family + "/" + c.Table + "/" + c.Name }
+
+// name is how the messages name the chain: "inet/f/input" for nft,
+// "iptables-legacy filter INPUT" for x_tables.
+func (c *chain) name() string {
+	if c.tool != "" {
+		return c.tool + " " + c.Table + " " + c.Name
+	}
+	return c.id()
+}
+
+// ruleName names rule r of c: nft's handle, x_tables' rule number.
+func (c *chain) ruleName(r int) string {
+	if c.tool != "" {
+		return fmt.Sprintf("rule %d", r)
+	}
+	return fmt.Sprintf("rule handle %d", r)
+}
 
 func parseRuleset(b []byte) (*ruleset, error) {
 	var doc struct {
@@ -46,7 +64,7 @@ func parseRuleset(b []byte) (*ruleset, error) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("nft -j list ruleset: %w", err)
 	}
-	rs := &ruleset{chains: map[string]*chain{}}
+	rs := newRuleset()
 	for _, o := range doc.Nftables {
 		switch {
 		case o.Chain != nil:
@@ -69,14 +87,21 @@ func parseRuleset(b []byte) (*ruleset, error) {
 			}
 		}
 	}
-	// The kernel runs a hook's chains by priority (prerouting before input).
+	rs.order()
+	return rs, nil
+}
+
+func newRuleset() *ruleset { return &ruleset{chains: map[string]*chain{}} }
+
+// order sorts the base chains as the kernel runs them: prerouting before
+// input, each hook's by priority.
+func (rs *ruleset) order() {
 	sort.SliceStable(rs.base, func(i, j int) bool {
 		if rs.base[i].Hook != rs.base[j].Hook {
 			return rs.base[i].Hook == "prerouting"
 		}
 		return rs.base[i].Prio < rs.base[j].Prio
 	})
-	return rs, nil
 }
 
 // packet is what a rule is matched against.
@@ -97,12 +122,12 @@ type verdict struct {
 
 func (v verdict) String() string {
 	if v.what == "policy drop" {
-		return fmt.Sprintf("chain %s (hook %s) has policy drop and no rule accepting it", v.chain.id(), v.chain.Hook)
+		return fmt.Sprintf("chain %s (hook %s) has policy drop and no rule accepting it", v.chain.name(), v.chain.Hook)
 	}
 	if v.chain.Hook == "" {
-		return fmt.Sprintf("rule handle %d in chain %s does %s", v.rule, v.chain.id(), v.what)
+		return fmt.Sprintf("%s in chain %s does %s", v.chain.ruleName(v.rule), v.chain.name(), v.what)
 	}
-	return fmt.Sprintf("rule handle %d in chain %s (hook %s) does %s", v.rule, v.chain.id(), v.chain.Hook, v.what)
+	return fmt.Sprintf("%s in chain %s (hook %s) does %s", v.chain.ruleName(v.rule), v.chain.name(), v.chain.Hook, v.what)
 }
 
 // fate runs p through every base chain and returns the first drop, reject or DNAT.
@@ -302,13 +327,28 @@ func eqAddr(r json.RawMessage, a netip.Addr) (bool, bool) {
 // and with NAT a stateful one must see IPVS connections in conntrack.
 func checkFirewall(cfg *conf.Config, sys System, _ Options) ([]Finding, error) {
 	b, err := sys.Ruleset()
-	if err != nil || len(b) == 0 {
-		return nil, err
-	}
-	rs, err := parseRuleset(b)
 	if err != nil {
 		return nil, err
 	}
+	l4, l6, err := sys.LegacyRules()
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 && len(l4) == 0 && len(l6) == 0 {
+		return nil, nil
+	}
+	rs := newRuleset()
+	if len(b) > 0 {
+		if rs, err = parseRuleset(b); err != nil {
+			return nil, err
+		}
+	}
+	for fam, save := range map[string][]byte{"ip": l4, "ip6": l6} {
+		if err := rs.addLegacy(save, fam); err != nil {
+			return nil, err
+		}
+	}
+	rs.order()
 	var out []Finding
 	for _, in := range cfg.VRRPInstances {
 		dsts := []netip.Addr{in.McastDstIP}
@@ -325,7 +365,7 @@ func checkFirewall(cfg *conf.Config, sys System, _ Options) ([]Finding, error) {
 			if v, bad := rs.fate(packet{proto: 112, daddr: d}); bad {
 				out = append(out, Finding{Check: "firewall-vrrp", Pos: pos(in.Pos),
 					Problem: fmt.Sprintf("vrrp_instance %s: VRRP adverts (protocol 112 to %v) are dropped: %v; every director becomes MASTER", in.Name, d, v),
-					Fix:     fmt.Sprintf("accept them before that rule, e.g. nft insert rule %s %s %s %s", famOf(v.chain), v.chain.Table, v.chain.Name, acceptVRRP(d))})
+					Fix:     "accept them before that rule, e.g. " + insertAccept(v.chain, packet{proto: 112, daddr: d})})
 			}
 		}
 	}
@@ -337,7 +377,7 @@ func checkFirewall(cfg *conf.Config, sys System, _ Options) ([]Finding, error) {
 		if v, bad := rs.fate(p); bad {
 			out = append(out, Finding{Check: "firewall-vip", Pos: pos(vs.Pos),
 				Problem: fmt.Sprintf("virtual server %s: its traffic never reaches IPVS: %v", vsName(vs), v),
-				Fix:     fmt.Sprintf("accept it before that rule, e.g. nft insert rule %s %s %s %s", famOf(v.chain), v.chain.Table, v.chain.Name, acceptVS(p))})
+				Fix:     "accept it before that rule, e.g. " + insertAccept(v.chain, p)})
 		}
 	}
 	if vs := firstNAT(cfg, conf.Inet); vs != nil && rs.ct {
@@ -354,7 +394,30 @@ func checkFirewall(cfg *conf.Config, sys System, _ Options) ([]Finding, error) {
 	return out, nil
 }
 
-func famOf(c *chain) string { return c.Family }
+// insertAccept is the command accepting p at the top of chain c.
+func insertAccept(c *chain, p packet) string {
+	if c.tool != "" {
+		s := fmt.Sprintf("%s -t %s -I %s -d %v", c.tool, c.Table, c.Name, p.daddr)
+		switch {
+		case p.proto == 112:
+			s += " -p vrrp"
+		case p.proto != 0:
+			for n, v := range protoNames {
+				if v == p.proto {
+					s += " -p " + n
+					if p.dport != 0 && (n == "tcp" || n == "udp" || n == "sctp") {
+						s += fmt.Sprintf(" --dport %d", p.dport)
+					}
+				}
+			}
+		}
+		return s + " -j ACCEPT"
+	}
+	if p.proto == 112 {
+		return fmt.Sprintf("nft insert rule %s %s %s %s", c.Family, c.Table, c.Name, acceptVRRP(p.daddr))
+	}
+	return fmt.Sprintf("nft insert rule %s %s %s %s", c.Family, c.Table, c.Name, acceptVS(p))
+}
 
 func acceptVRRP(d netip.Addr) string {
 	if d.Is4() {

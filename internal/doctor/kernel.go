@@ -27,6 +27,10 @@ type Kernel struct {
 	Release string
 	// Nft is the nft binary ("": nft from PATH; missing: no ruleset).
 	Nft string
+	// IptablesLegacySave and Ip6tablesLegacySave are the iptables-legacy-save
+	// and ip6tables-legacy-save binaries ("": from PATH or sbin; missing: no
+	// legacy rules).
+	IptablesLegacySave, Ip6tablesLegacySave string
 }
 
 var _ System = (*Kernel)(nil)
@@ -87,6 +91,85 @@ func (k *Kernel) Ruleset() ([]byte, error) {
 			return nil, fmt.Errorf("nft -j list ruleset: %w: %s", err, strings.TrimSpace(string(ee.Stderr)))
 		}
 		return nil, fmt.Errorf("nft -j list ruleset: %w", err)
+	}
+	return out, nil
+}
+
+// LegacyRules implements [System]: iptables-legacy-save lists only the
+// tables already loaded (it loads no module).
+func (k *Kernel) LegacyRules() (v4, v6 []byte, err error) {
+	save := func(bin, name string) ([]byte, error) {
+		if bin == "" {
+			if bin = lookSbin(name); bin == "" {
+				return nil, nil
+			}
+		}
+		out, err := exec.Command(bin).Output()
+		if err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				return nil, fmt.Errorf("%s: %w: %s", name, err, strings.TrimSpace(string(ee.Stderr)))
+			}
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return out, nil
+	}
+	if v4, err = save(k.IptablesLegacySave, "iptables-legacy-save"); err != nil {
+		return nil, nil, err
+	}
+	if v6, err = save(k.Ip6tablesLegacySave, "ip6tables-legacy-save"); err != nil {
+		return nil, nil, err
+	}
+	return v4, v6, nil
+}
+
+// lookSbin finds name on PATH or in the sbin directories (not on a non-root
+// user's PATH); "" when it is nowhere.
+func lookSbin(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, d := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
+		if st, err := os.Stat(d + "/" + name); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return d + "/" + name
+		}
+	}
+	return ""
+}
+
+// DefaultRoutes implements [System].
+func (k *Kernel) DefaultRoutes() ([]DefaultRoute, error) {
+	var out []DefaultRoute
+	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		routes, err := nldump.Retry(func() ([]netlink.Route, error) {
+			return k.h.RouteListFiltered(fam, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("routes: %w", err)
+		}
+		for _, r := range routes {
+			if r.Dst != nil {
+				if ones, _ := r.Dst.Mask.Size(); ones != 0 {
+					continue
+				}
+			}
+			if r.Type != 0 && r.Type != unix.RTN_UNICAST {
+				continue // blackhole, unreachable...: no way out at all
+			}
+			d := DefaultRoute{Metric: r.Priority, V6: fam == netlink.FAMILY_V6}
+			if l, err := k.h.LinkByIndex(r.LinkIndex); err == nil && r.LinkIndex != 0 {
+				d.Dev = l.Attrs().Name
+			}
+			if a, ok := netip.AddrFromSlice(r.Gw); ok {
+				d.Gateways = append(d.Gateways, a.Unmap())
+			}
+			for _, nh := range r.MultiPath {
+				if a, ok := netip.AddrFromSlice(nh.Gw); ok {
+					d.Gateways = append(d.Gateways, a.Unmap())
+				}
+			}
+			out = append(out, d)
+		}
 	}
 	return out, nil
 }
