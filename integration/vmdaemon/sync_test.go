@@ -95,6 +95,7 @@ func TestSyncDaemonFollowsVRRP(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "master sync daemon (mcast="+dir.IfName()+", syncid=51") {
 		t.Errorf("ipvsadm -L --daemon: %v\n%s", err, out)
 	}
+	t.Logf("ipvsadm -L --daemon: %s", strings.TrimSpace(string(out)))
 	if got := strings.TrimSpace(readSysctl(t, dir, "sync_retries")); got != "1" {
 		t.Errorf("net.ipv4.vs.sync_retries = %q, want 1", got)
 	}

@@ -29,10 +29,7 @@ const syncPollInterval = 100 * time.Millisecond
 
 // Kernel defaults of a sync daemon (ip_vs_sync.c), for comparing a
 // configured daemon with a running one.
-var (
-	syncDefaultGroup4 = netip.AddrFrom4([4]byte{224, 0, 0, 81})
-	syncDefaultGroup6 = netip.MustParseAddr("ff02::81")
-)
+var syncDefaultGroup4 = netip.AddrFrom4([4]byte{224, 0, 0, 81})
 
 const (
 	syncDefaultPort = 8848
@@ -203,9 +200,6 @@ func sameSyncDaemon(w, h ipvs.SyncDaemon) bool {
 	g := w.McastGroup
 	if !g.IsValid() {
 		g = syncDefaultGroup4
-		if h.McastGroup.Is6() {
-			g = syncDefaultGroup6
-		}
 	}
 	hg := h.McastGroup
 	if !hg.IsValid() {
