@@ -192,3 +192,57 @@ func TestVMSyncDaemonTransitions(t *testing.T) {
 		took[len(took)/2].Round(time.Millisecond), took[len(took)*99/100].Round(time.Millisecond),
 		took[len(took)-1].Round(time.Millisecond), starts, stops)
 }
+
+// TestVMSyncDaemonKernelListingMatches: the kernel lists a daemon with its
+// defaults filled in (group 224.0.0.81, port 8848, TTL 1, maxlen from the
+// MTU); sameSyncDaemon takes it for the configured one, so lvs-ha adopts a
+// daemon that runs as configured and a reload does not restart it.
+func TestVMSyncDaemonKernelListingMatches(t *testing.T) {
+	vmtest.Require(t)
+	ns := netns.New(t)
+	if err := ns.Do(func() error {
+		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "sync0"}, PeerName: "sync1"}
+		if err := netlink.LinkAdd(veth); err != nil {
+			return err
+		}
+		addr, _ := netlink.ParseAddr("198.51.100.1/24")
+		if err := netlink.AddrAdd(veth, addr); err != nil {
+			return err
+		}
+		return netlink.LinkSetUp(veth)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := ipvs.NewNetlinkAt(fmt.Sprintf("/proc/self/fd/%d", ns.Handle()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	for _, d := range []ipvs.SyncDaemon{
+		{Interface: "sync0", SyncID: 7},
+		{Interface: "sync0", SyncID: 7, MaxLen: 1400, McastGroup: netip.MustParseAddr("239.0.0.81"), McastPort: 8850, McastTTL: 2},
+	} {
+		for _, role := range []ipvs.SyncState{ipvs.SyncMaster, ipvs.SyncBackup} {
+			w := d
+			w.State = role
+			if err := k.StartSyncDaemon(w); err != nil {
+				t.Fatalf("start %+v: %v", w, err)
+			}
+			have, err := k.SyncDaemons()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ops := syncOps([]ipvs.SyncDaemon{w}, have, true, map[ipvs.SyncState]bool{}); len(ops) != 0 {
+				t.Errorf("configured %+v, kernel lists %+v: ops %v, want none", w, have, ops)
+			}
+			other := w
+			other.SyncID = 8
+			if ops := syncOps([]ipvs.SyncDaemon{other}, have, true, map[ipvs.SyncState]bool{}); len(ops) != 2 {
+				t.Errorf("configured %+v, kernel lists %+v: ops %v, want a restart", other, have, ops)
+			}
+			if err := k.StopSyncDaemon(role); err != nil {
+				t.Fatalf("stop %s: %v", role, err)
+			}
+		}
+	}
+}
