@@ -160,7 +160,8 @@ type syncKernelFake struct {
 	*ipvstest.Kernel
 	mu       sync.Mutex
 	calls    []string
-	failStop int // the next failStop stops fail with EAGAIN
+	failStop int  // the next failStop stops fail with EAGAIN
+	vanish   bool // the next stop finds its daemon gone (stopped behind lvs-ha's back)
 	closed   bool
 }
 
@@ -178,7 +179,12 @@ func (k *syncKernelFake) StopSyncDaemon(s ipvs.SyncState) error {
 	if fail {
 		k.failStop--
 	}
+	vanish := k.vanish
+	k.vanish = false
 	k.mu.Unlock()
+	if vanish {
+		_ = k.Kernel.StopSyncDaemon(s)
+	}
 	if fail {
 		return syscall.EAGAIN
 	}
@@ -651,5 +657,25 @@ func TestDaemonRunsSyncDaemons(t *testing.T) {
 		if r := sk.running(); r != "" {
 			t.Errorf("running after stop: %q", r)
 		}
+	})
+}
+
+func TestSyncdStopOfAVanishedDaemonIsNoError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startSyncd(t, "lvs_sync_daemon eth1 VI_1", vrrp.StateBackup, 0)
+		expectCalls(t, h.k, "start backup eth1 51")
+		h.k.mu.Lock()
+		h.k.vanish = true
+		h.k.mu.Unlock()
+		h.transition(vrrp.StateMaster)
+		expectCalls(t, h.k, "stop backup; start master eth1 51")
+		if strings.Contains(h.logs.String(), "apply failed") || !strings.Contains(h.logs.String(), "already gone") {
+			t.Errorf("a stop that finds no daemon is not an error:\n%s", h.logs)
+		}
+		time.Sleep(ipvsRetryInterval)
+		synctest.Wait()
+		expectCalls(t, h.k, "") // nothing to retry
+		h.stop()
+		expectCalls(t, h.k, "stop master")
 	})
 }
