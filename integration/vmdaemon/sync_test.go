@@ -78,7 +78,8 @@ func TestSyncDaemonFollowsVRRP(t *testing.T) {
 	if err := netlab.WaitFor(30*time.Second, func() (bool, error) {
 		got = daemons()
 		sawBackup = sawBackup || got == wantBackup
-		return got == wantMaster, nil
+		// The log line follows the kernel's answer.
+		return got == wantMaster && strings.Contains(d.Log(), `msg="ipvs sync daemon started" state=master`), nil
 	}, func() string { return "master daemon only: kernel lists " + got + "\nlog:\n" + d.Log() }); err != nil {
 		t.Fatal(err)
 	}
