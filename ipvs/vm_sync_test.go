@@ -234,6 +234,23 @@ func TestVMSyncDaemonOptions(t *testing.T) {
 			t.Errorf("stop %+v: %v", c.start, err)
 		}
 	}
+	// The kernel refuses a sync daemon while a service has destinations of
+	// the other family, with a bare EINVAL: the error names the service.
+	k := key(ipvs.UDP, "10.0.0.1:53")
+	if err := l.n.NewService(ipvs.Service{Key: k, Scheduler: "rr"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.n.NewDestination(k, ipvs.Destination{Addr: vip("fd00::2"), Port: 53, Weight: 1, Method: ipvs.Tunnel}); err != nil {
+		t.Fatal(err)
+	}
+	err := l.n.StartSyncDaemon(ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "sync0"})
+	var oe *ipvs.OpError
+	if !errors.Is(err, unix.EINVAL) || !errors.As(err, &oe) || !strings.Contains(oe.Message, "UDP 10.0.0.1:53") {
+		t.Errorf("start with a mixed-family service: %v, want EINVAL naming the service", err)
+	}
+	if err := l.n.DelService(k); err != nil {
+		t.Fatal(err)
+	}
 	// The kernel refuses a group that is not multicast.
 	if err := l.n.StartSyncDaemon(ipvs.SyncDaemon{State: ipvs.SyncMaster, Interface: "sync0", McastGroup: vip("10.0.0.1")}); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("unicast group: %v, want EINVAL", err)
