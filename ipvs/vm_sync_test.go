@@ -201,26 +201,27 @@ func TestVMSyncDaemonOptions(t *testing.T) {
 	l := newSyncLab(t)
 	for _, c := range []struct {
 		start, want ipvs.SyncDaemon
+		mtu         int
 	}{
 		{ // defaults: 1500 - 20 - 8 for a master, the MTU's for a backup
 			ipvs.SyncDaemon{State: ipvs.SyncMaster, Interface: "sync0"},
-			ipvs.SyncDaemon{State: ipvs.SyncMaster, Interface: "sync0", MaxLen: 1472, McastGroup: vip("224.0.0.81"), McastPort: 8848, McastTTL: 1},
+			ipvs.SyncDaemon{State: ipvs.SyncMaster, Interface: "sync0", MaxLen: 1472, McastGroup: vip("224.0.0.81"), McastPort: 8848, McastTTL: 1}, 1500,
 		},
 		{
 			ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "lo"},
-			ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "lo", MaxLen: 65535 - 28, McastGroup: vip("224.0.0.81"), McastPort: 8848, McastTTL: 1},
+			ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "lo", MaxLen: 65535 - 28, McastGroup: vip("224.0.0.81"), McastPort: 8848, McastTTL: 1}, 65536,
 		},
 		{
 			ipvs.SyncDaemon{State: ipvs.SyncMaster, Interface: "sync0", SyncID: 255, MaxLen: 1400, McastGroup: vip("239.1.2.3"), McastPort: 9000, McastTTL: 5},
-			ipvs.SyncDaemon{State: ipvs.SyncMaster, Interface: "sync0", SyncID: 255, MaxLen: 1400, McastGroup: vip("239.1.2.3"), McastPort: 9000, McastTTL: 5},
+			ipvs.SyncDaemon{State: ipvs.SyncMaster, Interface: "sync0", SyncID: 255, MaxLen: 1400, McastGroup: vip("239.1.2.3"), McastPort: 9000, McastTTL: 5}, 1500,
 		},
 		{ // IPv6 group: the header is 40 + 8
 			ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "sync1", SyncID: 7, McastGroup: vip("ff02::1:81"), McastPort: 65535, McastTTL: 255},
-			ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "sync1", SyncID: 7, MaxLen: 1452, McastGroup: vip("ff02::1:81"), McastPort: 65535, McastTTL: 255},
+			ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "sync1", SyncID: 7, MaxLen: 1452, McastGroup: vip("ff02::1:81"), McastPort: 65535, McastTTL: 255}, 1500,
 		},
 		{ // a backup's maxlen is at least 1024
 			ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "sync1", MaxLen: 100},
-			ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "sync1", MaxLen: 1024, McastGroup: vip("224.0.0.81"), McastPort: 8848, McastTTL: 1},
+			ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "sync1", MaxLen: 1024, McastGroup: vip("224.0.0.81"), McastPort: 8848, McastTTL: 1}, 1500,
 		},
 	} {
 		if err := l.n.StartSyncDaemon(c.start); err != nil {
@@ -231,10 +232,32 @@ func TestVMSyncDaemonOptions(t *testing.T) {
 		if err != nil || len(ds) != 1 || ds[0] != c.want {
 			t.Errorf("start %+v: SyncDaemons = %+v, %v; want %+v", c.start, ds, err, c.want)
 		}
+		if got := c.start.Effective(c.mtu); got != c.want {
+			t.Errorf("%+v.Effective(%d) = %+v, the kernel lists %+v", c.start, c.mtu, got, c.want)
+		}
 		if err := l.n.StopSyncDaemon(c.start.State); err != nil {
 			t.Errorf("stop %+v: %v", c.start, err)
 		}
 	}
+	// A backup's default maxlen follows its interface's MTU.
+	sync1, err := l.nl.LinkByName("sync1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.nl.LinkSetMTU(sync1, 9000); err != nil {
+		t.Fatal(err)
+	}
+	jumbo := ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "sync1"}
+	if err := l.n.StartSyncDaemon(jumbo); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := l.n.SyncDaemons(); err != nil || len(ds) != 1 || ds[0] != jumbo.Effective(9000) || ds[0].MaxLen != 8972 {
+		t.Errorf("backup on MTU 9000: %+v, %v; want %+v", ds, err, jumbo.Effective(9000))
+	}
+	if err := l.n.StopSyncDaemon(ipvs.SyncBackup); err != nil {
+		t.Error(err)
+	}
+
 	// The kernel refuses a sync daemon while a service has destinations of
 	// the other family, with a bare EINVAL: the error names the service.
 	k := key(ipvs.UDP, "10.0.0.1:53")
@@ -244,7 +267,7 @@ func TestVMSyncDaemonOptions(t *testing.T) {
 	if err := l.n.NewDestination(k, ipvs.Destination{Addr: vip("fd00::2"), Port: 53, Weight: 1, Method: ipvs.Tunnel}); err != nil {
 		t.Fatal(err)
 	}
-	err := l.n.StartSyncDaemon(ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "sync0"})
+	err = l.n.StartSyncDaemon(ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: "sync0"})
 	var oe *ipvs.OpError
 	if !errors.Is(err, unix.EINVAL) || !errors.As(err, &oe) || !strings.Contains(oe.Message, "UDP 10.0.0.1:53") {
 		t.Errorf("start with a mixed-family service: %v, want EINVAL naming the service", err)
