@@ -561,7 +561,8 @@ func (n *Netlink) SyncDaemons() ([]SyncDaemon, error) {
 
 // StartSyncDaemon starts a master or backup sync daemon: kernel threads
 // ipvs-m:GEN:ID or ipvs-b:GEN:ID, one per net.ipv4.vs.sync_ports. Both roles
-// may run at once. It fails with ErrSyncDaemonRunning if the role has a
+// may run at once. The kernel cannot change a running daemon's options: stop
+// it and start it again. It fails with ErrSyncDaemonRunning if the role has a
 // daemon, with unix.ENODEV if d.Interface does not exist, with
 // unix.ENETUNREACH (master) if the interface has no route to the group
 // (e.g. it is down), and with unix.EINVAL for a group that is not
