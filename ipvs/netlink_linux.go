@@ -561,11 +561,14 @@ func (n *Netlink) SyncDaemons() ([]SyncDaemon, error) {
 
 // StartSyncDaemon starts a master or backup sync daemon: kernel threads
 // ipvs-m:GEN:ID or ipvs-b:GEN:ID, one per net.ipv4.vs.sync_ports. Both roles
-// may run at once. It fails with ErrSyncDaemonRunning if the role has a
+// may run at once. The kernel cannot change a running daemon's options: stop
+// it and start it again. It fails with ErrSyncDaemonRunning if the role has a
 // daemon, with unix.ENODEV if d.Interface does not exist, with
 // unix.ENETUNREACH (master) if the interface has no route to the group
-// (e.g. it is down), and with unix.EINVAL while a service has destinations
-// of the other address family (the sync protocol cannot carry them).
+// (e.g. it is down), and with unix.EINVAL for a group that is not
+// multicast, or while a service has destinations of the other address
+// family (the sync protocol cannot carry them; the error's Message then
+// names the service).
 func (n *Netlink) StartSyncDaemon(d SyncDaemon) error {
 	return n.doDaemon(cmdNewDaemon, &d, true)
 }
@@ -603,10 +606,14 @@ func (n *Netlink) doDaemon(cmd uint8, d *SyncDaemon, full bool) error {
 	}
 	replied, err := n.fenced(req, fence)
 	if replied {
-		if err != nil {
-			return newOpError(cmd, obj, err)
+		if err == nil {
+			return nil
 		}
-		return nil
+		e := newOpError(cmd, obj, err)
+		if cmd == cmdNewDaemon && errors.Is(err, unix.EINVAL) && e.Message == "" {
+			e.Message = n.mixedFamily()
+		}
+		return e
 	}
 	if err != nil {
 		return newOpError(cmd, obj, err)
@@ -620,6 +627,24 @@ func (n *Netlink) doDaemon(cmd uint8, d *SyncDaemon, full bool) error {
 		return nil
 	}
 	return &OpError{Op: cmdNames[cmd], Object: obj, Err: unix.EINTR}
+}
+
+// mixedFamily names a service with a destination of the other address
+// family, the reason the kernel refuses a sync daemon with a bare EINVAL
+// ("" if there is none, or the table cannot be read).
+func (n *Netlink) mixedFamily() string {
+	t, err := n.settings()
+	if err != nil {
+		return ""
+	}
+	for _, s := range t.Services {
+		for _, d := range s.Destinations {
+			if d.Family() != s.Key.Family {
+				return fmt.Sprintf("service %s has destination %s of another address family, which the sync protocol cannot carry", s.Key, d.Addr)
+			}
+		}
+	}
+	return ""
 }
 
 // fenced sends req (asking for an ACK) and then fence (a request with one

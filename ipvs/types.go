@@ -526,11 +526,68 @@ func (s SyncState) String() string {
 type SyncDaemon struct {
 	State      SyncState
 	Interface  string
-	SyncID     uint32
+	SyncID     uint32     // 0..255 (one byte in sync messages); a backup with 0 accepts every syncid
 	MaxLen     uint16     // sync message max length, 0 = kernel default
 	McastGroup netip.Addr // zero = 224.0.0.81
 	McastPort  uint16     // 0 = 8848
 	McastTTL   uint8      // 0 = 1
+}
+
+// The kernel's defaults for a sync daemon's options left zero.
+var (
+	DefaultSyncGroup = netip.AddrFrom4([4]byte{224, 0, 0, 81})
+)
+
+const (
+	DefaultSyncPort = 8848
+	DefaultSyncTTL  = 1
+)
+
+// Validate checks d against what the kernel accepts and what the sync
+// protocol can carry, without a kernel: a role, an interface name of at most
+// 15 bytes, a syncid of one byte, a multicast group.
+func (d SyncDaemon) Validate() error {
+	switch {
+	case d.State != SyncMaster && d.State != SyncBackup:
+		return fmt.Errorf("sync daemon: bad state %v", d.State)
+	case d.Interface == "" || len(d.Interface) > 15:
+		return fmt.Errorf("sync daemon: bad interface name %q", d.Interface)
+	case d.SyncID > 255:
+		return fmt.Errorf("sync daemon: syncid %d out of range 0-255", d.SyncID)
+	case d.McastGroup.IsValid() && (!d.McastGroup.IsMulticast() || d.McastGroup.Zone() != "" || d.McastGroup.Is4In6()):
+		return fmt.Errorf("sync daemon: group %s is not a multicast address", d.McastGroup)
+	}
+	return nil
+}
+
+// Effective returns d as the kernel runs it (and SyncDaemons lists it) on an
+// interface of MTU mtu: the defaults filled in, and maxlen bounded. A
+// master's default maxlen fits a 1500-byte packet; a backup's fits the MTU
+// (at least 1500) and is at least 1024 (start_sync_thread).
+func (d SyncDaemon) Effective(mtu int) SyncDaemon {
+	if !d.McastGroup.IsValid() {
+		d.McastGroup = DefaultSyncGroup
+	}
+	if d.McastPort == 0 {
+		d.McastPort = DefaultSyncPort
+	}
+	if d.McastTTL == 0 {
+		d.McastTTL = DefaultSyncTTL
+	}
+	hdr := 20 + 8 // IPv4 + UDP
+	if d.McastGroup.Is6() {
+		hdr = 40 + 8
+	}
+	size, least := 1500, 1
+	if d.State == SyncBackup {
+		size, least = min(max(mtu, 1500), 65535), 1024
+	}
+	if d.MaxLen == 0 {
+		d.MaxLen = uint16(size - hdr)
+	} else {
+		d.MaxLen = uint16(min(max(int(d.MaxLen), least), 65535-hdr))
+	}
+	return d
 }
 
 // Kernel is the access to the kernel's IPVS tables that ipvsadm and the

@@ -3,10 +3,12 @@ package ipvsadm
 import (
 	"bytes"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
 )
 
@@ -51,5 +53,35 @@ func TestGoldenListings(t *testing.T) {
 				t.Errorf("ipvsadm %q output differs from %s\n--- got\n%s--- want\n%s", l.args, path, stdout.String(), want)
 			}
 		})
+	}
+}
+
+// TestGoldenDaemonListing lists the sync daemons as the kernel reports them
+// (its defaults filled in) and compares with testdata/golden/L_daemon.txt,
+// which the VM tier checks against the real ipvsadm 1.31
+// (TestVMDaemonMatchesRealIpvsadm).
+func TestGoldenDaemonListing(t *testing.T) {
+	k := &ipvstest.Kernel{}
+	for _, d := range []ipvs.SyncDaemon{ // backup first: the listing puts the master first
+		{State: ipvs.SyncBackup, Interface: "ipvsadm0", SyncID: 3, MaxLen: 1452, McastGroup: netip.MustParseAddr("ff02::1:81"), McastPort: 8848, McastTTL: 1},
+		{State: ipvs.SyncMaster, Interface: "ipvsadm0", SyncID: 4, MaxLen: 1200, McastGroup: netip.MustParseAddr("239.0.0.81"), McastPort: 9000, McastTTL: 2},
+	} {
+		if err := k.StartSyncDaemon(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(filepath.Join("testdata", "golden", "L_daemon.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"-L", "--daemon"}, {"-Ln", "--daemon"}, {"--list", "--daemon"}} {
+		var stdout, stderr bytes.Buffer
+		env := &Env{Kernel: k, Stdout: &stdout, Stderr: &stderr, Resolver: goldenResolver{}}
+		if code := env.Run(append([]string{"ipvsadm"}, args...)); code != 0 || stderr.Len() != 0 {
+			t.Fatalf("%q: exit %d, stderr %q", args, code, stderr.String())
+		}
+		if stdout.String() != string(want) {
+			t.Errorf("ipvsadm %q:\n%s--- want\n%s", args, stdout.String(), want)
+		}
 	}
 }
