@@ -217,6 +217,12 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 		Logger:      d.log,
 		ScriptUser:  p.cfg.Global.ScriptUser,
 		ScriptGroup: p.cfg.Global.ScriptGroup,
+		// The sync daemons follow the lvs_sync_daemon instance's state.
+		OnTransition: func() {
+			if s := d.syncd; s != nil {
+				s.kick()
+			}
+		},
 	}
 	vrrpGlobals(p.cfg.Global, &ro)
 	if d.opts.newVRRP != nil {

@@ -22,11 +22,6 @@ import (
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
-// syncPollInterval is how often the sync daemon manager reads the VRRP
-// runner's snapshot for the state of the lvs_sync_daemon instance: the
-// delay between a transition and the sync daemons following it.
-const syncPollInterval = 100 * time.Millisecond
-
 // Kernel defaults of a sync daemon (ip_vs_sync.c), for comparing a
 // configured daemon with a running one.
 var syncDefaultGroup4 = netip.AddrFrom4([4]byte{224, 0, 0, 81})
@@ -264,8 +259,10 @@ type syncdOptions struct {
 
 // syncd manages the kernel's IPVS connection sync daemons and the
 // net.ipv4.vs sysctls of a plan. One goroutine, Run, owns the kernel
-// handle and the state below; reloads (commit) and the VRRP runner
-// (setSource) hand it their news. It opens IPVS only once a plan
+// handle and the state below; reloads (commit), the VRRP runner
+// (setSource) and its transitions (kick, from runner.Options.OnTransition)
+// hand it their news; it reads the instance's state from the runner's
+// Snapshot then, and never polls. It opens IPVS only once a plan
 // configures sync (the sync daemons or a sysctl); without IPVS in the
 // kernel it logs once and retries every 10 s, like lvs, and never fails.
 // Each reconcile lists the kernel's daemons and applies syncOps, so a
@@ -387,16 +384,11 @@ func (s *syncd) Run(ctx context.Context) error {
 				}
 			}
 		}
-		// Wake up to poll the instance's state, or to retry.
-		var wait time.Duration
-		switch {
-		case s.plan.daemon != nil && s.plan.instance != "":
-			wait = syncPollInterval
-		case s.pending:
-			wait = max(retryAt.Sub(s.clk.Now()), 0)
-		}
+		// Wake up on a transition or a reload (kick), when the VRRP runner
+		// becomes ready, or to retry.
 		var tick <-chan time.Time
-		if wait > 0 || s.pending {
+		if s.pending {
+			wait := max(retryAt.Sub(s.clk.Now()), 0)
 			if timer == nil {
 				timer = s.clk.NewTimer(wait)
 			} else {
@@ -404,16 +396,20 @@ func (s *syncd) Run(ctx context.Context) error {
 			}
 			tick = timer.C()
 		}
+		var ready <-chan struct{}
+		if src := s.src.Load(); src != nil && s.plan.instance != "" {
+			if r := (*src).Ready(); !closed(r) {
+				ready = r
+			}
+		}
 		select {
 		case <-ctx.Done():
-			if timer != nil {
-				timer.Stop()
-			}
 		case <-s.wake:
-			if timer != nil {
-				timer.Stop()
-			}
+		case <-ready:
 		case <-tick:
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 	}
 }
@@ -588,5 +584,15 @@ func (s *syncd) shutdown() {
 		if err := s.do(op); err != nil {
 			s.log.Error("ipvs sync daemon: stop failed", "error", err)
 		}
+	}
+}
+
+// closed reports whether c is closed (c only ever closes).
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }

@@ -325,7 +325,7 @@ func (h *syncdHarness) stop() {
 
 func (h *syncdHarness) transition(st vrrp.State) {
 	h.src.set(st)
-	time.Sleep(syncPollInterval)
+	h.s.kick() // as the runner's OnTransition does
 	synctest.Wait()
 }
 
@@ -389,7 +389,6 @@ func TestSyncdWaitsForVRRPReady(t *testing.T) {
 		synctest.Wait()
 		expectCalls(t, h.k, "") // no backup daemon before the instance's initial state is known
 		close(src.ready)
-		time.Sleep(syncPollInterval)
 		synctest.Wait()
 		expectCalls(t, h.k, "start master eth1 51")
 		h.stop()
@@ -639,7 +638,6 @@ func TestDaemonRunsSyncDaemons(t *testing.T) {
 		td.d.syncd.open = func() (syncKernel, error) { return sk, nil }
 		td.start(t)
 		td.notify.expect(t, "READY")
-		time.Sleep(syncPollInterval)
 		synctest.Wait()
 		expectCalls(t, sk, "start master eth0 51")
 		if err := os.WriteFile(td.file, []byte(src), 0o644); err != nil {

@@ -309,6 +309,7 @@ func (r *Runner) logTransition(in *instance, n vrrp.Notify) {
 // transition keeps the statistics of a state change, stops GARPs when
 // leaving master and runs the notify scripts.
 func (r *Runner) transition(in *instance, n vrrp.Notify) {
+	r.transited = true
 	in.stats.LastTransition = r.now
 	in.stats.LastTransitionReason = n.Reason
 	if n.From == vrrp.StateMaster {

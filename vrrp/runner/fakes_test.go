@@ -86,6 +86,8 @@ type nodeOpts struct {
 	addrs []track.AddrEvent
 	// log, if set, gets a copy of the node's log.
 	log *lockedBuffer
+	// onTransition is Options.OnTransition.
+	onTransition func()
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent use.
@@ -141,6 +143,7 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		Checker:         n.scripts,
 		StartupDelay:    no.startupDelay,
 		LogUnknownVRIDs: no.logUnknownVRIDs,
+		OnTransition:    no.onTransition,
 	}
 	if no.links {
 		n.links = &fakeLinks{events: make(chan track.LinkEvent, 16)}

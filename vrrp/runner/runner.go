@@ -67,6 +67,10 @@ type Options struct {
 	// that interface uses (keepalived log_unknown_vrids; it logs each, at
 	// info level). They are counted in Stats.RxUnknownVRID either way.
 	LogUnknownVRIDs bool
+	// OnTransition, when set, is called from Run's loop after one or more
+	// instances changed state and Snapshot shows the new states. It must
+	// not block (e.g. a non-blocking send on a buffered channel).
+	OnTransition func()
 	// DynamicInterfaces (keepalived dynamic_interfaces, needs Links): an
 	// instance whose interface does not exist when Run starts (or a reload
 	// adds it) waits in FAULT until it appears; when an interface is
@@ -147,6 +151,7 @@ type Runner struct {
 
 	recvErrors atomic.Uint64
 	published  atomic.Pointer[Stats]
+	transited  bool // an instance changed state since the last publish
 	ran        atomic.Bool
 }
 
@@ -586,7 +591,8 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 // Ready is closed once Run has opened every VRRP socket and started the
-// instances (with a LinkWatcher, on the first link dump). It is never
+// instances (with a LinkWatcher, on the first link dump); Snapshot then
+// shows their first states. It is never
 // closed if Run fails before.
 func (r *Runner) Ready() <-chan struct{} { return r.ready }
 
@@ -776,6 +782,12 @@ func (r *Runner) loop() {
 			timerC = timer.C
 		}
 		r.publish()
+		if r.transited {
+			r.transited = false
+			if f := r.opts.OnTransition; f != nil {
+				f()
+			}
+		}
 		select {
 		case <-r.gctx.Done():
 			return
@@ -835,7 +847,10 @@ func (r *Runner) late(lateness time.Duration) {
 // startup starts every instance, after telling it its trackers' state.
 func (r *Runner) startup() {
 	r.started = true
-	defer close(r.ready)
+	defer func() {
+		r.publish() // Snapshot shows the started states once Ready is closed
+		close(r.ready)
+	}()
 	for _, in := range r.insts {
 		if in.trackers {
 			r.updateTrackers(in, "initial tracker state")

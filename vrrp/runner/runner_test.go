@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -726,6 +727,29 @@ func TestRunnerReady(t *testing.T) {
 		l.settle()
 		if !isReady(b) || b.inst("VI_1").State != vrrp.StateBackup {
 			t.Errorf("B: ready %v in %v after the first link dump", isReady(b), b.inst("VI_1").State)
+		}
+	})
+}
+
+// TestRunnerOnTransition: OnTransition is called after each state change,
+// when Snapshot already shows the new state (the daemon's sync daemons
+// follow an instance this way), and not otherwise.
+func TestRunnerOnTransition(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		var a *node
+		var seen []string
+		a = l.addNode("A", addrA4, addrA6, []InstanceConfig{netModes[0].instance("VI_1", 51, 150, "")}, nodeOpts{
+			onTransition: func() {
+				in := a.r.Snapshot().Instances[0]
+				seen = append(seen, fmt.Sprintf("%v@%v", in.State, in.LastTransition.Sub(t0)))
+			},
+		})
+		l.start()
+		l.runUntil(t0.Add(20 * time.Second))
+		want := []string{"BACKUP@0s", fmt.Sprintf("MASTER@%v", 3*time.Second+skewAt(150))}
+		if !slices.Equal(seen, want) {
+			t.Errorf("OnTransition saw %v, want %v", seen, want)
 		}
 	})
 }
