@@ -26,7 +26,10 @@
 // killed daemon alone is no failure: the kernel keeps forwarding). A flow
 // survives when it sees no reset or error, the same real server keeps
 // answering, it gets echoes after the switch, and its stall (longest gap
-// between echoes) is within the VRRP switch time plus one second.
+// between echoes) is within the VRRP switch time plus one second. The switch
+// time runs from the failure until the client's ARP entry for the VIP names
+// the new master (VRRP takeover and its gratuitous ARP); for the failback,
+// from the returning director holding the VIP until that entry names it.
 //
 // Failback: a machine that failed comes back rebooted, with an empty IPVS
 // connection table. The drill models that with a fresh namespace (lvs1r) with

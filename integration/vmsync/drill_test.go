@@ -26,7 +26,7 @@ const (
 // row is the drill's figures for one event of one run.
 type row struct {
 	run, event       string
-	switchTime       time.Duration // VRRP: failure to VIP on the backup; failback: lvs1 VIP to lvs2 without it
+	switchTime       time.Duration // failover: failure to the client's ARP entry for the VIP on lvs2; failback: VIP on lvs1 to that entry on lvs1 and lvs2 without the VIP
 	bound            time.Duration // switchTime + 1 s
 	synced, survived int           // flows the new master listed with origin SYNC, and those of them that survived
 	other, otherOK   int           // flows it did not list (late flows, or all without sync), and survivors
@@ -184,6 +184,7 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	failAt := time.Now()
 	l.fail(lvs1)
 	wait(t, 20*time.Second, "VIP on lvs2", func() bool { return hasVIP(lvs2) })
+	l.waitGARP(lvs2)
 	switched := time.Now()
 	r := observe(t, name, "failover", flows, synced, failAt, switched)
 	r.lag = durs(lags)
@@ -232,6 +233,7 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	}
 	takeover := time.Now()
 	t.Logf("lvs1 rebooted and preempted %v after its start; it listed %d of %d live flows with origin SYNC", takeover.Sub(bootAt).Round(time.Millisecond), len(seen), len(alive))
+	l.waitGARP(lvs1r)
 	wait(t, 10*time.Second, "lvs2 to drop the VIP", func() bool { return !hasVIP(lvs2) })
 	r = observe(t, name, "failback", alive, listed, takeover, time.Now())
 	r.lag = durs(lags)
@@ -271,8 +273,12 @@ func observe(t *testing.T, run, event string, flows []*flow, listed map[uint16]b
 		reason := ""
 		switch {
 		case s.err != nil:
-			reason = "reset"
-			if !strings.Contains(s.err.Error(), "reset") {
+			switch msg := s.err.Error(); {
+			case strings.Contains(msg, "reset"):
+				reason = "reset"
+			case strings.Contains(msg, "connection closed"):
+				reason = "closed"
+			default:
 				reason = "error"
 			}
 			if listed[f.port] || r.lost["reset"]+r.lost["error"] < 3 {

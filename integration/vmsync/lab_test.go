@@ -331,6 +331,17 @@ func hexAddr(s string) string {
 	return strings.ToUpper(fmt.Sprintf("%08x", netip.MustParseAddr(s).AsSlice()))
 }
 
+// waitGARP waits until the client's neighbour entry for the VIP names d's
+// MAC: d's gratuitous ARP arrived, the switch is complete.
+func (l *lab) waitGARP(d *director) {
+	l.t.Helper()
+	mac := d.node.MAC().String()
+	wait(l.t, 10*time.Second, "the client's ARP entry for the VIP to name "+d.node.Name(), func() bool {
+		m, err := l.client.Neigh(netip.MustParseAddr(vip))
+		return err == nil && m.String() == mac
+	})
+}
+
 // hasVIP reports whether d holds the VIP.
 func hasVIP(d *director) bool {
 	ok, _ := d.node.HasAddr(netip.MustParseAddr(vip))
