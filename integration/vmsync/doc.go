@@ -80,5 +80,6 @@
 // TestSyncDrill prints the figures as a table: per run and event the VRRP
 // switch time, the stall bound, synced flows survived/total, stall
 // p50/p99/max, unsynced flows survived/total, sync lag p50/p99/max (failback:
-// from the rebooted director's start) and why flows were lost.
+// from the rebooted director's start, its namespace created) and why flows
+// were lost.
 package vmsync

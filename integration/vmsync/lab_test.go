@@ -140,10 +140,18 @@ func directorConf(nat, withSync bool) string {
 	return b.String()
 }
 
-// addDirector builds a director machine called name (lvs1, lvs2, or lvs1r for
-// lvs1 after its reboot) with host address .idx on every link, sets its
-// sysctls, starts its sync daemons (when the drill syncs) and lvs-ha -i id.
+// addDirector builds a director machine and starts its lvs-ha.
 func (l *lab) addDirector(name, id string, idx int) *director {
+	l.t.Helper()
+	d := l.buildDirector(name, id, idx)
+	l.run(d)
+	return d
+}
+
+// buildDirector builds a director machine called name (lvs1, lvs2, or lvs1r
+// for lvs1 after its reboot) with host address .idx on every link, sets its
+// sysctls and starts its sync daemons (when the drill syncs).
+func (l *lab) buildDirector(name, id string, idx int) *director {
 	t := l.t
 	t.Helper()
 	d := &director{id: id}
@@ -168,9 +176,64 @@ func (l *lab) addDirector(name, id string, idx int) *director {
 				"--syncid", strconv.Itoa(vrid), "--mcast-group", syncGroup)
 		}
 	}
-	d.proc = vmlab.Run(t, d.node, "msg=running", 60*time.Second, "-i", id, "-f", l.conf,
-		"-pid-file", filepath.Join(l.tmp, name+".pid"), "-dump-file", filepath.Join(l.tmp, name+".dump"))
 	return d
+}
+
+// run starts lvs-ha -i d.id in d.
+func (l *lab) run(d *director) {
+	l.t.Helper()
+	name := d.node.Name()
+	d.proc = vmlab.Run(l.t, d.node, "msg=running", 60*time.Second, "-i", d.id, "-f", l.conf,
+		"-pid-file", filepath.Join(l.tmp, name+".pid"), "-dump-file", filepath.Join(l.tmp, name+".dump"))
+}
+
+// watcher polls a director's /proc/net/ip_vs_conn_sync every 50 ms and
+// remembers when each client port first showed up with origin SYNC.
+type watcher struct {
+	stop, done chan struct{}
+	mu         sync.Mutex
+	first      map[uint16]time.Time
+	last       map[uint16]bool
+	err        error
+}
+
+func watch(n *netlab.Node) *watcher {
+	w := &watcher{stop: make(chan struct{}), done: make(chan struct{}), first: map[uint16]time.Time{}}
+	go func() {
+		defer close(w.done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			ports, err := syncedPorts(n)
+			now := time.Now()
+			w.mu.Lock()
+			if err != nil {
+				w.err = err
+				w.mu.Unlock()
+				return
+			}
+			for p := range ports {
+				if _, ok := w.first[p]; !ok {
+					w.first[p] = now
+				}
+			}
+			w.last = ports
+			w.mu.Unlock()
+			select {
+			case <-w.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return w
+}
+
+// end stops the watcher and returns its last reading and first sightings.
+func (w *watcher) end() (map[uint16]bool, map[uint16]time.Time, error) {
+	close(w.stop)
+	<-w.done
+	return w.last, w.first, w.err
 }
 
 // directorSysctls are the net.ipv4.vs and forwarding settings the drill relies
