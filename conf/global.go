@@ -248,6 +248,22 @@ func init() {
 		keyword[*gd]{name: "lvs_flush_onstop", meaning: "legacy name of lvs_flush_on_stop", status: parsed, aliasOf: "lvs_flush_on_stop", deprecated: true,
 			fn: func(l *loader, n *syntax.Node, g *gd) { globalTable.index["lvs_flush_on_stop"].fn(l, n, g) }},
 		impl("lvs_timeouts", "IPVS timeouts: [tcp SECS] [tcpfin SECS] [udp SECS]", "unchanged", (*loader).lvsTimeouts),
+		impl("lvs_sloppy_tcp", "lvs-ha extension: net.ipv4.vs.sloppy_tcp, create IPVS connections from any TCP packet (a backup taking over mid-flow connections it has no sync entry for): [on|off]", "unchanged", gTriBool(func(g *gd) **bool { return &g.LVSSloppyTCP })),
+		impl("lvs_sloppy_sctp", "lvs-ha extension: net.ipv4.vs.sloppy_sctp, create IPVS connections from any SCTP packet: [on|off]", "unchanged", gTriBool(func(g *gd) **bool { return &g.LVSSloppySCTP })),
+		impl("lvs_sync_threshold", "lvs-ha extension: net.ipv4.vs.sync_threshold, THRESHOLD PERIOD: sync a connection at its THRESHOLDth packet and every PERIOD packets after (0 <= THRESHOLD < PERIOD, or PERIOD 0: once)", "unchanged (kernel: 3 50)", (*loader).lvsSyncThreshold),
+		impl("lvs_sync_refresh_period", "lvs-ha extension: net.ipv4.vs.sync_refresh_period, seconds: resync a connection whose state did not change only when its timer moved this much (0: use lvs_sync_threshold)", "unchanged (kernel: 0)", func(l *loader, n *syntax.Node, g *gd) {
+			if v, ok := l.uintArg(n, 0, maxSyncRefreshSecs); ok {
+				s := int(v)
+				g.LVSSyncRefreshPeriod = &s
+			}
+		}),
+		impl("lvs_sync_retries", "lvs-ha extension: net.ipv4.vs.sync_retries, resends of a sync message every sync_refresh_period/8 (0..3)", "unchanged (kernel: 0)", func(l *loader, n *syntax.Node, g *gd) {
+			if v, ok := l.uintArg(n, 0, 3); ok {
+				r := int(v)
+				g.LVSSyncRetries = &r
+			}
+		}),
+		impl("lvs_sync_persist_mode", "lvs-ha extension: net.ipv4.vs.sync_persist_mode, sync persistent connections' templates and not their connections: [on|off]", "unchanged", gTriBool(func(g *gd) **bool { return &g.LVSSyncPersistMode })),
 		impl("max_auto_priority", "maximum realtime priority raised automatically when late: [-1..99]", "0", func(l *loader, n *syntax.Node, g *gd) {
 			if len(n.Args) == 0 {
 				g.MaxAutoPriority = 99
@@ -390,6 +406,29 @@ func gRepeat(f func(*gd) *int) func(*loader, *syntax.Node, *gd) {
 		}
 		*f(g) = int(v)
 	}
+}
+
+// maxSyncRefreshSecs is the largest net.ipv4.vs.sync_refresh_period the
+// kernel's proc_dointvec_jiffies stores with HZ 1000 (INT_MAX jiffies).
+const maxSyncRefreshSecs = math.MaxInt32 / 1000
+
+// lvsSyncThreshold is lvs_sync_threshold THRESHOLD PERIOD, validated as the
+// kernel's proc_do_sync_threshold does: both >= 0 and THRESHOLD < PERIOD
+// unless PERIOD is 0.
+func (l *loader) lvsSyncThreshold(n *syntax.Node, g *gd) {
+	if !l.nargs(n, 2, 2) {
+		return
+	}
+	t, ok1 := l.uint(n.Args[0], "lvs_sync_threshold threshold", 0, math.MaxInt32)
+	p, ok2 := l.uint(n.Args[1], "lvs_sync_threshold period", 0, math.MaxInt32)
+	if !ok1 || !ok2 {
+		return
+	}
+	if p != 0 && t >= p {
+		l.errf(n.Args[0].Pos, "lvs_sync_threshold %d %d: the threshold must be less than the period (or the period 0), as the kernel requires", t, p)
+		return
+	}
+	g.LVSSyncThreshold = &[2]int{int(t), int(p)}
 }
 
 func (l *loader) lvsSyncDaemon(n *syntax.Node, g *gd) {

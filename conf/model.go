@@ -111,6 +111,16 @@ type GlobalDefs struct {
 	LVSFlush       bool           `json:"lvs_flush,omitempty"`
 	LVSFlushOnStop string         `json:"lvs_flush_on_stop,omitempty"` // "", "RS" or "VS"
 	LVSTimeouts    *LVSTimeouts   `json:"lvs_timeouts,omitempty"`
+	// lvs-ha extensions: the net.ipv4.vs sysctls of the director's
+	// namespace (sloppy_tcp, sloppy_sctp, sync_threshold,
+	// sync_refresh_period, sync_retries, sync_persist_mode); nil leaves the
+	// kernel's value alone.
+	LVSSloppyTCP         *bool   `json:"lvs_sloppy_tcp,omitempty"`
+	LVSSloppySCTP        *bool   `json:"lvs_sloppy_sctp,omitempty"`
+	LVSSyncThreshold     *[2]int `json:"lvs_sync_threshold,omitempty"`      // threshold, period (packets)
+	LVSSyncRefreshPeriod *int    `json:"lvs_sync_refresh_period,omitempty"` // seconds
+	LVSSyncRetries       *int    `json:"lvs_sync_retries,omitempty"`
+	LVSSyncPersistMode   *bool   `json:"lvs_sync_persist_mode,omitempty"`
 
 	MaxAutoPriority int `json:"max_auto_priority,omitempty"`
 	// VRRP process scheduling (lvs-ha applies them to its one process).

@@ -88,6 +88,8 @@ type Options struct {
 	newVRRP     func(runner.Options) (vrrpRunner, error)
 	wrapChecker func(id string, c healthcheck.Checker) healthcheck.Checker
 	checkScript scriptChecker // nil: script.CheckScriptSecurity
+	sysctls     sysctlIO      // net.ipv4.vs sysctls; nil: procVS
+	ifaceMTU    func(name string) (int, bool)
 }
 
 // vrrpRunner is what the daemon needs of the VRRP runner.
@@ -112,6 +114,7 @@ type Daemon struct {
 	notify  Notifier
 	now     func() time.Time
 	lvs     *lvs
+	syncd   *syncd
 	plan    atomic.Pointer[plan] // the configuration in effect
 
 	// mu serialises reloads and guards the fields below.
@@ -193,6 +196,14 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 			d.metrics.ObserveCheck(cs.info, ev.Result)
 		}
 	}})
+	var openSync func() (syncKernel, error)
+	if o.openIPVS != nil {
+		openSync = func() (syncKernel, error) { return o.openIPVS() }
+	}
+	d.syncd = newSyncd(p.sync, syncdOptions{Logger: d.log, Open: openSync, Clock: o.clk, Sysctls: o.sysctls})
+	if d.vrrp != nil {
+		d.syncd.setSource(d.vrrp)
+	}
 	d.setSourcesLocked()
 	return d, nil
 }
@@ -272,6 +283,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		waiting = append(waiting, d.vrrp.Ready())
 	}
 	g.Go(func() error { return d.lvs.Run(gctx) })
+	g.Go(func() error { return d.syncd.Run(gctx) })
 	d.mu.Unlock()
 	d.startStatus(gctx, g)
 	d.metrics.ConfigReloaded(d.now(), nil)

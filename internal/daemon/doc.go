@@ -8,6 +8,12 @@
 // one owner of the real servers' health state (lvsstate.go) and the one
 // writer of the IPVS table.
 //
+// The IPVS connection sync daemons (lvs_sync_daemon) and the net.ipv4.vs
+// sysctls belong to syncd (sync.go): a pure core (syncOps: the wanted
+// daemons, from the plan and the VRRP instance's state, against the
+// running ones) and one goroutine that polls the VRRP runner's snapshot and
+// calls the kernel; see docs/connection-sync.md.
+//
 // The service manager is told READY=1 once the VRRP runner is Ready (sockets
 // open, instances started) and lvs has attempted its first IPVS apply.
 // Attempted, not succeeded: without IPVS in the kernel lvs logs "IPVS

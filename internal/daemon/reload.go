@@ -53,6 +53,7 @@ type plan struct {
 	logAll    map[string]bool     // checks with log_all_failures
 	timeouts  *ipvs.Timeouts      // lvs_timeouts (zero fields: the kernel's original value); nil: none
 	stop      stopMode
+	sync      syncPlan // lvs_sync_daemon and the net.ipv4.vs sysctls
 	// warnings are the build's findings that do not stop it (script
 	// security), each at its location.
 	warnings syntax.Diagnostics
@@ -93,6 +94,8 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 	if o.KeepIPVSOnStop {
 		p.stop = stopKeep
 	}
+	p.sync = newSyncPlan(cfg)
+	p.warnings = append(p.warnings, syncWarnings(cfg, o.ifaceMTU)...)
 	return p, nil
 }
 
@@ -187,6 +190,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 		return fmt.Errorf("vrrp: %w", err)
 	}
 	d.plan.Store(p)
+	d.syncd.commit(p.sync)
 	d.metrics.SetUnsupportedKeywords(len(cfg.Unsupported))
 	ch, err := d.lvs.commit(d.gctx, p)
 	switch {
@@ -230,6 +234,7 @@ func (d *Daemon) reloadVRRPLocked(ctx context.Context, p *plan) error {
 			return err
 		}
 		d.vrrp = r
+		d.syncd.setSource(r)
 		d.startVRRPLocked()
 		d.log.Info("reload: vrrp started", "instances", len(p.instances))
 	}
