@@ -48,16 +48,16 @@
 //
 // Settings made explicit, and why:
 //
-//   - net.ipv4.vs.sync_threshold "3 10" on the directors: a flow is synced on
-//     its 3rd packet and again every 10 (default 50). The returning director
-//     only learns flows that the master resends after it came up; with 10 the
-//     heartbeat resends every flow about every second, well inside
-//     preempt_delay. The master thread flushes a partly filled message after
-//     2 s at most, which is most of the sync lag.
-//   - net.ipv4.vs.sloppy_tcp: 1 in DR, so that the DR control shows the
-//     rescheduling the issue describes (with 0 the backup's own stack resets
-//     every unsynced flow); 0 (the default) in NAT, where the control then
-//     breaks every flow. Synced flows have an entry and never depend on it.
+//   - lvs_sync_threshold 3 10 (net.ipv4.vs.sync_threshold, an lvs-ha
+//     extension in global_defs): a flow is synced on its 3rd packet and again
+//     every 10 (default 3 50). The returning director only learns flows that
+//     the master resends after it came up; with 10 the heartbeat resends every
+//     flow about every second, well inside preempt_delay.
+//   - lvs_sloppy_tcp (net.ipv4.vs.sloppy_tcp): on in DR, so that the DR
+//     control shows the rescheduling the issue describes (with off the
+//     backup's own stack resets every unsynced flow); off (the kernel default)
+//     in NAT, where the control then breaks every flow. Synced flows have an
+//     entry and never depend on it. The test checks that lvs-ha set both.
 //   - net.ipv4.vs.conntrack 0 (the default): IPVS creates no conntrack
 //     entries, so nothing on the new master needs state that sync does not
 //     carry (sync carries no conntrack state: with conntrack 1 and a firewall
@@ -73,9 +73,11 @@
 //     backoff a flow would resume at the client's next retry, up to twice the
 //     failover time, and the stall would measure TCP, not the directors.
 //
-// Until lvs-ha starts the sync daemons itself (lvs_sync_daemon), the test
-// starts both roles on both directors with the VM's ipvsadm --start-daemon
-// (keepalived's lvs_sync_daemon without an instance).
+// The sync daemons are lvs-ha's: global_defs has lvs_sync_daemon eth2 VI_1
+// id 51 group 239.0.2.81, so each director runs the master daemon while VI_1
+// is MASTER and the backup daemon otherwise; the drill checks with ipvsadm
+// -L --daemon that they follow the failover and the reboot. The controls
+// leave lvs_sync_daemon out and keep everything else.
 //
 // TestSyncDrill prints the figures as a table: per run and event the VRRP
 // switch time, the stall bound, synced flows survived/total, stall

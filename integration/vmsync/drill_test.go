@@ -108,6 +108,10 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	if hasVIP(lvs2) || !hasVIP(lvs1) {
 		t.Fatalf("lvs1 should be MASTER and lvs2 BACKUP\nlvs1:\n%s\nlvs2:\n%s", lvs1.proc.LogTail(3000), lvs2.proc.LogTail(3000))
 	}
+	if withSync {
+		daemons(t, lvs1, "master")
+		daemons(t, lvs2, "backup")
+	}
 
 	stop := make(chan struct{})
 	var flows []*flow
@@ -193,6 +197,7 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	if !withSync {
 		return
 	}
+	daemons(t, lvs2, "master")
 
 	// Step 5: lvs1 reboots (a fresh namespace: empty IPVS table, same
 	// addresses and configuration), resyncs from lvs2 during preempt_delay and
@@ -207,6 +212,7 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	lvs1r := l.buildDirector("lvs1r", "lvs1", 1)
 	w := watch(lvs1r.node)
 	l.run(lvs1r)
+	daemons(t, lvs1r, "backup")
 	wait(t, preemptDelay+30*time.Second, "lvs1 (rebooted) to preempt", func() bool { return hasVIP(lvs1r) })
 	takeover := time.Now()
 	listed, first, err := w.end()
@@ -330,6 +336,20 @@ func record(r row) {
 	rowsMu.Lock()
 	rows = append(rows, r)
 	rowsMu.Unlock()
+}
+
+// daemons waits until d runs exactly the sync daemon of role (master or
+// backup) that lvs_sync_daemon ... VI_1 wants in VI_1's state, as ipvsadm
+// -L --daemon lists it.
+func daemons(t *testing.T, d *director, role string) {
+	t.Helper()
+	var out string
+	wait(t, 10*time.Second, d.node.Name()+" to run only the "+role+" sync daemon", func() bool {
+		out = vmlab.Ipvsadm(t, d.node, "-L", "--daemon")
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		return len(lines) == 1 && strings.HasPrefix(lines[0], role+" sync daemon (mcast="+syncIf+", syncid=51,")
+	})
+	t.Logf("%s: %s", d.node.Name(), strings.TrimSpace(out))
 }
 
 func wait(t *testing.T, limit time.Duration, what string, cond func() bool) {

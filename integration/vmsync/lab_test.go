@@ -111,6 +111,13 @@ func newLab(t *testing.T, nat, withSync bool) *lab {
 func directorConf(nat, withSync bool) string {
 	var b strings.Builder
 	b.WriteString("global_defs {\n    vrrp_garp_master_repeat 3\n")
+	if withSync {
+		// The sync daemons follow VI_1: master while it is MASTER, backup otherwise.
+		fmt.Fprintf(&b, "    lvs_sync_daemon %s VI_1 id %d group %s\n", syncIf, vrid, syncGroup)
+	}
+	for _, kv := range vsSysctls(nat) {
+		fmt.Fprintf(&b, "    %s %s\n", kv.keyword, kv.value)
+	}
 	b.WriteString("}\n\n")
 	fmt.Fprintf(&b, `vrrp_instance VI_1 {
     state BACKUP
@@ -149,8 +156,8 @@ func (l *lab) addDirector(name, id string, idx int) *director {
 }
 
 // buildDirector builds a director machine called name (lvs1, lvs2, or lvs1r
-// for lvs1 after its reboot) with host address .idx on every link, sets its
-// sysctls and starts its sync daemons (when the drill syncs).
+// for lvs1 after its reboot) with host address .idx on every link and sets
+// the sysctls lvs-ha does not.
 func (l *lab) buildDirector(name, id string, idx int) *director {
 	t := l.t
 	t.Helper()
@@ -167,15 +174,6 @@ func (l *lab) buildDirector(name, id string, idx int) *director {
 	for _, kv := range directorSysctls(l.nat) {
 		vmlab.Sysctl(t, d.node, kv[0], kv[1])
 	}
-	if l.sync {
-		// Both roles for the daemon's life (keepalived's lvs_sync_daemon without an
-		// instance): the master thread sends what this director forwards, the
-		// backup thread receives what the other one forwards.
-		for _, role := range []string{"master", "backup"} {
-			vmlab.Ipvsadm(t, d.node, "--start-daemon", role, "--mcast-interface", syncIf,
-				"--syncid", strconv.Itoa(vrid), "--mcast-group", syncGroup)
-		}
-	}
 	return d
 }
 
@@ -185,6 +183,7 @@ func (l *lab) run(d *director) {
 	name := d.node.Name()
 	d.proc = vmlab.Run(l.t, d.node, "msg=running", 60*time.Second, "-i", d.id, "-f", l.conf,
 		"-pid-file", filepath.Join(l.tmp, name+".pid"), "-dump-file", filepath.Join(l.tmp, name+".dump"))
+	l.checkSysctls(d)
 }
 
 // watcher polls a director's /proc/net/ip_vs_conn_sync every 50 ms and
@@ -236,22 +235,52 @@ func (w *watcher) end() (map[uint16]bool, map[uint16]time.Time, error) {
 	return w.last, w.first, w.err
 }
 
-// directorSysctls are the net.ipv4.vs and forwarding settings the drill relies
-// on, set explicitly (doc.go says why).
-func directorSysctls(nat bool) [][2]string {
-	s := [][2]string{
+// vsSysctl is a net.ipv4.vs sysctl that lvs-ha sets from a global_defs
+// keyword (an lvs-ha extension).
+type vsSysctl struct{ keyword, value, sysctl, want string }
+
+// vsSysctls are the IPVS settings the drill relies on (doc.go says why), set
+// by lvs-ha at start and checked by the test.
+func vsSysctls(nat bool) []vsSysctl {
+	s := []vsSysctl{
 		// Resend a flow's state every 10 packets after the 3rd (default 3 50).
-		{"net.ipv4.vs.sync_threshold", "3 10"},
-		// IPVS does not create conntrack entries; sync carries none.
-		{"net.ipv4.vs.conntrack", "0"},
+		{"lvs_sync_threshold", "3 10", "net.ipv4.vs.sync_threshold", "3 10"},
 	}
 	if nat {
-		return append(s,
-			[2]string{"net.ipv4.ip_forward", "1"}, // replies from the real servers
-			[2]string{"net.ipv4.vs.sloppy_tcp", "0"},
-		)
+		return append(s, vsSysctl{"lvs_sloppy_tcp", "off", "net.ipv4.vs.sloppy_tcp", "0"})
 	}
-	return append(s, [2]string{"net.ipv4.vs.sloppy_tcp", "1"})
+	return append(s, vsSysctl{"lvs_sloppy_tcp", "on", "net.ipv4.vs.sloppy_tcp", "1"})
+}
+
+// directorSysctls are the other settings the drill relies on, written by
+// the test (doc.go says why).
+func directorSysctls(nat bool) [][2]string {
+	// IPVS creates no conntrack entries; sync carries none.
+	s := [][2]string{{"net.ipv4.vs.conntrack", "0"}}
+	if nat {
+		s = append(s, [2]string{"net.ipv4.ip_forward", "1"}) // replies from the real servers
+	}
+	return s
+}
+
+// checkSysctls waits until lvs-ha has set the net.ipv4.vs sysctls of
+// vsSysctls in d (its sync manager writes them shortly after start).
+func (l *lab) checkSysctls(d *director) {
+	l.t.Helper()
+	for _, kv := range vsSysctls(l.nat) {
+		var got string
+		err := netlab.WaitFor(10*time.Second, func() (bool, error) {
+			err := d.node.Do(func() error {
+				b, err := os.ReadFile("/proc/sys/" + strings.ReplaceAll(kv.sysctl, ".", "/"))
+				got = strings.Join(strings.Fields(string(b)), " ")
+				return err
+			})
+			return got == kv.want, err
+		}, nil)
+		if err != nil {
+			l.t.Errorf("%s: %s = %q after lvs-ha started with %s %s, want %q (%v)", d.node.Name(), kv.sysctl, got, kv.keyword, kv.value, kv.want, err)
+		}
+	}
 }
 
 // fail makes d's machine fail: every packet on every link is lost in both
