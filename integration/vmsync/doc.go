@@ -66,12 +66,16 @@
 //     forwarded (and rewritten) by the director.
 //   - VRRPv3, advert_int 0.5: the backup takes over 3 x 0.5 s + skew = 1.8 s
 //     after the last advert.
-//   - The client and the NAT real servers: tcp_thin_linear_timeouts 1, Nagle
-//     on (one heartbeat segment in flight: a "thin" stream) and rto_min 500ms
-//     on the route through the directors. TCP then retransmits every 0.5 s for
-//     six tries instead of at 0.2, 0.6, 1.4, 3.0, 6.2 s: with exponential
-//     backoff a flow would resume at the client's next retry, up to twice the
-//     failover time, and the stall would measure TCP, not the directors.
+//   - The client and the real servers: tcp_thin_linear_timeouts 1 and Nagle
+//     on (one heartbeat segment in flight: a "thin" stream); rto_min 400ms on
+//     the client's route to the VIP and on the NAT real servers' default route
+//     (in DR their replies go straight to the client). TCP then retransmits
+//     every 0.4 s for six tries (2.4 s, past the switch) instead of at 0.2,
+//     0.6, 1.4, 3.0, 6.2 s: with exponential backoff a flow resumes at its
+//     next retry, up to twice the failover time, and the stall would measure
+//     the client's TCP, not the directors. A flow's stall is then at most the
+//     switch time, plus up to one heartbeat before the failure, plus one
+//     retransmission interval.
 //
 // The sync daemons are lvs-ha's: global_defs has lvs_sync_daemon eth2 VI_1
 // id 51 group 239.0.2.81, so each director runs the master daemon while VI_1

@@ -33,7 +33,7 @@ const (
 	syncIf    = "eth2"
 	// rtoMin is the client's and the NAT real servers' minimum TCP retransmission
 	// timeout on the routes through the directors (see doc.go).
-	rtoMin = 500 // ms
+	rtoMin = 400 // ms
 )
 
 // Director timing, as in directorConf.
