@@ -30,6 +30,9 @@
 // time runs from the failure until the client's ARP entry for the VIP names
 // the new master (VRRP takeover and its gratuitous ARP); for the failback,
 // from the returning director holding the VIP until that entry names it.
+// The bound also adds the longest pause of the test process during the event
+// (a 10 ms timer firing late: TCG vCPUs descheduled on a loaded host), which
+// the table prints; on an idle host it is 10-50 ms.
 //
 // Failback: a machine that failed comes back rebooted, with an empty IPVS
 // connection table. The drill models that with a fresh namespace (lvs1r) with

@@ -27,12 +27,13 @@ const (
 type row struct {
 	run, event       string
 	switchTime       time.Duration // failover: failure to the client's ARP entry for the VIP on lvs2; failback: VIP on lvs1 to that entry on lvs1 and lvs2 without the VIP
-	bound            time.Duration // switchTime + 1 s
+	bound            time.Duration // switchTime + 1 s + pause
 	synced, survived int           // flows the new master listed with origin SYNC, and those of them that survived
 	other, otherOK   int           // flows it did not list (late flows, or all without sync), and survivors
 	stall            [3]time.Duration
 	lag              [3]time.Duration // sync lag p50/p99/max
 	lost             map[string]int   // why flows did not survive
+	pause            time.Duration    // the longest the test process did not run (watchPauses)
 }
 
 var (
@@ -60,13 +61,13 @@ func TestSyncDrill(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "connection-sync drill: %d flows + %d late, heartbeat %v, VRRPv3 advert %v, preempt_delay %v (%v)\n",
 		nFlows, nLate, heartbeat, advertInt, preemptDelay, time.Since(start).Round(time.Second))
-	fmt.Fprintf(&b, "%-12s %-9s %-8s %-8s %-15s %-23s %-14s %-23s %s\n", "run", "event", "switch", "bound",
-		"synced surv.", "stall p50/p99/max", "unsynced surv.", "sync lag p50/p99/max", "lost")
+	fmt.Fprintf(&b, "%-12s %-9s %-8s %-8s %-15s %-23s %-14s %-23s %-6s %s\n", "run", "event", "switch", "bound",
+		"synced surv.", "stall p50/p99/max", "unsynced surv.", "sync lag p50/p99/max", "pause", "lost")
 	rowsMu.Lock()
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%-12s %-9s %-8s %-8s %-15s %-23s %-14s %-23s %s\n", r.run, r.event, sec(r.switchTime), sec(r.bound),
+		fmt.Fprintf(&b, "%-12s %-9s %-8s %-8s %-15s %-23s %-14s %-23s %-6s %s\n", r.run, r.event, sec(r.switchTime), sec(r.bound),
 			fmt.Sprintf("%d/%d", r.survived, r.synced), triple(r.stall), fmt.Sprintf("%d/%d", r.otherOK, r.other),
-			triple(r.lag), lostString(r.lost))
+			triple(r.lag), sec(r.pause), lostString(r.lost))
 	}
 	rowsMu.Unlock()
 	t.Log("\n" + b.String())
@@ -185,12 +186,13 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	}
 
 	// Step 3: the master fails as a machine fails.
+	pz := watchPauses()
 	failAt := time.Now()
 	l.fail(lvs1)
 	wait(t, 20*time.Second, "VIP on lvs2", func() bool { return hasVIP(lvs2) })
 	l.waitGARP(lvs2)
 	switched := time.Now()
-	r := observe(t, name, "failover", flows, synced, failAt, switched)
+	r := observe(t, name, "failover", flows, synced, failAt, switched, pz)
 	r.lag = durs(lags)
 	record(r)
 	check(t, r, withSync, nat)
@@ -213,6 +215,7 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	w := watch(lvs1r.node)
 	l.run(lvs1r)
 	daemons(t, lvs1r, "backup")
+	pz = watchPauses()
 	wait(t, preemptDelay+30*time.Second, "lvs1 (rebooted) to preempt", func() bool { return hasVIP(lvs1r) })
 	takeover := time.Now()
 	listed, first, err := w.end()
@@ -230,7 +233,7 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	t.Logf("lvs1 rebooted and preempted %v after its start; it listed %d of %d live flows with origin SYNC", takeover.Sub(bootAt).Round(time.Millisecond), seen, len(alive))
 	l.waitGARP(lvs1r)
 	wait(t, 10*time.Second, "lvs2 to drop the VIP", func() bool { return !hasVIP(lvs2) })
-	r = observe(t, name, "failback", alive, listed, takeover, time.Now())
+	r = observe(t, name, "failback", alive, listed, takeover, time.Now(), pz)
 	r.lag = durs(lags)
 	record(r)
 	check(t, r, withSync, nat)
@@ -241,12 +244,12 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 
 // observe waits until every flow has recovered or broken after the switch
 // (VRRP done at switched, event at at) and returns the figures; listed is what
-// the new master held with origin SYNC before the event.
-func observe(t *testing.T, run, event string, flows []*flow, listed map[uint16]bool, at, switched time.Time) row {
+// the new master held with origin SYNC before the event, pz watches pauses
+// from before the event on.
+func observe(t *testing.T, run, event string, flows []*flow, listed map[uint16]bool, at, switched time.Time, pz *pauses) row {
 	t.Helper()
 	r := row{run: run, event: event, switchTime: switched.Sub(at), lost: map[string]int{}}
-	r.bound = r.switchTime + time.Second
-	deadline := switched.Add(r.bound + 3*time.Second)
+	deadline := switched.Add(r.switchTime + 4*time.Second)
 	for time.Now().Before(deadline) {
 		done := true
 		for _, f := range flows {
@@ -260,6 +263,10 @@ func observe(t *testing.T, run, event string, flows []*flow, listed map[uint16]b
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(time.Second) // resets that come later
+	// The bound: the switch plus one second, plus the longest pause of the VM
+	// or the test process, in which neither the flows nor the directors ran.
+	r.pause = pz.end()
+	r.bound = r.switchTime + time.Second + r.pause
 	now := time.Now()
 	var stalls []time.Duration
 	for _, f := range flows {
@@ -317,7 +324,7 @@ func check(t *testing.T, r row, withSync, nat bool) {
 	t.Helper()
 	switch {
 	case withSync && (r.synced == 0 || r.survived != r.synced):
-		t.Errorf("%s: %d of %d synced flows survived, want all", r.event, r.survived, r.synced)
+		t.Errorf("%s: %d of %d synced flows survived, want all (lost %s; the test process paused up to %v)", r.event, r.survived, r.synced, lostString(r.lost), r.pause)
 	case !withSync && r.synced != 0:
 		t.Errorf("control %s: %d flows listed as synced", r.event, r.synced)
 	case !withSync && nat && r.otherOK != 0:
@@ -336,6 +343,42 @@ func record(r row) {
 	rowsMu.Lock()
 	rows = append(rows, r)
 	rowsMu.Unlock()
+}
+
+// pauses measures how late a 10 ms timer fires in the test process: the
+// longest time the VM (TCG vCPUs descheduled on a loaded host) or the
+// process did not run. Stalls include such pauses.
+type pauses struct {
+	stop, done chan struct{}
+	worst      time.Duration
+}
+
+func watchPauses() *pauses {
+	p := &pauses{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		const tick = 10 * time.Millisecond
+		last := time.Now()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-time.After(tick):
+			}
+			now := time.Now()
+			if d := now.Sub(last) - tick; d > p.worst {
+				p.worst = d
+			}
+			last = now
+		}
+	}()
+	return p
+}
+
+func (p *pauses) end() time.Duration {
+	close(p.stop)
+	<-p.done
+	return p.worst
 }
 
 // daemons waits until d runs exactly the sync daemon of role (master or
