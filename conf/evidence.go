@@ -30,7 +30,7 @@ var evidence = map[string]proof{
 	"vrrp_instance notify_deleted":                p("DeletedSet", "TestRunnerNotifyDeleted"),
 	"global_defs enable_script_security":          p("EnableScriptSecurity", "TestScriptSecurityDisablesInsecureScripts", "TestScriptSecurityViolationWarning"),
 	"global_defs lvs_sync_daemon":                 p("LVSSyncDaemon", "TestSyncdFollowsInstance", "TestSyncdWithoutInstance", "TestSyncdReload", "TestDaemonRunsSyncDaemons", "TestVMSyncDaemonTransitions", "TestSyncDaemonFollowsVRRP"),
-	"vrrp_instance lvs_sync_daemon_interface":     p("LVSSyncDaemon", "TestSyncPlanSemantics", "TestSyncdFollowsInstance"),
+	"vrrp_instance lvs_sync_daemon_interface":     p("LVSSyncDaemon", "TestSyncPlanSemantics", "TestSyncdLegacyInterfaceKeyword"),
 	"global_defs lvs_sloppy_tcp":                  p("LVSSloppyTCP", "TestSyncdSysctls"),
 	"global_defs lvs_sloppy_sctp":                 p("LVSSloppySCTP", "TestSyncdSysctls"),
 	"global_defs lvs_sync_threshold":              p("LVSSyncThreshold", "TestSyncdSysctls"),

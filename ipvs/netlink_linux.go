@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"time"
 
@@ -154,7 +155,7 @@ func (n *Netlink) do(cmd uint8, flags netlink.HeaderFlags, obj string, attrs fun
 	defer n.mu.Unlock()
 	for try := 1; ; try++ {
 		_ = n.c.SetDeadline(time.Now().Add(requestTimeout))
-		msgs, err := n.c.Execute(req)
+		msgs, err := n.exchange(req)
 		if err != nil {
 			return nil, newOpError(cmd, obj, err)
 		}
@@ -165,6 +166,37 @@ func (n *Netlink) do(cmd uint8, flags netlink.HeaderFlags, obj string, attrs fun
 		if try == maxDumpTries {
 			return nil, &OpError{Op: cmdNames[cmd], Object: obj,
 				Err: fmt.Errorf("dump interrupted %d times by concurrent changes: %w", try, unix.EINTR)}
+		}
+	}
+}
+
+// exchange sends req and returns its replies (netlink.Conn.Execute without
+// its sequence check). The replies of an earlier request that timed out
+// arrive late, ahead of req's: they are skipped, where Execute would fail
+// req, and every request after it, with a mismatched sequence number.
+func (n *Netlink) exchange(req netlink.Message) ([]netlink.Message, error) {
+	sent, err := n.c.Send(req)
+	if err != nil {
+		return nil, err
+	}
+	seq := sent.Header.Sequence
+	for {
+		msgs, err := n.c.Receive()
+		var nerr *netlink.OpError
+		if errors.As(err, &nerr) && nerr.Sequence != 0 && nerr.Sequence != seq {
+			continue // the error of an earlier request
+		}
+		if err != nil {
+			return nil, err
+		}
+		mine := msgs[:0]
+		for _, m := range msgs {
+			if m.Header.Sequence == seq {
+				mine = append(mine, m)
+			}
+		}
+		if len(mine) > 0 || len(msgs) == 0 {
+			return mine, nil
 		}
 	}
 }
@@ -492,7 +524,31 @@ func (n *Netlink) Connections() ([]Connection, error) {
 	return ParseConnections(f)
 }
 
-// SyncDaemons lists the running connection synchronisation daemons.
+// Sync daemon errors: an *OpError of StartSyncDaemon or StopSyncDaemon
+// matches them with errors.Is (as it matches its errno, unix.EEXIST or
+// unix.ESRCH).
+var (
+	// ErrSyncDaemonRunning: StartSyncDaemon found a daemon of that role
+	// running (EEXIST; ipvsadm's "Daemon has already run").
+	ErrSyncDaemonRunning = errors.New("ipvs: sync daemon already running")
+	// ErrSyncDaemonNotRunning: StopSyncDaemon found no daemon of that role
+	// (ESRCH; ipvsadm's "No daemon is running").
+	ErrSyncDaemonNotRunning = errors.New("ipvs: no sync daemon running")
+)
+
+// Is reports whether e is ErrSyncDaemonRunning or ErrSyncDaemonNotRunning.
+func (e *OpError) Is(target error) bool {
+	switch target {
+	case ErrSyncDaemonRunning:
+		return e.Op == cmdNames[cmdNewDaemon] && errors.Is(e.Err, unix.EEXIST)
+	case ErrSyncDaemonNotRunning:
+		return e.Op == cmdNames[cmdDelDaemon] && errors.Is(e.Err, unix.ESRCH)
+	}
+	return false
+}
+
+// SyncDaemons lists the running connection synchronisation daemons, master
+// first, with the values the kernel chose for the options left zero.
 func (n *Netlink) SyncDaemons() ([]SyncDaemon, error) {
 	msgs, err := n.do(cmdGetDaemon, dump, "", nil)
 	if err != nil {
@@ -503,16 +559,108 @@ func (n *Netlink) SyncDaemons() ([]SyncDaemon, error) {
 	})
 }
 
-// StartSyncDaemon starts a master or backup sync daemon.
+// StartSyncDaemon starts a master or backup sync daemon: kernel threads
+// ipvs-m:GEN:ID or ipvs-b:GEN:ID, one per net.ipv4.vs.sync_ports. Both roles
+// may run at once. It fails with ErrSyncDaemonRunning if the role has a
+// daemon, with unix.ENODEV if d.Interface does not exist, with
+// unix.ENETUNREACH (master) if the interface has no route to the group
+// (e.g. it is down), and with unix.EINVAL while a service has destinations
+// of the other address family (the sync protocol cannot carry them).
 func (n *Netlink) StartSyncDaemon(d SyncDaemon) error {
-	_, err := n.do(cmdNewDaemon, set, d.State.String(), func(ae *netlink.AttributeEncoder) { encodeDaemon(ae, &d, true) })
-	return err
+	return n.doDaemon(cmdNewDaemon, &d, true)
 }
 
-// StopSyncDaemon stops the master or backup sync daemon.
+// StopSyncDaemon stops the master or backup sync daemon; it fails with
+// ErrSyncDaemonNotRunning if none runs.
+//
+// The kernel stops the threads with kthread_stop, which returns EINTR for
+// a thread stopped before it first ran (a stop soon after a start: often
+// under TCG, possible on a loaded machine); the daemon is gone then as
+// after any stop, but DEL_DAEMON fails with EINTR, and netlink_rcv_skb
+// sends no reply at all for EINTR (the code dumps use to suppress the
+// ACK). A client waiting for the reply waits for ever: the 30 s timeouts
+// seen in the VM. StopSyncDaemon does not wait: see doDaemon.
 func (n *Netlink) StopSyncDaemon(s SyncState) error {
-	_, err := n.do(cmdDelDaemon, set, s.String(), func(ae *netlink.AttributeEncoder) {
-		encodeDaemon(ae, &SyncDaemon{State: s}, false)
-	})
-	return err
+	return n.doDaemon(cmdDelDaemon, &SyncDaemon{State: s}, false)
+}
+
+// doDaemon sends NEW_DAEMON or DEL_DAEMON for d, then a GET_INFO on the
+// same socket as a fence. The kernel handles a generic netlink request
+// within sendmsg, so when the fence's reply arrives the command's reply,
+// if any, came before it. None came when the command returned EINTR: then
+// the daemons are listed, and the command succeeded if the role is in the
+// state it asked for (stopped, or started). Late replies of an earlier
+// request that timed out are skipped.
+func (n *Netlink) doDaemon(cmd uint8, d *SyncDaemon, full bool) error {
+	obj := d.State.String()
+	req, err := n.message(cmd, set, func(ae *netlink.AttributeEncoder) { encodeDaemon(ae, d, full) })
+	if err != nil {
+		return &OpError{Op: cmdNames[cmd], Object: obj, Err: err}
+	}
+	fence, err := n.message(cmdGetInfo, get, nil)
+	if err != nil {
+		return &OpError{Op: cmdNames[cmd], Object: obj, Err: err}
+	}
+	replied, err := n.fenced(req, fence)
+	if replied {
+		if err != nil {
+			return newOpError(cmd, obj, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return newOpError(cmd, obj, err)
+	}
+	ds, err := n.SyncDaemons()
+	if err != nil {
+		return &OpError{Op: cmdNames[cmd], Object: obj, Err: fmt.Errorf("no reply (EINTR), and listing the daemons failed: %w", err)}
+	}
+	running := slices.ContainsFunc(ds, func(x SyncDaemon) bool { return x.State == d.State })
+	if running == (cmd == cmdNewDaemon) {
+		return nil
+	}
+	return &OpError{Op: cmdNames[cmd], Object: obj, Err: unix.EINTR}
+}
+
+// fenced sends req (asking for an ACK) and then fence (a request with one
+// reply), and reads until fence's reply. It returns whether req got its
+// reply, and req's error, or the socket's.
+func (n *Netlink) fenced(req, fence netlink.Message) (replied bool, err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_ = n.c.SetDeadline(time.Now().Add(requestTimeout))
+	sent, err := n.c.Send(req)
+	if err != nil {
+		return false, err
+	}
+	sentFence, err := n.c.Send(fence)
+	if err != nil { // req's outcome is unknown; its reply is skipped later
+		return false, err
+	}
+	seq, fseq := sent.Header.Sequence, sentFence.Header.Sequence
+	var reqErr error
+	for {
+		msgs, err := n.c.Receive()
+		var nerr *netlink.OpError
+		if errors.As(err, &nerr) && nerr.Sequence != 0 {
+			switch nerr.Sequence {
+			case seq:
+				replied, reqErr = true, err
+			case fseq:
+				return replied, reqErr
+			}
+			continue // a late reply to an earlier request
+		}
+		if err != nil {
+			return replied, err
+		}
+		for _, m := range msgs {
+			switch m.Header.Sequence {
+			case seq:
+				replied = true
+			case fseq:
+				return replied, reqErr
+			}
+		}
+	}
 }

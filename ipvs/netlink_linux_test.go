@@ -339,3 +339,132 @@ func TestApplyOpsStaleReplyAndSocketError(t *testing.T) {
 		t.Fatalf("errs = %v", errs)
 	}
 }
+
+// The late replies of a request that timed out (an ACK, an error) come
+// before the next request's: they are skipped, not taken for its own (or
+// failing it with a mismatched sequence number).
+func TestRequestSkipsLateReplies(t *testing.T) {
+	k := &batchKernel{readOK: -1, fail: func(int, netlink.Message) (int, string) { return 0, "" }}
+	n := k.open()
+	late := netlink.Message{Header: netlink.Header{Sequence: 1 << 30}}
+	k.queue = []netlink.Message{errorMsg(late, 0, ""), errorMsg(late, int(unix.ESRCH), "")}
+	if err := n.Flush(); err != nil {
+		t.Fatalf("Flush after late replies: %v", err)
+	}
+	if len(k.queue) != 0 {
+		t.Errorf("%d replies left unread", len(k.queue))
+	}
+}
+
+// daemonKernel answers the sync daemon commands like the kernel: EEXIST,
+// ESRCH, and with intr set no reply at all to DEL_DAEMON (kthread_stop's
+// EINTR, which netlink_rcv_skb does not acknowledge) although the daemon
+// is stopped.
+type daemonKernel struct {
+	running map[SyncState]bool
+	intr    bool
+	queue   []netlink.Message // replies not read yet, one per read
+}
+
+func (k *daemonKernel) open(t *testing.T) *Netlink {
+	c := nltest.Dial(func(reqs []netlink.Message) ([]netlink.Message, error) {
+		if reqs == nil { // a read
+			if len(k.queue) == 0 {
+				return nil, unix.EAGAIN // a socket timeout
+			}
+			m := k.queue[0]
+			k.queue = k.queue[1:]
+			return []netlink.Message{m}, nil
+		}
+		out := k.queue
+		for _, req := range reqs {
+			hdr := netlink.Header{Type: fakeFamily, Sequence: req.Header.Sequence, PID: req.Header.PID}
+			cmd := req.Data[0]
+			var d SyncDaemon
+			if cmd == cmdNewDaemon || cmd == cmdDelDaemon {
+				var err error
+				if d, err = decodeNested(req.Data[4:], cmdAttrDaemon, "daemon", decodeDaemon); err != nil {
+					t.Fatal(err)
+				}
+			}
+			switch cmd {
+			case cmdNewDaemon:
+				errno := 0
+				if k.running[d.State] {
+					errno = int(unix.EEXIST)
+				}
+				k.running[d.State] = true
+				out = append(out, errorMsg(req, errno, ""))
+			case cmdDelDaemon:
+				if !k.running[d.State] {
+					out = append(out, errorMsg(req, int(unix.ESRCH), ""))
+					break
+				}
+				delete(k.running, d.State)
+				if !k.intr {
+					out = append(out, errorMsg(req, 0, ""))
+				}
+			case cmdGetInfo:
+				out = append(out, netlink.Message{Header: hdr, Data: []byte{cmd, genlVersion, 0, 0}})
+			case cmdGetDaemon:
+				for _, s := range []SyncState{SyncMaster, SyncBackup} {
+					if k.running[s] {
+						ae := netlink.NewAttributeEncoder()
+						encodeDaemon(ae, &SyncDaemon{State: s, Interface: "eth0"}, true)
+						b, _ := ae.Encode()
+						h := hdr
+						h.Flags = netlink.Multi
+						out = append(out, netlink.Message{Header: h, Data: append([]byte{cmd, genlVersion, 0, 0}, b...)})
+					}
+				}
+				h := hdr
+				h.Type, h.Flags = netlink.Done, netlink.Multi
+				out = append(out, netlink.Message{Header: h, Data: nlenc.Int32Bytes(0)})
+			default:
+				t.Fatalf("command %d", cmd)
+			}
+		}
+		k.queue = out
+		return nil, nil
+	})
+	return &Netlink{c: c, family: fakeFamily}
+}
+
+func TestSyncDaemonErrors(t *testing.T) {
+	k := &daemonKernel{running: map[SyncState]bool{}}
+	n := k.open(t)
+	if err := n.StartSyncDaemon(SyncDaemon{State: SyncMaster, Interface: "eth0"}); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	err := n.StartSyncDaemon(SyncDaemon{State: SyncMaster, Interface: "eth0"})
+	if !errors.Is(err, ErrSyncDaemonRunning) || !errors.Is(err, unix.EEXIST) || errors.Is(err, ErrSyncDaemonNotRunning) {
+		t.Errorf("start while running: %v", err)
+	}
+	err = n.StopSyncDaemon(SyncBackup)
+	if !errors.Is(err, ErrSyncDaemonNotRunning) || !errors.Is(err, unix.ESRCH) || errors.Is(err, ErrSyncDaemonRunning) {
+		t.Errorf("stop while stopped: %v", err)
+	}
+	// A late ACK and a late error of earlier requests are not taken for
+	// the command's reply.
+	late := netlink.Message{Header: netlink.Header{Sequence: 1 << 30}}
+	k.queue = []netlink.Message{errorMsg(late, 0, ""), errorMsg(late, int(unix.EEXIST), "")}
+	if err := n.StopSyncDaemon(SyncMaster); err != nil {
+		t.Errorf("stop after late replies: %v", err)
+	}
+}
+
+// A stop the kernel does not answer (EINTR) returns at once, and succeeds
+// since the daemon is gone.
+func TestStopSyncDaemonWithoutReply(t *testing.T) {
+	k := &daemonKernel{running: map[SyncState]bool{SyncBackup: true}, intr: true}
+	n := k.open(t)
+	if err := n.StopSyncDaemon(SyncBackup); err != nil {
+		t.Fatalf("stop without reply: %v", err)
+	}
+	if k.running[SyncBackup] {
+		t.Fatal("backup still running")
+	}
+	if err := n.StopSyncDaemon(SyncBackup); !errors.Is(err, ErrSyncDaemonNotRunning) {
+		t.Errorf("second stop: %v", err)
+	}
+}

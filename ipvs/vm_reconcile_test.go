@@ -130,28 +130,6 @@ func TestVMNetlinkRoundTrip(t *testing.T) {
 	}
 }
 
-// TestVMSyncDaemon starts and stops a master sync daemon (the kernel
-// refuses it while mixed-family destinations exist, hence its own test).
-func TestVMSyncDaemon(t *testing.T) {
-	n := newNetlink(t)
-	if err := n.StartSyncDaemon(ipvs.SyncDaemon{State: ipvs.SyncMaster, Interface: "lo", SyncID: 5}); err != nil {
-		t.Fatalf("StartSyncDaemon: %v", err)
-	}
-	ds, err := n.SyncDaemons()
-	if err != nil || len(ds) != 1 || ds[0].Interface != "lo" || ds[0].SyncID != 5 || ds[0].State != ipvs.SyncMaster {
-		t.Errorf("SyncDaemons = %+v, %v", ds, err)
-	}
-	t.Logf("daemon: %+v", ds)
-	if err := n.StopSyncDaemon(ipvs.SyncMaster); err != nil {
-		// Seen once under TCG: the kernel's kthread_stop of the sync
-		// thread outlasted the 30 s netlink receive timeout.
-		t.Skipf("StopSyncDaemon: %v (sync thread slow to stop in this VM)", err)
-	}
-	if ds, err := n.SyncDaemons(); err != nil || len(ds) != 0 {
-		t.Errorf("SyncDaemons after stop = %+v, %v", ds, err)
-	}
-}
-
 // TestVMReconcile1000x10 applies 1000 services with 10 destinations each,
 // re-applies (0 changes), then changes one weight (1 change).
 func TestVMReconcile1000x10(t *testing.T) {

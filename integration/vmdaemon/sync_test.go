@@ -4,6 +4,7 @@ package vmdaemon
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,7 +78,8 @@ func TestSyncDaemonFollowsVRRP(t *testing.T) {
 	if err := netlab.WaitFor(30*time.Second, func() (bool, error) {
 		got = daemons()
 		sawBackup = sawBackup || got == wantBackup
-		return got == wantMaster, nil
+		// The log line follows the kernel's answer.
+		return got == wantMaster && strings.Contains(d.Log(), `msg="ipvs sync daemon started" state=master`), nil
 	}, func() string { return "master daemon only: kernel lists " + got + "\nlog:\n" + d.Log() }); err != nil {
 		t.Fatal(err)
 	}
@@ -125,4 +127,62 @@ func readSysctl(t *testing.T, n *netlab.Node, name string) string {
 		t.Fatal(err)
 	}
 	return string(v)
+}
+
+// TestSyncDaemonAdoptedSurvivesSIGTERM: a backup sync daemon already
+// running as configured (here started by hand) is adopted: lvs-ha starts
+// only the master daemon of `lvs_sync_daemon eth0 id 51` (no instance: both
+// roles) and SIGTERM stops only that one.
+func TestSyncDaemonAdoptedSurvivesSIGTERM(t *testing.T) {
+	vmtest.Require(t)
+	vmlab.RequireLvsHA(t)
+	lab := netlab.New(t, netlab.Options{})
+	dir := lab.AddNode("dir", "192.0.2.1")
+	k, err := ipvs.NewNetlinkAt(dir.NSPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if err := k.StartSyncDaemon(ipvs.SyncDaemon{State: ipvs.SyncBackup, Interface: dir.IfName(), SyncID: 51,
+		McastGroup: netip.MustParseAddr("239.0.0.81")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k.StopSyncDaemon(ipvs.SyncBackup) })
+	src := strings.Replace(syncConf(dir.IfName()), "lvs_sync_daemon "+dir.IfName()+" VI_1", "lvs_sync_daemon "+dir.IfName()+" id 51", 1)
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "keepalived.conf")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := vmlab.Run(t, dir, "msg=running", 60*time.Second, "-f", file, "-pid-file", filepath.Join(tmp, "pid"), "-status-addr", "off")
+	roles := func() string {
+		ds, err := k.SyncDaemons()
+		if err != nil {
+			t.Fatalf("SyncDaemons: %v", err)
+		}
+		var s []string
+		for _, x := range ds {
+			s = append(s, x.State.String())
+		}
+		return strings.Join(s, ",")
+	}
+	var got string
+	if err := netlab.WaitFor(30*time.Second, func() (bool, error) {
+		got = roles()
+		return strings.Contains(d.Log(), `msg="ipvs sync daemon started" state=master`) && got == "master,backup", nil
+	}, func() string { return "master started, backup adopted: kernel runs " + got + "\nlog:\n" + d.Log() }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(d.Log(), "state=backup") {
+		t.Errorf("the adopted backup daemon was touched:\n%s", d.Log())
+	}
+	if err := d.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Wait(30 * time.Second); err != nil {
+		t.Fatalf("lvs-ha after SIGTERM: %v\n%s", err, d.Log())
+	}
+	if got := roles(); got != "backup" {
+		t.Errorf("after SIGTERM the kernel runs %q, want the adopted backup daemon only\nlog:\n%s", got, d.Log())
+	}
 }

@@ -504,6 +504,13 @@ func (s *syncd) do(op syncOp) error {
 		err = s.k.StopSyncDaemon(op.d.State)
 	}
 	took := time.Since(start)
+	if !op.start && errors.Is(err, ipvs.ErrSyncDaemonNotRunning) {
+		// Gone since the listing (stopped by hand, or its interface was
+		// deleted): stopped all the same.
+		s.log.Info("ipvs sync daemon already gone", "state", op.d.State.String())
+		s.owned[op.d.State] = false
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}

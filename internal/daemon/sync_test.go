@@ -160,7 +160,8 @@ type syncKernelFake struct {
 	*ipvstest.Kernel
 	mu       sync.Mutex
 	calls    []string
-	failStop int // the next failStop stops fail with EAGAIN
+	failStop int  // the next failStop stops fail with EAGAIN
+	vanish   bool // the next stop finds its daemon gone (stopped behind lvs-ha's back)
 	closed   bool
 }
 
@@ -178,7 +179,12 @@ func (k *syncKernelFake) StopSyncDaemon(s ipvs.SyncState) error {
 	if fail {
 		k.failStop--
 	}
+	vanish := k.vanish
+	k.vanish = false
 	k.mu.Unlock()
+	if vanish {
+		_ = k.Kernel.StopSyncDaemon(s)
+	}
 	if fail {
 		return syscall.EAGAIN
 	}
@@ -282,10 +288,16 @@ type syncdHarness struct {
 // bubble; openErrs make the first opens fail.
 func startSyncd(t *testing.T, global string, st vrrp.State, openErrs int) *syncdHarness {
 	t.Helper()
+	return startSyncdSrc(t, syncConf(global), st, openErrs)
+}
+
+// startSyncdSrc is startSyncd for a whole configuration.
+func startSyncdSrc(t *testing.T, src string, st vrrp.State, openErrs int) *syncdHarness {
+	t.Helper()
 	h := &syncdHarness{k: &syncKernelFake{Kernel: &ipvstest.Kernel{}}, src: newFakeSource(st), logs: &logBuf{},
 		sys: &fakeSysctls{vals: map[string]string{"sloppy_tcp": "0", "sync_threshold": "3 50", "sync_retries": "0",
 			"sync_refresh_period": "0", "sloppy_sctp": "0", "sync_persist_mode": "0"}}}
-	h.s = newSyncd(newSyncPlan(loadConf(t, syncConf(global))), syncdOptions{
+	h.s = newSyncd(newSyncPlan(loadConf(t, src)), syncdOptions{
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Open: func() (syncKernel, error) {
 			if int(h.opens.Add(1)) <= openErrs {
@@ -651,5 +663,39 @@ func TestDaemonRunsSyncDaemons(t *testing.T) {
 		if r := sk.running(); r != "" {
 			t.Errorf("running after stop: %q", r)
 		}
+	})
+}
+
+func TestSyncdStopOfAVanishedDaemonIsNoError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startSyncd(t, "lvs_sync_daemon eth1 VI_1", vrrp.StateBackup, 0)
+		expectCalls(t, h.k, "start backup eth1 51")
+		h.k.mu.Lock()
+		h.k.vanish = true
+		h.k.mu.Unlock()
+		h.transition(vrrp.StateMaster)
+		expectCalls(t, h.k, "stop backup; start master eth1 51")
+		if strings.Contains(h.logs.String(), "apply failed") || !strings.Contains(h.logs.String(), "already gone") {
+			t.Errorf("a stop that finds no daemon is not an error:\n%s", h.logs)
+		}
+		time.Sleep(ipvsRetryInterval)
+		synctest.Wait()
+		expectCalls(t, h.k, "") // nothing to retry
+		h.stop()
+		expectCalls(t, h.k, "stop master")
+	})
+}
+
+// TestSyncdLegacyInterfaceKeyword: lvs_sync_daemon_interface in a
+// vrrp_instance runs the daemons of that instance, syncid its VRID.
+func TestSyncdLegacyInterfaceKeyword(t *testing.T) {
+	src := strings.Replace(syncConf(""), "priority 100", "priority 100\n    lvs_sync_daemon_interface eth2", 1)
+	synctest.Test(t, func(t *testing.T) {
+		h := startSyncdSrc(t, src, vrrp.StateBackup, 0)
+		expectCalls(t, h.k, "start backup eth2 51")
+		h.transition(vrrp.StateMaster)
+		expectCalls(t, h.k, "stop backup; start master eth2 51")
+		h.stop()
+		expectCalls(t, h.k, "stop master")
 	})
 }

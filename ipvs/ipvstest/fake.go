@@ -318,8 +318,8 @@ func (k *Kernel) StartSyncDaemon(d ipvs.SyncDaemon) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, x := range k.daemons {
-		if x.State == d.State {
-			return syscall.EEXIST
+		if x.State == d.State { // as the kernel's: errors.Is(err, ipvs.ErrSyncDaemonRunning)
+			return &ipvs.OpError{Op: "NEW_DAEMON", Object: d.State.String(), Err: syscall.EEXIST}
 		}
 	}
 	k.daemons = append(k.daemons, d)
@@ -335,5 +335,5 @@ func (k *Kernel) StopSyncDaemon(st ipvs.SyncState) error {
 			return nil
 		}
 	}
-	return syscall.ESRCH
+	return &ipvs.OpError{Op: "DEL_DAEMON", Object: st.String(), Err: syscall.ESRCH} // errors.Is(err, ipvs.ErrSyncDaemonNotRunning)
 }
