@@ -46,7 +46,6 @@ const (
 type lab struct {
 	t      *testing.T
 	nat    bool
-	sync   bool
 	front  *netlab.Lab // client, directors' eth0 (and in DR the real servers)
 	back   *netlab.Lab // NAT: real servers, directors' eth1
 	link   *netlab.Lab // directors' eth2: VRRP and sync only
@@ -72,7 +71,7 @@ type dirLink struct {
 
 func newLab(t *testing.T, nat, withSync bool) *lab {
 	t.Helper()
-	l := &lab{t: t, nat: nat, sync: withSync, tmp: t.TempDir()}
+	l := &lab{t: t, nat: nat, tmp: t.TempDir()}
 	l.front = netlab.New(t, netlab.Options{Subnet4: netip.MustParsePrefix("192.0.2.0/24"), Subnet6: netip.MustParsePrefix("2001:db8::/64")})
 	l.link = netlab.New(t, netlab.Options{Subnet4: netip.MustParsePrefix("203.0.113.0/24"), Subnet6: netip.MustParsePrefix("2001:db8:3::/64")})
 	l.client = l.front.AddNode("client", clientIP+"/24")
