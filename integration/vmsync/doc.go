@@ -63,8 +63,10 @@
 //     entry and never depend on it. The test checks that lvs-ha set both.
 //   - net.ipv4.vs.conntrack 0 (the default): IPVS creates no conntrack
 //     entries, so nothing on the new master needs state that sync does not
-//     carry (sync carries no conntrack state: with conntrack 1 and a firewall
-//     matching ct state, the first packets after a failover are INVALID).
+//     carry. Sync carries no conntrack state: with conntrack 1 the new master
+//     meets every flow mid-stream, which a firewall that admits new flows
+//     only on SYN drops, as does conntrack itself with
+//     nf_conntrack_tcp_loose 0 (the packets are INVALID).
 //   - net.ipv4.ip_forward 1 on NAT directors: the real servers' replies are
 //     forwarded (and rewritten) by the director.
 //   - VRRPv3, advert_int 0.5: the backup takes over 3 x 0.5 s + skew = 1.8 s
