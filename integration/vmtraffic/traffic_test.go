@@ -57,13 +57,13 @@ func TestDR(t *testing.T) {
 	l.rs2 = lab.AddNode("rs2", "192.0.2.12", "2001:db8::12")
 	l.client = lab.AddNode("client", "192.0.2.10", "2001:db8::10")
 	l.src1, l.src2 = mustAddr("192.0.2.10"), mustAddr("192.0.2.9")
-	addAddr(t, l.client, "eth0", netip.MustParsePrefix("192.0.2.9/24"))
+	vmlab.AddAddr(t, l.client, "eth0", netip.MustParsePrefix("192.0.2.9/24"))
 	l.rs1IP, l.rs2IP = l.rs1.Addr4(), l.rs2.Addr4()
 
 	vips := []string{"192.0.2.100", "192.0.2.101", "192.0.2.102", "192.0.2.103", "192.0.2.104", "2001:db8::100"}
 	for _, v := range vips {
 		a := mustAddr(v)
-		addAddr(t, dn, "eth0", netip.PrefixFrom(a, a.BitLen()))
+		vmlab.AddAddr(t, dn, "eth0", netip.PrefixFrom(a, a.BitLen()))
 	}
 	for _, rs := range []*netlab.Node{l.rs1, l.rs2} {
 		out := vmlab.RealServer(t, rs, vips...)
@@ -217,14 +217,14 @@ func TestNAT(t *testing.T) {
 	dn := front.AddNode("ndir", "203.0.113.1")
 	client := front.AddNode("nclient", "203.0.113.10")
 	inner := mustAddr("198.51.100.1")
-	attach(t, dn, back, "eth1", netip.PrefixFrom(inner, 24))
-	sysctl(t, dn, "net.ipv4.ip_forward", "1")
+	vmlab.Attach(t, dn, back, "eth1", netip.PrefixFrom(inner, 24))
+	vmlab.Sysctl(t, dn, "net.ipv4.ip_forward", "1")
 	vip := mustAddr("203.0.113.100")
-	addAddr(t, dn, "eth0", netip.PrefixFrom(vip, 32))
+	vmlab.AddAddr(t, dn, "eth0", netip.PrefixFrom(vip, 32))
 	var rss []*netlab.Node
 	for i, name := range []string{"nrs1", "nrs2"} {
 		rs := back.AddNode(name, fmt.Sprintf("198.51.100.%d", 11+i))
-		defaultRoute(t, rs, inner)
+		vmlab.DefaultRoute(t, rs, inner)
 		serve(t, rs, 8080)
 		rss = append(rss, rs)
 	}
@@ -246,7 +246,7 @@ func TestTUN(t *testing.T) {
 	dn := lab.AddNode("tdir", "192.0.2.1")
 	client := lab.AddNode("tclient", "192.0.2.10")
 	vip := mustAddr("192.0.2.100")
-	addAddr(t, dn, "eth0", netip.PrefixFrom(vip, 32))
+	vmlab.AddAddr(t, dn, "eth0", netip.PrefixFrom(vip, 32))
 	var ds []dest
 	for i, name := range []string{"trs1", "trs2"} {
 		rs := lab.AddNode(name, fmt.Sprintf("192.0.2.%d", 11+i))

@@ -107,7 +107,7 @@ func TestUDPPersistenceTimeout(t *testing.T) {
 	client := lab.AddNode("uclient", "192.0.2.10")
 	vip := mustAddr("192.0.2.100")
 	const port = 5353
-	addAddr(t, dn, "eth0", netip.PrefixFrom(vip, 32))
+	vmlab.AddAddr(t, dn, "eth0", netip.PrefixFrom(vip, 32))
 	var ds []dest
 	for i, name := range []string{"urs1", "urs2"} {
 		rs := lab.AddNode(name, fmt.Sprintf("192.0.2.%d", 11+i))
