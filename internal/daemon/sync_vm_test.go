@@ -161,6 +161,7 @@ func TestVMSyncDaemonTransitions(t *testing.T) {
 			st, role = vrrp.StateBackup, ipvs.SyncBackup
 		}
 		src.set(st)
+		s.kick() // as the runner's OnTransition does
 		took = append(took, expect(i, role))
 	}
 	cancel()
