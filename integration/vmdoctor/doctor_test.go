@@ -38,7 +38,13 @@ type finding struct {
 // check, with the exit code.
 func doctor(t *testing.T, n *netlab.Node, cfg, check string) ([]finding, int) {
 	t.Helper()
-	cmd := n.Command(vmlab.LvsHABin, "doctor", "-json", "-f", cfg)
+	return doctorArgs(t, n, check, "-f", cfg)
+}
+
+// doctorArgs runs lvs-ha doctor -json args... in n.
+func doctorArgs(t *testing.T, n *netlab.Node, check string, args ...string) ([]finding, int) {
+	t.Helper()
+	cmd := n.Command(vmlab.LvsHABin, append([]string{"doctor", "-json"}, args...)...)
 	out, err := cmd.Output()
 	code := 0
 	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
@@ -96,5 +102,32 @@ func TestDoctorVSConntrack(t *testing.T) {
 	vmlab.Sysctl(t, dir, "net.ipv4.vs.conntrack", "1")
 	if fs, _ := doctor(t, dir, cfg, "vs-conntrack"); len(fs) != 0 {
 		t.Errorf("fixed (vs.conntrack 1): %+v", fs)
+	}
+}
+
+// TestDoctorRealServerTUN: on an LVS-TUN real server (the host kernel has no
+// ipip, the VM's has), reverse-path filtering on tunl0 drops the
+// decapsulated packets; doctor -realserver -tun reports it with the fix, and
+// is quiet once lvs-ha realserver -tun's setup has rp_filter off.
+func TestDoctorRealServerTUN(t *testing.T) {
+	vmtest.Require(t)
+	vmlab.RequireLvsHA(t)
+	lab := netlab.New(t, netlab.Options{})
+	rs := lab.AddNode("rs", "192.0.2.11")
+	const vip = "192.0.2.100"
+	vmlab.RealServer(t, rs, "-tun", vip)
+	if fs, code := doctorArgs(t, rs, "rs-rp-filter", "-realserver", "-tun", vip); len(fs) != 0 || code != 0 {
+		t.Errorf("after lvs-ha realserver -tun: exit %d, %+v", code, fs)
+	}
+	vmlab.Sysctl(t, rs, "net.ipv4.conf.tunl0.rp_filter", "1")
+	vmlab.Sysctl(t, rs, "net.ipv4.conf.all.rp_filter", "1")
+	fs, code := doctorArgs(t, rs, "rs-rp-filter", "-realserver", "-tun", vip)
+	if len(fs) == 0 || code != 1 || !strings.Contains(fs[0].Problem, "rp_filter=1") || !strings.Contains(fs[0].Fix, "rp_filter") {
+		t.Errorf("rp_filter 1 on tunl0 and all: exit %d, %+v", code, fs)
+	}
+	vmlab.Sysctl(t, rs, "net.ipv4.conf.tunl0.rp_filter", "0")
+	vmlab.Sysctl(t, rs, "net.ipv4.conf.all.rp_filter", "2")
+	if fs, code := doctorArgs(t, rs, "rs-rp-filter", "-realserver", "-tun", vip); len(fs) != 0 || code != 0 {
+		t.Errorf("fixed (tunl0 0, all 2): exit %d, %+v", code, fs)
 	}
 }
