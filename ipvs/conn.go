@@ -19,25 +19,49 @@ import (
 // IPv4 addresses are 8 hex digits, IPv6 addresses colon-separated; ports are
 // 4 hex digits; Expires is in seconds.
 func ParseConnections(r io.Reader) ([]Connection, error) {
-	var out []Connection
+	return parseConnTable(r, "ip_vs_conn", parseConnLine)
+}
+
+// parseConnTable reads a connection table of /proc/net (ip_vs_conn,
+// ip_vs_conn_sync): an optional "Pro ..." header, then one connection per
+// line, parsed by line; errors name the file and line.
+func parseConnTable[C any](r io.Reader, name string, line func(string) (C, error)) ([]C, error) {
+	var out []C
 	sc := bufio.NewScanner(r)
-	line := 0
+	n := 0
 	for sc.Scan() {
-		line++
+		n++
 		text := strings.TrimSpace(sc.Text())
-		if text == "" || (line == 1 && strings.HasPrefix(text, "Pro ")) {
+		if text == "" || (n == 1 && strings.HasPrefix(text, "Pro ")) {
 			continue
 		}
-		c, err := parseConnLine(text)
+		c, err := line(text)
 		if err != nil {
-			return out, fmt.Errorf("ip_vs_conn line %d: %w", line, err)
+			return out, fmt.Errorf("%s line %d: %w", name, n, err)
 		}
 		out = append(out, c)
 	}
 	if err := sc.Err(); err != nil {
-		return out, fmt.Errorf("ip_vs_conn: %w", err)
+		return out, fmt.Errorf("%s: %w", name, err)
 	}
 	return out, nil
+}
+
+// parseConnFields parses the fields every connection table has: protocol,
+// client, virtual and destination address and port, state, and the
+// expiry in seconds at f[exp].
+func parseConnFields(f []string, exp int) (proto string, addrs [3]netip.AddrPort, state string, expires time.Duration, err error) {
+	for i := range addrs {
+		if addrs[i], err = parseConnAddrPort(f[1+2*i], f[2+2*i]); err != nil {
+			return
+		}
+	}
+	e, perr := strconv.ParseUint(f[exp], 10, 32)
+	if perr != nil {
+		err = fmt.Errorf("bad expires %q", f[exp])
+		return
+	}
+	return f[0], addrs, f[7], time.Duration(e) * time.Second, nil
 }
 
 func parseConnLine(s string) (Connection, error) {
@@ -45,18 +69,11 @@ func parseConnLine(s string) (Connection, error) {
 	if len(f) < 9 {
 		return Connection{}, fmt.Errorf("%d fields, want at least 9", len(f))
 	}
-	c := Connection{Protocol: f[0], State: f[7]}
-	var err error
-	for i, dst := range []*netip.AddrPort{&c.Client, &c.Virtual, &c.Dest} {
-		if *dst, err = parseConnAddrPort(f[1+2*i], f[2+2*i]); err != nil {
-			return Connection{}, err
-		}
-	}
-	exp, err := strconv.ParseUint(f[8], 10, 32)
+	proto, a, state, exp, err := parseConnFields(f, 8)
 	if err != nil {
-		return Connection{}, fmt.Errorf("bad expires %q", f[8])
+		return Connection{}, err
 	}
-	c.Expires = time.Duration(exp) * time.Second
+	c := Connection{Protocol: proto, Client: a[0], Virtual: a[1], Dest: a[2], State: state, Expires: exp}
 	if len(f) > 9 {
 		c.PEName = f[9]
 	}

@@ -1,7 +1,6 @@
 package ipvs
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -54,25 +52,7 @@ var ErrNoConnSync = errors.New("ipvs: no " + ConnSyncFile + " (ip_vs not loaded)
 // Addresses and ports are as in /proc/net/ip_vs_conn (see
 // [ParseConnections]); Origin is LOCAL or SYNC; Expires is in seconds.
 func ParseSyncConnections(r io.Reader) ([]SyncConnection, error) {
-	var out []SyncConnection
-	sc := bufio.NewScanner(r)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || (line == 1 && strings.HasPrefix(text, "Pro ")) {
-			continue
-		}
-		c, err := parseSyncConnLine(text)
-		if err != nil {
-			return out, fmt.Errorf("%s line %d: %w", ConnSyncFile, line, err)
-		}
-		out = append(out, c)
-	}
-	if err := sc.Err(); err != nil {
-		return out, fmt.Errorf("%s: %w", ConnSyncFile, err)
-	}
-	return out, nil
+	return parseConnTable(r, ConnSyncFile, parseSyncConnLine)
 }
 
 func parseSyncConnLine(s string) (SyncConnection, error) {
@@ -80,22 +60,15 @@ func parseSyncConnLine(s string) (SyncConnection, error) {
 	if len(f) != 10 {
 		return SyncConnection{}, fmt.Errorf("%d fields, want 10", len(f))
 	}
-	c := SyncConnection{Protocol: f[0], State: f[7], Origin: Origin(f[8])}
-	if c.Origin != OriginLocal && c.Origin != OriginSync {
+	origin := Origin(f[8])
+	if origin != OriginLocal && origin != OriginSync {
 		return SyncConnection{}, fmt.Errorf("bad origin %q", f[8])
 	}
-	var err error
-	for i, dst := range []*netip.AddrPort{&c.Client, &c.Virtual, &c.Dest} {
-		if *dst, err = parseConnAddrPort(f[1+2*i], f[2+2*i]); err != nil {
-			return SyncConnection{}, err
-		}
-	}
-	exp, err := strconv.ParseUint(f[9], 10, 32)
+	proto, a, state, exp, err := parseConnFields(f, 9)
 	if err != nil {
-		return SyncConnection{}, fmt.Errorf("bad expires %q", f[9])
+		return SyncConnection{}, err
 	}
-	c.Expires = time.Duration(exp) * time.Second
-	return c, nil
+	return SyncConnection{Protocol: proto, Client: a[0], Virtual: a[1], Dest: a[2], State: state, Origin: origin, Expires: exp}, nil
 }
 
 // ReadSyncConnections reads and parses the ip_vs_conn_sync file of the
