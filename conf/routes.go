@@ -1,7 +1,9 @@
 package conf
 
 import (
+	"maps"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 
@@ -80,6 +82,37 @@ var (
 		"realms": 1, "suppress_ifgroup": 1, "sup_group": 1, "tunnel-id": 1, "uidrange": 1, "l3mdev": 0, "track_group": 1,
 	}
 )
+
+// rtTablesFiles are iproute2's table names files (keepalived reads the
+// one in /etc; newer iproute2 ships its defaults in /usr/share), the later
+// overriding the earlier.
+var rtTablesFiles = []string{"/usr/share/iproute2/rt_tables", "/etc/iproute2/rt_tables"}
+
+// routeTables returns the table names: rtTables and those of
+// rtTablesFiles ("NUMBER NAME" lines, # comments) that exist.
+func routeTables() map[string]uint32 {
+	m := maps.Clone(rtTables)
+	for _, f := range rtTablesFiles {
+		b, err := os.ReadFile(f)
+		if err == nil {
+			addTableNames(m, string(b))
+		}
+	}
+	return m
+}
+
+func addTableNames(m map[string]uint32, text string) {
+	for _, line := range strings.Split(text, "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		if id, err := strconv.ParseUint(f[0], 0, 32); err == nil {
+			m[f[1]] = uint32(id)
+		}
+	}
+}
 
 // namedNumber parses a name from names or a number up to max (iproute2 also
 // takes hex).
@@ -163,6 +196,7 @@ func (l *loader) route(c *syntax.Node) *Route {
 	w := &words{l: l, ws: append([]syntax.Word{c.Keyword}, c.Args...), what: "route"}
 	r := &Route{Pos: c.Keyword.Pos}
 	fam := 0
+	dflt := false
 	addr := func(what string) (netip.Addr, bool) {
 		v, ok := w.next()
 		if !ok {
@@ -211,7 +245,7 @@ func (l *loader) route(c *syntax.Node) *Route {
 			if !ok {
 				return nil
 			}
-			t, ok := namedNumber(v, rtTables, 1<<32-1)
+			t, ok := namedNumber(v, routeTables(), 1<<32-1)
 			if !ok {
 				w.bad(v.Pos, "routing table %q not found for route", v.Text)
 				return nil
@@ -297,11 +331,21 @@ func (l *loader) route(c *syntax.Node) *Route {
 				}
 			}
 			p, ok := parsePrefix(cur.Text)
+			switch cur.Text {
+			case "default", "any", "all", "default6":
+				// keepalived's specials: the default route of the
+				// route's family (IPv4 unless something says otherwise).
+				p, ok = netip.Prefix{}, true
+				if cur.Text == "default6" {
+					fam = 6
+				}
+				dflt = true
+			}
 			if !ok {
 				w.bad(cur.Pos, "unknown route option or invalid destination %q", cur.Text)
 				return nil
 			}
-			if !w.family(&fam, p.Addr(), cur) {
+			if p.IsValid() && !w.family(&fam, p.Addr(), cur) {
 				return nil
 			}
 			if r.Dst.IsValid() {
@@ -309,6 +353,12 @@ func (l *loader) route(c *syntax.Node) *Route {
 				return nil
 			}
 			r.Dst = p
+		}
+	}
+	if dflt && !r.Dst.IsValid() {
+		r.Dst = netip.MustParsePrefix("0.0.0.0/0")
+		if fam == 6 {
+			r.Dst = netip.MustParsePrefix("::/0")
 		}
 	}
 	if !r.Dst.IsValid() {
@@ -385,7 +435,7 @@ func (l *loader) rule(c *syntax.Node) *Rule {
 				return nil
 			}
 			p, ok := parsePrefix(v.Text)
-			if v.Text == "all" {
+			if v.Text == "all" || v.Text == "any" || v.Text == "default" {
 				continue
 			}
 			if !ok {
@@ -405,7 +455,7 @@ func (l *loader) rule(c *syntax.Node) *Rule {
 			if !ok {
 				return nil
 			}
-			t, ok := namedNumber(v, rtTables, 1<<32-1)
+			t, ok := namedNumber(v, routeTables(), 1<<32-1)
 			if !ok {
 				w.bad(v.Pos, "routing table %q not found for rule", v.Text)
 				return nil

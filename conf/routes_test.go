@@ -2,6 +2,7 @@ package conf
 
 import (
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 )
@@ -99,5 +100,26 @@ func TestRouteAndRuleErrorsLocated(t *testing.T) {
 				t.Errorf("want %q at 2:%d:\n%s", tc.msg, tc.col, dump(ds))
 			}
 		})
+	}
+}
+
+// keepalived's specials and named tables (iproute2's rt_tables).
+func TestRouteDefaultsAndNamedTables(t *testing.T) {
+	f := t.TempDir() + "/rt_tables"
+	if err := os.WriteFile(f, []byte("# names\n255\tlocal\n100 vips # ours\n0x65 edge\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := rtTablesFiles
+	rtTablesFiles = []string{f + ".missing", f}
+	t.Cleanup(func() { rtTablesFiles = old })
+	cfg, ds := mustLoad(t, "static_routes {\n    default via 192.0.2.1 table vips\n    inet6 default via 2001:db8::1 table edge\n    default6 dev eth0\n}\n"+
+		"static_rules {\n    from any to default lookup vips pref 5\n}\n")
+	rs := cfg.StaticRoutes
+	if len(rs) != 3 || rs[0].Dst != netip.MustParsePrefix("0.0.0.0/0") || rs[0].Table != 100 ||
+		rs[1].Dst != netip.MustParsePrefix("::/0") || rs[1].Table != 101 || rs[2].Dst != netip.MustParsePrefix("::/0") {
+		t.Fatalf("routes %+v:\n%s", rs, dump(ds))
+	}
+	if r := cfg.StaticRules; len(r) != 1 || r[0].From.IsValid() || r[0].To.IsValid() || r[0].Table != 100 {
+		t.Errorf("rules %+v", r)
 	}
 }
