@@ -149,7 +149,7 @@ func init() {
 				}
 			})
 		}),
-		implBlock("static_routes", "routes added at start and removed at stop: [src IP] [to] [TYPE] PREFIX [via IP] [dev IF] [table T] [metric N] [scope S] [protocol P] [onlink] per line", "", func(l *loader, n *syntax.Node, c *Config) {
+		implBlock("static_routes", "routes added at start and removed at stop: [src IP] [to] [TYPE] PREFIX [via IP] [dev IF] [table T] [metric N] [scope S] [protocol P] [onlink] [nexthop via IP [dev IF] [weight N] ...] per line", "", func(l *loader, n *syntax.Node, c *Config) {
 			c.StaticRoutes = append(c.StaticRoutes, l.routeBlock(n)...)
 		}),
 		implBlock("static_rules", "policy rules added at start and removed at stop: [from P] [to P] [not] [preference N] [fwmark M[/MASK]] [iif IF] [oif IF] ... table T|goto N|nop|blackhole|unreachable|prohibit per line", "", func(l *loader, n *syntax.Node, c *Config) {

@@ -27,7 +27,18 @@ type Route struct {
 	Protocol uint8        `json:"protocol,omitempty"` // 0: keepalived (18)
 	OnLink   bool         `json:"onlink,omitempty"`
 	NoTrack  bool         `json:"no_track,omitempty"`
-	Pos      syntax.Pos   `json:"pos"`
+	// Nexthops make a multipath route: nexthop [via ADDR] [dev IF]
+	// [weight N] [onlink] ..., or keepalived's older "via A or B".
+	Nexthops []Nexthop  `json:"nexthops,omitempty"`
+	Pos      syntax.Pos `json:"pos"`
+}
+
+// Nexthop is one path of a multipath route.
+type Nexthop struct {
+	Via    netip.Addr `json:"via,omitzero"`
+	Dev    string     `json:"dev,omitempty"`
+	Weight int        `json:"weight,omitempty"` // 1-256; 0: 1
+	OnLink bool       `json:"onlink,omitempty"`
 }
 
 // Rule is one static_rules or virtual_rules entry, in keepalived's syntax:
@@ -297,7 +308,28 @@ func (l *loader) route(c *syntax.Node) *Route {
 			r.OnLink = true
 		case "no_track":
 			r.NoTrack = true
-		case "nexthop", "or", "encap", "as", "vrf", "from":
+		case "or":
+			// keepalived's deprecated "via A or B": two nexthops.
+			l.warnf(cur.Pos, `"or" for routes is deprecated. Please use "nexthop"`)
+			if len(r.Nexthops) > 0 || !r.Via.IsValid() {
+				w.bad(cur.Pos, `"or" needs one "via" before it`)
+				return nil
+			}
+			a, ok := addr("or")
+			if !ok {
+				return nil
+			}
+			r.Nexthops = []Nexthop{{Via: r.Via}, {Via: a}}
+			r.Via = netip.Addr{}
+		case "nexthop":
+			if len(r.Nexthops) > 0 {
+				w.bad(cur.Pos, `cannot specify nexthops with an "or" route`)
+				return nil
+			}
+			if !w.nexthops(r, &fam) {
+				return nil
+			}
+		case "encap", "as", "vrf", "from":
 			w.bad(cur.Pos, "route option %q is not supported by lvs-ha", s)
 			return nil
 		default:
@@ -365,11 +397,89 @@ func (l *loader) route(c *syntax.Node) *Route {
 		w.bad(c.Keyword.Pos, "route must have a destination")
 		return nil
 	}
-	if r.Type != "" && r.Via.IsValid() {
+	if len(r.Nexthops) > 0 && (r.Via.IsValid() || r.Dev != "") {
+		w.bad(c.Keyword.Pos, "a route with nexthops takes via and dev in its nexthops")
+		return nil
+	}
+	if r.Type != "" && (r.Via.IsValid() || len(r.Nexthops) > 0) {
 		w.bad(c.Keyword.Pos, "a %s route cannot have a gateway (via)", r.Type)
 		return nil
 	}
 	return r
+}
+
+// nexthops parses the nexthop clauses that end a route line (keepalived's
+// parse_nexthops), from the first "nexthop" at w.i to the end.
+func (w *words) nexthops(r *Route, fam *int) bool {
+	for w.i < len(w.ws) {
+		if w.ws[w.i].Text != "nexthop" {
+			w.bad(w.ws[w.i].Pos, "route has trailing nonsense after nexthops - %s", w.ws[w.i].Text)
+			return false
+		}
+		nh := Nexthop{}
+		w.i++
+	opts:
+		for ; w.i < len(w.ws); w.i++ {
+			cur := w.ws[w.i]
+			switch cur.Text {
+			case "via":
+				v, ok := w.next()
+				if !ok {
+					return false
+				}
+				if v.Text == "inet" || v.Text == "inet6" {
+					if v, ok = w.next(); !ok {
+						return false
+					}
+				}
+				a, err := netip.ParseAddr(v.Text)
+				if err != nil || a.Zone() != "" {
+					w.bad(v.Pos, "invalid nexthop address %q", v.Text)
+					return false
+				}
+				if !w.family(fam, a.Unmap(), v) {
+					return false
+				}
+				nh.Via = a.Unmap()
+			case "dev":
+				v, ok := w.next()
+				if !ok {
+					return false
+				}
+				if len(v.Text) >= 16 || strings.ContainsAny(v.Text, "/ ") {
+					w.bad(v.Pos, "invalid interface name %q", v.Text)
+					return false
+				}
+				nh.Dev = v.Text
+			case "weight":
+				v, ok := w.next()
+				if !ok {
+					return false
+				}
+				x, ok := w.uint(v, "nexthop weight", 1, 256)
+				if !ok {
+					return false
+				}
+				nh.Weight = int(x)
+			case "onlink":
+				nh.OnLink = true
+			case "realms":
+				w.l.warnf(cur.Pos, "nexthop option %q is not supported by lvs-ha (ignored)", cur.Text)
+				w.i++
+			case "encap", "as":
+				w.bad(cur.Pos, "nexthop option %q is not supported by lvs-ha", cur.Text)
+				return false
+			default:
+				break opts
+			}
+		}
+		if !nh.Via.IsValid() && nh.Dev == "" {
+			w.bad(w.ws[w.i-1].Pos, "nexthop needs via or dev")
+			return false
+		}
+		r.Nexthops = append(r.Nexthops, nh)
+	}
+	return true
 }
 
 func isRouteType(s string) bool {

@@ -3,6 +3,7 @@ package conf
 import (
 	"net/netip"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -22,7 +23,7 @@ func TestRoutesAndRules(t *testing.T) {
 	}
 	want0 := Route{Dst: netip.MustParsePrefix("10.1.0.0/16"), Src: netip.MustParseAddr("192.0.2.5"), Via: netip.MustParseAddr("192.0.2.254"),
 		Dev: "eth1", Table: 100, Metric: 7, Protocol: 4, OnLink: true, Pos: rs[0].Pos}
-	if *rs[0] != want0 {
+	if !reflect.DeepEqual(*rs[0], want0) {
 		t.Errorf("route 0 = %+v, want %+v", *rs[0], want0)
 	}
 	if rs[1].Type != "blackhole" || rs[2].Type != "unreachable" || rs[2].Table != 254 || !rs[2].Dst.Addr().Is6() || rs[3].Scope != 253 || rs[4].Via != netip.MustParseAddr("192.0.2.1") {
@@ -72,7 +73,11 @@ func TestRouteAndRuleErrorsLocated(t *testing.T) {
 		{"static_routes", "10.1.0.0/16 table nosuch", `routing table "nosuch" not found`, 23},
 		{"static_routes", "10.1.0.0/16 scope far", `scope "far" not found`, 23},
 		{"static_routes", "10.1.0.0/16 metric -1", `invalid route metric "-1"`, 24},
-		{"static_routes", "10.1.0.0/16 via 192.0.2.1 or 192.0.2.2", `route option "or" is not supported`, 31},
+		{"static_routes", "10.1.0.0/16 or 192.0.2.2", `"or" needs one "via" before it`, 17},
+		{"static_routes", "10.1.0.0/16 nexthop via 192.0.2.1 weight 0", `invalid nexthop weight "0"`, 46},
+		{"static_routes", "10.1.0.0/16 nexthop via 192.0.2.1 frob", "trailing nonsense after nexthops - frob", 39},
+		{"static_routes", "10.1.0.0/16 nexthop weight 2", "nexthop needs via or dev", 32},
+		{"static_routes", "10.1.0.0/16 via 192.0.2.1 nexthop dev eth0", "takes via and dev in its nexthops", 5},
 		{"static_routes", "via 192.0.2.1", "route must have a destination", 5},
 		{"static_routes", "blackhole 10.1.0.0/16 via 192.0.2.1", "cannot have a gateway", 5},
 		{"static_routes", "10.1.0.0/16 dev", `route option "dev" needs a value`, 17},
@@ -121,5 +126,24 @@ func TestRouteDefaultsAndNamedTables(t *testing.T) {
 	}
 	if r := cfg.StaticRules; len(r) != 1 || r[0].From.IsValid() || r[0].To.IsValid() || r[0].Table != 100 {
 		t.Errorf("rules %+v", r)
+	}
+}
+
+func TestMultipathRoutes(t *testing.T) {
+	cfg, ds := mustLoad(t, "static_routes {\n    10.1.0.0/16 via 192.0.2.1 or 192.0.2.2 table 5\n    10.2.0.0/16 table 6 nexthop via 192.0.2.1 dev eth0 weight 2 nexthop dev eth1 onlink\n}\n")
+	rs := cfg.StaticRoutes
+	if len(rs) != 2 {
+		t.Fatalf("routes %+v\n%s", rs, dump(ds))
+	}
+	want0 := []Nexthop{{Via: netip.MustParseAddr("192.0.2.1")}, {Via: netip.MustParseAddr("192.0.2.2")}}
+	if !reflect.DeepEqual(rs[0].Nexthops, want0) || rs[0].Via.IsValid() || rs[0].Table != 5 {
+		t.Errorf("or route %+v", *rs[0])
+	}
+	want1 := []Nexthop{{Via: netip.MustParseAddr("192.0.2.1"), Dev: "eth0", Weight: 2}, {Dev: "eth1", OnLink: true}}
+	if !reflect.DeepEqual(rs[1].Nexthops, want1) || rs[1].Table != 6 {
+		t.Errorf("nexthop route %+v", *rs[1])
+	}
+	if !hasWarning(ds, 2, `"or" for routes is deprecated`) {
+		t.Errorf("no deprecation warning:\n%s", dump(ds))
 	}
 }

@@ -36,6 +36,9 @@ func ourRoutes(t testing.TB, n *netlab.Node) []string {
 		if r.Src != nil {
 			s += " src " + r.Src.String()
 		}
+		for _, nh := range r.MultiPath {
+			s += fmt.Sprintf(" nexthop via %s weight %d", nh.Gw, nh.Hops+1)
+		}
 		out = append(out, fmt.Sprintf("%s table %d", s, r.Table))
 	}
 	rules, err := h.RuleList(unix.AF_INET)
@@ -88,7 +91,9 @@ func drillRoutesAndRules(t *testing.T, im impl) {
 		n := v.nodes[i]
 		inst := fastInst(prio)
 		inst.Extra = []string{
-			"virtual_routes {\n        src 192.0.2.100 10.30.0.0/16 via 192.0.2.1 dev " + n.IfName() + " table 200\n        unreachable 10.31.0.0/16\n    }",
+			"virtual_routes {\n        src 192.0.2.100 10.30.0.0/16 via 192.0.2.1 dev " + n.IfName() + " table 200\n        unreachable 10.31.0.0/16\n" +
+				"        10.32.0.0/16 via 192.0.2.1 or 192.0.2.2 table 200\n" +
+				"        10.33.0.0/16 table 200 nexthop via 192.0.2.1 dev " + n.IfName() + " weight 3 nexthop via 192.0.2.2 dev " + n.IfName() + "\n    }",
 			"virtual_rules {\n        from 192.0.2.100/32 table 200 preference 2000\n    }",
 		}
 		ds = append(ds, newDirector(t, im, n, vrrpConfig{
@@ -108,6 +113,8 @@ func drillRoutesAndRules(t *testing.T, im impl) {
 	virtual := []string{
 		"route 10.30.0.0/16 via 192.0.2.1 src 192.0.2.100 table 200",
 		"route type7 10.31.0.0/16 table 254",
+		"route 10.32.0.0/16 nexthop via 192.0.2.1 weight 1 nexthop via 192.0.2.2 weight 1 table 200",
+		"route 10.33.0.0/16 nexthop via 192.0.2.1 weight 3 nexthop via 192.0.2.2 weight 1 table 200",
 		"rule 2000 from 192.0.2.100/32 table 200",
 	}
 	a, b := ds[0], ds[1]

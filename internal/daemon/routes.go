@@ -17,6 +17,9 @@ func routeOf(r *conf.Route) (iproute.Route, error) {
 		Dst: r.Dst, Src: r.Src, Via: r.Via, Dev: r.Dev, Table: r.Table, Metric: r.Metric,
 		Scope: r.Scope, Protocol: r.Protocol, OnLink: r.OnLink,
 	}
+	for _, nh := range r.Nexthops {
+		out.Nexthops = append(out.Nexthops, iproute.Nexthop{Via: nh.Via, Dev: nh.Dev, Weight: nh.Weight, OnLink: nh.OnLink})
+	}
 	if r.Type != "" {
 		t, ok := iproute.ParseType(r.Type)
 		if !ok {
@@ -172,7 +175,7 @@ func applyStatics(n netConfig, log *slog.Logger, old, next statics) {
 		}
 	}
 	for _, r := range old.routes {
-		if !slices.Contains(next.routes, r) {
+		if !slices.ContainsFunc(next.routes, r.Equal) {
 			if err := n.RemoveRoute(r); err != nil {
 				log.Error("removing static route failed", "route", r.String(), "error", err)
 			}

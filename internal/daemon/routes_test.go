@@ -68,6 +68,7 @@ vrrp_instance VI_1 {
     virtual_routes {
         src 192.0.2.100 10.4.0.0/16 via 192.0.2.254 dev eth0 scope link protocol static onlink
         unreachable 10.5.0.0/16 table 7
+        10.6.0.0/16 nexthop via 192.0.2.1 dev eth0 weight 2 nexthop via 192.0.2.2 onlink
     }
     virtual_rules {
         not from 10.4.0.0/16 to 10.6.0.0/16 fwmark 3/7 iif eth0 ipproto udp dport 53 table 7 preference 70
@@ -90,7 +91,7 @@ func TestRoutesTranslation(t *testing.T) {
 		{Dst: netip.MustParsePrefix("10.1.0.0/16"), Via: netip.MustParseAddr("192.0.2.254"), Table: 100, Metric: 3},
 		{Dst: netip.MustParsePrefix("10.2.0.0/16"), Type: iproute.Blackhole},
 	}
-	if !slices.Equal(p.statics.routes, wantRoutes) {
+	if !slices.EqualFunc(p.statics.routes, wantRoutes, iproute.Route.Equal) {
 		t.Errorf("static routes\n%+v\nwant\n%+v", p.statics.routes, wantRoutes)
 	}
 	wantRules := []iproute.Rule{{From: netip.MustParsePrefix("192.0.2.0/24"), Action: iproute.ToTable, Table: 100, Priority: 100, HasPriority: true}}
@@ -101,8 +102,10 @@ func TestRoutesTranslation(t *testing.T) {
 	wantV := []iproute.Route{
 		{Dst: netip.MustParsePrefix("10.4.0.0/16"), Src: netip.MustParseAddr("192.0.2.100"), Via: netip.MustParseAddr("192.0.2.254"), Dev: "eth0", Scope: 253, Protocol: 4, OnLink: true},
 		{Dst: netip.MustParsePrefix("10.5.0.0/16"), Type: iproute.Unreachable, Table: 7},
+		{Dst: netip.MustParsePrefix("10.6.0.0/16"), Nexthops: []iproute.Nexthop{
+			{Via: netip.MustParseAddr("192.0.2.1"), Dev: "eth0", Weight: 2}, {Via: netip.MustParseAddr("192.0.2.2"), OnLink: true}}},
 	}
-	if !slices.Equal(ic.Routes, wantV) {
+	if !slices.EqualFunc(ic.Routes, wantV, iproute.Route.Equal) {
 		t.Errorf("virtual routes\n%+v\nwant\n%+v", ic.Routes, wantV)
 	}
 	wantVR := []iproute.Rule{
@@ -130,7 +133,7 @@ func TestDaemonStaticRoutesStartReloadStop(t *testing.T) {
 	if got := td.net.take(); !slices.Equal(got, up) {
 		t.Errorf("start:\n%q\nwant\n%q", got, up)
 	}
-	if len(td.vrrps) != 1 || len(td.vrrps[0].opts.Instances[0].Routes) != 2 {
+	if len(td.vrrps) != 1 || len(td.vrrps[0].opts.Instances[0].Routes) != 3 {
 		t.Fatalf("the runner did not get the virtual routes")
 	}
 	if _, ok := td.vrrps[0].opts.Routes.(*iproute.Manager); ok {

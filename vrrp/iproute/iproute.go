@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -65,6 +67,24 @@ type Route struct {
 	Scope    uint8        // scope (0: universe)
 	Protocol uint8        // 0: keepalived (18)
 	OnLink   bool
+	// Nexthops make a multipath route (keepalived's nexthop and "or");
+	// Via and Dev are then unset.
+	Nexthops []Nexthop
+}
+
+// Nexthop is one path of a multipath route.
+type Nexthop struct {
+	Via    netip.Addr
+	Dev    string
+	Weight int // 1-256; 0 means 1
+	OnLink bool
+}
+
+// Equal reports whether r and o are the same route.
+func (r Route) Equal(o Route) bool {
+	n1, n2 := r.Nexthops, o.Nexthops
+	r.Nexthops, o.Nexthops = nil, nil
+	return reflect.DeepEqual(r, o) && slices.Equal(n1, n2)
 }
 
 // Validate reports whether r can be applied.
@@ -76,12 +96,25 @@ func (r Route) Validate() error {
 		return bad("no destination")
 	}
 	fam := r.Dst.Addr().Is4()
-	for _, a := range []netip.Addr{r.Src, r.Via} {
+	addrs := []netip.Addr{r.Src, r.Via}
+	for _, nh := range r.Nexthops {
+		if !nh.Via.IsValid() && nh.Dev == "" {
+			return bad("a nexthop without via or dev")
+		}
+		if nh.Weight < 0 || nh.Weight > 256 {
+			return bad("nexthop weight %d out of [1, 256]", nh.Weight)
+		}
+		addrs = append(addrs, nh.Via)
+	}
+	if len(r.Nexthops) > 0 && (r.Via.IsValid() || r.Dev != "") {
+		return bad("via or dev with nexthops")
+	}
+	for _, a := range addrs {
 		if a.IsValid() && a.Is4() != fam {
 			return bad("mixes IPv4 and IPv6")
 		}
 	}
-	if t := r.typ(); t != Unicast && r.Via.IsValid() {
+	if t := r.typ(); t != Unicast && (r.Via.IsValid() || len(r.Nexthops) > 0) {
 		return bad("a %s route has no gateway", t)
 	}
 	return nil
@@ -136,6 +169,21 @@ func (r Route) String() string {
 	fmt.Fprintf(&b, " proto %d", r.protocol())
 	if r.OnLink {
 		b.WriteString(" onlink")
+	}
+	for _, nh := range r.Nexthops {
+		b.WriteString(" nexthop")
+		if nh.Via.IsValid() {
+			b.WriteString(" via " + nh.Via.String())
+		}
+		if nh.Dev != "" {
+			b.WriteString(" dev " + nh.Dev)
+		}
+		if nh.Weight > 1 {
+			fmt.Fprintf(&b, " weight %d", nh.Weight)
+		}
+		if nh.OnLink {
+			b.WriteString(" onlink")
+		}
 	}
 	return b.String()
 }

@@ -100,17 +100,45 @@ func (m *Manager) toNetlinkRoute(r Route) (*netlink.Route, error) {
 		nr.Flags |= int(netlink.FLAG_ONLINK)
 	}
 	if r.Dev != "" {
-		link, err := m.h.LinkByName(r.Dev)
+		i, err := m.ifindex(r.Dev)
 		if err != nil {
-			var nf netlink.LinkNotFoundError
-			if errors.As(err, &nf) || errors.Is(err, unix.ENODEV) {
-				return nil, fmt.Errorf("device %s: %w", r.Dev, errNoDevice)
-			}
-			return nil, fmt.Errorf("look up device %s: %w", r.Dev, err)
+			return nil, err
 		}
-		nr.LinkIndex = link.Attrs().Index
+		nr.LinkIndex = i
+	}
+	for _, nh := range r.Nexthops {
+		ni := &netlink.NexthopInfo{}
+		if nh.Via.IsValid() {
+			ni.Gw = nh.Via.AsSlice()
+		}
+		if nh.Dev != "" {
+			i, err := m.ifindex(nh.Dev)
+			if err != nil {
+				return nil, err
+			}
+			ni.LinkIndex = i
+		}
+		if nh.Weight > 1 {
+			ni.Hops = nh.Weight - 1
+		}
+		if nh.OnLink {
+			ni.Flags |= int(netlink.FLAG_ONLINK)
+		}
+		nr.MultiPath = append(nr.MultiPath, ni)
 	}
 	return nr, nil
+}
+
+func (m *Manager) ifindex(dev string) (int, error) {
+	link, err := m.h.LinkByName(dev)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) || errors.Is(err, unix.ENODEV) {
+			return 0, fmt.Errorf("device %s: %w", dev, errNoDevice)
+		}
+		return 0, fmt.Errorf("look up device %s: %w", dev, err)
+	}
+	return link.Attrs().Index, nil
 }
 
 func toNetlinkRule(r Rule) *netlink.Rule {

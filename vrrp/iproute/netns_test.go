@@ -1,6 +1,7 @@
 package iproute
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"testing"
@@ -165,5 +166,40 @@ func TestValidate(t *testing.T) {
 		if r.Validate() == nil {
 			t.Errorf("%s: valid", r)
 		}
+	}
+}
+
+func TestMultipathRouteNetns(t *testing.T) {
+	m, nl := newNS(t)
+	r := Route{Dst: netip.MustParsePrefix("10.7.0.0/16"), Table: 100, Nexthops: []Nexthop{
+		{Via: netip.MustParseAddr("192.0.2.253"), Dev: "rt0"},
+		{Via: netip.MustParseAddr("192.0.2.254"), Dev: "rt0", Weight: 3},
+	}}
+	for range 2 {
+		if err := m.AddRoute(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := nl.RouteListFiltered(unix.AF_INET, &netlink.Route{Table: 100}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || len(rs[0].MultiPath) != 2 {
+		t.Fatalf("routes %v", rs)
+	}
+	var got []string
+	for _, nh := range rs[0].MultiPath {
+		got = append(got, fmt.Sprintf("%s w%d", nh.Gw, nh.Hops+1))
+	}
+	if want := []string{"192.0.2.253 w1", "192.0.2.254 w3"}; !slices.Equal(got, want) {
+		t.Errorf("nexthops %q, want %q", got, want)
+	}
+	for range 2 {
+		if err := m.RemoveRoute(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := routesIn(t, nl, unix.AF_INET, 100); len(got) > 0 {
+		t.Errorf("after remove: %q", got)
 	}
 }

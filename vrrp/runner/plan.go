@@ -252,8 +252,10 @@ func (ip *instPlan) plan(oc, nc *InstanceConfig) {
 			ip.vipsNew = append(ip.vipsNew, v)
 		}
 	}
-	ip.routesGone, ip.routesNew = gone(oc.Routes, nc.Routes), gone(nc.Routes, oc.Routes)
-	ip.rulesGone, ip.rulesNew = gone(oc.Rules, nc.Rules), gone(nc.Rules, oc.Rules)
+	eqRoute := iproute.Route.Equal
+	eqRule := func(a, b iproute.Rule) bool { return a == b }
+	ip.routesGone, ip.routesNew = gone(oc.Routes, nc.Routes, eqRoute), gone(nc.Routes, oc.Routes, eqRoute)
+	ip.rulesGone, ip.rulesNew = gone(oc.Rules, nc.Rules, eqRule), gone(nc.Rules, oc.Rules, eqRule)
 	ip.newGARP = *oc.GARP != *nc.GARP
 	ip.reannounce = ip.newGARP || !slices.Equal(oc.garpVIPs(), nc.garpVIPs())
 	ip.primaryDropped = !oc.DontTrackPrimary && nc.DontTrackPrimary
@@ -264,10 +266,10 @@ func (ip *instPlan) plan(oc, nc *InstanceConfig) {
 }
 
 // gone returns the elements of a that b lacks.
-func gone[T comparable](a, b []T) []T {
+func gone[T any](a, b []T, eq func(x, y T) bool) []T {
 	var out []T
 	for _, x := range a {
-		if !slices.Contains(b, x) {
+		if !slices.ContainsFunc(b, func(y T) bool { return eq(x, y) }) {
 			out = append(out, x)
 		}
 	}
