@@ -18,6 +18,7 @@ func p(field string, tests ...string) proof { return proof{field: field, tests: 
 var evidence = map[string]proof{
 	"global_defs vrrp_startup_delay":              p("VRRPStartupDelay", "TestRunnerStartupDelay", "TestVRRPStartupDelay"),
 	"global_defs log_unknown_vrids":               p("LogUnknownVRIDs", "TestRunnerLogUnknownVRIDs", "TestVRRPLogUnknownVRIDs"),
+	"global_defs default_interface":               p("DefaultInterface", "TestDaemonStaticRoutesStartReloadStop"),
 	"global_defs dynamic_interfaces":              p("DynamicInterfaces", "TestRunnerDynamicInterfaces", "TestVRRPDynamicInterfaces"),
 	"global_defs max_auto_priority":               p("MaxAutoPriority", "TestRunnerMaxAutoPriority", "TestSetRealtime"),
 	"global_defs vrrp_priority":                   p("VRRPPriority", "TestRunnerProcessSettings", "TestSetNiceAndLockMemory"),
@@ -235,6 +236,9 @@ var evidence = map[string]proof{
 	"real_server weight":                          p("Weight", "TestHealthDownRemovedAndBack", "TestHealthInhibitOnFailure"),
 	"top level SSL":                               p("SSL", "TestHealthTranslation", "TestSSLCheck"),
 	"top level global_defs":                       p("Global", "TestKeywordTranslationVRRP"),
+	"top level static_ipaddress":                  p("StaticAddresses", "TestDaemonStaticRoutesStartReloadStop", "TestVRRPRoutesAndRules"),
+	"top level static_routes":                     p("StaticRoutes", "TestRoutesTranslation", "TestDaemonStaticRoutesStartReloadStop", "TestVRRPRoutesAndRules"),
+	"top level static_rules":                      p("StaticRules", "TestRoutesTranslation", "TestDaemonStaticRoutesStartReloadStop", "TestVRRPRoutesAndRules"),
 	"top level virtual_server":                    p("VirtualServers", "TestHealthDownRemovedAndBack", "TestHealthInhibitOnFailure"),
 	"top level virtual_server_group":              p("VirtualServerGroups", "TestDesiredTableGroups", "TestDesiredTableErrors"),
 	"top level vrrp_instance":                     p("VRRPInstances", "TestDaemonServesMetricsAndStatus", "TestDaemonReloadStartsVRRP"),
@@ -314,6 +318,8 @@ var evidence = map[string]proof{
 	"vrrp_instance version":                       p("Version", "TestVRRPConfigTranslation", "TestBenchFailover"),
 	"vrrp_instance virtual_ipaddress":             p("VIPs", "TestVRRPConfigTranslation"),
 	"vrrp_instance virtual_ipaddress_excluded":    p("ExcludedVIPs", "TestVRRPReload", "TestVIPsOf"),
+	"vrrp_instance virtual_routes":                p("Routes", "TestRoutesTranslation", "TestRunnerVirtualRoutesFollowMaster", "TestVRRPRoutesAndRules"),
+	"vrrp_instance virtual_rules":                 p("Rules", "TestRoutesTranslation", "TestRunnerVirtualRoutesFollowMaster", "TestVRRPRoutesAndRules"),
 	"vrrp_instance virtual_router_id":             p("VRID", "TestVRRPConfigTranslation", "TestCheckConfig"),
 	"vrrp_script fall":                            p("Fall", "TestVRRPConfigTranslation", "TestRunnerTrackerMovesMastership"),
 	"vrrp_script init_fail":                       p("InitFail", "TestScriptRiseFall"),
@@ -337,7 +343,6 @@ var evidence = map[string]proof{
 // warnedNotes add to the warning of keywords lvs-ha parses but does not act on.
 var warnedNotes = map[string]string{
 	"accept":                       "lvs-ha installs no firewall rules, so VIPs always accept traffic",
-	"default_interface":            "it only serves static addresses, which lvs-ha does not manage",
 	"no_accept":                    "the firewall rules that drop traffic to VIPs are not installed",
 	"fast_recovery":                "lvs-ha always checks every URL at once and brings a checker up after one passing run, which is keepalived's behaviour with fast_recovery set",
 	"notify_deleted":               "lvs-ha sends DELETED for a removed vrrp_instance, not yet for a sync group",

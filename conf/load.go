@@ -47,6 +47,8 @@ type loader struct {
 	vsgs      map[string]*VirtualServerGroup
 	sslSeen   bool
 	syncdPos  syntax.Pos
+	// nextRulePrio4/6: the preference of the next rule given none (0: 16384).
+	nextRulePrio4, nextRulePrio6 uint32
 }
 
 func (l *loader) errf(pos syntax.Pos, format string, args ...any) {
@@ -139,6 +141,20 @@ func init() {
 			c.SSL = &SSL{}
 			walk(l, sslTable, n, c.SSL)
 		}),
+		implBlock("static_ipaddress", "addresses added at start and removed at stop, as virtual_ipaddress entries (dev defaults to default_interface)", "", func(l *loader, n *syntax.Node, c *Config) {
+			l.nargs(n, 0, 0)
+			l.valueLines(n, func(e *syntax.Node) {
+				if ip := l.vip(e, true); ip != nil {
+					c.StaticAddresses = append(c.StaticAddresses, ip)
+				}
+			})
+		}),
+		implBlock("static_routes", "routes added at start and removed at stop: [src IP] [to] [TYPE] PREFIX [via IP] [dev IF] [table T] [metric N] [scope S] [protocol P] [onlink] [nexthop via IP [dev IF] [weight N] ...] per line", "", func(l *loader, n *syntax.Node, c *Config) {
+			c.StaticRoutes = append(c.StaticRoutes, l.routeBlock(n)...)
+		}),
+		implBlock("static_rules", "policy rules added at start and removed at stop: [from P] [to P] [not] [preference N] [fwmark M[/MASK]] [iif IF] [oif IF] ... table T|goto N|nop|blackhole|unreachable|prohibit per line", "", func(l *loader, n *syntax.Node, c *Config) {
+			c.StaticRules = append(c.StaticRules, l.ruleBlock(n)...)
+		}),
 		// keepalived root keywords lvs-ha does not implement
 		ignored[*Config]("net_namespace", "run in a network namespace"),
 		ignored[*Config]("net_namespace_ipvs", "program IPVS in another network namespace"),
@@ -149,9 +165,6 @@ func init() {
 		ignored[*Config]("linkbeat_use_polling", "poll interfaces for link state"),
 		ignored[*Config]("linkbeat_interfaces", "interfaces polled for link state"),
 		ignored[*Config]("interface_up_down_delays", "debounce delays for interface state"),
-		ignored[*Config]("static_ipaddress", "addresses configured permanently"),
-		ignored[*Config]("static_routes", "routes configured permanently"),
-		ignored[*Config]("static_rules", "policy rules configured permanently"),
 		ignored[*Config]("track_group", "track groups for static addresses/routes/rules"),
 		ignored[*Config]("garp_group", "per-interface gratuitous ARP/NA pacing"),
 		ignored[*Config]("bfd_instance", "BFD session"),

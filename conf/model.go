@@ -21,7 +21,12 @@ type Config struct {
 	VirtualServerGroups []*VirtualServerGroup `json:"virtual_server_groups"`
 	VirtualServers      []*VirtualServer      `json:"virtual_servers"`
 	SSL                 *SSL                  `json:"ssl,omitempty"`
-	Counts              Counts                `json:"counts"`
+	// StaticAddresses, StaticRoutes and StaticRules (static_ipaddress,
+	// static_routes, static_rules) are added at start and removed at stop.
+	StaticAddresses []*VIP   `json:"static_ipaddress,omitempty"`
+	StaticRoutes    []*Route `json:"static_routes,omitempty"`
+	StaticRules     []*Rule  `json:"static_rules,omitempty"`
+	Counts          Counts   `json:"counts"`
 	// Unsupported are the uses of keywords lvs-ha accepts with a warning
 	// and ignores (status Warned), in file order.
 	Unsupported []UnsupportedKeyword `json:"-"`
@@ -212,6 +217,8 @@ type VRRPInstance struct {
 	CheckUnicastSrc    bool            `json:"check_unicast_src,omitempty"`
 	VIPs               []*VIP          `json:"virtual_ipaddress"`
 	ExcludedVIPs       []*VIP          `json:"virtual_ipaddress_excluded,omitempty"`
+	Routes             []*Route        `json:"virtual_routes,omitempty"`
+	Rules              []*Rule         `json:"virtual_rules,omitempty"`
 	TrackInterfaces    []TrackedIface  `json:"track_interface,omitempty"`
 	TrackScripts       []TrackedScript `json:"track_script,omitempty"`
 	DontTrackPrimary   bool            `json:"dont_track_primary,omitempty"`

@@ -314,15 +314,15 @@ func TestVirtualServerWithoutRealServersWarns(t *testing.T) {
 }
 
 func TestUnknownAndIgnoredKeywordsWarnWithPosition(t *testing.T) {
-	src := inst("VI_1", instBody+"\n    frobnicate 1\n    virtual_routes {\n        10.0.0.0/8 via 192.0.2.1\n    }") + "static_routes {\n    10.0.0.0/8 via 192.0.2.1\n}\n"
+	src := inst("VI_1", instBody+"\n    frobnicate 1\n    track_bfd {\n        bfd_1\n    }") + "bfd_instance bfd_1 {\n    neighbor_ip 192.0.2.1\n}\n"
 	_, ds := mustLoad(t, src)
 	want := []struct {
 		line int
 		msg  string
 	}{
 		{8, `unknown keyword "frobnicate" in vrrp_instance`},
-		{9, `"virtual_routes" in vrrp_instance is not supported by lvs-ha (ignored)`},
-		{13, `"static_routes" is not supported by lvs-ha (ignored)`},
+		{9, `"track_bfd" in vrrp_instance is not supported by lvs-ha (ignored)`},
+		{13, `"bfd_instance" is not supported by lvs-ha (ignored)`},
 	}
 	for _, w := range want {
 		if !hasWarning(ds, w.line, w.msg) {

@@ -266,6 +266,12 @@ func init() {
 				}
 			})
 		}),
+		implBlock("virtual_routes", "routes added on becoming MASTER and removed on leaving it, static_routes syntax", "", func(l *loader, n *syntax.Node, v *vi) {
+			v.Routes = append(v.Routes, l.routeBlock(n)...)
+		}),
+		implBlock("virtual_rules", "policy rules added on becoming MASTER and removed on leaving it, static_rules syntax", "", func(l *loader, n *syntax.Node, v *vi) {
+			v.Rules = append(v.Rules, l.ruleBlock(n)...)
+		}),
 		implBlock("track_interface", "interfaces to track: IF [weight W [reverse]] per line, W in [-253, 253]", "weight 0: FAULT when down", func(l *loader, n *syntax.Node, v *vi) {
 			v.TrackInterfaces = append(v.TrackInterfaces, l.trackIfaces(n)...)
 		}),
@@ -366,8 +372,6 @@ func init() {
 		ignored[*vi]("track_file", "track files"),
 		ignored[*vi]("track_process", "track processes"),
 		ignored[*vi]("track_bfd", "track BFD sessions"),
-		ignored[*vi]("virtual_routes", "routes added when MASTER"),
-		ignored[*vi]("virtual_rules", "policy rules added when MASTER"),
 		ignored[*vi]("old_unicast_checksum", "pre-1.3.6 VRRPv3 unicast checksum"),
 		ignored[*vi]("garp_extra_if", "periodic GARP on other interfaces"),
 		ignored[*vi]("vmac_garp_intvl", "deprecated garp_extra_if"),

@@ -24,6 +24,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/sdnotify"
 	"github.com/lvs-ha/lvs-ha/internal/status"
 	"github.com/lvs-ha/lvs-ha/ipvs"
+	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
@@ -91,6 +92,7 @@ type Options struct {
 	checkScript scriptChecker // nil: script.CheckScriptSecurity
 	sysctls     sysctlIO      // net.ipv4.vs sysctls; nil: procVS
 	ifaceMTU    func(name string) (int, bool)
+	net         netConfig // static addresses, routes and rules; nil: the system's
 }
 
 // vrrpRunner is what the daemon needs of the VRRP runner.
@@ -117,6 +119,7 @@ type Daemon struct {
 	lvs     *lvs
 	syncd   *syncd
 	plan    atomic.Pointer[plan] // the configuration in effect
+	net     netConfig            // adds and removes the static entries
 
 	// mu serialises reloads and guards the fields below.
 	mu   sync.Mutex
@@ -180,6 +183,9 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 	if d.now == nil {
 		d.now = time.Now
 	}
+	if d.net = o.net; d.net == nil {
+		d.net = newSysNet()
+	}
 	m, err := metrics.New(d.reg, metrics.Options{})
 	if err != nil {
 		return nil, err
@@ -230,6 +236,7 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 	}
 	ro.Conns = runner.SocketFactory{}
 	ro.VIPs = vip.New()
+	ro.Routes = iproute.New()
 	ro.Announcer = garp.NewAnnouncer(garp.AnnouncerConfig{})
 	ro.Links = runner.NetlinkLinks{Options: track.WatchOptions{}}
 	ro.Addrs = runner.NetlinkAddrs{}
@@ -284,6 +291,9 @@ func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
 func (d *Daemon) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	d.mu.Lock()
+	// The static entries first, as keepalived sets them before its
+	// instances start; they go after everything else has stopped.
+	applyStatics(d.net, d.log, statics{}, d.plan.Load().statics)
 	d.g, d.gctx = g, gctx
 	// READY once the VRRP sockets are open and the first IPVS apply was
 	// attempted.
@@ -334,6 +344,7 @@ loop:
 	err := g.Wait()
 	d.mu.Lock()
 	d.g, d.gctx = nil, nil
+	applyStatics(d.net, d.log, d.plan.Load().statics, statics{})
 	d.mu.Unlock()
 	return err
 }

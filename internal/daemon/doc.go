@@ -15,6 +15,12 @@
 // told of a transition (runner.Options.OnTransition) and calls the kernel;
 // see docs/connection-sync.md.
 //
+// static_ipaddress, static_routes and static_rules (routes.go) are added
+// when Run starts, before the VRRP instances, diffed by a reload and removed
+// after every component has stopped, as keepalived 2.2.7 does; a failure is
+// logged and the daemon runs on without the entry. virtual_routes and
+// virtual_rules are the VRRP runner's: they follow MASTER with the VIPs.
+//
 // The service manager is told READY=1 once the VRRP runner is Ready (sockets
 // open, instances started) and lvs has attempted its first IPVS apply.
 // Attempted, not succeeded: without IPVS in the kernel lvs logs "IPVS

@@ -54,6 +54,7 @@ type plan struct {
 	timeouts  *ipvs.Timeouts      // lvs_timeouts (zero fields: the kernel's original value); nil: none
 	stop      stopMode
 	sync      syncPlan // lvs_sync_daemon and the net.ipv4.vs sysctls
+	statics   statics  // static_ipaddress, static_routes, static_rules
 	// warnings are the build's findings that do not stop it (script
 	// security), each at its location.
 	warnings syntax.Diagnostics
@@ -75,6 +76,9 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 		return nil, err
 	}
 	if err := validateVRRP(cfg, p.instances, p.groups); err != nil {
+		return nil, err
+	}
+	if p.statics, err = staticsOf(cfg); err != nil {
 		return nil, err
 	}
 	vss, err := virtualServers(cfg)
@@ -189,6 +193,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	if err := d.reloadVRRPLocked(ctx, p); err != nil {
 		return fmt.Errorf("vrrp: %w", err)
 	}
+	applyStatics(d.net, d.log, d.plan.Load().statics, p.statics)
 	d.plan.Store(p)
 	d.syncd.commit(p.sync)
 	d.metrics.SetUnsupportedKeywords(len(cfg.Unsupported))

@@ -163,6 +163,7 @@ type testDaemon struct {
 	checks  sync.Map // id -> *fakeChecker
 	broken  string   // a check ID whose checker is nil (a plan the health runner refuses)
 	logs    *logBuf
+	net     *fakeNet // static addresses, routes and rules
 	addr    string
 	stop    func()
 }
@@ -177,6 +178,7 @@ func newTestDaemon(t *testing.T, src string, withVRRP, listen bool) *testDaemon 
 		notify:  newFakeNotifier(),
 		signals: make(chan os.Signal, 4),
 		logs:    &logBuf{},
+		net:     &fakeNet{},
 	}
 	if err := os.WriteFile(td.file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -193,6 +195,7 @@ func newTestDaemon(t *testing.T, src string, withVRRP, listen bool) *testDaemon 
 		Signals:       td.signals,
 		DumpFile:      filepath.Join(t.TempDir(), "lvs-ha.state"),
 		Notifier:      td.notify,
+		net:           td.net,
 		openIPVS:      func() (ipvsKernel, error) { return td.kernel, nil },
 		wrapChecker: func(id string, _ healthcheck.Checker) healthcheck.Checker {
 			if id == td.broken {

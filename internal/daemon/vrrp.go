@@ -140,6 +140,9 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 		}
 		ic.ExcludedVIPs = append(ic.ExcludedVIPs, a)
 	}
+	if err := virtualRoutes(&ic, in); err != nil {
+		return ic, err
+	}
 	ic.GARP = &garp.Options{
 		MasterRepeat:        in.GarpMasterRepeat,
 		MasterDelay:         in.GarpMasterDelay.Std(),

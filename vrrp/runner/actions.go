@@ -12,6 +12,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
@@ -237,19 +238,59 @@ func (r *Runner) sendAdvert(in *instance, a vrrp.Advertisement) {
 	}
 }
 
+// addVIPs adds in's addresses, then its virtual routes and rules (which
+// may use the addresses), as keepalived does on becoming master.
 func (r *Runner) addVIPs(in *instance) {
 	in.vipsUp = true
 	for _, v := range in.cfg.allVIPs() {
 		r.addVIP(in, v)
 	}
+	r.addRoutes(in, in.cfg.Routes, in.cfg.Rules)
 }
 
+// removeVIPs removes in's virtual rules and routes, then its addresses.
 func (r *Runner) removeVIPs(in *instance) {
-	ok := true
+	ok := r.removeRoutes(in, in.cfg.Routes, in.cfg.Rules)
 	for _, v := range in.cfg.allVIPs() {
 		ok = r.removeVIP(in, v) && ok
 	}
 	in.vipsUp = !ok
+}
+
+// addRoutes adds routes then rules of in, counting and logging failures.
+func (r *Runner) addRoutes(in *instance, routes []iproute.Route, rules []iproute.Rule) {
+	for _, rt := range routes {
+		if err := r.opts.Routes.AddRoute(rt); err != nil {
+			in.stats.VIPErrors++
+			r.log.Error("adding virtual route failed", "instance", in.name, "route", rt.String(), "err", err)
+		}
+	}
+	for _, ru := range rules {
+		if err := r.opts.Routes.AddRule(ru); err != nil {
+			in.stats.VIPErrors++
+			r.log.Error("adding virtual rule failed", "instance", in.name, "rule", ru.String(), "err", err)
+		}
+	}
+}
+
+// removeRoutes removes rules then routes of in; false if one failed.
+func (r *Runner) removeRoutes(in *instance, routes []iproute.Route, rules []iproute.Rule) bool {
+	ok := true
+	for _, ru := range rules {
+		if err := r.opts.Routes.RemoveRule(ru); err != nil {
+			ok = false
+			in.stats.VIPErrors++
+			r.log.Error("removing virtual rule failed", "instance", in.name, "rule", ru.String(), "err", err)
+		}
+	}
+	for _, rt := range routes {
+		if err := r.opts.Routes.RemoveRoute(rt); err != nil {
+			ok = false
+			in.stats.VIPErrors++
+			r.log.Error("removing virtual route failed", "instance", in.name, "route", rt.String(), "err", err)
+		}
+	}
+	return ok
 }
 
 // addVIP adds one of in's addresses, counting and logging a failure.

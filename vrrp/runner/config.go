@@ -9,6 +9,7 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
@@ -46,6 +47,10 @@ type InstanceConfig struct {
 	// ExcludedVIPs (virtual_ipaddress_excluded) are added, announced and
 	// removed with the VIPs but not advertised; any family.
 	ExcludedVIPs []vip.Address
+	// Routes and Rules (virtual_routes, virtual_rules) are added after the
+	// VIPs on becoming master and removed before them on leaving it.
+	Routes []iproute.Route
+	Rules  []iproute.Rule
 	// GARP is the gratuitous ARP / unsolicited NA timing; nil means
 	// garp.DefaultOptions().
 	GARP *garp.Options
@@ -188,6 +193,17 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 			if err := list[i].Validate(); err != nil {
 				return c, fmt.Errorf("%s: %w", where, err)
 			}
+		}
+	}
+	c.Routes, c.Rules = slices.Clone(c.Routes), slices.Clone(c.Rules)
+	for _, r := range c.Routes {
+		if err := r.Validate(); err != nil {
+			return c, fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	for _, r := range c.Rules {
+		if err := r.Validate(); err != nil {
+			return c, fmt.Errorf("%s: %w", where, err)
 		}
 	}
 	o.VIPs = nil

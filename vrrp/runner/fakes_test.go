@@ -19,6 +19,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
@@ -138,6 +139,7 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		Logger:          slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name),
 		Conns:           n.conns,
 		VIPs:            n.vips,
+		Routes:          n.vips,
 		Announcer:       n.garps,
 		Notifier:        n.scripts,
 		Checker:         n.scripts,
@@ -450,6 +452,36 @@ func (f *fakeVIPs) Remove(a vip.Address) error {
 	f.ops = append(f.ops, "remove "+vipKey(a))
 	delete(f.present, vipKey(a))
 	return nil
+}
+
+// The fake VIPs also hold the routes and rules ("route R", "rule R"), so
+// that ops shows the order of everything.
+var _ RouteManager = (*fakeVIPs)(nil)
+
+func (f *fakeVIPs) op(op, key string, add bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ops = append(f.ops, op+" "+key)
+	if add {
+		f.present[key] = true
+	} else {
+		delete(f.present, key)
+	}
+	return nil
+}
+
+func (f *fakeVIPs) AddRoute(r iproute.Route) error { return f.op("add", "route "+r.String(), true) }
+func (f *fakeVIPs) RemoveRoute(r iproute.Route) error {
+	return f.op("remove", "route "+r.String(), false)
+}
+func (f *fakeVIPs) AddRule(r iproute.Rule) error    { return f.op("add", "rule "+r.String(), true) }
+func (f *fakeVIPs) RemoveRule(r iproute.Rule) error { return f.op("remove", "rule "+r.String(), false) }
+
+// opsSince returns the operations from index i on.
+func (f *fakeVIPs) opsSince(i int) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.ops[i:])
 }
 
 // list returns the present VIPs, sorted.

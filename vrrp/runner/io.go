@@ -2,12 +2,14 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"strings"
 
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/script"
+	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
@@ -64,6 +66,27 @@ type VIPManager interface {
 }
 
 var _ VIPManager = (*vip.Manager)(nil)
+
+// RouteManager adds and removes routes and policy rules (*iproute.Manager).
+// All four are idempotent.
+type RouteManager interface {
+	AddRoute(r iproute.Route) error
+	RemoveRoute(r iproute.Route) error
+	AddRule(r iproute.Rule) error
+	RemoveRule(r iproute.Rule) error
+}
+
+var _ RouteManager = (*iproute.Manager)(nil)
+
+// noRoutes is the RouteManager of a Runner given none.
+type noRoutes struct{}
+
+var errNoRoutes = errors.New("vrrp: runner: no RouteManager")
+
+func (noRoutes) AddRoute(iproute.Route) error    { return errNoRoutes }
+func (noRoutes) RemoveRoute(iproute.Route) error { return errNoRoutes }
+func (noRoutes) AddRule(iproute.Rule) error      { return errNoRoutes }
+func (noRoutes) RemoveRule(iproute.Rule) error   { return errNoRoutes }
 
 var _ garp.Sender = (*garp.Announcer)(nil)
 

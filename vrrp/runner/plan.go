@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
@@ -156,9 +157,11 @@ type instPlan struct {
 	fate fate
 	old  int // index in the old configuration; -1 when added
 	// The rest is for reconfigured instances.
-	vipsGone, vipsNew []vip.Address // VIPs or excluded VIPs that go, that come
-	newGARP           bool          // GARP timing changed: a new garp.Scheduler
-	reannounce        bool          // GARP timing or announced addresses changed: a master announces again
+	vipsGone, vipsNew     []vip.Address   // VIPs or excluded VIPs that go, that come
+	routesGone, routesNew []iproute.Route // virtual routes that go, that come
+	rulesGone, rulesNew   []iproute.Rule  // virtual rules that go, that come
+	newGARP               bool            // GARP timing changed: a new garp.Scheduler
+	reannounce            bool            // GARP timing or announced addresses changed: a master announces again
 	// primaryDropped and primaryAdded: dont_track_primary was turned on, off.
 	primaryDropped, primaryAdded bool
 	// ifaces: per track_interface, the old tracker it keeps (same
@@ -249,6 +252,10 @@ func (ip *instPlan) plan(oc, nc *InstanceConfig) {
 			ip.vipsNew = append(ip.vipsNew, v)
 		}
 	}
+	eqRoute := iproute.Route.Equal
+	eqRule := func(a, b iproute.Rule) bool { return a == b }
+	ip.routesGone, ip.routesNew = gone(oc.Routes, nc.Routes, eqRoute), gone(nc.Routes, oc.Routes, eqRoute)
+	ip.rulesGone, ip.rulesNew = gone(oc.Rules, nc.Rules, eqRule), gone(nc.Rules, oc.Rules, eqRule)
 	ip.newGARP = *oc.GARP != *nc.GARP
 	ip.reannounce = ip.newGARP || !slices.Equal(oc.garpVIPs(), nc.garpVIPs())
 	ip.primaryDropped = !oc.DontTrackPrimary && nc.DontTrackPrimary
@@ -256,4 +263,15 @@ func (ip *instPlan) plan(oc, nc *InstanceConfig) {
 	for _, t := range nc.TrackInterfaces {
 		ip.ifaces = append(ip.ifaces, slices.IndexFunc(oc.TrackInterfaces, func(o track.InterfaceConfig) bool { return o == t }))
 	}
+}
+
+// gone returns the elements of a that b lacks.
+func gone[T any](a, b []T, eq func(x, y T) bool) []T {
+	var out []T
+	for _, x := range a {
+		if !slices.ContainsFunc(b, func(y T) bool { return eq(x, y) }) {
+			out = append(out, x)
+		}
+	}
+	return out
 }

@@ -33,6 +33,10 @@ type Options struct {
 	Conns ConnFactory
 	// VIPs adds and removes virtual addresses (vip.New()); required.
 	VIPs VIPManager
+	// Routes adds and removes the instances' virtual routes and rules
+	// (iproute.New()); nil: every such change fails (and is logged and
+	// counted).
+	Routes RouteManager
 	// Announcer sends gratuitous ARPs / unsolicited NAs
 	// (garp.NewAnnouncer); required.
 	Announcer garp.Sender
@@ -206,6 +210,9 @@ type connState struct {
 // New validates the configuration and prepares the instances. No I/O
 // happens until Run.
 func New(opts Options) (*Runner, error) {
+	if opts.Routes == nil {
+		opts.Routes = noRoutes{}
+	}
 	switch {
 	case opts.Conns == nil:
 		return nil, errors.New("vrrp: runner: no ConnFactory")

@@ -55,7 +55,7 @@ type InstanceStats struct {
 	// differs from ours (keepalived addr_list_err).
 	AddressListMismatch uint64
 	SendErrors          uint64 // adverts that could not be encoded or sent (per destination)
-	VIPErrors           uint64 // failed VIP additions or removals
+	VIPErrors           uint64 // failed VIP, virtual route or virtual rule additions or removals
 	GARPsSent           uint64 // gratuitous ARPs and unsolicited NAs sent
 	GARPErrors          uint64
 

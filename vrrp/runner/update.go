@@ -216,6 +216,7 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 	// first, so that one moving between two masters ends up present.
 	for i, ip := range p.insts {
 		if in := insts[i]; ip.fate == reconfigured && in.vipsUp {
+			r.removeRoutes(in, ip.routesGone, ip.rulesGone)
 			for _, v := range ip.vipsGone {
 				r.removeVIP(in, v)
 			}
@@ -302,6 +303,7 @@ func (r *Runner) reconfigure(in *instance, ip instPlan) {
 		for _, v := range ip.vipsNew {
 			r.addVIP(in, v)
 		}
+		r.addRoutes(in, ip.routesNew, ip.rulesNew)
 	}
 	o := in.cfg.Machine
 	o.PrimaryAddr = in.m.Options().PrimaryAddr
