@@ -174,6 +174,9 @@ func (in *instance) trackerStatuses() []track.Status {
 	for _, t := range in.ifaces {
 		out = append(out, t.Status())
 	}
+	for _, f := range in.files {
+		out = append(out, f.f.status().WithWeight(f.weight, f.reverse))
+	}
 	return out
 }
 

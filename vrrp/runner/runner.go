@@ -51,6 +51,11 @@ type Options struct {
 	// scripts. nil means ExecScripts{}.
 	Notifier ScriptRunner
 	Checker  ScriptRunner
+	// Files reads tracked files and writes init_file (OSFiles{} when nil).
+	Files FileSystem
+	// FilePoll is how often tracked files are read (DefaultFilePoll when
+	// 0); keepalived uses inotify, lvs-ha polls.
+	FilePoll time.Duration
 	// ScriptUser and ScriptGroup are the default user for scripts whose
 	// Command.User is empty (global_defs script_user); empty runs as the
 	// daemon's user.
@@ -123,6 +128,8 @@ type Runner struct {
 	byMachine     map[*vrrp.Machine]*instance
 	groups        []*groupState
 	scripts       []*scriptState
+	files         []*fileState
+	nextFilePoll  time.Time // zero before startup
 	conns         []*connState
 	now           time.Time
 	links         map[int]track.LinkEvent  // last known links, by index
@@ -170,7 +177,8 @@ type instance struct {
 	primary  *track.InterfaceTracker // nil with DontTrackPrimary
 	ifaces   []*track.InterfaceTracker
 	scripts  []instScript
-	trackers bool // has script or interface trackers
+	files    []instFile
+	trackers bool // has script, file or interface trackers
 
 	stats InstanceStats
 }
@@ -223,6 +231,12 @@ func New(opts Options) (*Runner, error) {
 	if opts.Checker == nil {
 		opts.Checker = ExecScripts{}
 	}
+	if opts.Files == nil {
+		opts.Files = OSFiles{}
+	}
+	if opts.FilePoll <= 0 {
+		opts.FilePoll = DefaultFilePoll
+	}
 	switch {
 	case opts.NotifyTimeout == 0:
 		opts.NotifyTimeout = DefaultNotifyTimeout
@@ -249,8 +263,11 @@ func New(opts Options) (*Runner, error) {
 	for _, ts := range cfg.scripts {
 		r.scripts = append(r.scripts, newScript(ts, now))
 	}
+	for _, f := range cfg.files {
+		r.files = append(r.files, &fileState{cfg: f})
+	}
 	for _, c := range cfg.insts {
-		r.insts = append(r.insts, newInstance(c, cfg, r.scripts))
+		r.insts = append(r.insts, newInstance(c, cfg, r.scripts, r.files))
 	}
 	for _, gc := range cfg.groups {
 		r.groups = append(r.groups, &groupState{cfg: gc, members: r.members(gc, r.insts)})
@@ -270,7 +287,7 @@ func newScript(ts TrackScript, now time.Time) *scriptState {
 
 // newInstance prepares an instance of c, tracking cfg's scripts (run by
 // scripts, in the same order); build or Update gives it its machine.
-func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState) *instance {
+func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState, files []*fileState) *instance {
 	in := &instance{cfg: c, name: c.Machine.Name}
 	in.sched, _ = garp.NewScheduler(*c.GARP) // validated by normalize, as the trackers
 	if !c.DontTrackPrimary {
@@ -280,7 +297,7 @@ func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState) *instanc
 		t, _ := track.NewInterfaceTracker(ti)
 		in.ifaces = append(in.ifaces, t)
 	}
-	in.setScripts(cfg, scripts)
+	in.setScripts(cfg, scripts, files)
 	in.stats = InstanceStats{
 		Name:         in.name,
 		VRID:         c.Machine.VRID,
@@ -292,15 +309,21 @@ func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState) *instanc
 	return in
 }
 
-// setScripts points the instance's track_script entries at the script
-// states of cfg (scripts has one per cfg.scripts).
-func (in *instance) setScripts(cfg *config, scripts []*scriptState) {
+// setScripts points the instance's track_script and track_file entries at
+// the script and file states of cfg (scripts has one per cfg.scripts, files
+// one per cfg.files).
+func (in *instance) setScripts(cfg *config, scripts []*scriptState, files []*fileState) {
 	in.scripts = nil
 	for _, ts := range in.cfg.TrackScripts {
 		j := slices.IndexFunc(cfg.scripts, func(s TrackScript) bool { return s.Script.Name == ts.Script.Name })
 		in.scripts = append(in.scripts, instScript{s: scripts[j], weight: ts.Weight, reverse: ts.Reverse})
 	}
-	in.trackers = len(in.scripts) > 0 || len(in.ifaces) > 0
+	in.files = nil
+	for _, tf := range in.cfg.TrackFiles {
+		j := slices.IndexFunc(cfg.files, func(f track.FileConfig) bool { return f.Name == tf.File.Name })
+		in.files = append(in.files, instFile{f: files[j], weight: tf.Weight, reverse: tf.Reverse})
+	}
+	in.trackers = len(in.scripts) > 0 || len(in.ifaces) > 0 || len(in.files) > 0
 }
 
 // members returns the instances of insts that are gc's members, in gc's order.
@@ -851,6 +874,8 @@ func (r *Runner) startup() {
 		r.publish() // Snapshot shows the started states once Ready is closed
 		close(r.ready)
 	}()
+	r.initFiles(r.files)
+	r.nextFilePoll = r.now.Add(r.opts.FilePoll)
 	for _, in := range r.insts {
 		if in.trackers {
 			r.updateTrackers(in, "initial tracker state")
@@ -907,6 +932,9 @@ func (r *Runner) runDue() {
 			r.startScript(s)
 		}
 	}
+	if due(r.nextFilePoll, r.now) {
+		r.pollFiles()
+	}
 }
 
 // nextDeadline is the earliest future timer of everything the loop owns
@@ -923,6 +951,9 @@ func (r *Runner) nextDeadline() time.Time {
 		if !s.t.Running() {
 			ts = append(ts, s.t.NextDeadline())
 		}
+	}
+	if len(r.files) > 0 {
+		ts = append(ts, r.nextFilePoll)
 	}
 	if ts = slices.DeleteFunc(ts, time.Time.IsZero); len(ts) == 0 {
 		return time.Time{}

@@ -12,9 +12,10 @@ import (
 type FileConfig struct {
 	Name string
 	Path string
-	// Init, if set, is init_file's value: at start the file is created with
-	// it if missing (or always, with Overwrite), as keepalived does.
-	Init      *int64
+	// Init (init_file): at start the file is created holding InitValue if
+	// it is missing (or rewritten, with Overwrite), as keepalived does.
+	Init      bool
+	InitValue int64
 	Overwrite bool
 }
 
