@@ -58,6 +58,7 @@ func (l *loader) finishSyncGroups() {
 			l.warnf(g.Pos, "vrrp_sync_group %q has only 1 member - this probably isn't what you want", g.Name)
 		}
 		l.resolveTrackScripts(g.Name, g.TrackScripts)
+		l.resolveTrackFiles("vrrp_sync_group "+g.Name, g.TrackFiles)
 		g.SMTPAlert = l.vrrpSMTPAlert(g.smtpAlert)
 		kept = append(kept, g)
 	}
@@ -380,7 +381,14 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 
 	// tracking
 	l.resolveTrackScripts("vrrp_instance "+v.Name, v.TrackScripts)
+	l.resolveTrackFiles("vrrp_instance "+v.Name, v.TrackFiles)
 	if v.SyncGroup != "" && !l.groups[v.SyncGroup].SyncGroupTrackingWeight {
+		for i := range v.TrackFiles {
+			if v.TrackFiles[i].Weight != 0 {
+				l.warnf(v.TrackFiles[i].Pos, "vrrp_instance %s is in sync group %s: ignoring weight of track_file %s (set sync_group_tracking_weight to keep it)", v.Name, v.SyncGroup, v.TrackFiles[i].Name)
+				v.TrackFiles[i].Weight = 0
+			}
+		}
 		for i := range v.TrackScripts {
 			if v.TrackScripts[i].Weight != 0 {
 				l.warnf(v.TrackScripts[i].Pos, "vrrp_instance %s is in sync group %s: ignoring weight of track_script %s (set sync_group_tracking_weight to keep it)", v.Name, v.SyncGroup, v.TrackScripts[i].Name)
@@ -395,6 +403,12 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 		}
 	}
 	if v.Priority == 255 {
+		for i := range v.TrackFiles {
+			if v.TrackFiles[i].Weight != 0 {
+				l.warnf(v.TrackFiles[i].Pos, "vrrp_instance %s is address owner (priority 255): ignoring weight of track_file %s", v.Name, v.TrackFiles[i].Name)
+				v.TrackFiles[i].Weight = 0
+			}
+		}
 		for i := range v.TrackScripts {
 			if v.TrackScripts[i].Weight != 0 {
 				l.warnf(v.TrackScripts[i].Pos, "vrrp_instance %s is address owner (priority 255): ignoring weight of track_script %s", v.Name, v.TrackScripts[i].Name)

@@ -16,6 +16,7 @@ import (
 type Config struct {
 	Global              GlobalDefs            `json:"global_defs"`
 	VRRPScripts         []*VRRPScript         `json:"vrrp_scripts"`
+	TrackFiles          []*TrackFile          `json:"track_files,omitempty"`
 	VRRPInstances       []*VRRPInstance       `json:"vrrp_instances"`
 	SyncGroups          []*SyncGroup          `json:"vrrp_sync_groups"`
 	VirtualServerGroups []*VirtualServerGroup `json:"virtual_server_groups"`
@@ -176,6 +177,22 @@ type VRRPScript struct {
 	Pos      syntax.Pos `json:"pos"`
 }
 
+// TrackFile is a track_file (vrrp_track_file) block.
+type TrackFile struct {
+	Name    string `json:"name"`
+	File    string `json:"file"`
+	Weight  int    `json:"weight"` // default 1
+	Reverse bool   `json:"reverse,omitempty"`
+	// Init (init_file): create File holding InitValue at start if missing,
+	// or always with Overwrite.
+	Init      bool       `json:"init_file,omitempty"`
+	InitValue int64      `json:"init_value,omitempty"`
+	Overwrite bool       `json:"overwrite,omitempty"`
+	Pos       syntax.Pos `json:"pos"`
+
+	initPos syntax.Pos
+}
+
 // State is a VRRP initial state.
 type State string
 
@@ -214,6 +231,7 @@ type VRRPInstance struct {
 	ExcludedVIPs       []*VIP          `json:"virtual_ipaddress_excluded,omitempty"`
 	TrackInterfaces    []TrackedIface  `json:"track_interface,omitempty"`
 	TrackScripts       []TrackedScript `json:"track_script,omitempty"`
+	TrackFiles         []TrackedFile   `json:"track_file,omitempty"`
 	DontTrackPrimary   bool            `json:"dont_track_primary,omitempty"`
 
 	Notify                Notify `json:"notify"`
@@ -310,6 +328,18 @@ type TrackedScript struct {
 	weightSet bool
 }
 
+// TrackedFile is a track_file entry of a vrrp_instance or sync group;
+// Weight is resolved from the track_file block when not given (and forced
+// to 0 for sync group members, as for track_script).
+type TrackedFile struct {
+	Name    string     `json:"name"`
+	Weight  int        `json:"weight"`
+	Reverse bool       `json:"reverse,omitempty"`
+	Pos     syntax.Pos `json:"pos"`
+
+	weightSet bool
+}
+
 // Notify holds the notify scripts of an instance or sync group.
 type Notify struct {
 	Master           *Script `json:"master,omitempty"`
@@ -329,6 +359,7 @@ type SyncGroup struct {
 	Members                 []string        `json:"group"`
 	TrackInterfaces         []TrackedIface  `json:"track_interface,omitempty"`
 	TrackScripts            []TrackedScript `json:"track_script,omitempty"`
+	TrackFiles              []TrackedFile   `json:"track_file,omitempty"`
 	Notify                  Notify          `json:"notify"`
 	NotifyPriorityChanges   *bool           `json:"notify_priority_changes,omitempty"`
 	SMTPAlert               bool            `json:"smtp_alert"`

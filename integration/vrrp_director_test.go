@@ -86,6 +86,7 @@ type vrrpConfig struct {
 	RouterID    string
 	IfName      string
 	GlobalExtra []string // more lines of global_defs
+	TopExtra    []string // more top-level lines (track_file blocks ...)
 	Scripts     []vrrpScript
 	Instances   []vrrpInst
 }
@@ -135,6 +136,9 @@ func (c vrrpConfig) String() string {
 		fmt.Fprintf(&b, "    %s\n", l)
 	}
 	b.WriteString("}\n")
+	for _, l := range c.TopExtra {
+		fmt.Fprintf(&b, "%s\n", l)
+	}
 	for _, s := range c.Scripts {
 		fmt.Fprintf(&b, "\nvrrp_script %s {\n    script \"%s\"\n    interval %s\n    weight %d\n    fall 1\n    rise 1\n}\n",
 			s.Name, s.Path, secs(s.Interval), s.Weight)

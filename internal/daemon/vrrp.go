@@ -19,10 +19,17 @@ func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupCo
 	for _, s := range cfg.VRRPScripts {
 		scripts[s.Name] = s
 	}
+	files := map[string]*conf.TrackFile{}
+	for _, f := range cfg.TrackFiles {
+		files[f.Name] = f
+	}
 	g := cfg.Global
 	var out []runner.InstanceConfig
 	for _, in := range cfg.VRRPInstances {
 		ic, err := instanceConfig(g, scripts, in)
+		if err == nil {
+			ic.TrackFiles, err = trackFiles(files, in.TrackFiles, true)
+		}
 		if err != nil {
 			return nil, nil, at(in.Pos, fmt.Errorf("vrrp_instance %s (%s): %w", in.Name, in.Pos, err))
 		}
@@ -51,6 +58,11 @@ func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupCo
 				}
 				out[i].TrackScripts = append(out[i].TrackScripts, t)
 			}
+			tfs, err := trackFiles(files, sg.TrackFiles, sg.SyncGroupTrackingWeight)
+			if err != nil {
+				return nil, nil, at(sg.Pos, fmt.Errorf("vrrp_sync_group %s: %w", sg.Name, err))
+			}
+			out[i].TrackFiles = mergeTrackFiles(out[i].TrackFiles, tfs)
 		}
 	}
 	return out, groups, nil
@@ -222,6 +234,48 @@ func trackScript(scripts map[string]*conf.VRRPScript, ts conf.TrackedScript, wei
 		Weight:  w,
 		Reverse: ts.Reverse,
 	}, nil
+}
+
+// trackFiles translates track_file entries; weighted false forces weight 0
+// (sync group members without sync_group_tracking_weight).
+func trackFiles(files map[string]*conf.TrackFile, ts []conf.TrackedFile, weighted bool) ([]runner.TrackFile, error) {
+	var out []runner.TrackFile
+	for _, t := range ts {
+		f := files[t.Name]
+		if f == nil {
+			return nil, at(t.Pos, fmt.Errorf("track_file %s (%s): no such track_file", t.Name, t.Pos))
+		}
+		w := t.Weight
+		if !weighted {
+			w = 0
+		}
+		out = append(out, runner.TrackFile{
+			File: track.FileConfig{
+				Name: f.Name, Path: f.File,
+				Init: f.Init, InitValue: f.InitValue, Overwrite: f.Overwrite,
+			},
+			Weight:  w,
+			Reverse: t.Reverse,
+		})
+	}
+	return out, nil
+}
+
+// mergeTrackFiles adds a sync group's track_file entries to a member's.
+// keepalived: a file the instance tracks itself takes the group's weight,
+// unless the instance's entry is unweighted.
+func mergeTrackFiles(own, group []runner.TrackFile) []runner.TrackFile {
+	for _, g := range group {
+		i := slices.IndexFunc(own, func(o runner.TrackFile) bool { return o.File.Name == g.File.Name })
+		if i < 0 {
+			own = append(own, g)
+			continue
+		}
+		if own[i].Weight != 0 {
+			own[i].Weight, own[i].Reverse = g.Weight, g.Reverse
+		}
+	}
+	return own
 }
 
 func command(s *conf.Script) runner.Command {
