@@ -86,13 +86,14 @@ func (f *fileState) status() track.Status {
 }
 
 // initFiles carries out init_file for files and reads them a first time.
-func (r *Runner) initFiles(files []*fileState) {
+// On a reload an existing file is never overwritten (keepalived).
+func (r *Runner) initFiles(files []*fileState, reload bool) {
 	for _, f := range files {
 		c := f.cfg
 		if !c.Init {
 			continue
 		}
-		if !c.Overwrite {
+		if !c.Overwrite || reload {
 			if _, err := r.opts.Files.ReadFile(c.Path); !errors.Is(err, fs.ErrNotExist) {
 				continue
 			}

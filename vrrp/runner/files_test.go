@@ -198,3 +198,33 @@ func TestOSFiles(t *testing.T) {
 		t.Errorf("read %d bytes, want keepalived's 127", len(b))
 	}
 }
+
+// TestRunnerTrackFileInitReload: a file a reload adds with init_file
+// overwrite is created if missing but not overwritten (keepalived).
+func TestRunnerTrackFileInitReload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		files := newFakeFiles()
+		files.set("/old", "3\n")
+		ia := netModes[0].instance("VI_1", 51, 150, "")
+		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{ia}, nodeOpts{files: files})
+		l.start()
+		l.runUntil(t0.Add(5 * time.Second))
+		ia.TrackFiles = []TrackFile{
+			{File: track.FileConfig{Name: "old", Path: "/old", Init: true, InitValue: 9, Overwrite: true}, Weight: 1},
+			{File: track.FileConfig{Name: "new", Path: "/new", Init: true, InitValue: 2, Overwrite: true}, Weight: 1},
+		}
+		if _, err := a.update([]InstanceConfig{ia}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := files.get("/old"); got != "3\n" {
+			t.Errorf("/old holds %q after the reload, want it kept", got)
+		}
+		if got, _ := files.get("/new"); got != "2\n" {
+			t.Errorf("/new holds %q, want created", got)
+		}
+		if got := a.inst("VI_1").EffectivePriority; got != 155 {
+			t.Errorf("prio %d, want 155", got)
+		}
+	})
+}

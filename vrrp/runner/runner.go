@@ -874,7 +874,7 @@ func (r *Runner) startup() {
 		r.publish() // Snapshot shows the started states once Ready is closed
 		close(r.ready)
 	}()
-	r.initFiles(r.files)
+	r.initFiles(r.files, false)
 	r.nextFilePoll = r.now.Add(r.opts.FilePoll)
 	for _, in := range r.insts {
 		if in.trackers {

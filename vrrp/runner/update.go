@@ -144,7 +144,7 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 		}
 	}
 	if r.started {
-		r.initFiles(fresh)
+		r.initFiles(fresh, true)
 		if r.nextFilePoll.IsZero() {
 			r.nextFilePoll = r.now.Add(r.opts.FilePoll)
 		}

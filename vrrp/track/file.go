@@ -44,7 +44,7 @@ func FileStatus(name string, value int64, known bool) Status {
 // (strtol(buf, NULL, 0)): leading blanks, an optional sign, then a decimal,
 // 0x hexadecimal or 0 octal number; anything after it is ignored and text
 // without digits reads as 0. ok is false for a number outside the range of a
-// C int, which keepalived logs and ignores (the previous value stays).
+// C int (or 2^31, which keepalived accepts), which keepalived logs and ignores (the previous value stays).
 func ParseFileValue(b []byte) (v int64, ok bool) {
 	i := 0
 	for i < len(b) && (b[i] == ' ' || (b[i] >= '\t' && b[i] <= '\r')) {
@@ -77,7 +77,7 @@ func ParseFileValue(b []byte) (v int64, ok bool) {
 	if neg {
 		v = -v
 	}
-	if v > math.MaxInt32 {
+	if v > math.MaxInt32+1 { // keepalived's bound
 		return 0, false
 	}
 	return v, true

