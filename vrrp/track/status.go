@@ -36,6 +36,7 @@ const (
 	KindScript Kind = iota + 1
 	KindInterface
 	KindFile
+	KindProcess
 )
 
 func (k Kind) String() string {
@@ -46,6 +47,8 @@ func (k Kind) String() string {
 		return "interface"
 	case KindFile:
 		return "file"
+	case KindProcess:
+		return "process"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
