@@ -177,6 +177,9 @@ func (in *instance) trackerStatuses() []track.Status {
 	for _, f := range in.files {
 		out = append(out, f.f.status().WithWeight(f.weight, f.reverse))
 	}
+	for _, p := range in.procs {
+		out = append(out, p.p.t.Status().WithWeight(p.weight, p.reverse))
+	}
 	return out
 }
 

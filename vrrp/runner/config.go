@@ -55,6 +55,9 @@ type InstanceConfig struct {
 	// TrackFiles are track_file entries. A file (by File.Name) shared by
 	// several instances is read once.
 	TrackFiles []TrackFile
+	// TrackProcesses are track_process entries. A process tracker (by
+	// Process.Name) shared by several instances is evaluated once.
+	TrackProcesses []TrackProcess
 	// TrackInterfaces are track_interface entries.
 	TrackInterfaces []track.InterfaceConfig
 	// DontTrackPrimary: the instance does not go to FAULT when Interface is
@@ -266,6 +269,14 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 		}
 		if tf.Weight < track.MinFileWeight || tf.Weight > track.MaxFileWeight {
 			return c, fmt.Errorf("%s: track_file %s: weight %d out of range %d..%d", where, tf.File.Name, tf.Weight, track.MinFileWeight, track.MaxFileWeight)
+		}
+	}
+	for _, tp := range c.TrackProcesses {
+		if err := tp.Process.Validate(); err != nil {
+			return c, fmt.Errorf("%s: %w", where, err)
+		}
+		if tp.Weight < track.MinFileWeight || tp.Weight > track.MaxFileWeight {
+			return c, fmt.Errorf("%s: track_process %s: weight %d out of range %d..%d", where, tp.Process.Name, tp.Weight, track.MinFileWeight, track.MaxFileWeight)
 		}
 	}
 	for _, ti := range c.TrackInterfaces {

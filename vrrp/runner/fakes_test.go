@@ -91,6 +91,8 @@ type nodeOpts struct {
 	onTransition func()
 	// files, if set, is the node's FileSystem for tracked files.
 	files *fakeFiles
+	// procs, if set, is the node's ProcessLister.
+	procs *fakeProcs
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent use.
@@ -165,6 +167,9 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 	}
 	if no.files != nil {
 		opts.Files = no.files
+	}
+	if no.procs != nil {
+		opts.Processes = no.procs
 	}
 	if no.addrs != nil {
 		n.addrs = &fakeAddrs{state: no.addrs, events: make(chan track.AddrEvent, 16)}
@@ -719,4 +724,33 @@ func (f *fakeFiles) get(path string) (string, bool) {
 	defer f.mu.Unlock()
 	s, ok := f.files[path]
 	return s, ok
+}
+
+// fakeProcs is a ProcessLister whose processes the test sets.
+type fakeProcs struct {
+	mu    sync.Mutex
+	procs []track.ProcInfo
+	calls int
+}
+
+func (f *fakeProcs) Processes() ([]track.ProcInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	return slices.Clone(f.procs), nil
+}
+
+// set makes the listing n processes with argv.
+func (f *fakeProcs) set(n int, argv ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.procs = nil
+	var cmd []byte
+	for _, a := range argv {
+		cmd = append(append(cmd, a...), 0)
+	}
+	for range n {
+		f.procs = append(f.procs, track.ProcInfo{Comm: argv[0], Cmdline: cmd})
+	}
+	f.procs = append(f.procs, track.ProcInfo{Comm: "init", Cmdline: []byte("/sbin/init\x00")})
 }

@@ -21,7 +21,9 @@ type config struct {
 	// use, with track's defaults applied to Script.
 	scripts []TrackScript
 	// files are the tracked files, each once in order of first use.
-	files     []track.FileConfig
+	files []track.FileConfig
+	// procs are the tracked processes, each once in order of first use.
+	procs     []track.ProcessConfig
 	vridUsed  map[vridKey]bool
 	needLinks bool // some instance tracks a link
 	needAddrs bool // some instance tracks its source address
@@ -77,6 +79,16 @@ func parse(instances []InstanceConfig, groups []SyncGroupConfig) (*config, error
 				cfg.files = append(cfg.files, tf.File)
 			case cfg.files[j] != tf.File:
 				return nil, fmt.Errorf("vrrp: instance %s: track_file %s is defined differently by another instance", name, tf.File.Name)
+			}
+		}
+		for _, tp := range c.TrackProcesses {
+			j := slices.IndexFunc(cfg.procs, func(p track.ProcessConfig) bool { return p.Name == tp.Process.Name })
+			switch {
+			case j < 0:
+				tp.Process.Params = slices.Clone(tp.Process.Params)
+				cfg.procs = append(cfg.procs, tp.Process)
+			case !cfg.procs[j].Equal(tp.Process):
+				return nil, fmt.Errorf("vrrp: instance %s: track_process %s is defined differently by another instance", name, tp.Process.Name)
 			}
 		}
 		k := c.key()
@@ -161,6 +173,9 @@ type plan struct {
 	// files: per tracked file of the new configuration, the old one whose
 	// state it keeps (same definition), or -1.
 	files []int
+	// procs: per tracked process of the new configuration, the old one
+	// whose state it keeps (same definition), or -1.
+	procs []int
 	// groups: per sync group of the new configuration, the old group it
 	// keeps (same name and members, which all keep their state), or -1.
 	groups []int
@@ -243,6 +258,10 @@ func diff(old, next *config) *plan {
 
 	for _, nf := range next.files {
 		p.files = append(p.files, slices.Index(old.files, nf))
+	}
+
+	for _, np := range next.procs {
+		p.procs = append(p.procs, slices.IndexFunc(old.procs, np.Equal))
 	}
 
 	for _, ng := range next.groups {

@@ -56,6 +56,11 @@ type Options struct {
 	// FilePoll is how often tracked files are read (DefaultFilePoll when
 	// 0); keepalived uses inotify, lvs-ha polls.
 	FilePoll time.Duration
+	// Processes lists processes for track_process (ProcFS{} when nil).
+	Processes ProcessLister
+	// ProcessPoll is how often processes are listed (DefaultProcessPoll
+	// when 0).
+	ProcessPoll time.Duration
 	// ScriptUser and ScriptGroup are the default user for scripts whose
 	// Command.User is empty (global_defs script_user); empty runs as the
 	// daemon's user.
@@ -130,6 +135,9 @@ type Runner struct {
 	scripts       []*scriptState
 	files         []*fileState
 	nextFilePoll  time.Time // zero before startup
+	procs         []*procState
+	nextProcPoll  time.Time // zero before startup
+	procListing   bool      // a process listing is under way
 	conns         []*connState
 	now           time.Time
 	links         map[int]track.LinkEvent  // last known links, by index
@@ -178,7 +186,8 @@ type instance struct {
 	ifaces   []*track.InterfaceTracker
 	scripts  []instScript
 	files    []instFile
-	trackers bool // has script, file or interface trackers
+	procs    []instProc
+	trackers bool // has script, file, process or interface trackers
 
 	stats InstanceStats
 }
@@ -237,6 +246,12 @@ func New(opts Options) (*Runner, error) {
 	if opts.FilePoll <= 0 {
 		opts.FilePoll = DefaultFilePoll
 	}
+	if opts.Processes == nil {
+		opts.Processes = ProcFS{}
+	}
+	if opts.ProcessPoll <= 0 {
+		opts.ProcessPoll = DefaultProcessPoll
+	}
 	switch {
 	case opts.NotifyTimeout == 0:
 		opts.NotifyTimeout = DefaultNotifyTimeout
@@ -266,8 +281,11 @@ func New(opts Options) (*Runner, error) {
 	for _, f := range cfg.files {
 		r.files = append(r.files, &fileState{cfg: f})
 	}
+	for _, pc := range cfg.procs {
+		r.procs = append(r.procs, newProc(pc))
+	}
 	for _, c := range cfg.insts {
-		r.insts = append(r.insts, newInstance(c, cfg, r.scripts, r.files))
+		r.insts = append(r.insts, newInstance(c, cfg, r.scripts, r.files, r.procs))
 	}
 	for _, gc := range cfg.groups {
 		r.groups = append(r.groups, &groupState{cfg: gc, members: r.members(gc, r.insts)})
@@ -287,7 +305,7 @@ func newScript(ts TrackScript, now time.Time) *scriptState {
 
 // newInstance prepares an instance of c, tracking cfg's scripts (run by
 // scripts, in the same order); build or Update gives it its machine.
-func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState, files []*fileState) *instance {
+func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState, files []*fileState, procs []*procState) *instance {
 	in := &instance{cfg: c, name: c.Machine.Name}
 	in.sched, _ = garp.NewScheduler(*c.GARP) // validated by normalize, as the trackers
 	if !c.DontTrackPrimary {
@@ -297,7 +315,7 @@ func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState, files []
 		t, _ := track.NewInterfaceTracker(ti)
 		in.ifaces = append(in.ifaces, t)
 	}
-	in.setScripts(cfg, scripts, files)
+	in.setScripts(cfg, scripts, files, procs)
 	in.stats = InstanceStats{
 		Name:         in.name,
 		VRID:         c.Machine.VRID,
@@ -310,9 +328,9 @@ func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState, files []
 }
 
 // setScripts points the instance's track_script and track_file entries at
-// the script and file states of cfg (scripts has one per cfg.scripts, files
-// one per cfg.files).
-func (in *instance) setScripts(cfg *config, scripts []*scriptState, files []*fileState) {
+// the script, file and process states of cfg (one per cfg.scripts,
+// cfg.files and cfg.procs).
+func (in *instance) setScripts(cfg *config, scripts []*scriptState, files []*fileState, procs []*procState) {
 	in.scripts = nil
 	for _, ts := range in.cfg.TrackScripts {
 		j := slices.IndexFunc(cfg.scripts, func(s TrackScript) bool { return s.Script.Name == ts.Script.Name })
@@ -323,7 +341,12 @@ func (in *instance) setScripts(cfg *config, scripts []*scriptState, files []*fil
 		j := slices.IndexFunc(cfg.files, func(f track.FileConfig) bool { return f.Name == tf.File.Name })
 		in.files = append(in.files, instFile{f: files[j], weight: tf.Weight, reverse: tf.Reverse})
 	}
-	in.trackers = len(in.scripts) > 0 || len(in.ifaces) > 0 || len(in.files) > 0
+	in.procs = nil
+	for _, tp := range in.cfg.TrackProcesses {
+		j := slices.IndexFunc(cfg.procs, func(p track.ProcessConfig) bool { return p.Name == tp.Process.Name })
+		in.procs = append(in.procs, instProc{p: procs[j], weight: tp.Weight, reverse: tp.Reverse})
+	}
+	in.trackers = len(in.scripts) > 0 || len(in.ifaces) > 0 || len(in.files) > 0 || len(in.procs) > 0
 }
 
 // members returns the instances of insts that are gc's members, in gc's order.
@@ -876,6 +899,10 @@ func (r *Runner) startup() {
 	}()
 	r.initFiles(r.files, false)
 	r.nextFilePoll = r.now.Add(r.opts.FilePoll)
+	if len(r.procs) > 0 {
+		r.listProcs(r.procs)
+	}
+	r.nextProcPoll = r.now.Add(r.opts.ProcessPoll)
 	for _, in := range r.insts {
 		if in.trackers {
 			r.updateTrackers(in, "initial tracker state")
@@ -935,6 +962,10 @@ func (r *Runner) runDue() {
 	if due(r.nextFilePoll, r.now) {
 		r.pollFiles()
 	}
+	r.tickProcs()
+	if len(r.procs) > 0 && !r.procListing && due(r.nextProcPoll, r.now) {
+		r.startProcPoll()
+	}
 }
 
 // nextDeadline is the earliest future timer of everything the loop owns
@@ -954,6 +985,12 @@ func (r *Runner) nextDeadline() time.Time {
 	}
 	if len(r.files) > 0 {
 		ts = append(ts, r.nextFilePoll)
+	}
+	if len(r.procs) > 0 && !r.procListing {
+		ts = append(ts, r.nextProcPoll)
+	}
+	for _, p := range r.procs {
+		ts = append(ts, p.t.NextDeadline())
 	}
 	if ts = slices.DeleteFunc(ts, time.Time.IsZero); len(ts) == 0 {
 		return time.Time{}

@@ -150,6 +150,17 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 		}
 	}
 
+	// A process tracker with the same definition keeps its state; a new one
+	// is decided by the next listing.
+	procs := make([]*procState, len(next.procs))
+	for j, o := range p.procs {
+		if o >= 0 {
+			procs[j] = r.procs[o]
+		} else {
+			procs[j] = newProc(next.procs[j])
+		}
+	}
+
 	insts := make([]*instance, len(p.insts))
 	for i, ip := range p.insts {
 		c := next.insts[i]
@@ -160,13 +171,13 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 			res.Unchanged = append(res.Unchanged, in.name)
 		case reconfigured:
 			in = r.insts[ip.old]
-			r.takeConfig(in, c, ip, next, scripts, files)
+			r.takeConfig(in, c, ip, next, scripts, files, procs)
 			res.Reconfigured = append(res.Reconfigured, in.name)
 		case restarted:
-			in = newInstance(c, next, scripts, files)
+			in = newInstance(c, next, scripts, files, procs)
 			res.Restarted = append(res.Restarted, in.name)
 		case added:
-			in = newInstance(c, next, scripts, files)
+			in = newInstance(c, next, scripts, files, procs)
 			res.Added = append(res.Added, in.name)
 		}
 		in.conn = conns[sockKey(c.sockConfig())]
@@ -180,7 +191,7 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 		}
 		insts[i] = in
 	}
-	r.insts, r.scripts, r.files, r.cfg = insts, scripts, files, next
+	r.insts, r.scripts, r.files, r.procs, r.cfg = insts, scripts, files, procs, next
 	clear(r.byMachine)
 	for _, cs := range conns {
 		clear(cs.byVRID)
@@ -286,7 +297,7 @@ func (r *Runner) retire(in *instance) {
 // takeConfig gives a reconfigured instance its new configuration c, keeping
 // the trackers and scripts that are still configured. The machine is told
 // by reconfigure.
-func (r *Runner) takeConfig(in *instance, c InstanceConfig, ip instPlan, next *config, scripts []*scriptState, files []*fileState) {
+func (r *Runner) takeConfig(in *instance, c InstanceConfig, ip instPlan, next *config, scripts []*scriptState, files []*fileState, procs []*procState) {
 	in.cfg, in.name = c, c.Machine.Name
 	if ip.newGARP {
 		in.sched.Stop()
@@ -309,7 +320,7 @@ func (r *Runner) takeConfig(in *instance, c InstanceConfig, ip instPlan, next *c
 		}
 	}
 	in.ifaces = ifaces
-	in.setScripts(next, scripts, files)
+	in.setScripts(next, scripts, files, procs)
 	in.stats.Name = in.name
 	in.stats.BasePriority = c.basePriority()
 }
