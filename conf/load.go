@@ -155,7 +155,7 @@ func init() {
 		ignored[*Config]("track_group", "track groups for static addresses/routes/rules"),
 		ignored[*Config]("garp_group", "per-interface gratuitous ARP/NA pacing"),
 		ignored[*Config]("bfd_instance", "BFD session"),
-		ignored[*Config]("vrrp_track_process", "process whose presence adjusts priorities"),
+		implBlock("vrrp_track_process", "processes whose number adjusts the priority of the VRRP instances tracking them: vrrp_track_process NAME { ... }", "", (*loader).trackProcessBlock),
 	}...))
 }
 

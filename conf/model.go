@@ -17,6 +17,7 @@ type Config struct {
 	Global              GlobalDefs            `json:"global_defs"`
 	VRRPScripts         []*VRRPScript         `json:"vrrp_scripts"`
 	TrackFiles          []*TrackFile          `json:"track_files,omitempty"`
+	TrackProcesses      []*TrackProcess       `json:"track_processes,omitempty"`
 	VRRPInstances       []*VRRPInstance       `json:"vrrp_instances"`
 	SyncGroups          []*SyncGroup          `json:"vrrp_sync_groups"`
 	VirtualServerGroups []*VirtualServerGroup `json:"virtual_server_groups"`
@@ -193,6 +194,24 @@ type TrackFile struct {
 	initPos syntax.Pos
 }
 
+// TrackProcess is a vrrp_track_process block.
+type TrackProcess struct {
+	Name    string   `json:"name"`
+	Process string   `json:"process"`
+	Params  []string `json:"params,omitempty"`
+	// ParamMatch is "" (the name alone), "exact", "partial" or "initial".
+	ParamMatch  string `json:"param_match,omitempty"`
+	FullCommand bool   `json:"full_command,omitempty"`
+	Weight      int    `json:"weight"`
+	Reverse     bool   `json:"reverse,omitempty"`
+	Quorum      int    `json:"quorum"`
+	// QuorumMax is -1 when not set (no maximum).
+	QuorumMax      int        `json:"quorum_max"`
+	ForkDelay      Duration   `json:"fork_delay,omitempty"`
+	TerminateDelay Duration   `json:"terminate_delay,omitempty"`
+	Pos            syntax.Pos `json:"pos"`
+}
+
 // State is a VRRP initial state.
 type State string
 
@@ -232,6 +251,7 @@ type VRRPInstance struct {
 	TrackInterfaces    []TrackedIface  `json:"track_interface,omitempty"`
 	TrackScripts       []TrackedScript `json:"track_script,omitempty"`
 	TrackFiles         []TrackedFile   `json:"track_file,omitempty"`
+	TrackProcesses     []TrackedFile   `json:"track_process,omitempty"`
 	DontTrackPrimary   bool            `json:"dont_track_primary,omitempty"`
 
 	Notify                Notify `json:"notify"`
@@ -328,8 +348,9 @@ type TrackedScript struct {
 	weightSet bool
 }
 
-// TrackedFile is a track_file entry of a vrrp_instance or sync group;
-// Weight is resolved from the track_file block when not given (and forced
+// TrackedFile is a track_file (or track_process) entry of a vrrp_instance
+// or sync group; Weight is resolved from the track_file (vrrp_track_process)
+// block when not given (and forced
 // to 0 for sync group members, as for track_script).
 type TrackedFile struct {
 	Name    string     `json:"name"`
@@ -360,6 +381,7 @@ type SyncGroup struct {
 	TrackInterfaces         []TrackedIface  `json:"track_interface,omitempty"`
 	TrackScripts            []TrackedScript `json:"track_script,omitempty"`
 	TrackFiles              []TrackedFile   `json:"track_file,omitempty"`
+	TrackProcesses          []TrackedFile   `json:"track_process,omitempty"`
 	Notify                  Notify          `json:"notify"`
 	NotifyPriorityChanges   *bool           `json:"notify_priority_changes,omitempty"`
 	SMTPAlert               bool            `json:"smtp_alert"`

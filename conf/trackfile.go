@@ -100,21 +100,25 @@ func trackFileKeywords() []keyword[*Config] {
 }
 
 // trackFiles parses a track_file block of a vrrp_instance or sync group.
-func (l *loader) trackFiles(n *syntax.Node) []TrackedFile {
+func (l *loader) trackFiles(n *syntax.Node) []TrackedFile { return l.trackNamed(n, "track_file") }
+
+// trackNamed parses `NAME [weight W [reverse|noreverse]]` lines, W in
+// [-254, 254] (track_file, track_process).
+func (l *loader) trackNamed(n *syntax.Node, what string) []TrackedFile {
 	l.nargs(n, 0, 0)
 	var out []TrackedFile
 	l.valueLines(n, func(c *syntax.Node) {
 		t := TrackedFile{Name: c.Keyword.Text, Pos: c.Keyword.Pos}
 		if len(c.Args) > 0 {
 			if c.Args[0].Text != "weight" {
-				l.errf(c.Args[0].Pos, "unknown option %q for track_file %s: want weight", c.Args[0].Text, t.Name)
+				l.errf(c.Args[0].Pos, "unknown option %q for %s %s: want weight", c.Args[0].Text, what, t.Name)
 				return
 			}
 			if len(c.Args) < 2 {
-				l.errf(c.Args[0].Pos, "weight without value for track_file %s", t.Name)
+				l.errf(c.Args[0].Pos, "weight without value for %s %s", what, t.Name)
 				return
 			}
-			x, ok := l.int(c.Args[1], "track_file weight", -254, 254)
+			x, ok := l.int(c.Args[1], what+" weight", -254, 254)
 			if !ok {
 				return
 			}
@@ -125,7 +129,7 @@ func (l *loader) trackFiles(n *syntax.Node) []TrackedFile {
 					t.Reverse = true
 				case "noreverse":
 				default:
-					l.errf(c.Args[2].Pos, "unknown weight option %q for track_file %s: want reverse or noreverse", c.Args[2].Text, t.Name)
+					l.errf(c.Args[2].Pos, "unknown weight option %q for %s %s: want reverse or noreverse", c.Args[2].Text, what, t.Name)
 					return
 				}
 			}
@@ -135,7 +139,7 @@ func (l *loader) trackFiles(n *syntax.Node) []TrackedFile {
 		}
 		for _, o := range out {
 			if o.Name == t.Name {
-				l.warnf(c.Keyword.Pos, "duplicate track_file %s - ignoring", t.Name)
+				l.warnf(c.Keyword.Pos, "duplicate %s %s - ignoring", what, t.Name)
 				return
 			}
 		}

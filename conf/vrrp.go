@@ -366,7 +366,9 @@ func init() {
 		implBlock("track_file", "track_files to track: NAME [weight W [reverse|noreverse]] per line, W in [-254, 254]", "the track_file's weight", func(l *loader, n *syntax.Node, v *vi) {
 			v.TrackFiles = append(v.TrackFiles, l.trackFiles(n)...)
 		}),
-		ignored[*vi]("track_process", "track processes"),
+		implBlock("track_process", "vrrp_track_processes to track: NAME [weight W [reverse|noreverse]] per line, W in [-254, 254]", "the vrrp_track_process's weight", func(l *loader, n *syntax.Node, v *vi) {
+			v.TrackProcesses = append(v.TrackProcesses, l.trackProcesses(n)...)
+		}),
 		ignored[*vi]("track_bfd", "track BFD sessions"),
 		ignored[*vi]("virtual_routes", "routes added when MASTER"),
 		ignored[*vi]("virtual_rules", "policy rules added when MASTER"),
@@ -970,7 +972,9 @@ func init() {
 		implBlock("track_file", "track_files tracked by every member", "", func(l *loader, n *syntax.Node, g *sg) {
 			g.TrackFiles = append(g.TrackFiles, l.trackFiles(n)...)
 		}),
-		ignored[*sg]("track_process", "track processes"),
+		implBlock("track_process", "vrrp_track_processes tracked by every member", "", func(l *loader, n *syntax.Node, g *sg) {
+			g.TrackProcesses = append(g.TrackProcesses, l.trackProcesses(n)...)
+		}),
 		ignored[*sg]("track_bfd", "track BFD sessions"),
 	})
 }

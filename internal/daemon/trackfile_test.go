@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"testing"
+	"time"
 
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
@@ -97,6 +98,76 @@ vrrp_instance VI_4 {
 		for i := range w {
 			if ic.TrackFiles[i] != w[i] {
 				t.Errorf("%s: %+v, want %+v", ic.Machine.Name, ic.TrackFiles[i], w[i])
+			}
+		}
+	}
+	if err := runner.Validate(insts, nil); err != nil {
+		t.Errorf("runner refuses the translation: %v", err)
+	}
+}
+
+// TestVRRPTrackProcessTranslation: vrrp_track_process blocks and
+// track_process entries become the runner's TrackProcesses.
+func TestVRRPTrackProcessTranslation(t *testing.T) {
+	cfg := loadConf(t, `
+vrrp_track_process hap {
+    process haproxy -f /etc/h.cfg
+    param_match initial
+    weight -20
+    quorum 2
+    delay 1.5
+}
+vrrp_track_process any {
+    process nginx
+}
+vrrp_sync_group G {
+    group {
+        VI_2
+    }
+    track_process {
+        hap
+    }
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        192.0.2.10
+    }
+    track_process {
+        hap weight 10 reverse
+        any
+    }
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    virtual_ipaddress {
+        192.0.2.11
+    }
+}
+`)
+	insts, _, err := vrrpConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hap := track.ProcessConfig{Name: "hap", Process: "haproxy", Params: []string{"-f", "/etc/h.cfg"}, ParamMatch: track.ParamMatchInitial,
+		Quorum: 2, QuorumMax: -1, ForkDelay: 1500 * time.Millisecond, TerminateDelay: 1500 * time.Millisecond}
+	anyP := track.ProcessConfig{Name: "any", Process: "nginx", Quorum: 1, QuorumMax: -1}
+	want := map[string][]runner.TrackProcess{
+		"VI_1": {{Process: hap, Weight: 10, Reverse: true}, {Process: anyP}},
+		"VI_2": {{Process: hap, Weight: 0}},
+	}
+	for _, ic := range insts {
+		w := want[ic.Machine.Name]
+		if len(ic.TrackProcesses) != len(w) {
+			t.Errorf("%s: %+v, want %+v", ic.Machine.Name, ic.TrackProcesses, w)
+			continue
+		}
+		for i := range w {
+			g := ic.TrackProcesses[i]
+			if !g.Process.Equal(w[i].Process) || g.Weight != w[i].Weight || g.Reverse != w[i].Reverse {
+				t.Errorf("%s: %+v, want %+v", ic.Machine.Name, g, w[i])
 			}
 		}
 	}
