@@ -30,12 +30,19 @@ func (c FileConfig) Validate() error {
 	return nil
 }
 
-// FileStatus is the status of a tracked file holding value (read successfully
-// at least once when known is true; a missing or empty file reads as 0).
+// FileStatus is the status of a tracked file holding value (read at least
+// once when known is true; a missing or empty file reads as 0). Its State is
+// StateOK while the file holds 0 and StateFail while it holds another number
+// (what lvs_ha_vrrp_tracker_state shows); the effect on an instance comes
+// from Value and the instance's weight.
 func FileStatus(name string, value int64, known bool) Status {
 	s := Status{Kind: KindFile, Name: name, Value: value}
-	if known {
+	switch {
+	case !known:
+	case value == 0:
 		s.State = StateOK
+	default:
+		s.State = StateFail
 	}
 	return s
 }

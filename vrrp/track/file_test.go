@@ -52,6 +52,9 @@ func TestFileEffect(t *testing.T) {
 			t.Errorf("value %d weight %d reverse %v: prio %d fault %v; want %d %v", c.value, c.weight, c.reverse, prio, fault, c.prio, c.fault)
 		}
 	}
+	if FileStatus("f", 0, true).State != StateOK || FileStatus("f", -3, true).State != StateFail || FileStatus("f", 0, false).State != StateInit {
+		t.Error("file states: want ok for 0, fail for another number, init before the first read")
+	}
 	// Not read yet: no effect. Owner: FAULT applies, weights do not.
 	if p, f := Effective(100, FileStatus("f", 9, false).WithWeight(0, false)); p != 100 || f {
 		t.Errorf("unknown file: %d %v", p, f)
