@@ -12,6 +12,8 @@ var blockOrder = []struct{ block, heading string }{
 	{rootBlock, "Top level"},
 	{"global_defs", "global_defs"},
 	{"vrrp_script", "vrrp_script NAME"},
+	{"track_file", "track_file NAME (vrrp_track_file NAME)"},
+	{"vrrp_track_process", "vrrp_track_process NAME"},
 	{"vrrp_instance", "vrrp_instance NAME"},
 	{"authentication", "vrrp_instance → authentication"},
 	{"vrrp_sync_group", "vrrp_sync_group NAME"},

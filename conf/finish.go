@@ -58,6 +58,8 @@ func (l *loader) finishSyncGroups() {
 			l.warnf(g.Pos, "vrrp_sync_group %q has only 1 member - this probably isn't what you want", g.Name)
 		}
 		l.resolveTrackScripts(g.Name, g.TrackScripts)
+		l.resolveTrackFiles("vrrp_sync_group "+g.Name, g.TrackFiles)
+		l.resolveTrackProcesses("vrrp_sync_group "+g.Name, g.TrackProcesses)
 		g.SMTPAlert = l.vrrpSMTPAlert(g.smtpAlert)
 		kept = append(kept, g)
 	}
@@ -380,7 +382,21 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 
 	// tracking
 	l.resolveTrackScripts("vrrp_instance "+v.Name, v.TrackScripts)
+	l.resolveTrackFiles("vrrp_instance "+v.Name, v.TrackFiles)
+	l.resolveTrackProcesses("vrrp_instance "+v.Name, v.TrackProcesses)
 	if v.SyncGroup != "" && !l.groups[v.SyncGroup].SyncGroupTrackingWeight {
+		for i := range v.TrackProcesses {
+			if v.TrackProcesses[i].Weight != 0 {
+				l.warnf(v.TrackProcesses[i].Pos, "vrrp_instance %s is in sync group %s: ignoring weight of track_process %s (set sync_group_tracking_weight to keep it)", v.Name, v.SyncGroup, v.TrackProcesses[i].Name)
+				v.TrackProcesses[i].Weight = 0
+			}
+		}
+		for i := range v.TrackFiles {
+			if v.TrackFiles[i].Weight != 0 {
+				l.warnf(v.TrackFiles[i].Pos, "vrrp_instance %s is in sync group %s: ignoring weight of track_file %s (set sync_group_tracking_weight to keep it)", v.Name, v.SyncGroup, v.TrackFiles[i].Name)
+				v.TrackFiles[i].Weight = 0
+			}
+		}
 		for i := range v.TrackScripts {
 			if v.TrackScripts[i].Weight != 0 {
 				l.warnf(v.TrackScripts[i].Pos, "vrrp_instance %s is in sync group %s: ignoring weight of track_script %s (set sync_group_tracking_weight to keep it)", v.Name, v.SyncGroup, v.TrackScripts[i].Name)
@@ -395,6 +411,18 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 		}
 	}
 	if v.Priority == 255 {
+		for i := range v.TrackProcesses {
+			if v.TrackProcesses[i].Weight != 0 {
+				l.warnf(v.TrackProcesses[i].Pos, "vrrp_instance %s is address owner (priority 255): ignoring weight of track_process %s", v.Name, v.TrackProcesses[i].Name)
+				v.TrackProcesses[i].Weight = 0
+			}
+		}
+		for i := range v.TrackFiles {
+			if v.TrackFiles[i].Weight != 0 {
+				l.warnf(v.TrackFiles[i].Pos, "vrrp_instance %s is address owner (priority 255): ignoring weight of track_file %s", v.Name, v.TrackFiles[i].Name)
+				v.TrackFiles[i].Weight = 0
+			}
+		}
 		for i := range v.TrackScripts {
 			if v.TrackScripts[i].Weight != 0 {
 				l.warnf(v.TrackScripts[i].Pos, "vrrp_instance %s is address owner (priority 255): ignoring weight of track_script %s", v.Name, v.TrackScripts[i].Name)

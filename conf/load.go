@@ -123,7 +123,7 @@ func (l *loader) duplicate(kind string, w syntax.Word, first syntax.Pos) {
 }
 
 func init() {
-	rootTable = newTable(rootBlock, []keyword[*Config]{
+	rootTable = newTable(rootBlock, append(trackFileKeywords(), []keyword[*Config]{
 		implBlock("global_defs", "global definitions", "", func(l *loader, n *syntax.Node, c *Config) {
 			l.nargs(n, 0, 0)
 			walk(l, globalTable, n, &c.Global)
@@ -168,10 +168,8 @@ func init() {
 		ignored[*Config]("track_group", "track groups for static addresses/routes/rules"),
 		ignored[*Config]("garp_group", "per-interface gratuitous ARP/NA pacing"),
 		ignored[*Config]("bfd_instance", "BFD session"),
-		ignored[*Config]("track_file", "file whose contents adjust priorities"),
-		ignored[*Config]("vrrp_track_file", "deprecated name of track_file"),
-		ignored[*Config]("vrrp_track_process", "process whose presence adjusts priorities"),
-	})
+		implBlock("vrrp_track_process", "processes whose number adjusts the priority of the VRRP instances tracking them: vrrp_track_process NAME { ... }", "", (*loader).trackProcessBlock),
+	}...))
 }
 
 var sslTable *table[*SSL]

@@ -16,6 +16,8 @@ import (
 type Config struct {
 	Global              GlobalDefs            `json:"global_defs"`
 	VRRPScripts         []*VRRPScript         `json:"vrrp_scripts"`
+	TrackFiles          []*TrackFile          `json:"track_files,omitempty"`
+	TrackProcesses      []*TrackProcess       `json:"track_processes,omitempty"`
 	VRRPInstances       []*VRRPInstance       `json:"vrrp_instances"`
 	SyncGroups          []*SyncGroup          `json:"vrrp_sync_groups"`
 	VirtualServerGroups []*VirtualServerGroup `json:"virtual_server_groups"`
@@ -181,6 +183,40 @@ type VRRPScript struct {
 	Pos      syntax.Pos `json:"pos"`
 }
 
+// TrackFile is a track_file (vrrp_track_file) block.
+type TrackFile struct {
+	Name    string `json:"name"`
+	File    string `json:"file"`
+	Weight  int    `json:"weight"` // default 1
+	Reverse bool   `json:"reverse,omitempty"`
+	// Init (init_file): create File holding InitValue at start if missing,
+	// or always with Overwrite.
+	Init      bool       `json:"init_file,omitempty"`
+	InitValue int64      `json:"init_value,omitempty"`
+	Overwrite bool       `json:"overwrite,omitempty"`
+	Pos       syntax.Pos `json:"pos"`
+
+	initPos syntax.Pos
+}
+
+// TrackProcess is a vrrp_track_process block.
+type TrackProcess struct {
+	Name    string   `json:"name"`
+	Process string   `json:"process"`
+	Params  []string `json:"params,omitempty"`
+	// ParamMatch is "" (the name alone), "exact", "partial" or "initial".
+	ParamMatch  string `json:"param_match,omitempty"`
+	FullCommand bool   `json:"full_command,omitempty"`
+	Weight      int    `json:"weight"`
+	Reverse     bool   `json:"reverse,omitempty"`
+	Quorum      int    `json:"quorum"`
+	// QuorumMax is -1 when not set (no maximum).
+	QuorumMax      int        `json:"quorum_max"`
+	ForkDelay      Duration   `json:"fork_delay,omitempty"`
+	TerminateDelay Duration   `json:"terminate_delay,omitempty"`
+	Pos            syntax.Pos `json:"pos"`
+}
+
 // State is a VRRP initial state.
 type State string
 
@@ -221,6 +257,8 @@ type VRRPInstance struct {
 	Rules              []*Rule         `json:"virtual_rules,omitempty"`
 	TrackInterfaces    []TrackedIface  `json:"track_interface,omitempty"`
 	TrackScripts       []TrackedScript `json:"track_script,omitempty"`
+	TrackFiles         []TrackedFile   `json:"track_file,omitempty"`
+	TrackProcesses     []TrackedFile   `json:"track_process,omitempty"`
 	DontTrackPrimary   bool            `json:"dont_track_primary,omitempty"`
 
 	Notify                Notify `json:"notify"`
@@ -317,6 +355,19 @@ type TrackedScript struct {
 	weightSet bool
 }
 
+// TrackedFile is a track_file (or track_process) entry of a vrrp_instance
+// or sync group; Weight is resolved from the track_file (vrrp_track_process)
+// block when not given (and forced
+// to 0 for sync group members, as for track_script).
+type TrackedFile struct {
+	Name    string     `json:"name"`
+	Weight  int        `json:"weight"`
+	Reverse bool       `json:"reverse,omitempty"`
+	Pos     syntax.Pos `json:"pos"`
+
+	weightSet bool
+}
+
 // Notify holds the notify scripts of an instance or sync group.
 type Notify struct {
 	Master           *Script `json:"master,omitempty"`
@@ -336,6 +387,8 @@ type SyncGroup struct {
 	Members                 []string        `json:"group"`
 	TrackInterfaces         []TrackedIface  `json:"track_interface,omitempty"`
 	TrackScripts            []TrackedScript `json:"track_script,omitempty"`
+	TrackFiles              []TrackedFile   `json:"track_file,omitempty"`
+	TrackProcesses          []TrackedFile   `json:"track_process,omitempty"`
 	Notify                  Notify          `json:"notify"`
 	NotifyPriorityChanges   *bool           `json:"notify_priority_changes,omitempty"`
 	SMTPAlert               bool            `json:"smtp_alert"`

@@ -369,8 +369,12 @@ func init() {
 		ignored[*vi]("use_vmac_addr", "VMACs for VIPs on other interfaces"),
 		ignored[*vi]("use_ipvlan", "use an ipvlan interface"),
 		ignored[*vi]("vrf", "VRF for unicast without interface"),
-		ignored[*vi]("track_file", "track files"),
-		ignored[*vi]("track_process", "track processes"),
+		implBlock("track_file", "track_files to track: NAME [weight W [reverse|noreverse]] per line, W in [-254, 254]", "the track_file's weight", func(l *loader, n *syntax.Node, v *vi) {
+			v.TrackFiles = append(v.TrackFiles, l.trackFiles(n)...)
+		}),
+		implBlock("track_process", "vrrp_track_processes to track: NAME [weight W [reverse|noreverse]] per line, W in [-254, 254]", "the vrrp_track_process's weight", func(l *loader, n *syntax.Node, v *vi) {
+			v.TrackProcesses = append(v.TrackProcesses, l.trackProcesses(n)...)
+		}),
 		ignored[*vi]("track_bfd", "track BFD sessions"),
 		ignored[*vi]("old_unicast_checksum", "pre-1.3.6 VRRPv3 unicast checksum"),
 		ignored[*vi]("garp_extra_if", "periodic GARP on other interfaces"),
@@ -969,8 +973,12 @@ func init() {
 		keyword[*sg]{name: "global_tracking", meaning: "legacy: members keep their tracking weights (now: no effect)", status: parsed, deprecated: true,
 			hint: "use track_interface/track_script on the vrrp_sync_group",
 			fn:   func(l *loader, n *syntax.Node, g *sg) { l.flag(n) }},
-		ignored[*sg]("track_file", "track files"),
-		ignored[*sg]("track_process", "track processes"),
+		implBlock("track_file", "track_files tracked by every member", "", func(l *loader, n *syntax.Node, g *sg) {
+			g.TrackFiles = append(g.TrackFiles, l.trackFiles(n)...)
+		}),
+		implBlock("track_process", "vrrp_track_processes tracked by every member", "", func(l *loader, n *syntax.Node, g *sg) {
+			g.TrackProcesses = append(g.TrackProcesses, l.trackProcesses(n)...)
+		}),
 		ignored[*sg]("track_bfd", "track BFD sessions"),
 	})
 }

@@ -19,10 +19,24 @@ func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupCo
 	for _, s := range cfg.VRRPScripts {
 		scripts[s.Name] = s
 	}
+	files := map[string]*conf.TrackFile{}
+	for _, f := range cfg.TrackFiles {
+		files[f.Name] = f
+	}
+	procs := map[string]*conf.TrackProcess{}
+	for _, p := range cfg.TrackProcesses {
+		procs[p.Name] = p
+	}
 	g := cfg.Global
 	var out []runner.InstanceConfig
 	for _, in := range cfg.VRRPInstances {
 		ic, err := instanceConfig(g, scripts, in)
+		if err == nil {
+			ic.TrackFiles, err = trackFiles(files, in.TrackFiles, true)
+		}
+		if err == nil {
+			ic.TrackProcesses, err = trackProcesses(procs, in.TrackProcesses, true)
+		}
 		if err != nil {
 			return nil, nil, at(in.Pos, fmt.Errorf("vrrp_instance %s (%s): %w", in.Name, in.Pos, err))
 		}
@@ -51,6 +65,16 @@ func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupCo
 				}
 				out[i].TrackScripts = append(out[i].TrackScripts, t)
 			}
+			tfs, err := trackFiles(files, sg.TrackFiles, sg.SyncGroupTrackingWeight)
+			if err != nil {
+				return nil, nil, at(sg.Pos, fmt.Errorf("vrrp_sync_group %s: %w", sg.Name, err))
+			}
+			out[i].TrackFiles = mergeTrackFiles(out[i].TrackFiles, tfs)
+			tps, err := trackProcesses(procs, sg.TrackProcesses, sg.SyncGroupTrackingWeight)
+			if err != nil {
+				return nil, nil, at(sg.Pos, fmt.Errorf("vrrp_sync_group %s: %w", sg.Name, err))
+			}
+			out[i].TrackProcesses = mergeTrackProcesses(out[i].TrackProcesses, tps)
 		}
 	}
 	return out, groups, nil
@@ -225,6 +249,96 @@ func trackScript(scripts map[string]*conf.VRRPScript, ts conf.TrackedScript, wei
 		Weight:  w,
 		Reverse: ts.Reverse,
 	}, nil
+}
+
+// trackFiles translates track_file entries; weighted false forces weight 0
+// (sync group members without sync_group_tracking_weight).
+func trackFiles(files map[string]*conf.TrackFile, ts []conf.TrackedFile, weighted bool) ([]runner.TrackFile, error) {
+	var out []runner.TrackFile
+	for _, t := range ts {
+		f := files[t.Name]
+		if f == nil {
+			return nil, at(t.Pos, fmt.Errorf("track_file %s (%s): no such track_file", t.Name, t.Pos))
+		}
+		w := t.Weight
+		if !weighted {
+			w = 0
+		}
+		out = append(out, runner.TrackFile{
+			File: track.FileConfig{
+				Name: f.Name, Path: f.File,
+				Init: f.Init, InitValue: f.InitValue, Overwrite: f.Overwrite,
+			},
+			Weight:  w,
+			Reverse: t.Reverse,
+		})
+	}
+	return out, nil
+}
+
+// mergeTrackFiles adds a sync group's track_file entries to a member's.
+// keepalived: a file the instance tracks itself takes the group's weight,
+// unless the instance's entry is unweighted.
+func mergeTrackFiles(own, group []runner.TrackFile) []runner.TrackFile {
+	for _, g := range group {
+		i := slices.IndexFunc(own, func(o runner.TrackFile) bool { return o.File.Name == g.File.Name })
+		if i < 0 {
+			own = append(own, g)
+			continue
+		}
+		if own[i].Weight != 0 {
+			own[i].Weight, own[i].Reverse = g.Weight, g.Reverse
+		}
+	}
+	return own
+}
+
+var paramMatches = map[string]track.ParamMatch{
+	"": track.ParamMatchNone, "exact": track.ParamMatchExact,
+	"partial": track.ParamMatchPartial, "initial": track.ParamMatchInitial,
+}
+
+// trackProcesses translates track_process entries; weighted false forces
+// weight 0 (sync group members without sync_group_tracking_weight).
+func trackProcesses(procs map[string]*conf.TrackProcess, ts []conf.TrackedFile, weighted bool) ([]runner.TrackProcess, error) {
+	var out []runner.TrackProcess
+	for _, t := range ts {
+		p := procs[t.Name]
+		if p == nil {
+			return nil, at(t.Pos, fmt.Errorf("track_process %s (%s): no such vrrp_track_process", t.Name, t.Pos))
+		}
+		w := t.Weight
+		if !weighted {
+			w = 0
+		}
+		out = append(out, runner.TrackProcess{
+			Process: track.ProcessConfig{
+				Name: p.Name, Process: p.Process, Params: slices.Clone(p.Params),
+				ParamMatch: paramMatches[p.ParamMatch], FullCommand: p.FullCommand,
+				Quorum: p.Quorum, QuorumMax: p.QuorumMax,
+				ForkDelay: p.ForkDelay.Std(), TerminateDelay: p.TerminateDelay.Std(),
+			},
+			Weight:  w,
+			Reverse: t.Reverse,
+		})
+	}
+	return out, nil
+}
+
+// mergeTrackProcesses adds a sync group's track_process entries to a
+// member's, as mergeTrackFiles.
+func mergeTrackProcesses(own, group []runner.TrackProcess) []runner.TrackProcess {
+	for _, g := range group {
+		i := slices.IndexFunc(own, func(o runner.TrackProcess) bool { return o.Process.Name == g.Process.Name })
+		if i < 0 {
+			own = append(own, g)
+			continue
+		}
+		if own[i].Weight != 0 {
+			own[i].Weight, own[i].Reverse = g.Weight, g.Reverse
+		}
+	}
+	return own
 }
 
 func command(s *conf.Script) runner.Command {

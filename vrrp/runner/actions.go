@@ -175,6 +175,12 @@ func (in *instance) trackerStatuses() []track.Status {
 	for _, t := range in.ifaces {
 		out = append(out, t.Status())
 	}
+	for _, f := range in.files {
+		out = append(out, f.f.status().WithWeight(f.weight, f.reverse))
+	}
+	for _, p := range in.procs {
+		out = append(out, p.p.t.Status().WithWeight(p.weight, p.reverse))
+	}
 	return out
 }
 

@@ -57,6 +57,12 @@ type InstanceConfig struct {
 	// TrackScripts are the vrrp_scripts the instance tracks. A script (by
 	// Script.Name) shared by several instances runs once.
 	TrackScripts []TrackScript
+	// TrackFiles are track_file entries. A file (by File.Name) shared by
+	// several instances is read once.
+	TrackFiles []TrackFile
+	// TrackProcesses are track_process entries. A process tracker (by
+	// Process.Name) shared by several instances is evaluated once.
+	TrackProcesses []TrackProcess
 	// TrackInterfaces are track_interface entries.
 	TrackInterfaces []track.InterfaceConfig
 	// DontTrackPrimary: the instance does not go to FAULT when Interface is
@@ -93,6 +99,19 @@ type TrackScript struct {
 	// Weight and Reverse are this instance's effect (track_script "NAME
 	// weight W [reverse]"); the caller copies the vrrp_script's defaults
 	// when track_script gives none. Weight 0 means FAULT while failing.
+	Weight  int
+	Reverse bool
+}
+
+// TrackFile is one track_file entry of an instance.
+type TrackFile struct {
+	// File is the track_file (vrrp_track_file) definition; every instance
+	// tracking the same Name must give the same File.
+	File track.FileConfig
+	// Weight (-254..254) and Reverse are this instance's effect (track_file
+	// "NAME weight W [reverse]"); the caller copies the block's defaults
+	// (weight 1) when track_file gives none. The file's value times Weight
+	// is added to the priority; with Weight 0 a nonzero value means FAULT.
 	Weight  int
 	Reverse bool
 }
@@ -258,6 +277,22 @@ func (c InstanceConfig) normalize() (InstanceConfig, error) {
 		}
 		if ts.Weight < track.MinWeight || ts.Weight > track.MaxWeight {
 			return c, fmt.Errorf("%s: track_script %s: weight %d out of range %d..%d", where, ts.Script.Name, ts.Weight, track.MinWeight, track.MaxWeight)
+		}
+	}
+	for _, tf := range c.TrackFiles {
+		if err := tf.File.Validate(); err != nil {
+			return c, fmt.Errorf("%s: %w", where, err)
+		}
+		if tf.Weight < track.MinFileWeight || tf.Weight > track.MaxFileWeight {
+			return c, fmt.Errorf("%s: track_file %s: weight %d out of range %d..%d", where, tf.File.Name, tf.Weight, track.MinFileWeight, track.MaxFileWeight)
+		}
+	}
+	for _, tp := range c.TrackProcesses {
+		if err := tp.Process.Validate(); err != nil {
+			return c, fmt.Errorf("%s: %w", where, err)
+		}
+		if tp.Weight < track.MinFileWeight || tp.Weight > track.MaxFileWeight {
+			return c, fmt.Errorf("%s: track_process %s: weight %d out of range %d..%d", where, tp.Process.Name, tp.Weight, track.MinFileWeight, track.MaxFileWeight)
 		}
 	}
 	for _, ti := range c.TrackInterfaces {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -89,6 +90,10 @@ type nodeOpts struct {
 	log *lockedBuffer
 	// onTransition is Options.OnTransition.
 	onTransition func()
+	// files, if set, is the node's FileSystem for tracked files.
+	files *fakeFiles
+	// procs, if set, is the node's ProcessLister.
+	procs *fakeProcs
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent use.
@@ -161,6 +166,12 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 	}
 	if no.settings != nil {
 		opts.IfaceSettings = no.settings
+	}
+	if no.files != nil {
+		opts.Files = no.files
+	}
+	if no.procs != nil {
+		opts.Processes = no.procs
 	}
 	if no.addrs != nil {
 		n.addrs = &fakeAddrs{state: no.addrs, events: make(chan track.AddrEvent, 16)}
@@ -694,3 +705,84 @@ func (f *fakeSettings) get(iface string) bool {
 }
 
 var errFake = errors.New("fake failure")
+
+// fakeFiles is a FileSystem in memory; a path in noDir cannot be written.
+type fakeFiles struct {
+	mu     sync.Mutex
+	files  map[string]string
+	noDir  map[string]bool
+	writes []string
+}
+
+func newFakeFiles() *fakeFiles {
+	return &fakeFiles{files: map[string]string{}, noDir: map[string]bool{}}
+}
+
+func (f *fakeFiles) ReadFile(path string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.files[path]
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+	}
+	return []byte(s), nil
+}
+
+func (f *fakeFiles) WriteFile(path string, data []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.noDir[path] {
+		return &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+	}
+	f.files[path] = string(data)
+	f.writes = append(f.writes, path+"="+string(data))
+	return nil
+}
+
+func (f *fakeFiles) set(path, data string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.files[path] = data
+}
+
+func (f *fakeFiles) remove(path string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.files, path)
+}
+
+func (f *fakeFiles) get(path string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.files[path]
+	return s, ok
+}
+
+// fakeProcs is a ProcessLister whose processes the test sets.
+type fakeProcs struct {
+	mu    sync.Mutex
+	procs []track.ProcInfo
+	calls int
+}
+
+func (f *fakeProcs) Processes() ([]track.ProcInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	return slices.Clone(f.procs), nil
+}
+
+// set makes the listing n processes with argv.
+func (f *fakeProcs) set(n int, argv ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.procs = nil
+	var cmd []byte
+	for _, a := range argv {
+		cmd = append(append(cmd, a...), 0)
+	}
+	for range n {
+		f.procs = append(f.procs, track.ProcInfo{Comm: argv[0], Cmdline: cmd})
+	}
+	f.procs = append(f.procs, track.ProcInfo{Comm: "init", Cmdline: []byte("/sbin/init\x00")})
+}

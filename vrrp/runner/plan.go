@@ -20,7 +20,11 @@ type config struct {
 	groups []SyncGroupConfig
 	// scripts are the tracked vrrp_scripts, each once in order of first
 	// use, with track's defaults applied to Script.
-	scripts   []TrackScript
+	scripts []TrackScript
+	// files are the tracked files, each once in order of first use.
+	files []track.FileConfig
+	// procs are the tracked processes, each once in order of first use.
+	procs     []track.ProcessConfig
 	vridUsed  map[vridKey]bool
 	needLinks bool // some instance tracks a link
 	needAddrs bool // some instance tracks its source address
@@ -67,6 +71,25 @@ func parse(instances []InstanceConfig, groups []SyncGroupConfig) (*config, error
 				cfg.scripts = append(cfg.scripts, ts)
 			} else if s := &cfg.scripts[i]; s.Script != ts.Script || !s.Command.equal(&ts.Command) {
 				return nil, fmt.Errorf("vrrp: instance %s: vrrp_script %s is defined differently by another instance", name, ts.Script.Name)
+			}
+		}
+		for _, tf := range c.TrackFiles {
+			j := slices.IndexFunc(cfg.files, func(f track.FileConfig) bool { return f.Name == tf.File.Name })
+			switch {
+			case j < 0:
+				cfg.files = append(cfg.files, tf.File)
+			case cfg.files[j] != tf.File:
+				return nil, fmt.Errorf("vrrp: instance %s: track_file %s is defined differently by another instance", name, tf.File.Name)
+			}
+		}
+		for _, tp := range c.TrackProcesses {
+			j := slices.IndexFunc(cfg.procs, func(p track.ProcessConfig) bool { return p.Name == tp.Process.Name })
+			switch {
+			case j < 0:
+				tp.Process.Params = slices.Clone(tp.Process.Params)
+				cfg.procs = append(cfg.procs, tp.Process)
+			case !cfg.procs[j].Equal(tp.Process):
+				return nil, fmt.Errorf("vrrp: instance %s: track_process %s is defined differently by another instance", name, tp.Process.Name)
 			}
 		}
 		k := c.key()
@@ -148,6 +171,12 @@ type plan struct {
 	// scripts: per vrrp_script of the new configuration, the old one whose
 	// tracker it keeps (same definition), or -1.
 	scripts []int
+	// files: per tracked file of the new configuration, the old one whose
+	// state it keeps (same definition), or -1.
+	files []int
+	// procs: per tracked process of the new configuration, the old one
+	// whose state it keeps (same definition), or -1.
+	procs []int
 	// groups: per sync group of the new configuration, the old group it
 	// keeps (same name and members, which all keep their state), or -1.
 	groups []int
@@ -228,6 +257,14 @@ func diff(old, next *config) *plan {
 			return os.Script == ns.Script && os.Command.equal(&ns.Command)
 		})
 		p.scripts = append(p.scripts, i)
+	}
+
+	for _, nf := range next.files {
+		p.files = append(p.files, slices.Index(old.files, nf))
+	}
+
+	for _, np := range next.procs {
+		p.procs = append(p.procs, slices.IndexFunc(old.procs, np.Equal))
 	}
 
 	for _, ng := range next.groups {

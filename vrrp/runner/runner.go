@@ -55,6 +55,16 @@ type Options struct {
 	// scripts. nil means ExecScripts{}.
 	Notifier ScriptRunner
 	Checker  ScriptRunner
+	// Files reads tracked files and writes init_file (OSFiles{} when nil).
+	Files FileSystem
+	// FilePoll is how often tracked files are read (DefaultFilePoll when
+	// 0); keepalived uses inotify, lvs-ha polls.
+	FilePoll time.Duration
+	// Processes lists processes for track_process (ProcFS{} when nil).
+	Processes ProcessLister
+	// ProcessPoll is how often processes are listed (DefaultProcessPoll
+	// when 0).
+	ProcessPoll time.Duration
 	// ScriptUser and ScriptGroup are the default user for scripts whose
 	// Command.User is empty (global_defs script_user); empty runs as the
 	// daemon's user.
@@ -127,6 +137,11 @@ type Runner struct {
 	byMachine     map[*vrrp.Machine]*instance
 	groups        []*groupState
 	scripts       []*scriptState
+	files         []*fileState
+	nextFilePoll  time.Time // zero before startup
+	procs         []*procState
+	nextProcPoll  time.Time // zero before startup
+	procListing   bool      // a process listing is under way
 	conns         []*connState
 	now           time.Time
 	links         map[int]track.LinkEvent  // last known links, by index
@@ -174,7 +189,9 @@ type instance struct {
 	primary  *track.InterfaceTracker // nil with DontTrackPrimary
 	ifaces   []*track.InterfaceTracker
 	scripts  []instScript
-	trackers bool // has script or interface trackers
+	files    []instFile
+	procs    []instProc
+	trackers bool // has script, file, process or interface trackers
 
 	stats InstanceStats
 }
@@ -230,6 +247,18 @@ func New(opts Options) (*Runner, error) {
 	if opts.Checker == nil {
 		opts.Checker = ExecScripts{}
 	}
+	if opts.Files == nil {
+		opts.Files = OSFiles{}
+	}
+	if opts.FilePoll <= 0 {
+		opts.FilePoll = DefaultFilePoll
+	}
+	if opts.Processes == nil {
+		opts.Processes = ProcFS{}
+	}
+	if opts.ProcessPoll <= 0 {
+		opts.ProcessPoll = DefaultProcessPoll
+	}
 	switch {
 	case opts.NotifyTimeout == 0:
 		opts.NotifyTimeout = DefaultNotifyTimeout
@@ -256,8 +285,14 @@ func New(opts Options) (*Runner, error) {
 	for _, ts := range cfg.scripts {
 		r.scripts = append(r.scripts, newScript(ts, now))
 	}
+	for _, f := range cfg.files {
+		r.files = append(r.files, &fileState{cfg: f})
+	}
+	for _, pc := range cfg.procs {
+		r.procs = append(r.procs, newProc(pc))
+	}
 	for _, c := range cfg.insts {
-		r.insts = append(r.insts, newInstance(c, cfg, r.scripts))
+		r.insts = append(r.insts, newInstance(c, cfg, r.scripts, r.files, r.procs))
 	}
 	for _, gc := range cfg.groups {
 		r.groups = append(r.groups, &groupState{cfg: gc, members: r.members(gc, r.insts)})
@@ -277,7 +312,7 @@ func newScript(ts TrackScript, now time.Time) *scriptState {
 
 // newInstance prepares an instance of c, tracking cfg's scripts (run by
 // scripts, in the same order); build or Update gives it its machine.
-func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState) *instance {
+func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState, files []*fileState, procs []*procState) *instance {
 	in := &instance{cfg: c, name: c.Machine.Name}
 	in.sched, _ = garp.NewScheduler(*c.GARP) // validated by normalize, as the trackers
 	if !c.DontTrackPrimary {
@@ -287,7 +322,7 @@ func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState) *instanc
 		t, _ := track.NewInterfaceTracker(ti)
 		in.ifaces = append(in.ifaces, t)
 	}
-	in.setScripts(cfg, scripts)
+	in.setScripts(cfg, scripts, files, procs)
 	in.stats = InstanceStats{
 		Name:         in.name,
 		VRID:         c.Machine.VRID,
@@ -299,15 +334,26 @@ func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState) *instanc
 	return in
 }
 
-// setScripts points the instance's track_script entries at the script
-// states of cfg (scripts has one per cfg.scripts).
-func (in *instance) setScripts(cfg *config, scripts []*scriptState) {
+// setScripts points the instance's track_script and track_file entries at
+// the script, file and process states of cfg (one per cfg.scripts,
+// cfg.files and cfg.procs).
+func (in *instance) setScripts(cfg *config, scripts []*scriptState, files []*fileState, procs []*procState) {
 	in.scripts = nil
 	for _, ts := range in.cfg.TrackScripts {
 		j := slices.IndexFunc(cfg.scripts, func(s TrackScript) bool { return s.Script.Name == ts.Script.Name })
 		in.scripts = append(in.scripts, instScript{s: scripts[j], weight: ts.Weight, reverse: ts.Reverse})
 	}
-	in.trackers = len(in.scripts) > 0 || len(in.ifaces) > 0
+	in.files = nil
+	for _, tf := range in.cfg.TrackFiles {
+		j := slices.IndexFunc(cfg.files, func(f track.FileConfig) bool { return f.Name == tf.File.Name })
+		in.files = append(in.files, instFile{f: files[j], weight: tf.Weight, reverse: tf.Reverse})
+	}
+	in.procs = nil
+	for _, tp := range in.cfg.TrackProcesses {
+		j := slices.IndexFunc(cfg.procs, func(p track.ProcessConfig) bool { return p.Name == tp.Process.Name })
+		in.procs = append(in.procs, instProc{p: procs[j], weight: tp.Weight, reverse: tp.Reverse})
+	}
+	in.trackers = len(in.scripts) > 0 || len(in.ifaces) > 0 || len(in.files) > 0 || len(in.procs) > 0
 }
 
 // members returns the instances of insts that are gc's members, in gc's order.
@@ -858,6 +904,12 @@ func (r *Runner) startup() {
 		r.publish() // Snapshot shows the started states once Ready is closed
 		close(r.ready)
 	}()
+	r.initFiles(r.files, false)
+	r.nextFilePoll = r.now.Add(r.opts.FilePoll)
+	if len(r.procs) > 0 {
+		r.listProcs(r.procs)
+	}
+	r.nextProcPoll = r.now.Add(r.opts.ProcessPoll)
 	for _, in := range r.insts {
 		if in.trackers {
 			r.updateTrackers(in, "initial tracker state")
@@ -914,6 +966,13 @@ func (r *Runner) runDue() {
 			r.startScript(s)
 		}
 	}
+	if due(r.nextFilePoll, r.now) {
+		r.pollFiles()
+	}
+	r.tickProcs()
+	if len(r.procs) > 0 && !r.procListing && due(r.nextProcPoll, r.now) {
+		r.startProcPoll()
+	}
 }
 
 // nextDeadline is the earliest future timer of everything the loop owns
@@ -930,6 +989,15 @@ func (r *Runner) nextDeadline() time.Time {
 		if !s.t.Running() {
 			ts = append(ts, s.t.NextDeadline())
 		}
+	}
+	if len(r.files) > 0 {
+		ts = append(ts, r.nextFilePoll)
+	}
+	if len(r.procs) > 0 && !r.procListing {
+		ts = append(ts, r.nextProcPoll)
+	}
+	for _, p := range r.procs {
+		ts = append(ts, p.t.NextDeadline())
 	}
 	if ts = slices.DeleteFunc(ts, time.Time.IsZero); len(ts) == 0 {
 		return time.Time{}

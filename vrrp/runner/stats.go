@@ -60,7 +60,7 @@ type InstanceStats struct {
 	GARPErrors          uint64
 
 	// Trackers are the instance's trackers with its weights (scripts, then
-	// track_interface entries).
+	// track_interface entries, then track_file and track_process entries).
 	Trackers []track.Status
 }
 

@@ -131,6 +131,36 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 		s.retired = !slices.Contains(scripts, s)
 	}
 
+	// A file with the same definition keeps its state; a new one is read
+	// now (after init_file).
+	files := make([]*fileState, len(next.files))
+	var fresh []*fileState
+	for j, o := range p.files {
+		if o >= 0 {
+			files[j] = r.files[o]
+		} else {
+			files[j] = &fileState{cfg: next.files[j]}
+			fresh = append(fresh, files[j])
+		}
+	}
+	if r.started {
+		r.initFiles(fresh, true)
+		if r.nextFilePoll.IsZero() {
+			r.nextFilePoll = r.now.Add(r.opts.FilePoll)
+		}
+	}
+
+	// A process tracker with the same definition keeps its state; a new one
+	// is decided by the next listing.
+	procs := make([]*procState, len(next.procs))
+	for j, o := range p.procs {
+		if o >= 0 {
+			procs[j] = r.procs[o]
+		} else {
+			procs[j] = newProc(next.procs[j])
+		}
+	}
+
 	insts := make([]*instance, len(p.insts))
 	for i, ip := range p.insts {
 		c := next.insts[i]
@@ -141,13 +171,13 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 			res.Unchanged = append(res.Unchanged, in.name)
 		case reconfigured:
 			in = r.insts[ip.old]
-			r.takeConfig(in, c, ip, next, scripts)
+			r.takeConfig(in, c, ip, next, scripts, files, procs)
 			res.Reconfigured = append(res.Reconfigured, in.name)
 		case restarted:
-			in = newInstance(c, next, scripts)
+			in = newInstance(c, next, scripts, files, procs)
 			res.Restarted = append(res.Restarted, in.name)
 		case added:
-			in = newInstance(c, next, scripts)
+			in = newInstance(c, next, scripts, files, procs)
 			res.Added = append(res.Added, in.name)
 		}
 		in.conn = conns[sockKey(c.sockConfig())]
@@ -161,7 +191,7 @@ func (r *Runner) apply(next *config, res *UpdateResult) error {
 		}
 		insts[i] = in
 	}
-	r.insts, r.scripts, r.cfg = insts, scripts, next
+	r.insts, r.scripts, r.files, r.procs, r.cfg = insts, scripts, files, procs, next
 	clear(r.byMachine)
 	for _, cs := range conns {
 		clear(cs.byVRID)
@@ -268,7 +298,7 @@ func (r *Runner) retire(in *instance) {
 // takeConfig gives a reconfigured instance its new configuration c, keeping
 // the trackers and scripts that are still configured. The machine is told
 // by reconfigure.
-func (r *Runner) takeConfig(in *instance, c InstanceConfig, ip instPlan, next *config, scripts []*scriptState) {
+func (r *Runner) takeConfig(in *instance, c InstanceConfig, ip instPlan, next *config, scripts []*scriptState, files []*fileState, procs []*procState) {
 	in.cfg, in.name = c, c.Machine.Name
 	if ip.newGARP {
 		in.sched.Stop()
@@ -291,7 +321,7 @@ func (r *Runner) takeConfig(in *instance, c InstanceConfig, ip instPlan, next *c
 		}
 	}
 	in.ifaces = ifaces
-	in.setScripts(next, scripts)
+	in.setScripts(next, scripts, files, procs)
 	in.stats.Name = in.name
 	in.stats.BasePriority = c.basePriority()
 }

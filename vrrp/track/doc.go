@@ -1,6 +1,7 @@
 // Package track implements the trackers that feed a VRRP instance's effective
 // priority and fault state with keepalived's semantics: [ScriptTracker]
-// (vrrp_script / track_script) and [InterfaceTracker] (track_interface), pure state
+// (vrrp_script / track_script), [InterfaceTracker] (track_interface),
+// [ProcessTracker] (vrrp_track_process) and [FileStatus] (track_file), pure state
 // machines combined by [Effective], plus [WatchLinks], which turns rtnetlink link
 // notifications into the [LinkEvent]s an InterfaceTracker consumes. One goroutine
 // owns each tracker; others read [Status] snapshots.

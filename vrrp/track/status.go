@@ -35,6 +35,8 @@ type Kind uint8
 const (
 	KindScript Kind = iota + 1
 	KindInterface
+	KindFile
+	KindProcess
 )
 
 func (k Kind) String() string {
@@ -43,6 +45,10 @@ func (k Kind) String() string {
 		return "script"
 	case KindInterface:
 		return "interface"
+	case KindFile:
+		return "file"
+	case KindProcess:
+		return "process"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -64,6 +70,9 @@ type Status struct {
 	State   State
 	Weight  int  // 0 = unweighted: failure means FAULT
 	Reverse bool // keepalived "reverse": invert the direction of the effect
+	// Value is a tracked file's number (KindFile), which is multiplied by
+	// Weight (see FileStatus).
+	Value int64
 }
 
 // WithWeight returns s with the tracking instance's own weight, for keepalived's
@@ -76,6 +85,10 @@ func (s Status) WithWeight(weight int, reverse bool) Status {
 // Fault reports whether s forces FAULT: an unweighted tracker that fails (or, with
 // Reverse, succeeds). StateInit never faults.
 func (s Status) Fault() bool {
+	if s.Kind == KindFile {
+		_, f := s.fileEffect()
+		return f
+	}
 	if s.Weight != 0 || s.State == StateInit {
 		return false
 	}
@@ -86,6 +99,10 @@ func (s Status) Fault() bool {
 // for a positive weight, +Weight (a decrease) while failing for a negative weight,
 // both negated by Reverse, and 0 for StateInit or an unweighted tracker.
 func (s Status) Delta() int {
+	if s.Kind == KindFile {
+		d, _ := s.fileEffect()
+		return d
+	}
 	m := 1
 	if s.Reverse {
 		m = -1
@@ -103,6 +120,9 @@ func (s Status) String() string {
 	r := ""
 	if s.Reverse {
 		r = " reverse"
+	}
+	if s.Kind == KindFile {
+		return fmt.Sprintf("%s %s %s value %d (weight %d%s)", s.Kind, s.Name, s.State, s.Value, s.Weight, r)
 	}
 	return fmt.Sprintf("%s %s %s (weight %d%s)", s.Kind, s.Name, s.State, s.Weight, r)
 }
