@@ -97,6 +97,7 @@ type GlobalDefs struct {
 	VRRPStartupDelay            Duration   `json:"vrrp_startup_delay,omitempty"`
 	VRRPNotifyPriorityChanges   bool       `json:"vrrp_notify_priority_changes,omitempty"`
 	LogUnknownVRIDs             bool       `json:"log_unknown_vrids,omitempty"`
+	StateDumpFile               string     `json:"state_dump_file,omitempty"` // SIGUSR1's dump file (keepalived 2.3.4)
 	VMACPrefix                  string     `json:"vmac_prefix"`
 
 	ScriptUser           string `json:"script_user,omitempty"`
@@ -518,6 +519,7 @@ type HTTPCheck struct {
 	Protocol     string `json:"http_protocol"` // 1.0, 1.0C or 1.1
 	Virtualhost  string `json:"virtualhost,omitempty"`
 	EnableSNI    bool   `json:"enable_sni,omitempty"`
+	SNIName      string `json:"sni_name,omitempty"` // sent instead of the virtual host (sni_name sets EnableSNI)
 	FastRecovery bool   `json:"fast_recovery,omitempty"`
 	URLs         []*URL `json:"urls"`
 }

@@ -1,0 +1,101 @@
+package conf
+
+import (
+	"strings"
+	"testing"
+)
+
+// A configuration written from keepalived 2.4's keepalived.conf(5): every
+// keyword is recognised, the ones lvs-ha does not act on are warned at
+// their line with the reason, and auth_hmac's block is skipped whole.
+const keepalived24Conf = `global_defs {
+    state_dump_file /run/keepalived.data
+    json_dump_file /run/keepalived.json
+    json_version 2
+    stats_dump_file /run/keepalived.stats
+    vrrp_owner_ignore_adverts
+    vrrp_delay_after_boot 15.23
+}
+vrrp_instance VI_1 {
+    interface lo
+    virtual_router_id 51
+    priority 255
+    owner_ignore_adverts
+    auth_hmac {
+        key 1 0123456789abcdef0123456789abcdef
+        active_key 1
+        anti_replay time
+        mode enforce
+    }
+    virtual_ipaddress {
+        192.0.2.1/24
+    }
+}
+virtual_server 192.0.2.1 443 {
+    protocol TCP
+    real_server 10.0.0.1 443 {
+        SSL_GET {
+            sni_name sni.example.test
+            tls_compliant
+            url {
+                path /
+                tls_compliant
+            }
+        }
+    }
+}
+`
+
+func TestKeepalived24Keywords(t *testing.T) {
+	cfg, ds := loadSrc(t, "k24.conf", keepalived24Conf)
+	if errs := errorsOf(ds); len(errs) != 0 {
+		t.Fatalf("errors:\n%s", dump(ds))
+	}
+	if cfg.Global.StateDumpFile != "/run/keepalived.data" {
+		t.Errorf("state_dump_file: %q", cfg.Global.StateDumpFile)
+	}
+	h := cfg.VirtualServers[0].RealServers[0].Checkers[0].HTTP
+	if h.SNIName != "sni.example.test" || !h.EnableSNI {
+		t.Errorf("sni_name: %+v", h)
+	}
+	out := dump(ds)
+	for _, w := range []string{
+		`k24.conf:3:5: warning: "json_dump_file" in global_defs is not supported by lvs-ha (ignored): lvs-ha has no keepalived JSON dump signal`,
+		`k24.conf:5:5: warning: "stats_dump_file" in global_defs is not supported`,
+		`k24.conf:6:5: warning: "vrrp_owner_ignore_adverts" in global_defs is not supported by lvs-ha (ignored): an address owner`,
+		`k24.conf:7:5: warning: "vrrp_delay_after_boot" in global_defs is not supported by lvs-ha (ignored): VRRP starts without regard to the system's uptime; use vrrp_startup_delay`,
+		`k24.conf:13:5: warning: "owner_ignore_adverts" in vrrp_instance is not supported`,
+		`k24.conf:14:5: warning: "auth_hmac" in vrrp_instance is not supported by lvs-ha (ignored): lvs-ha sends and accepts adverts without an HMAC`,
+		`k24.conf:29:13: warning: "tls_compliant" in SSL_GET is not supported`,
+		`k24.conf:32:17: warning: "tls_compliant" in url is not supported`,
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("no %q in:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, `"key"`) || strings.Contains(out, `"active_key"`) || strings.Contains(out, `"state_dump_file"`) || strings.Contains(out, `"sni_name"`) {
+		t.Errorf("unexpected diagnostics:\n%s", out)
+	}
+}
+
+func TestKeepalived24KeywordErrors(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"global_defs {\n    state_dump_file\n}\n", `e.conf:2:5: "state_dump_file" needs a value`},
+		{"global_defs {\n    state_dump_file \"\"\n}\n", `e.conf:2:5: state_dump_file requires a non-empty path`},
+	} {
+		_, ds := loadSrc(t, "e.conf", c.src)
+		if out := dump(ds); !strings.Contains(out, c.want) {
+			t.Errorf("%q: no %q in:\n%s", c.src, c.want, out)
+		}
+	}
+	// sni_name without a name after one with a name: keepalived's warning,
+	// the name kept.
+	src := strings.Replace(keepalived24Conf, "            tls_compliant\n            url", "            sni_name\n            url", 1)
+	cfg, ds := loadSrc(t, "k24.conf", src)
+	if out := dump(ds); !strings.Contains(out, `k24.conf:29:13: warning: sni_name already specified as sni.example.test - ignoring setting to default`) {
+		t.Errorf("second sni_name:\n%s", out)
+	}
+	if h := cfg.VirtualServers[0].RealServers[0].Checkers[0].HTTP; h.SNIName != "sni.example.test" {
+		t.Errorf("sni_name after a bare sni_name: %q", h.SNIName)
+	}
+}

@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/lvs-ha/lvs-ha/healthcheck"
+)
+
+// TestKeywordTranslationSNIName: sni_name (keepalived 2.4) reaches the
+// HTTP_GET and SSL_GET checkers as the TLS server name and enables SNI;
+// without a name it only enables SNI (the virtual host is sent).
+func TestKeywordTranslationSNIName(t *testing.T) {
+	p := testPlan(t, `
+virtual_server 192.0.2.1 443 {
+    protocol TCP
+    real_server 10.0.0.1 443 {
+        SSL_GET {
+            virtualhost www.example.test
+            sni_name sni.example.test
+            url {
+                path /
+            }
+        }
+        HTTP_GET {
+            virtualhost www.example.test
+            sni_name
+            url {
+                path /
+            }
+        }
+    }
+}`)
+	if len(p.checks) != 2 {
+		t.Fatalf("%d checks", len(p.checks))
+	}
+	want := []struct {
+		sni  bool
+		name string
+	}{{true, "sni.example.test"}, {true, ""}}
+	for i, c := range p.checks {
+		o := c.Checker.(healthcheck.Definer).Definition().(healthcheck.HTTPOptions)
+		if o.EnableSNI != want[i].sni || o.SNIName != want[i].name {
+			t.Errorf("%s: EnableSNI %v SNIName %q, want %v %q", c.ID, o.EnableSNI, o.SNIName, want[i].sni, want[i].name)
+		}
+	}
+}
+
+// TestDaemonStateDumpFile: SIGUSR1 writes the state dump to the
+// configuration's state_dump_file (keepalived 2.3.4) instead of -dump-file.
+func TestDaemonStateDumpFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keepalived.data")
+	src := strings.Replace(reloadSrc("100", "2", ""), "global_defs {", "global_defs {\n    state_dump_file "+path, 1)
+	td := startTestDaemon(t, src, true)
+	waitFor(t, "IPVS programmed", func() bool { return td.kernelDests(t) == 3 })
+	td.signals <- syscall.SIGUSR1
+	waitLog(t, td.logs, "state dumped")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dump Dump
+	if err := json.Unmarshal(b, &dump); err != nil || len(dump.Status.Instances) != 1 {
+		t.Errorf("dump in state_dump_file: %v\n%s", err, b)
+	}
+	if _, err := os.Stat(td.d.opts.DumpFile); !os.IsNotExist(err) {
+		t.Errorf("-dump-file %s written too (or: %v)", td.d.opts.DumpFile, err)
+	}
+}
