@@ -319,6 +319,10 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 	default:
 		v.LowerPrioNoAdvert = *v.lowerPrioNoAdvert
 	}
+	v.V3ChecksumAsV2 = g.VRRPV3ChecksumAsV2
+	if v.v3ChecksumAsV2 != nil {
+		v.V3ChecksumAsV2 = *v.v3ChecksumAsV2
+	}
 	switch {
 	case v.higherPrioSendAdvert == nil:
 		v.HigherPrioSendAdvert = !v.StrictMode && g.VRRPHigherPrioSendAdvert

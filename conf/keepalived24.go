@@ -16,7 +16,6 @@ func ignoredWhy[T any](name, meaning, note string) keyword[T] {
 
 const (
 	noteOwnerAdverts = "an address owner (priority 255) handles received adverts as RFC 5798 says, keepalived's behaviour without it"
-	noteV3Checksum   = "lvs-ha computes the VRRPv3 IPv4 checksum with the pseudo-header, keepalived's default"
 	noteJSONDump     = "lvs-ha has no keepalived JSON dump signal; SIGUSR1 writes lvs-ha's own JSON state dump (state_dump_file, else -dump-file)"
 )
 
@@ -40,7 +39,7 @@ func globalKeywords24() []keyword[*gd] {
 		ignoredWhy[*gd]("vrrp_owner_ignore_adverts", "address owners ignore received adverts (keepalived 2.3.4)", noteOwnerAdverts),
 		ignoredWhy[*gd]("vrrp_delay_after_boot", "delay VRRP until this long after boot (keepalived 2.4)",
 			"VRRP starts without regard to the system's uptime; use vrrp_startup_delay"),
-		ignoredWhy[*gd]("v3_checksum_as_v2", "VRRPv3 IPv4 checksum without pseudo-header (keepalived 2.3)", noteV3Checksum),
+		impl("v3_checksum_as_v2", "default of vrrp_instance v3_checksum_as_v2 (keepalived 2.3; there it only shows in SNMP)", "off", gBool(func(g *gd) *bool { return &g.VRRPV3ChecksumAsV2 })),
 		ignoredWhy[*gd]("iproute_usr_dir", "iproute2 configuration directory under /usr (keepalived 2.3.4)",
 			"lvs-ha does not read iproute2's configuration directories"),
 		ignoredWhy[*gd]("iproute_etc_dir", "iproute2 configuration directory under /etc (keepalived 2.3.4)",
@@ -63,7 +62,7 @@ func instanceKeywords24() []keyword[*vi] {
 		ignoredWhy[*vi]("no_virtual_ipaddress", "the instance has no VIPs on purpose (keepalived 2.3)",
 			"an instance without virtual_ipaddress is still reported: a warning with VRRPv2, an error with VRRPv3 or strict mode (keepalived 2.3 sends VRRPv3 adverts without addresses, which RFC 5798 does not allow)"),
 		ignoredWhy[*vi]("owner_ignore_adverts", "this address owner ignores received adverts (keepalived 2.3.4)", noteOwnerAdverts),
-		ignoredWhy[*vi]("v3_checksum_as_v2", "VRRPv3 IPv4 checksum without pseudo-header (keepalived 2.3)", noteV3Checksum),
+		impl("v3_checksum_as_v2", "send VRRPv3 IPv4 checksums without the pseudo-header, as RFC 9568 (keepalived 2.3)", "global v3_checksum_as_v2", viTriBool(func(v *vi) **bool { return &v.v3ChecksumAsV2 })),
 		ignoredWhy[*vi]("timer_expired_backup", "nopreempt: back to BACKUP when this node ran late (keepalived 2.3)",
 			"lvs-ha does not watch its own scheduling lateness; a MASTER leaves only on a higher-priority advert"),
 		ignoredWhy[*vi]("thread_timer_expired", "name of timer_expired_backup in keepalived 2.3.4's release notes",

@@ -230,6 +230,7 @@ type VRRPInstance struct {
 	DownTimerAdverts        int      `json:"down_timer_adverts"`
 	LowerPrioNoAdvert       bool     `json:"lower_prio_no_advert"`
 	HigherPrioSendAdvert    bool     `json:"higher_prio_send_advert"`
+	V3ChecksumAsV2          bool     `json:"v3_checksum_as_v2,omitempty"` // VRRPv3 IPv4 checksum without pseudo-header (default: the global)
 	SkipCheckAdvAddr        bool     `json:"skip_check_adv_addr"`
 	PromoteSecondaries      bool     `json:"promote_secondaries,omitempty"`
 
@@ -244,6 +245,7 @@ type VRRPInstance struct {
 	priority, advertInt, version                    *syntax.Word
 	accept, lowerPrioNoAdvert, higherPrioSendAdvert *bool
 	strict                                          *bool
+	v3ChecksumAsV2                                  *bool
 	garpLowerPrioDelay                              *Duration
 	garpLowerPrioRepeat                             *int
 	smtpAlert, notifyPrio                           *bool

@@ -71,3 +71,29 @@ func TestDaemonStateDumpFile(t *testing.T) {
 		t.Errorf("-dump-file %s written too (or: %v)", td.d.opts.DumpFile, err)
 	}
 }
+
+// TestKeywordTranslationV3ChecksumAsV2: keepalived 2.3's v3_checksum_as_v2
+// in vrrp_instance (with an optional boolean) and in global_defs (the
+// instances' default; keepalived itself only shows the global one in SNMP)
+// reach the VRRP machine, whose adverts then carry the checksum without the
+// IPv4 pseudo-header (vrrp TestGolden, TestTsharkChecksums).
+func TestKeywordTranslationV3ChecksumAsV2(t *testing.T) {
+	inst := func(name, vrid, extra string) string {
+		return "vrrp_instance " + name + " {\n    interface lo\n    version 3\n    virtual_router_id " + vrid + "\n" + extra +
+			"    virtual_ipaddress {\n        192.0.2." + vrid + "/24\n    }\n}\n"
+	}
+	for _, c := range []struct {
+		global string
+		want   []bool
+	}{
+		{"", []bool{false, true, false}},
+		{"global_defs {\n    v3_checksum_as_v2\n}\n", []bool{true, true, false}},
+	} {
+		p := testPlan(t, c.global+inst("VI_1", "51", "")+inst("VI_2", "52", "    v3_checksum_as_v2\n")+inst("VI_3", "53", "    v3_checksum_as_v2 false\n"))
+		for i, in := range p.instances {
+			if in.Machine.V3ChecksumAsV2 != c.want[i] {
+				t.Errorf("global %q: %s V3ChecksumAsV2 %v, want %v", c.global, in.Machine.Name, in.Machine.V3ChecksumAsV2, c.want[i])
+			}
+		}
+	}
+}
