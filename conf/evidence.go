@@ -104,6 +104,8 @@ var evidence = map[string]proof{
 	"SSL_GET sni_name":                            p("HTTP.SNIName", "TestSSLCheck", "TestKeywordTranslationSNIName"),
 	"global_defs state_dump_file":                 p("StateDumpFile", "TestDaemonStateDumpFile"),
 	"global_defs v3_checksum_as_v2":               p("V3ChecksumAsV2", "TestKeywordTranslationV3ChecksumAsV2", "TestTsharkChecksums"),
+	"global_defs vrrp_owner_ignore_adverts":       p("OwnerIgnoreAdverts", "TestKeywordTranslationOwnerIgnoreAdverts", "TestMaster"),
+	"vrrp_instance owner_ignore_adverts":          p("OwnerIgnoreAdverts", "TestKeywordTranslationOwnerIgnoreAdverts", "TestMaster"),
 	"vrrp_instance v3_checksum_as_v2":             p("V3ChecksumAsV2", "TestKeywordTranslationV3ChecksumAsV2", "TestTsharkChecksums"),
 	"HTTP_GET fwmark":                             p("FWMark", "TestKeywordTranslationCheckers"),
 	"HTTP_GET http_protocol":                      p("HTTP.Protocol", "TestKeywordTranslationCheckers"),

@@ -323,6 +323,18 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 	if v.v3ChecksumAsV2 != nil {
 		v.V3ChecksumAsV2 = *v.v3ChecksumAsV2
 	}
+	// keepalived 2.3.4: only an address owner ignores adverts (and, unlike
+	// keepalived 2.3.4+, strict mode does not turn it on: 2.2.7's behaviour).
+	v.OwnerIgnoreAdverts = g.VRRPOwnerIgnoreAdverts
+	if v.ownerIgnoreAdverts != nil {
+		v.OwnerIgnoreAdverts = *v.ownerIgnoreAdverts
+	}
+	if v.OwnerIgnoreAdverts && v.Priority != 255 {
+		if v.ownerIgnoreAdverts != nil {
+			warn("ignoring owner_ignore_adverts since priority is not 255")
+		}
+		v.OwnerIgnoreAdverts = false
+	}
 	switch {
 	case v.higherPrioSendAdvert == nil:
 		v.HigherPrioSendAdvert = !v.StrictMode && g.VRRPHigherPrioSendAdvert

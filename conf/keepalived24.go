@@ -15,8 +15,7 @@ func ignoredWhy[T any](name, meaning, note string) keyword[T] {
 }
 
 const (
-	noteOwnerAdverts = "an address owner (priority 255) handles received adverts as RFC 5798 says, keepalived's behaviour without it"
-	noteJSONDump     = "lvs-ha has no keepalived JSON dump signal; SIGUSR1 writes lvs-ha's own JSON state dump (state_dump_file, else -dump-file)"
+	noteJSONDump = "lvs-ha has no keepalived JSON dump signal; SIGUSR1 writes lvs-ha's own JSON state dump (state_dump_file, else -dump-file)"
 )
 
 // globalKeywords24 are the global_defs keywords of keepalived 2.3/2.4.
@@ -36,7 +35,7 @@ func globalKeywords24() []keyword[*gd] {
 		ignoredWhy[*gd]("json_version", "JSON dump format version (keepalived 2.3)", noteJSONDump),
 		ignoredWhy[*gd]("stats_dump_file", "file SIGUSR2 writes statistics to (keepalived 2.3.4)",
 			"lvs-ha writes no statistics file on SIGUSR2; its counters are on /metrics and in the SIGUSR1 state dump"),
-		ignoredWhy[*gd]("vrrp_owner_ignore_adverts", "address owners ignore received adverts (keepalived 2.3.4)", noteOwnerAdverts),
+		impl("vrrp_owner_ignore_adverts", "default of vrrp_instance owner_ignore_adverts (keepalived 2.3.4)", "off", gBool(func(g *gd) *bool { return &g.VRRPOwnerIgnoreAdverts })),
 		ignoredWhy[*gd]("vrrp_delay_after_boot", "delay VRRP until this long after boot (keepalived 2.4)",
 			"VRRP starts without regard to the system's uptime; use vrrp_startup_delay"),
 		impl("v3_checksum_as_v2", "default of vrrp_instance v3_checksum_as_v2 (keepalived 2.3; there it only shows in SNMP)", "off", gBool(func(g *gd) *bool { return &g.VRRPV3ChecksumAsV2 })),
@@ -61,7 +60,7 @@ func instanceKeywords24() []keyword[*vi] {
 	return []keyword[*vi]{
 		ignoredWhy[*vi]("no_virtual_ipaddress", "the instance has no VIPs on purpose (keepalived 2.3)",
 			"an instance without virtual_ipaddress is still reported: a warning with VRRPv2, an error with VRRPv3 or strict mode (keepalived 2.3 sends VRRPv3 adverts without addresses, which RFC 5798 does not allow)"),
-		ignoredWhy[*vi]("owner_ignore_adverts", "this address owner ignores received adverts (keepalived 2.3.4)", noteOwnerAdverts),
+		impl("owner_ignore_adverts", "with priority 255, drop every received advert (keepalived 2.3.4)", "global vrrp_owner_ignore_adverts", viTriBool(func(v *vi) **bool { return &v.ownerIgnoreAdverts })),
 		impl("v3_checksum_as_v2", "send VRRPv3 IPv4 checksums without the pseudo-header, as RFC 9568 (keepalived 2.3)", "global v3_checksum_as_v2", viTriBool(func(v *vi) **bool { return &v.v3ChecksumAsV2 })),
 		ignoredWhy[*vi]("timer_expired_backup", "nopreempt: back to BACKUP when this node ran late (keepalived 2.3)",
 			"lvs-ha does not watch its own scheduling lateness; a MASTER leaves only on a higher-priority advert"),

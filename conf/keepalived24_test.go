@@ -54,6 +54,9 @@ func TestKeepalived24Keywords(t *testing.T) {
 	if cfg.Global.StateDumpFile != "/run/keepalived.data" {
 		t.Errorf("state_dump_file: %q", cfg.Global.StateDumpFile)
 	}
+	if v := cfg.VRRPInstances[0]; !v.OwnerIgnoreAdverts {
+		t.Error("owner_ignore_adverts on an owner: off")
+	}
 	h := cfg.VirtualServers[0].RealServers[0].Checkers[0].HTTP
 	if h.SNIName != "sni.example.test" || !h.EnableSNI {
 		t.Errorf("sni_name: %+v", h)
@@ -62,9 +65,7 @@ func TestKeepalived24Keywords(t *testing.T) {
 	for _, w := range []string{
 		`k24.conf:3:5: warning: "json_dump_file" in global_defs is not supported by lvs-ha (ignored): lvs-ha has no keepalived JSON dump signal`,
 		`k24.conf:5:5: warning: "stats_dump_file" in global_defs is not supported`,
-		`k24.conf:6:5: warning: "vrrp_owner_ignore_adverts" in global_defs is not supported by lvs-ha (ignored): an address owner`,
 		`k24.conf:7:5: warning: "vrrp_delay_after_boot" in global_defs is not supported by lvs-ha (ignored): VRRP starts without regard to the system's uptime; use vrrp_startup_delay`,
-		`k24.conf:13:5: warning: "owner_ignore_adverts" in vrrp_instance is not supported`,
 		`k24.conf:14:5: warning: "auth_hmac" in vrrp_instance is not supported by lvs-ha (ignored): lvs-ha sends and accepts adverts without an HMAC`,
 		`k24.conf:29:13: warning: "tls_compliant" in SSL_GET is not supported`,
 		`k24.conf:32:17: warning: "tls_compliant" in url is not supported`,
@@ -97,5 +98,16 @@ func TestKeepalived24KeywordErrors(t *testing.T) {
 	}
 	if h := cfg.VirtualServers[0].RealServers[0].Checkers[0].HTTP; h.SNIName != "sni.example.test" {
 		t.Errorf("sni_name after a bare sni_name: %q", h.SNIName)
+	}
+}
+
+func TestOwnerIgnoreAdvertsNeedsOwner(t *testing.T) {
+	src := "vrrp_instance VI_1 {\n    interface lo\n    priority 100\n    virtual_router_id 51\n    owner_ignore_adverts\n    virtual_ipaddress {\n        192.0.2.1/24\n    }\n}\n"
+	cfg, ds := loadSrc(t, "o.conf", src)
+	if out := dump(ds); !strings.Contains(out, "o.conf:1:15: warning: vrrp_instance VI_1: ignoring owner_ignore_adverts since priority is not 255") {
+		t.Errorf("no warning:\n%s", out)
+	}
+	if cfg.VRRPInstances[0].OwnerIgnoreAdverts {
+		t.Error("owner_ignore_adverts kept on priority 100")
 	}
 }

@@ -88,6 +88,7 @@ type GlobalDefs struct {
 	VRRPDownTimerAdverts        int        `json:"vrrp_down_timer_adverts"`
 	VRRPLowerPrioNoAdvert       bool       `json:"vrrp_lower_prio_no_advert"`
 	VRRPHigherPrioSendAdvert    bool       `json:"vrrp_higher_prio_send_advert"`
+	VRRPOwnerIgnoreAdverts      bool       `json:"vrrp_owner_ignore_adverts,omitempty"` // default of owner_ignore_adverts (keepalived 2.3.4)
 	VRRPVersion                 int        `json:"vrrp_version"`
 	VRRPCheckUnicastSrc         bool       `json:"vrrp_check_unicast_src,omitempty"`
 	VRRPSkipCheckAdvAddr        bool       `json:"vrrp_skip_check_adv_addr,omitempty"`
@@ -230,7 +231,8 @@ type VRRPInstance struct {
 	DownTimerAdverts        int      `json:"down_timer_adverts"`
 	LowerPrioNoAdvert       bool     `json:"lower_prio_no_advert"`
 	HigherPrioSendAdvert    bool     `json:"higher_prio_send_advert"`
-	V3ChecksumAsV2          bool     `json:"v3_checksum_as_v2,omitempty"` // VRRPv3 IPv4 checksum without pseudo-header (default: the global)
+	V3ChecksumAsV2          bool     `json:"v3_checksum_as_v2,omitempty"`    // VRRPv3 IPv4 checksum without pseudo-header (default: the global)
+	OwnerIgnoreAdverts      bool     `json:"owner_ignore_adverts,omitempty"` // priority 255 drops received adverts (keepalived 2.3.4)
 	SkipCheckAdvAddr        bool     `json:"skip_check_adv_addr"`
 	PromoteSecondaries      bool     `json:"promote_secondaries,omitempty"`
 
@@ -246,6 +248,7 @@ type VRRPInstance struct {
 	accept, lowerPrioNoAdvert, higherPrioSendAdvert *bool
 	strict                                          *bool
 	v3ChecksumAsV2                                  *bool
+	ownerIgnoreAdverts                              *bool
 	garpLowerPrioDelay                              *Duration
 	garpLowerPrioRepeat                             *int
 	smtpAlert, notifyPrio                           *bool

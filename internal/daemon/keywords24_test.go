@@ -97,3 +97,30 @@ func TestKeywordTranslationV3ChecksumAsV2(t *testing.T) {
 		}
 	}
 }
+
+// TestKeywordTranslationOwnerIgnoreAdverts: keepalived 2.3.4's
+// owner_ignore_adverts (default: the global vrrp_owner_ignore_adverts)
+// reaches the VRRP machine of an address owner (priority 255), which then
+// drops received adverts (vrrp TestMaster/owner_ignore_adverts); on an
+// instance of lower priority it is dropped with keepalived's warning.
+func TestKeywordTranslationOwnerIgnoreAdverts(t *testing.T) {
+	inst := func(name, vrid, prio, extra string) string {
+		return "vrrp_instance " + name + " {\n    interface lo\n    priority " + prio + "\n    virtual_router_id " + vrid + "\n" + extra +
+			"    virtual_ipaddress {\n        192.0.2." + vrid + "/24\n    }\n}\n"
+	}
+	for _, c := range []struct {
+		global string
+		want   []bool
+	}{
+		{"", []bool{false, true, false, false}},
+		{"global_defs {\n    vrrp_owner_ignore_adverts\n}\n", []bool{true, true, false, false}},
+	} {
+		p := testPlan(t, c.global+inst("VI_1", "51", "255", "")+inst("VI_2", "52", "255", "    owner_ignore_adverts\n")+
+			inst("VI_3", "53", "255", "    owner_ignore_adverts false\n")+inst("VI_4", "54", "100", "    owner_ignore_adverts\n"))
+		for i, in := range p.instances {
+			if in.Machine.OwnerIgnoreAdverts != c.want[i] {
+				t.Errorf("global %q: %s OwnerIgnoreAdverts %v, want %v", c.global, in.Machine.Name, in.Machine.OwnerIgnoreAdverts, c.want[i])
+			}
+		}
+	}
+}

@@ -91,6 +91,7 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 		HigherPrioSendAdvert: in.HigherPrioSendAdvert,
 		SkipCheckAdvAddr:     in.SkipCheckAdvAddr,
 		V3ChecksumAsV2:       in.V3ChecksumAsV2,
+		OwnerIgnoreAdverts:   in.OwnerIgnoreAdverts,
 	}
 	if in.Auth != nil && in.Version == 2 {
 		switch in.Auth.Type {
