@@ -104,6 +104,7 @@ var evidence = map[string]proof{
 	"SSL_GET sni_name":                            p("HTTP.SNIName", "TestSSLCheck", "TestKeywordTranslationSNIName"),
 	"global_defs state_dump_file":                 p("StateDumpFile", "TestDaemonStateDumpFile"),
 	"global_defs v3_checksum_as_v2":               p("V3ChecksumAsV2", "TestKeywordTranslationV3ChecksumAsV2", "TestTsharkChecksums"),
+	"global_defs vrrp_delay_after_boot":           p("VRRPDelayAfterBoot", "TestVRRPDelayAfterBoot", "TestRunnerStartupDelay"),
 	"global_defs vrrp_owner_ignore_adverts":       p("OwnerIgnoreAdverts", "TestKeywordTranslationOwnerIgnoreAdverts", "TestMaster"),
 	"vrrp_instance owner_ignore_adverts":          p("OwnerIgnoreAdverts", "TestKeywordTranslationOwnerIgnoreAdverts", "TestMaster"),
 	"vrrp_instance v3_checksum_as_v2":             p("V3ChecksumAsV2", "TestKeywordTranslationV3ChecksumAsV2", "TestTsharkChecksums"),

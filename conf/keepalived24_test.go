@@ -3,6 +3,7 @@ package conf
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // A configuration written from keepalived 2.4's keepalived.conf(5): every
@@ -51,6 +52,9 @@ func TestKeepalived24Keywords(t *testing.T) {
 	if errs := errorsOf(ds); len(errs) != 0 {
 		t.Fatalf("errors:\n%s", dump(ds))
 	}
+	if cfg.Global.VRRPDelayAfterBoot.Std() != 15230*time.Millisecond || !cfg.Global.VRRPOwnerIgnoreAdverts {
+		t.Errorf("vrrp_delay_after_boot %v, vrrp_owner_ignore_adverts %v", cfg.Global.VRRPDelayAfterBoot, cfg.Global.VRRPOwnerIgnoreAdverts)
+	}
 	if cfg.Global.StateDumpFile != "/run/keepalived.data" {
 		t.Errorf("state_dump_file: %q", cfg.Global.StateDumpFile)
 	}
@@ -65,7 +69,6 @@ func TestKeepalived24Keywords(t *testing.T) {
 	for _, w := range []string{
 		`k24.conf:3:5: warning: "json_dump_file" in global_defs is not supported by lvs-ha (ignored): lvs-ha has no keepalived JSON dump signal`,
 		`k24.conf:5:5: warning: "stats_dump_file" in global_defs is not supported`,
-		`k24.conf:7:5: warning: "vrrp_delay_after_boot" in global_defs is not supported by lvs-ha (ignored): VRRP starts without regard to the system's uptime; use vrrp_startup_delay`,
 		`k24.conf:14:5: warning: "auth_hmac" in vrrp_instance is not supported by lvs-ha (ignored): lvs-ha sends and accepts adverts without an HMAC`,
 		`k24.conf:29:13: warning: "tls_compliant" in SSL_GET is not supported`,
 		`k24.conf:32:17: warning: "tls_compliant" in url is not supported`,

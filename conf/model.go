@@ -89,6 +89,7 @@ type GlobalDefs struct {
 	VRRPLowerPrioNoAdvert       bool       `json:"vrrp_lower_prio_no_advert"`
 	VRRPHigherPrioSendAdvert    bool       `json:"vrrp_higher_prio_send_advert"`
 	VRRPOwnerIgnoreAdverts      bool       `json:"vrrp_owner_ignore_adverts,omitempty"` // default of owner_ignore_adverts (keepalived 2.3.4)
+	VRRPDelayAfterBoot          Duration   `json:"vrrp_delay_after_boot,omitempty"`     // VRRP starts no earlier than this after boot (keepalived 2.4)
 	VRRPVersion                 int        `json:"vrrp_version"`
 	VRRPCheckUnicastSrc         bool       `json:"vrrp_check_unicast_src,omitempty"`
 	VRRPSkipCheckAdvAddr        bool       `json:"vrrp_skip_check_adv_addr,omitempty"`

@@ -2,13 +2,18 @@ package daemon
 
 import (
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
 // TestKeywordTranslationSNIName: sni_name (keepalived 2.4) reaches the
@@ -121,6 +126,46 @@ func TestKeywordTranslationOwnerIgnoreAdverts(t *testing.T) {
 			if in.Machine.OwnerIgnoreAdverts != c.want[i] {
 				t.Errorf("global %q: %s OwnerIgnoreAdverts %v, want %v", c.global, in.Machine.Name, in.Machine.OwnerIgnoreAdverts, c.want[i])
 			}
+		}
+	}
+}
+
+// TestVRRPDelayAfterBoot: vrrp_delay_after_boot (keepalived 2.4) delays the
+// VRRP instances until that long after boot: the runner's startup delay
+// (whose effect TestRunnerStartupDelay shows) is what is left of it, or
+// vrrp_startup_delay if longer; none once the system has been up long enough.
+func TestVRRPDelayAfterBoot(t *testing.T) {
+	for _, c := range []struct {
+		global string
+		uptime time.Duration
+		err    error
+		want   time.Duration
+	}{
+		{"vrrp_delay_after_boot 60", 15 * time.Second, nil, 45 * time.Second},
+		{"vrrp_delay_after_boot 60", 2 * time.Minute, nil, 0},
+		{"vrrp_delay_after_boot 60\n    vrrp_startup_delay 50", 15 * time.Second, nil, 50 * time.Second},
+		{"vrrp_delay_after_boot 60\n    vrrp_startup_delay 5", 58 * time.Second, nil, 5 * time.Second},
+		{"vrrp_delay_after_boot 60", 0, errors.New("no /proc"), 0},
+		{"vrrp_startup_delay 5", time.Hour, nil, 5 * time.Second},
+	} {
+		cfg, ds := conf.LoadBytes("k.conf", []byte("global_defs {\n    "+c.global+"\n}\nvrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.1/24\n    }\n}\n"), conf.Options{})
+		if ds.HasErrors() {
+			t.Fatal(ds)
+		}
+		var got *runner.Options
+		_, err := NewWithOptions(cfg, Options{
+			Logger: slog.New(slog.DiscardHandler),
+			newVRRP: func(ro runner.Options) (vrrpRunner, error) {
+				got = &ro
+				return &fakeVRRP{opts: ro, ready: make(chan struct{})}, nil
+			},
+			uptime: func() (time.Duration, error) { return c.uptime, c.err },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == nil || got.StartupDelay != c.want {
+			t.Errorf("%q, up %v: runner startup delay %v, want %v", c.global, c.uptime, got, c.want)
 		}
 	}
 }
