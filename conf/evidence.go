@@ -105,6 +105,7 @@ var evidence = map[string]proof{
 	"global_defs state_dump_file":                 p("StateDumpFile", "TestDaemonStateDumpFile"),
 	"global_defs v3_checksum_as_v2":               p("V3ChecksumAsV2", "TestKeywordTranslationV3ChecksumAsV2", "TestTsharkChecksums"),
 	"global_defs vrrp_delay_after_boot":           p("VRRPDelayAfterBoot", "TestVRRPDelayAfterBoot", "TestRunnerStartupDelay"),
+	"vrrp_instance no_virtual_ipaddress":          p("NoVirtualIPAddress", "TestNoVirtualIPAddress", "TestNoVIPsVRRPv3", "TestNoVirtualIPAddressKeyword"),
 	"global_defs vrrp_owner_ignore_adverts":       p("OwnerIgnoreAdverts", "TestKeywordTranslationOwnerIgnoreAdverts", "TestMaster"),
 	"vrrp_instance owner_ignore_adverts":          p("OwnerIgnoreAdverts", "TestKeywordTranslationOwnerIgnoreAdverts", "TestMaster"),
 	"vrrp_instance v3_checksum_as_v2":             p("V3ChecksumAsV2", "TestKeywordTranslationV3ChecksumAsV2", "TestTsharkChecksums"),

@@ -137,7 +137,11 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 		}
 	}
 
-	if len(v.VIPs) == 0 {
+	if v.NoVirtualIPAddress && v.StrictMode {
+		warn("no_virtual_ipaddress and strict mode incompatible, clearing no_virtual_ipaddress")
+		v.NoVirtualIPAddress = false
+	}
+	if len(v.VIPs) == 0 && !v.NoVirtualIPAddress {
 		if v.Version == 3 || v.StrictMode {
 			fail("no virtual_ipaddress; at least one is required")
 		} else {

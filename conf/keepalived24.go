@@ -57,8 +57,8 @@ func globalKeywords24() []keyword[*gd] {
 // instanceKeywords24 are the vrrp_instance keywords of keepalived 2.3/2.4.
 func instanceKeywords24() []keyword[*vi] {
 	return []keyword[*vi]{
-		ignoredWhy[*vi]("no_virtual_ipaddress", "the instance has no VIPs on purpose (keepalived 2.3)",
-			"an instance without virtual_ipaddress is still reported: a warning with VRRPv2, an error with VRRPv3 or strict mode (keepalived 2.3 sends VRRPv3 adverts without addresses, which RFC 5798 does not allow)"),
+		impl("no_virtual_ipaddress", "the instance has no VIPs on purpose (floating addresses managed elsewhere): no warning, and VRRPv3 adverts without addresses, which RFC 5798 does not allow (keepalived 2.3)", "off",
+			func(l *loader, n *syntax.Node, v *vi) { v.NoVirtualIPAddress = l.flag(n) }),
 		impl("owner_ignore_adverts", "with priority 255, drop every received advert (keepalived 2.3.4)", "global vrrp_owner_ignore_adverts", viTriBool(func(v *vi) **bool { return &v.ownerIgnoreAdverts })),
 		impl("v3_checksum_as_v2", "send VRRPv3 IPv4 checksums without the pseudo-header, as RFC 9568 (keepalived 2.3)", "global v3_checksum_as_v2", viTriBool(func(v *vi) **bool { return &v.v3ChecksumAsV2 })),
 		ignoredWhy[*vi]("timer_expired_backup", "nopreempt: back to BACKUP when this node ran late (keepalived 2.3)",

@@ -114,3 +114,25 @@ func TestOwnerIgnoreAdvertsNeedsOwner(t *testing.T) {
 		t.Error("owner_ignore_adverts kept on priority 100")
 	}
 }
+
+func TestNoVirtualIPAddressKeyword(t *testing.T) {
+	inst := func(extra string) string {
+		return "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 51\n" + extra + "}\n"
+	}
+	for _, c := range []struct {
+		src, want string
+		errs      int
+	}{
+		{inst("    version 3\n"), "no virtual_ipaddress; at least one is required", 1},
+		{inst("    version 3\n    no_virtual_ipaddress\n"), "", 0},
+		{inst(""), "no virtual_ipaddress; at least one is sensible", 0},
+		{inst("    no_virtual_ipaddress\n"), "", 0},
+		{inst("    strict_mode\n    no_virtual_ipaddress\n"), "no_virtual_ipaddress and strict mode incompatible, clearing no_virtual_ipaddress", 1},
+	} {
+		_, ds := loadSrc(t, "n.conf", c.src)
+		out := dump(ds)
+		if len(errorsOf(ds)) != c.errs || (c.want == "" && strings.Contains(out, "virtual_ipaddress")) || !strings.Contains(out, c.want) {
+			t.Errorf("%q: %d errors, want %d; want %q in:\n%s", c.src, len(errorsOf(ds)), c.errs, c.want, out)
+		}
+	}
+}

@@ -234,6 +234,7 @@ type VRRPInstance struct {
 	HigherPrioSendAdvert    bool     `json:"higher_prio_send_advert"`
 	V3ChecksumAsV2          bool     `json:"v3_checksum_as_v2,omitempty"`    // VRRPv3 IPv4 checksum without pseudo-header (default: the global)
 	OwnerIgnoreAdverts      bool     `json:"owner_ignore_adverts,omitempty"` // priority 255 drops received adverts (keepalived 2.3.4)
+	NoVirtualIPAddress      bool     `json:"no_virtual_ipaddress,omitempty"` // no VIPs on purpose, also with VRRPv3 (keepalived 2.3)
 	SkipCheckAdvAddr        bool     `json:"skip_check_adv_addr"`
 	PromoteSecondaries      bool     `json:"promote_secondaries,omitempty"`
 

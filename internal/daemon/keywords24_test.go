@@ -169,3 +169,23 @@ func TestVRRPDelayAfterBoot(t *testing.T) {
 		}
 	}
 }
+
+// TestNoVirtualIPAddress: a VRRPv3 instance with no_virtual_ipaddress
+// (keepalived 2.3) and no VIPs is built for the runner (whose machine then
+// sends adverts without addresses: vrrp TestNoVIPsVRRPv3), with a located
+// warning that such adverts break RFC 5798.
+func TestNoVirtualIPAddress(t *testing.T) {
+	src := "vrrp_instance VI_1 {\n    interface lo\n    version 3\n    virtual_router_id 51\n    no_virtual_ipaddress\n}\n"
+	cfg, ds := conf.LoadBytes("n.conf", []byte(src), conf.Options{})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	ds = Check(cfg)
+	if len(ds) != 1 || ds[0].Pos.Line != 1 || !strings.Contains(ds[0].Msg, "vrrp_instance VI_1: no_virtual_ipaddress with VRRPv3 sends adverts without addresses") {
+		t.Errorf("check: %v", ds)
+	}
+	p := testPlan(t, src)
+	if len(p.instances) != 1 || len(p.instances[0].Machine.VIPs) != 0 || p.instances[0].Machine.Version != 3 {
+		t.Errorf("instances %+v", p.instances)
+	}
+}
