@@ -139,7 +139,11 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 		}
 	}
 
-	if len(v.VIPs) == 0 {
+	if v.NoVirtualIPAddress && v.StrictMode {
+		warn("no_virtual_ipaddress and strict mode incompatible, clearing no_virtual_ipaddress")
+		v.NoVirtualIPAddress = false
+	}
+	if len(v.VIPs) == 0 && !v.NoVirtualIPAddress {
 		if v.Version == 3 || v.StrictMode {
 			fail("no virtual_ipaddress; at least one is required")
 		} else {
@@ -320,6 +324,22 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 		v.LowerPrioNoAdvert = true
 	default:
 		v.LowerPrioNoAdvert = *v.lowerPrioNoAdvert
+	}
+	v.V3ChecksumAsV2 = g.VRRPV3ChecksumAsV2
+	if v.v3ChecksumAsV2 != nil {
+		v.V3ChecksumAsV2 = *v.v3ChecksumAsV2
+	}
+	// keepalived 2.3.4: only an address owner ignores adverts (and, unlike
+	// keepalived 2.3.4+, strict mode does not turn it on: 2.2.7's behaviour).
+	v.OwnerIgnoreAdverts = g.VRRPOwnerIgnoreAdverts
+	if v.ownerIgnoreAdverts != nil {
+		v.OwnerIgnoreAdverts = *v.ownerIgnoreAdverts
+	}
+	if v.OwnerIgnoreAdverts && v.Priority != 255 {
+		if v.ownerIgnoreAdverts != nil {
+			warn("ignoring owner_ignore_adverts since priority is not 255")
+		}
+		v.OwnerIgnoreAdverts = false
 	}
 	switch {
 	case v.higherPrioSendAdvert == nil:

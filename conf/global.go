@@ -123,7 +123,7 @@ const (
 )
 
 func init() {
-	globalTable = newTable("global_defs", []keyword[*gd]{
+	globalTable = newTable("global_defs", append([]keyword[*gd]{
 		impl("router_id", "string identifying this machine", "local host name", gStr(func(g *gd) *string { return &g.RouterID })),
 		implBlock("notification_email", "block of e-mail addresses to notify", "", func(l *loader, n *syntax.Node, g *gd) {
 			l.nargs(n, 0, 0)
@@ -373,7 +373,7 @@ func init() {
 		ignored[*gd]("use_pid_dir", "pid files in /run/keepalived"),
 		ignored[*gd]("instance", "instance name for pid files"),
 		ignored[*gd]("child_wait_time", "time allowed for children to exit"),
-	})
+	}, globalKeywords24()...))
 }
 
 // gSecsMin1 reads whole seconds up to maxSecs: keepalived turns 0 into 1

@@ -870,6 +870,7 @@ func init() {
 			}
 		}),
 		ignored[*URL]("regex_stack", "PCRE2 JIT stack sizes"),
+		ignoredWhy[*URL]("tls_compliant", "send a TLS close_notify alert (SSL_GET, keepalived 2.3)", noteTLSCompliant),
 	})
 
 	httpExtra := func() []keyword[*Checker] {
@@ -900,6 +901,21 @@ func init() {
 				}
 			}),
 			impl("enable_sni", "send SNI (SSL_GET)", "off", func(l *loader, n *syntax.Node, ck *Checker) { ck.HTTP.EnableSNI = l.flag(n) }),
+			impl("sni_name", "TLS server name sent instead of the virtual host; implies enable_sni (keepalived after 2.4.3)", "", func(l *loader, n *syntax.Node, ck *Checker) {
+				// keepalived: a name sets it; without one, it only
+				// enables SNI (an error if a name was already given).
+				if len(n.Args) == 0 {
+					if ck.HTTP.SNIName != "" {
+						l.warnf(n.Keyword.Pos, "sni_name already specified as %s - ignoring setting to default", ck.HTTP.SNIName)
+						return
+					}
+				} else if s, ok := l.stringArg(n); ok {
+					ck.HTTP.SNIName = s
+				} else {
+					return
+				}
+				ck.HTTP.EnableSNI = true
+			}),
 			impl("fast_recovery", "check all URLs without delay when recovering", "off", func(l *loader, n *syntax.Node, ck *Checker) {
 				if b, ok := l.boolArg(n); ok {
 					ck.HTTP.FastRecovery = b
@@ -927,7 +943,7 @@ func init() {
 	checkerTable(TCPCheck, true)
 	checkerTable(PingCheck, true)
 	checkerTable(HTTPGet, true, httpExtra()...)
-	checkerTable(SSLGet, true, httpExtra()...)
+	checkerTable(SSLGet, true, append(httpExtra(), sslGetKeywords24()...)...)
 
 	smtpHostTable = newTable("host", connKeywords(func(h *smtpHost) *ConnOpts { return h.co }))
 	checkerTable(SMTPCheck, true,

@@ -95,6 +95,8 @@ type GlobalDefs struct {
 	VRRPDownTimerAdverts        int        `json:"vrrp_down_timer_adverts"`
 	VRRPLowerPrioNoAdvert       bool       `json:"vrrp_lower_prio_no_advert"`
 	VRRPHigherPrioSendAdvert    bool       `json:"vrrp_higher_prio_send_advert"`
+	VRRPOwnerIgnoreAdverts      bool       `json:"vrrp_owner_ignore_adverts,omitempty"` // default of owner_ignore_adverts (keepalived 2.3.4)
+	VRRPDelayAfterBoot          Duration   `json:"vrrp_delay_after_boot,omitempty"`     // VRRP starts no earlier than this after boot (keepalived 2.4)
 	VRRPVersion                 int        `json:"vrrp_version"`
 	VRRPCheckUnicastSrc         bool       `json:"vrrp_check_unicast_src,omitempty"`
 	VRRPSkipCheckAdvAddr        bool       `json:"vrrp_skip_check_adv_addr,omitempty"`
@@ -104,6 +106,7 @@ type GlobalDefs struct {
 	VRRPStartupDelay            Duration   `json:"vrrp_startup_delay,omitempty"`
 	VRRPNotifyPriorityChanges   bool       `json:"vrrp_notify_priority_changes,omitempty"`
 	LogUnknownVRIDs             bool       `json:"log_unknown_vrids,omitempty"`
+	StateDumpFile               string     `json:"state_dump_file,omitempty"` // SIGUSR1's dump file (keepalived 2.3.4)
 	VMACPrefix                  string     `json:"vmac_prefix"`
 
 	ScriptUser           string `json:"script_user,omitempty"`
@@ -274,6 +277,9 @@ type VRRPInstance struct {
 	DownTimerAdverts        int      `json:"down_timer_adverts"`
 	LowerPrioNoAdvert       bool     `json:"lower_prio_no_advert"`
 	HigherPrioSendAdvert    bool     `json:"higher_prio_send_advert"`
+	V3ChecksumAsV2          bool     `json:"v3_checksum_as_v2,omitempty"`    // VRRPv3 IPv4 checksum without pseudo-header (default: the global)
+	OwnerIgnoreAdverts      bool     `json:"owner_ignore_adverts,omitempty"` // priority 255 drops received adverts (keepalived 2.3.4)
+	NoVirtualIPAddress      bool     `json:"no_virtual_ipaddress,omitempty"` // no VIPs on purpose, also with VRRPv3 (keepalived 2.3)
 	SkipCheckAdvAddr        bool     `json:"skip_check_adv_addr"`
 	PromoteSecondaries      bool     `json:"promote_secondaries,omitempty"`
 
@@ -288,6 +294,8 @@ type VRRPInstance struct {
 	priority, advertInt, version                    *syntax.Word
 	accept, lowerPrioNoAdvert, higherPrioSendAdvert *bool
 	strict                                          *bool
+	v3ChecksumAsV2                                  *bool
+	ownerIgnoreAdverts                              *bool
 	garpLowerPrioDelay                              *Duration
 	garpLowerPrioRepeat                             *int
 	smtpAlert, notifyPrio                           *bool
@@ -578,6 +586,7 @@ type HTTPCheck struct {
 	Protocol     string `json:"http_protocol"` // 1.0, 1.0C or 1.1
 	Virtualhost  string `json:"virtualhost,omitempty"`
 	EnableSNI    bool   `json:"enable_sni,omitempty"`
+	SNIName      string `json:"sni_name,omitempty"` // sent instead of the virtual host (sni_name sets EnableSNI)
 	FastRecovery bool   `json:"fast_recovery,omitempty"`
 	URLs         []*URL `json:"urls"`
 }

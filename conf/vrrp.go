@@ -154,7 +154,7 @@ func init() {
 		}),
 	})
 
-	instanceTable = newTable("vrrp_instance", []keyword[*vi]{
+	instanceTable = newTable("vrrp_instance", append([]keyword[*vi]{
 		impl("state", "initial state: MASTER or BACKUP", "MASTER if priority is 255, else BACKUP", (*loader).viState),
 		impl("interface", "interface VRRP runs on", "", func(l *loader, n *syntax.Node, v *vi) {
 			if s, ok := l.stringArg(n); ok {
@@ -381,7 +381,7 @@ func init() {
 		ignored[*vi]("vmac_garp_intvl", "deprecated garp_extra_if"),
 		ignored[*vi]("kernel_rx_buf_size", "socket receive buffer size"),
 		ignored[*vi]("linkbeat_use_polling", "poll the interface for link state"),
-	})
+	}, instanceKeywords24()...))
 }
 
 func viRepeat(f func(*vi) *int) func(*loader, *syntax.Node, *vi) {

@@ -15,11 +15,13 @@ import (
 )
 
 const (
-	unitFile      = "lvs-ha.service"
-	rulesFile     = "prometheus-rules.yml"
-	rulesTestFile = "prometheus-rules_test.yml"
-	dashboardFile = "grafana-dashboard.json"
-	metricsDoc    = "../docs/metrics.md"
+	unitFile = "lvs-ha.service"
+	// ipvsadmUnitFile restores a saved IPVS table at boot.
+	ipvsadmUnitFile = "lvs-ha-ipvsadm.service"
+	rulesFile       = "prometheus-rules.yml"
+	rulesTestFile   = "prometheus-rules_test.yml"
+	dashboardFile   = "grafana-dashboard.json"
+	metricsDoc      = "../docs/metrics.md"
 )
 
 // ---- systemd unit ----
@@ -93,7 +95,13 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 		}
 		t.Skip("systemd-analyze not installed (set LVSHA_REQUIRE_SYSTEMD_ANALYZE=1 to fail instead)")
 	}
-	data, err := os.ReadFile(unitFile)
+	for _, name := range []string{unitFile, ipvsadmUnitFile} {
+		t.Run(name, func(t *testing.T) { systemdVerify(t, sa, name) })
+	}
+}
+
+func systemdVerify(t *testing.T, sa, name string) {
+	data, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +111,7 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	unit := strings.ReplaceAll(string(data), "/usr/local/sbin/lvs-ha", self)
-	path := filepath.Join(t.TempDir(), unitFile)
+	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +122,34 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 	// verify exits 0 on unknown keys and bad values but reports them: any
 	// output is a failure.
 	if err != nil || strings.TrimSpace(out.String()) != "" {
-		t.Errorf("systemd-analyze verify %s: %v\n%s", unitFile, err, out.String())
+		t.Errorf("systemd-analyze verify %s: %v\n%s", name, err, out.String())
+	}
+}
+
+// TestIpvsadmUnitSettings: the restore unit runs the binary as
+// ipvsadm-restore (argv[0] through systemd's "@"), reads the rules file on
+// stdin, runs before lvs-ha and keepalived, and does nothing on stop.
+func TestIpvsadmUnitSettings(t *testing.T) {
+	got := unitSettings(t, ipvsadmUnitFile)
+	want := map[string]string{
+		"Unit.Before":                   "lvs-ha.service keepalived.service",
+		"Unit.Conflicts":                "ipvsadm.service",
+		"Unit.ConditionFileNotEmpty":    "/etc/lvs-ha/ipvsadm.rules",
+		"Service.Type":                  "oneshot",
+		"Service.RemainAfterExit":       "yes",
+		"Service.StandardInput":         "file:/etc/lvs-ha/ipvsadm.rules",
+		"Service.ExecStart":             "@/usr/local/sbin/lvs-ha ipvsadm-restore",
+		"Service.CapabilityBoundingSet": "CAP_NET_ADMIN",
+		"Service.ProtectSystem":         "strict",
+		"Install.WantedBy":              "multi-user.target",
+	}
+	for k, v := range want {
+		if vs := got[k]; len(vs) != 1 || vs[0] != v {
+			t.Errorf("%s: %s = %q, want exactly %q", ipvsadmUnitFile, k, vs, v)
+		}
+	}
+	if vs := got["Service.ExecStop"]; vs != nil {
+		t.Errorf("%s: ExecStop=%q: stopping the unit must not touch the table lvs-ha uses", ipvsadmUnitFile, vs)
 	}
 }
 

@@ -2,6 +2,9 @@
 //
 //   - lvs-ha.service: a hardened systemd unit (Type=notify, reload by SIGHUP,
 //     only CAP_NET_ADMIN and CAP_NET_RAW);
+//   - lvs-ha-ipvsadm.service: the `ipvsadm` service of the LVS guides, a
+//     oneshot that runs the binary as ipvsadm-restore on a saved rules file
+//     (/etc/lvs-ha/ipvsadm.rules) at boot, before lvs-ha;
 //   - prometheus-rules.yml: alerting rules (split brain, no master, fault, real
 //     server down, reload failed, ...) with promtool unit tests in
 //     prometheus-rules_test.yml;

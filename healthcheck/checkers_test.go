@@ -332,6 +332,7 @@ func TestSSLCheck(t *testing.T) {
 	}{
 		{"no sni", HTTPOptions{VirtualHost: "www.example.test", URLs: []URL{{Path: "/", Digest: md5hex("secure")}}}, ReasonOK, ""},
 		{"sni", HTTPOptions{EnableSNI: true, VirtualHost: "www.example.test", URLs: []URL{{Path: "/"}}}, ReasonOK, "www.example.test"},
+		{"sni_name", HTTPOptions{EnableSNI: true, SNIName: "sni.example.test", VirtualHost: "www.example.test", URLs: []URL{{Path: "/"}}}, ReasonOK, "sni.example.test"},
 		{"verify fails", HTTPOptions{VerifyCert: true, URLs: []URL{{Path: "/"}}}, ReasonTLS, ""},
 	}
 	for _, tc := range tests {

@@ -94,6 +94,9 @@ type HTTPOptions struct {
 	SSL bool
 	// EnableSNI sends the virtual host as TLS server name (enable_sni).
 	EnableSNI bool
+	// SNIName, with EnableSNI, is the TLS server name sent instead of the
+	// virtual host (keepalived 2.4's sni_name).
+	SNIName string
 	// VerifyCert verifies the server certificate (keepalived does not). The name
 	// checked is the virtual host or else connect_ip.
 	VerifyCert bool
@@ -223,7 +226,7 @@ func (c *HTTPChecker) Check(ctx context.Context) Result {
 		}
 		keep := c.regex[i] != nil
 		resp, err := fetch(ctx, fetchReq{
-			conn: c.opts.Conn, tls: c.tls, sni: c.opts.EnableSNI, proto: c.opts.Protocol,
+			conn: c.opts.Conn, tls: c.tls, sni: c.opts.EnableSNI, sniName: c.opts.SNIName, proto: c.opts.Protocol,
 			vhost: vhost, path: u.Path, keepBody: keep, maxBody: c.opts.MaxBody,
 		})
 		if err != nil {

@@ -100,6 +100,11 @@ type Options struct {
 	// master already followed with VIPs (keepalived skip_check_adv_addr):
 	// Expect turns the check off for that source only.
 	SkipCheckAdvAddr bool
+	// OwnerIgnoreAdverts: while its effective priority is 255 (address
+	// owner), the instance drops every advert it receives (keepalived 2.3.4
+	// owner_ignore_adverts), so another router claiming 255 cannot take
+	// MASTER from it and lower priorities are not answered.
+	OwnerIgnoreAdverts bool
 	// V3ChecksumAsV2: VRRPv3 over IPv4 checksum without pseudo-header on
 	// send; carried for the runner (reception accepts both forms).
 	V3ChecksumAsV2 bool
@@ -664,6 +669,9 @@ func (m *Machine) reevaluate(now time.Time, reason string) {
 func (m *Machine) advert(now time.Time, e AdvertReceived) {
 	from := e.From.Unmap()
 	if e.VRID != m.o.VRID || e.Version != m.o.Version || FamilyOf(from) != m.o.Family || from == m.o.PrimaryAddr {
+		return
+	}
+	if m.o.OwnerIgnoreAdverts && m.prio == PriorityOwner {
 		return
 	}
 	switch m.state {

@@ -296,6 +296,37 @@ func TestMaster(t *testing.T) {
 			t.Errorf("down timer %v", m.NextDeadline().Sub(now))
 		}
 	})
+	t.Run("owner_ignore_adverts", func(t *testing.T) {
+		// An owner (255) steps down for an equal priority from a higher
+		// address and answers a lower priority at once; with
+		// OwnerIgnoreAdverts it does neither.
+		own := became.Add(-mdi2(150) + mdi2(255))
+		for _, ignore := range []bool{false, true} {
+			o := opts4(1, 255)
+			o.OwnerIgnoreAdverts = ignore
+			m := newMachine(t, o)
+			m.Step(t0, Startup{})
+			if m.State() != StateMaster {
+				t.Fatalf("owner starts in %v", m.State())
+			}
+			lower := describe(m.Step(own, advertFrom(2, 100)))
+			equal := describe(m.Step(own.Add(time.Millisecond), advertFrom(2, 255)))
+			if ignore {
+				if lower != "" || equal != "" || m.State() != StateMaster {
+					t.Errorf("ignoring: lower %q, equal %q, state %v", lower, equal, m.State())
+				}
+			} else if lower != "lower(100 from 192.0.2.2) advert(255)" || equal != "remove MASTER->BACKUP" {
+				t.Errorf("not ignoring: lower %q, equal %q", lower, equal)
+			}
+		}
+		// A priority that drops below 255 (trackers) handles adverts again.
+		o := opts4(1, 200)
+		o.OwnerIgnoreAdverts = true
+		m := start(t, o)
+		if acts := describe(m.Step(became.Add(time.Millisecond), advertFrom(2, 250))); acts != "remove MASTER->BACKUP" {
+			t.Errorf("priority 200 with OwnerIgnoreAdverts: %q", acts)
+		}
+	})
 	t.Run("higher_prio_send_advert", func(t *testing.T) {
 		o := opts4(1, 150)
 		o.HigherPrioSendAdvert = true

@@ -92,7 +92,8 @@ type Options struct {
 	checkScript scriptChecker // nil: script.CheckScriptSecurity
 	sysctls     sysctlIO      // net.ipv4.vs sysctls; nil: procVS
 	ifaceMTU    func(name string) (int, bool)
-	net         netConfig // static addresses, routes and rules; nil: the system's
+	net         netConfig                     // static addresses, routes and rules; nil: the system's
+	uptime      func() (time.Duration, error) // nil: /proc/uptime
 }
 
 // vrrpRunner is what the daemon needs of the VRRP runner.
@@ -231,6 +232,9 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 		},
 	}
 	vrrpGlobals(p.cfg.Global, &ro)
+	if boot := p.cfg.Global.VRRPDelayAfterBoot.Std(); boot > 0 {
+		ro.StartupDelay = max(ro.StartupDelay, d.delayAfterBoot(boot))
+	}
 	if d.opts.newVRRP != nil {
 		return d.opts.newVRRP(ro)
 	}

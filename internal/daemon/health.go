@@ -94,6 +94,7 @@ func checkers(cfg *conf.Config, v *conf.VirtualServer, r *conf.RealServer, c *co
 		if h := c.HTTP; h != nil {
 			o.Protocol = h.Protocol
 			o.EnableSNI = h.EnableSNI
+			o.SNIName = h.SNIName
 			o.VirtualHost = firstNonEmpty(h.Virtualhost, r.Virtualhost, v.Virtualhost)
 			for _, u := range h.URLs {
 				hu := healthcheck.URL{Path: u.Path, Digest: u.Digest, VirtualHost: u.Virtualhost,

@@ -63,11 +63,15 @@ func (d *Daemon) DumpState(path string) error {
 	return nil
 }
 
-// dumpSignalled is SIGUSR1.
+// dumpSignalled is SIGUSR1. The file is the configuration's
+// state_dump_file (keepalived 2.3.4), else Options.DumpFile.
 func (d *Daemon) dumpSignalled() {
 	path := d.opts.DumpFile
 	if path == "" {
 		path = DefaultDumpFile
+	}
+	if p := d.plan.Load(); p != nil && p.cfg.Global.StateDumpFile != "" {
+		path = p.cfg.Global.StateDumpFile
 	}
 	if err := d.DumpState(path); err != nil {
 		d.log.Error("state dump failed", "error", err)

@@ -100,6 +100,7 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 	}
 	p.sync = newSyncPlan(cfg)
 	p.warnings = append(p.warnings, syncWarnings(cfg, o.ifaceMTU)...)
+	p.warnings = append(p.warnings, noVIPWarnings(cfg)...)
 	return p, nil
 }
 

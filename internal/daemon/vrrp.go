@@ -114,7 +114,8 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 		LowerPrioNoAdvert:    in.LowerPrioNoAdvert,
 		HigherPrioSendAdvert: in.HigherPrioSendAdvert,
 		SkipCheckAdvAddr:     in.SkipCheckAdvAddr,
-		V3ChecksumAsV2:       g.VRRPV3ChecksumAsV2,
+		V3ChecksumAsV2:       in.V3ChecksumAsV2,
+		OwnerIgnoreAdverts:   in.OwnerIgnoreAdverts,
 	}
 	if in.Auth != nil && in.Version == 2 {
 		switch in.Auth.Type {

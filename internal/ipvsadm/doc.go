@@ -6,6 +6,9 @@
 // --stats, --rate, --exact, --thresholds, --persistent-conn, --tun-info, -c,
 // --timeout, --daemon) and -S output, which -R reads back.
 //
+// Invoked as ipvsadm-save or ipvsadm-restore ([Tool] picks by argv[0]), it is
+// Debian's companion scripts of ipvsadm 1.31 ([Env.Save], [Env.Restore]).
+//
 // It is split into a pure parser (Parse: argv to Command), a pure formatter
 // (the List*/Save functions: ipvs model types to text) and a thin executor
 // (Run) over the ipvs.Kernel interface.

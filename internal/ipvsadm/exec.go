@@ -96,7 +96,7 @@ func (e *Env) process(args []string, readingStdin bool) (int, exitNow) {
 		var xe *ExitErr
 		if errors.As(err, &xe) {
 			fmt.Fprintln(e.Stderr, xe.Msg)
-			return xe.Code, true
+			return xe.Code, exitNow(!xe.Return)
 		}
 		fmt.Fprintln(e.Stderr, err)
 		return ExitUsage, true

@@ -255,6 +255,10 @@ const (
 type ExitErr struct {
 	Code int
 	Msg  string
+	// Return marks an error that ipvsadm's parse_options returns (-1) instead
+	// of exiting: a popt error after the command option. Alone it exits with
+	// Code; in ipvsadm -R input it fails that line and the next one is read.
+	Return bool
 }
 
 func (e *ExitErr) Error() string { return e.Msg }
@@ -646,7 +650,7 @@ func (ps *parser) parseOptions(args []string) error {
 			break
 		}
 		if perr != "" {
-			return &ExitErr{Code: ExitError, Msg: p.bad + ": " + perr}
+			return &ExitErr{Code: ExitError, Msg: p.bad + ": " + perr, Return: true}
 		}
 		if err := ps.option(val, arg, hasArg, &schedFlagsArg); err != nil {
 			if e, ok := err.(*ExitErr); ok && e.Msg == "" {
