@@ -76,9 +76,9 @@ keepalived.conf(5). The preprocessor (include, @ID conditionals, $VARIABLES,
   metric ` + "`lvs_ha_config_unsupported_keywords`" + ` counts its uses. Its value
   is still checked when lvs-ha knows its syntax; a block is dropped with
   everything inside it.
-- **refused** — using the keyword is an error. (No keyword has this status
-  today; values are refused where lvs-ha cannot do what keepalived does, e.g.
-  ` + "`auth_type AH`" + `.)
+- **refused** — using the keyword is an error, where running without it
+  would break the pair (` + "`auth_hmac`" + `); values are refused for the
+  same reason, e.g. ` + "`auth_type AH`" + `.
 
 A **legacy** keyword is an older name mapped to its current meaning (for
 example ` + "`lb_algo`" + ` → ` + "`lvs_sched`" + `, ` + "`lb_kind`" + ` → ` + "`lvs_method`" + `,

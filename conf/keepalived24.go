@@ -14,6 +14,14 @@ func ignoredWhy[T any](name, meaning, note string) keyword[T] {
 	return k
 }
 
+// refusedWhy is an error with the reason: lvs-ha cannot do what the
+// keyword asks, and running without it would break the pair.
+func refusedWhy[T any](name, meaning, note string) keyword[T] {
+	k := ignoredWhy[T](name, meaning, note)
+	k.status = Refused
+	return k
+}
+
 const (
 	noteJSONDump = "lvs-ha has no keepalived JSON dump signal; SIGUSR1 writes lvs-ha's own JSON state dump (state_dump_file, else -dump-file)"
 )
@@ -65,8 +73,8 @@ func instanceKeywords24() []keyword[*vi] {
 			"lvs-ha does not watch its own scheduling lateness; a MASTER leaves only on a higher-priority advert"),
 		ignoredWhy[*vi]("thread_timer_expired", "name of timer_expired_backup in keepalived 2.3.4's release notes",
 			"lvs-ha does not watch its own scheduling lateness; a MASTER leaves only on a higher-priority advert"),
-		ignoredWhy[*vi]("auth_hmac", "HMAC-signed adverts: key, active_key, time_window, anti_replay, mode (keepalived 2.4)",
-			"lvs-ha sends and accepts adverts without an HMAC; keepalived peers with auth_hmac in enforce mode drop them and each side may become MASTER"),
+		refusedWhy[*vi]("auth_hmac", "HMAC-signed adverts: key, active_key, time_window, anti_replay, mode (keepalived 2.4)",
+			"lvs-ha cannot sign or check adverts with an HMAC, so a keepalived peer with auth_hmac would drop its adverts and both could become MASTER (refused rather than ignored, like auth_type AH)"),
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 
 // A configuration written from keepalived 2.4's keepalived.conf(5): every
 // keyword is recognised, the ones lvs-ha does not act on are warned at
-// their line with the reason, and auth_hmac's block is skipped whole.
+// their line with the reason. auth_hmac is refused (TestAuthHMACRefused).
 const keepalived24Conf = `global_defs {
     state_dump_file /run/keepalived.data
     json_dump_file /run/keepalived.json
@@ -22,12 +22,6 @@ vrrp_instance VI_1 {
     virtual_router_id 51
     priority 255
     owner_ignore_adverts
-    auth_hmac {
-        key 1 0123456789abcdef0123456789abcdef
-        active_key 1
-        anti_replay time
-        mode enforce
-    }
     virtual_ipaddress {
         192.0.2.1/24
     }
@@ -69,9 +63,8 @@ func TestKeepalived24Keywords(t *testing.T) {
 	for _, w := range []string{
 		`k24.conf:3:5: warning: "json_dump_file" in global_defs is not supported by lvs-ha (ignored): lvs-ha has no keepalived JSON dump signal`,
 		`k24.conf:5:5: warning: "stats_dump_file" in global_defs is not supported`,
-		`k24.conf:14:5: warning: "auth_hmac" in vrrp_instance is not supported by lvs-ha (ignored): lvs-ha sends and accepts adverts without an HMAC`,
-		`k24.conf:29:13: warning: "tls_compliant" in SSL_GET is not supported`,
-		`k24.conf:32:17: warning: "tls_compliant" in url is not supported`,
+		`k24.conf:23:13: warning: "tls_compliant" in SSL_GET is not supported`,
+		`k24.conf:26:17: warning: "tls_compliant" in url is not supported`,
 	} {
 		if !strings.Contains(out, w) {
 			t.Errorf("no %q in:\n%s", w, out)
@@ -96,7 +89,7 @@ func TestKeepalived24KeywordErrors(t *testing.T) {
 	// the name kept.
 	src := strings.Replace(keepalived24Conf, "            tls_compliant\n            url", "            sni_name\n            url", 1)
 	cfg, ds := loadSrc(t, "k24.conf", src)
-	if out := dump(ds); !strings.Contains(out, `k24.conf:29:13: warning: sni_name already specified as sni.example.test - ignoring setting to default`) {
+	if out := dump(ds); !strings.Contains(out, `k24.conf:23:13: warning: sni_name already specified as sni.example.test - ignoring setting to default`) {
 		t.Errorf("second sni_name:\n%s", out)
 	}
 	if h := cfg.VirtualServers[0].RealServers[0].Checkers[0].HTTP; h.SNIName != "sni.example.test" {
@@ -134,5 +127,17 @@ func TestNoVirtualIPAddressKeyword(t *testing.T) {
 		if len(errorsOf(ds)) != c.errs || (c.want == "" && strings.Contains(out, "virtual_ipaddress")) || !strings.Contains(out, c.want) {
 			t.Errorf("%q: %d errors, want %d; want %q in:\n%s", c.src, len(errorsOf(ds)), c.errs, c.want, out)
 		}
+	}
+}
+
+// TestAuthHMACRefused: keepalived 2.4's auth_hmac is an error at its line,
+// with the reason: lvs-ha's unsigned adverts would be dropped by a keepalived
+// peer in enforce mode and both would become MASTER.
+func TestAuthHMACRefused(t *testing.T) {
+	src := strings.Replace(keepalived24Conf, "    owner_ignore_adverts\n", "    owner_ignore_adverts\n    auth_hmac {\n        key 1 0123456789abcdef0123456789abcdef\n        mode enforce\n    }\n", 1)
+	_, ds := loadSrc(t, "k24.conf", src)
+	errs := errorsOf(ds)
+	if len(errs) != 1 || !strings.Contains(dump(ds), `k24.conf:14:5: "auth_hmac" in vrrp_instance is not supported by lvs-ha: lvs-ha cannot sign or check adverts with an HMAC`) {
+		t.Errorf("want one located error for auth_hmac:\n%s", dump(ds))
 	}
 }

@@ -115,7 +115,11 @@ func dispatch[T any](l *loader, tb *table[T], c *syntax.Node, t T) {
 	}
 	switch k.status {
 	case Refused:
-		l.errf(c.Keyword.Pos, "%q%s is not supported by lvs-ha", name, inBlock(tb.block))
+		if k.note != "" {
+			l.errf(c.Keyword.Pos, "%q%s is not supported by lvs-ha: %s", name, inBlock(tb.block), k.note)
+		} else {
+			l.errf(c.Keyword.Pos, "%q%s is not supported by lvs-ha", name, inBlock(tb.block))
+		}
 		return
 	case Warned:
 		l.unsupported(c.Keyword.Pos, name, inBlock(tb.block), k.note)
