@@ -90,7 +90,7 @@ func gFifo(f func(*gd) **Fifo) func(*loader, *syntax.Node, *gd) {
 			fi = &Fifo{}
 			*f(g) = fi
 		}
-		fi.Name = n.Args[0].Text
+		fi.Name, fi.Pos = n.Args[0].Text, n.Keyword.Pos
 		if len(n.Args) > 1 {
 			fi.User = n.Args[1].Text
 		}

@@ -141,6 +141,9 @@ type Fifo struct {
 	User   string  `json:"user,omitempty"`
 	Group  string  `json:"group,omitempty"`
 	Script *Script `json:"script,omitempty"`
+	// Pos is the notify_fifo keyword's (zero when only the _script keyword
+	// was given).
+	Pos syntax.Pos `json:"pos,omitzero"`
 }
 
 // LVSSyncDaemon is lvs_sync_daemon (or a vrrp_instance's lvs_sync_daemon_interface).

@@ -54,6 +54,7 @@ type plan struct {
 	timeouts  *ipvs.Timeouts      // lvs_timeouts (zero fields: the kernel's original value); nil: none
 	stop      stopMode
 	sync      syncPlan // lvs_sync_daemon and the net.ipv4.vs sysctls
+	fifos     fifoPlan // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (opened at Run; a reload keeps them)
 	// warnings are the build's findings that do not stop it (script
 	// security), each at its location.
 	warnings syntax.Diagnostics
@@ -95,6 +96,12 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 		p.stop = stopKeep
 	}
 	p.sync = newSyncPlan(cfg)
+	fifos, fifoWarnings, err := newFifoPlan(&cfg.Global)
+	if err != nil {
+		return nil, err
+	}
+	p.fifos = fifos
+	p.warnings = append(p.warnings, fifoWarnings...)
 	p.warnings = append(p.warnings, syncWarnings(cfg, o.ifaceMTU)...)
 	return p, nil
 }

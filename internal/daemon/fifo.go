@@ -1,0 +1,81 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/lvs-ha/lvs-ha/conf"
+	"github.com/lvs-ha/lvs-ha/conf/syntax"
+	"github.com/lvs-ha/lvs-ha/internal/notifyfifo"
+	"github.com/lvs-ha/lvs-ha/internal/script"
+)
+
+// fifoPlan is the notify FIFOs of global_defs: notify_fifo, vrrp_notify_fifo
+// and lvs_notify_fifo (nil when not configured).
+type fifoPlan struct {
+	global, vrrp, lvs *notifyfifo.Config
+}
+
+// newFifoPlan translates the notify FIFOs. A FIFO whose directory does not
+// exist is an error at its keyword (keepalived only logs "Unable to create
+// notify fifo" at run time and goes on without it); a _script without its
+// FIFO is a warning (keepalived ignores it).
+func newFifoPlan(g *conf.GlobalDefs) (fifoPlan, syntax.Diagnostics, error) {
+	var (
+		fp   fifoPlan
+		warn syntax.Diagnostics
+	)
+	one := func(f *conf.Fifo, what string) (*notifyfifo.Config, error) {
+		if f == nil {
+			return nil, nil
+		}
+		if f.Name == "" {
+			if f.Script != nil {
+				warn = append(warn, syntax.Diagnostic{Pos: f.Script.Pos, Severity: syntax.Warning,
+					Msg: fmt.Sprintf("%s_script without %s is ignored", what, what)})
+			}
+			return nil, nil
+		}
+		dir := filepath.Dir(f.Name)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			if err == nil {
+				err = fmt.Errorf("not a directory")
+			}
+			return nil, &locatedError{pos: f.Pos, err: fmt.Errorf("%s %s: directory %s: %w", what, f.Name, dir, err)}
+		}
+		c := &notifyfifo.Config{Path: f.Name, User: f.User, Group: f.Group, What: what}
+		if c.User == "" { // keepalived's get_default_script_user
+			c.User, c.Group = g.ScriptUser, g.ScriptGroup
+		}
+		if s := f.Script; s != nil && len(s.Argv) > 0 {
+			spec := script.Spec{Argv: s.Argv, User: s.User, Group: s.Group}
+			if spec.User == "" {
+				spec.User, spec.Group = g.ScriptUser, g.ScriptGroup
+			}
+			c.Script = &spec
+		}
+		return c, nil
+	}
+	var err error
+	if fp.global, err = one(g.NotifyFifo, "notify_fifo"); err != nil {
+		return fp, nil, err
+	}
+	if fp.vrrp, err = one(g.VRRPNotifyFifo, "vrrp_notify_fifo"); err != nil {
+		return fp, nil, err
+	}
+	if fp.lvs, err = one(g.LVSNotifyFifo, "lvs_notify_fifo"); err != nil {
+		return fp, nil, err
+	}
+	return fp, warn, nil
+}
+
+// open opens the FIFOs and starts their readers; a FIFO that cannot be
+// opened is logged and left out (as keepalived).
+func (fp fifoPlan) open(d *Daemon) *notifyfifo.Set {
+	if fp.global == nil && fp.vrrp == nil && fp.lvs == nil {
+		return nil
+	}
+	s, _ := notifyfifo.OpenSet(fp.global, fp.vrrp, fp.lvs, d.log)
+	return s
+}
