@@ -3,6 +3,7 @@ package daemon
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,60 +12,95 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/script"
 )
 
-// fifoConf is reloadConf with notify_fifo and its reader in dir, and a
-// TCP_CHECK that runs every second.
-func fifoConf(dir string) string {
+// fifoConf is reloadConf with global lines added and a TCP_CHECK that runs
+// every second.
+func fifoConf(global string) string {
 	src := reloadSrc("100", "2", "")
-	src = strings.Replace(src, "    router_id lvs1\n", "    router_id lvs1\n"+
-		"    notify_fifo "+dir+"/notify.fifo\n"+
-		"    notify_fifo_script "+dir+"/reader.sh\n", 1)
+	src = strings.Replace(src, "    router_id lvs1\n", "    router_id lvs1\n"+global, 1)
 	return strings.Replace(src, "delay_loop 10", "delay_loop 1", 1)
 }
 
-// TestNotifyFifoDaemon: the daemon creates notify_fifo, starts its
-// notify_fifo_script (a real shell script, given the FIFO's path) and writes
-// keepalived's lines to it in the order the events happened: the VRRP
-// runner's state changes (Options.OnNotify, which TestRunnerNotifyScriptsInOrder
-// shows the runner calls) and a real server going down; at stop the FIFO it
-// created is removed.
-func TestNotifyFifoDaemon(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	reader := "#!/bin/sh\nwhile IFS= read -r line; do printf '%s\\n' \"$line\" >> " + out + "; done < \"$1\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "reader.sh"), []byte(reader), 0o755); err != nil {
+// readerScript writes dir/NAME.sh, a notify FIFO reader appending each line
+// of the FIFO (its argument) to dir/NAME.out.
+func readerScript(t *testing.T, dir, name string) string {
+	t.Helper()
+	p := filepath.Join(dir, name+".sh")
+	body := "#!/bin/sh\nwhile IFS= read -r line; do printf '%s\\n' \"$line\" >> " + filepath.Join(dir, name+".out") + "; done < \"$1\"\n"
+	if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	td := newTestDaemon(t, fifoConf(dir), true, false)
-	td.start(t)
-	td.notify.expect(t, "READY")
-	if st, err := os.Stat(filepath.Join(dir, "notify.fifo")); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
-		t.Fatalf("notify_fifo not created: %v", err)
-	}
-	onNotify := td.vrrps[0].opts.OnNotify
-	onNotify(script.NotifyInstance, "VI_1", script.StateBackup, 100)
-	onNotify(script.NotifyInstance, "VI_1", script.StateMaster, 100)
-	td.checker(t, checkID1).ok.Store(false)
-	want := []string{
-		`INSTANCE "VI_1" BACKUP 100`,
-		`INSTANCE "VI_1" MASTER 100`,
-		`RS [10.0.0.1]:tcp:80 [192.0.2.1]:tcp:80 DOWN`,
-	}
+	return p
+}
+
+// waitOutput polls a reader's output until it has n lines (or 15 s).
+func waitOutput(path string, n int) string {
 	deadline := time.Now().Add(15 * time.Second)
-	var got string
 	for {
-		b, _ := os.ReadFile(out)
-		got = string(b)
-		if strings.Count(got, "\n") >= len(want) || time.Now().After(deadline) {
-			break
+		b, _ := os.ReadFile(path)
+		if strings.Count(string(b), "\n") >= n || time.Now().After(deadline) {
+			return string(b)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got != strings.Join(want, "\n")+"\n" {
-		t.Fatalf("the reader got\n%s\nwant\n%s\nlog:\n%s", got, strings.Join(want, "\n"), td.logs)
-	}
-	td.stop()
-	if _, err := os.Stat(filepath.Join(dir, "notify.fifo")); !os.IsNotExist(err) {
-		t.Fatalf("notify_fifo not removed at stop: %v", err)
+}
+
+// TestNotifyFifoDaemon: the daemon creates notify_fifo (or vrrp_notify_fifo
+// and lvs_notify_fifo), starts each _script (a real shell script, given the
+// FIFO's path) and writes keepalived's lines to it in the order the events
+// happened: the VRRP runner's state changes (Options.OnNotify, which
+// TestRunnerNotifyScriptsInOrder shows the runner calls) and a real server
+// going down (its check, run by the real health runner, fails); the
+// VRRP FIFO gets only the VRRP lines, the LVS FIFO only the real server's. At
+// stop the FIFOs it created are removed.
+func TestNotifyFifoDaemon(t *testing.T) {
+	vrrpLines := []string{`INSTANCE "VI_1" BACKUP 100`, `INSTANCE "VI_1" MASTER 100`}
+	rsLine := `RS [10.0.0.1]:tcp:80 [192.0.2.1]:tcp:80 DOWN`
+	for _, tc := range []struct {
+		name  string
+		fifos []string            // keyword prefixes: "" (notify_fifo), "vrrp_", "lvs_"
+		want  map[string][]string // reader -> lines
+	}{
+		{"notify_fifo", []string{""}, map[string][]string{"global": append(slices.Clone(vrrpLines), rsLine)}},
+		{"vrrp and lvs", []string{"vrrp_", "lvs_"}, map[string][]string{"vrrp_": vrrpLines, "lvs_": {rsLine}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var global string
+			for _, f := range tc.fifos {
+				name := f
+				if name == "" {
+					name = "global"
+				}
+				global += "    " + f + "notify_fifo " + filepath.Join(dir, name+".fifo") + "\n" +
+					"    " + f + "notify_fifo_script " + readerScript(t, dir, name) + "\n"
+			}
+			td := newTestDaemon(t, fifoConf(global), true, false)
+			td.start(t)
+			td.notify.expect(t, "READY")
+			for name := range tc.want {
+				if st, err := os.Stat(filepath.Join(dir, name+".fifo")); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+					t.Fatalf("%s FIFO not created: %v", name, err)
+				}
+			}
+			onNotify := td.vrrps[0].opts.OnNotify
+			onNotify(script.NotifyInstance, "VI_1", script.StateBackup, 100)
+			onNotify(script.NotifyInstance, "VI_1", script.StateMaster, 100)
+			td.checker(t, checkID1).ok.Store(false)
+			for name, want := range tc.want {
+				if got := waitOutput(filepath.Join(dir, name+".out"), len(want)); got != strings.Join(want, "\n")+"\n" {
+					t.Errorf("reader %s got\n%s\nwant\n%s", name, got, strings.Join(want, "\n"))
+				}
+			}
+			td.stop()
+			for name := range tc.want {
+				if _, err := os.Stat(filepath.Join(dir, name+".fifo")); !os.IsNotExist(err) {
+					t.Errorf("%s FIFO not removed at stop: %v", name, err)
+				}
+			}
+			if t.Failed() {
+				t.Logf("log:\n%s", td.logs)
+			}
+		})
 	}
 }
 
