@@ -140,3 +140,29 @@ func TestNotifyFifoCheckConfig(t *testing.T) {
 		t.Errorf("check-config created a FIFO: %v", err)
 	}
 }
+
+// TestNotifyPriorityChangesTranslation: notify_priority_changes (from the
+// instance, its sync group or global_defs vrrp_notify_priority_changes, as
+// conf resolves it) reaches the runner's InstanceConfig, whose effect
+// TestRunnerNotifyPriorityChanges shows.
+func TestNotifyPriorityChangesTranslation(t *testing.T) {
+	for _, tc := range []struct {
+		global, inst string
+		want         bool
+	}{
+		{"", "", false},
+		{"    vrrp_notify_priority_changes\n", "", true},
+		{"    vrrp_notify_priority_changes\n", "    notify_priority_changes off\n", false},
+		{"", "    notify_priority_changes\n", true},
+	} {
+		src := fifoConf(tc.global)
+		src = strings.Replace(src, "    virtual_router_id 51\n", "    virtual_router_id 51\n"+tc.inst, 1)
+		p, ds := check(loadConf(t, src), &Options{})
+		if p == nil {
+			t.Fatalf("%q %q: %v", tc.global, tc.inst, ds)
+		}
+		if got := p.instances[0].NotifyPriorityChanges; got != tc.want {
+			t.Errorf("%q %q: NotifyPriorityChanges %v, want %v", tc.global, tc.inst, got, tc.want)
+		}
+	}
+}

@@ -212,6 +212,13 @@ func (r *Runner) do(in *instance, a vrrp.Action) {
 		r.transition(in, a)
 	case vrrp.PriorityChanged:
 		r.log.Info("VRRP priority changed", "instance", in.name, "from", a.From, "to", a.To)
+		if f := r.opts.OnNotify; f != nil && in.cfg.NotifyPriorityChanges {
+			st := StateBackupPriority
+			if in.m.State() == vrrp.StateMaster {
+				st = StateMasterPriority
+			}
+			f(script.NotifyInstance, in.name, st, int(a.To))
+		}
 	}
 }
 

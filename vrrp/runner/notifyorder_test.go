@@ -11,6 +11,7 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/track"
 )
 
 // slowScripts records when each notify script starts and ends; a script
@@ -93,4 +94,53 @@ func TestRunnerNotifyScriptsInOrder(t *testing.T) {
 			t.Errorf("OnNotify got\n%s\nwant\n%s", strings.Join(notified, "\n"), strings.Join(wantN, "\n"))
 		}
 	})
+}
+
+// TestRunnerNotifyPriorityChanges: with NotifyPriorityChanges each change of
+// the effective priority goes to OnNotify as MASTER_PRIORITY while master
+// and BACKUP_PRIORITY otherwise, with the new priority (keepalived's
+// send_instance_priority_notifies); without it, nothing.
+func TestRunnerNotifyPriorityChanges(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprint(on), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := newLab(t)
+				ia := netModes[0].instance("VI_1", 51, 150, "")
+				ia.NotifyPriorityChanges = on
+				ia.TrackScripts = []TrackScript{{
+					Script:  track.ScriptConfig{Name: "chk", Interval: time.Second, Fall: 1, Rise: 1},
+					Command: Command{Argv: []string{"/chk"}},
+					Weight:  -60,
+				}}
+				var mu sync.Mutex
+				var got []string
+				a := l.addNode("A", addrA4, addrA6, []InstanceConfig{ia}, nodeOpts{onNotify: func(kind script.NotifyKind, name, state string, prio int) {
+					mu.Lock()
+					got = append(got, fmt.Sprintf("%s %s %s %d", kind, name, state, prio))
+					mu.Unlock()
+				}})
+				l.addNode("B", addrB4, addrB6, []InstanceConfig{netModes[0].instance("VI_1", 51, 100, "")}, nodeOpts{})
+				l.start()
+				l.runUntil(t0.Add(5500 * time.Millisecond))
+				a.scripts.set("/chk", false)
+				l.runUntil(t0.Add(12 * time.Second))
+				a.scripts.set("/chk", true)
+				l.runUntil(t0.Add(20 * time.Second))
+				mu.Lock()
+				defer mu.Unlock()
+				want := []string{"INSTANCE VI_1 BACKUP 150", "INSTANCE VI_1 MASTER 150"}
+				if on {
+					want = append(want, "INSTANCE VI_1 MASTER_PRIORITY 90")
+				}
+				want = append(want, "INSTANCE VI_1 BACKUP 90")
+				if on {
+					want = append(want, "INSTANCE VI_1 BACKUP_PRIORITY 150")
+				}
+				want = append(want, "INSTANCE VI_1 MASTER 150")
+				if strings.Join(got, "\n") != strings.Join(want, "\n") {
+					t.Errorf("OnNotify got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
+			})
+		})
+	}
 }

@@ -105,6 +105,14 @@ type Options struct {
 // an advert of lower priority (keepalived's MASTER_RX_LOWER_PRI event).
 const StateMasterRxLowerPri = "MASTER_RX_LOWER_PRI"
 
+// The OnNotify states of an effective priority change of an instance with
+// InstanceConfig.NotifyPriorityChanges (keepalived's
+// send_instance_priority_notifies).
+const (
+	StateMasterPriority = "MASTER_PRIORITY"
+	StateBackupPriority = "BACKUP_PRIORITY"
+)
+
 // AutoPriorityDelay is keepalived's default min_auto_priority_delay.
 const AutoPriorityDelay = time.Second
 
