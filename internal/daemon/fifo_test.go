@@ -166,3 +166,26 @@ func TestNotifyPriorityChangesTranslation(t *testing.T) {
 		}
 	}
 }
+
+// TestNotifyFifoScriptSecurity: with enable_script_security an insecure
+// notify_fifo_script is not started (the FIFO still is written), as
+// keepalived's check_notify_script_secure of the FIFO scripts.
+func TestNotifyFifoScriptSecurity(t *testing.T) {
+	s, _ := insecureScript(t)
+	dir := t.TempDir()
+	p := testPlan(t, securitySrc("    enable_script_security\n    notify_fifo "+dir+"/fifo\n    notify_fifo_script "+s+"\n"+
+		"    lvs_notify_fifo "+dir+"/lvs\n    lvs_notify_fifo_script /bin/cat\n", "/bin/true"))
+	if p.fifos.global == nil || p.fifos.global.Script != nil {
+		t.Errorf("notify_fifo %+v: want the FIFO without its insecure script", p.fifos.global)
+	}
+	if p.fifos.lvs == nil || p.fifos.lvs.Script == nil {
+		t.Errorf("lvs_notify_fifo %+v: want the FIFO with its secure script", p.fifos.lvs)
+	}
+	found := false
+	for _, w := range p.warnings {
+		found = found || strings.Contains(w.Msg, "Unsafe permissions found for script '"+s+"'")
+	}
+	if !found {
+		t.Errorf("no insecure-script warning: %v", p.warnings)
+	}
+}
