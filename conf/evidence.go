@@ -341,6 +341,8 @@ var evidence = map[string]proof{
 	"vrrp_sync_group sync_group_tracking_weight":  p("SyncGroupTrackingWeight", "TestVRRPConfigTranslation"),
 	"vrrp_sync_group track_interface":             p("TrackInterfaces", "TestDiff", "TestRunnerUpdateNewTrackInterfaceUsesKnownLinks"),
 	"vrrp_sync_group track_script":                p("TrackScripts", "TestVRRPConfigTranslation", "TestVRRPDrills"),
+
+	"global_defs fifo_write_vrrp_states_on_reload": p("FIFOWriteVRRPStatesOnReload", "TestFifoWriteVRRPStatesOnReload"),
 }
 
 // warnedNotes add to the warning of keywords lvs-ha parses but does not act on.

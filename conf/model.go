@@ -106,6 +106,9 @@ type GlobalDefs struct {
 	NotifyFifo     *Fifo `json:"notify_fifo,omitempty"`
 	VRRPNotifyFifo *Fifo `json:"vrrp_notify_fifo,omitempty"`
 	LVSNotifyFifo  *Fifo `json:"lvs_notify_fifo,omitempty"`
+	// FIFOWriteVRRPStatesOnReload: at a reload, the instances (and sync
+	// groups) that keep their state write it to the VRRP FIFOs again.
+	FIFOWriteVRRPStatesOnReload bool `json:"fifo_write_vrrp_states_on_reload,omitempty"`
 
 	LVSSyncDaemon  *LVSSyncDaemon `json:"lvs_sync_daemon,omitempty"`
 	LVSFlush       bool           `json:"lvs_flush,omitempty"`

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
 	"github.com/lvs-ha/lvs-ha/internal/notifyfifo"
 	"github.com/lvs-ha/lvs-ha/internal/script"
+	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 )
 
 // fifoPlan is the notify FIFOs of global_defs: notify_fifo, vrrp_notify_fifo
@@ -78,4 +81,43 @@ func (fp fifoPlan) open(d *Daemon) *notifyfifo.Set {
 	}
 	s, _ := notifyfifo.OpenSet(fp.global, fp.vrrp, fp.lvs, d.log)
 	return s
+}
+
+// writeVRRPStates is fifo_write_vrrp_states_on_reload: after a reload the
+// instances that kept their state (the others wrote their new one) and the
+// sync groups write their state to the VRRP FIFOs, as keepalived's
+// vrrp_init_state at a reload.
+func (d *Daemon) writeVRRPStates(res runner.UpdateResult) {
+	s := d.fifos.Load()
+	if s == nil || d.vrrp == nil {
+		return
+	}
+	kept := map[string]bool{}
+	for _, n := range append(slices.Clone(res.Unchanged), res.Reconfigured...) {
+		kept[n] = true
+	}
+	st := d.vrrp.Snapshot()
+	for _, g := range st.SyncGroups {
+		if w := stateWord(g.State); w != "" {
+			s.VRRP(notifyfifo.VRRPLine(notifyfifo.KindGroup, g.Name, w, 0))
+		}
+	}
+	for _, in := range st.Instances {
+		if w := stateWord(in.State); w != "" && kept[in.Name] {
+			s.VRRP(notifyfifo.VRRPLine(notifyfifo.KindInstance, in.Name, w, int(in.EffectivePriority)))
+		}
+	}
+}
+
+// stateWord is keepalived's notify word for a VRRP state ("" for INIT).
+func stateWord(s vrrp.State) string {
+	switch s {
+	case vrrp.StateMaster:
+		return script.StateMaster
+	case vrrp.StateBackup:
+		return script.StateBackup
+	case vrrp.StateFault:
+		return script.StateFault
+	}
+	return ""
 }

@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -187,5 +189,35 @@ func TestNotifyFifoScriptSecurity(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no insecure-script warning: %v", p.warnings)
+	}
+}
+
+// TestFifoWriteVRRPStatesOnReload: with fifo_write_vrrp_states_on_reload a
+// reload writes the state of each instance that kept it to the VRRP FIFOs
+// (the fake runner reports MASTER, effective priority 0); without it a
+// reload writes nothing.
+func TestFifoWriteVRRPStatesOnReload(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprint(on), func(t *testing.T) {
+			dir := t.TempDir()
+			global := "    vrrp_notify_fifo " + filepath.Join(dir, "v.fifo") + "\n" +
+				"    vrrp_notify_fifo_script " + readerScript(t, dir, "v") + "\n"
+			if on {
+				global += "    fifo_write_vrrp_states_on_reload\n"
+			}
+			td := newTestDaemon(t, fifoConf(global), true, false)
+			td.start(t)
+			td.notify.expect(t, "READY")
+			td.signals <- syscall.SIGHUP
+			td.notify.expect(t, "RELOADING", "READY")
+			td.vrrps[0].opts.OnNotify(script.NotifyInstance, "VI_1", script.StateBackup, 100) // a marker after the reload
+			want := `INSTANCE "VI_1" BACKUP 100` + "\n"
+			if on {
+				want = `INSTANCE "VI_1" MASTER 0` + "\n" + want
+			}
+			if got := waitOutput(filepath.Join(dir, "v.out"), strings.Count(want, "\n")); got != want {
+				t.Errorf("reader got\n%s\nwant\n%s", got, want)
+			}
+		})
 	}
 }

@@ -229,6 +229,9 @@ func (d *Daemon) reloadVRRPLocked(ctx context.Context, p *plan) error {
 		if err != nil {
 			return err
 		}
+		if p.cfg.Global.FIFOWriteVRRPStatesOnReload {
+			d.writeVRRPStates(res)
+		}
 		if res.Changed() {
 			d.log.Info("reload: vrrp", "unchanged", res.Unchanged, "reconfigured", res.Reconfigured,
 				"restarted", res.Restarted, "added", res.Added, "removed", res.Removed)
