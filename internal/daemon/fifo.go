@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 
 	"github.com/lvs-ha/lvs-ha/conf"
@@ -120,4 +121,15 @@ func stateWord(s vrrp.State) string {
 		return script.StateFault
 	}
 	return ""
+}
+
+// equal reports whether two plans configure the same FIFOs and readers.
+func (fp fifoPlan) equal(o fifoPlan) bool {
+	same := func(a, b *notifyfifo.Config) bool {
+		if a == nil || b == nil {
+			return a == b
+		}
+		return reflect.DeepEqual(*a, *b)
+	}
+	return same(fp.global, o.global) && same(fp.vrrp, o.vrrp) && same(fp.lvs, o.lvs)
 }

@@ -193,6 +193,9 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 		d.logWarnings(p)
 	}
 	p.ipvs = p.ipvs || d.plan.Load().ipvs
+	if !p.fifos.equal(d.plan.Load().fifos) {
+		d.log.Warn("reload: notify FIFO changes take effect at the next restart; the FIFOs opened at start stay")
+	}
 	if err := d.reloadVRRPLocked(ctx, p); err != nil {
 		return fmt.Errorf("vrrp: %w", err)
 	}
