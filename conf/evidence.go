@@ -32,6 +32,15 @@ var evidence = map[string]proof{
 	"global_defs enable_script_security":          p("EnableScriptSecurity", "TestScriptSecurityDisablesInsecureScripts", "TestScriptSecurityViolationWarning"),
 	"global_defs lvs_sync_daemon":                 p("LVSSyncDaemon", "TestSyncdFollowsInstance", "TestSyncdWithoutInstance", "TestSyncdReload", "TestDaemonRunsSyncDaemons", "TestVMSyncDaemonTransitions", "TestSyncDaemonFollowsVRRP", "TestSyncDrill"),
 	"vrrp_instance lvs_sync_daemon_interface":     p("LVSSyncDaemon", "TestSyncPlanSemantics", "TestSyncdLegacyInterfaceKeyword"),
+	"global_defs notify_fifo":                     p("NotifyFifo", "TestNotifyFifoDaemon", "TestNotifyFifoDrill", "TestFIFOCreatedReadByScriptAndRemoved", "TestLineFormatsAreKeepalived", "TestNotifyFifoCheckConfig"),
+	"global_defs notify_fifo_script":              p("NotifyFifo", "TestNotifyFifoDaemon", "TestNotifyFifoDrill", "TestFIFOCreatedReadByScriptAndRemoved"),
+	"global_defs vrrp_notify_fifo":                p("VRRPNotifyFifo", "TestNotifyFifoDaemon", "TestSetDedupAndRouting", "TestRunnerNotifyScriptsInOrder", "TestNotifyFifoCheckConfig"),
+	"global_defs vrrp_notify_fifo_script":         p("VRRPNotifyFifo", "TestNotifyFifoDaemon", "TestSetDedupAndRouting"),
+	"global_defs lvs_notify_fifo":                 p("LVSNotifyFifo", "TestNotifyFifoDaemon", "TestSetDedupAndRouting", "TestNotifyFifoCheckConfig"),
+	"global_defs lvs_notify_fifo_script":          p("LVSNotifyFifo", "TestNotifyFifoDaemon", "TestSetDedupAndRouting", "TestNotifyFifoCheckConfig"),
+	"global_defs vrrp_notify_priority_changes":    p("NotifyPriorityChanges", "TestNotifyPriorityChangesTranslation", "TestRunnerNotifyPriorityChanges"),
+	"vrrp_instance notify_priority_changes":       p("NotifyPriorityChanges", "TestNotifyPriorityChangesTranslation", "TestRunnerNotifyPriorityChanges"),
+	"vrrp_sync_group notify_priority_changes":     p("NotifyPriorityChanges", "TestRunnerNotifyPriorityChanges"),
 	"global_defs lvs_sloppy_tcp":                  p("LVSSloppyTCP", "TestSyncdSysctls", "TestSyncDrill"),
 	"global_defs lvs_sloppy_sctp":                 p("LVSSloppySCTP", "TestSyncdSysctls"),
 	"global_defs lvs_sync_threshold":              p("LVSSyncThreshold", "TestSyncdSysctls", "TestSyncDrill"),
@@ -366,6 +375,8 @@ var evidence = map[string]proof{
 	"vrrp_sync_group sync_group_tracking_weight":  p("SyncGroupTrackingWeight", "TestVRRPConfigTranslation"),
 	"vrrp_sync_group track_interface":             p("TrackInterfaces", "TestDiff", "TestRunnerUpdateNewTrackInterfaceUsesKnownLinks"),
 	"vrrp_sync_group track_script":                p("TrackScripts", "TestVRRPConfigTranslation", "TestVRRPDrills"),
+
+	"global_defs fifo_write_vrrp_states_on_reload": p("FIFOWriteVRRPStatesOnReload", "TestFifoWriteVRRPStatesOnReload"),
 }
 
 // warnedNotes add to the warning of keywords lvs-ha parses but does not act on.

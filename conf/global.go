@@ -90,7 +90,7 @@ func gFifo(f func(*gd) **Fifo) func(*loader, *syntax.Node, *gd) {
 			fi = &Fifo{}
 			*f(g) = fi
 		}
-		fi.Name = n.Args[0].Text
+		fi.Name, fi.Pos = n.Args[0].Text, n.Keyword.Pos
 		if len(n.Args) > 1 {
 			fi.User = n.Args[1].Text
 		}
@@ -354,7 +354,7 @@ func init() {
 		ignored[*gd]("lvs_netlink_monitor_rcv_bufs_force", "netlink buffer force"),
 		ignored[*gd]("process_monitor_rcv_bufs", "process monitor buffer size"),
 		ignored[*gd]("process_monitor_rcv_bufs_force", "process monitor buffer force"),
-		ignored[*gd]("fifo_write_vrrp_states_on_reload", "write states to FIFOs on reload"),
+		impl("fifo_write_vrrp_states_on_reload", "write states to FIFOs on reload", "off", gFlag(func(g *gd) *bool { return &g.FIFOWriteVRRPStatesOnReload })),
 		ignored[*gd]("vrrp_rx_bufs_policy", "socket receive buffer policy"),
 		ignored[*gd]("vrrp_rx_bufs_multiplier", "socket receive buffer multiplier"),
 		ignored[*gd]("vmac_addr_prefix", "prefix of VIP VMAC names"),

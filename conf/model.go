@@ -116,6 +116,9 @@ type GlobalDefs struct {
 	NotifyFifo     *Fifo `json:"notify_fifo,omitempty"`
 	VRRPNotifyFifo *Fifo `json:"vrrp_notify_fifo,omitempty"`
 	LVSNotifyFifo  *Fifo `json:"lvs_notify_fifo,omitempty"`
+	// FIFOWriteVRRPStatesOnReload: at a reload, the instances (and sync
+	// groups) that keep their state write it to the VRRP FIFOs again.
+	FIFOWriteVRRPStatesOnReload bool `json:"fifo_write_vrrp_states_on_reload,omitempty"`
 
 	LVSSyncDaemon  *LVSSyncDaemon `json:"lvs_sync_daemon,omitempty"`
 	LVSFlush       bool           `json:"lvs_flush,omitempty"`
@@ -151,6 +154,9 @@ type Fifo struct {
 	User   string  `json:"user,omitempty"`
 	Group  string  `json:"group,omitempty"`
 	Script *Script `json:"script,omitempty"`
+	// Pos is the notify_fifo keyword's (zero when only the _script keyword
+	// was given).
+	Pos syntax.Pos `json:"pos,omitzero"`
 }
 
 // LVSSyncDaemon is lvs_sync_daemon (or a vrrp_instance's lvs_sync_daemon_interface).

@@ -20,7 +20,9 @@ import (
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
+	"github.com/lvs-ha/lvs-ha/internal/notifyfifo"
 	"github.com/lvs-ha/lvs-ha/internal/procprio"
+	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/internal/sdnotify"
 	"github.com/lvs-ha/lvs-ha/internal/status"
 	"github.com/lvs-ha/lvs-ha/ipvs"
@@ -121,6 +123,8 @@ type Daemon struct {
 	syncd   *syncd
 	plan    atomic.Pointer[plan] // the configuration in effect
 	net     netConfig            // adds and removes the static entries
+	// fifos are the notify FIFOs, open while Run runs (nil otherwise).
+	fifos atomic.Pointer[notifyfifo.Set]
 
 	// mu serialises reloads and guards the fields below.
 	mu   sync.Mutex
@@ -199,7 +203,7 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 		}
 	}
 	d.plan.Store(p)
-	d.lvs = newLVS(p, lvsOptions{Logger: d.log, Open: o.openIPVS, Clock: o.clk, OnResult: func(ev healthcheck.Event) {
+	d.lvs = newLVS(p, lvsOptions{Logger: d.log, Open: o.openIPVS, Clock: o.clk, FIFO: func(line string) { d.fifos.Load().LVS(line) }, OnResult: func(ev healthcheck.Event) {
 		if cs := d.plan.Load().lvs.byCheck[ev.Job.ID]; cs != nil {
 			d.metrics.ObserveCheck(cs.info, ev.Result)
 		}
@@ -229,6 +233,9 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 			if s := d.syncd; s != nil {
 				s.kick()
 			}
+		},
+		OnNotify: func(kind script.NotifyKind, name, state string, prio int) {
+			d.fifos.Load().VRRP(notifyfifo.VRRPLine(string(kind), name, state, prio))
 		},
 	}
 	vrrpGlobals(p.cfg.Global, &ro)
@@ -294,6 +301,16 @@ func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
 // the state on SIGUSR1 (Options.Signals), and notifies the service manager.
 func (d *Daemon) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
+	// The notify FIFOs (and their readers) before anything can write to them;
+	// closed after every component has stopped (the STOP lines are in).
+	d.fifos.Store(d.plan.Load().fifos.open(d))
+	defer func() {
+		if s := d.fifos.Swap(nil); s != nil {
+			if err := s.Close(); err != nil {
+				d.log.Warn("closing notify FIFOs", "err", err)
+			}
+		}
+	}()
 	d.mu.Lock()
 	// The static entries first, as keepalived sets them before its
 	// instances start; they go after everything else has stopped.

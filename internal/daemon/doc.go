@@ -21,6 +21,12 @@
 // logged and the daemon runs on without the entry. virtual_routes and
 // virtual_rules are the VRRP runner's: they follow MASTER with the VIPs.
 //
+// The notify FIFOs (notify_fifo, vrrp_notify_fifo, lvs_notify_fifo: fifo.go)
+// are opened with their readers when Run starts and closed after every
+// component has stopped; the VRRP runner (runner.Options.OnNotify) and lvs
+// (lvsOptions.FIFO, from lvsState's actions) hand them keepalived's lines,
+// which internal/notifyfifo queues without ever blocking them.
+//
 // The service manager is told READY=1 once the VRRP runner is Ready (sockets
 // open, instances started) and lvs has attempted its first IPVS apply.
 // Attempted, not succeeded: without IPVS in the kernel lvs logs "IPVS

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/conf"
+	"github.com/lvs-ha/lvs-ha/internal/notifyfifo"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 )
 
@@ -54,7 +55,7 @@ func virtualServers(cfg *conf.Config) ([]*vsState, error) {
 }
 
 func virtualServer(v *conf.VirtualServer, groups map[string]*conf.VirtualServerGroup) (*vsState, error) {
-	vs := &vsState{v: v, name: vsID(v)}
+	vs := &vsState{v: v, name: vsID(v), fifoName: notifyfifo.VSName(v.Addr, string(v.Protocol), v.Port, v.FWMark, v.IsFWMark, v.Group)}
 	for _, r := range v.RealServers {
 		d, err := destination(r)
 		if err != nil {

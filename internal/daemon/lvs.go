@@ -58,6 +58,9 @@ type lvsOptions struct {
 	// RunScript runs a notify or quorum script without waiting for it; nil
 	// means script.Run in a goroutine.
 	RunScript func(script.Spec)
+	// FIFO, if set, gets the notify FIFO line of each real server and
+	// quorum transition (notifyfifo.RSLine, VSLine); it must not block.
+	FIFO func(line string)
 	// OnResult, if set, receives every finished check.
 	OnResult func(healthcheck.Event)
 	// Addrs watches the local addresses for ha_suspend; nil means rtnetlink
@@ -80,6 +83,7 @@ type lvs struct {
 	open      func() (ipvsKernel, error)
 	clk       clock.Clock
 	runScript func(script.Spec)
+	fifo      func(line string) // notify FIFO lines; nil: none
 	health    *healthcheck.Runner
 	ready     chan struct{} // closed after the first apply attempt
 
@@ -130,7 +134,7 @@ type lvsCommit struct {
 
 // newLVS returns an lvs for p, whose checks the health runner starts with.
 func newLVS(p *plan, o lvsOptions) *lvs {
-	l := &lvs{log: o.Logger, open: o.Open, clk: clock.OrReal(o.Clock), runScript: o.RunScript, addrWatch: o.Addrs,
+	l := &lvs{log: o.Logger, open: o.Open, clk: clock.OrReal(o.Clock), runScript: o.RunScript, fifo: o.FIFO, addrWatch: o.Addrs,
 		ready: make(chan struct{}), wake: make(chan struct{}, 1), owned: map[ipvs.ServiceKey]bool{}}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
@@ -340,6 +344,9 @@ func (l *lvs) do(acts []action) {
 		l.log.Log(context.Background(), a.level, a.msg, a.attrs...)
 		if a.run != nil {
 			l.runScript(*a.run)
+		}
+		if a.fifo != "" && l.fifo != nil {
+			l.fifo(a.fifo)
 		}
 	}
 }

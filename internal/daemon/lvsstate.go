@@ -8,6 +8,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
+	"github.com/lvs-ha/lvs-ha/internal/notifyfifo"
 	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 )
@@ -46,6 +47,7 @@ type vsState struct {
 	rss      []*rsState
 	sorry    *ipvs.Destination // nil without sorry_server
 	quorumUp bool
+	fifoName string // keepalived's FMT_VS, for notify FIFO lines
 }
 
 // rsState is a real server and its checks.
@@ -56,6 +58,11 @@ type rsState struct {
 	dest   ipvs.Destination // at the configured weight
 	checks []*checkState
 	up     bool
+}
+
+// fifoLine is keepalived's notify_fifo_rs line for r's state.
+func (r *rsState) fifoLine() string {
+	return notifyfifo.RSLine(notifyfifo.Trio(r.r.Addr, string(r.vs.v.Protocol), r.r.Port), r.vs.fifoName, r.up)
 }
 
 // checkState is the last known state of one check; info labels it for
@@ -74,6 +81,7 @@ type action struct {
 	msg   string
 	attrs []any
 	run   *script.Spec
+	fifo  string // the notify FIFO line (notifyfifo.RSLine, VSLine), if any
 }
 
 func (r *rsState) allUp() bool {
@@ -122,7 +130,7 @@ func (s *lvsState) initUp(rs *rsState) []action {
 		return nil
 	}
 	return []action{{slog.LevelInfo, "real server up at start (rs_init_notifies)", []any{"virtual_server", rs.vs.name,
-		"real_server", rs.name, "weight", rs.weight()}, s.spec(rs.r.NotifyUp, true)}}
+		"real_server", rs.name, "weight", rs.weight()}, s.spec(rs.r.NotifyUp, true), rs.fifoLine()}}
 }
 
 // start is the machine's actions at startup: rs_init_notifies.
@@ -181,7 +189,7 @@ func (s *lvsState) step(tr healthcheck.Transition) (acts []action, changed bool)
 		rs.up = up
 		if up {
 			acts = append(acts, action{slog.LevelInfo, "real server up", []any{"virtual_server", vs.name, "real_server", rs.name,
-				"weight", rs.weight(), "check", tr.ID, "reason", reason}, s.spec(rs.r.NotifyUp, scripts)})
+				"weight", rs.weight(), "check", tr.ID, "reason", reason}, s.spec(rs.r.NotifyUp, scripts), fifoIf(scripts, rs.fifoLine())})
 			break
 		}
 		act := "removed"
@@ -189,10 +197,10 @@ func (s *lvsState) step(tr healthcheck.Transition) (acts []action, changed bool)
 			act = "weight 0 (inhibit_on_failure)"
 		}
 		acts = append(acts, action{slog.LevelWarn, "real server down", []any{"virtual_server", vs.name, "real_server", rs.name,
-			"action", act, "check", tr.ID, "reason", reason}, s.spec(rs.r.NotifyDown, scripts)})
+			"action", act, "check", tr.ID, "reason", reason}, s.spec(rs.r.NotifyDown, scripts), fifoIf(scripts, rs.fifoLine())})
 	case up && weightChanged:
 		acts = append(acts, action{slog.LevelInfo, "real server weight", []any{"virtual_server", vs.name, "real_server", rs.name,
-			"weight", rs.weight(), "check", tr.ID, "reason", reason}, nil})
+			"weight", rs.weight(), "check", tr.ID, "reason", reason}, nil, ""})
 	default:
 		return acts, false // another check of a down real server changed
 	}
@@ -216,12 +224,21 @@ func (s *lvsState) updateQuorum(vs *vsState, scripts bool) []action {
 	switch {
 	case !vs.quorumUp && sum >= uint64(v.Quorum)+uint64(v.Hysteresis):
 		vs.quorumUp = true
-		return []action{{slog.LevelInfo, "quorum gained", attrs(false), s.spec(v.QuorumUp, scripts)}}
+		return []action{{slog.LevelInfo, "quorum gained", attrs(false), s.spec(v.QuorumUp, scripts), fifoIf(scripts, notifyfifo.VSLine(vs.fifoName, true))}}
 	case vs.quorumUp && (sum == 0 || sum < low):
 		vs.quorumUp = false
-		return []action{{slog.LevelWarn, "quorum lost", attrs(true), s.spec(v.QuorumDown, scripts)}}
+		return []action{{slog.LevelWarn, "quorum lost", attrs(true), s.spec(v.QuorumDown, scripts), fifoIf(scripts, notifyfifo.VSLine(vs.fifoName, false))}}
 	}
 	return nil
+}
+
+// fifoIf is line when the transition's notifies are sent (as its scripts:
+// not for a removal or a shutdown outside omega mode), else "".
+func fifoIf(notifies bool, line string) string {
+	if !notifies {
+		return ""
+	}
+	return line
 }
 
 func sorryAction(v *conf.VirtualServer, in bool) string {

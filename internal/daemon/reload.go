@@ -55,6 +55,7 @@ type plan struct {
 	stop      stopMode
 	sync      syncPlan // lvs_sync_daemon and the net.ipv4.vs sysctls
 	statics   statics  // static_ipaddress, static_routes, static_rules
+	fifos     fifoPlan // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (opened at Run; a reload keeps them)
 	// warnings are the build's findings that do not stop it (script
 	// security), each at its location.
 	warnings syntax.Diagnostics
@@ -99,6 +100,12 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 		p.stop = stopKeep
 	}
 	p.sync = newSyncPlan(cfg)
+	fifos, fifoWarnings, err := newFifoPlan(&cfg.Global)
+	if err != nil {
+		return nil, err
+	}
+	p.fifos = fifos
+	p.warnings = append(p.warnings, fifoWarnings...)
 	p.warnings = append(p.warnings, syncWarnings(cfg, o.ifaceMTU)...)
 	p.warnings = append(p.warnings, noVIPWarnings(cfg)...)
 	return p, nil
@@ -191,6 +198,9 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 		d.logWarnings(p)
 	}
 	p.ipvs = p.ipvs || d.plan.Load().ipvs
+	if !p.fifos.equal(d.plan.Load().fifos) {
+		d.log.Warn("reload: notify FIFO changes take effect at the next restart; the FIFOs opened at start stay")
+	}
 	if err := d.reloadVRRPLocked(ctx, p); err != nil {
 		return fmt.Errorf("vrrp: %w", err)
 	}
@@ -227,6 +237,9 @@ func (d *Daemon) reloadVRRPLocked(ctx context.Context, p *plan) error {
 		res, err := d.vrrp.Update(ctx, p.instances, p.groups)
 		if err != nil {
 			return err
+		}
+		if p.cfg.Global.FIFOWriteVRRPStatesOnReload {
+			d.writeVRRPStates(res)
 		}
 		if res.Changed() {
 			d.log.Info("reload: vrrp", "unchanged", res.Unchanged, "reconfigured", res.Reconfigured,

@@ -116,6 +116,11 @@ func scriptSecurity(cfg *conf.Config, check scriptChecker) (*conf.Config, syntax
 			}
 		}
 	}
+	for _, f := range []*conf.Fifo{g.NotifyFifo, g.VRRPNotifyFifo, g.LVSNotifyFifo} {
+		if f != nil && f.Name != "" {
+			visit(f.Script) // keepalived checks the notify FIFO readers too
+		}
+	}
 	if !enabled && first != nil {
 		msg := "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
 		if insecure {
@@ -170,6 +175,13 @@ func withoutScripts(cfg *conf.Config, bad map[*conf.Script]bool) *conf.Config {
 			return nil
 		}
 		return s
+	}
+	for _, p := range []**conf.Fifo{&out.Global.NotifyFifo, &out.Global.VRRPNotifyFifo, &out.Global.LVSNotifyFifo} {
+		if *p != nil && bad[(*p).Script] {
+			f := **p
+			f.Script = nil
+			*p = &f
+		}
 	}
 	out.VirtualServers = make([]*conf.VirtualServer, len(cfg.VirtualServers))
 	for i, v := range cfg.VirtualServers {

@@ -144,6 +144,7 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 		TrackSrcIP:         in.TrackSrcIP,
 		PromoteSecondaries: in.PromoteSecondaries,
 	}
+	ic.NotifyPriorityChanges = in.NotifyPriorityChanges
 	if in.Unicast {
 		// conf resolves unicast_ttl (255 for IPv4 unicast when unset).
 		ic.UnicastTTL = in.UnicastTTL

@@ -208,13 +208,24 @@ func (r *Runner) do(in *instance, a vrrp.Action) {
 			r.flushGARP(in)
 		}
 	case vrrp.RxLowerPriority:
+		key := notifyKey(script.NotifyInstance, in.name)
 		if c := in.cfg.Notify.MasterRxLowerPri; c != nil {
-			r.runNotify(in.name, "notify_master_rx_lower_pri", r.spec(c, c.Argv, r.opts.NotifyTimeout), false)
+			r.runNotify(key, in.name, "notify_master_rx_lower_pri", r.spec(c, c.Argv, r.opts.NotifyTimeout), false)
+		}
+		if f := r.opts.OnNotify; f != nil {
+			f(script.NotifyInstance, in.name, StateMasterRxLowerPri, int(in.m.Priority()))
 		}
 	case vrrp.Notify:
 		r.transition(in, a)
 	case vrrp.PriorityChanged:
 		r.log.Info("VRRP priority changed", "instance", in.name, "from", a.From, "to", a.To)
+		if f := r.opts.OnNotify; f != nil && in.cfg.NotifyPriorityChanges {
+			st := StateBackupPriority
+			if in.m.State() == vrrp.StateMaster {
+				st = StateMasterPriority
+			}
+			f(script.NotifyInstance, in.name, st, int(a.To))
+		}
 	}
 }
 
@@ -426,21 +437,32 @@ func (r *Runner) notifyScripts(kind script.NotifyKind, name string, ns NotifyScr
 }
 
 // runNotifies runs specific (if any), then ns.Any with keepalived's four
-// arguments for state word.
+// arguments for state word, then tells Options.OnNotify (keepalived's
+// send_instance_notifies order).
 func (r *Runner) runNotifies(kind script.NotifyKind, name string, ns NotifyScripts, word string, specific *Command, prio int) {
 	stop := word == script.StateStop
 	timeout := r.opts.NotifyTimeout
 	if stop {
 		timeout = script.StopNotifyTimeout
 	}
+	key := notifyKey(kind, name)
 	what := fmt.Sprintf("%s %s %s", kind, name, word)
 	if specific != nil {
-		r.runNotify(what, "notify_"+strings.ToLower(word), r.spec(specific, slices.Clone(specific.Argv), timeout), stop)
+		r.runNotify(key, what, "notify_"+strings.ToLower(word), r.spec(specific, slices.Clone(specific.Argv), timeout), stop)
 	}
 	if ns.Any != nil {
-		r.runNotify(what, "notify", r.spec(ns.Any, script.NotifyArgs(ns.Any.Argv, kind, name, word, prio), timeout), stop)
+		r.runNotify(key, what, "notify", r.spec(ns.Any, script.NotifyArgs(ns.Any.Argv, kind, name, word, prio), timeout), stop)
+	}
+	if f := r.opts.OnNotify; f != nil {
+		if kind == script.NotifyGroup {
+			prio = 0
+		}
+		f(kind, name, word, prio)
 	}
 }
+
+// notifyKey names the queue of an instance's or a group's notify scripts.
+func notifyKey(kind script.NotifyKind, name string) string { return string(kind) + " " + name }
 
 func (r *Runner) spec(c *Command, argv []string, timeout time.Duration) script.Spec {
 	s := script.Spec{Argv: argv, User: c.User, Group: c.Group, Timeout: timeout}
@@ -450,16 +472,27 @@ func (r *Runner) spec(c *Command, argv []string, timeout time.Duration) script.S
 	return s
 }
 
-// runNotify runs a notify script on its own goroutine. STOP scripts are
-// waited for when Run returns (they have a short timeout); the others are
-// cancelled then.
-func (r *Runner) runNotify(what, which string, spec script.Spec, stop bool) {
-	ctx, wg := r.asyncCtx, &r.async
+// runNotify runs a notify script on its own goroutine, after the previous
+// notify scripts queued under key (one instance's or one group's) have
+// finished: unlike keepalived, which starts each without waiting (its issues
+// #584, #996, #1055, #2158), the scripts of one instance run one at a time,
+// in the order of the transitions. Scripts of different instances still run
+// concurrently. STOP scripts are waited for when Run returns (they have a
+// short timeout); the others are terminated when the shutdown starts, so
+// that the STOP scripts queued behind them run.
+func (r *Runner) runNotify(key, what, which string, spec script.Spec, stop bool) {
+	ctx, wg := r.notifyCtx, &r.async
 	if stop {
 		ctx, wg = context.WithoutCancel(ctx), &r.stops
 	}
+	prev, done := r.notifyTail[key], make(chan struct{})
+	r.notifyTail[key] = done
 	log, notifier := r.log, r.opts.Notifier
 	wg.Go(func() {
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
 		res := notifier.Run(ctx, spec)
 		lvl := slog.LevelDebug
 		if !res.OK() {

@@ -85,6 +85,11 @@ type InstanceConfig struct {
 	// without it they get FAULT (Notify.Fault and Any), unless the instance
 	// was in FAULT already, as keepalived.
 	NotifyDeleted bool
+	// NotifyPriorityChanges (keepalived notify_priority_changes): each
+	// change of the effective priority goes to Options.OnNotify as
+	// StateMasterPriority (in MASTER) or StateBackupPriority (in any other
+	// state) with the new priority.
+	NotifyPriorityChanges bool
 }
 
 // TrackScript is one track_script entry of an instance.

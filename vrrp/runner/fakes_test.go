@@ -94,6 +94,9 @@ type nodeOpts struct {
 	files *fakeFiles
 	// procs, if set, is the node's ProcessLister.
 	procs *fakeProcs
+	// notifier, if set, is Options.Notifier; onNotify is Options.OnNotify.
+	notifier ScriptRunner
+	onNotify func(kind script.NotifyKind, name, state string, priority int)
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent use.
@@ -151,6 +154,10 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 		StartupDelay:    no.startupDelay,
 		LogUnknownVRIDs: no.logUnknownVRIDs,
 		OnTransition:    no.onTransition,
+		OnNotify:        no.onNotify,
+	}
+	if no.notifier != nil {
+		opts.Notifier = no.notifier
 	}
 	if no.links {
 		n.links = &fakeLinks{events: make(chan track.LinkEvent, 16)}

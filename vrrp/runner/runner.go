@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lvs-ha/lvs-ha/garp"
+	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
@@ -85,6 +86,12 @@ type Options struct {
 	// instances changed state and Snapshot shows the new states. It must
 	// not block (e.g. a non-blocking send on a buffered channel).
 	OnTransition func()
+	// OnNotify, when set, is called from Run's loop for every event
+	// keepalived writes to its notify FIFOs, after the event's notify
+	// scripts were queued: an instance's or a group's state change (state
+	// MASTER, BACKUP, FAULT, STOP or DELETED; priority the instance's, 0 for
+	// a group) and StateMasterRxLowerPri. It must not block.
+	OnNotify func(kind script.NotifyKind, name, state string, priority int)
 	// DynamicInterfaces (keepalived dynamic_interfaces, needs Links): an
 	// instance whose interface does not exist when Run starts (or a reload
 	// adds it) waits in FAULT until it appears; when an interface is
@@ -107,6 +114,18 @@ type Options struct {
 	// raised by one at each further late timer up to MaxAutoPriority.
 	MaxAutoPriority int
 }
+
+// StateMasterRxLowerPri is the OnNotify state of a master that received
+// an advert of lower priority (keepalived's MASTER_RX_LOWER_PRI event).
+const StateMasterRxLowerPri = "MASTER_RX_LOWER_PRI"
+
+// The OnNotify states of an effective priority change of an instance with
+// InstanceConfig.NotifyPriorityChanges (keepalived's
+// send_instance_priority_notifies).
+const (
+	StateMasterPriority = "MASTER_PRIORITY"
+	StateBackupPriority = "BACKUP_PRIORITY"
+)
 
 // AutoPriorityDelay is keepalived's default min_auto_priority_delay.
 const AutoPriorityDelay = time.Second
@@ -161,7 +180,13 @@ type Runner struct {
 	gctx     context.Context
 	asyncCtx context.Context // tracking and notify scripts; cancelled when Run returns
 	async    sync.WaitGroup  // tracking scripts and notify scripts
-	stops    sync.WaitGroup  // STOP notify scripts, waited for before the others are cancelled
+	// notifyCtx (from asyncCtx) is cancelled when the shutdown starts;
+	// notifyTail is the last notify script queued per instance or group
+	// (closed when it has finished), owned by the loop.
+	notifyCtx    context.Context
+	cancelNotify context.CancelFunc
+	notifyTail   map[string]chan struct{}
+	stops        sync.WaitGroup // STOP notify scripts, waited for before the others are cancelled
 
 	in      chan func() // work for the loop: packets, link events, script results
 	updates chan func() // Update's work for the loop
@@ -270,16 +295,17 @@ func New(opts Options) (*Runner, error) {
 		return nil, err
 	}
 	r := &Runner{
-		opts:      opts,
-		log:       opts.Logger,
-		cfg:       cfg,
-		byMachine: map[*vrrp.Machine]*instance{},
-		links:     map[int]track.LinkEvent{},
-		addrs:     map[track.AddrEvent]bool{},
-		in:        make(chan func(), 64),
-		updates:   make(chan func()),
-		ready:     make(chan struct{}),
-		stopped:   make(chan struct{}),
+		opts:       opts,
+		log:        opts.Logger,
+		cfg:        cfg,
+		byMachine:  map[*vrrp.Machine]*instance{},
+		notifyTail: map[string]chan struct{}{},
+		links:      map[int]track.LinkEvent{},
+		addrs:      map[track.AddrEvent]bool{},
+		in:         make(chan func(), 64),
+		updates:    make(chan func()),
+		ready:      make(chan struct{}),
+		stopped:    make(chan struct{}),
 	}
 	now := time.Now()
 	for _, ts := range cfg.scripts {
@@ -621,6 +647,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	asyncCtx, cancelAsync := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAsync()
 	r.asyncCtx = asyncCtx
+	r.notifyCtx, r.cancelNotify = context.WithCancel(asyncCtx)
+	defer r.cancelNotify()
 	r.g, r.gctx = errgroup.WithContext(ctx)
 	for _, cs := range r.conns {
 		r.startReader(cs)
@@ -632,6 +660,7 @@ func (r *Runner) Run(ctx context.Context) error {
 
 	r.loop()
 	stopped()
+	r.cancelNotify()
 	r.shutdown()
 	r.resetPromoted()
 	r.closeConns()
