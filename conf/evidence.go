@@ -381,16 +381,14 @@ var evidence = map[string]proof{
 
 // warnedNotes add to the warning of keywords lvs-ha parses but does not act on.
 var warnedNotes = map[string]string{
-	"accept":                       "lvs-ha installs no firewall rules, so VIPs always accept traffic",
-	"no_accept":                    "the firewall rules that drop traffic to VIPs are not installed",
-	"fast_recovery":                "lvs-ha always checks every URL at once and brings a checker up after one passing run, which is keepalived's behaviour with fast_recovery set",
-	"notify_deleted":               "lvs-ha sends DELETED for a removed vrrp_instance, not yet for a sync group",
-	"notify_priority_changes":      "keepalived writes priority changes only to notify FIFOs, which lvs-ha does not support yet",
-	"vrrp_notify_priority_changes": "keepalived writes priority changes only to notify FIFOs, which lvs-ha does not support yet",
-	"router_id":                    "keepalived uses it in e-mail alerts and SNMP, which lvs-ha does not send",
-	"strict_mode":                  "its firewall rules (no_accept) are not installed; its configuration checks and adjustments are made",
-	"vrrp_iptables":                "no firewall rules are installed",
-	"vrrp_strict":                  "its firewall rules (no_accept) are not installed; its configuration checks and adjustments are made",
+	"accept":         "lvs-ha installs no firewall rules, so VIPs always accept traffic",
+	"no_accept":      "the firewall rules that drop traffic to VIPs are not installed",
+	"fast_recovery":  "lvs-ha always checks every URL at once and brings a checker up after one passing run, which is keepalived's behaviour with fast_recovery set",
+	"notify_deleted": "lvs-ha sends DELETED for a removed vrrp_instance, not yet for a sync group",
+	"router_id":      "keepalived uses it in e-mail alerts and SNMP, which lvs-ha does not send",
+	"strict_mode":    "its firewall rules (no_accept) are not installed; its configuration checks and adjustments are made",
+	"vrrp_iptables":  "no firewall rules are installed",
+	"vrrp_strict":    "its firewall rules (no_accept) are not installed; its configuration checks and adjustments are made",
 }
 
 // settle gives a parsed keyword its status: Works with evidence, else
