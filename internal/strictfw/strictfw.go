@@ -1,0 +1,173 @@
+// Package strictfw installs the nftables rules with which keepalived's
+// strict mode (vrrp_strict) and no_accept drop traffic to the virtual
+// addresses of instances that must not accept it: every instance not
+// MASTER, and a MASTER without accept mode (keepalived 2.2.7
+// vrrp_nftables.c, vrrp_handle_accept_mode).
+//
+// All the rules live in one table lvs-ha owns (inet family, named by
+// global_defs nftables, "keepalived" by default as in keepalived); every
+// change replaces that table in one nft transaction, and Remove deletes it.
+// No other table is read or written. The rules are applied with the nft
+// binary (`nft -f -` reading a generated script): no netlink library for
+// nftables is among lvs-ha's dependencies, and nft's transactions make the
+// replace atomic.
+package strictfw
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"slices"
+	"strings"
+)
+
+// DefaultTable is keepalived's default table name.
+const DefaultTable = "keepalived"
+
+// DefaultPriority is keepalived's default chain priority
+// (nftables_priority): just before the filter tables at 0.
+const DefaultPriority = -1
+
+// Options are the global_defs nftables settings.
+type Options struct {
+	// Table is the inet table's name (DefaultTable when empty).
+	Table string
+	// Priority is the chains' hook priority (nftables_priority).
+	Priority int
+	// Counters adds a counter to each rule (nftables_counters).
+	Counters bool
+}
+
+func (o Options) table() string {
+	if o.Table == "" {
+		return DefaultTable
+	}
+	return o.Table
+}
+
+// Script returns the nft script that makes the table hold exactly the
+// rules dropping traffic to and from drop: it creates the table (a no-op
+// when it exists), deletes it and adds it back with its sets and chains,
+// so nft applies it as one transaction. As in keepalived, packets to a
+// dropped address are dropped at prerouting and packets from it at
+// output, except IPv6 neighbour discovery, which the kernel needs for the
+// address (DAD, neighbour solicitations).
+func Script(o Options, drop []netip.Addr) string {
+	var v4, v6 []string
+	for _, a := range sortedUnique(drop) {
+		if a.Is4() || a.Is4In6() {
+			v4 = append(v4, a.Unmap().String())
+		} else {
+			v6 = append(v6, a.String())
+		}
+	}
+	counter := ""
+	if o.Counters {
+		counter = " counter"
+	}
+	t := quote(o.table())
+	var b strings.Builder
+	fmt.Fprintf(&b, "add table inet %s\n", t)
+	fmt.Fprintf(&b, "delete table inet %s\n", t)
+	fmt.Fprintf(&b, "table inet %s {\n", t)
+	set := func(name, typ string, elems []string) {
+		fmt.Fprintf(&b, "\tset %s {\n\t\ttype %s\n", name, typ)
+		if len(elems) > 0 {
+			fmt.Fprintf(&b, "\t\telements = { %s }\n", strings.Join(elems, ", "))
+		}
+		b.WriteString("\t}\n")
+	}
+	set("vips", "ipv4_addr", v4)
+	set("vips6", "ipv6_addr", v6)
+	nd := "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }"
+	fmt.Fprintf(&b, "\tchain in {\n\t\ttype filter hook prerouting priority %d; policy accept;\n", o.Priority)
+	fmt.Fprintf(&b, "\t\tip daddr @vips%s drop\n", counter)
+	fmt.Fprintf(&b, "\t\tip6 daddr @vips6 %s accept\n", nd)
+	fmt.Fprintf(&b, "\t\tip6 daddr @vips6%s drop\n", counter)
+	b.WriteString("\t}\n")
+	fmt.Fprintf(&b, "\tchain out {\n\t\ttype filter hook output priority %d; policy accept;\n", o.Priority)
+	fmt.Fprintf(&b, "\t\tip saddr @vips%s drop\n", counter)
+	fmt.Fprintf(&b, "\t\tip6 saddr @vips6 %s accept\n", nd)
+	fmt.Fprintf(&b, "\t\tip6 saddr @vips6%s drop\n", counter)
+	b.WriteString("\t}\n}\n")
+	return b.String()
+}
+
+// RemoveScript returns the nft script deleting the table, whether or not
+// it exists.
+func RemoveScript(o Options) string {
+	t := quote(o.table())
+	return fmt.Sprintf("add table inet %s\ndelete table inet %s\n", t, t)
+}
+
+// quote returns name as an nft identifier; ValidTable has checked it.
+func quote(name string) string { return name }
+
+// ValidTable reports whether name can be a table name here: a letter then
+// letters, digits, '_' and '-' (nft's identifiers, without its keywords'
+// quoting rules).
+func ValidTable(name string) bool {
+	if name == "" || len(name) > 255 {
+		return false
+	}
+	for i, c := range name {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '_' || c == '-')) {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedUnique(as []netip.Addr) []netip.Addr {
+	out := slices.Clone(as)
+	for i, a := range out {
+		out[i] = a.WithZone("")
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return slices.Compact(out)
+}
+
+// Firewall applies drop sets: *NFT, or a fake in tests.
+type Firewall interface {
+	// Set makes the table drop exactly drop's addresses.
+	Set(ctx context.Context, drop []netip.Addr) error
+	// Remove deletes the table.
+	Remove(ctx context.Context) error
+}
+
+// NFT runs the nft binary.
+type NFT struct {
+	Options Options
+	// Path is the nft binary ("nft", looked up in PATH, when empty).
+	Path string
+}
+
+var _ Firewall = (*NFT)(nil)
+
+// Set implements Firewall.
+func (n *NFT) Set(ctx context.Context, drop []netip.Addr) error {
+	return n.run(ctx, Script(n.Options, drop))
+}
+
+// Remove implements Firewall.
+func (n *NFT) Remove(ctx context.Context) error {
+	return n.run(ctx, RemoveScript(n.Options))
+}
+
+func (n *NFT) run(ctx context.Context, script string) error {
+	path := n.Path
+	if path == "" {
+		path = "nft"
+	}
+	cmd := exec.CommandContext(ctx, path, "-f", "-")
+	cmd.Stdin = strings.NewReader(script)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("nft table inet %s: %w: %s", n.Options.table(), err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
