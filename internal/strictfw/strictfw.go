@@ -47,19 +47,30 @@ func (o Options) table() string {
 	return o.Table
 }
 
+// Drop is an address whose traffic is dropped; Dev, the instance's
+// interface, matters for IPv6 link-local addresses only, which are
+// dropped on that interface alone (as keepalived does).
+type Drop struct {
+	Addr netip.Addr
+	Dev  string
+}
+
 // Script returns the nft script that makes the table hold exactly the
 // rules dropping traffic to and from drop: it creates the table (a no-op
 // when it exists), deletes it and adds it back with its sets and chains,
-// so nft applies it as one transaction. As in keepalived, packets to a
-// dropped address are dropped at prerouting and packets from it at
-// output, except IPv6 neighbour discovery, which the kernel needs for the
-// address (DAD, neighbour solicitations).
-func Script(o Options, drop []netip.Addr) string {
-	var v4, v6 []string
-	for _, a := range sortedUnique(drop) {
-		if a.Is4() || a.Is4In6() {
-			v4 = append(v4, a.Unmap().String())
-		} else {
+// so nft applies it as one transaction. As in keepalived 2.2.7
+// (vrrp_nftables.c), packets to a dropped address are dropped at input
+// and packets from it at output, except IPv6 neighbour discovery, which
+// the kernel needs for the address (DAD, neighbour solicitations).
+func Script(o Options, drop []Drop) string {
+	var v4, v6, ll []string
+	for _, d := range sortedUnique(drop) {
+		switch a := d.Addr.Unmap(); {
+		case a.Is4():
+			v4 = append(v4, a.String())
+		case a.IsLinkLocalUnicast():
+			ll = append(ll, fmt.Sprintf("%s . %q", a, d.Dev))
+		default:
 			v6 = append(v6, a.String())
 		}
 	}
@@ -81,17 +92,19 @@ func Script(o Options, drop []netip.Addr) string {
 	}
 	set("vips", "ipv4_addr", v4)
 	set("vips6", "ipv6_addr", v6)
+	set("vips_link_local", "ipv6_addr . ifname", ll)
 	nd := "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }"
-	fmt.Fprintf(&b, "\tchain in {\n\t\ttype filter hook prerouting priority %d; policy accept;\n", o.Priority)
-	fmt.Fprintf(&b, "\t\tip daddr @vips%s drop\n", counter)
-	fmt.Fprintf(&b, "\t\tip6 daddr @vips6 %s accept\n", nd)
-	fmt.Fprintf(&b, "\t\tip6 daddr @vips6%s drop\n", counter)
-	b.WriteString("\t}\n")
-	fmt.Fprintf(&b, "\tchain out {\n\t\ttype filter hook output priority %d; policy accept;\n", o.Priority)
-	fmt.Fprintf(&b, "\t\tip saddr @vips%s drop\n", counter)
-	fmt.Fprintf(&b, "\t\tip6 saddr @vips6 %s accept\n", nd)
-	fmt.Fprintf(&b, "\t\tip6 saddr @vips6%s drop\n", counter)
-	b.WriteString("\t}\n}\n")
+	chain := func(name, hook, dir, ifdir string) {
+		fmt.Fprintf(&b, "\tchain %s {\n\t\ttype filter hook %s priority %d; policy accept;\n", name, hook, o.Priority)
+		fmt.Fprintf(&b, "\t\tip %s @vips%s drop\n", dir, counter)
+		fmt.Fprintf(&b, "\t\t%s%s accept\n", nd, counter)
+		fmt.Fprintf(&b, "\t\tip6 %s @vips6%s drop\n", dir, counter)
+		fmt.Fprintf(&b, "\t\tip6 %s . %s @vips_link_local%s drop\n", dir, ifdir, counter)
+		b.WriteString("\t}\n")
+	}
+	chain("in", "input", "daddr", "iifname")
+	chain("out", "output", "saddr", "oifname")
+	b.WriteString("}\n")
 	return b.String()
 }
 
@@ -121,19 +134,27 @@ func ValidTable(name string) bool {
 	return true
 }
 
-func sortedUnique(as []netip.Addr) []netip.Addr {
-	out := slices.Clone(as)
-	for i, a := range out {
-		out[i] = a.WithZone("")
+func sortedUnique(ds []Drop) []Drop {
+	out := slices.Clone(ds)
+	for i, d := range out {
+		out[i].Addr = d.Addr.WithZone("")
+		if !out[i].Addr.Unmap().IsLinkLocalUnicast() || out[i].Addr.Unmap().Is4() {
+			out[i].Dev = ""
+		}
 	}
-	slices.SortFunc(out, netip.Addr.Compare)
+	slices.SortFunc(out, func(a, b Drop) int {
+		if c := a.Addr.Compare(b.Addr); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Dev, b.Dev)
+	})
 	return slices.Compact(out)
 }
 
 // Firewall applies drop sets: *NFT, or a fake in tests.
 type Firewall interface {
 	// Set makes the table drop exactly drop's addresses.
-	Set(ctx context.Context, drop []netip.Addr) error
+	Set(ctx context.Context, drop []Drop) error
 	// Remove deletes the table.
 	Remove(ctx context.Context) error
 }
@@ -148,7 +169,7 @@ type NFT struct {
 var _ Firewall = (*NFT)(nil)
 
 // Set implements Firewall.
-func (n *NFT) Set(ctx context.Context, drop []netip.Addr) error {
+func (n *NFT) Set(ctx context.Context, drop []Drop) error {
 	return n.run(ctx, Script(n.Options, drop))
 }
 
