@@ -11,6 +11,8 @@ func defaultGlobals() GlobalDefs {
 	return GlobalDefs{
 		SMTPConnectTimeout:          seconds(30),
 		DefaultInterface:            "eth0",
+		Nftables:                    "keepalived",
+		NftablesPriority:            -1,
 		VRRPMcastGroup4:             netip.MustParseAddr("224.0.0.18"),
 		VRRPMcastGroup6:             netip.MustParseAddr("ff02::12"),
 		VRRPGarpMasterDelay:         seconds(5),
@@ -291,10 +293,19 @@ func init() {
 		ignored[*gd]("vrrp_garp_extra_if", "periodic GARP on extra interfaces"),
 		ignored[*gd]("vrrp_vmac_garp_intvl", "deprecated name of vrrp_garp_extra_if"),
 		ignored[*gd]("vrrp_ipsets", "ipset names"),
-		ignored[*gd]("nftables", "use nftables"),
-		ignored[*gd]("nftables_priority", "nftables priority"),
+		impl("nftables", "nftables table of the no_accept rules: [TABLE]", "keepalived", func(l *loader, n *syntax.Node, g *gd) {
+			if !l.nargs(n, 0, 1) || len(n.Args) == 0 {
+				return
+			}
+			if !validNftName(n.Args[0].Text) {
+				l.errf(n.Args[0].Pos, "nftables: bad table name %q", n.Args[0].Text)
+				return
+			}
+			g.Nftables = n.Args[0].Text
+		}),
+		impl("nftables_priority", "priority of the no_accept rules' chains", "-1", gInt(func(g *gd) *int { return &g.NftablesPriority }, -2147483648, 2147483647)),
 		ignored[*gd]("nftables_ifindex", "nftables ifindex sets"),
-		ignored[*gd]("nftables_counters", "nftables counters"),
+		impl("nftables_counters", "counters on the no_accept rules", "off", gFlag(func(g *gd) *bool { return &g.NftablesCounters })),
 		ignored[*gd]("nftables_ipvs", "nftables for virtual server groups"),
 		ignored[*gd]("nftables_ipvs_priority", "nftables IPVS priority"),
 		ignored[*gd]("nftables_ipvs_start_fwmark", "first fwmark for groups"),
@@ -562,4 +573,19 @@ func (l *loader) finishGlobals() {
 	if g.VRRPStrict {
 		g.VRRPLowerPrioNoAdvert = true
 	}
+}
+
+// validNftName reports whether name can be an nft table name unquoted: a
+// letter, then letters, digits, '_' and '-'.
+func validNftName(name string) bool {
+	if name == "" || len(name) > 255 {
+		return false
+	}
+	for i, c := range name {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '_' || c == '-')) {
+			return false
+		}
+	}
+	return true
 }

@@ -103,11 +103,17 @@ type GlobalDefs struct {
 	VRRPStrict                  bool       `json:"vrrp_strict,omitempty"`
 	VRRPV3ChecksumAsV2          bool       `json:"vrrp_v3_checksum_as_v2,omitempty"`
 	VRRPIPTables                *IPTables  `json:"vrrp_iptables,omitempty"`
-	VRRPStartupDelay            Duration   `json:"vrrp_startup_delay,omitempty"`
-	VRRPNotifyPriorityChanges   bool       `json:"vrrp_notify_priority_changes,omitempty"`
-	LogUnknownVRIDs             bool       `json:"log_unknown_vrids,omitempty"`
-	StateDumpFile               string     `json:"state_dump_file,omitempty"` // SIGUSR1's dump file (keepalived 2.3.4)
-	VMACPrefix                  string     `json:"vmac_prefix"`
+	// Nftables is the inet table of the strict mode / no_accept rules
+	// ("keepalived" unless global_defs nftables names one); lvs-ha always
+	// uses nftables for them.
+	Nftables                  string   `json:"nftables"`
+	NftablesPriority          int      `json:"nftables_priority"`
+	NftablesCounters          bool     `json:"nftables_counters,omitempty"`
+	VRRPStartupDelay          Duration `json:"vrrp_startup_delay,omitempty"`
+	VRRPNotifyPriorityChanges bool     `json:"vrrp_notify_priority_changes,omitempty"`
+	LogUnknownVRIDs           bool     `json:"log_unknown_vrids,omitempty"`
+	StateDumpFile             string   `json:"state_dump_file,omitempty"` // SIGUSR1's dump file (keepalived 2.3.4)
+	VMACPrefix                string   `json:"vmac_prefix"`
 
 	ScriptUser           string `json:"script_user,omitempty"`
 	ScriptGroup          string `json:"script_group,omitempty"`

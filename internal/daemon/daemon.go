@@ -25,6 +25,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/internal/sdnotify"
 	"github.com/lvs-ha/lvs-ha/internal/status"
+	"github.com/lvs-ha/lvs-ha/internal/strictfw"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
@@ -96,6 +97,10 @@ type Options struct {
 	ifaceMTU    func(name string) (int, bool)
 	net         netConfig                     // static addresses, routes and rules; nil: the system's
 	uptime      func() (time.Duration, error) // nil: /proc/uptime
+	// newFirewall makes the strict mode / no_accept firewall; nil: nft,
+	// or none (a no-op) when newVRRP is set, so tests never touch the
+	// host's ruleset.
+	newFirewall func(strictfw.Options) strictfw.Firewall
 }
 
 // vrrpRunner is what the daemon needs of the VRRP runner.
@@ -121,6 +126,7 @@ type Daemon struct {
 	now     func() time.Time
 	lvs     *lvs
 	syncd   *syncd
+	strict  *strictd
 	plan    atomic.Pointer[plan] // the configuration in effect
 	net     netConfig            // adds and removes the static entries
 	// fifos are the notify FIFOs, open while Run runs (nil otherwise).
@@ -213,8 +219,14 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 		openSync = func() (syncKernel, error) { return o.openIPVS() }
 	}
 	d.syncd = newSyncd(p.sync, syncdOptions{Logger: d.log, Open: openSync, Clock: o.clk, Sysctls: o.sysctls})
+	newFW := o.newFirewall
+	if newFW == nil && o.newVRRP != nil {
+		newFW = func(strictfw.Options) strictfw.Firewall { return noFirewall{} }
+	}
+	d.strict = newStrictd(strictPlanOf(p.cfg.Global, p.instances), d.log, newFW)
 	if d.vrrp != nil {
 		d.syncd.setSource(d.vrrp)
+		d.strict.setSource(d.vrrp)
 	}
 	d.setSourcesLocked()
 	return d, nil
@@ -231,6 +243,9 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 		// The sync daemons follow the lvs_sync_daemon instance's state.
 		OnTransition: func() {
 			if s := d.syncd; s != nil {
+				s.kick()
+			}
+			if s := d.strict; s != nil {
 				s.kick()
 			}
 		},
@@ -325,6 +340,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { return d.lvs.Run(gctx) })
 	g.Go(func() error { return d.syncd.Run(gctx) })
+	g.Go(func() error { return d.strict.Run(gctx) })
 	d.mu.Unlock()
 	d.startStatus(gctx, g)
 	d.metrics.ConfigReloaded(d.now(), nil)

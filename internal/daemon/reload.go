@@ -207,6 +207,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	applyStatics(d.net, d.log, d.plan.Load().statics, p.statics)
 	d.plan.Store(p)
 	d.syncd.commit(p.sync)
+	d.strict.commit(strictPlanOf(p.cfg.Global, p.instances))
 	d.metrics.SetUnsupportedKeywords(len(cfg.Unsupported))
 	ch, err := d.lvs.commit(d.gctx, p)
 	switch {
@@ -254,6 +255,7 @@ func (d *Daemon) reloadVRRPLocked(ctx context.Context, p *plan) error {
 		}
 		d.vrrp = r
 		d.syncd.setSource(r)
+		d.strict.setSource(r)
 		d.startVRRPLocked()
 		d.log.Info("reload: vrrp started", "instances", len(p.instances))
 	}

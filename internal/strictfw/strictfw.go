@@ -1,8 +1,9 @@
 // Package strictfw installs the nftables rules with which keepalived's
 // strict mode (vrrp_strict) and no_accept drop traffic to the virtual
-// addresses of instances that must not accept it: every instance not
-// MASTER, and a MASTER without accept mode (keepalived 2.2.7
-// vrrp_nftables.c, vrrp_handle_accept_mode).
+// addresses of a MASTER without accept mode, which holds them but must not
+// answer them (RFC 5798 Accept_Mode False; keepalived 2.2.7
+// vrrp_nftables.c, vrrp_handle_accept_mode). Which addresses those are is
+// the caller's business: this package only writes the table.
 //
 // All the rules live in one table lvs-ha owns (inet family, named by
 // global_defs nftables, "keepalived" by default as in keepalived); every
