@@ -377,18 +377,24 @@ var evidence = map[string]proof{
 	"vrrp_sync_group track_script":                p("TrackScripts", "TestVRRPConfigTranslation", "TestVRRPDrills"),
 
 	"global_defs fifo_write_vrrp_states_on_reload": p("FIFOWriteVRRPStatesOnReload", "TestFifoWriteVRRPStatesOnReload"),
+
+	"global_defs vrrp_strict":       p("Accept", "TestVRRPStrictNoAccept", "TestStrictPlanAndDrops"),
+	"global_defs nftables":          p("Nftables", "TestStrictdFollowsTransitions", "TestVRRPStrictNoAccept"),
+	"global_defs nftables_priority": p("NftablesPriority", "TestStrictPlanAndDrops", "TestScriptEmptyAndNamed"),
+	"global_defs nftables_counters": p("NftablesCounters", "TestVRRPStrictNoAccept", "TestScript"),
+	"vrrp_instance accept":          p("Accept", "TestVRRPStrictNoAccept", "TestStrictPlanAndDrops"),
+	"vrrp_instance no_accept":       p("Accept", "TestVRRPStrictNoAccept", "TestStrictdFollowsTransitions"),
+	"vrrp_instance strict_mode":     p("Accept", "TestStrictPlanAndDrops"),
 }
 
 // warnedNotes add to the warning of keywords lvs-ha parses but does not act on.
 var warnedNotes = map[string]string{
-	"accept":         "lvs-ha installs no firewall rules, so VIPs always accept traffic",
-	"no_accept":      "the firewall rules that drop traffic to VIPs are not installed",
-	"fast_recovery":  "lvs-ha always checks every URL at once and brings a checker up after one passing run, which is keepalived's behaviour with fast_recovery set",
-	"notify_deleted": "lvs-ha sends DELETED for a removed vrrp_instance, not yet for a sync group",
-	"router_id":      "keepalived uses it in e-mail alerts and SNMP, which lvs-ha does not send",
-	"strict_mode":    "its firewall rules (no_accept) are not installed; its configuration checks and adjustments are made",
-	"vrrp_iptables":  "no firewall rules are installed",
-	"vrrp_strict":    "its firewall rules (no_accept) are not installed; its configuration checks and adjustments are made",
+	"fast_recovery":    "lvs-ha always checks every URL at once and brings a checker up after one passing run, which is keepalived's behaviour with fast_recovery set",
+	"notify_deleted":   "lvs-ha sends DELETED for a removed vrrp_instance, not yet for a sync group",
+	"router_id":        "keepalived uses it in e-mail alerts and SNMP, which lvs-ha does not send",
+	"nftables_ifindex": "lvs-ha matches IPv6 link-local VIPs by interface name, keepalived's default",
+	"vrrp_ipsets":      "lvs-ha uses nftables sets for the no_accept rules, not ipsets",
+	"vrrp_iptables":    "lvs-ha always uses nftables for the no_accept rules (global_defs nftables), as Debian's keepalived does",
 }
 
 // settle gives a parsed keyword its status: Works with evidence, else

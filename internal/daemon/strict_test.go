@@ -89,6 +89,23 @@ vrrp_instance A {
 	if sp := strictPlanOf(cfg.Global, insts); sp.needed() || sp.opts.Table != "keepalived" || sp.opts.Priority != -1 {
 		t.Errorf("without strict mode: needed %v, opts %+v; want no table, keepalived's defaults", sp.needed(), sp.opts)
 	}
+	// strict_mode in one instance: that instance drops.
+	cfg = loadConf(t, `
+vrrp_instance A {
+    interface eth0
+    virtual_router_id 1
+    priority 100
+    version 3
+    strict_mode
+    virtual_ipaddress {
+        192.0.2.10/24
+    }
+}`)
+	insts, _, _ = vrrpConfig(cfg)
+	sp = strictPlanOf(cfg.Global, insts)
+	if got := strictDrops(sp, map[string]vrrp.State{"A": vrrp.StateMaster}); len(got) != 1 || got[0].Addr != netip.MustParseAddr("192.0.2.10") {
+		t.Errorf("strict_mode instance as MASTER drops %v, want 192.0.2.10", got)
+	}
 }
 
 // fakeFW records the firewall calls as strings on a channel.
