@@ -203,6 +203,11 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 	}
 	d.metrics = m
 	m.SetUnsupportedKeywords(len(cfg.Unsupported))
+	newFW := o.newFirewall
+	if newFW == nil && o.newVRRP != nil {
+		newFW = func(strictfw.Options) strictfw.Firewall { return noFirewall{} }
+	}
+	d.strict = newStrictd(strictPlanOf(p.cfg.Global, p.instances), d.log, newFW)
 	if len(p.instances) > 0 {
 		if d.vrrp, err = d.newVRRPRunner(p); err != nil {
 			return nil, err
@@ -219,14 +224,8 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 		openSync = func() (syncKernel, error) { return o.openIPVS() }
 	}
 	d.syncd = newSyncd(p.sync, syncdOptions{Logger: d.log, Open: openSync, Clock: o.clk, Sysctls: o.sysctls})
-	newFW := o.newFirewall
-	if newFW == nil && o.newVRRP != nil {
-		newFW = func(strictfw.Options) strictfw.Firewall { return noFirewall{} }
-	}
-	d.strict = newStrictd(strictPlanOf(p.cfg.Global, p.instances), d.log, newFW)
 	if d.vrrp != nil {
 		d.syncd.setSource(d.vrrp)
-		d.strict.setSource(d.vrrp)
 	}
 	d.setSourcesLocked()
 	return d, nil
@@ -245,9 +244,6 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 			if s := d.syncd; s != nil {
 				s.kick()
 			}
-			if s := d.strict; s != nil {
-				s.kick()
-			}
 		},
 		OnNotify: func(kind script.NotifyKind, name, state string, prio int) {
 			d.fifos.Load().VRRP(notifyfifo.VRRPLine(string(kind), name, state, prio))
@@ -261,7 +257,7 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 		return d.opts.newVRRP(ro)
 	}
 	ro.Conns = runner.SocketFactory{}
-	ro.VIPs = vip.New()
+	ro.VIPs = strictVIPs{VIPManager: vip.New(), s: d.strict}
 	ro.Routes = iproute.New()
 	ro.Announcer = garp.NewAnnouncer(garp.AnnouncerConfig{})
 	ro.Links = runner.NetlinkLinks{Options: track.WatchOptions{}}

@@ -255,7 +255,6 @@ func (d *Daemon) reloadVRRPLocked(ctx context.Context, p *plan) error {
 		}
 		d.vrrp = r
 		d.syncd.setSource(r)
-		d.strict.setSource(r)
 		d.startVRRPLocked()
 		d.log.Info("reload: vrrp started", "instances", len(p.instances))
 	}

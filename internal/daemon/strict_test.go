@@ -4,12 +4,10 @@ import (
 	"context"
 	"net/netip"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/lvs-ha/lvs-ha/internal/strictfw"
-	"github.com/lvs-ha/lvs-ha/vrrp"
-	"github.com/lvs-ha/lvs-ha/vrrp/runner"
+	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
 
 const strictConf = `
@@ -64,17 +62,17 @@ func TestStrictPlanAndDrops(t *testing.T) {
 	if !sp.needed() {
 		t.Fatal("not needed with a strict instance")
 	}
-	all := map[string]vrrp.State{"STRICT": vrrp.StateMaster, "ACCEPT": vrrp.StateMaster, "OWNER": vrrp.StateMaster}
-	want := []strictfw.Drop{
-		{Addr: netip.MustParseAddr("192.0.2.10"), Dev: "eth0"},
-		{Addr: netip.MustParseAddr("fe80::10"), Dev: "eth0"},
-		{Addr: netip.MustParseAddr("2001:db8::10"), Dev: "eth0"},
+	d := func(a, dev string) strictfw.Drop { return strictfw.Drop{Addr: netip.MustParseAddr(a), Dev: dev} }
+	held := map[strictfw.Drop]bool{
+		d("192.0.2.10", "eth0"): true, d("fe80::10", "eth0"): true, d("2001:db8::10", "eth0"): true,
+		d("192.0.2.20", "eth1"): true, d("192.0.2.30", "eth1"): true,
 	}
-	if got := strictDrops(sp, all); !slices.Equal(got, want) {
-		t.Errorf("drops as MASTER = %v, want %v", got, want)
+	want := []strictfw.Drop{d("192.0.2.10", "eth0"), d("2001:db8::10", "eth0"), d("fe80::10", "eth0")}
+	if got := strictDrops(sp, held); !slices.Equal(got, want) {
+		t.Errorf("drops with every VIP held = %v, want %v (not ACCEPT's, not the OWNER's)", got, want)
 	}
-	if got := strictDrops(sp, map[string]vrrp.State{"STRICT": vrrp.StateBackup, "ACCEPT": vrrp.StateMaster}); len(got) != 0 {
-		t.Errorf("drops as BACKUP = %v, want none", got)
+	if got := strictDrops(sp, map[strictfw.Drop]bool{d("192.0.2.20", "eth1"): true}); len(got) != 0 {
+		t.Errorf("drops with only ACCEPT's VIP held = %v, want none", got)
 	}
 	cfg = loadConf(t, `
 vrrp_instance A {
@@ -103,7 +101,7 @@ vrrp_instance A {
 }`)
 	insts, _, _ = vrrpConfig(cfg)
 	sp = strictPlanOf(cfg.Global, insts)
-	if got := strictDrops(sp, map[string]vrrp.State{"A": vrrp.StateMaster}); len(got) != 1 || got[0].Addr != netip.MustParseAddr("192.0.2.10") {
+	if got := strictDrops(sp, map[strictfw.Drop]bool{d("192.0.2.10", "eth0"): true}); len(got) != 1 {
 		t.Errorf("strict_mode instance as MASTER drops %v, want 192.0.2.10", got)
 	}
 }
@@ -133,53 +131,48 @@ func joinSp(s []string) string {
 
 func (f *fakeFW) Remove(context.Context) error { f.calls <- f.table + " remove"; return nil }
 
-type fakeSrc struct {
-	mu sync.Mutex
-	st runner.Stats
+type fakeVIPs struct{ calls chan string }
+
+func (f fakeVIPs) Add(a vip.Address) error { f.calls <- "add " + a.Prefix.Addr().String(); return nil }
+func (f fakeVIPs) Remove(a vip.Address) error {
+	f.calls <- "remove " + a.Prefix.Addr().String()
+	return nil
 }
 
-func (f *fakeSrc) Ready() <-chan struct{} { c := make(chan struct{}); close(c); return c }
-func (f *fakeSrc) Snapshot() runner.Stats {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.st
-}
-func (f *fakeSrc) set(name string, s vrrp.State) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.st.Instances = []runner.InstanceStats{{Name: name, State: s}}
-}
-
-// TestStrictdFollowsTransitions: the table is made at start (empty while
-// BACKUP), gets the VIPs when the instance becomes MASTER, loses them when
-// it leaves, moves to the new table name on reload, goes when no instance
-// needs it, and is removed at stop.
-func TestStrictdFollowsTransitions(t *testing.T) {
+// TestStrictdFollowsVIPs: the table is made at start (empty), gets a VIP
+// of the instance without accept before the VIP is added and loses it
+// after it is removed; an accept instance's VIP changes nothing; on reload
+// the table moves to its new name, goes when no instance needs it, and is
+// removed at stop.
+func TestStrictdFollowsVIPs(t *testing.T) {
 	cfg := loadConf(t, strictConf)
 	insts, _, _ := vrrpConfig(cfg)
 	calls := make(chan string, 16)
 	s := newStrictd(strictPlanOf(cfg.Global, insts), nil, func(o strictfw.Options) strictfw.Firewall {
 		return &fakeFW{table: o.Table, calls: calls}
 	})
-	src := &fakeSrc{}
-	src.set("STRICT", vrrp.StateBackup)
-	s.setSource(src)
+	vips := strictVIPs{VIPManager: fakeVIPs{calls}, s: s}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
 	expect := func(want string) {
 		t.Helper()
 		if got := <-calls; got != want {
-			t.Fatalf("firewall call %q, want %q", got, want)
+			t.Fatalf("call %q, want %q", got, want)
 		}
 	}
 	expect("lvs-ha set [")
-	src.set("STRICT", vrrp.StateMaster)
-	s.kick()
-	expect("lvs-ha set [192.0.2.10 fe80::10 2001:db8::10 ")
-	src.set("STRICT", vrrp.StateBackup)
-	s.kick()
+	strictVIP, acceptVIP := insts[0].VIPs[0], insts[1].VIPs[0]
+	go vips.Add(strictVIP)
+	expect("lvs-ha set [192.0.2.10 ")
+	expect("add 192.0.2.10")
+	go vips.Add(acceptVIP)
+	expect("add 192.0.2.20")
+	go vips.Remove(strictVIP)
+	expect("remove 192.0.2.10")
 	expect("lvs-ha set [")
+	go vips.Remove(acceptVIP)
+	expect("remove 192.0.2.20")
 
 	p := strictPlanOf(cfg.Global, insts)
 	p.opts.Table = "other"
