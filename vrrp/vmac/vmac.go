@@ -12,6 +12,7 @@ package vmac
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -95,9 +96,11 @@ func ParentSysctls(s Spec) []Sysctl {
 
 // Links creates and deletes macvlan interfaces.
 type Links interface {
-	// AddMacvlan creates s (mode private) and sets it up; an existing
-	// macvlan of that name on that parent with that MAC is reused.
+	// AddMacvlan creates s (mode private, down); an existing macvlan of
+	// that name on that parent with that MAC is reused.
 	AddMacvlan(s Spec) error
+	// SetUp sets the interface up.
+	SetUp(name string) error
 	// Delete removes the interface; a missing one is not an error.
 	Delete(name string) error
 }
@@ -151,10 +154,23 @@ func (m *Manager) Apply(next []Spec) error {
 			continue
 		}
 		m.up = append(m.up, s)
+		if !s.IPv6 {
+			// No IPv6 link-local on an IPv4 VMAC (keepalived sets
+			// addr_gen_mode none): the backup's VMAC would send DAD and
+			// router solicitations from the master's MAC and the
+			// switches would move the VMAC to the backup. Before it is up.
+			p := filepath.Join("net/ipv6/conf", s.Name, "addr_gen_mode")
+			if err := m.sysctls.Set(p, 1); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("vmac: %w", err))
+			}
+		}
 		for _, c := range VMACSysctls(s) {
 			if err := m.sysctls.Set(c.Path(), c.Value); err != nil {
 				errs = append(errs, fmt.Errorf("vmac: %w", err))
 			}
+		}
+		if err := m.links.SetUp(s.Name); err != nil {
+			errs = append(errs, fmt.Errorf("vmac: set %s up: %w", s.Name, err))
 		}
 		if ps := ParentSysctls(s); len(ps) > 0 {
 			m.parents[s.Parent]++
@@ -239,17 +255,23 @@ func (NetlinkLinks) AddMacvlan(s Spec) error {
 		if !ok || mv.Attrs().ParentIndex != parent.Attrs().Index || mv.Attrs().HardwareAddr.String() != s.MAC.String() {
 			return fmt.Errorf("interface %s exists and is not this VMAC", s.Name)
 		}
-		return netlink.LinkSetUp(l)
+		return nil
 	}
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = s.Name
 	attrs.ParentIndex = parent.Attrs().Index
 	attrs.HardwareAddr = s.MAC
 	mv := &netlink.Macvlan{LinkAttrs: attrs, Mode: netlink.MACVLAN_MODE_PRIVATE}
-	if err := netlink.LinkAdd(mv); err != nil {
+	return netlink.LinkAdd(mv)
+}
+
+// SetUp implements Links.
+func (NetlinkLinks) SetUp(name string) error {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
 		return err
 	}
-	return netlink.LinkSetUp(mv)
+	return netlink.LinkSetUp(l)
 }
 
 // Delete implements Links.

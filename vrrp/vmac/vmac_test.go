@@ -57,6 +57,11 @@ func (f *fakeLinks) AddMacvlan(s Spec) error {
 	return nil
 }
 
+func (f *fakeLinks) SetUp(name string) error {
+	f.log = append(f.log, "up "+name)
+	return nil
+}
+
 func (f *fakeLinks) Delete(name string) error {
 	delete(f.links, name)
 	f.log = append(f.log, "del "+name)
@@ -83,10 +88,14 @@ func TestManagerCreatesSetsAndRestores(t *testing.T) {
 	for p, v := range map[string]int{
 		"net/ipv4/conf/vrrp.1/arp_ignore": 1, "net/ipv4/conf/vrrp.1/accept_local": 1, "net/ipv4/conf/vrrp.1/rp_filter": 0,
 		"net/ipv4/conf/vrrp.2/promote_secondaries": 1, "net/ipv4/conf/eth0/arp_ignore": 1, "net/ipv4/conf/eth0/arp_filter": 1,
+		"net/ipv6/conf/vrrp.1/addr_gen_mode": 1,
 	} {
 		if sys[p] != v {
 			t.Errorf("%s = %d, want %d", p, sys[p], v)
 		}
+	}
+	if want := []string{"add vrrp.1", "up vrrp.1", "add vrrp.2", "up vrrp.2"}; !slices.Equal(links.log, want) {
+		t.Errorf("links %q, want %q", links.log, want)
 	}
 	// Dropping one VMAC keeps the parent's settings (b is still on it).
 	if err := m.Apply([]Spec{b}); err != nil {
