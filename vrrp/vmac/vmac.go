@@ -83,15 +83,20 @@ func VMACSysctls(s Spec) []Sysctl {
 		Sysctl{s.Name, "promote_secondaries", 1})
 }
 
-// ParentSysctls are the settings keepalived puts on an IPv4 VMAC's parent
-// (arp_ignore 1, arp_filter 1: the parent does not answer ARP for the VIPs
-// on the VMAC with its own MAC); the old values are restored when the last
-// VMAC on the parent is removed. None for IPv6.
+// ParentSysctls are the settings put on an IPv4 VMAC's parent: keepalived's
+// arp_ignore 1 and arp_filter 1 (the parent does not answer ARP for the
+// VIPs on the VMAC with its own MAC), and, unlike keepalived, arp_announce 2:
+// replies from a VIP leave through the parent (its subnet route comes
+// first), and with arp_announce 0 the parent's ARP requests for the client
+// would carry the VIP as sender address with the parent's MAC, repointing
+// the client's neighbour entry for the VIP away from the virtual MAC (seen
+// in the VMAC drill, integration/vmvmac). The old values are restored when
+// the last VMAC on the parent is removed. None for IPv6.
 func ParentSysctls(s Spec) []Sysctl {
 	if s.IPv6 {
 		return nil
 	}
-	return []Sysctl{{s.Parent, "arp_ignore", 1}, {s.Parent, "arp_filter", 1}}
+	return []Sysctl{{s.Parent, "arp_ignore", 1}, {s.Parent, "arp_filter", 1}, {s.Parent, "arp_announce", 2}}
 }
 
 // Links creates and deletes macvlan interfaces.

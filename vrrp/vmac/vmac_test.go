@@ -27,7 +27,7 @@ func TestSysctlPlanIsKeepalived(t *testing.T) {
 	if got := VMACSysctls(s); !slices.Equal(got, want) {
 		t.Errorf("VMACSysctls = %v, want %v", got, want)
 	}
-	if got, want := ParentSysctls(s), []Sysctl{{"eth0", "arp_ignore", 1}, {"eth0", "arp_filter", 1}}; !slices.Equal(got, want) {
+	if got, want := ParentSysctls(s), []Sysctl{{"eth0", "arp_ignore", 1}, {"eth0", "arp_filter", 1}, {"eth0", "arp_announce", 2}}; !slices.Equal(got, want) {
 		t.Errorf("ParentSysctls = %v, want %v", got, want)
 	}
 	s.IPv6 = true
