@@ -4,6 +4,7 @@ package vmvmac
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
 	"github.com/lvs-ha/lvs-ha/internal/vmlab"
 	"github.com/lvs-ha/lvs-ha/internal/vmtest"
+	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
 )
 
@@ -26,7 +28,7 @@ const (
 	vmac = "00:00:5e:00:01:33" // VRID 51
 )
 
-func conf(iface string) string {
+func conf(iface, extra string) string {
 	return fmt.Sprintf(`global_defs {
     vrrp_garp_master_repeat 3
 }
@@ -38,11 +40,11 @@ vrrp_instance VI_1 {
     virtual_router_id 51
     advert_int 1
     use_vmac
-    virtual_ipaddress {
+%s    virtual_ipaddress {
         %s/24
     }
 }
-`, iface, vip)
+`, iface, extra, vip)
 }
 
 // sysctl reads a /proc/sys value in n.
@@ -73,16 +75,30 @@ func reach(client *netlab.Node) (string, error) {
 	return vmlab.Get(client.HTTPClient(), fmt.Sprintf("http://%s:%d/", vip, port), port)
 }
 
+// TestVMACFailover: the client's neighbour entry for the VIP is the
+// virtual MAC before and after a failover, the client reaches the VIP
+// through it, the VIP is on the VMAC, and a stopped director removed its
+// VMAC and restored its interface's settings. With vmac_xmit_base the
+// adverts leave through the interface (the VMAC carries only the VIPs).
 func TestVMACFailover(t *testing.T) {
 	vmtest.Require(t)
 	vmlab.RequireLvsHA(t)
+	for _, tc := range []struct{ name, extra string }{
+		{"use_vmac", ""},
+		{"vmac_xmit_base", "    vmac_xmit_base\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { drill(t, tc.extra) })
+	}
+}
+
+func drill(t *testing.T, extra string) {
 	lab := netlab.New(t, netlab.Options{Subnet4: netip.MustParsePrefix("192.0.2.0/24")})
 	client := lab.AddNode("client", "192.0.2.1/24")
 	lvs1 := lab.AddNode("lvs1", "192.0.2.2/24")
 	lvs2 := lab.AddNode("lvs2", "192.0.2.3/24")
 	tmp := t.TempDir()
 	cf := filepath.Join(tmp, "keepalived.conf")
-	if err := os.WriteFile(cf, []byte(conf(lvs1.IfName())), 0o644); err != nil {
+	if err := os.WriteFile(cf, []byte(conf(lvs1.IfName(), extra)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	vmlab.Serve(t, lvs1, port)
@@ -155,6 +171,15 @@ func TestVMACFailover(t *testing.T) {
 	if err != nil || mac.String() != vmac {
 		t.Fatalf("client's neighbour entry for the VIP after failover: %v %v, want %s", mac, err, vmac)
 	}
+	// The master's adverts come from the virtual MAC, or with vmac_xmit_base
+	// from its interface's MAC.
+	wantSrc := vmac
+	if extra != "" {
+		wantSrc = lvs2.MAC().String()
+	}
+	if got := advertSource(t, client); got != wantSrc {
+		t.Errorf("adverts from %s, want %s", got, wantSrc)
+	}
 	// The VIP is on lvs2's VMAC, not on its interface.
 	if ok, err := lvs2.HasAddr(netip.MustParseAddr(vip)); ok || err != nil {
 		t.Errorf("lvs2 has the VIP on %s: %v %v", lvs2.IfName(), ok, err)
@@ -163,4 +188,40 @@ func TestVMACFailover(t *testing.T) {
 	if len(addrs) != 1 || addrs[0].IP.String() != vip {
 		t.Errorf("lvs2's vrrp.51 addresses %v, want the VIP", addrs)
 	}
+}
+
+// advertSource returns the source MAC of the next VRRP advert n receives.
+func advertSource(t *testing.T, n *netlab.Node) string {
+	t.Helper()
+	var src string
+	err := n.Do(func() error {
+		ifi, err := net.InterfaceByName(n.IfName())
+		if err != nil {
+			return err
+		}
+		c, err := packet.Listen(ifi, packet.Raw, 0x0800, nil)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if err := c.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			return err
+		}
+		buf := make([]byte, 1500)
+		for {
+			k, _, err := c.ReadFrom(buf)
+			if err != nil {
+				return err
+			}
+			// Ethernet (14) + IPv4 protocol byte at 9.
+			if k >= 34 && buf[14+9] == 112 {
+				src = net.HardwareAddr(buf[6:12]).String()
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("capturing an advert in %s: %v", n.Name(), err)
+	}
+	return src
 }
