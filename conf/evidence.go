@@ -29,7 +29,7 @@ var evidence = map[string]proof{
 	"vrrp_instance track_src_ip":                  p("TrackSrcIP", "TestRunnerTrackSrcIP", "TestVRRPTrackSrcIP"),
 	"vrrp_instance promote_secondaries":           p("PromoteSecondaries", "TestRunnerPromoteSecondaries", "TestVRRPPromoteSecondaries"),
 	"vrrp_instance notify_deleted":                p("DeletedSet", "TestRunnerNotifyDeleted"),
-	"vrrp_instance use_vmac":                      p("VRRPInstance.UseVMAC", "TestVMACFailover", "TestVMACTranslation", "TestDaemonVMACStartReloadStop", "TestManagerCreatesSetsAndRestores"),
+	"vrrp_instance use_vmac":                      p("VRRPInstance.UseVMAC", "TestVMACFailover", "TestVMACMixedKeepalived", "TestVMACTranslation", "TestDaemonVMACStartReloadStop", "TestManagerCreatesSetsAndRestores"),
 	"vrrp_instance vmac_xmit_base":                p("VMACXmitBase", "TestVMACFailover", "TestVMACTranslation"),
 	"global_defs vmac_prefix":                     p("VMACPrefix", "TestVMACTranslation", "TestDaemonVMACStartReloadStop"),
 	"global_defs enable_script_security":          p("EnableScriptSecurity", "TestScriptSecurityDisablesInsecureScripts", "TestScriptSecurityViolationWarning"),
