@@ -1,8 +1,11 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/vrrp/vmac"
@@ -28,9 +31,9 @@ func vmacOf(g conf.GlobalDefs, in *conf.VRRPInstance) (vmac.Spec, bool, error) {
 	}
 	s.MAC = vmac.MAC(uint8(in.VRID), s.IPv6)
 	if in.VMACAddr != "" {
-		m, err := net.ParseMAC(in.VMACAddr)
-		if err != nil || len(m) != 6 {
-			return s, false, fmt.Errorf("vrrp_instance %s: use_vmac address %q is not a MAC address", in.Name, in.VMACAddr)
+		m, err := parseVMAC(in.VMACAddr, uint8(in.VRID))
+		if err != nil {
+			return s, false, fmt.Errorf("vrrp_instance %s: use_vmac address %q: %w", in.Name, in.VMACAddr, err)
 		}
 		s.MAC = m
 	}
@@ -61,4 +64,25 @@ func (d *Daemon) applyVMACs(next []vmac.Spec) {
 	if err := d.vmacs.Apply(next); err != nil {
 		d.log.Error("VMAC interfaces", "error", err)
 	}
+}
+
+// parseVMAC parses use_vmac's MAC as keepalived: 5 or 6 octets of 1 or 2
+// hex digits; with 5 the sixth is the VRID.
+func parseVMAC(s string, vrid uint8) (net.HardwareAddr, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 5 && len(parts) != 6 {
+		return nil, errors.New("not 5 or 6 octets")
+	}
+	m := make(net.HardwareAddr, 0, 6)
+	for _, p := range parts {
+		b, err := strconv.ParseUint(p, 16, 8)
+		if err != nil || len(p) > 2 {
+			return nil, fmt.Errorf("octet %q", p)
+		}
+		m = append(m, byte(b))
+	}
+	if len(m) == 5 {
+		m = append(m, vrid)
+	}
+	return m, nil
 }

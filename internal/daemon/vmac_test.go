@@ -57,6 +57,9 @@ func TestVMACTranslation(t *testing.T) {
 		{"", "    use_vmac\n", "vrrp.51", "vrrp.51", "vrrp.51@eth0=00:00:5e:00:01:33"},
 		{"    vmac_prefix vm\n", "    use_vmac\n", "vm.51", "vm.51", "vm.51@eth0=00:00:5e:00:01:33"},
 		{"", "    use_vmac vip51 02:00:00:00:00:51\n", "vip51", "vip51", "vip51@eth0=02:00:00:00:00:51"},
+		{"", "    use_vmac 2:a:0:0:1\n", "vrrp.51", "vrrp.51", "vrrp.51@eth0=02:0a:00:00:01:33"},         // 5 octets: VRID appended
+		{"", "    use_vmac 03:00:00:00:00:01\n", "vrrp.51", "vrrp.51", "vrrp.51@eth0=00:00:5e:00:01:33"}, // multicast: ignored
+		{"", "    use_vmac 00:00:5e:00:02:07\n", "vrrp.51", "vrrp.51", "vrrp.51@eth0=00:00:5e:00:01:33"}, // RFC 5798: ignored
 		{"", "    use_vmac\n    vmac_xmit_base\n", "eth0", "vrrp.51", "vrrp.51@eth0=00:00:5e:00:01:33"},
 	} {
 		p, ds := check(loadConf(t, vmacConf(tc.global, tc.inst)), &Options{})
