@@ -460,6 +460,12 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 		warn("unicast with use_vmac requires vmac_xmit_base - setting it")
 		v.VMACXmitBase = true
 	}
+	if v.UseVMAC && v.Family == Inet6 {
+		// Not built yet: keepalived gives an IPv6 VMAC a link-local
+		// address of its own; without one the adverts cannot leave it.
+		warn("use_vmac on an IPv6 instance is not supported by lvs-ha yet - ignoring")
+		v.UseVMAC = false
+	}
 	if v.UseVMAC && v.StrictMode && v.VMACAddr != "" {
 		warn("cannot specify a VMAC address in strict mode - clearing")
 		v.VMACAddr = ""

@@ -523,7 +523,10 @@ func (l *loader) viUnicastPeers(n *syntax.Node, v *vi) {
 	})
 }
 
-var macRE = regexp.MustCompile(`^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){4,5}$`)
+var (
+	macRE      = regexp.MustCompile(`^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){4,5}$`)
+	rfc5798MAC = regexp.MustCompile(`^0{0,2}:0{0,2}:5e:0{0,2}:0?[12]:`)
+)
 
 func (l *loader) viUseVMAC(n *syntax.Node, v *vi) {
 	v.UseVMAC = true
@@ -534,7 +537,16 @@ func (l *loader) viUseVMAC(n *syntax.Node, v *vi) {
 				l.errf(w.Pos, "use_vmac MAC address given twice")
 				continue
 			}
-			v.VMACAddr = strings.ToLower(w.Text)
+			mac := strings.ToLower(w.Text)
+			first, _ := strconv.ParseUint(strings.Split(mac, ":")[0], 16, 8)
+			switch {
+			case first&1 != 0:
+				l.warnf(w.Pos, "VMAC MAC address is multicast %s - ignoring", w.Text)
+			case strings.Count(mac, ":") == 5 && rfc5798MAC.MatchString(mac):
+				l.warnf(w.Pos, "VMAC MAC address not allowed to be RFC5798 address (%s) - ignoring", w.Text)
+			default:
+				v.VMACAddr = mac // 5 octets: the VRID is the sixth (keepalived)
+			}
 			continue
 		}
 		if v.VMACName != "" {

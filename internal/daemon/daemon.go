@@ -31,6 +31,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
+	"github.com/lvs-ha/lvs-ha/vrrp/vmac"
 )
 
 // DefaultDumpFile is where SIGUSR1 writes the state dump (keepalived writes
@@ -96,6 +97,7 @@ type Options struct {
 	sysctls     sysctlIO      // net.ipv4.vs sysctls; nil: procVS
 	ifaceMTU    func(name string) (int, bool)
 	net         netConfig                     // static addresses, routes and rules; nil: the system's
+	vmacs       vmacs                         // use_vmac interfaces; nil: the system's
 	uptime      func() (time.Duration, error) // nil: /proc/uptime
 	// newFirewall makes the strict mode / no_accept firewall; nil: nft,
 	// or none (a no-op) when newVRRP is set, so tests never touch the
@@ -129,6 +131,7 @@ type Daemon struct {
 	strict  *strictd
 	plan    atomic.Pointer[plan] // the configuration in effect
 	net     netConfig            // adds and removes the static entries
+	vmacs   vmacs                // creates and removes the use_vmac interfaces
 	// fifos are the notify FIFOs, open while Run runs (nil otherwise).
 	fifos atomic.Pointer[notifyfifo.Set]
 
@@ -196,6 +199,9 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 	}
 	if d.net = o.net; d.net == nil {
 		d.net = newSysNet()
+	}
+	if d.vmacs = o.vmacs; d.vmacs == nil {
+		d.vmacs = vmac.NewManager(vmac.NetlinkLinks{}, vmac.ProcSys{})
 	}
 	m, err := metrics.New(d.reg, metrics.Options{})
 	if err != nil {
@@ -326,6 +332,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// The static entries first, as keepalived sets them before its
 	// instances start; they go after everything else has stopped.
 	applyStatics(d.net, d.log, statics{}, d.plan.Load().statics)
+	d.applyVMACs(d.plan.Load().vmacs)
 	d.g, d.gctx = g, gctx
 	// READY once the VRRP sockets are open and the first IPVS apply was
 	// attempted.
@@ -377,6 +384,7 @@ loop:
 	err := g.Wait()
 	d.mu.Lock()
 	d.g, d.gctx = nil, nil
+	d.applyVMACs(nil)
 	applyStatics(d.net, d.log, d.plan.Load().statics, statics{})
 	d.mu.Unlock()
 	return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
@@ -12,6 +13,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
+	"github.com/lvs-ha/lvs-ha/vrrp/vmac"
 )
 
 // ErrNotRunning is returned by Reload outside Run.
@@ -53,9 +55,10 @@ type plan struct {
 	logAll    map[string]bool     // checks with log_all_failures
 	timeouts  *ipvs.Timeouts      // lvs_timeouts (zero fields: the kernel's original value); nil: none
 	stop      stopMode
-	sync      syncPlan // lvs_sync_daemon and the net.ipv4.vs sysctls
-	statics   statics  // static_ipaddress, static_routes, static_rules
-	fifos     fifoPlan // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (opened at Run; a reload keeps them)
+	sync      syncPlan    // lvs_sync_daemon and the net.ipv4.vs sysctls
+	statics   statics     // static_ipaddress, static_routes, static_rules
+	vmacs     []vmac.Spec // use_vmac interfaces
+	fifos     fifoPlan    // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (opened at Run; a reload keeps them)
 	// warnings are the build's findings that do not stop it (script
 	// security), each at its location.
 	warnings syntax.Diagnostics
@@ -80,6 +83,9 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 		return nil, err
 	}
 	if p.statics, err = staticsOf(cfg); err != nil {
+		return nil, err
+	}
+	if p.vmacs, err = vmacsOf(cfg); err != nil {
 		return nil, err
 	}
 	vss, err := virtualServers(cfg)
@@ -201,10 +207,14 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	if !p.fifos.equal(d.plan.Load().fifos) {
 		d.log.Warn("reload: notify FIFO changes take effect at the next restart; the FIFOs opened at start stay")
 	}
+	// The new VMACs before the instances that use them; the old ones go
+	// after the instances that used them.
+	d.applyVMACs(append(slices.Clone(d.plan.Load().vmacs), p.vmacs...))
 	if err := d.reloadVRRPLocked(ctx, p); err != nil {
 		return fmt.Errorf("vrrp: %w", err)
 	}
 	applyStatics(d.net, d.log, d.plan.Load().statics, p.statics)
+	d.applyVMACs(p.vmacs)
 	d.plan.Store(p)
 	d.syncd.commit(p.sync)
 	d.strict.commit(strictPlanOf(p.cfg.Global, p.instances))

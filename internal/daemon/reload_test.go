@@ -164,6 +164,7 @@ type testDaemon struct {
 	broken  string   // a check ID whose checker is nil (a plan the health runner refuses)
 	logs    *logBuf
 	net     *fakeNet // static addresses, routes and rules
+	vmacs   *fakeVMACs
 	addr    string
 	stop    func()
 }
@@ -179,6 +180,7 @@ func newTestDaemon(t *testing.T, src string, withVRRP, listen bool) *testDaemon 
 		signals: make(chan os.Signal, 4),
 		logs:    &logBuf{},
 		net:     &fakeNet{},
+		vmacs:   &fakeVMACs{},
 	}
 	if err := os.WriteFile(td.file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -196,6 +198,7 @@ func newTestDaemon(t *testing.T, src string, withVRRP, listen bool) *testDaemon 
 		DumpFile:      filepath.Join(t.TempDir(), "lvs-ha.state"),
 		Notifier:      td.notify,
 		net:           td.net,
+		vmacs:         td.vmacs,
 		openIPVS:      func() (ipvsKernel, error) { return td.kernel, nil },
 		wrapChecker: func(id string, _ healthcheck.Checker) healthcheck.Checker {
 			if id == td.broken {

@@ -134,9 +134,20 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 			m.UnicastPeerTTLs = append(m.UnicastPeerTTLs, vrrp.PeerTTL{Peer: p.Addr, Min: uint8(p.MinTTL), Max: uint8(p.MaxTTL)})
 		}
 	}
+	// With use_vmac the VIPs go on the VMAC, and so do the adverts unless
+	// vmac_xmit_base (keepalived).
+	iface, vipIface := in.Interface, in.Interface
+	if vm, ok, err := vmacOf(g, in); err != nil {
+		return runner.InstanceConfig{}, err
+	} else if ok {
+		vipIface = vm.Name
+		if !in.VMACXmitBase {
+			iface = vm.Name
+		}
+	}
 	ic := runner.InstanceConfig{
 		Machine:            m,
-		Interface:          in.Interface,
+		Interface:          iface,
 		SrcAddr:            in.SrcIP,
 		DontTrackPrimary:   in.DontTrackPrimary,
 		Notify:             notifyScripts(in.Notify),
@@ -153,14 +164,14 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 		ic.McastGroup = in.McastDstIP
 	}
 	for _, v := range in.VIPs {
-		a, err := vipAddress(v, in.Interface)
+		a, err := vipAddress(v, vipIface)
 		if err != nil {
 			return ic, err
 		}
 		ic.VIPs = append(ic.VIPs, a)
 	}
 	for _, v := range in.ExcludedVIPs {
-		a, err := vipAddress(v, in.Interface)
+		a, err := vipAddress(v, vipIface)
 		if err != nil {
 			return ic, err
 		}

@@ -62,7 +62,8 @@ type Conn struct {
 // Open validates cfg, looks up the interface and its source address and opens the
 // socket, all in the calling thread's network namespace. The source address is the
 // configured one (mcast_src_ip / unicast_src_ip), else the interface's primary IPv4
-// address or its IPv6 link-local address (RFC 5798 section 5.1.2.1; a tentative one
+// address (a macvlan's parent's: keepalived's use_vmac) or its IPv6 link-local
+// address (RFC 5798 section 5.1.2.1; a tentative one
 // only if there is no other, in which case sends fail until DAD completes; with
 // none, Open fails with [ErrNoSource] and may be retried).
 func Open(cfg Config) (*Conn, error) {
@@ -82,9 +83,17 @@ func Open(cfg Config) (*Conn, error) {
 		group:   cfg.group(),
 		dsts:    cfg.destinations(),
 	}
+	srcLink := link
+	if mv, ok := link.(*netlink.Macvlan); ok && !cfg.IPv6 {
+		// A VMAC (keepalived use_vmac): the IPv4 source is the parent's
+		// primary address, as keepalived's, not a VIP on the VMAC.
+		if p, err := netlink.LinkByIndex(mv.Attrs().ParentIndex); err == nil {
+			srcLink = p
+		}
+	}
 	if cfg.Src.IsValid() {
 		c.src = cfg.Src.Unmap().WithZone("")
-	} else if c.src, err = defaultSource(link, cfg.IPv6); err != nil {
+	} else if c.src, err = defaultSource(srcLink, cfg.IPv6); err != nil {
 		return nil, err
 	}
 	if err := c.open(); err != nil {

@@ -1,0 +1,133 @@
+package vmac
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+func TestNameAndMAC(t *testing.T) {
+	if got := Name("", 51); got != "vrrp.51" {
+		t.Errorf("Name default = %q, want vrrp.51 (keepalived's default)", got)
+	}
+	if got := Name("vm", 7); got != "vm.7" {
+		t.Errorf("Name(vm, 7) = %q", got)
+	}
+	if got := MAC(51, false).String(); got != "00:00:5e:00:01:33" {
+		t.Errorf("IPv4 MAC = %s", got)
+	}
+	if got := MAC(255, true).String(); got != "00:00:5e:00:02:ff" {
+		t.Errorf("IPv6 MAC = %s", got)
+	}
+}
+
+func TestSysctlPlanIsKeepalived(t *testing.T) {
+	s := Spec{Name: "vrrp.1", Parent: "eth0", MAC: MAC(1, false)}
+	want := []Sysctl{{"vrrp.1", "arp_ignore", 1}, {"vrrp.1", "accept_local", 1}, {"vrrp.1", "rp_filter", 0}, {"vrrp.1", "promote_secondaries", 1}}
+	if got := VMACSysctls(s); !slices.Equal(got, want) {
+		t.Errorf("VMACSysctls = %v, want %v", got, want)
+	}
+	if got, want := ParentSysctls(s), []Sysctl{{"eth0", "arp_ignore", 1}, {"eth0", "arp_filter", 1}, {"eth0", "arp_announce", 2}}; !slices.Equal(got, want) {
+		t.Errorf("ParentSysctls = %v, want %v", got, want)
+	}
+	s.IPv6 = true
+	if got := VMACSysctls(s); !slices.Equal(got, []Sysctl{{"vrrp.1", "arp_ignore", 1}}) {
+		t.Errorf("IPv6 VMACSysctls = %v", got)
+	}
+	if got := ParentSysctls(s); got != nil {
+		t.Errorf("IPv6 ParentSysctls = %v, want none", got)
+	}
+	if got := (Sysctl{"eth0", "arp_filter", 1}).Path(); got != "net/ipv4/conf/eth0/arp_filter" {
+		t.Errorf("Path = %q", got)
+	}
+}
+
+type fakeLinks struct {
+	links map[string]Spec
+	log   []string
+	fail  string
+}
+
+func (f *fakeLinks) AddMacvlan(s Spec) error {
+	if s.Name == f.fail {
+		return errors.New("boom")
+	}
+	f.links[s.Name] = s
+	f.log = append(f.log, "add "+s.Name)
+	return nil
+}
+
+func (f *fakeLinks) SetUp(name string) error {
+	f.log = append(f.log, "up "+name)
+	return nil
+}
+
+func (f *fakeLinks) Delete(name string) error {
+	delete(f.links, name)
+	f.log = append(f.log, "del "+name)
+	return nil
+}
+
+type fakeSys map[string]int
+
+func (f fakeSys) Get(p string) (int, error) { return f[p], nil }
+func (f fakeSys) Set(p string, v int) error { f[p] = v; return nil }
+
+func TestManagerCreatesSetsAndRestores(t *testing.T) {
+	links := &fakeLinks{links: map[string]Spec{}}
+	sys := fakeSys{"net/ipv4/conf/eth0/arp_ignore": 2, "net/ipv4/conf/eth0/arp_filter": 0}
+	m := NewManager(links, sys)
+	a := Spec{Name: "vrrp.1", Parent: "eth0", MAC: MAC(1, false)}
+	b := Spec{Name: "vrrp.2", Parent: "eth0", MAC: MAC(2, false)}
+	if err := m.Apply([]Spec{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if len(links.links) != 2 {
+		t.Fatalf("links = %v", links.links)
+	}
+	for p, v := range map[string]int{
+		"net/ipv4/conf/vrrp.1/arp_ignore": 1, "net/ipv4/conf/vrrp.1/accept_local": 1, "net/ipv4/conf/vrrp.1/rp_filter": 0,
+		"net/ipv4/conf/vrrp.2/promote_secondaries": 1, "net/ipv4/conf/eth0/arp_ignore": 1, "net/ipv4/conf/eth0/arp_filter": 1,
+		"net/ipv6/conf/vrrp.1/addr_gen_mode": 1,
+	} {
+		if sys[p] != v {
+			t.Errorf("%s = %d, want %d", p, sys[p], v)
+		}
+	}
+	if want := []string{"add vrrp.1", "up vrrp.1", "add vrrp.2", "up vrrp.2"}; !slices.Equal(links.log, want) {
+		t.Errorf("links %q, want %q", links.log, want)
+	}
+	// Dropping one VMAC keeps the parent's settings (b is still on it).
+	if err := m.Apply([]Spec{b}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := links.links["vrrp.1"]; ok || sys["net/ipv4/conf/eth0/arp_ignore"] != 1 {
+		t.Errorf("after dropping vrrp.1: links %v, eth0 arp_ignore %d", links.links, sys["net/ipv4/conf/eth0/arp_ignore"])
+	}
+	// Apply again is a no-op.
+	n := len(links.log)
+	if err := m.Apply([]Spec{b}); err != nil || len(links.log) != n {
+		t.Errorf("re-Apply: err %v, log %v", err, links.log[n:])
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(links.links) != 0 {
+		t.Errorf("after Close links = %v", links.links)
+	}
+	if sys["net/ipv4/conf/eth0/arp_ignore"] != 2 || sys["net/ipv4/conf/eth0/arp_filter"] != 0 {
+		t.Errorf("parent not restored: %v", sys)
+	}
+}
+
+func TestManagerCarriesOnAfterAnError(t *testing.T) {
+	links := &fakeLinks{links: map[string]Spec{}, fail: "vrrp.1"}
+	m := NewManager(links, fakeSys{})
+	err := m.Apply([]Spec{{Name: "vrrp.1", Parent: "eth0", MAC: MAC(1, false)}, {Name: "vrrp.2", Parent: "eth0", MAC: MAC(2, false)}})
+	if err == nil {
+		t.Fatal("no error for the failed VMAC")
+	}
+	if _, ok := links.links["vrrp.2"]; !ok {
+		t.Errorf("vrrp.2 not created after vrrp.1 failed")
+	}
+}
