@@ -79,3 +79,18 @@ func checkerWord(kind string) string {
 	}
 	return "CHECK" // HTTP_GET, SSL_GET, SMTP_CHECK
 }
+
+// VirtualServer is do_vs_notifies' SMTP_MSG_VS alert on a quorum change
+// (threshold is quorum ± hysteresis as keepalived computes it, sum the live
+// weight):
+//
+//	[router_id] Virtualserver [192.168.1.2]:tcp:80 - DOWN
+//	=> Lost quorum 2+0=2 <= 1 <=
+func VirtualServer(routerID, vs string, up bool, quorum, hysteresis uint32, threshold int64, sum uint64) Alert {
+	word, what := "DOWN", "Lost quorum"
+	if up {
+		word, what = "UP", "Gained quorum"
+	}
+	return Alert{fmt.Sprintf("[%s] Virtualserver %s - %s", routerID, vs, word),
+		fmt.Sprintf("=> %s %d+%d=%d <= %d <=", what, quorum, hysteresis, threshold, sum)}
+}
