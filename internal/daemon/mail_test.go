@@ -3,11 +3,13 @@ package daemon
 import (
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/conf"
+	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/mail"
 	"github.com/lvs-ha/lvs-ha/internal/mail/mailtest"
 	"github.com/lvs-ha/lvs-ha/internal/script"
@@ -62,6 +64,8 @@ func TestMailAlertsDaemon(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// the 250 after the dot may reach the sender after the mda has written
+	waitFor(t, "2 alerts counted sent", func() bool { return testutil.ToFloat64(td.d.mailCount.WithLabelValues(mail.ResultSent)) >= 2 })
 	td.stop()
 	if strings.Contains(got, "FAULT") {
 		t.Errorf("no_email_faults: FAULT mailed:\n%s", got)
@@ -167,5 +171,55 @@ func TestMailPlanDefaults(t *testing.T) {
 	}
 	if _, ok := mp.vrrpAlert(script.NotifyInstance, "VI_1", mail.Fault); ok {
 		t.Error("FAULT mailed with no_email_faults")
+	}
+}
+
+// alertsOf are the e-mail alerts among acts.
+func alertsOf(acts []action) []mail.Alert {
+	var as []mail.Alert
+	for _, a := range acts {
+		if a.alert != nil {
+			as = append(as, *a.alert)
+		}
+	}
+	return as
+}
+
+// TestLVSStateAlerts: lvsState's real server alerts (on by default) and a
+// virtual server's quorum alerts (with its smtp_alert), as keepalived's
+// checkers and do_vs_notifies word them; smtp_alert_checker off silences
+// the real servers.
+func TestLVSStateAlerts(t *testing.T) {
+	src := strings.Replace(mailConf("127.0.0.1:25", ""), "    lvs_sched wrr\n", "    lvs_sched wrr\n    quorum 3\n    smtp_alert\n", 1)
+	s := testPlan(t, src).lvs
+	down, _ := s.step(healthcheck.Transition{ID: checkID1, Up: false})
+	up, _ := s.step(healthcheck.Transition{ID: checkID1, Up: true})
+	want := []mail.Alert{
+		{Subject: "[lvs1] Realserver [10.0.0.1]:tcp:80 of virtual server [192.0.2.1]:tcp:80 - DOWN", Body: "=> TCP CHECK failed on service <="},
+		{Subject: "[lvs1] Virtualserver [192.0.2.1]:tcp:80 - DOWN", Body: "=> Lost quorum 3+0=3 <= 2 <="},
+		{Subject: "[lvs1] Realserver [10.0.0.1]:tcp:80 of virtual server [192.0.2.1]:tcp:80 - UP", Body: "=> TCP CHECK succeed on service <="},
+		{Subject: "[lvs1] Virtualserver [192.0.2.1]:tcp:80 - UP", Body: "=> Gained quorum 3+0=3 <= 3 <="},
+	}
+	if got := append(alertsOf(down), alertsOf(up)...); !slices.Equal(got, want) {
+		t.Errorf("alerts\n got %q\nwant %q", got, want)
+	}
+	s = testPlan(t, strings.Replace(src, "    smtp_server", "    smtp_alert_checker off\n    smtp_server", 1)).lvs
+	down, _ = s.step(healthcheck.Transition{ID: checkID1, Up: false})
+	if got := alertsOf(down); len(got) != 1 || !strings.Contains(got[0].Subject, "Virtualserver") {
+		t.Errorf("smtp_alert_checker off: alerts %q, want the virtual server's only", got)
+	}
+}
+
+// TestMailSyncGroup: a vrrp_sync_group with smtp_alert mails its
+// transitions, as vrrp_sync_group_smtp_notifier.
+func TestMailSyncGroup(t *testing.T) {
+	src := mailConf("127.0.0.1:25", "") + "vrrp_sync_group VG {\n    group {\n        VI_1\n    }\n    smtp_alert\n}\n"
+	mp := newMailPlan(loadConf(t, src))
+	a, ok := mp.vrrpAlert(script.NotifyGroup, "VG", mail.Master)
+	if want := (mail.Alert{Subject: "[lvs1] VRRP Group VG - Entering MASTER state", Body: "=> All VRRP group instances are now in MASTER state <="}); !ok || a != want {
+		t.Errorf("group alert %q %v, want %q", a, ok, want)
+	}
+	if _, ok := mp.vrrpAlert(script.NotifyInstance, "VI_1", mail.Master); ok {
+		t.Error("the member instance mails without its own smtp_alert")
 	}
 }

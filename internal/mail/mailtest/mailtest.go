@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -30,6 +31,16 @@ func OpenSMTPD(t testing.TB) (addr, mbox string) {
 	if os.Geteuid() != 0 {
 		skip("OpenSMTPD needs root")
 	}
+	// One smtpd at a time on this host (test binaries run in parallel):
+	// every instance shares the control socket /var/run/smtpd.sock.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "lvsha-smtpd.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Close() }) // registered first: runs after smtpd has exited
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +73,8 @@ func OpenSMTPD(t testing.TB) (addr, mbox string) {
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, "-d", "-f", cfg)
 	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		cancel()
 		t.Fatal(err)
