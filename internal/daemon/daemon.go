@@ -127,9 +127,8 @@ type Daemon struct {
 	// fifos are the notify FIFOs, open while Run runs (nil otherwise).
 	fifos atomic.Pointer[notifyfifo.Set]
 	// mailer sends the e-mail alerts while Run runs (nil otherwise or
-	// without alerts); mailCount is lvs_ha_smtp_alerts_total.
-	mailer    atomic.Pointer[mail.Sender]
-	mailCount *prometheus.CounterVec
+	// without alerts).
+	mailer atomic.Pointer[mail.Sender]
 
 	// mu serialises reloads and guards the fields below.
 	mu   sync.Mutex
@@ -197,7 +196,6 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 		d.net = newSysNet()
 	}
 	m, err := metrics.New(d.reg, metrics.Options{})
-	d.mailCount = mail.NewCounter(d.reg)
 	if err != nil {
 		return nil, err
 	}

@@ -100,5 +100,5 @@ func (d *Daemon) startMail(p *plan) *mail.Sender {
 	if p.mail.cfg == nil {
 		return nil
 	}
-	return mail.Start(*p.mail.cfg, d.log, d.mailCount)
+	return mail.Start(*p.mail.cfg, d.log, d.metrics.SMTPAlert)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/mail"
 	"github.com/lvs-ha/lvs-ha/internal/mail/mailtest"
 	"github.com/lvs-ha/lvs-ha/internal/script"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // mailConf is fifoConf with e-mail alerts to server (host port) and global
@@ -65,12 +64,12 @@ func TestMailAlertsDaemon(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// the 250 after the dot may reach the sender after the mda has written
-	waitFor(t, "2 alerts counted sent", func() bool { return testutil.ToFloat64(td.d.mailCount.WithLabelValues(mail.ResultSent)) >= 2 })
+	waitFor(t, "2 alerts counted sent", func() bool { return smtpAlerts(t, td, mail.ResultSent) >= 2 })
 	td.stop()
 	if strings.Contains(got, "FAULT") {
 		t.Errorf("no_email_faults: FAULT mailed:\n%s", got)
 	}
-	if n := testutil.ToFloat64(td.d.mailCount.WithLabelValues(mail.ResultSent)); n != 2 {
+	if n := smtpAlerts(t, td, mail.ResultSent); n != 2 {
 		t.Errorf("sent = %v, want 2", n)
 	}
 }
@@ -118,12 +117,11 @@ func TestMailBlackholeDoesNotDelay(t *testing.T) {
 	before := td.kernelDests(t)
 	td.checker(t, checkID1).ok.Store(false)
 	waitFor(t, "the failed real server leaving IPVS", func() bool { return td.kernelDests(t) == before-1 })
-	count := td.d.mailCount
-	if n := testutil.ToFloat64(count.WithLabelValues(mail.ResultDropped)); n < 1 {
+	if n := smtpAlerts(t, td, mail.ResultDropped); n < 1 {
 		t.Errorf("dropped = %v, want > 0", n)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for testutil.ToFloat64(count.WithLabelValues(mail.ResultFailed)) < 1 {
+	for smtpAlerts(t, td, mail.ResultFailed) < 1 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no failed alert counted; log:\n%s", td.logs)
 		}
@@ -222,4 +220,27 @@ func TestMailSyncGroup(t *testing.T) {
 	if _, ok := mp.vrrpAlert(script.NotifyInstance, "VI_1", mail.Master); ok {
 		t.Error("the member instance mails without its own smtp_alert")
 	}
+}
+
+// smtpAlerts is lvs_ha_smtp_alerts_total{result} of td's registry.
+func smtpAlerts(t *testing.T, td *testDaemon, result string) float64 {
+	t.Helper()
+	mfs, err := td.d.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "lvs_ha_smtp_alerts_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == result {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no lvs_ha_smtp_alerts_total{result=%q}", result)
+	return 0
 }

@@ -7,5 +7,6 @@
 // A Sender owns a bounded queue and one goroutine: Send never blocks, so an
 // unreachable or slow mail server never delays VRRP, health checks or IPVS.
 // A full queue drops the alert; every alert ends counted as sent, failed or
-// dropped (lvs_ha_smtp_alerts_total{result}) and failures are logged.
+// dropped (Count; the daemon's lvs_ha_smtp_alerts_total{result}) and
+// failures are logged.
 package mail

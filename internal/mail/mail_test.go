@@ -118,8 +118,8 @@ func fakeServer(t *testing.T, replies map[string]string) (string, chan string) {
 // FROM, one RCPT TO per notification_email address, DATA, QUIT.
 func TestDialogue(t *testing.T) {
 	addr, cmds := fakeServer(t, map[string]string{"DATA": "", "QUIT": "221 bye"})
-	count := NewCounter(nil)
-	s := Start(Config{Server: addr, From: "lvs@example.org", To: []string{"a@x", "b@x"}, Timeout: 5 * time.Second}, nil, count)
+	count, cf := testCounter()
+	s := Start(Config{Server: addr, From: "lvs@example.org", To: []string{"a@x", "b@x"}, Timeout: 5 * time.Second}, nil, cf)
 	defer s.Close()
 	s.Send(Alert{"subj", "body"})
 	var got []string
@@ -139,8 +139,8 @@ func TestDialogue(t *testing.T) {
 // A server that refuses a recipient: the alert is failed and counted.
 func TestRefusedCounted(t *testing.T) {
 	addr, _ := fakeServer(t, map[string]string{"RCPT": "550 no such user"})
-	count := NewCounter(nil)
-	s := Start(Config{Server: addr, From: "f@x", To: []string{"a@x"}, Timeout: 5 * time.Second}, nil, count)
+	count, cf := testCounter()
+	s := Start(Config{Server: addr, From: "f@x", To: []string{"a@x"}, Timeout: 5 * time.Second}, nil, cf)
 	defer s.Close()
 	s.Send(Alert{"subj", "body"})
 	waitCount(t, count.WithLabelValues(ResultFailed), 1)
@@ -166,8 +166,8 @@ func TestBlackholeNeverBlocks(t *testing.T) {
 			held = append(held, c) // never answers, never closes
 		}
 	}()
-	count := NewCounter(nil)
-	s := Start(Config{Server: l.Addr().String(), From: "f@x", To: []string{"a@x"}, Timeout: 300 * time.Millisecond}, nil, count)
+	count, cf := testCounter()
+	s := Start(Config{Server: l.Addr().String(), From: "f@x", To: []string{"a@x"}, Timeout: 300 * time.Millisecond}, nil, cf)
 	start := time.Now()
 	for range QueueLen + 10 {
 		s.Send(Alert{"subj", "body"})
@@ -196,4 +196,10 @@ func waitCount(t *testing.T, c prometheus.Counter, want float64) {
 			t.Fatalf("counter %v, want %v", testutil.ToFloat64(c), want)
 		}
 	}
+}
+
+// testCounter is a CounterVec the sender's Count feeds.
+func testCounter() (*prometheus.CounterVec, Count) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smtp_alerts_total"}, []string{"result"})
+	return c, func(r string) { c.WithLabelValues(r).Inc() }
 }

@@ -3,15 +3,12 @@ package mail
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config is the mail setup of global_defs.
@@ -33,7 +30,7 @@ type Sender struct {
 	cfg   Config
 	log   *slog.Logger
 	q     chan Alert
-	count *prometheus.CounterVec
+	count Count
 	wg    sync.WaitGroup
 	stop  context.CancelFunc
 	ctx   context.Context
@@ -46,31 +43,12 @@ const (
 	ResultDropped = "dropped"
 )
 
-// NewCounter is lvs_ha_smtp_alerts_total, registered on reg (nil: not
-// registered). A registry that already has it gives back the registered one.
-func NewCounter(reg prometheus.Registerer) *prometheus.CounterVec {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "lvs_ha_smtp_alerts_total",
-		Help: "E-mail alerts (smtp_alert) by result: sent, failed (logged) or dropped (queue full).",
-	}, []string{"result"})
-	for _, r := range []string{ResultSent, ResultFailed, ResultDropped} {
-		c.WithLabelValues(r)
-	}
-	if reg != nil {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				if old, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-					return old
-				}
-			}
-		}
-	}
-	return c
-}
+// Count is told each alert's result (ResultSent, ResultFailed,
+// ResultDropped); the daemon counts them in lvs_ha_smtp_alerts_total.
+type Count func(result string)
 
 // Start starts a sender; Close stops it.
-func Start(cfg Config, log *slog.Logger, count *prometheus.CounterVec) *Sender {
+func Start(cfg Config, log *slog.Logger, count Count) *Sender {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
@@ -84,7 +62,7 @@ func Start(cfg Config, log *slog.Logger, count *prometheus.CounterVec) *Sender {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if count == nil {
-		count = NewCounter(nil)
+		count = func(string) {}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sender{cfg: cfg, log: log, q: make(chan Alert, QueueLen), count: count, stop: cancel, ctx: ctx}
@@ -101,7 +79,7 @@ func (s *Sender) Send(a Alert) {
 	select {
 	case s.q <- a:
 	default:
-		s.count.WithLabelValues(ResultDropped).Inc()
+		s.count(ResultDropped)
 		s.log.Warn("smtp alert dropped: queue full", "subject", a.Subject)
 	}
 }
@@ -126,11 +104,11 @@ func (s *Sender) loop() {
 				if s.ctx.Err() != nil {
 					return
 				}
-				s.count.WithLabelValues(ResultFailed).Inc()
+				s.count(ResultFailed)
 				s.log.Warn("smtp alert not sent", "server", s.cfg.Server, "subject", a.Subject, "err", err)
 				continue
 			}
-			s.count.WithLabelValues(ResultSent).Inc()
+			s.count(ResultSent)
 			s.log.Info("SMTP alert successfully sent.", "subject", a.Subject)
 		}
 	}

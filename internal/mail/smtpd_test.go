@@ -8,6 +8,7 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/internal/mail"
 	"github.com/lvs-ha/lvs-ha/internal/mail/mailtest"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -15,9 +16,9 @@ import (
 // through a real OpenSMTPD and reads them from its mbox.
 func TestOpenSMTPDDelivers(t *testing.T) {
 	addr, mbox := mailtest.OpenSMTPD(t)
-	count := mail.NewCounter(nil)
+	count := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "smtp_alerts_total"}, []string{"result"})
 	s := mail.Start(mail.Config{Server: addr, HeloName: "lb1", From: "lvs@example.org",
-		To: []string{"ops@example.org", "oncall@example.org"}, Timeout: 10 * time.Second}, nil, count)
+		To: []string{"ops@example.org", "oncall@example.org"}, Timeout: 10 * time.Second}, nil, func(r string) { count.WithLabelValues(r).Inc() })
 	defer s.Close()
 	vrrpAlert, _ := mail.Instance("lb1", "VI_1", mail.Master)
 	rsAlert := mail.RealServer("lb1", "[10.0.0.1]:tcp:80", "[192.168.1.2]:tcp:80", false, "TCP_CHECK")
