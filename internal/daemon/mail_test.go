@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"net"
 	"os"
 	"slices"
@@ -243,4 +244,47 @@ func smtpAlerts(t *testing.T, td *testDaemon, result string) float64 {
 	}
 	t.Fatalf("no lvs_ha_smtp_alerts_total{result=%q}", result)
 	return 0
+}
+
+// TestMailReload: a reload that adds a mail server starts the sender (and
+// one that removes it stops it).
+func TestMailReload(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close() // refuses the dialogue: a failure at once
+		}
+	}()
+	td := newTestDaemon(t, fifoConf(""), true, false)
+	td.start(t)
+	td.notify.expect(t, "READY")
+	defer td.stop()
+	if td.d.mailer.Load() != nil {
+		t.Fatal("a sender without smtp_server")
+	}
+	if err := os.WriteFile(td.file, []byte(mailConf(l.Addr().String(), "    smtp_alert_vrrp\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := td.d.ReloadFile(context.Background(), td.file, conf.Options{ConfigID: "lvs1"}); err != nil {
+		t.Fatal(err)
+	}
+	td.vrrps[0].opts.OnNotify(script.NotifyInstance, "VI_1", script.StateMaster, 100)
+	waitFor(t, "the alert counted failed", func() bool { return smtpAlerts(t, td, mail.ResultFailed) >= 1 })
+	if err := os.WriteFile(td.file, []byte(fifoConf("")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := td.d.ReloadFile(context.Background(), td.file, conf.Options{ConfigID: "lvs1"}); err != nil {
+		t.Fatal(err)
+	}
+	if td.d.mailer.Load() != nil {
+		t.Error("the sender outlived smtp_server")
+	}
 }

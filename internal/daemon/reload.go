@@ -210,7 +210,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 		return fmt.Errorf("vrrp: %w", err)
 	}
 	applyStatics(d.net, d.log, d.plan.Load().statics, p.statics)
-	if !p.mail.equal(d.plan.Load().mail) && d.mailer.Load() != nil {
+	if !p.mail.equal(d.plan.Load().mail) {
 		d.mailer.Swap(d.startMail(p)).Close()
 	}
 	d.plan.Store(p)
