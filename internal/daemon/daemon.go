@@ -19,6 +19,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
+	"github.com/lvs-ha/lvs-ha/internal/mail"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/internal/notifyfifo"
 	"github.com/lvs-ha/lvs-ha/internal/procprio"
@@ -134,6 +135,9 @@ type Daemon struct {
 	vmacs   vmacs                // creates and removes the use_vmac interfaces
 	// fifos are the notify FIFOs, open while Run runs (nil otherwise).
 	fifos atomic.Pointer[notifyfifo.Set]
+	// mailer sends the e-mail alerts while Run runs (nil otherwise or
+	// without alerts).
+	mailer atomic.Pointer[mail.Sender]
 
 	// mu serialises reloads and guards the fields below.
 	mu   sync.Mutex
@@ -220,11 +224,12 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 		}
 	}
 	d.plan.Store(p)
-	d.lvs = newLVS(p, lvsOptions{Logger: d.log, Open: o.openIPVS, Clock: o.clk, FIFO: func(line string) { d.fifos.Load().LVS(line) }, OnResult: func(ev healthcheck.Event) {
-		if cs := d.plan.Load().lvs.byCheck[ev.Job.ID]; cs != nil {
-			d.metrics.ObserveCheck(cs.info, ev.Result)
-		}
-	}})
+	d.lvs = newLVS(p, lvsOptions{Logger: d.log, Open: o.openIPVS, Clock: o.clk, FIFO: func(line string) { d.fifos.Load().LVS(line) },
+		Mail: func(a mail.Alert) { d.mailer.Load().Send(a) }, OnResult: func(ev healthcheck.Event) {
+			if cs := d.plan.Load().lvs.byCheck[ev.Job.ID]; cs != nil {
+				d.metrics.ObserveCheck(cs.info, ev.Result)
+			}
+		}})
 	var openSync func() (syncKernel, error)
 	if o.openIPVS != nil {
 		openSync = func() (syncKernel, error) { return o.openIPVS() }
@@ -253,6 +258,7 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 		},
 		OnNotify: func(kind script.NotifyKind, name, state string, prio int) {
 			d.fifos.Load().VRRP(notifyfifo.VRRPLine(string(kind), name, state, prio))
+			d.mailVRRP(kind, name, state)
 		},
 	}
 	vrrpGlobals(p.cfg.Global, &ro)
@@ -321,6 +327,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// The notify FIFOs (and their readers) before anything can write to them;
 	// closed after every component has stopped (the STOP lines are in).
 	d.fifos.Store(d.plan.Load().fifos.open(d))
+	// The mail sender likewise (an alert never waits for the mail server).
+	d.mailer.Store(d.startMail(d.plan.Load()))
+	defer func() { d.mailer.Swap(nil).Close() }()
 	defer func() {
 		if s := d.fifos.Swap(nil); s != nil {
 			if err := s.Close(); err != nil {

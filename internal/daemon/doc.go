@@ -27,6 +27,12 @@
 // (lvsOptions.FIFO, from lvsState's actions) hand them keepalived's lines,
 // which internal/notifyfifo queues without ever blocking them.
 //
+// The e-mail alerts (smtp_server, notification_email, smtp_alert: mail.go)
+// take the same two paths: the VRRP notifies (instances and sync groups) and
+// lvsState's real server and quorum actions go to an internal/mail sender
+// started by Run, whose bounded queue and goroutine keep a slow or dead mail
+// server from ever delaying them.
+//
 // The service manager is told READY=1 once the VRRP runner is Ready (sockets
 // open, instances started) and lvs has attempted its first IPVS apply.
 // Attempted, not succeeded: without IPVS in the kernel lvs logs "IPVS

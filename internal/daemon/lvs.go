@@ -12,6 +12,7 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
+	"github.com/lvs-ha/lvs-ha/internal/mail"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/internal/script"
 	"github.com/lvs-ha/lvs-ha/ipvs"
@@ -61,6 +62,9 @@ type lvsOptions struct {
 	// FIFO, if set, gets the notify FIFO line of each real server and
 	// quorum transition (notifyfifo.RSLine, VSLine); it must not block.
 	FIFO func(line string)
+	// Mail, if set, gets the e-mail alerts of real server and quorum
+	// transitions (smtp_alert); it must not block.
+	Mail func(mail.Alert)
 	// OnResult, if set, receives every finished check.
 	OnResult func(healthcheck.Event)
 	// Addrs watches the local addresses for ha_suspend; nil means rtnetlink
@@ -84,6 +88,7 @@ type lvs struct {
 	clk       clock.Clock
 	runScript func(script.Spec)
 	fifo      func(line string) // notify FIFO lines; nil: none
+	mail      func(mail.Alert)  // e-mail alerts; nil: none
 	health    *healthcheck.Runner
 	ready     chan struct{} // closed after the first apply attempt
 
@@ -134,7 +139,7 @@ type lvsCommit struct {
 
 // newLVS returns an lvs for p, whose checks the health runner starts with.
 func newLVS(p *plan, o lvsOptions) *lvs {
-	l := &lvs{log: o.Logger, open: o.Open, clk: clock.OrReal(o.Clock), runScript: o.RunScript, fifo: o.FIFO, addrWatch: o.Addrs,
+	l := &lvs{log: o.Logger, open: o.Open, clk: clock.OrReal(o.Clock), runScript: o.RunScript, fifo: o.FIFO, mail: o.Mail, addrWatch: o.Addrs,
 		ready: make(chan struct{}), wake: make(chan struct{}, 1), owned: map[ipvs.ServiceKey]bool{}}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
@@ -341,12 +346,17 @@ func (l *lvs) step(tr healthcheck.Transition) bool {
 
 func (l *lvs) do(acts []action) {
 	for _, a := range acts {
-		l.log.Log(context.Background(), a.level, a.msg, a.attrs...)
+		if a.msg != "" {
+			l.log.Log(context.Background(), a.level, a.msg, a.attrs...)
+		}
 		if a.run != nil {
 			l.runScript(*a.run)
 		}
 		if a.fifo != "" && l.fifo != nil {
 			l.fifo(a.fifo)
+		}
+		if a.alert != nil && l.mail != nil {
+			l.mail(*a.alert)
 		}
 	}
 }

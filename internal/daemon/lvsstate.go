@@ -7,6 +7,7 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
+	"github.com/lvs-ha/lvs-ha/internal/mail"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/internal/notifyfifo"
 	"github.com/lvs-ha/lvs-ha/internal/script"
@@ -36,6 +37,9 @@ type lvsState struct {
 	// initNotifies is rs_init_notifies: notify_up runs for each real server
 	// that starts up (at start, and for a real server new at a reload).
 	initNotifies bool
+	// mailRouterID is router_id when e-mail alerts are configured (nil:
+	// none): real servers and virtual servers with smtp_alert send them.
+	mailRouterID *string
 }
 
 // vsState is a virtual server: its IPVS services (without destinations),
@@ -81,7 +85,8 @@ type action struct {
 	msg   string
 	attrs []any
 	run   *script.Spec
-	fifo  string // the notify FIFO line (notifyfifo.RSLine, VSLine), if any
+	fifo  string      // the notify FIFO line (notifyfifo.RSLine, VSLine), if any
+	alert *mail.Alert // the e-mail alert, if any (an action with only an alert logs nothing)
 }
 
 func (r *rsState) allUp() bool {
@@ -130,7 +135,7 @@ func (s *lvsState) initUp(rs *rsState) []action {
 		return nil
 	}
 	return []action{{slog.LevelInfo, "real server up at start (rs_init_notifies)", []any{"virtual_server", rs.vs.name,
-		"real_server", rs.name, "weight", rs.weight()}, s.spec(rs.r.NotifyUp, true), rs.fifoLine()}}
+		"real_server", rs.name, "weight", rs.weight()}, s.spec(rs.r.NotifyUp, true), rs.fifoLine(), nil}}
 }
 
 // start is the machine's actions at startup: rs_init_notifies.
@@ -189,7 +194,8 @@ func (s *lvsState) step(tr healthcheck.Transition) (acts []action, changed bool)
 		rs.up = up
 		if up {
 			acts = append(acts, action{slog.LevelInfo, "real server up", []any{"virtual_server", vs.name, "real_server", rs.name,
-				"weight", rs.weight(), "check", tr.ID, "reason", reason}, s.spec(rs.r.NotifyUp, scripts), fifoIf(scripts, rs.fifoLine())})
+				"weight", rs.weight(), "check", tr.ID, "reason", reason}, s.spec(rs.r.NotifyUp, scripts), fifoIf(scripts, rs.fifoLine()), nil})
+			acts = append(acts, s.rsAlert(rs, cs, scripts)...)
 			break
 		}
 		act := "removed"
@@ -197,10 +203,11 @@ func (s *lvsState) step(tr healthcheck.Transition) (acts []action, changed bool)
 			act = "weight 0 (inhibit_on_failure)"
 		}
 		acts = append(acts, action{slog.LevelWarn, "real server down", []any{"virtual_server", vs.name, "real_server", rs.name,
-			"action", act, "check", tr.ID, "reason", reason}, s.spec(rs.r.NotifyDown, scripts), fifoIf(scripts, rs.fifoLine())})
+			"action", act, "check", tr.ID, "reason", reason}, s.spec(rs.r.NotifyDown, scripts), fifoIf(scripts, rs.fifoLine()), nil})
+		acts = append(acts, s.rsAlert(rs, cs, scripts)...)
 	case up && weightChanged:
 		acts = append(acts, action{slog.LevelInfo, "real server weight", []any{"virtual_server", vs.name, "real_server", rs.name,
-			"weight", rs.weight(), "check", tr.ID, "reason", reason}, nil, ""})
+			"weight", rs.weight(), "check", tr.ID, "reason", reason}, nil, "", nil})
 	default:
 		return acts, false // another check of a down real server changed
 	}
@@ -224,10 +231,12 @@ func (s *lvsState) updateQuorum(vs *vsState, scripts bool) []action {
 	switch {
 	case !vs.quorumUp && sum >= uint64(v.Quorum)+uint64(v.Hysteresis):
 		vs.quorumUp = true
-		return []action{{slog.LevelInfo, "quorum gained", attrs(false), s.spec(v.QuorumUp, scripts), fifoIf(scripts, notifyfifo.VSLine(vs.fifoName, true))}}
+		return append([]action{{slog.LevelInfo, "quorum gained", attrs(false), s.spec(v.QuorumUp, scripts), fifoIf(scripts, notifyfifo.VSLine(vs.fifoName, true)), nil}},
+			s.vsAlert(vs, scripts, int64(v.Quorum)+int64(v.Hysteresis), sum)...)
 	case vs.quorumUp && (sum == 0 || sum < low):
 		vs.quorumUp = false
-		return []action{{slog.LevelWarn, "quorum lost", attrs(true), s.spec(v.QuorumDown, scripts), fifoIf(scripts, notifyfifo.VSLine(vs.fifoName, false))}}
+		return append([]action{{slog.LevelWarn, "quorum lost", attrs(true), s.spec(v.QuorumDown, scripts), fifoIf(scripts, notifyfifo.VSLine(vs.fifoName, false)), nil}},
+			s.vsAlert(vs, scripts, int64(v.Quorum)-int64(v.Hysteresis), sum)...)
 	}
 	return nil
 }
@@ -357,4 +366,25 @@ func (v *vsState) destinations() []ipvs.Destination {
 		out = append(out, d)
 	}
 	return out
+}
+
+// rsAlert is a checker's SMTP_MSG_RS alert for rs's new state, sent for the
+// transitions whose notifies run (not a removal, nor a shutdown outside
+// omega mode) when rs has smtp_alert and alerts are configured.
+func (s *lvsState) rsAlert(rs *rsState, cs *checkState, notifies bool) []action {
+	if s.mailRouterID == nil || !notifies || !rs.r.SMTPAlert {
+		return nil
+	}
+	a := mail.RealServer(*s.mailRouterID, notifyfifo.Trio(rs.r.Addr, string(rs.vs.v.Protocol), rs.r.Port), rs.vs.fifoName, rs.up,
+		checkerKind(cs.info.Checker))
+	return []action{{alert: &a}}
+}
+
+// vsAlert is do_vs_notifies' SMTP_MSG_VS alert for a quorum change of vs.
+func (s *lvsState) vsAlert(vs *vsState, notifies bool, threshold int64, sum uint64) []action {
+	if s.mailRouterID == nil || !notifies || !vs.v.SMTPAlert {
+		return nil
+	}
+	a := mail.VirtualServer(*s.mailRouterID, vs.fifoName, vs.quorumUp, vs.v.Quorum, vs.v.Hysteresis, threshold, sum)
+	return []action{{alert: &a}}
 }

@@ -59,6 +59,7 @@ type plan struct {
 	statics   statics     // static_ipaddress, static_routes, static_rules
 	vmacs     []vmac.Spec // use_vmac interfaces
 	fifos     fifoPlan    // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (opened at Run; a reload keeps them)
+	mail      mailPlan    // smtp_server, notification_email, smtp_alert (sender started at Run)
 	// warnings are the build's findings that do not stop it (script
 	// security), each at its location.
 	warnings syntax.Diagnostics
@@ -94,6 +95,9 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 	}
 	p.lvs = &lvsState{vss: vss, byCheck: map[string]*checkState{}, user: cfg.Global.ScriptUser, group: cfg.Global.ScriptGroup,
 		initNotifies: cfg.Global.RSInitNotifies}
+	if mp := newMailPlan(cfg); mp.cfg != nil {
+		p.lvs.mailRouterID = &mp.routerID
+	}
 	if err := p.addChecks(o.wrapChecker); err != nil {
 		return nil, err
 	}
@@ -111,6 +115,7 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 		return nil, err
 	}
 	p.fifos = fifos
+	p.mail = newMailPlan(cfg)
 	p.warnings = append(p.warnings, fifoWarnings...)
 	p.warnings = append(p.warnings, syncWarnings(cfg, o.ifaceMTU)...)
 	p.warnings = append(p.warnings, noVIPWarnings(cfg)...)
@@ -215,6 +220,9 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	}
 	applyStatics(d.net, d.log, d.plan.Load().statics, p.statics)
 	d.applyVMACs(p.vmacs)
+	if !p.mail.equal(d.plan.Load().mail) {
+		d.mailer.Swap(d.startMail(p)).Close()
+	}
 	d.plan.Store(p)
 	d.syncd.commit(p.sync)
 	d.strict.commit(strictPlanOf(p.cfg.Global, p.instances))

@@ -716,7 +716,7 @@ func TestDaemonUnsupportedKeywordsGauge(t *testing.T) {
 	if g := gauge(); g != 1 { // router_id
 		t.Errorf("at start: %v, want 1", g)
 	}
-	if err := os.WriteFile(td.file, []byte(reloadSrc("100", "2", "    snmp_name web\n    smtp_alert\n")), 0o644); err != nil {
+	if err := os.WriteFile(td.file, []byte(reloadSrc("100", "2", "    snmp_name web\n    hashed\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := td.d.ReloadFile(context.Background(), td.file, conf.Options{ConfigID: "lvs1"}); err != nil {

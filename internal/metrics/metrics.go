@@ -159,6 +159,7 @@ type Metrics struct {
 	reloadOK      prometheus.Gauge
 	reloadTime    prometheus.Gauge
 	unsupported   prometheus.Gauge
+	smtpAlerts    *prometheus.CounterVec
 
 	mu     sync.Mutex
 	checks map[CheckInfo]bool // label sets observed, for RetainChecks
@@ -216,6 +217,13 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 		Name: "lvs_ha_config_unsupported_keywords",
 		Help: "Uses of keywords in the configuration in force that lvs-ha accepts with a warning and ignores.",
 	})
+	m.smtpAlerts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lvs_ha_smtp_alerts_total",
+		Help: "E-mail alerts (smtp_alert) by result: sent, failed (logged) or dropped (queue full).",
+	}, []string{"result"})
+	for _, r := range []string{"sent", "failed", "dropped"} {
+		m.smtpAlerts.WithLabelValues(r)
+	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "lvs_ha_build_info",
 		Help: "Build information; the value is always 1.",
@@ -225,7 +233,7 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 	})
 	build.Set(1)
 	for _, c := range []prometheus.Collector{
-		m.checkDuration, m.checkFailures, m.reloads, m.reloadOK, m.reloadTime, m.unsupported, build,
+		m.checkDuration, m.checkFailures, m.reloads, m.reloadOK, m.reloadTime, m.unsupported, m.smtpAlerts, build,
 		&vrrpCollector{m: m}, &ipvsCollector{m: m}, &healthCollector{m: m}, &syncCollector{m: m},
 	} {
 		if err := reg.Register(c); err != nil {
@@ -313,6 +321,10 @@ func (m *Metrics) ConfigReloaded(now time.Time, err error) {
 // with a warning and ignores the configuration in force has (set at start
 // and at each successful reload).
 func (m *Metrics) SetUnsupportedKeywords(n int) { m.unsupported.Set(float64(n)) }
+
+// SMTPAlert counts one e-mail alert by result: "sent", "failed" or
+// "dropped" (internal/mail's results).
+func (m *Metrics) SMTPAlert(result string) { m.smtpAlerts.WithLabelValues(result).Inc() }
 
 // isNil reports whether v is nil or an interface holding a nil pointer, map,
 // slice or func.

@@ -300,9 +300,9 @@ func TestNoSourcesAndTypedNil(t *testing.T) {
 		t.Fatal(err)
 	}
 	// build info, reloads{success,failure}, last_reload_successful,
-	// timestamp, unsupported_keywords.
-	if n != 6 {
-		t.Errorf("got %d series without sources, want 6", n)
+	// timestamp, unsupported_keywords, smtp_alerts{sent,failed,dropped}.
+	if n != 9 {
+		t.Errorf("got %d series without sources, want 9", n)
 	}
 }
 
