@@ -31,8 +31,8 @@ func OpenSMTPD(t testing.TB) (addr, mbox string) {
 	if os.Geteuid() != 0 {
 		skip("OpenSMTPD needs root")
 	}
-	// One smtpd at a time on this host (test binaries run in parallel):
-	// every instance shares the control socket /var/run/smtpd.sock.
+	// One smtpd at a time from these tests (test binaries run in parallel);
+	// each runs in a mount namespace of its own (below).
 	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "lvsha-smtpd.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +71,12 @@ func OpenSMTPD(t testing.TB) (addr, mbox string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "-d", "-f", cfg)
+	// A private mount namespace with its own /run and spool, so a system
+	// smtpd (Debian starts one where the package is installed under systemd)
+	// neither holds our control socket /run/smtpd.sock nor shares our queue.
+	script := "mount -t tmpfs -o mode=0755 lvsha-run /run && " +
+		"mount -t tmpfs -o mode=0711 lvsha-spool /var/spool/smtpd && exec " + bin + " -d -f " + cfg
+	cmd := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "sh", "-c", script)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
