@@ -69,12 +69,12 @@ func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupCo
 			if err != nil {
 				return nil, nil, at(sg.Pos, fmt.Errorf("vrrp_sync_group %s: %w", sg.Name, err))
 			}
-			out[i].TrackFiles = mergeTrackFiles(out[i].TrackFiles, tfs)
+			out[i].TrackFiles = mergeTracked(out[i].TrackFiles, tfs, trackFileFields)
 			tps, err := trackProcesses(procs, sg.TrackProcesses, sg.SyncGroupTrackingWeight)
 			if err != nil {
 				return nil, nil, at(sg.Pos, fmt.Errorf("vrrp_sync_group %s: %w", sg.Name, err))
 			}
-			out[i].TrackProcesses = mergeTrackProcesses(out[i].TrackProcesses, tps)
+			out[i].TrackProcesses = mergeTracked(out[i].TrackProcesses, tps, trackProcessFields)
 		}
 	}
 	return out, groups, nil
@@ -289,21 +289,31 @@ func trackFiles(files map[string]*conf.TrackFile, ts []conf.TrackedFile, weighte
 	return out, nil
 }
 
-// mergeTrackFiles adds a sync group's track_file entries to a member's.
-// keepalived: a file the instance tracks itself takes the group's weight,
-// unless the instance's entry is unweighted.
-func mergeTrackFiles(own, group []runner.TrackFile) []runner.TrackFile {
+// mergeTracked adds a sync group's track_file or track_process entries to
+// a member's. keepalived: a tracker the instance tracks itself takes the
+// group's weight, unless the instance's entry is unweighted. fields gives
+// an entry's name and its weight and reverse to update.
+func mergeTracked[T any](own, group []T, fields func(*T) (name string, weight *int, reverse *bool)) []T {
 	for _, g := range group {
-		i := slices.IndexFunc(own, func(o runner.TrackFile) bool { return o.File.Name == g.File.Name })
+		name, gw, gr := fields(&g)
+		i := slices.IndexFunc(own, func(o T) bool { n, _, _ := fields(&o); return n == name })
 		if i < 0 {
 			own = append(own, g)
 			continue
 		}
-		if own[i].Weight != 0 {
-			own[i].Weight, own[i].Reverse = g.Weight, g.Reverse
+		if _, w, r := fields(&own[i]); *w != 0 {
+			*w, *r = *gw, *gr
 		}
 	}
 	return own
+}
+
+func trackFileFields(t *runner.TrackFile) (string, *int, *bool) {
+	return t.File.Name, &t.Weight, &t.Reverse
+}
+
+func trackProcessFields(t *runner.TrackProcess) (string, *int, *bool) {
+	return t.Process.Name, &t.Weight, &t.Reverse
 }
 
 var paramMatches = map[string]track.ParamMatch{
@@ -336,22 +346,6 @@ func trackProcesses(procs map[string]*conf.TrackProcess, ts []conf.TrackedFile, 
 		})
 	}
 	return out, nil
-}
-
-// mergeTrackProcesses adds a sync group's track_process entries to a
-// member's, as mergeTrackFiles.
-func mergeTrackProcesses(own, group []runner.TrackProcess) []runner.TrackProcess {
-	for _, g := range group {
-		i := slices.IndexFunc(own, func(o runner.TrackProcess) bool { return o.Process.Name == g.Process.Name })
-		if i < 0 {
-			own = append(own, g)
-			continue
-		}
-		if own[i].Weight != 0 {
-			own[i].Weight, own[i].Reverse = g.Weight, g.Reverse
-		}
-	}
-	return own
 }
 
 func command(s *conf.Script) runner.Command {
