@@ -740,22 +740,17 @@ func (l *loader) rule(c *syntax.Node) *Rule {
 }
 
 // routeBlock and ruleBlock parse a static_/virtual_ routes or rules block.
-func (l *loader) routeBlock(n *syntax.Node) []*Route {
-	l.nargs(n, 0, 0)
-	var out []*Route
-	l.valueLines(n, func(c *syntax.Node) {
-		if r := l.route(c); r != nil {
-			out = append(out, r)
-		}
-	})
-	return out
-}
+func (l *loader) routeBlock(n *syntax.Node) []*Route { return entryBlock(l, n, l.route) }
 
-func (l *loader) ruleBlock(n *syntax.Node) []*Rule {
+func (l *loader) ruleBlock(n *syntax.Node) []*Rule { return entryBlock(l, n, l.rule) }
+
+// entryBlock parses a block of one entry per line; entry returns nil for a
+// line it skipped (with its located warning).
+func entryBlock[T any](l *loader, n *syntax.Node, entry func(*syntax.Node) *T) []*T {
 	l.nargs(n, 0, 0)
-	var out []*Rule
+	var out []*T
 	l.valueLines(n, func(c *syntax.Node) {
-		if r := l.rule(c); r != nil {
+		if r := entry(c); r != nil {
 			out = append(out, r)
 		}
 	})
