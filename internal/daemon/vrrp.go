@@ -267,24 +267,32 @@ func trackScript(scripts map[string]*conf.VRRPScript, ts conf.TrackedScript, wei
 // trackFiles translates track_file entries; weighted false forces weight 0
 // (sync group members without sync_group_tracking_weight).
 func trackFiles(files map[string]*conf.TrackFile, ts []conf.TrackedFile, weighted bool) ([]runner.TrackFile, error) {
-	var out []runner.TrackFile
-	for _, t := range ts {
-		f := files[t.Name]
-		if f == nil {
-			return nil, at(t.Pos, fmt.Errorf("track_file %s (%s): no such track_file", t.Name, t.Pos))
-		}
-		w := t.Weight
-		if !weighted {
-			w = 0
-		}
-		out = append(out, runner.TrackFile{
+	return tracked(files, ts, weighted, "track_file", "track_file", func(f *conf.TrackFile, w int, reverse bool) runner.TrackFile {
+		return runner.TrackFile{
 			File: track.FileConfig{
 				Name: f.Name, Path: f.File,
 				Init: f.Init, InitValue: f.InitValue, Overwrite: f.Overwrite,
 			},
 			Weight:  w,
-			Reverse: t.Reverse,
-		})
+			Reverse: reverse,
+		}
+	})
+}
+
+// tracked translates an instance's or group's track_file or track_process
+// entries with the blocks they name (defs); weighted false forces weight 0.
+func tracked[D, T any](defs map[string]*D, ts []conf.TrackedFile, weighted bool, entry, block string, build func(d *D, weight int, reverse bool) T) ([]T, error) {
+	var out []T
+	for _, t := range ts {
+		d := defs[t.Name]
+		if d == nil {
+			return nil, at(t.Pos, fmt.Errorf("%s %s (%s): no such %s", entry, t.Name, t.Pos, block))
+		}
+		w := t.Weight
+		if !weighted {
+			w = 0
+		}
+		out = append(out, build(d, w, t.Reverse))
 	}
 	return out, nil
 }
@@ -324,17 +332,8 @@ var paramMatches = map[string]track.ParamMatch{
 // trackProcesses translates track_process entries; weighted false forces
 // weight 0 (sync group members without sync_group_tracking_weight).
 func trackProcesses(procs map[string]*conf.TrackProcess, ts []conf.TrackedFile, weighted bool) ([]runner.TrackProcess, error) {
-	var out []runner.TrackProcess
-	for _, t := range ts {
-		p := procs[t.Name]
-		if p == nil {
-			return nil, at(t.Pos, fmt.Errorf("track_process %s (%s): no such vrrp_track_process", t.Name, t.Pos))
-		}
-		w := t.Weight
-		if !weighted {
-			w = 0
-		}
-		out = append(out, runner.TrackProcess{
+	return tracked(procs, ts, weighted, "track_process", "vrrp_track_process", func(p *conf.TrackProcess, w int, reverse bool) runner.TrackProcess {
+		return runner.TrackProcess{
 			Process: track.ProcessConfig{
 				Name: p.Name, Process: p.Process, Params: slices.Clone(p.Params),
 				ParamMatch: paramMatches[p.ParamMatch], FullCommand: p.FullCommand,
@@ -342,10 +341,9 @@ func trackProcesses(procs map[string]*conf.TrackProcess, ts []conf.TrackedFile, 
 				ForkDelay: p.ForkDelay.Std(), TerminateDelay: p.TerminateDelay.Std(),
 			},
 			Weight:  w,
-			Reverse: t.Reverse,
-		})
-	}
-	return out, nil
+			Reverse: reverse,
+		}
+	})
 }
 
 func command(s *conf.Script) runner.Command {
