@@ -460,12 +460,7 @@ func (l *loader) finishInstance(v *VRRPInstance) {
 		warn("unicast with use_vmac requires vmac_xmit_base - setting it")
 		v.VMACXmitBase = true
 	}
-	if v.UseVMAC && v.Family == Inet6 {
-		// Not built yet: keepalived gives an IPv6 VMAC a link-local
-		// address of its own; without one the adverts cannot leave it.
-		warn("use_vmac on an IPv6 instance is not supported by lvs-ha yet - ignoring")
-		v.UseVMAC = false
-	}
+	l.finishVIPVMACs(v)
 	if v.UseVMAC && v.StrictMode && v.VMACAddr != "" {
 		warn("cannot specify a VMAC address in strict mode - clearing")
 		v.VMACAddr = ""
@@ -873,5 +868,30 @@ func (l *loader) checkDuplicateVS() {
 			continue
 		}
 		seen[key] = v
+	}
+}
+
+// finishVIPVMACs checks the use_vmac of VIPs and eVIPs as keepalived 2.2.7
+// (vrrp_complete_instance): it is redundant, and dropped with a located
+// warning, for an address the instance's own VMAC carries (same family, on
+// the instance's interface) and for one use_vmac_addr already gives a VMAC
+// (on another interface or of the other family).
+func (l *loader) finishVIPVMACs(v *VRRPInstance) {
+	for _, list := range [][]*VIP{v.VIPs, v.ExcludedVIPs} {
+		for _, a := range list {
+			if !a.UseVMAC {
+				continue
+			}
+			onBase := a.Dev == "" || a.Dev == v.Interface
+			sameFam := a.Addr.Addr().Is6() == (v.Family == Inet6)
+			switch {
+			case onBase && sameFam && v.UseVMAC:
+				l.warnf(a.Pos, "(%s) use_vmac specified for VIP/eVIP %s and vrrp instance", v.Name, a.Addr.Addr())
+				a.UseVMAC = false
+			case (!onBase || !sameFam) && v.UseVMACAddr:
+				l.warnf(a.Pos, "(%s) use_vmac_addr specified and use_vmac specified for VIP/eVIP %s", v.Name, a.Addr.Addr())
+				a.UseVMAC = false
+			}
+		}
 	}
 }

@@ -368,7 +368,7 @@ func init() {
 		impl("fifo_write_vrrp_states_on_reload", "write states to FIFOs on reload", "off", gFlag(func(g *gd) *bool { return &g.FIFOWriteVRRPStatesOnReload })),
 		ignored[*gd]("vrrp_rx_bufs_policy", "socket receive buffer policy"),
 		ignored[*gd]("vrrp_rx_bufs_multiplier", "socket receive buffer multiplier"),
-		ignored[*gd]("vmac_addr_prefix", "prefix of VIP VMAC names"),
+		impl("vmac_addr_prefix", "prefix of generated use_vmac_addr / per-VIP use_vmac VMAC names", "vmac_prefix", gStr(func(g *gd) *string { return &g.VMACAddrPrefix })),
 		ignored[*gd]("umask", "file creation mask"),
 		ignored[*gd]("random_seed", "seed for ${_RANDOM}"),
 		ignored[*gd]("reload_check_config", "check configuration before reload"),

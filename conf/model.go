@@ -114,6 +114,7 @@ type GlobalDefs struct {
 	LogUnknownVRIDs           bool     `json:"log_unknown_vrids,omitempty"`
 	StateDumpFile             string   `json:"state_dump_file,omitempty"` // SIGUSR1's dump file (keepalived 2.3.4)
 	VMACPrefix                string   `json:"vmac_prefix"`
+	VMACAddrPrefix            string   `json:"vmac_addr_prefix,omitempty"` // use_vmac_addr VMAC names (default: VMACPrefix)
 
 	ScriptUser           string `json:"script_user,omitempty"`
 	ScriptGroup          string `json:"script_group,omitempty"`
@@ -299,6 +300,7 @@ type VRRPInstance struct {
 	VMACName     string `json:"vmac_name,omitempty"`
 	VMACAddr     string `json:"vmac_addr,omitempty"`
 	VMACXmitBase bool   `json:"vmac_xmit_base,omitempty"`
+	UseVMACAddr  bool   `json:"use_vmac_addr,omitempty"` // VMACs for VIPs on other interfaces or of the other family
 
 	SyncGroup string `json:"sync_group,omitempty"` // set when a vrrp_sync_group lists it
 

@@ -101,7 +101,7 @@ func TestWorksKeywordsHaveEvidence(t *testing.T) {
 // supported by lvs-ha (ignored)" at its position and is counted.
 func TestWarnedKeywordsAreLocated(t *testing.T) {
 	src := "global_defs {\n    bfd_priority 5\n    dbus_service_name x\n    enable_dbus\n}\n" +
-		"vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    use_vmac_addr\n    unicast_peer {\n        192.0.2.2 min_ttl 2\n    }\n    virtual_ipaddress {\n        192.0.2.1/24\n    }\n}\n"
+		"vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    use_ipvlan\n    unicast_peer {\n        192.0.2.2 min_ttl 2\n    }\n    virtual_ipaddress {\n        192.0.2.1/24\n    }\n}\n"
 	cfg, ds := loadSrc(t, "k.conf", src)
 	if ds.HasErrors() {
 		t.Fatalf("errors:\n%s", dump(ds))
@@ -110,7 +110,7 @@ func TestWarnedKeywordsAreLocated(t *testing.T) {
 		`k.conf:2:5: warning: "bfd_priority" in global_defs is not supported by lvs-ha (ignored)`,
 		`k.conf:3:5: warning: "dbus_service_name" in global_defs is not supported by lvs-ha (ignored)`,
 		`k.conf:4:5: warning: "enable_dbus" in global_defs is not supported by lvs-ha (ignored)`,
-		`k.conf:9:5: warning: "use_vmac_addr" in vrrp_instance is not supported by lvs-ha (ignored)`,
+		`k.conf:9:5: warning: "use_ipvlan" in vrrp_instance is not supported by lvs-ha (ignored)`,
 	} {
 		if !strings.Contains(dump(ds), want+"\n") && !strings.Contains(dump(ds), want+":") {
 			t.Errorf("missing %q in:\n%s", want, dump(ds))

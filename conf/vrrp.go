@@ -366,7 +366,7 @@ func init() {
 				l.syncdPos = n.Keyword.Pos
 			}},
 		ignored[*vi]("debug", "debug level (not implemented by keepalived either)"),
-		ignored[*vi]("use_vmac_addr", "VMACs for VIPs on other interfaces"),
+		impl("use_vmac_addr", "VMACs for the VIPs on other interfaces or of the other address family", "off", viFlag(func(v *vi) *bool { return &v.UseVMACAddr })),
 		ignored[*vi]("use_ipvlan", "use an ipvlan interface"),
 		ignored[*vi]("vrf", "VRF for unicast without interface"),
 		implBlock("track_file", "track_files to track: NAME [weight W [reverse|noreverse]] per line, W in [-254, 254]", "the track_file's weight", func(l *loader, n *syntax.Node, v *vi) {

@@ -28,10 +28,15 @@ func vrrpConfig(cfg *conf.Config) ([]runner.InstanceConfig, []runner.SyncGroupCo
 		procs[p.Name] = p
 	}
 	g := cfg.Global
+	vp, err := planVMACs(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []runner.InstanceConfig
 	for _, in := range cfg.VRRPInstances {
 		ic, err := instanceConfig(g, scripts, in)
 		if err == nil {
+			vp.place(&ic, in) // use_vmac, use_vmac_addr: the VMACs
 			ic.TrackFiles, err = trackFiles(files, in.TrackFiles, true)
 		}
 		if err == nil {
@@ -134,17 +139,8 @@ func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *
 			m.UnicastPeerTTLs = append(m.UnicastPeerTTLs, vrrp.PeerTTL{Peer: p.Addr, Min: uint8(p.MinTTL), Max: uint8(p.MaxTTL)})
 		}
 	}
-	// With use_vmac the VIPs go on the VMAC, and so do the adverts unless
-	// vmac_xmit_base (keepalived).
+	// use_vmac: vrrpConfig moves the instance and its VIPs to their VMACs.
 	iface, vipIface := in.Interface, in.Interface
-	if vm, ok, err := vmacOf(g, in); err != nil {
-		return runner.InstanceConfig{}, err
-	} else if ok {
-		vipIface = vm.Name
-		if !in.VMACXmitBase {
-			iface = vm.Name
-		}
-	}
 	ic := runner.InstanceConfig{
 		Machine:            m,
 		Interface:          iface,

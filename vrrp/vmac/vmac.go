@@ -4,9 +4,15 @@
 // (IPv6), keepalived's sysctls on it and on its parent, restored when the
 // last VMAC of a parent goes.
 //
-// The plan (Name, MAC, the sysctls) is pure; Manager does the I/O through
-// the Links and Sysctls interfaces (NetlinkLinks and ProcSys on a real
-// system).
+// An IPv6 VMAC that sends adverts gets a link-local address of its own, as
+// keepalived's (RFC 5798 5.1.2.1: adverts come from a link-local address):
+// the configured source address, else the parent's link-local address, else
+// the EUI-64 one of the parent's MAC; never one made from the virtual MAC,
+// which would be the same on every router (addr_gen_mode none, RFC 5798 7.4).
+//
+// The plan (Name, MAC, the sysctls, the link-local address) is pure; Manager
+// does the I/O through the Links and Sysctls interfaces (NetlinkLinks and
+// ProcSys on a real system).
 package vmac
 
 import (
@@ -14,6 +20,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +29,7 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultPrefix is keepalived's prefix of generated VMAC names (vmac_prefix).
@@ -34,6 +42,72 @@ func Name(prefix string, vrid int) string {
 		prefix = DefaultPrefix
 	}
 	return prefix + "." + strconv.Itoa(vrid)
+}
+
+// ifNameMax is the longest interface name (IFNAMSIZ - 1).
+const ifNameMax = 15
+
+// UniqueName is keepalived's create_vmac_name: the first of PREFIX.VRID,
+// then PREFIXn.VRID (n = 1, 2, ...; an IPv6 VMAC tries PREFIX6.VRID first,
+// then 1, 2, 3, 4, 5, 7, ...) that taken does not report as used, the
+// prefix shortened so the name fits in IFNAMSIZ.
+func UniqueName(prefix string, vrid int, ipv6 bool, taken func(string) bool) string {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	name := func(num string) string {
+		tail := num + "." + strconv.Itoa(vrid)
+		p := prefix
+		if len(p)+len(tail) > ifNameMax {
+			p = p[:max(ifNameMax-len(tail), 0)]
+		}
+		return p + tail
+	}
+	n := name("")
+	for num := 0; taken(n); {
+		switch {
+		case !ipv6:
+			num++
+		case num == 0:
+			num = 6
+		case num == 6:
+			num = 1
+		default:
+			if num++; num == 6 {
+				num++
+			}
+		}
+		n = name(strconv.Itoa(num))
+	}
+	return n
+}
+
+// EUI64LinkLocal is the modified EUI-64 link-local address of mac
+// (RFC 4291 appendix A; keepalived's make_link_local_address).
+func EUI64LinkLocal(mac net.HardwareAddr) netip.Addr {
+	var a [16]byte
+	a[0], a[1] = 0xfe, 0x80
+	if len(mac) == 6 {
+		a[8], a[9], a[10], a[11], a[12] = mac[0]^0x02, mac[1], mac[2], 0xff, 0xfe
+		a[13], a[14], a[15] = mac[3], mac[4], mac[5]
+	}
+	return netip.AddrFrom16(a)
+}
+
+// LinkLocalFor is the link-local address an IPv6 VMAC gets (keepalived's
+// set_link_local_address): src when it is an IPv6 address (the configured
+// mcast_src_ip / unicast_src_ip), else the parent's first link-local
+// address, else the EUI-64 one of the parent's MAC.
+func LinkLocalFor(src netip.Addr, parentLL []netip.Addr, parentMAC net.HardwareAddr) netip.Addr {
+	if src.Is6() && !src.Is4In6() {
+		return src.WithZone("")
+	}
+	for _, a := range parentLL {
+		if a.Is6() && a.IsLinkLocalUnicast() {
+			return a.WithZone("")
+		}
+	}
+	return EUI64LinkLocal(parentMAC)
 }
 
 // MAC is the VRRP virtual router MAC address of RFC 5798 7.3:
@@ -52,11 +126,17 @@ type Spec struct {
 	Parent string           // the instance's interface
 	MAC    net.HardwareAddr // the virtual MAC (use_vmac's MAC, or MAC(VRID))
 	IPv6   bool             // an IPv6 instance (fewer sysctls, as keepalived)
+	// LinkLocal (IPv6): the VMAC gets a link-local address, LinkLocalFor(Src,
+	// the parent's): it sends adverts (not vmac_xmit_base), or it is a
+	// use_vmac_addr VMAC (keepalived gives those one too).
+	LinkLocal bool
+	Src       netip.Addr // the configured IPv6 source address, if any
 }
 
 // Equal reports whether s and o are the same interface.
 func (s Spec) Equal(o Spec) bool {
-	return s.Name == o.Name && s.Parent == o.Parent && s.MAC.String() == o.MAC.String() && s.IPv6 == o.IPv6
+	return s.Name == o.Name && s.Parent == o.Parent && s.MAC.String() == o.MAC.String() && s.IPv6 == o.IPv6 &&
+		s.LinkLocal == o.LinkLocal && s.Src == o.Src
 }
 
 // Sysctl is one net.ipv4.conf.IFACE.PARAM setting.
@@ -108,6 +188,12 @@ type Links interface {
 	SetUp(name string) error
 	// Delete removes the interface; a missing one is not an error.
 	Delete(name string) error
+	// Parent returns an interface's IPv6 link-local addresses (kernel
+	// order) and its MAC.
+	Parent(name string) ([]netip.Addr, net.HardwareAddr, error)
+	// AddLinkLocal adds a/64 to the interface without duplicate address
+	// detection (keepalived's IFA_F_NODAD); an existing one is kept.
+	AddLinkLocal(name string, a netip.Addr) error
 }
 
 // Sysctls reads and writes /proc/sys entries.
@@ -159,13 +245,13 @@ func (m *Manager) Apply(next []Spec) error {
 			continue
 		}
 		m.up = append(m.up, s)
-		if !s.IPv6 {
-			// No IPv6 link-local on an IPv4 VMAC (keepalived sets
-			// addr_gen_mode none): the backup's VMAC would send DAD and
-			// router solicitations from the master's MAC and the
-			// switches would move the VMAC to the backup. Before it is up.
-			p := filepath.Join("net/ipv6/conf", s.Name, "addr_gen_mode")
-			if err := m.sysctls.Set(p, 1); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// No automatic IPv6 link-local on a VMAC (keepalived sets
+		// addr_gen_mode none, RFC 5798 7.4): one made from the virtual MAC
+		// is the same on every router, and the backup's VMAC would send
+		// DAD and router solicitations from the master's MAC, moving the
+		// VMAC to the backup in the switches. Before it is up.
+		for _, c := range ipv6Sysctls(s) {
+			if err := m.sysctls.Set(c.path, c.value); err != nil && (s.IPv6 || !errors.Is(err, fs.ErrNotExist)) {
 				errs = append(errs, fmt.Errorf("vmac: %w", err))
 			}
 		}
@@ -177,12 +263,50 @@ func (m *Manager) Apply(next []Spec) error {
 		if err := m.links.SetUp(s.Name); err != nil {
 			errs = append(errs, fmt.Errorf("vmac: set %s up: %w", s.Name, err))
 		}
+		if s.IPv6 && s.LinkLocal {
+			errs = append(errs, m.addLinkLocal(s))
+		}
 		if ps := ParentSysctls(s); len(ps) > 0 {
 			m.parents[s.Parent]++
 			errs = append(errs, m.setParent(s.Parent, ps))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ipv6Sysctl is one net.ipv6.conf setting.
+type ipv6Sysctl struct {
+	path  string
+	value int
+}
+
+// ipv6Sysctls are the IPv6 settings of a new VMAC: addr_gen_mode 1 (none)
+// and, for an IPv6 one, disable_ipv6 0 (keepalived's link_set_ipv6, in
+// case net.ipv6.conf.default.disable_ipv6 is 1).
+func ipv6Sysctls(s Spec) []ipv6Sysctl {
+	dir := filepath.Join("net/ipv6/conf", s.Name)
+	out := []ipv6Sysctl{{filepath.Join(dir, "addr_gen_mode"), 1}}
+	if s.IPv6 {
+		out = append(out, ipv6Sysctl{filepath.Join(dir, "disable_ipv6"), 0})
+	}
+	return out
+}
+
+// addLinkLocal gives the IPv6 VMAC s its link-local address.
+func (m *Manager) addLinkLocal(s Spec) error {
+	var ll []netip.Addr
+	var mac net.HardwareAddr
+	if !s.Src.Is6() {
+		var err error
+		if ll, mac, err = m.links.Parent(s.Parent); err != nil {
+			return fmt.Errorf("vmac: link-local address of %s: %w", s.Parent, err)
+		}
+	}
+	a := LinkLocalFor(s.Src, ll, mac)
+	if err := m.links.AddLinkLocal(s.Name, a); err != nil {
+		return fmt.Errorf("vmac: add %s to %s: %w", a, s.Name, err)
+	}
+	return nil
 }
 
 func (m *Manager) setParent(parent string, ps []Sysctl) error {
@@ -290,6 +414,38 @@ func (NetlinkLinks) Delete(name string) error {
 		return err
 	}
 	return netlink.LinkDel(l)
+}
+
+// Parent implements Links.
+func (NetlinkLinks) Parent(name string) ([]netip.Addr, net.HardwareAddr, error) {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := netlink.AddrList(l, netlink.FAMILY_V6)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []netip.Addr
+	for _, a := range list {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.IsLinkLocalUnicast() && a.Flags&unix.IFA_F_DADFAILED == 0 {
+			out = append(out, ip)
+		}
+	}
+	return out, l.Attrs().HardwareAddr, nil
+}
+
+// AddLinkLocal implements Links.
+func (NetlinkLinks) AddLinkLocal(name string, a netip.Addr) error {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(64, 128)}, Flags: unix.IFA_F_NODAD}
+	if err := netlink.AddrAdd(l, addr); err != nil && !errors.Is(err, unix.EEXIST) {
+		return err
+	}
+	return nil
 }
 
 // ProcSys implements Sysctls with /proc/sys (of the calling thread's
