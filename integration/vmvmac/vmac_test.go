@@ -182,6 +182,7 @@ func drill(t *testing.T, fam family, extra, impl1, impl2 string) {
 
 	p1 := start(t, impl1, lvs1, "lvs1", cf, tmp)
 	start(t, impl2, lvs2, "lvs2", cf, tmp)
+	impls := map[*netlab.Node]string{lvs1: impl1, lvs2: impl2}
 
 	for _, n := range []*netlab.Node{lvs1, lvs2} {
 		l := vmacLink(n)
@@ -205,6 +206,9 @@ func drill(t *testing.T, fam family, extra, impl1, impl2 string) {
 			want = map[string]string{
 				"net/ipv6/conf/vrrp.51/addr_gen_mode": "1",
 				"net/ipv6/conf/vrrp.51/disable_ipv6":  "0",
+			}
+			if impls[n] == lvsha {
+				want["net/ipv6/conf/vrrp.51/accept_ra"] = "0" // lvs-ha's addition
 			}
 			if !vmacAddr {
 				want["net/ipv4/conf/"+n.IfName()+"/arp_ignore"] = parentIgnore

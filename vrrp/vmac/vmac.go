@@ -280,12 +280,17 @@ type ipv6Sysctl struct {
 	value int
 }
 
-// ipv6Sysctls are the IPv6 settings of a new VMAC: addr_gen_mode 1 (none)
-// and, for an IPv6 one, disable_ipv6 0 (keepalived's link_set_ipv6, in
-// case net.ipv6.conf.default.disable_ipv6 is 1).
+// ipv6Sysctls are the IPv6 settings of a new VMAC: addr_gen_mode 1 (none);
+// accept_ra 0, unlike keepalived (which drops the VMAC's router
+// solicitations with nftables): a backup's VMAC sends no router
+// solicitation from the virtual MAC when it gets its link-local address,
+// and learns no route through itself from router advertisements, whose
+// traffic would leave with the virtual MAC; and, for an IPv6 one,
+// disable_ipv6 0 (keepalived's link_set_ipv6, in case
+// net.ipv6.conf.default.disable_ipv6 is 1).
 func ipv6Sysctls(s Spec) []ipv6Sysctl {
 	dir := filepath.Join("net/ipv6/conf", s.Name)
-	out := []ipv6Sysctl{{filepath.Join(dir, "addr_gen_mode"), 1}}
+	out := []ipv6Sysctl{{filepath.Join(dir, "addr_gen_mode"), 1}, {filepath.Join(dir, "accept_ra"), 0}}
 	if s.IPv6 {
 		out = append(out, ipv6Sysctl{filepath.Join(dir, "disable_ipv6"), 0})
 	}

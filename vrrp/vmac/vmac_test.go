@@ -198,13 +198,13 @@ func TestLinkLocalIsKeepalived(t *testing.T) {
 	}
 }
 
-// TestManagerIPv6VMAC: an IPv6 VMAC gets addr_gen_mode none and IPv6
-// enabled before it is up, then the parent's link-local address (or the
+// TestManagerIPv6VMAC: an IPv6 VMAC gets addr_gen_mode none, accept_ra 0
+// and IPv6 enabled before it is up, then the parent's link-local address (or the
 // configured source) when it sends adverts, none with vmac_xmit_base; no
 // IPv4 sysctls on its parent.
 func TestManagerIPv6VMAC(t *testing.T) {
 	links := &fakeLinks{links: map[string]Spec{}, ll: []netip.Addr{netip.MustParseAddr("fe80::abcd")}}
-	sys := fakeSys{"net/ipv6/conf/vrrp.1/disable_ipv6": 1}
+	sys := fakeSys{"net/ipv6/conf/vrrp.1/disable_ipv6": 1, "net/ipv6/conf/vrrp.1/accept_ra": 1}
 	m := NewManager(links, sys)
 	a := Spec{Name: "vrrp.1", Parent: "eth0", MAC: MAC(1, true), IPv6: true, LinkLocal: true}
 	b := Spec{Name: "vrrp.2", Parent: "eth0", MAC: MAC(2, true), IPv6: true, LinkLocal: true, Src: netip.MustParseAddr("fe80::2")}
@@ -216,7 +216,7 @@ func TestManagerIPv6VMAC(t *testing.T) {
 	if !slices.Equal(links.log, want) {
 		t.Errorf("links %q, want %q", links.log, want)
 	}
-	for p, v := range map[string]int{"net/ipv6/conf/vrrp.1/addr_gen_mode": 1, "net/ipv6/conf/vrrp.1/disable_ipv6": 0, "net/ipv6/conf/vrrp.3/addr_gen_mode": 1} {
+	for p, v := range map[string]int{"net/ipv6/conf/vrrp.1/addr_gen_mode": 1, "net/ipv6/conf/vrrp.1/disable_ipv6": 0, "net/ipv6/conf/vrrp.1/accept_ra": 0, "net/ipv6/conf/vrrp.3/addr_gen_mode": 1} {
 		if sys[p] != v {
 			t.Errorf("%s = %d, want %d", p, sys[p], v)
 		}
