@@ -103,13 +103,13 @@ func TestVMACFailover(t *testing.T) {
 }
 
 // TestVMACFailoverIPv6: the drill with an IPv6 instance (VMAC
-// 00:00:5e:00:02:51 holding a link-local address of its own, the
+// 00:00:5e:00:02:33, VRID 51, holding a link-local address of its own, the
 // interface's): the client's neighbour entry for the IPv6 VIP stays the
 // virtual MAC across the failover, the adverts come from the VMAC with the
 // interface's link-local source address (RFC 5798 5.1.2.1), the unsolicited
 // NAs from the VMAC. With use_vmac_addr the instance's IPv4 eVIP gets an
 // IPv4 VMAC of its own (va.51, vmac_addr_prefix): the client's entry for
-// it is 00:00:5e:00:01:51 on both sides of the failover too. Then the same
+// it is 00:00:5e:00:01:33 on both sides of the failover too. Then the same
 // with keepalived's IPv6 use_vmac in both roles.
 func TestVMACFailoverIPv6(t *testing.T) {
 	vmtest.Require(t)
