@@ -80,6 +80,7 @@ type peerInfo struct {
 	state       gobgp.FSMState
 	since       time.Time // established since
 	transitions uint64
+	lastDown    string
 }
 
 type prefixInfo struct {
@@ -307,6 +308,7 @@ func (s *Speaker) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, t time.Ti
 			pi.since = s.now()
 		} else {
 			pi.since = time.Time{}
+			pi.lastDown = disconnectReason(ev.Peer.State.DisconnectReason, ev.Peer.State.DisconnectMessage)
 		}
 	}
 	s.mu.Unlock()
@@ -315,9 +317,19 @@ func (s *Speaker) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, t time.Ti
 			s.log.Info("bgp session established", "neighbor", addr)
 		} else {
 			s.log.Warn("bgp session down", "neighbor", addr, "state", stateName(st),
-				"reason", ev.Peer.State.DisconnectReason.String(), "message", ev.Peer.State.DisconnectMessage)
+				"reason", disconnectReason(ev.Peer.State.DisconnectReason, ev.Peer.State.DisconnectMessage))
 		}
 	}
+}
+
+// disconnectReason is GoBGP's reason for a session drop in words:
+// "hold timer expired: hold-timer-expired".
+func disconnectReason(r api.PeerState_DisconnectReason, msg string) string {
+	s := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(r.String(), "DISCONNECT_REASON_")), "_", " ")
+	if msg != "" {
+		s += ": " + msg
+	}
+	return s
 }
 
 // Ready is closed once Run has started GoBGP and configured the neighbors.
@@ -595,6 +607,7 @@ func (s *Speaker) Status() Status {
 				ps.State = stateName(pi.state)
 			}
 			ps.Transitions = pi.transitions
+			ps.LastDown = pi.lastDown
 			if !pi.since.IsZero() {
 				ps.Since = pi.since
 				ps.Uptime = now.Sub(pi.since)

@@ -447,8 +447,8 @@ func TestSpeakerHoldTimeExpiry(t *testing.T) {
 	if d < hold-1500*time.Millisecond { // keepalives are 1 s apart: the last one can be up to 1 s old
 		t.Errorf("session down %s after freezing, before the hold time %s could expire", d, hold)
 	}
-	if got := peerStatus(s, n.Address); got.Transitions != 2 || got.Uptime != 0 {
-		t.Errorf("after expiry: %+v, want 2 transitions and no uptime", got)
+	if got := peerStatus(s, n.Address); got.Transitions != 2 || got.Uptime != 0 || !strings.HasPrefix(got.LastDown, "hold timer expired") {
+		t.Errorf("after expiry: %+v, want 2 transitions, no uptime, last_down hold timer expired", got)
 	}
 }
 
