@@ -493,9 +493,12 @@ func (s *Speaker) Update(opts Options) error {
 		s.mu.Unlock()
 		return fmt.Errorf("bgp: %w", ErrRestartRequired)
 	}
-	if lp := listenPortFor(opts); lp != s.listenPort && s.started {
-		s.mu.Unlock()
-		return fmt.Errorf("bgp: passive neighbors added or all removed (listening socket): %w", ErrRestartRequired)
+	if lp := listenPortFor(opts); lp != listenPortFor(old) {
+		if s.started {
+			s.mu.Unlock()
+			return fmt.Errorf("bgp: first passive neighbor added or last one removed (listening socket): %w", ErrRestartRequired)
+		}
+		s.listenPort = lp
 	}
 	s.mu.Unlock()
 

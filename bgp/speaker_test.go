@@ -495,6 +495,7 @@ func TestValidate(t *testing.T) {
 		{"no local as", func(o *Options) { o.LocalAS = 0 }, "local_as"},
 		{"no neighbor address", func(o *Options) { o.Neighbors[0].Address = netip.Addr{} }, "neighbor 1: address missing"},
 		{"duplicate", func(o *Options) { o.Neighbors = append(o.Neighbors, o.Neighbors[0]) }, "neighbor 10.0.0.1: duplicate"},
+		{"mapped address", func(o *Options) { o.Neighbors[0].Address = netip.MustParseAddr("::ffff:10.0.0.1") }, "IPv4-mapped"},
 		{"no remote as", func(o *Options) { o.Neighbors[0].RemoteAS = 0 }, "neighbor 10.0.0.1: remote_as"},
 		{"short hold", func(o *Options) { o.Neighbors[0].HoldTime = 2 * time.Second }, "neighbor 10.0.0.1: hold_time 2s"},
 		{"fractional hold", func(o *Options) { o.Neighbors[0].HoldTime = 3500 * time.Millisecond }, "whole seconds"},
@@ -582,5 +583,31 @@ func TestSpeakerPassiveAndLocalAddress(t *testing.T) {
 	waitFor(t, 5*time.Second, "/32 at the peer", func() bool { return rib(t, peer.srv)[vip].IsValid() })
 	if nh := rib(t, peer.srv)[vip]; nh != local {
 		t.Errorf("next hop = %s, want the local address %s", nh, local)
+	}
+}
+
+func TestUpdateBeforeRun(t *testing.T) {
+	a := Neighbor{Address: netip.MustParseAddr("192.0.2.1"), RemoteAS: 65000}
+	b := Neighbor{Address: netip.MustParseAddr("192.0.2.2"), RemoteAS: 65000, Passive: true}
+	s, err := New(opts(a), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.listenPort != -1 {
+		t.Errorf("listen port without passive neighbors = %d, want -1 (none)", s.listenPort)
+	}
+	if err := s.Update(opts(b)); err != nil {
+		t.Fatal(err)
+	}
+	if s.listenPort != 179 {
+		t.Errorf("listen port after adding a passive neighbor before Run = %d, want 179", s.listenPort)
+	}
+	if st := s.Status(); len(st.Peers) != 1 || st.Peers[0].Address != b.Address {
+		t.Errorf("peers after Update: %+v", st.Peers)
+	}
+	bad := opts(b)
+	bad.Neighbors[0].RemoteAS = 0
+	if err := s.Update(bad); err == nil || !strings.Contains(err.Error(), "remote_as") {
+		t.Errorf("Update with invalid options: %v", err)
 	}
 }
