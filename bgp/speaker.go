@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -65,6 +66,9 @@ type Speaker struct {
 	// calling GoBGP.
 	opMu sync.Mutex
 	srv  *server.BgpServer // set while Run runs, under opMu
+	// live is srv for readers (Status, scrapes) that must not wait for an
+	// operation holding opMu.
+	live atomic.Pointer[server.BgpServer]
 
 	mu       sync.Mutex
 	started  bool
@@ -172,6 +176,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 
 	s.opMu.Lock()
 	s.srv = nil
+	s.live.Store(nil)
 	s.mu.Lock()
 	s.running = false
 	for _, p := range s.prefixes {
@@ -226,6 +231,7 @@ func (s *Speaker) start(ctx context.Context, srv *server.BgpServer, opts Options
 		}
 	}
 	s.srv = srv
+	s.live.Store(srv)
 	s.mu.Lock()
 	s.running = true
 	var todo []netip.Prefix
@@ -581,10 +587,7 @@ func sameNeighbor(a, b Neighbor) bool {
 // GoBGP for BFD states (bounded by a short timeout).
 func (s *Speaker) Status() Status {
 	bfd := map[netip.Addr]string{}
-	s.opMu.Lock()
-	srv := s.srv
-	s.opMu.Unlock()
-	if srv != nil {
+	if srv := s.live.Load(); srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
 			if p.GetState().GetBfdState() == nil || p.GetConf() == nil {
