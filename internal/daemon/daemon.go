@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lvs-ha/lvs-ha/bgp"
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
 	"github.com/lvs-ha/lvs-ha/garp"
@@ -104,6 +105,8 @@ type Options struct {
 	// or none (a no-op) when newVRRP is set, so tests never touch the
 	// host's ruleset.
 	newFirewall func(strictfw.Options) strictfw.Firewall
+	// newSpeaker makes the BGP speaker; nil: bgp.New.
+	newSpeaker func(bgp.Options, prometheus.Registerer, *slog.Logger) (bgpSpeaker, error)
 }
 
 // vrrpRunner is what the daemon needs of the VRRP runner.
@@ -133,6 +136,7 @@ type Daemon struct {
 	plan    atomic.Pointer[plan] // the configuration in effect
 	net     netConfig            // adds and removes the static entries
 	vmacs   vmacs                // creates and removes the use_vmac interfaces
+	bgp     *bgpd                // gates bgp_announce's VIPs
 	// fifos are the notify FIFOs, open while Run runs (nil otherwise).
 	fifos atomic.Pointer[notifyfifo.Set]
 	// mailer sends the e-mail alerts while Run runs (nil otherwise or
@@ -142,8 +146,12 @@ type Daemon struct {
 	// mu serialises reloads and guards the fields below.
 	mu   sync.Mutex
 	vrrp vrrpRunner
-	g    *errgroup.Group // set while Run runs
-	gctx context.Context
+	// speaker is the BGP speaker (nil without one); speakerStop ends its
+	// Run when a reload removes it.
+	speaker     bgpSpeaker
+	speakerStop context.CancelFunc
+	g           *errgroup.Group // set while Run runs
+	gctx        context.Context
 }
 
 // New is NewWithOptions with only a logger.
@@ -224,7 +232,13 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 		}
 	}
 	d.plan.Store(p)
-	d.lvs = newLVS(p, lvsOptions{Logger: d.log, Open: o.openIPVS, Clock: o.clk, FIFO: func(line string) { d.fifos.Load().LVS(line) },
+	if p.bgp.speaker != nil {
+		if d.speaker, err = d.newSpeaker(*p.bgp.speaker); err != nil {
+			return nil, err
+		}
+	}
+	d.bgp = newBGPD(p.bgp, d.announcer(p), bgpdOptions{Logger: d.log, Clock: o.clk, Addrs: d.net})
+	d.lvs = newLVS(p, lvsOptions{OnHealth: d.bgp.setHealth, Logger: d.log, Open: o.openIPVS, Clock: o.clk, FIFO: func(line string) { d.fifos.Load().LVS(line) },
 		Mail: func(a mail.Alert) { d.mailer.Load().Send(a) }, OnResult: func(ev healthcheck.Event) {
 			if cs := d.plan.Load().lvs.byCheck[ev.Job.ID]; cs != nil {
 				d.metrics.ObserveCheck(cs.info, ev.Result)
@@ -323,7 +337,10 @@ func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
 // Options.StatusAddr or StatusListener is set, reloads on SIGHUP and dumps
 // the state on SIGUSR1 (Options.Signals), and notifies the service manager.
 func (d *Daemon) Run(ctx context.Context) error {
-	g, gctx := errgroup.WithContext(ctx)
+	// The components stop when ctx ends, after the BGP drain (runCtx).
+	runCtx, stopRun := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopRun(nil)
+	g, gctx := errgroup.WithContext(runCtx)
 	// The notify FIFOs (and their readers) before anything can write to them;
 	// closed after every component has stopped (the STOP lines are in).
 	d.fifos.Store(d.plan.Load().fifos.open(d))
@@ -353,6 +370,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.Go(func() error { return d.lvs.Run(gctx) })
 	g.Go(func() error { return d.syncd.Run(gctx) })
 	g.Go(func() error { return d.strict.Run(gctx) })
+	g.Go(func() error { return d.bgp.Run(gctx) })
+	if d.speaker != nil {
+		d.startSpeakerLocked()
+	}
 	d.mu.Unlock()
 	d.startStatus(gctx, g)
 	d.metrics.ConfigReloaded(d.now(), nil)
@@ -374,6 +395,10 @@ loop:
 				}
 			}
 		case <-gctx.Done():
+			break loop
+		case <-ctx.Done():
+			d.drainBGP(gctx)
+			stopRun(context.Cause(ctx))
 			break loop
 		case sig := <-d.opts.Signals:
 			switch sig {
