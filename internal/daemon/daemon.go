@@ -29,6 +29,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/status"
 	"github.com/lvs-ha/lvs-ha/internal/strictfw"
 	"github.com/lvs-ha/lvs-ha/ipvs"
+	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
 	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
@@ -89,6 +90,10 @@ type Options struct {
 	KeepIPVSOnStop bool
 	// Now is the wall clock for metrics timestamps; nil means time.Now.
 	Now func() time.Time
+	// InMemoryIPVS programs an in-memory IPVS table instead of the
+	// kernel's: for control-plane tests (BGP announcements) on hosts
+	// without ip_vs, never for a director that must forward.
+	InMemoryIPVS bool
 
 	// Test seams.
 	openIPVS    func() (ipvsKernel, error)
@@ -196,6 +201,10 @@ func Load(file string, co conf.Options, o Options) (*Daemon, syntax.Diagnostics,
 
 // newDaemon makes the daemon that runs plan p of cfg.
 func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
+	if o.InMemoryIPVS && o.openIPVS == nil {
+		k := &memIPVS{Kernel: &ipvstest.Kernel{}}
+		o.openIPVS = func() (ipvsKernel, error) { return k, nil }
+	}
 	d := &Daemon{opts: o, log: o.Logger, reg: o.Registry, notify: o.Notifier, now: o.Now}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -446,3 +455,8 @@ func (d *Daemon) startStatus(ctx context.Context, g *errgroup.Group) {
 		return nil
 	})
 }
+
+// memIPVS is Options.InMemoryIPVS's table.
+type memIPVS struct{ *ipvstest.Kernel }
+
+func (memIPVS) Close() error { return nil }
