@@ -17,6 +17,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/bgp"
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
+	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
@@ -170,19 +171,8 @@ func bgpEligibility(p *bgpPlan, h lvsHealth, draining bool) []bgp.GateInput {
 	return in
 }
 
-// BGPPrefix is one announced-or-not VIP as bgpd sees it: the gate's input
-// and what was last done.
-type BGPPrefix struct {
-	Prefix    netip.Prefix `json:"prefix"`
-	Eligible  bool         `json:"eligible"`
-	Announced bool         `json:"announced"`
-	// Reason is the eligibility's explanation (or the last decision's).
-	Reason string `json:"reason"`
-	// Since is when Announced last changed (zero: never announced).
-	Since time.Time `json:"since,omitzero"`
-	// Error is the last announce/withdraw failure, if any.
-	Error string `json:"error,omitempty"`
-}
+// BGPPrefix is a prefix's gate state (/status).
+type BGPPrefix = metrics.BGPPrefix
 
 // bgpdOptions configure a bgpd.
 type bgpdOptions struct {
@@ -668,4 +658,21 @@ func sortedPrefixes(m map[netip.Prefix]bool) []netip.Prefix {
 	}
 	slices.SortFunc(out, comparePrefix)
 	return out
+}
+
+// bgpState is /status's BGP section.
+func (d *Daemon) bgpState() metrics.BGPState {
+	p := d.plan.Load().bgp
+	st := metrics.BGPState{Mode: "speaker", Prefixes: d.bgp.Prefixes()}
+	if p.routeOnly != "" {
+		st.Mode, st.Interface = "route_only", p.routeOnly
+	}
+	d.mu.Lock()
+	s := d.speaker
+	d.mu.Unlock()
+	if s != nil {
+		ss := s.Status()
+		st.Speaker = &ss
+	}
+	return st
 }

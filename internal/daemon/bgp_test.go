@@ -366,6 +366,11 @@ func TestBGPDaemonRunsSpeaker(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
 		expectOps(t, "announced", s.take(), "announce 10.251.9.1/32", "announce 10.251.9.2/32", "announce 10.251.9.3/32")
+		if src := td.d.Metrics().Sources().BGP; src == nil {
+			t.Error("no BGP source for /status")
+		} else if st := src.BGPState(); st.Mode != "speaker" || st.Speaker == nil || st.Speaker.LocalAS != 65101 || len(st.Prefixes) != 3 || !st.Prefixes[2].Announced {
+			t.Errorf("/status BGP = %+v", st)
+		}
 
 		td.checker(t, "TCP 10.251.9.1:443/10.251.2.1:443/TCP_CHECK#0").ok.Store(false)
 		time.Sleep(5 * time.Minute)

@@ -329,6 +329,9 @@ func (d *Daemon) setSourcesLocked() {
 	if d.opts.openIPVS == nil { // the kernel's sync daemons whatever the config; none with a test's fake IPVS
 		src.Sync = ipvs.KernelSync{}
 	}
+	if p.bgp.on {
+		src.BGP = metrics.BGPFunc(d.bgpState)
+	}
 	d.metrics.SetSources(src)
 }
 
