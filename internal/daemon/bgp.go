@@ -3,6 +3,7 @@ package daemon
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -559,11 +560,45 @@ func (d *Daemon) newSpeaker(o bgp.Options) (bgpSpeaker, error) {
 	if mk == nil {
 		mk = newBGPSpeaker
 	}
-	s, err := mk(o, d.reg, d.log.With("component", "bgp"))
+	reg := &trackedRegisterer{Registerer: d.reg}
+	s, err := mk(o, reg, d.log.With("component", "bgp"))
 	if err != nil {
+		reg.unregisterAll()
 		return nil, fmt.Errorf("bgp_speaker: %w", err)
 	}
+	d.speakerReg = reg
 	return s, nil
+}
+
+// trackedRegisterer remembers the collectors a speaker registers, so that
+// a reload that removes bgp_speaker unregisters them (and one that adds it
+// again can register a new speaker's).
+type trackedRegisterer struct {
+	prometheus.Registerer
+	cs []prometheus.Collector
+}
+
+func (t *trackedRegisterer) Register(c prometheus.Collector) error {
+	if err := t.Registerer.Register(c); err != nil {
+		return err
+	}
+	t.cs = append(t.cs, c)
+	return nil
+}
+
+func (t *trackedRegisterer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := t.Register(c); err != nil {
+			panic(err)
+		}
+	}
+}
+
+func (t *trackedRegisterer) unregisterAll() {
+	for _, c := range t.cs {
+		t.Registerer.Unregister(c)
+	}
+	t.cs = nil
 }
 
 // announcer is what bgpd announces through under p: the speaker, route-only
@@ -598,14 +633,16 @@ func (d *Daemon) startSpeakerLocked() {
 // bgp_speaker appears or goes, and bgpd gets the new VIPs (those of removed
 // virtual servers are withdrawn at once).
 func (d *Daemon) reloadBGPLocked(old, p *plan) error {
-	var stop context.CancelFunc
 	switch o := p.bgp.speaker; {
 	case o != nil && d.speaker != nil:
 		if old.bgp.speaker == nil || !reflect.DeepEqual(*old.bgp.speaker, *o) {
-			if err := d.speaker.Update(*o); err != nil {
+			if err := d.speaker.Update(*o); errors.Is(err, bgp.ErrRestartRequired) {
+				d.log.Warn("reload: bgp_speaker change takes effect at the next restart; the speaker keeps its settings", "error", err)
+			} else if err != nil {
 				return fmt.Errorf("bgp: %w", err)
+			} else {
+				d.log.Info("reload: bgp speaker updated", "neighbors", len(o.Neighbors))
 			}
-			d.log.Info("reload: bgp speaker updated", "neighbors", len(o.Neighbors))
 		}
 	case o != nil:
 		s, err := d.newSpeaker(*o)
@@ -616,16 +653,15 @@ func (d *Daemon) reloadBGPLocked(old, p *plan) error {
 		d.startSpeakerLocked()
 		d.log.Info("reload: bgp speaker started", "neighbors", len(o.Neighbors))
 	case d.speaker != nil:
-		stop = d.speakerStop
-		d.speaker, d.speakerStop = nil, nil
+		stop, reg := d.speakerStop, d.speakerReg
+		d.speaker, d.speakerStop, d.speakerReg = nil, nil, nil
+		defer d.log.Info("reload: bgp speaker stopped")
+		defer reg.unregisterAll()
+		defer stop()
 	}
+	// bgpd withdraws what a removed speaker announced when it adopts the
+	// plan; the sessions close when the speaker stops (deferred above).
 	d.bgp.commit(p.bgp, d.announcer(p))
-	if stop != nil {
-		// bgpd withdraws what the old speaker announced when it adopts the
-		// plan; the sessions close with the speaker.
-		stop()
-		d.log.Info("reload: bgp speaker stopped")
-	}
 	return nil
 }
 

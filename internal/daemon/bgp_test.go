@@ -331,7 +331,11 @@ func bgpTestDaemon(t *testing.T, src string) (*testDaemon, *[]*fakeSpeaker) {
 	t.Helper()
 	var speakers []*fakeSpeaker
 	td := newTestDaemon(t, src, true, false)
-	td.d.opts.newSpeaker = func(o bgp.Options, _ prometheus.Registerer, _ *slog.Logger) (bgpSpeaker, error) {
+	td.d.opts.newSpeaker = func(o bgp.Options, reg prometheus.Registerer, _ *slog.Logger) (bgpSpeaker, error) {
+		// As bgp.New: its collector on the daemon's registry.
+		if err := reg.Register(prometheus.NewGauge(prometheus.GaugeOpts{Name: "test_bgp_speaker"})); err != nil {
+			return nil, err
+		}
 		s := newFakeSpeaker(o)
 		speakers = append(speakers, s)
 		return s, nil
@@ -458,6 +462,21 @@ func TestBGPReloadUpdatesSpeaker(t *testing.T) {
 		}
 		expectOps(t, "group removed", s.take(), "withdraw 10.251.9.2/32", "withdraw 10.251.9.3/32")
 		expectOps(t, "lo", td.net.take(), "remove addr 10.251.9.2/32 dev lo scope global", "remove addr 10.251.9.3/32 dev lo scope global")
+
+		// bgp_speaker becomes route-only: the speaker stops, its
+		// collectors go; back to a speaker: a new one starts.
+		reload(strings.Replace(src, "router_id 10.251.0.11", "route_only dummy0", 1))
+		select {
+		case <-s.stopped:
+		default:
+			t.Error("speaker still running after route_only")
+		}
+		expectOps(t, "speaker removed", s.take(), "withdraw all: reload: announcer replaced")
+		reload(src)
+		if len(*sp) != 2 {
+			t.Fatalf("%d speakers after bgp_speaker came back", len(*sp))
+		}
+		<-(*sp)[1].running
 		td.stop()
 	})
 }

@@ -155,7 +155,8 @@ type Daemon struct {
 	// Run when a reload removes it.
 	speaker     bgpSpeaker
 	speakerStop context.CancelFunc
-	g           *errgroup.Group // set while Run runs
+	speakerReg  *trackedRegisterer // its collectors
+	g           *errgroup.Group    // set while Run runs
 	gctx        context.Context
 }
 
