@@ -282,6 +282,7 @@ var hashingSchedulers = []string{"mh", "sh", "dh"}
 // finishBGP checks bgp_announce against the rest of the configuration, once
 // the virtual servers are finished (their real servers' forwarding known).
 func (l *loader) finishBGP() {
+	sloppyWarned := false
 	for _, v := range l.cfg.VirtualServers {
 		a := v.BGPAnnounce
 		if a == nil {
@@ -304,6 +305,10 @@ func (l *loader) finishBGP() {
 		}
 		if !slices.Contains(hashingSchedulers, v.Scheduler) && l.cfg.Global.LVSSyncDaemon == nil {
 			l.warnf(a.Pos, "virtual_server %s: bgp_announce with lb_algo %s and no lvs_sync_daemon: when the router moves a flow to another director (a director fails, drains or joins), that director picks a real server of its own and the connection breaks; use mh (or sh, dh) or sync the connections", name, v.Scheduler)
+		}
+		if st := l.cfg.Global.LVSSloppyTCP; !sloppyWarned && v.Protocol == TCP && (st == nil || !*st) {
+			sloppyWarned = true
+			l.warnf(a.Pos, "virtual_server %s: bgp_announce without lvs_sloppy_tcp on (global_defs): a director that the router hands a connection already established elsewhere (a director fails, drains or joins) drops its packets, as IPVS creates connections only from a SYN; set lvs_sloppy_tcp on", name)
 		}
 		if n := len(v.RealServers); n > 0 && a.MinHealthy > n {
 			l.warnf(a.Pos, "virtual_server %s: bgp_announce min_healthy %d is more than its %d real servers: it is never announced", name, a.MinHealthy, n)
