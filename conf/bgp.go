@@ -151,7 +151,7 @@ func init() {
 				b.DrainTime = d
 			}
 		}),
-		impl("route_only", "lvs-ha extension: no BGP session; each announced VIP is a host address on interface IFNAME (default lo) for the site's routing daemon to redistribute: [IFNAME]", "off", func(l *loader, n *syntax.Node, b *BGPSpeaker) {
+		impl("route_only", "lvs-ha extension: no BGP session; each announced VIP is a host address on interface IFNAME (default lo, warned: use a dummy interface) for the site's routing daemon to redistribute, every configured VIP staying on lo: [IFNAME]", "off", func(l *loader, n *syntax.Node, b *BGPSpeaker) {
 			if !l.nargs(n, 0, 1) {
 				return
 			}
@@ -176,6 +176,9 @@ func (l *loader) bgpSpeakerBlock(n *syntax.Node, c *Config) {
 	}
 	b := &BGPSpeaker{Pos: n.Keyword.Pos, AnnounceDelay: Duration(DefaultBGPAnnounceDelay), DrainTime: Duration(DefaultBGPDrainTime)}
 	walk(l, bgpTable, n, b)
+	if b.RouteOnly == "lo" {
+		l.warnf(n.Keyword.Pos, "bgp_speaker: route_only on lo: a withdrawn VIP leaves lo, so IPVS stops receiving the connections the router still sends while it converges (drain_time does not help); put the announced VIPs on a dummy interface (route_only dummy0) and let lvs-ha keep them on lo")
+	}
 	if b.RouteOnly == "" {
 		if !b.RouterID.IsValid() {
 			l.errf(n.Keyword.Pos, "bgp_speaker needs router_id (or route_only)")
