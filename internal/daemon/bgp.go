@@ -73,6 +73,13 @@ func newBGPPlan(cfg *conf.Config, vss []*vsState) (bgpPlan, error) {
 	p := bgpPlan{on: true, routeOnly: b.RouteOnly, delay: b.AnnounceDelay.Std(), drain: b.DrainTime.Std()}
 	if b.RouteOnly == "" {
 		o := bgpOptions(b)
+		// Each neighbor alone first, so that its error is at its line.
+		for i, n := range b.Neighbors {
+			one := bgp.Options{RouterID: o.RouterID, LocalAS: o.LocalAS, Neighbors: o.Neighbors[i : i+1]}
+			if err := one.Validate(); err != nil {
+				return p, at(n.Pos, fmt.Errorf("bgp_speaker (%s): %w", n.Pos, err))
+			}
+		}
 		if err := o.Validate(); err != nil {
 			return p, at(b.Pos, fmt.Errorf("bgp_speaker (%s): %w", b.Pos, err))
 		}

@@ -113,12 +113,12 @@ func TestBGPOptionsTranslation(t *testing.T) {
 }
 
 // TestBGPCheckLocatesSpeakerErrors: what bgp.Options.Validate refuses is a
-// check-config error at bgp_speaker (run and reload build the same plan).
+// check-config error at the neighbor (run and reload build the same plan).
 func TestBGPCheckLocatesSpeakerErrors(t *testing.T) {
 	src := strings.Replace(bgpConf, "remote_as 65000\n        hold_time", "remote_as 65101\n        hold_time", 1) // iBGP with ebgp_multihop
 	cfg := loadConf(t, src)
 	ds := Check(cfg)
-	if len(ds) != 1 || ds[0].Severity != syntax.Error || ds[0].Pos.Line != 1 || !strings.Contains(ds[0].Msg, "ebgp_multihop") {
+	if len(ds) != 1 || ds[0].Severity != syntax.Error || ds[0].Pos.Line != 4 || !strings.Contains(ds[0].Msg, "ebgp_multihop") {
 		t.Fatalf("diagnostics: %v", ds)
 	}
 }
