@@ -60,6 +60,7 @@ type plan struct {
 	vmacs     []vmac.Spec // use_vmac interfaces
 	fifos     fifoPlan    // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (opened at Run; a reload keeps them)
 	mail      mailPlan    // smtp_server, notification_email, smtp_alert (sender started at Run)
+	bgp       bgpPlan     // bgp_speaker and bgp_announce
 	// warnings are the build's findings that do not stop it (script
 	// security), each at its location.
 	warnings syntax.Diagnostics
@@ -97,6 +98,9 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 		initNotifies: cfg.Global.RSInitNotifies}
 	if mp := newMailPlan(cfg); mp.cfg != nil {
 		p.lvs.mailRouterID = &mp.routerID
+	}
+	if p.bgp, err = newBGPPlan(cfg, vss); err != nil {
+		return nil, err
 	}
 	if err := p.addChecks(o.wrapChecker); err != nil {
 		return nil, err
@@ -223,10 +227,16 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	if !p.mail.equal(d.plan.Load().mail) {
 		d.mailer.Swap(d.startMail(p)).Close()
 	}
+	old := d.plan.Load()
 	d.plan.Store(p)
 	d.syncd.commit(p.sync)
 	d.strict.commit(strictPlanOf(p.cfg.Global, p.instances))
 	d.metrics.SetUnsupportedKeywords(len(cfg.Unsupported))
+	// Before lvs: the prefixes of removed virtual servers are withdrawn as
+	// "not configured"; new ones wait for lvs's next health report.
+	if err := d.reloadBGPLocked(old, p); err != nil {
+		d.log.Error("reload: bgp", "error", err)
+	}
 	ch, err := d.lvs.commit(d.gctx, p)
 	switch {
 	case !p.ipvs:
