@@ -1,0 +1,330 @@
+// Command healthcheck is the side-by-side health-check benchmark: it runs
+// lvs-ha and keepalived's checker at the same time, on this host, each with the
+// same configuration (N real servers with TCP_CHECK or HTTP_GET, delay_loop 1)
+// against its own set of loopback listeners, and reports for each daemon the
+// CPU it spent per 1,000 checks and its peak RSS, with the ratio lvs-ha/keepalived.
+//
+// Neither daemon needs IPVS: lvs-ha keeps checking when IPVS is unavailable,
+// and keepalived runs with fakeipvs.so preloaded (see ../healthcheck-fakeipvs.c). CPU is read
+// from /proc/PID/task/*/schedstat (nanoseconds on CPU, all threads), so the
+// figures are CPU time, not wall time, and both daemons are measured over the
+// same window under the same machine load. A check is one connection accepted
+// by a listener, so the rate each daemon actually achieved is what divides.
+//
+// Each figure is one machine-readable line:
+//
+//	BENCH name=<figure> lvsha=<v> ref=<v> unit=<u> ratio=<lvsha/ref>
+//
+// Run it through integration/bench/healthcheck.sh (as root).
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	lvsha := flag.String("lvsha", "build/bin/lvs-ha", "lvs-ha binary")
+	keepalived := flag.String("keepalived", "/usr/sbin/keepalived", "keepalived binary")
+	shim := flag.String("shim", "", "fakeipvs.so to preload into keepalived")
+	kinds := flag.String("kinds", "tcp,http", "checker kinds: tcp, http")
+	rates := flag.String("servers", "100,1000", "real servers per run (delay_loop 1: checks/s)")
+	warmup := flag.Duration("warmup", 5*time.Second, "time before the measurement window")
+	window := flag.Duration("window", 20*time.Second, "measurement window")
+	dir := flag.String("dir", "", "work directory (default: a temporary one)")
+	flag.Parse()
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "hcbench")
+		if err != nil {
+			fatal(err)
+		}
+		defer os.RemoveAll(d)
+		*dir = d
+	}
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	fmt.Printf("# host: %s, %d CPUs; lvs-ha %s; keepalived %s (checker process, fakeipvs preloaded)\n",
+		hostname(), numCPU(), *lvsha, *keepalived)
+	failed := false
+	for _, kind := range strings.Split(*kinds, ",") {
+		for _, s := range strings.Split(*rates, ",") {
+			n, err := strconv.Atoi(s)
+			if err != nil || n <= 0 || n > 60000 {
+				fatal(fmt.Errorf("bad server count %q", s))
+			}
+			if err := run(kind, n, *lvsha, *keepalived, *shim, *dir, *warmup, *window); err != nil {
+				fmt.Fprintf(os.Stderr, "healthcheck bench %s x%d: %v\n", kind, n, err)
+				failed = true
+			}
+		}
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "healthcheck bench:", err)
+	os.Exit(1)
+}
+
+func hostname() string { h, _ := os.Hostname(); return h }
+
+func numCPU() int { return runtime.NumCPU() }
+
+// rsAddr is real server i of daemon d (1: lvs-ha, 2: keepalived).
+func rsAddr(d, i int) string {
+	return fmt.Sprintf("127.%d.%d.%d", d, i/250, i%250+1)
+}
+
+const rsPort = 18080
+
+// config writes the keepalived.conf both daemons read: n real servers, ten
+// per virtual server, delay_loop 1.
+func config(kind string, d, n int) string {
+	var b strings.Builder
+	b.WriteString("global_defs {\n  router_id hcbench\n}\n")
+	for v := 0; v*10 < n; v++ {
+		fmt.Fprintf(&b, "virtual_server 10.%d.%d.%d 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n", d, v/250, v%250+1)
+		for i := v * 10; i < min(n, v*10+10); i++ {
+			fmt.Fprintf(&b, "  real_server %s %d {\n    weight 1\n", rsAddr(d, i), rsPort)
+			switch kind {
+			case "tcp":
+				b.WriteString("    TCP_CHECK {\n      connect_timeout 3\n    }\n")
+			case "http":
+				b.WriteString("    HTTP_GET {\n      url {\n        path /\n        status_code 200\n      }\n      connect_timeout 3\n    }\n")
+			}
+			b.WriteString("  }\n")
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}
+
+// listeners serve n real servers of daemon d and count accepted connections.
+type listeners struct {
+	ls    []net.Listener
+	count atomic.Int64
+}
+
+var httpReply = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+
+func listen(kind string, d, n int) (*listeners, error) {
+	l := &listeners{}
+	for i := range n {
+		ln, err := net.Listen("tcp4", net.JoinHostPort(rsAddr(d, i), strconv.Itoa(rsPort)))
+		if err != nil {
+			l.close()
+			return nil, err
+		}
+		l.ls = append(l.ls, ln)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				l.count.Add(1)
+				if kind != "http" {
+					c.Close()
+					continue
+				}
+				go func() {
+					defer c.Close()
+					_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+					r := bufio.NewReader(c)
+					for { // read the request head
+						line, err := r.ReadString('\n')
+						if err != nil || line == "\r\n" || line == "\n" {
+							break
+						}
+					}
+					_, _ = c.Write(httpReply)
+				}()
+			}
+		}()
+	}
+	return l, nil
+}
+
+func (l *listeners) close() {
+	for _, ln := range l.ls {
+		ln.Close()
+	}
+}
+
+// cpuNS is the CPU time of all of pid's threads, from schedstat.
+func cpuNS(pid int) (int64, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue // thread exited
+		}
+		f := strings.Fields(string(b))
+		if len(f) < 1 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[0], 10, 64)
+		sum += v
+	}
+	return sum, nil
+}
+
+// hwmKiB is pid's peak RSS (VmHWM).
+func hwmKiB(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, errors.New("no VmHWM")
+}
+
+type daemon struct {
+	name string
+	cmd  *exec.Cmd
+	pid  func() (int, error) // the process that runs the checks
+	ls   *listeners
+}
+
+func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window time.Duration) error {
+	if kind != "tcp" && kind != "http" {
+		return fmt.Errorf("unknown kind %q", kind)
+	}
+	var ds [2]*daemon
+	for d := 1; d <= 2; d++ {
+		ls, err := listen(kind, d, n)
+		if err != nil {
+			return err
+		}
+		defer ls.close()
+		conf := filepath.Join(dir, fmt.Sprintf("%s-%d-%d.conf", kind, n, d))
+		if err := os.WriteFile(conf, []byte(config(kind, d, n)), 0o644); err != nil {
+			return err
+		}
+		logf, err := os.Create(conf + ".log")
+		if err != nil {
+			return err
+		}
+		defer logf.Close()
+		var dm *daemon
+		if d == 1 {
+			cmd := exec.Command(lvshaBin, "run", "-f", conf, "-pid-file", "", "-status-addr", "off", "-log-level", "warn")
+			dm = &daemon{name: "lvs-ha", cmd: cmd}
+			dm.pid = func() (int, error) { return cmd.Process.Pid, nil }
+		} else {
+			pidf := filepath.Join(dir, "ka.pid")
+			cpidf := filepath.Join(dir, "ka-checker.pid")
+			_ = os.Remove(cpidf)
+			cmd := exec.Command(kaBin, "-n", "-l", "--check", "-f", conf, "-p", pidf, "-c", cpidf)
+			if shim != "" {
+				cmd.Env = append(os.Environ(), "LD_PRELOAD="+shim)
+			}
+			dm = &daemon{name: "keepalived", cmd: cmd}
+			dm.pid = func() (int, error) {
+				b, err := os.ReadFile(cpidf)
+				if err != nil {
+					return 0, fmt.Errorf("keepalived checker pid: %w", err)
+				}
+				return strconv.Atoi(strings.TrimSpace(string(b)))
+			}
+		}
+		dm.ls = ls
+		dm.cmd.Stdout, dm.cmd.Stderr = logf, logf
+		ds[d-1] = dm
+	}
+	for _, dm := range ds {
+		if err := dm.cmd.Start(); err != nil {
+			return err
+		}
+		defer func() {
+			_ = dm.cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { _ = dm.cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				_ = dm.cmd.Process.Kill()
+				<-done
+			}
+		}()
+	}
+	time.Sleep(warmup)
+	type snap struct {
+		cpu    int64
+		checks int64
+	}
+	var pids [2]int
+	var s0 [2]snap
+	for i, dm := range ds {
+		pid, err := dm.pid()
+		if err != nil {
+			return fmt.Errorf("%s: %w", dm.name, err)
+		}
+		pids[i] = pid
+		c, err := cpuNS(pid)
+		if err != nil {
+			return fmt.Errorf("%s not running: %w", dm.name, err)
+		}
+		s0[i] = snap{c, dm.ls.count.Load()}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), window)
+	<-ctx.Done()
+	cancel()
+	var cpu1k, rss, rate [2]float64
+	for i, dm := range ds {
+		c, err := cpuNS(pids[i])
+		if err != nil {
+			return fmt.Errorf("%s died: %w", dm.name, err)
+		}
+		checks := dm.ls.count.Load() - s0[i].checks
+		if checks == 0 {
+			return fmt.Errorf("%s ran no checks", dm.name)
+		}
+		cpu1k[i] = float64(c-s0[i].cpu) / 1e9 / float64(checks) * 1000
+		rate[i] = float64(checks) / window.Seconds()
+		h, err := hwmKiB(pids[i])
+		if err != nil {
+			return err
+		}
+		rss[i] = float64(h) / 1024
+	}
+	name := fmt.Sprintf("healthcheck_%s_%drs", kind, n)
+	line(name+"_checks_per_s", rate[0], rate[1], "checks/s")
+	line(name+"_cpu_per_1000_checks", cpu1k[0], cpu1k[1], "cpu_s")
+	line(name+"_peak_rss", rss[0], rss[1], "MiB")
+	return nil
+}
+
+func line(name string, lvsha, ref float64, unit string) {
+	ratio := "inf"
+	if ref > 0 {
+		ratio = strconv.FormatFloat(lvsha/ref, 'f', 2, 64)
+	}
+	fmt.Printf("BENCH name=%s lvsha=%.4g ref=%.4g unit=%s ratio=%s\n", name, lvsha, ref, unit, ratio)
+}
