@@ -219,8 +219,13 @@ func (c Conn) dialer(udp bool) *net.Dialer {
 	return d
 }
 
-// withTimeout bounds ctx by d.
+// withTimeout bounds ctx by d. When ctx already ends no later (the Runner
+// gives every job its checker's budget), ctx is returned as is: a second
+// context and timer per check would change nothing but the cost.
 func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && !dl.After(time.Now().Add(d)) {
+		return ctx, func() {}
+	}
 	return context.WithTimeout(ctx, d)
 }
 

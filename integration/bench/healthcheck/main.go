@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -45,6 +46,7 @@ func main() {
 	warmup := flag.Duration("warmup", 5*time.Second, "time before the measurement window")
 	window := flag.Duration("window", 20*time.Second, "measurement window")
 	dir := flag.String("dir", "", "work directory (default: a temporary one)")
+	rounds := flag.Int("rounds", 3, "measurements per kind and size (each figure is their median)")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "hcbench")
@@ -68,9 +70,20 @@ func main() {
 			if err != nil || n <= 0 || n > 60000 {
 				fatal(fmt.Errorf("bad server count %q", s))
 			}
-			if err := run(kind, n, *lvsha, *keepalived, *shim, *dir, *warmup, *window); err != nil {
-				fmt.Fprintf(os.Stderr, "healthcheck bench %s x%d: %v\n", kind, n, err)
-				failed = true
+			var ms []measure
+			for r := range max(*rounds, 1) {
+				m, err := run(kind, n, *lvsha, *keepalived, *shim, *dir, *warmup, *window)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "healthcheck bench %s x%d: %v\n", kind, n, err)
+					failed = true
+					break
+				}
+				fmt.Printf("# %s %d real servers, round %d: checks/s %.0f / %.0f, CPU-s per 1,000 checks %.4f / %.4f, peak RSS %.1f / %.1f MiB (lvs-ha / keepalived)\n",
+					kind, n, r+1, m.rate[0], m.rate[1], m.cpu1k[0], m.cpu1k[1], m.rss[0], m.rss[1])
+				ms = append(ms, m)
+			}
+			if len(ms) > 0 {
+				report(fmt.Sprintf("healthcheck_%s_%drs", kind, n), ms)
 			}
 		}
 	}
@@ -212,24 +225,51 @@ type daemon struct {
 	ls   *listeners
 }
 
-func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window time.Duration) error {
+// measure is one round's figures, [0] lvs-ha and [1] keepalived.
+type measure struct{ cpu1k, rss, rate [2]float64 }
+
+// report prints the medians of the rounds' figures; the ratio is the median
+// of the rounds' ratios (each measured side by side).
+func report(name string, ms []measure) {
+	med := func(f func(m measure) float64) float64 {
+		v := make([]float64, len(ms))
+		for i, m := range ms {
+			v[i] = f(m)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	fig := func(suffix, unit string, get func(m measure, i int) float64) {
+		line(name+suffix, med(func(m measure) float64 { return get(m, 0) }), med(func(m measure) float64 { return get(m, 1) }),
+			med(func(m measure) float64 { return get(m, 0) / get(m, 1) }), unit)
+	}
+	fig("_checks_per_s", "checks/s", func(m measure, i int) float64 { return m.rate[i] })
+	fig("_cpu_per_1000_checks", "cpu_s", func(m measure, i int) float64 { return m.cpu1k[i] })
+	fig("_peak_rss", "MiB", func(m measure, i int) float64 { return m.rss[i] })
+}
+
+func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window time.Duration) (measure, error) {
+	var m measure
 	if kind != "tcp" && kind != "http" {
-		return fmt.Errorf("unknown kind %q", kind)
+		return m, fmt.Errorf("unknown kind %q", kind)
 	}
 	var ds [2]*daemon
 	for d := 1; d <= 2; d++ {
 		ls, err := listen(kind, d, n)
 		if err != nil {
-			return err
+			return m, err
 		}
 		defer ls.close()
 		conf := filepath.Join(dir, fmt.Sprintf("%s-%d-%d.conf", kind, n, d))
 		if err := os.WriteFile(conf, []byte(config(kind, d, n)), 0o644); err != nil {
-			return err
+			return m, err
 		}
 		logf, err := os.Create(conf + ".log")
 		if err != nil {
-			return err
+			return m, err
 		}
 		defer logf.Close()
 		var dm *daemon
@@ -238,8 +278,8 @@ func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window t
 			dm = &daemon{name: "lvs-ha", cmd: cmd}
 			dm.pid = func() (int, error) { return cmd.Process.Pid, nil }
 		} else {
-			pidf := filepath.Join(dir, "ka.pid")
-			cpidf := filepath.Join(dir, "ka-checker.pid")
+			pidf := conf + ".pid"
+			cpidf := conf + ".checker.pid"
 			_ = os.Remove(cpidf)
 			cmd := exec.Command(kaBin, "-n", "-l", "--check", "-f", conf, "-p", pidf, "-c", cpidf)
 			if shim != "" {
@@ -260,10 +300,16 @@ func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window t
 	}
 	for _, dm := range ds {
 		if err := dm.cmd.Start(); err != nil {
-			return err
+			return m, err
 		}
 		defer func() {
 			_ = dm.cmd.Process.Signal(syscall.SIGTERM)
+			if pid, err := dm.pid(); err == nil && pid != dm.cmd.Process.Pid {
+				// keepalived's checker can take 5 s to give up its
+				// (fake) IPVS clean-up; it holds nothing worth keeping.
+				time.Sleep(200 * time.Millisecond)
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
 			done := make(chan struct{})
 			go func() { _ = dm.cmd.Wait(); close(done) }()
 			select {
@@ -273,6 +319,16 @@ func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window t
 				<-done
 			}
 		}()
+	}
+	// Warm-up: until every real server of both daemons was checked at least
+	// once (a loaded machine can take a while to start 1,000 checks), then
+	// warmup more.
+	for t0 := time.Now(); ds[0].ls.count.Load() < int64(n) || ds[1].ls.count.Load() < int64(n); {
+		if time.Since(t0) > 2*time.Minute {
+			return m, fmt.Errorf("no full round of checks within 2 minutes (lvs-ha %d, keepalived %d of %d)",
+				ds[0].ls.count.Load(), ds[1].ls.count.Load(), n)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(warmup)
 	type snap struct {
@@ -284,47 +340,38 @@ func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window t
 	for i, dm := range ds {
 		pid, err := dm.pid()
 		if err != nil {
-			return fmt.Errorf("%s: %w", dm.name, err)
+			return m, fmt.Errorf("%s: %w", dm.name, err)
 		}
 		pids[i] = pid
 		c, err := cpuNS(pid)
 		if err != nil {
-			return fmt.Errorf("%s not running: %w", dm.name, err)
+			return m, fmt.Errorf("%s not running: %w", dm.name, err)
 		}
 		s0[i] = snap{c, dm.ls.count.Load()}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), window)
 	<-ctx.Done()
 	cancel()
-	var cpu1k, rss, rate [2]float64
 	for i, dm := range ds {
 		c, err := cpuNS(pids[i])
 		if err != nil {
-			return fmt.Errorf("%s died: %w", dm.name, err)
+			return m, fmt.Errorf("%s died: %w", dm.name, err)
 		}
 		checks := dm.ls.count.Load() - s0[i].checks
 		if checks == 0 {
-			return fmt.Errorf("%s ran no checks", dm.name)
+			return m, fmt.Errorf("%s ran no checks", dm.name)
 		}
-		cpu1k[i] = float64(c-s0[i].cpu) / 1e9 / float64(checks) * 1000
-		rate[i] = float64(checks) / window.Seconds()
+		m.cpu1k[i] = float64(c-s0[i].cpu) / 1e9 / float64(checks) * 1000
+		m.rate[i] = float64(checks) / window.Seconds()
 		h, err := hwmKiB(pids[i])
 		if err != nil {
-			return err
+			return m, err
 		}
-		rss[i] = float64(h) / 1024
+		m.rss[i] = float64(h) / 1024
 	}
-	name := fmt.Sprintf("healthcheck_%s_%drs", kind, n)
-	line(name+"_checks_per_s", rate[0], rate[1], "checks/s")
-	line(name+"_cpu_per_1000_checks", cpu1k[0], cpu1k[1], "cpu_s")
-	line(name+"_peak_rss", rss[0], rss[1], "MiB")
-	return nil
+	return m, nil
 }
 
-func line(name string, lvsha, ref float64, unit string) {
-	ratio := "inf"
-	if ref > 0 {
-		ratio = strconv.FormatFloat(lvsha/ref, 'f', 2, 64)
-	}
-	fmt.Printf("BENCH name=%s lvsha=%.4g ref=%.4g unit=%s ratio=%s\n", name, lvsha, ref, unit, ratio)
+func line(name string, lvsha, ref, ratio float64, unit string) {
+	fmt.Printf("BENCH name=%s lvsha=%.4g ref=%.4g unit=%s ratio=%.2f\n", name, lvsha, ref, unit, ratio)
 }
