@@ -2,11 +2,14 @@
 // lvs-ha and keepalived's checker at the same time, on this host, each with the
 // same configuration (N real servers with TCP_CHECK or HTTP_GET, delay_loop 1)
 // against its own set of loopback listeners, and reports for each daemon the
-// CPU it spent per 1,000 checks and its peak RSS, with the ratio lvs-ha/keepalived.
+// checks per second it achieved, the CPU it spent per 1,000 checks, its peak RSS
+// (VmHWM) and its anonymous RSS (RssAnon: RSS less the mapped binary and
+// libraries), with the ratio lvs-ha/keepalived. For keepalived the process is
+// its checker child (the parent only supervises it).
 //
 // Neither daemon needs IPVS: lvs-ha keeps checking when IPVS is unavailable,
-// and keepalived runs with fakeipvs.so preloaded (see ../healthcheck-fakeipvs.c). CPU is read
-// from /proc/PID/task/*/schedstat (nanoseconds on CPU, all threads), so the
+// and keepalived runs with fakeipvs.so preloaded (see ../healthcheck-fakeipvs.c).
+// CPU is read from /proc/PID/task/*/schedstat (nanoseconds on CPU, all threads), so the
 // figures are CPU time, not wall time, and both daemons are measured over the
 // same window under the same machine load. A check is one connection accepted
 // by a listener, so the rate each daemon actually achieved is what divides.
@@ -21,7 +24,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -78,8 +80,8 @@ func main() {
 					failed = true
 					break
 				}
-				fmt.Printf("# %s %d real servers, round %d: checks/s %.0f / %.0f, CPU-s per 1,000 checks %.4f / %.4f, peak RSS %.1f / %.1f MiB (lvs-ha / keepalived)\n",
-					kind, n, r+1, m.rate[0], m.rate[1], m.cpu1k[0], m.cpu1k[1], m.rss[0], m.rss[1])
+				fmt.Printf("# %s %d real servers, round %d: checks/s %.0f / %.0f, CPU-s per 1,000 checks %.4f / %.4f, peak RSS %.1f / %.1f MiB, anonymous RSS %.1f / %.1f MiB (lvs-ha / keepalived)\n",
+					kind, n, r+1, m.rate[0], m.rate[1], m.cpu1k[0], m.cpu1k[1], m.rss[0], m.rss[1], m.anon[0], m.anon[1])
 				ms = append(ms, m)
 			}
 			if len(ms) > 0 {
@@ -204,18 +206,19 @@ func cpuNS(pid int) (int64, error) {
 	return sum, nil
 }
 
-// hwmKiB is pid's peak RSS (VmHWM).
-func hwmKiB(pid int) (int64, error) {
+// statusKiB is a kB field of /proc/pid/status: VmHWM is the peak RSS,
+// RssAnon the private memory now (RSS less the mapped binary and libraries).
+func statusKiB(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		}
 	}
-	return 0, errors.New("no VmHWM")
+	return 0, fmt.Errorf("no %s", field)
 }
 
 type daemon struct {
@@ -226,7 +229,7 @@ type daemon struct {
 }
 
 // measure is one round's figures, [0] lvs-ha and [1] keepalived.
-type measure struct{ cpu1k, rss, rate [2]float64 }
+type measure struct{ cpu1k, rss, anon, rate [2]float64 }
 
 // report prints the medians of the rounds' figures; the ratio is the median
 // of the rounds' ratios (each measured side by side).
@@ -249,6 +252,7 @@ func report(name string, ms []measure) {
 	fig("_checks_per_s", "checks/s", func(m measure, i int) float64 { return m.rate[i] })
 	fig("_cpu_per_1000_checks", "cpu_s", func(m measure, i int) float64 { return m.cpu1k[i] })
 	fig("_peak_rss", "MiB", func(m measure, i int) float64 { return m.rss[i] })
+	fig("_anon_rss", "MiB", func(m measure, i int) float64 { return m.anon[i] })
 }
 
 func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window time.Duration) (measure, error) {
@@ -363,11 +367,16 @@ func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window t
 		}
 		m.cpu1k[i] = float64(c-s0[i].cpu) / 1e9 / float64(checks) * 1000
 		m.rate[i] = float64(checks) / window.Seconds()
-		h, err := hwmKiB(pids[i])
+		h, err := statusKiB(pids[i], "VmHWM")
 		if err != nil {
 			return m, err
 		}
 		m.rss[i] = float64(h) / 1024
+		a, err := statusKiB(pids[i], "RssAnon")
+		if err != nil {
+			return m, err
+		}
+		m.anon[i] = float64(a) / 1024
 	}
 	return m, nil
 }
