@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -43,7 +46,8 @@ func (c Conn) dialTCP(ctx context.Context, noDelay bool) (*sockConn, error) {
 		_ = unix.Close(fd)
 		return nil, c.opErr(err)
 	}
-	err = unix.Connect(fd, sa)
+	rsa, rlen := rawSockaddr(sa)
+	err = rawConnect(fd, rsa, rlen)
 	switch err {
 	case nil, unix.EISCONN:
 		return &sockConn{f: os.NewFile(uintptr(fd), "tcp"), c: c}, nil
@@ -54,7 +58,7 @@ func (c Conn) dialTCP(ctx context.Context, noDelay bool) (*sockConn, error) {
 	}
 	// os.NewFile puts the non-blocking socket on the runtime poller.
 	sc := &sockConn{f: os.NewFile(uintptr(fd), "tcp"), c: c}
-	if err := sc.waitConnected(ctx, sa); err != nil {
+	if err := sc.waitConnected(ctx, rsa, rlen); err != nil {
 		_ = sc.Close()
 		return nil, c.opErr(err)
 	}
@@ -66,8 +70,8 @@ func (c Conn) dialTCP(ctx context.Context, noDelay bool) (*sockConn, error) {
 // EALREADY still in progress, anything else is the connection's error (Linux
 // reports a failed non-blocking connect that way). Probing inside RawConn.Write
 // also covers a writability event that arrived before the wait began.
-func (sc *sockConn) waitConnected(ctx context.Context, sa unix.Sockaddr) error {
-	rc, err := sc.f.SyscallConn()
+func (sc *sockConn) waitConnected(ctx context.Context, rsa *unix.RawSockaddrAny, rlen uint32) error {
+	rc, err := sc.raw()
 	if err != nil {
 		return err
 	}
@@ -77,7 +81,7 @@ func (sc *sockConn) waitConnected(ctx context.Context, sa unix.Sockaddr) error {
 	stop := context.AfterFunc(ctx, func() { _ = sc.f.SetWriteDeadline(time.Unix(1, 0)) })
 	var cerr error
 	werr := rc.Write(func(fd uintptr) bool {
-		switch e := unix.Connect(int(fd), sa); e {
+		switch e := rawConnect(int(fd), rsa, rlen); e {
 		case nil, unix.EISCONN:
 			cerr = nil
 			return true
@@ -191,32 +195,147 @@ func (c Conn) prepare(fd int) error {
 	return nil
 }
 
+// rawSockaddr is sa in the kernel's layout, for rawConnect.
+func rawSockaddr(sa unix.Sockaddr) (*unix.RawSockaddrAny, uint32) {
+	var rsa unix.RawSockaddrAny
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		r := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		r.Family = unix.AF_INET
+		p := (*[2]byte)(unsafe.Pointer(&r.Port))
+		p[0], p[1] = byte(a.Port>>8), byte(a.Port)
+		r.Addr = a.Addr
+		return &rsa, unix.SizeofSockaddrInet4
+	case *unix.SockaddrInet6:
+		r := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		r.Family = unix.AF_INET6
+		p := (*[2]byte)(unsafe.Pointer(&r.Port))
+		p[0], p[1] = byte(a.Port>>8), byte(a.Port)
+		r.Addr = a.Addr
+		r.Scope_id = a.ZoneId
+		return &rsa, unix.SizeofSockaddrInet6
+	}
+	panic("healthcheck: unexpected sockaddr type")
+}
+
+// The socket calls below are raw system calls: on a non-blocking socket they
+// never block, and a raw call skips the scheduler's syscall bookkeeping, which
+// wakes the runtime's sysmon thread whenever it sleeps (that is, at every
+// check of a mostly idle daemon: about a tenth of a check's CPU).
+
+func rawConnect(fd int, rsa *unix.RawSockaddrAny, n uint32) error {
+	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(rsa)), uintptr(n))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func rawRead(fd uintptr, p []byte) (int, unix.Errno) {
+	var ptr unsafe.Pointer
+	if len(p) > 0 {
+		ptr = unsafe.Pointer(&p[0])
+	}
+	n, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(ptr), uintptr(len(p)))
+	return int(n), e
+}
+
+func rawWrite(fd uintptr, p []byte) (int, unix.Errno) {
+	var ptr unsafe.Pointer
+	if len(p) > 0 {
+		ptr = unsafe.Pointer(&p[0])
+	}
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(ptr), uintptr(len(p)))
+	return int(n), e
+}
+
 // sockConn is a connected TCP socket on the runtime poller (an *os.File),
-// usable as a net.Conn (HTTP_GET, SSL_GET).
+// usable as a net.Conn (HTTP_GET, SSL_GET). Reads and writes are raw
+// system calls that wait on the poller for readiness, honouring deadlines.
 type sockConn struct {
-	f *os.File
-	c Conn
+	f  *os.File
+	c  Conn
+	rc syscall.RawConn
 }
 
 var _ net.Conn = (*sockConn)(nil)
 
+func (s *sockConn) raw() (syscall.RawConn, error) {
+	if s.rc == nil {
+		rc, err := s.f.SyscallConn()
+		if err != nil {
+			return nil, err
+		}
+		s.rc = rc
+	}
+	return s.rc, nil
+}
+
 func (s *sockConn) Read(p []byte) (int, error) {
-	n, err := s.f.Read(p)
-	return n, sockErr("read", err)
+	rc, err := s.raw()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var e unix.Errno
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			n, e = rawRead(fd, p)
+			if e != unix.EINTR {
+				return e != unix.EAGAIN
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, sockErr("read", err)
+	case e != 0:
+		return 0, sockErr("read", e)
+	case n == 0 && len(p) > 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 func (s *sockConn) Write(p []byte) (int, error) {
-	n, err := s.f.Write(p)
-	return n, sockErr("write", err)
+	rc, err := s.raw()
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for done < len(p) {
+		var n int
+		var e unix.Errno
+		err = rc.Write(func(fd uintptr) bool {
+			for {
+				n, e = rawWrite(fd, p[done:])
+				if e != unix.EINTR {
+					return e != unix.EAGAIN
+				}
+			}
+		})
+		if err == nil && e != 0 {
+			err = e
+		}
+		if err != nil {
+			return done, sockErr("write", err)
+		}
+		done += n
+	}
+	return done, nil
 }
 
-// sockErr makes os.File errors look like net.Conn's: io.EOF stays as is.
+// sockErr makes errors look like net.Conn's (io.EOF stays as is); a
+// deadline's error stays os.ErrDeadlineExceeded.
 func sockErr(op string, err error) error {
 	var pe *os.PathError
-	if err == nil || !errors.As(err, &pe) {
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	if err == nil || err == io.EOF {
 		return err
 	}
-	return &net.OpError{Op: op, Net: "tcp", Err: pe.Err}
+	return &net.OpError{Op: op, Net: "tcp", Err: err}
 }
 
 func (s *sockConn) Close() error                       { return s.f.Close() }
@@ -226,7 +345,7 @@ func (s *sockConn) SetReadDeadline(t time.Time) error  { return s.f.SetReadDeadl
 func (s *sockConn) SetWriteDeadline(t time.Time) error { return s.f.SetWriteDeadline(t) }
 
 func (s *sockConn) LocalAddr() net.Addr {
-	rc, err := s.f.SyscallConn()
+	rc, err := s.raw()
 	if err != nil {
 		return &net.TCPAddr{}
 	}

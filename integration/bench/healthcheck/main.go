@@ -48,6 +48,7 @@ func main() {
 	warmup := flag.Duration("warmup", 5*time.Second, "time before the measurement window")
 	window := flag.Duration("window", 20*time.Second, "measurement window")
 	dir := flag.String("dir", "", "work directory (default: a temporary one)")
+	flag.IntVar(&rsPort, "port", rsPort, "real servers' port (loopback addresses 127.1.x.y for lvs-ha, 127.2.x.y for keepalived)")
 	rounds := flag.Int("rounds", 3, "measurements per kind and size (each figure is their median)")
 	flag.Parse()
 	if *dir == "" {
@@ -108,7 +109,8 @@ func rsAddr(d, i int) string {
 	return fmt.Sprintf("127.%d.%d.%d", d, i/250, i%250+1)
 }
 
-const rsPort = 18080
+// rsPort is the real servers' port (-port).
+var rsPort = 18080
 
 // config writes the keepalived.conf both daemons read: n real servers, ten
 // per virtual server, delay_loop 1.
