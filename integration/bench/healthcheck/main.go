@@ -41,6 +41,7 @@ import (
 
 func main() {
 	lvsha := flag.String("lvsha", "build/bin/lvs-ha", "lvs-ha binary")
+	baseline := flag.String("baseline", "", "another lvs-ha binary measured alongside (e.g. before a change); its figures are printed with a _baseline suffix")
 	keepalived := flag.String("keepalived", "/usr/sbin/keepalived", "keepalived binary")
 	shim := flag.String("shim", "", "fakeipvs.so to preload into keepalived")
 	kinds := flag.String("kinds", "tcp,http", "checker kinds: tcp, http")
@@ -75,7 +76,7 @@ func main() {
 			}
 			var ms []measure
 			for r := range max(*rounds, 1) {
-				m, err := run(kind, n, *lvsha, *keepalived, *shim, *dir, *warmup, *window)
+				m, err := run(kind, n, *lvsha, *baseline, *keepalived, *shim, *dir, *warmup, *window)
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "healthcheck bench %s x%d: %v\n", kind, n, err)
 					failed = true
@@ -83,10 +84,17 @@ func main() {
 				}
 				fmt.Printf("# %s %d real servers, round %d: checks/s %.0f / %.0f, CPU-s per 1,000 checks %.4f / %.4f, peak RSS %.1f / %.1f MiB, anonymous RSS %.1f / %.1f MiB (lvs-ha / keepalived)\n",
 					kind, n, r+1, m.rate[0], m.rate[1], m.cpu1k[0], m.cpu1k[1], m.rss[0], m.rss[1], m.anon[0], m.anon[1])
+				if *baseline != "" {
+					fmt.Printf("# %s %d real servers, round %d, baseline lvs-ha: checks/s %.0f, CPU-s per 1,000 checks %.4f, peak RSS %.1f MiB, anonymous RSS %.1f MiB\n",
+						kind, n, r+1, m.rate[2], m.cpu1k[2], m.rss[2], m.anon[2])
+				}
 				ms = append(ms, m)
 			}
 			if len(ms) > 0 {
-				report(fmt.Sprintf("healthcheck_%s_%drs", kind, n), ms)
+				report(fmt.Sprintf("healthcheck_%s_%drs", kind, n), ms, 0)
+				if *baseline != "" {
+					report(fmt.Sprintf("healthcheck_%s_%drs", kind, n), ms, 2)
+				}
 			}
 		}
 	}
@@ -230,12 +238,16 @@ type daemon struct {
 	ls   *listeners
 }
 
-// measure is one round's figures, [0] lvs-ha and [1] keepalived.
-type measure struct{ cpu1k, rss, anon, rate [2]float64 }
+// measure is one round's figures: [0] lvs-ha, [1] keepalived, [2] the baseline lvs-ha (-baseline).
+type measure struct{ cpu1k, rss, anon, rate [3]float64 }
 
 // report prints the medians of the rounds' figures; the ratio is the median
 // of the rounds' ratios (each measured side by side).
-func report(name string, ms []measure) {
+// which is 0 for lvs-ha, 2 for the baseline lvs-ha.
+func report(name string, ms []measure, which int) {
+	if which == 2 {
+		name += "_baseline"
+	}
 	med := func(f func(m measure) float64) float64 {
 		v := make([]float64, len(ms))
 		for i, m := range ms {
@@ -248,8 +260,8 @@ func report(name string, ms []measure) {
 		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
 	fig := func(suffix, unit string, get func(m measure, i int) float64) {
-		line(name+suffix, med(func(m measure) float64 { return get(m, 0) }), med(func(m measure) float64 { return get(m, 1) }),
-			med(func(m measure) float64 { return get(m, 0) / get(m, 1) }), unit)
+		line(name+suffix, med(func(m measure) float64 { return get(m, which) }), med(func(m measure) float64 { return get(m, 1) }),
+			med(func(m measure) float64 { return get(m, which) / get(m, 1) }), unit)
 	}
 	fig("_checks_per_s", "checks/s", func(m measure, i int) float64 { return m.rate[i] })
 	fig("_cpu_per_1000_checks", "cpu_s", func(m measure, i int) float64 { return m.cpu1k[i] })
@@ -257,13 +269,17 @@ func report(name string, ms []measure) {
 	fig("_anon_rss", "MiB", func(m measure, i int) float64 { return m.anon[i] })
 }
 
-func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window time.Duration) (measure, error) {
+func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup, window time.Duration) (measure, error) {
 	var m measure
 	if kind != "tcp" && kind != "http" {
 		return m, fmt.Errorf("unknown kind %q", kind)
 	}
-	var ds [2]*daemon
-	for d := 1; d <= 2; d++ {
+	nd := 2
+	if baseline != "" {
+		nd = 3
+	}
+	ds := make([]*daemon, nd)
+	for d := 1; d <= nd; d++ {
 		ls, err := listen(kind, d, n)
 		if err != nil {
 			return m, err
@@ -279,8 +295,12 @@ func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window t
 		}
 		defer logf.Close()
 		var dm *daemon
-		if d == 1 {
-			cmd := exec.Command(lvshaBin, "run", "-f", conf, "-pid-file", "", "-status-addr", "off", "-log-level", "warn")
+		if d != 2 {
+			bin := lvshaBin
+			if d == 3 {
+				bin = baseline
+			}
+			cmd := exec.Command(bin, "run", "-f", conf, "-pid-file", "", "-status-addr", "off", "-log-level", "warn")
 			dm = &daemon{name: "lvs-ha", cmd: cmd}
 			dm.pid = func() (int, error) { return cmd.Process.Pid, nil }
 		} else {
@@ -329,7 +349,15 @@ func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window t
 	// Warm-up: until every real server of both daemons was checked at least
 	// once (a loaded machine can take a while to start 1,000 checks), then
 	// warmup more.
-	for t0 := time.Now(); ds[0].ls.count.Load() < int64(n) || ds[1].ls.count.Load() < int64(n); {
+	full := func() bool {
+		for _, dm := range ds {
+			if dm.ls.count.Load() < int64(n) {
+				return false
+			}
+		}
+		return true
+	}
+	for t0 := time.Now(); !full(); {
 		if time.Since(t0) > 2*time.Minute {
 			return m, fmt.Errorf("no full round of checks within 2 minutes (lvs-ha %d, keepalived %d of %d)",
 				ds[0].ls.count.Load(), ds[1].ls.count.Load(), n)
@@ -341,8 +369,8 @@ func run(kind string, n int, lvshaBin, kaBin, shim, dir string, warmup, window t
 		cpu    int64
 		checks int64
 	}
-	var pids [2]int
-	var s0 [2]snap
+	pids := make([]int, nd)
+	s0 := make([]snap, nd)
 	for i, dm := range ds {
 		pid, err := dm.pid()
 		if err != nil {
