@@ -230,11 +230,10 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 }
 
 // bindConn makes blocked reads/writes on conn return when ctx ends (deadline or
-// cancellation). The returned stop function must be called when done.
+// cancellation). The returned stop function must be called when done. It uses
+// ctx's own timer: a connection deadline as well would be a second timer per
+// check (two, read and write) for the same instant.
 func bindConn(ctx context.Context, conn net.Conn) (stop func() bool) {
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
 	return context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 }
 

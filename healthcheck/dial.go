@@ -75,9 +75,6 @@ func (sc *sockConn) waitConnected(ctx context.Context, rsa *unix.RawSockaddrAny,
 	if err != nil {
 		return err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = sc.f.SetWriteDeadline(dl)
-	}
 	stop := context.AfterFunc(ctx, func() { _ = sc.f.SetWriteDeadline(time.Unix(1, 0)) })
 	var cerr error
 	werr := rc.Write(func(fd uintptr) bool {
@@ -102,7 +99,6 @@ func (sc *sockConn) waitConnected(ctx context.Context, rsa *unix.RawSockaddrAny,
 		}
 		return werr
 	}
-	_ = sc.f.SetWriteDeadline(time.Time{})
 	return cerr
 }
 
