@@ -307,7 +307,10 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 			pidf := conf + ".pid"
 			cpidf := conf + ".checker.pid"
 			_ = os.Remove(cpidf)
-			cmd := exec.Command(kaBin, "-n", "-l", "--check", "-f", conf, "-p", pidf, "-c", cpidf)
+			// -G: no syslog. Without a syslog daemon, glibc's syslog
+			// falls back to /dev/console, which can be a slow serial
+			// line: keepalived then stalls for seconds on its log.
+			cmd := exec.Command(kaBin, "-n", "-l", "-G", "--check", "-f", conf, "-p", pidf, "-c", cpidf)
 			if shim != "" {
 				cmd.Env = append(os.Environ(), "LD_PRELOAD="+shim)
 			}
