@@ -223,11 +223,15 @@ func TestTCPChecksLoad(t *testing.T) {
 	var mu sync.Mutex
 	late := make([]time.Duration, 0, nChecks*6)
 	var failed, transitions int
+	var firstFail string
 	r := NewRunner(s, RunnerOptions{Concurrency: 256,
 		OnResult: func(e Event) {
 			mu.Lock()
 			late = append(late, e.Start.Sub(e.Job.Due))
 			if !e.Result.OK {
+				if failed == 0 {
+					firstFail = e.Result.String()
+				}
 				failed++
 			}
 			mu.Unlock()
@@ -255,6 +259,6 @@ func TestTCPChecksLoad(t *testing.T) {
 	t.Logf("peak RSS: %d MiB", maxRSS()/1024)
 	t.Logf("lateness vs schedule: p50 %v, p99 %v, max %v", pct(0.50), pct(0.99), pct(1))
 	if failed > 0 {
-		t.Errorf("%d checks failed against healthy listeners", failed)
+		t.Errorf("%d checks failed against healthy listeners; the first: %s", failed, firstFail)
 	}
 }
