@@ -12,6 +12,7 @@
 #   env:   LVSHA_BENCH_SERVERS  real servers per run, comma-separated (default 100,1000)
 #          LVSHA_BENCH_KINDS    tcp,http (default both)
 #          LVSHA_BENCH_WINDOW   measurement window (default 20s; warm-up 5s)
+#          LVSHA_BENCH_DELAY_LOOP delay_loop in seconds (default 1; checks/s = servers / delay_loop)
 #          LVSHA_BENCH_ROUNDS   rounds per kind and size; figures are medians (default 3)
 #          LVSHA_BENCH_BASELINE another lvs-ha binary measured in the same runs (before/after)
 #          KEEPALIVED           keepalived binary (default keepalived in PATH)
@@ -30,5 +31,6 @@ trap 'rm -rf "$tmp"' EXIT
 "${GO:-go}" build -o "$tmp/hcbench" ./integration/bench/healthcheck
 "$tmp/hcbench" -lvsha "$(readlink -f "$BIN")" -keepalived "$KA" -shim "$tmp/fakeipvs.so" \
 	-servers "${LVSHA_BENCH_SERVERS:-100,1000}" -kinds "${LVSHA_BENCH_KINDS:-tcp,http}" \
-	-window "${LVSHA_BENCH_WINDOW:-20s}" -rounds "${LVSHA_BENCH_ROUNDS:-3}" -dir "$tmp" \
+	-window "${LVSHA_BENCH_WINDOW:-20s}" -rounds "${LVSHA_BENCH_ROUNDS:-3}" \
+	-delay-loop "${LVSHA_BENCH_DELAY_LOOP:-1}" -dir "$tmp" \
 	${LVSHA_BENCH_BASELINE:+-baseline "$(readlink -f "$LVSHA_BENCH_BASELINE")"}

@@ -49,6 +49,7 @@ func main() {
 	warmup := flag.Duration("warmup", 5*time.Second, "time before the measurement window")
 	window := flag.Duration("window", 20*time.Second, "measurement window")
 	dir := flag.String("dir", "", "work directory (default: a temporary one)")
+	flag.IntVar(&delayLoop, "delay-loop", delayLoop, "delay_loop of every check, in seconds (checks/s = servers / delay-loop)")
 	flag.IntVar(&rsPort, "port", rsPort, "real servers' port (loopback addresses 127.1.x.y for lvs-ha, 127.2.x.y for keepalived)")
 	rounds := flag.Int("rounds", 3, "measurements per kind and size (each figure is their median)")
 	flag.Parse()
@@ -91,9 +92,9 @@ func main() {
 				ms = append(ms, m)
 			}
 			if len(ms) > 0 {
-				report(fmt.Sprintf("healthcheck_%s_%drs", kind, n), ms, 0)
+				report(figName(kind, n), ms, 0)
 				if *baseline != "" {
-					report(fmt.Sprintf("healthcheck_%s_%drs", kind, n), ms, 2)
+					report(figName(kind, n), ms, 2)
 				}
 			}
 		}
@@ -101,6 +102,16 @@ func main() {
 	if failed {
 		os.Exit(1)
 	}
+}
+
+// figName names a run's figures: healthcheck_tcp_1000rs, with _dl10 for
+// delay_loop 10.
+func figName(kind string, n int) string {
+	name := fmt.Sprintf("healthcheck_%s_%drs", kind, n)
+	if delayLoop != 1 {
+		name += fmt.Sprintf("_dl%d", delayLoop)
+	}
+	return name
 }
 
 func fatal(err error) {
@@ -117,8 +128,9 @@ func rsAddr(d, i int) string {
 	return fmt.Sprintf("127.%d.%d.%d", d, i/250, i%250+1)
 }
 
-// rsPort is the real servers' port (-port).
-var rsPort = 18080
+// rsPort is the real servers' port (-port); delayLoop is every check's
+// delay_loop in seconds (-delay-loop).
+var rsPort, delayLoop = 18080, 1
 
 // config writes the keepalived.conf both daemons read: n real servers, ten
 // per virtual server, delay_loop 1.
@@ -126,7 +138,7 @@ func config(kind string, d, n int) string {
 	var b strings.Builder
 	b.WriteString("global_defs {\n  router_id hcbench\n}\n")
 	for v := 0; v*10 < n; v++ {
-		fmt.Fprintf(&b, "virtual_server 10.%d.%d.%d 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n", d, v/250, v%250+1)
+		fmt.Fprintf(&b, "virtual_server 10.%d.%d.%d 80 {\n  delay_loop %d\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n", d, v/250, v%250+1, delayLoop)
 		for i := v * 10; i < min(n, v*10+10); i++ {
 			fmt.Fprintf(&b, "  real_server %s %d {\n    weight 1\n", rsAddr(d, i), rsPort)
 			switch kind {
