@@ -62,9 +62,14 @@ func main() {
 		*dir = d
 	}
 	var lim syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	// One listener per real server and daemon: raise the open-file limit (as
+	// root even above the hard limit).
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+		want := syscall.Rlimit{Cur: 1 << 17, Max: max(lim.Max, 1<<17)}
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) != nil {
+			lim.Cur = lim.Max
+			_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+		}
 	}
 	fmt.Printf("# host: %s, %d CPUs; lvs-ha %s; keepalived %s (checker process, fakeipvs preloaded)\n",
 		hostname(), numCPU(), *lvsha, *keepalived)
