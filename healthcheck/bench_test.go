@@ -1,11 +1,17 @@
 package healthcheck
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -36,13 +42,139 @@ func BenchmarkTCPCheck(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchCheck(b, c)
+}
+
+// benchCheck runs c once per iteration and fails on a failed check.
+func benchCheck(b *testing.B, c Checker) {
+	b.Helper()
 	ctx := context.Background()
+	if res := c.Check(ctx); !res.OK { // warm up, and fail early
+		b.Fatal(res)
+	}
 	b.ReportAllocs()
+	b.ResetTimer()
 	for b.Loop() {
 		if res := c.Check(ctx); !res.OK {
 			b.Fatal(res)
 		}
 	}
+}
+
+// httpServer answers every request with a short 200 and closes.
+func httpServer(tb testing.TB, tlsOn bool) string {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok\n")
+	}))
+	if tlsOn {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	tb.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+func BenchmarkHTTPCheck(b *testing.B) {
+	c, err := NewHTTP(HTTPOptions{Conn: connTo(b, httpServer(b, false), time.Second), URLs: []URL{{Path: "/"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCheck(b, c)
+}
+
+func BenchmarkHTTPCheckDigest(b *testing.B) {
+	c, err := NewHTTP(HTTPOptions{Conn: connTo(b, httpServer(b, false), time.Second), URLs: []URL{{Path: "/", Digest: md5hex("ok\n")}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCheck(b, c)
+}
+
+func BenchmarkHTTPSCheck(b *testing.B) {
+	c, err := NewHTTP(HTTPOptions{Conn: connTo(b, httpServer(b, true), time.Second), SSL: true, URLs: []URL{{Path: "/"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCheck(b, c)
+}
+
+func BenchmarkUDPCheck(b *testing.B) {
+	echo := udpServer(b, func(p []byte) []byte { return append([]byte(nil), p...) })
+	c, err := NewUDP(UDPOptions{Conn: connTo(b, echo, time.Second), RequireReply: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCheck(b, c)
+}
+
+func BenchmarkDNSCheck(b *testing.B) {
+	c, err := NewDNS(DNSOptions{Conn: connTo(b, dnsServer(b, "udp4", "127.0.0.1:0"), time.Second), Type: "A", Name: "example.test"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCheck(b, c)
+}
+
+// BenchmarkPingCheck needs ICMP datagram sockets (net.ipv4.ping_group_range) or
+// root; it is skipped without them.
+func BenchmarkPingCheck(b *testing.B) {
+	pc, _, err := listenICMP(true, "")
+	if err != nil {
+		b.Skip(err)
+	}
+	pc.Close()
+	c, err := NewPing(PingOptions{Conn: Conn{ConnectIP: netip.MustParseAddr("127.0.0.1"), ConnectTimeout: time.Second}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCheck(b, c)
+}
+
+func BenchmarkMiscCheck(b *testing.B) {
+	c, err := NewMisc(MiscOptions{Argv: []string{"/bin/true"}, Timeout: 5 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCheck(b, c)
+}
+
+// smtpGreeter is an SMTP server that greets, accepts HELO and QUIT.
+func smtpGreeter(tb testing.TB) string {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.WriteString(c, "220 mx.test ESMTP\r\n")
+				br := bufio.NewReader(c)
+				if _, err := br.ReadString('\n'); err != nil {
+					return
+				}
+				io.WriteString(c, "250 hello\r\n")
+				if line, _ := br.ReadString('\n'); strings.HasPrefix(line, "QUIT") {
+					io.WriteString(c, "221 bye\r\n")
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func BenchmarkSMTPCheck(b *testing.B) {
+	c, err := NewSMTP(SMTPOptions{Conn: connTo(b, smtpGreeter(b), time.Second), HeloName: "checker.test"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCheck(b, c)
 }
 
 func cpuTime() time.Duration {
@@ -91,11 +223,15 @@ func TestTCPChecksLoad(t *testing.T) {
 	var mu sync.Mutex
 	late := make([]time.Duration, 0, nChecks*6)
 	var failed, transitions int
+	var firstFail string
 	r := NewRunner(s, RunnerOptions{Concurrency: 256,
 		OnResult: func(e Event) {
 			mu.Lock()
 			late = append(late, e.Start.Sub(e.Job.Due))
 			if !e.Result.OK {
+				if failed == 0 {
+					firstFail = e.Result.String()
+				}
 				failed++
 			}
 			mu.Unlock()
@@ -123,6 +259,6 @@ func TestTCPChecksLoad(t *testing.T) {
 	t.Logf("peak RSS: %d MiB", maxRSS()/1024)
 	t.Logf("lateness vs schedule: p50 %v, p99 %v, max %v", pct(0.50), pct(0.99), pct(1))
 	if failed > 0 {
-		t.Errorf("%d checks failed against healthy listeners", failed)
+		t.Errorf("%d checks failed against healthy listeners; the first: %s", failed, firstFail)
 	}
 }

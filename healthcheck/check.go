@@ -219,17 +219,21 @@ func (c Conn) dialer(udp bool) *net.Dialer {
 	return d
 }
 
-// withTimeout bounds ctx by d.
+// withTimeout bounds ctx by d. When ctx already ends no later (the Runner
+// gives every job its checker's budget), ctx is returned as is: a second
+// context and timer per check would change nothing but the cost.
 func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && !dl.After(time.Now().Add(d)) {
+		return ctx, func() {}
+	}
 	return context.WithTimeout(ctx, d)
 }
 
 // bindConn makes blocked reads/writes on conn return when ctx ends (deadline or
-// cancellation). The returned stop function must be called when done.
+// cancellation). The returned stop function must be called when done. It uses
+// ctx's own timer: a connection deadline as well would be a second timer per
+// check (two, read and write) for the same instant.
 func bindConn(ctx context.Context, conn net.Conn) (stop func() bool) {
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
 	return context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 }
 

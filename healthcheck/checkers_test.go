@@ -452,7 +452,7 @@ func TestMiscCheck(t *testing.T) {
 // dnsServer answers A queries for example.test., NXDOMAIN for nx.test., nothing
 // for silent.test. and an empty answer otherwise. With wrongID it first sends a
 // reply with another ID.
-func dnsServer(t *testing.T, network, addr string) string {
+func dnsServer(t testing.TB, network, addr string) string {
 	pc, err := net.ListenPacket(network, addr)
 	if err != nil {
 		t.Skipf("listen %s %s: %v", network, addr, err)
@@ -531,7 +531,7 @@ func TestDNSCheck(t *testing.T) {
 	})
 }
 
-func udpServer(t *testing.T, reply func([]byte) []byte) string {
+func udpServer(t testing.TB, reply func([]byte) []byte) string {
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

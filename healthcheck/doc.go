@@ -22,6 +22,15 @@
 // one timeout and never delays other checks, and delivers transitions through a
 // callback.
 //
+// TCP_CHECK and HTTP_GET/SSL_GET connect the way keepalived does, without
+// net.Dialer: a raw non-blocking socket, one connect, a wait for writability on
+// the runtime poller (through os.File), raw reads and writes, and the check's
+// context timer as the only deadline. For a check to a literal address the
+// dialer's resolver path, dial racing, extra getsockname/getpeername/setsockopt
+// calls and their allocations were most of the user-space cost (see
+// integration/bench/healthcheck.sh, which measures a check's CPU and memory side
+// by side with keepalived's checker).
+//
 // [Genhash] is the library side of keepalived's genhash tool: it fetches a URL
 // and returns the MD5 digest of the body as HTTP_GET's `digest` expects.
 package healthcheck

@@ -18,6 +18,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -120,6 +121,7 @@ type HTTPChecker struct {
 	opts  HTTPOptions
 	tls   *tls.Config
 	regex []*Regex
+	reqs  [][]byte // each URL's request, built once
 }
 
 var (
@@ -148,7 +150,7 @@ func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
 	if len(opts.URLs) == 0 {
 		return nil, fmt.Errorf("%s: no url", name)
 	}
-	c := &HTTPChecker{opts: opts, regex: make([]*Regex, len(opts.URLs))}
+	c := &HTTPChecker{opts: opts, regex: make([]*Regex, len(opts.URLs)), reqs: make([][]byte, len(opts.URLs))}
 	for i, u := range opts.URLs {
 		if !strings.HasPrefix(u.Path, "/") {
 			return nil, fmt.Errorf("%s: url %d: path %q must start with /", name, i+1, u.Path)
@@ -177,6 +179,9 @@ func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		c.tls = cfg
+	}
+	for i := range opts.URLs {
+		c.reqs[i] = requestBytes(c.fetchReq(i))
 	}
 	return c, nil
 }
@@ -220,15 +225,9 @@ func (c *HTTPChecker) Budget() time.Duration {
 func (c *HTTPChecker) Check(ctx context.Context) Result {
 	start := time.Now()
 	for i, u := range c.opts.URLs {
-		vhost := u.VirtualHost
-		if vhost == "" {
-			vhost = c.opts.VirtualHost
-		}
-		keep := c.regex[i] != nil
-		resp, err := fetch(ctx, fetchReq{
-			conn: c.opts.Conn, tls: c.tls, sni: c.opts.EnableSNI, sniName: c.opts.SNIName, proto: c.opts.Protocol,
-			vhost: vhost, path: u.Path, keepBody: keep, maxBody: c.opts.MaxBody,
-		})
+		r := c.fetchReq(i)
+		r.req = c.reqs[i]
+		resp, err := fetch(ctx, r)
 		if err != nil {
 			var fe *fetchError
 			if errors.As(err, &fe) {
@@ -254,6 +253,19 @@ func (c *HTTPChecker) Check(ctx context.Context) Result {
 	return okResult(start)
 }
 
+// fetchReq is URL i's request.
+func (c *HTTPChecker) fetchReq(i int) fetchReq {
+	u := c.opts.URLs[i]
+	vhost := u.VirtualHost
+	if vhost == "" {
+		vhost = c.opts.VirtualHost
+	}
+	return fetchReq{
+		conn: c.opts.Conn, tls: c.tls, sni: c.opts.EnableSNI, sniName: c.opts.SNIName, proto: c.opts.Protocol,
+		vhost: vhost, path: u.Path, keepBody: c.regex[i] != nil, digest: u.Digest != "", maxBody: c.opts.MaxBody,
+	}
+}
+
 type fetchReq struct {
 	conn     Conn
 	tls      *tls.Config // nil: plain HTTP
@@ -262,7 +274,9 @@ type fetchReq struct {
 	proto    string
 	vhost    string
 	path     string
-	keepBody bool
+	keepBody bool   // keep the body (for a regex)
+	digest   bool   // compute the body's MD5
+	req      []byte // the request; nil: built from the fields above
 	maxBody  int64
 }
 
@@ -311,15 +325,25 @@ func requestBytes(r fetchReq) []byte {
 	return []byte(b.String())
 }
 
+// getRequest tells http.ReadResponse the response answers a GET (it only reads it).
+var getRequest = &http.Request{Method: http.MethodGet}
+
+// readers are the response readers of finished fetches (4 KiB each).
+var readers = sync.Pool{New: func() any { return bufio.NewReader(nil) }}
+
+// copyBufs are body copy buffers (io.Copy would allocate 32 KiB per fetch).
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
+
 // fetch performs one GET bounded by connect_timeout as a whole.
 func fetch(ctx context.Context, r fetchReq) (fetchResp, error) {
 	ctx, cancel := withTimeout(ctx, r.conn.timeout())
 	defer cancel()
 	var conn net.Conn
-	conn, err := r.conn.dialer(false).DialContext(ctx, r.conn.network("tcp"), r.conn.target())
+	sc, err := r.conn.dialTCP(ctx, r.tls != nil)
 	if err != nil {
 		return fetchResp{}, fmt.Errorf("connect: %w", ioErr(ctx, err))
 	}
+	conn = sc
 	defer func() { _ = conn.Close() }()
 	stop := bindConn(ctx, conn)
 	defer stop()
@@ -349,11 +373,17 @@ func fetch(ctx context.Context, r fetchReq) (fetchResp, error) {
 		}
 		conn = tc
 	}
-	if _, err := conn.Write(requestBytes(r)); err != nil {
+	req := r.req
+	if req == nil {
+		req = requestBytes(r)
+	}
+	if _, err := conn.Write(req); err != nil {
 		return fetchResp{}, fmt.Errorf("send request: %w", ioErr(ctx, err))
 	}
-	req := &http.Request{Method: http.MethodGet}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(conn)
+	defer func() { br.Reset(nil); readers.Put(br) }()
+	resp, err := http.ReadResponse(br, getRequest)
 	if err != nil {
 		err = ioErr(ctx, err)
 		reason := classify(ctx, err)
@@ -370,17 +400,32 @@ func fetch(ctx context.Context, r fetchReq) (fetchResp, error) {
 	if maxBody <= 0 {
 		maxBody = 16 << 20
 	}
-	h := md5.New()
-	var w io.Writer = h
+	// The body is always read to its end (as keepalived does); it is hashed
+	// only when a digest is wanted and kept only for a regex.
+	var w io.Writer = io.Discard
+	var h hash.Hash
+	if r.digest {
+		h = md5.New()
+		w = h
+	}
 	var buf *bytes.Buffer
 	if r.keepBody {
 		buf = &bytes.Buffer{}
-		w = io.MultiWriter(h, buf)
+		w = buf
+		if h != nil {
+			w = io.MultiWriter(h, buf)
+		}
 	}
-	if _, err := io.Copy(w, io.LimitReader(resp.Body, maxBody)); err != nil {
+	bp := copyBufs.Get().(*[]byte)
+	_, err = io.CopyBuffer(w, io.LimitReader(resp.Body, maxBody), *bp)
+	copyBufs.Put(bp)
+	if err != nil {
 		return fetchResp{}, fmt.Errorf("read body: %w", ioErr(ctx, err))
 	}
-	out := fetchResp{status: resp.StatusCode, digest: hexSum(h)}
+	out := fetchResp{status: resp.StatusCode}
+	if h != nil {
+		out.digest = hexSum(h)
+	}
 	if buf != nil {
 		out.body = buf.Bytes()
 	}
@@ -440,6 +485,7 @@ func Genhash(ctx context.Context, path string, o GenhashOptions) (digest string,
 	r := fetchReq{
 		conn:  Conn{ConnectIP: o.Server, ConnectPort: port, BindTo: o.BindTo, ConnectTimeout: o.Timeout},
 		proto: o.Protocol, vhost: o.VirtualHost, path: path, sni: o.SNI != "", sniName: o.SNI,
+		digest: true,
 	}
 	if err := r.conn.validate(); err != nil {
 		return "", 0, fmt.Errorf("genhash: %w", err)

@@ -43,7 +43,7 @@ func (c *TCPChecker) Check(ctx context.Context) Result {
 	start := time.Now()
 	ctx, cancel := withTimeout(ctx, c.opts.timeout())
 	defer cancel()
-	conn, err := c.opts.dialer(false).DialContext(ctx, c.opts.network("tcp"), c.opts.target())
+	conn, err := c.opts.dialTCP(ctx, false)
 	if err != nil {
 		return errResult(ctx, start, "connect", ioErr(ctx, err))
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -86,6 +87,10 @@ type UDPOptions struct {
 	MinReplyLength, MaxReplyLength int
 }
 
+// udpBufs are UDP_CHECK's receive buffers (a datagram can be 64 KiB; a
+// buffer per check was most of its allocation).
+var udpBufs = sync.Pool{New: func() any { b := make([]byte, 65536); return &b }}
+
 // UDPChecker is UDP_CHECK. Without RequireReply the check fails only on an ICMP
 // error (port/host unreachable) within connect_timeout.
 type UDPChecker struct{ opts UDPOptions }
@@ -143,7 +148,9 @@ func (c *UDPChecker) Check(ctx context.Context) Result {
 	if _, err := conn.Write(payload); err != nil {
 		return errResult(ctx, start, "send", ioErr(ctx, err))
 	}
-	buf := make([]byte, 65536)
+	bp := udpBufs.Get().(*[]byte)
+	defer udpBufs.Put(bp)
+	buf := *bp
 	n, err := conn.Read(buf)
 	if err != nil {
 		err = ioErr(ctx, err)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Health-check benchmark: lvs-ha and keepalived's checker run at the same time on
+# this host, same configuration (N real servers, TCP_CHECK or HTTP_GET, delay_loop 1)
+# against loopback listeners; prints CPU-seconds per 1,000 checks (schedstat, all
+# threads), peak RSS (VmHWM) and the ratio lvs-ha/keepalived, one line per figure:
+#   BENCH name=<figure> lvsha=<v> ref=<v> unit=<u> ratio=<lvsha/ref>
+# keepalived needs IPVS to start its checker; this host's kernel may have none, so it
+# runs with healthcheck-fakeipvs.c preloaded (IPVS requests succeed as no-ops). lvs-ha
+# keeps checking with IPVS unavailable. See healthcheck/main.go.
+#
+#   usage: integration/bench/healthcheck.sh [LVS_HA_BINARY]     (as root)
+#   env:   LVSHA_BENCH_SERVERS  real servers per run, comma-separated (default 100,1000)
+#          LVSHA_BENCH_KINDS    tcp,http (default both)
+#          LVSHA_BENCH_WINDOW   measurement window (default 20s; warm-up 5s)
+#          LVSHA_BENCH_DELAY_LOOP delay_loop in seconds (default 1; checks/s = servers / delay_loop)
+#          LVSHA_BENCH_ROUNDS   rounds per kind and size; figures are medians (default 3)
+#          LVSHA_BENCH_BASELINE another lvs-ha binary measured in the same runs (before/after)
+#          KEEPALIVED           keepalived binary (default keepalived in PATH)
+#          GO, CC               go and C compilers (default go, cc)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if [ "$(id -u)" != 0 ]; then
+	echo "bench-healthcheck needs root (keepalived)" >&2
+	exit 1
+fi
+BIN=${1:-build/bin/lvs-ha}
+KA=${KEEPALIVED:-$(command -v keepalived || echo /usr/sbin/keepalived)}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"${CC:-cc}" -shared -fPIC -O2 -o "$tmp/fakeipvs.so" integration/bench/healthcheck-fakeipvs.c
+"${GO:-go}" build -o "$tmp/hcbench" ./integration/bench/healthcheck
+"$tmp/hcbench" -lvsha "$(readlink -f "$BIN")" -keepalived "$KA" -shim "$tmp/fakeipvs.so" \
+	-servers "${LVSHA_BENCH_SERVERS:-100,1000}" -kinds "${LVSHA_BENCH_KINDS:-tcp,http}" \
+	-window "${LVSHA_BENCH_WINDOW:-20s}" -rounds "${LVSHA_BENCH_ROUNDS:-3}" \
+	-delay-loop "${LVSHA_BENCH_DELAY_LOOP:-1}" -dir "$tmp" \
+	${LVSHA_BENCH_BASELINE:+-baseline "$(readlink -f "$LVSHA_BENCH_BASELINE")"}

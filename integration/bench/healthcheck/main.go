@@ -1,0 +1,436 @@
+// Command healthcheck is the side-by-side health-check benchmark: it runs
+// lvs-ha and keepalived's checker at the same time, on this host, each with the
+// same configuration (N real servers with TCP_CHECK or HTTP_GET, delay_loop 1)
+// against its own set of loopback listeners, and reports for each daemon the
+// checks per second it achieved, the CPU it spent per 1,000 checks, its peak RSS
+// (VmHWM) and its anonymous RSS (RssAnon: RSS less the mapped binary and
+// libraries), with the ratio lvs-ha/keepalived. For keepalived the process is
+// its checker child (the parent only supervises it).
+//
+// Neither daemon needs IPVS: lvs-ha keeps checking when IPVS is unavailable,
+// and keepalived runs with fakeipvs.so preloaded (see ../healthcheck-fakeipvs.c).
+// CPU is read from /proc/PID/task/*/schedstat (nanoseconds on CPU, all threads), so the
+// figures are CPU time, not wall time, and both daemons are measured over the
+// same window under the same machine load. A check is one connection accepted
+// by a listener, so the rate each daemon actually achieved is what divides.
+//
+// Each figure is one machine-readable line:
+//
+//	BENCH name=<figure> lvsha=<v> ref=<v> unit=<u> ratio=<lvsha/ref>
+//
+// Run it through integration/bench/healthcheck.sh (as root).
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	lvsha := flag.String("lvsha", "build/bin/lvs-ha", "lvs-ha binary")
+	baseline := flag.String("baseline", "", "another lvs-ha binary measured alongside (e.g. before a change); its figures are printed with a _baseline suffix")
+	keepalived := flag.String("keepalived", "/usr/sbin/keepalived", "keepalived binary")
+	shim := flag.String("shim", "", "fakeipvs.so to preload into keepalived")
+	kinds := flag.String("kinds", "tcp,http", "checker kinds: tcp, http")
+	rates := flag.String("servers", "100,1000", "real servers per run (delay_loop 1: checks/s)")
+	warmup := flag.Duration("warmup", 5*time.Second, "time before the measurement window")
+	window := flag.Duration("window", 20*time.Second, "measurement window")
+	dir := flag.String("dir", "", "work directory (default: a temporary one)")
+	flag.IntVar(&delayLoop, "delay-loop", delayLoop, "delay_loop of every check, in seconds (checks/s = servers / delay-loop)")
+	flag.IntVar(&rsPort, "port", rsPort, "real servers' port (loopback addresses 127.1.x.y for lvs-ha, 127.2.x.y for keepalived)")
+	rounds := flag.Int("rounds", 3, "measurements per kind and size (each figure is their median)")
+	flag.Parse()
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "hcbench")
+		if err != nil {
+			fatal(err)
+		}
+		defer os.RemoveAll(d)
+		*dir = d
+	}
+	var lim syscall.Rlimit
+	// One listener per real server and daemon: raise the open-file limit (as
+	// root even above the hard limit).
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+		want := syscall.Rlimit{Cur: 1 << 17, Max: max(lim.Max, 1<<17)}
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) != nil {
+			lim.Cur = lim.Max
+			_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+		}
+	}
+	fmt.Printf("# host: %s, %d CPUs; lvs-ha %s; keepalived %s (checker process, fakeipvs preloaded)\n",
+		hostname(), numCPU(), *lvsha, *keepalived)
+	failed := false
+	for _, kind := range strings.Split(*kinds, ",") {
+		for _, s := range strings.Split(*rates, ",") {
+			n, err := strconv.Atoi(s)
+			if err != nil || n <= 0 || n > 60000 {
+				fatal(fmt.Errorf("bad server count %q", s))
+			}
+			var ms []measure
+			for r := range max(*rounds, 1) {
+				m, err := run(kind, n, *lvsha, *baseline, *keepalived, *shim, *dir, *warmup, *window)
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "healthcheck bench %s x%d: %v\n", kind, n, err)
+					failed = true
+					break
+				}
+				fmt.Printf("# %s %d real servers, round %d: checks/s %.0f / %.0f, CPU-s per 1,000 checks %.4f / %.4f, peak RSS %.1f / %.1f MiB, anonymous RSS %.1f / %.1f MiB (lvs-ha / keepalived)\n",
+					kind, n, r+1, m.rate[0], m.rate[1], m.cpu1k[0], m.cpu1k[1], m.rss[0], m.rss[1], m.anon[0], m.anon[1])
+				if *baseline != "" {
+					fmt.Printf("# %s %d real servers, round %d, baseline lvs-ha: checks/s %.0f, CPU-s per 1,000 checks %.4f, peak RSS %.1f MiB, anonymous RSS %.1f MiB\n",
+						kind, n, r+1, m.rate[2], m.cpu1k[2], m.rss[2], m.anon[2])
+				}
+				ms = append(ms, m)
+			}
+			if len(ms) > 0 {
+				report(figName(kind, n), ms, 0)
+				if *baseline != "" {
+					report(figName(kind, n), ms, 2)
+				}
+			}
+		}
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+// figName names a run's figures: healthcheck_tcp_1000rs, with _dl10 for
+// delay_loop 10.
+func figName(kind string, n int) string {
+	name := fmt.Sprintf("healthcheck_%s_%drs", kind, n)
+	if delayLoop != 1 {
+		name += fmt.Sprintf("_dl%d", delayLoop)
+	}
+	return name
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "healthcheck bench:", err)
+	os.Exit(1)
+}
+
+func hostname() string { h, _ := os.Hostname(); return h }
+
+func numCPU() int { return runtime.NumCPU() }
+
+// rsAddr is real server i of daemon d (1: lvs-ha, 2: keepalived).
+func rsAddr(d, i int) string {
+	return fmt.Sprintf("127.%d.%d.%d", d, i/250, i%250+1)
+}
+
+// rsPort is the real servers' port (-port); delayLoop is every check's
+// delay_loop in seconds (-delay-loop).
+var rsPort, delayLoop = 18080, 1
+
+// config writes the keepalived.conf both daemons read: n real servers, ten
+// per virtual server, delay_loop 1.
+func config(kind string, d, n int) string {
+	var b strings.Builder
+	b.WriteString("global_defs {\n  router_id hcbench\n}\n")
+	for v := 0; v*10 < n; v++ {
+		fmt.Fprintf(&b, "virtual_server 10.%d.%d.%d 80 {\n  delay_loop %d\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n", d, v/250, v%250+1, delayLoop)
+		for i := v * 10; i < min(n, v*10+10); i++ {
+			fmt.Fprintf(&b, "  real_server %s %d {\n    weight 1\n", rsAddr(d, i), rsPort)
+			switch kind {
+			case "tcp":
+				b.WriteString("    TCP_CHECK {\n      connect_timeout 3\n    }\n")
+			case "http":
+				b.WriteString("    HTTP_GET {\n      url {\n        path /\n        status_code 200\n      }\n      connect_timeout 3\n    }\n")
+			}
+			b.WriteString("  }\n")
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}
+
+// listeners serve n real servers of daemon d and count accepted connections.
+type listeners struct {
+	ls    []net.Listener
+	count atomic.Int64
+}
+
+var httpReply = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+
+func listen(kind string, d, n int) (*listeners, error) {
+	l := &listeners{}
+	for i := range n {
+		ln, err := net.Listen("tcp4", net.JoinHostPort(rsAddr(d, i), strconv.Itoa(rsPort)))
+		if err != nil {
+			l.close()
+			return nil, err
+		}
+		l.ls = append(l.ls, ln)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				l.count.Add(1)
+				if kind != "http" {
+					c.Close()
+					continue
+				}
+				go func() {
+					defer c.Close()
+					_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+					r := bufio.NewReader(c)
+					for { // read the request head
+						line, err := r.ReadString('\n')
+						if err != nil || line == "\r\n" || line == "\n" {
+							break
+						}
+					}
+					_, _ = c.Write(httpReply)
+				}()
+			}
+		}()
+	}
+	return l, nil
+}
+
+func (l *listeners) close() {
+	for _, ln := range l.ls {
+		ln.Close()
+	}
+}
+
+// cpuNS is the CPU time of all of pid's threads, from schedstat.
+func cpuNS(pid int) (int64, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue // thread exited
+		}
+		f := strings.Fields(string(b))
+		if len(f) < 1 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[0], 10, 64)
+		sum += v
+	}
+	return sum, nil
+}
+
+// statusKiB is a kB field of /proc/pid/status: VmHWM is the peak RSS,
+// RssAnon the private memory now (RSS less the mapped binary and libraries).
+func statusKiB(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s", field)
+}
+
+type daemon struct {
+	name string
+	cmd  *exec.Cmd
+	pid  func() (int, error) // the process that runs the checks
+	ls   *listeners
+}
+
+// measure is one round's figures: [0] lvs-ha, [1] keepalived, [2] the baseline lvs-ha (-baseline).
+type measure struct{ cpu1k, rss, anon, rate [3]float64 }
+
+// report prints the medians of the rounds' figures; the ratio is the median
+// of the rounds' ratios (each measured side by side).
+// which is 0 for lvs-ha, 2 for the baseline lvs-ha.
+func report(name string, ms []measure, which int) {
+	if which == 2 {
+		name += "_baseline"
+	}
+	med := func(f func(m measure) float64) float64 {
+		v := make([]float64, len(ms))
+		for i, m := range ms {
+			v[i] = f(m)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	fig := func(suffix, unit string, get func(m measure, i int) float64) {
+		line(name+suffix, med(func(m measure) float64 { return get(m, which) }), med(func(m measure) float64 { return get(m, 1) }),
+			med(func(m measure) float64 { return get(m, which) / get(m, 1) }), unit)
+	}
+	fig("_checks_per_s", "checks/s", func(m measure, i int) float64 { return m.rate[i] })
+	fig("_cpu_per_1000_checks", "cpu_s", func(m measure, i int) float64 { return m.cpu1k[i] })
+	fig("_peak_rss", "MiB", func(m measure, i int) float64 { return m.rss[i] })
+	fig("_anon_rss", "MiB", func(m measure, i int) float64 { return m.anon[i] })
+}
+
+func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup, window time.Duration) (measure, error) {
+	var m measure
+	if kind != "tcp" && kind != "http" {
+		return m, fmt.Errorf("unknown kind %q", kind)
+	}
+	nd := 2
+	if baseline != "" {
+		nd = 3
+	}
+	ds := make([]*daemon, nd)
+	for d := 1; d <= nd; d++ {
+		ls, err := listen(kind, d, n)
+		if err != nil {
+			return m, err
+		}
+		defer ls.close()
+		conf := filepath.Join(dir, fmt.Sprintf("%s-%d-%d.conf", kind, n, d))
+		if err := os.WriteFile(conf, []byte(config(kind, d, n)), 0o644); err != nil {
+			return m, err
+		}
+		logf, err := os.Create(conf + ".log")
+		if err != nil {
+			return m, err
+		}
+		defer logf.Close()
+		var dm *daemon
+		if d != 2 {
+			bin := lvshaBin
+			if d == 3 {
+				bin = baseline
+			}
+			cmd := exec.Command(bin, "run", "-f", conf, "-pid-file", "", "-status-addr", "off", "-log-level", "warn")
+			dm = &daemon{name: "lvs-ha", cmd: cmd}
+			dm.pid = func() (int, error) { return cmd.Process.Pid, nil }
+		} else {
+			pidf := conf + ".pid"
+			cpidf := conf + ".checker.pid"
+			_ = os.Remove(cpidf)
+			// -G: no syslog. Without a syslog daemon, glibc's syslog
+			// falls back to /dev/console, which can be a slow serial
+			// line: keepalived then stalls for seconds on its log.
+			cmd := exec.Command(kaBin, "-n", "-l", "-G", "--check", "-f", conf, "-p", pidf, "-c", cpidf)
+			if shim != "" {
+				cmd.Env = append(os.Environ(), "LD_PRELOAD="+shim)
+			}
+			dm = &daemon{name: "keepalived", cmd: cmd}
+			dm.pid = func() (int, error) {
+				b, err := os.ReadFile(cpidf)
+				if err != nil {
+					return 0, fmt.Errorf("keepalived checker pid: %w", err)
+				}
+				return strconv.Atoi(strings.TrimSpace(string(b)))
+			}
+		}
+		dm.ls = ls
+		dm.cmd.Stdout, dm.cmd.Stderr = logf, logf
+		ds[d-1] = dm
+	}
+	for _, dm := range ds {
+		if err := dm.cmd.Start(); err != nil {
+			return m, err
+		}
+		defer func() {
+			_ = dm.cmd.Process.Signal(syscall.SIGTERM)
+			if pid, err := dm.pid(); err == nil && pid != dm.cmd.Process.Pid {
+				// keepalived's checker can take 5 s to give up its
+				// (fake) IPVS clean-up; it holds nothing worth keeping.
+				time.Sleep(200 * time.Millisecond)
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			done := make(chan struct{})
+			go func() { _ = dm.cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				_ = dm.cmd.Process.Kill()
+				<-done
+			}
+		}()
+	}
+	// Warm-up: until every real server of both daemons was checked at least
+	// once (a loaded machine can take a while to start 1,000 checks), then
+	// warmup more.
+	full := func() bool {
+		for _, dm := range ds {
+			if dm.ls.count.Load() < int64(n) {
+				return false
+			}
+		}
+		return true
+	}
+	for t0 := time.Now(); !full(); {
+		if time.Since(t0) > 2*time.Minute {
+			return m, fmt.Errorf("no full round of checks within 2 minutes (lvs-ha %d, keepalived %d of %d)",
+				ds[0].ls.count.Load(), ds[1].ls.count.Load(), n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(warmup)
+	type snap struct {
+		cpu    int64
+		checks int64
+	}
+	pids := make([]int, nd)
+	s0 := make([]snap, nd)
+	for i, dm := range ds {
+		pid, err := dm.pid()
+		if err != nil {
+			return m, fmt.Errorf("%s: %w", dm.name, err)
+		}
+		pids[i] = pid
+		c, err := cpuNS(pid)
+		if err != nil {
+			return m, fmt.Errorf("%s not running: %w", dm.name, err)
+		}
+		s0[i] = snap{c, dm.ls.count.Load()}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), window)
+	<-ctx.Done()
+	cancel()
+	for i, dm := range ds {
+		c, err := cpuNS(pids[i])
+		if err != nil {
+			return m, fmt.Errorf("%s died: %w", dm.name, err)
+		}
+		checks := dm.ls.count.Load() - s0[i].checks
+		if checks == 0 {
+			return m, fmt.Errorf("%s ran no checks", dm.name)
+		}
+		m.cpu1k[i] = float64(c-s0[i].cpu) / 1e9 / float64(checks) * 1000
+		m.rate[i] = float64(checks) / window.Seconds()
+		h, err := statusKiB(pids[i], "VmHWM")
+		if err != nil {
+			return m, err
+		}
+		m.rss[i] = float64(h) / 1024
+		a, err := statusKiB(pids[i], "RssAnon")
+		if err != nil {
+			return m, err
+		}
+		m.anon[i] = float64(a) / 1024
+	}
+	return m, nil
+}
+
+func line(name string, lvsha, ref, ratio float64, unit string) {
+	fmt.Printf("BENCH name=%s lvsha=%.4g ref=%.4g unit=%s ratio=%.2f\n", name, lvsha, ref, unit, ratio)
+}
