@@ -43,6 +43,7 @@ var evidence = map[string]proof{
 	"global_defs smtp_alert":                      p("SMTPAlert", "TestMailPlanDefaults"),
 	"global_defs smtp_alert_vrrp":                 p("SMTPAlert", "TestMailAlertsDaemon", "TestMailBlackholeDoesNotDelay"),
 	"global_defs smtp_alert_checker":              p("SMTPAlert", "TestLVSStateAlerts"),
+	"global_defs no_checker_emails":               p("NoCheckerEmails", "TestLVSStateCheckerEmails", "TestMailNoCheckerEmails"),
 	"global_defs no_email_faults":                 p("NoEmailFaults", "TestMailAlertsDaemon", "TestMailPlanDefaults"),
 	"vrrp_instance smtp_alert":                    p("SMTPAlert", "TestMailPlanDefaults", "TestMailSyncGroup"),
 	"vrrp_sync_group smtp_alert":                  p("SMTPAlert", "TestMailSyncGroup"),

@@ -97,6 +97,7 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 		initNotifies: cfg.Global.RSInitNotifies}
 	if mp := newMailPlan(cfg); mp.cfg != nil {
 		p.lvs.mailRouterID = &mp.routerID
+		p.lvs.noCheckerEmails = cfg.Global.NoCheckerEmails
 	}
 	if err := p.addChecks(o.wrapChecker); err != nil {
 		return nil, err
