@@ -58,7 +58,7 @@ type plan struct {
 	sync      syncPlan    // lvs_sync_daemon and the net.ipv4.vs sysctls
 	statics   statics     // static_ipaddress, static_routes, static_rules
 	vmacs     []vmac.Spec // use_vmac interfaces
-	fifos     fifoPlan    // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (opened at Run; a reload keeps them)
+	fifos     fifoPlan    // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (opened at Run; a reload reopens the changed ones)
 	mail      mailPlan    // smtp_server, notification_email, smtp_alert (sender started at Run)
 	// warnings are the build's findings that do not stop it (script
 	// security), each at its location.
@@ -211,7 +211,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	}
 	p.ipvs = p.ipvs || d.plan.Load().ipvs
 	if !p.fifos.equal(d.plan.Load().fifos) {
-		d.log.Warn("reload: notify FIFO changes take effect at the next restart; the FIFOs opened at start stay")
+		p.fifos.reopen(d)
 	}
 	// The new VMACs before the instances that use them; the old ones go
 	// after the instances that used them.
