@@ -341,6 +341,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// The static entries first, as keepalived sets them before its
 	// instances start; they go after everything else has stopped.
 	applyStatics(d.net, d.log, statics{}, d.plan.Load().statics)
+	guardCtx, stopGuard := context.WithCancel(ctx)
+	guardDone := make(chan struct{})
+	if r, ok := d.net.(staticRestorer); ok {
+		go func() { defer close(guardDone); d.guardStatics(guardCtx, r) }()
+	} else {
+		close(guardDone)
+	}
 	d.applyVMACs(d.plan.Load().vmacs)
 	d.g, d.gctx = g, gctx
 	// READY once the VRRP sockets are open and the first IPVS apply was
@@ -391,6 +398,8 @@ loop:
 		d.log.Info("stopping", "reason", context.Cause(ctx))
 	}
 	err := g.Wait()
+	stopGuard()
+	<-guardDone
 	d.mu.Lock()
 	d.g, d.gctx = nil, nil
 	d.applyVMACs(nil)
