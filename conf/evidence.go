@@ -396,11 +396,11 @@ var evidence = map[string]proof{
 	"global_defs fifo_write_vrrp_states_on_reload": p("FIFOWriteVRRPStatesOnReload", "TestFifoWriteVRRPStatesOnReload"),
 
 	"global_defs vrrp_strict":       p("Accept", "TestVRRPStrictNoAccept", "TestStrictPlanAndDrops"),
-	"global_defs nftables":          p("Nftables", "TestStrictdFollowsVIPs", "TestVRRPStrictNoAccept"),
+	"global_defs nftables":          p("Nftables", "TestStrictdFollowsPlan", "TestVRRPStrictNoAccept"),
 	"global_defs nftables_priority": p("NftablesPriority", "TestStrictPlanAndDrops", "TestScriptEmptyAndNamed"),
 	"global_defs nftables_counters": p("NftablesCounters", "TestVRRPStrictNoAccept", "TestScript"),
 	"vrrp_instance accept":          p("Accept", "TestVRRPStrictNoAccept", "TestStrictPlanAndDrops"),
-	"vrrp_instance no_accept":       p("Accept", "TestVRRPStrictNoAccept", "TestStrictdFollowsVIPs"),
+	"vrrp_instance no_accept":       p("Accept", "TestVRRPStrictNoAccept", "TestStrictdFollowsPlan"),
 	"vrrp_instance strict_mode":     p("Accept", "TestStrictPlanAndDrops"),
 }
 

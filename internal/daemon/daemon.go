@@ -353,13 +353,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// READY once the VRRP sockets are open and the first IPVS apply was
 	// attempted.
 	waiting := []<-chan struct{}{d.lvs.ready}
+	// The strict mode drop rules before any VIP can be added (a VIP add
+	// waits for them only when they are not in).
+	g.Go(func() error { return d.strict.Run(gctx) })
+	if !d.strict.request() {
+		d.log.Warn("strict mode: the nftables rules are not set yet; starting VRRP")
+	}
 	if d.vrrp != nil {
 		d.startVRRPLocked()
 		waiting = append(waiting, d.vrrp.Ready())
 	}
 	g.Go(func() error { return d.lvs.Run(gctx) })
 	g.Go(func() error { return d.syncd.Run(gctx) })
-	g.Go(func() error { return d.strict.Run(gctx) })
 	d.mu.Unlock()
 	d.startStatus(gctx, g)
 	d.metrics.ConfigReloaded(d.now(), nil)

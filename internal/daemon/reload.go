@@ -213,6 +213,14 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	if !p.fifos.equal(d.plan.Load().fifos) {
 		p.fifos.reopen(d)
 	}
+	// The drop rules of the old and the new VIPs while the runner moves from
+	// one to the other (a VIP it adds finds its rule in; one it removes
+	// keeps its rule until after), the new plan's alone after.
+	old := d.plan.Load()
+	next := strictPlanOf(p.cfg.Global, p.instances)
+	if !d.strict.commitWait(next.union(strictPlanOf(old.cfg.Global, old.instances))) {
+		d.log.Warn("reload: strict mode: the nftables rules are not set yet")
+	}
 	// The new VMACs before the instances that use them; the old ones go
 	// after the instances that used them.
 	d.applyVMACs(append(slices.Clone(d.plan.Load().vmacs), p.vmacs...))
@@ -226,7 +234,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	}
 	d.plan.Store(p)
 	d.syncd.commit(p.sync)
-	d.strict.commit(strictPlanOf(p.cfg.Global, p.instances))
+	d.strict.commit(next)
 	d.metrics.SetUnsupportedKeywords(len(cfg.Unsupported))
 	ch, err := d.lvs.commit(d.gctx, p)
 	switch {
