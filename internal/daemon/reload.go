@@ -120,6 +120,7 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 	p.warnings = append(p.warnings, fifoWarnings...)
 	p.warnings = append(p.warnings, syncWarnings(cfg, o.ifaceMTU)...)
 	p.warnings = append(p.warnings, noVIPWarnings(cfg)...)
+	p.warnings = append(p.warnings, untrackedRouteWarnings(cfg)...)
 	return p, nil
 }
 

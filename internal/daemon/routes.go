@@ -10,6 +10,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/lvs-ha/lvs-ha/conf"
+	"github.com/lvs-ha/lvs-ha/conf/syntax"
 	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
@@ -155,6 +156,20 @@ func staticsOf(cfg *conf.Config) (statics, error) {
 		}
 	}
 	return s, nil
+}
+
+// untrackedRouteWarnings are keepalived's "cannot track route ... with no
+// interface specified, not tracking" for the static routes without dev (and
+// without no_track): such a route is not restored when deleted.
+func untrackedRouteWarnings(cfg *conf.Config) syntax.Diagnostics {
+	var ds syntax.Diagnostics
+	for _, r := range cfg.StaticRoutes {
+		if !r.NoTrack && r.Dev == "" {
+			ds = append(ds, syntax.Diagnostic{Pos: r.Pos, Severity: syntax.Warning,
+				Msg: fmt.Sprintf("static route %s has no dev: it is not restored if deleted (as keepalived, which cannot track it)", r.Dst)})
+		}
+	}
+	return ds
 }
 
 func (s *statics) untrack(kind string, v fmt.Stringer) {

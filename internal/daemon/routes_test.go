@@ -197,4 +197,14 @@ func TestRestoreStatics(t *testing.T) {
 	if got := lb.String(); strings.Count(got, "restored deleted static") != 1 || !strings.Contains(got, "10.3.0.0/16") {
 		t.Errorf("log:\n%s", got)
 	}
+	// check-config says which routes are not restored: 10.1.0.0/16 (no dev)
+	var msgs []string
+	for _, d := range p.warnings {
+		if strings.Contains(d.Msg, "not restored") {
+			msgs = append(msgs, d.Msg)
+		}
+	}
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "10.1.0.0/16") {
+		t.Errorf("warnings %q, want one for 10.1.0.0/16", msgs)
+	}
 }
