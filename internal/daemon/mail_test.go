@@ -289,10 +289,11 @@ func TestMailReload(t *testing.T) {
 	}
 }
 
-// twoCheckConf is mailConf with a second checker (HTTP_GET) on 10.0.0.1:80.
+// twoCheckConf is mailConf with a second checker (HTTP_GET) on 10.0.0.1:80,
+// both without retries.
 func twoCheckConf(server, extra string) string {
 	return strings.Replace(mailConf(server, extra), "        TCP_CHECK {\n            connect_timeout 1\n        }\n",
-		"        TCP_CHECK {\n            connect_timeout 1\n        }\n        HTTP_GET {\n            url {\n                path /\n            }\n        }\n", 1)
+		"        TCP_CHECK {\n            connect_timeout 1\n            retry 0\n        }\n        HTTP_GET {\n            retry 0\n            url {\n                path /\n            }\n        }\n", 1)
 }
 
 const checkID1HTTP = "TCP 192.0.2.1:80/10.0.0.1:80/HTTP_GET#1"
