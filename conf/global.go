@@ -154,6 +154,8 @@ func init() {
 		impl("smtp_alert_vrrp", "default for VRRP smtp_alert", "unset", gTriBool(func(g *gd) **bool { return &g.SMTPAlertVRRP })),
 		impl("smtp_alert_checker", "default for checker smtp_alert", "unset", gTriBool(func(g *gd) **bool { return &g.SMTPAlertChecker })),
 		impl("no_email_faults", "no e-mail for FAULT transitions", "off", gFlag(func(g *gd) *bool { return &g.NoEmailFaults })),
+		ignoredWhy[*gd]("email_faults", "e-mail FAULT transitions",
+			"no keepalived release has it (renamed no_email_faults before 2.0.0): FAULT transitions are mailed unless no_email_faults"),
 		impl("no_checker_emails", "e-mail only when a real server is added/removed", "off", gFlag(func(g *gd) *bool { return &g.NoCheckerEmails })),
 		impl("checker_log_all_failures", "log every failed check", "off", gBool(func(g *gd) *bool { return &g.CheckerLogAllFailures })),
 		impl("rs_init_notifies", "notify for real servers at startup", "off", gFlag(func(g *gd) *bool { return &g.RSInitNotifies })),

@@ -793,6 +793,8 @@ func commonKeywords() []keyword[*Checker] {
 				ck.LogAllFailures = b
 			}
 		}),
+		ignoredWhy[*Checker]("smtp_alert", "e-mail on this checker's transitions",
+			"keepalived 2.2.7 has no checker-level smtp_alert (it reports an unknown keyword); the real_server's smtp_alert decides"),
 	}
 }
 

@@ -144,3 +144,72 @@ func drillRoutesAndRules(t *testing.T, im impl) {
 		t.Errorf("lvs2: static address left after stop")
 	}
 }
+
+// TestStaticRoutesRestored: a static address, route or rule deleted behind
+// the director's back (ip addr/route/rule del) is added again, as
+// keepalived 2.2.7's netlink reflector does (reinstate_static_address,
+// _route, _rule); one with no_track, and a route without dev (keepalived
+// does not track those), stay deleted. keepalived runs the same drill as the
+// reference.
+func TestStaticRoutesRestored(t *testing.T) {
+	for _, im := range []impl{implKeepalived, implLVSHA} {
+		t.Run(string(im), func(t *testing.T) {
+			requireImpls(t, im)
+			drillStaticRestored(t, im)
+		})
+	}
+}
+
+func drillStaticRestored(t *testing.T, im impl) {
+	v := newVRRPLab(t, 1)
+	n := v.nodes[0]
+	ifn := n.IfName()
+	// keepalived 2.2.7 watches route and rule deletions only with a tracked
+	// virtual route or rule (or a track_group): the virtual route makes it
+	// watch them, so that it serves as the reference; lvs-ha always does.
+	inst := fastInst(150)
+	inst.Extra = []string{"virtual_routes {\n        10.40.0.0/16 via 192.0.2.1 dev " + ifn + "\n    }",
+		"virtual_rules {\n        from 192.0.2.100/32 table 200 preference 2000\n    }"}
+	d := newDirector(t, im, n, vrrpConfig{
+		Extra: []string{
+			"static_ipaddress {\n    198.51.100.1/24 dev " + ifn + "\n}",
+			"static_routes {\n    10.20.0.0/16 via 198.51.100.254 dev " + ifn + " table 100\n" +
+				"    10.22.0.0/16 via 198.51.100.254 dev " + ifn + " no_track\n    10.23.0.0/16 via 198.51.100.254\n}",
+			"static_rules {\n    from 198.51.100.0/24 table 100 preference 1000\n}",
+		},
+		Instances: []vrrpInst{inst},
+	})
+	all := []string{
+		"route 10.40.0.0/16 via 192.0.2.1 table 254",
+		"route 10.20.0.0/16 via 198.51.100.254 table 100",
+		"route 10.22.0.0/16 via 198.51.100.254 table 254",
+		"route 10.23.0.0/16 via 198.51.100.254 table 254",
+		"rule 1000 from 198.51.100.0/24 table 100",
+		"rule 2000 from 192.0.2.100/32 table 200",
+	}
+	startAll(d)
+	waitRoutes(t, n, all)
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := n.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	// The untracked ones first: once the tracked route is back, the
+	// director has seen their deletions too.
+	ip("route", "del", "10.22.0.0/16")
+	ip("route", "del", "10.23.0.0/16")
+	ip("route", "del", "10.20.0.0/16", "table", "100")
+	waitRoutes(t, n, []string{all[0], all[1], all[4], all[5]})
+	ip("rule", "del", "pref", "1000")
+	waitRoutes(t, n, []string{all[0], all[1], all[4], all[5]})
+	ip("addr", "del", "198.51.100.1/24", "dev", ifn)
+	err := netlab.WaitFor(eventTimeout, func() (bool, error) {
+		return n.HasAddr(netip.MustParseAddr("198.51.100.1"))
+	}, func() string { return "static address 198.51.100.1 not restored" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.stop()
+	waitRoutes(t, n, nil)
+}

@@ -2,7 +2,9 @@ package integration
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
@@ -18,15 +20,21 @@ func nftRuleset(t testing.TB, n *netlab.Node) string {
 	return string(out)
 }
 
-// pings reports whether from gets an answer to a ping of the VIP.
-func pings(from *netlab.Node) bool {
-	return from.Command("ping", "-n", "-q", "-c", "2", "-W", "1", vip4.Addr().String()).Run() == nil
+// pings reports whether from gets an answer to a ping of addr (an IPv6
+// link-local one with its %zone).
+func pings(from *netlab.Node, addr string) bool {
+	return from.Command("ping", "-n", "-q", "-c", "2", "-W", "1", addr).Run() == nil
 }
+
+// linkLocalVIP is the drill's IPv6 link-local VIP.
+var linkLocalVIP = netip.MustParsePrefix("fe80::100/64")
 
 // TestVRRPStrictNoAccept: a MASTER without accept mode (no_accept, or
 // vrrp_strict, whose default it is) holds its VIP but drops the client's pings to
 // it, through the nftables table it made; with accept the same MASTER
-// answers and makes no table. A table of someone else's is left alone,
+// answers and makes no table. The same holds for its IPv6 VIP and its IPv6
+// link-local VIP (virtual_ipaddress_excluded), which the client still
+// resolves (neighbour discovery passes). A table of someone else's is left alone,
 // and after stop `nft list ruleset` shows only it. keepalived 2.2.7 runs
 // the same drill as the reference.
 func TestVRRPStrictNoAccept(t *testing.T) {
@@ -61,17 +69,29 @@ func drillStrictNoAccept(t *testing.T, im impl) {
 	} {
 		inst := fastInst(100)
 		inst.Extra = tc.extra
+		inst.ExcludedVIPs = []netip.Prefix{vip6, linkLocalVIP}
 		d := newDirector(t, im, n, vrrpConfig{GlobalExtra: tc.global, Instances: []vrrpInst{inst}})
 		d.start()
 		waitSoleMaster(t, d, d)
 		// The drop rule is in before the VIP is added (as keepalived does),
 		// so it is there as soon as the VIP is.
 		rules := nftRuleset(t, n)
-		if got := pings(v.client); got != tc.answer {
-			t.Errorf("%s: ping of the VIP answered %v, want %v; ruleset:\n%s", tc.mode, got, tc.answer, rules)
+		addrs := []string{vip4.Addr().String(), vip6.Addr().String(), linkLocalVIP.Addr().String() + "%" + v.client.IfName()}
+		answered := make([]bool, len(addrs))
+		var wg sync.WaitGroup
+		for i, addr := range addrs {
+			wg.Go(func() { answered[i] = pings(v.client, addr) })
 		}
-		if has := strings.Contains(rules, vip4.Addr().String()); has == tc.answer {
-			t.Errorf("%s: ruleset names the VIP %v, want %v:\n%s", tc.mode, has, !tc.answer, rules)
+		wg.Wait()
+		for i, addr := range addrs {
+			if answered[i] != tc.answer {
+				t.Errorf("%s: ping of the VIP %s answered %v, want %v; ruleset:\n%s", tc.mode, addr, answered[i], tc.answer, rules)
+			}
+		}
+		for _, a := range []netip.Prefix{vip4, vip6, linkLocalVIP} {
+			if has := strings.Contains(rules, a.Addr().String()); has == tc.answer {
+				t.Errorf("%s: ruleset names the VIP %s %v, want %v:\n%s", tc.mode, a.Addr(), has, !tc.answer, rules)
+			}
 		}
 		if counters := strings.Contains(rules, "counter packets"); tc.mode == "no_accept" && !counters {
 			t.Errorf("%s: nftables_counters: no counter in the ruleset:\n%s", tc.mode, rules)

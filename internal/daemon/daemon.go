@@ -371,18 +371,30 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// The static entries first, as keepalived sets them before its
 	// instances start; they go after everything else has stopped.
 	applyStatics(d.net, d.log, statics{}, d.plan.Load().statics)
+	guardCtx, stopGuard := context.WithCancel(ctx)
+	guardDone := make(chan struct{})
+	if r, ok := d.net.(staticRestorer); ok {
+		go func() { defer close(guardDone); d.guardStatics(guardCtx, r) }()
+	} else {
+		close(guardDone)
+	}
 	d.applyVMACs(d.plan.Load().vmacs)
 	d.g, d.gctx = g, gctx
 	// READY once the VRRP sockets are open and the first IPVS apply was
 	// attempted.
 	waiting := []<-chan struct{}{d.lvs.ready}
+	// The strict mode drop rules before any VIP can be added (a VIP add
+	// waits for them only when they are not in).
+	g.Go(func() error { return d.strict.Run(gctx) })
+	if !d.strict.request() {
+		d.log.Warn("strict mode: the nftables rules are not set yet; starting VRRP")
+	}
 	if d.vrrp != nil {
 		d.startVRRPLocked()
 		waiting = append(waiting, d.vrrp.Ready())
 	}
 	g.Go(func() error { return d.lvs.Run(gctx) })
 	g.Go(func() error { return d.syncd.Run(gctx) })
-	g.Go(func() error { return d.strict.Run(gctx) })
 	g.Go(func() error { return d.bgp.Run(gctx) })
 	if d.speaker != nil {
 		d.startSpeakerLocked()
@@ -429,6 +441,8 @@ loop:
 		d.log.Info("stopping", "reason", context.Cause(ctx))
 	}
 	err := g.Wait()
+	stopGuard()
+	<-guardDone
 	d.mu.Lock()
 	d.g, d.gctx = nil, nil
 	d.applyVMACs(nil)

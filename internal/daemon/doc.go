@@ -18,7 +18,9 @@
 // static_ipaddress, static_routes and static_rules (routes.go) are added
 // when Run starts, before the VRRP instances, diffed by a reload and removed
 // after every component has stopped, as keepalived 2.2.7 does; a failure is
-// logged and the daemon runs on without the entry. virtual_routes and
+// logged and the daemon runs on without the entry. One the kernel reports
+// deleted while lvs-ha runs is added again (guardStatics, keepalived's
+// reinstate_static_*), unless no_track. virtual_routes and
 // virtual_rules are the VRRP runner's: they follow MASTER with the VIPs.
 //
 // The notify FIFOs (notify_fifo, vrrp_notify_fifo, lvs_notify_fifo: fifo.go)

@@ -84,6 +84,19 @@ func (fp fifoPlan) open(d *Daemon) *notifyfifo.Set {
 	return s
 }
 
+// reopen is a reload's change of FIFOs: the changed ones are closed and
+// opened anew (their readers restarted), the unchanged ones kept as they are
+// (their readers and the lines on their way untouched); keepalived closes
+// and reopens every FIFO at a reload.
+func (fp fifoPlan) reopen(d *Daemon) {
+	s, _ := d.fifos.Load().Reopen(fp.global, fp.vrrp, fp.lvs, d.log)
+	if s.Empty() {
+		s = nil
+	}
+	d.log.Info("reload: notify FIFOs reopened where changed")
+	d.fifos.Store(s)
+}
+
 // writeVRRPStates is fifo_write_vrrp_states_on_reload: after a reload the
 // instances that kept their state (the others wrote their new one) and the
 // sync groups write their state to the VRRP FIFOs, as keepalived's

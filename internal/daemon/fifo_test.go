@@ -221,3 +221,72 @@ func TestFifoWriteVRRPStatesOnReload(t *testing.T) {
 		})
 	}
 }
+
+// TestNotifyFifoReloadReopens: a SIGHUP that moves vrrp_notify_fifo opens
+// the new FIFO with its reader (the old one is removed) while the unchanged
+// lvs_notify_fifo keeps its reader (started once) and gets its lines in
+// order across the reload; a reload that drops the FIFOs closes them.
+func TestNotifyFifoReloadReopens(t *testing.T) {
+	dir := t.TempDir()
+	reader := func(name string) string {
+		p := filepath.Join(dir, name+".sh")
+		out := filepath.Join(dir, name+".out")
+		body := "#!/bin/sh\necho START >> " + out + "\nwhile IFS= read -r line; do printf '%s\\n' \"$line\" >> " + out + "; done < \"$1\"\n"
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	lvs := "    lvs_notify_fifo " + filepath.Join(dir, "l.fifo") + "\n    lvs_notify_fifo_script " + reader("l") + "\n"
+	vrrpFifo := func(name string) string {
+		return "    vrrp_notify_fifo " + filepath.Join(dir, name+".fifo") + "\n    vrrp_notify_fifo_script " + reader(name) + "\n"
+	}
+	td := newTestDaemon(t, fifoConf(vrrpFifo("v1")+lvs), true, false)
+	td.start(t)
+	td.notify.expect(t, "READY")
+	onNotify := td.vrrps[0].opts.OnNotify
+	onNotify(script.NotifyInstance, "VI_1", script.StateBackup, 100)
+	td.checker(t, checkID1).ok.Store(false)
+	if got := waitOutput(filepath.Join(dir, "l.out"), 2); !strings.HasSuffix(got, "DOWN\n") {
+		t.Fatalf("lvs reader before the reload: %q", got)
+	}
+
+	if err := os.WriteFile(td.file, []byte(fifoConf(vrrpFifo("v2")+lvs)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	td.signals <- syscall.SIGHUP
+	td.notify.expect(t, "RELOADING", "READY")
+	onNotify(script.NotifyInstance, "VI_1", script.StateMaster, 100)
+	td.checker(t, checkID1).ok.Store(true)
+	if got, want := waitOutput(filepath.Join(dir, "v2.out"), 2), "START\n"+`INSTANCE "VI_1" MASTER 100`+"\n"; got != want {
+		t.Errorf("new vrrp reader got %q, want %q", got, want)
+	}
+	if got, want := waitOutput(filepath.Join(dir, "v1.out"), 2), "START\n"+`INSTANCE "VI_1" BACKUP 100`+"\n"; got != want {
+		t.Errorf("old vrrp reader got %q, want %q", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "v1.fifo")); !os.IsNotExist(err) {
+		t.Errorf("old vrrp FIFO still there: %v", err)
+	}
+	want := "START\nRS [10.0.0.1]:tcp:80 [192.0.2.1]:tcp:80 DOWN\nRS [10.0.0.1]:tcp:80 [192.0.2.1]:tcp:80 UP\n"
+	if got := waitOutput(filepath.Join(dir, "l.out"), 3); got != want {
+		t.Errorf("unchanged lvs reader got %q, want %q", got, want)
+	}
+
+	if err := os.WriteFile(td.file, []byte(fifoConf("")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	td.signals <- syscall.SIGHUP
+	td.notify.expect(t, "RELOADING", "READY")
+	for _, f := range []string{"v2.fifo", "l.fifo"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s still there after a reload without it: %v", f, err)
+		}
+	}
+	if td.d.fifos.Load() != nil {
+		t.Error("FIFO set kept after a reload without FIFOs")
+	}
+	td.stop()
+	if t.Failed() {
+		t.Logf("log:\n%s", td.logs)
+	}
+}

@@ -40,6 +40,9 @@ type lvsState struct {
 	// mailRouterID is router_id when e-mail alerts are configured (nil:
 	// none): real servers and virtual servers with smtp_alert send them.
 	mailRouterID *string
+	// noCheckerEmails is no_checker_emails: a check transition mails only
+	// when it takes its real server up or down.
+	noCheckerEmails bool
 }
 
 // vsState is a virtual server: its IPVS services (without destinations),
@@ -185,17 +188,18 @@ func (s *lvsState) step(tr healthcheck.Transition) (acts []action, changed bool)
 	}
 	scripts := tr.Omega || (tr.Reason != healthcheck.ReasonRemoved && tr.Reason != healthcheck.ReasonShutdown)
 	reason := healthcheck.Result{Reason: tr.Reason, Detail: tr.Detail}.String()
+	checkFlipped := cs.up != tr.Up
 	cs.up, cs.weight = tr.Up, tr.Weight
 	rs, vs := cs.rs, cs.rs.vs
 	up := rs.allUp()
+	rsFlipped := up != rs.up
 	acts = []action{{level: slog.LevelDebug, msg: "check transition", attrs: []any{"check", tr.ID, "up", tr.Up, "reason", reason}}}
 	switch {
-	case up != rs.up:
+	case rsFlipped:
 		rs.up = up
 		if up {
 			acts = append(acts, action{slog.LevelInfo, "real server up", []any{"virtual_server", vs.name, "real_server", rs.name,
 				"weight", rs.weight(), "check", tr.ID, "reason", reason}, s.spec(rs.r.NotifyUp, scripts), fifoIf(scripts, rs.fifoLine()), nil})
-			acts = append(acts, s.rsAlert(rs, cs, scripts)...)
 			break
 		}
 		act := "removed"
@@ -206,11 +210,16 @@ func (s *lvsState) step(tr healthcheck.Transition) (acts []action, changed bool)
 		}
 		acts = append(acts, action{slog.LevelWarn, "real server down", []any{"virtual_server", vs.name, "real_server", rs.name,
 			"action", act, "check", tr.ID, "reason", reason}, s.spec(rs.r.NotifyDown, scripts), fifoIf(scripts, rs.fifoLine()), nil})
-		acts = append(acts, s.rsAlert(rs, cs, scripts)...)
 	case up && weightChanged:
 		acts = append(acts, action{slog.LevelInfo, "real server weight", []any{"virtual_server", vs.name, "real_server", rs.name,
 			"weight", rs.weight(), "check", tr.ID, "reason", reason}, nil, "", nil})
-	default:
+	}
+	// keepalived's checkers mail every check transition, only those that
+	// flip the real server with no_checker_emails
+	if checkFlipped && (rsFlipped || !s.noCheckerEmails) {
+		acts = append(acts, s.rsAlert(rs, cs, scripts, tr.Reason == healthcheck.ReasonTimeout)...)
+	}
+	if !rsFlipped && !(up && weightChanged) {
 		return acts, false // another check of a down real server changed
 	}
 	return append(acts, s.updateQuorum(vs, scripts)...), true
@@ -372,15 +381,16 @@ func (v *vsState) destinations() []ipvs.Destination {
 	return out
 }
 
-// rsAlert is a checker's SMTP_MSG_RS alert for rs's new state, sent for the
-// transitions whose notifies run (not a removal, nor a shutdown outside
-// omega mode) when rs has smtp_alert and alerts are configured.
-func (s *lvsState) rsAlert(rs *rsState, cs *checkState, notifies bool) []action {
+// rsAlert is a checker's SMTP_MSG_RS alert for cs's transition (the
+// subject has rs's state, the body the checker's), sent for the transitions
+// whose notifies run (not a removal, nor a shutdown outside omega mode) when
+// rs has smtp_alert and alerts are configured.
+func (s *lvsState) rsAlert(rs *rsState, cs *checkState, notifies, timedOut bool) []action {
 	if s.mailRouterID == nil || !notifies || !rs.r.SMTPAlert {
 		return nil
 	}
 	a := mail.RealServer(*s.mailRouterID, notifyfifo.Trio(rs.r.Addr, string(rs.vs.v.Protocol), rs.r.Port), rs.vs.fifoName, rs.up,
-		checkerKind(cs.info.Checker))
+		mail.CheckerBody(checkerKind(cs.info.Checker), cs.up, timedOut))
 	return []action{{alert: &a}}
 }
 

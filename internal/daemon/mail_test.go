@@ -288,3 +288,112 @@ func TestMailReload(t *testing.T) {
 		t.Error("the sender outlived smtp_server")
 	}
 }
+
+// twoCheckConf is mailConf with a second checker (HTTP_GET) on 10.0.0.1:80,
+// both without retries.
+func twoCheckConf(server, extra string) string {
+	return strings.Replace(mailConf(server, extra), "        TCP_CHECK {\n            connect_timeout 1\n        }\n",
+		"        TCP_CHECK {\n            connect_timeout 1\n            retry 0\n        }\n        HTTP_GET {\n            retry 0\n            url {\n                path /\n            }\n        }\n", 1)
+}
+
+const checkID1HTTP = "TCP 192.0.2.1:80/10.0.0.1:80/HTTP_GET#1"
+
+// rsSubject is the subject of 10.0.0.1:80's alerts in state word.
+func rsSubject(word string) string {
+	return "[lvs1] Realserver [10.0.0.1]:tcp:80 of virtual server [192.0.2.1]:tcp:80 - " + word
+}
+
+// TestLVSStateCheckerEmails: keepalived's checkers mail every transition of
+// a check (the subject has the real server's state, the body the
+// checker's), and with no_checker_emails only those that take the real
+// server up or down.
+func TestLVSStateCheckerEmails(t *testing.T) {
+	steps := []healthcheck.Transition{
+		{ID: checkID1, Up: false},
+		{ID: checkID1HTTP, Up: false},
+		{ID: checkID1, Up: true},
+		{ID: checkID1HTTP, Up: true},
+	}
+	all := []mail.Alert{
+		{Subject: rsSubject("DOWN"), Body: "=> TCP CHECK failed on service <="},
+		{Subject: rsSubject("DOWN"), Body: "=> CHECK failed on service : HTTP request failed <="},
+		{Subject: rsSubject("DOWN"), Body: "=> TCP CHECK succeed on service <="},
+		{Subject: rsSubject("UP"), Body: "=> CHECK succeed on service <="},
+	}
+	for _, tc := range []struct {
+		extra string
+		want  []mail.Alert
+	}{
+		{"", all},
+		{"    no_checker_emails\n", []mail.Alert{all[0], all[3]}},
+	} {
+		s := testPlan(t, twoCheckConf("127.0.0.1:25", tc.extra)).lvs
+		var got []mail.Alert
+		for _, tr := range steps {
+			acts, _ := s.step(tr)
+			got = append(got, alertsOf(acts)...)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q: alerts\n got %q\nwant %q", tc.extra, got, tc.want)
+		}
+	}
+}
+
+// TestMailNoCheckerEmails: with a real OpenSMTPD, a real server whose two
+// checks fail and recover one after the other delivers four mails by
+// default and, with no_checker_emails, only the two that take it down and
+// up.
+func TestMailNoCheckerEmails(t *testing.T) {
+	addr, mbox := mailtest.OpenSMTPD(t)
+	for _, tc := range []struct {
+		extra string
+		want  []string // the bodies delivered, in order
+	}{
+		{"", []string{"=> TCP CHECK failed on service <=", "=> CHECK failed on service : HTTP request failed <=",
+			"=> TCP CHECK succeed on service <=", "=> CHECK succeed on service <="}},
+		{"    no_checker_emails\n", []string{"=> TCP CHECK failed on service <=", "=> CHECK succeed on service <="}},
+	} {
+		// the mda (nobody) creates the mbox: empty it, never create it
+		if err := os.Truncate(mbox, 0); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		td := newTestDaemon(t, twoCheckConf(addr, tc.extra), false, false)
+		td.start(t)
+		td.notify.expect(t, "READY")
+		// each step waits for its transition so the order is known
+		transitions := 0
+		for _, st := range []struct {
+			id string
+			ok bool
+		}{{checkID1, false}, {checkID1HTTP, false}, {checkID1, true}, {checkID1HTTP, true}} {
+			td.checker(t, st.id).ok.Store(st.ok)
+			transitions++
+			waitFor(t, "check transition", func() bool {
+				return strings.Count(td.logs.String(), `msg="check transition"`) >= transitions
+			})
+		}
+		last := tc.want[len(tc.want)-1]
+		var got string
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(got, last); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%q: mbox lacks %q:\n%s\nlog:\n%s", tc.extra, last, got, td.logs)
+			}
+			b, _ := os.ReadFile(mbox)
+			got = string(b)
+		}
+		td.stop()
+		// alerts go out in order: the last one delivered, all are
+		var bodies []string
+		for _, line := range strings.Split(got, "\n") {
+			if line = strings.TrimRight(line, "\r"); strings.HasPrefix(line, "=> ") {
+				bodies = append(bodies, line)
+			}
+		}
+		if !slices.Equal(bodies, tc.want) {
+			t.Errorf("%q: delivered\n%q\nwant\n%q", tc.extra, bodies, tc.want)
+		}
+		if n := strings.Count(got, "Subject: "+rsSubject("UP")); n != 1 {
+			t.Errorf("%q: %d UP mails, want 1", tc.extra, n)
+		}
+	}
+}

@@ -58,7 +58,7 @@ type plan struct {
 	sync      syncPlan    // lvs_sync_daemon and the net.ipv4.vs sysctls
 	statics   statics     // static_ipaddress, static_routes, static_rules
 	vmacs     []vmac.Spec // use_vmac interfaces
-	fifos     fifoPlan    // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (opened at Run; a reload keeps them)
+	fifos     fifoPlan    // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (opened at Run; a reload reopens the changed ones)
 	mail      mailPlan    // smtp_server, notification_email, smtp_alert (sender started at Run)
 	bgp       bgpPlan     // bgp_speaker and bgp_announce
 	// warnings are the build's findings that do not stop it (script
@@ -98,6 +98,7 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 		initNotifies: cfg.Global.RSInitNotifies}
 	if mp := newMailPlan(cfg); mp.cfg != nil {
 		p.lvs.mailRouterID = &mp.routerID
+		p.lvs.noCheckerEmails = cfg.Global.NoCheckerEmails
 	}
 	if p.bgp, err = newBGPPlan(cfg, vss); err != nil {
 		return nil, err
@@ -123,6 +124,7 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 	p.warnings = append(p.warnings, fifoWarnings...)
 	p.warnings = append(p.warnings, syncWarnings(cfg, o.ifaceMTU)...)
 	p.warnings = append(p.warnings, noVIPWarnings(cfg)...)
+	p.warnings = append(p.warnings, untrackedRouteWarnings(cfg)...)
 	return p, nil
 }
 
@@ -214,7 +216,15 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	}
 	p.ipvs = p.ipvs || d.plan.Load().ipvs
 	if !p.fifos.equal(d.plan.Load().fifos) {
-		d.log.Warn("reload: notify FIFO changes take effect at the next restart; the FIFOs opened at start stay")
+		p.fifos.reopen(d)
+	}
+	// The drop rules of the old and the new VIPs while the runner moves from
+	// one to the other (a VIP it adds finds its rule in; one it removes
+	// keeps its rule until after), the new plan's alone after.
+	old := d.plan.Load()
+	next := strictPlanOf(p.cfg.Global, p.instances)
+	if !d.strict.commitWait(next.union(strictPlanOf(old.cfg.Global, old.instances))) {
+		d.log.Warn("reload: strict mode: the nftables rules are not set yet")
 	}
 	// The new VMACs before the instances that use them; the old ones go
 	// after the instances that used them.
@@ -230,7 +240,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	old := d.plan.Load()
 	d.plan.Store(p)
 	d.syncd.commit(p.sync)
-	d.strict.commit(strictPlanOf(p.cfg.Global, p.instances))
+	d.strict.commit(next)
 	d.metrics.SetUnsupportedKeywords(len(cfg.Unsupported))
 	// Before lvs: the prefixes of removed virtual servers are withdrawn as
 	// "not configured"; new ones wait for lvs's next health report.

@@ -1,11 +1,16 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/lvs-ha/lvs-ha/conf"
+	"github.com/lvs-ha/lvs-ha/conf/syntax"
 	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
@@ -105,7 +110,12 @@ type statics struct {
 	addrs  []vip.Address
 	routes []iproute.Route
 	rules  []iproute.Rule
+	// noTrack are the entries with no_track, which a deletion leaves deleted
+	// (keyed by kind and String).
+	noTrack map[string]bool
 }
+
+func noTrackKey(kind string, v fmt.Stringer) string { return kind + " " + v.String() }
 
 func (s statics) empty() bool { return len(s.addrs)+len(s.routes)+len(s.rules) == 0 }
 
@@ -122,13 +132,113 @@ func staticsOf(cfg *conf.Config) (statics, error) {
 			return s, at(v.Pos, fmt.Errorf("static_ipaddress %s: %w", v.Addr, err))
 		}
 		s.addrs = append(s.addrs, a)
+		if v.NoTrack {
+			s.untrack("address", a)
+		}
 	}
 	var err error
 	if s.routes, err = routesOf(cfg.StaticRoutes); err != nil {
 		return s, err
 	}
-	s.rules, err = rulesOf(cfg.StaticRules)
-	return s, err
+	for i, r := range cfg.StaticRoutes {
+		// keepalived tracks no route without dev ("cannot track route ...
+		// with no interface specified, not tracking")
+		if r.NoTrack || r.Dev == "" {
+			s.untrack("route", s.routes[i])
+		}
+	}
+	if s.rules, err = rulesOf(cfg.StaticRules); err != nil {
+		return s, err
+	}
+	for i, r := range cfg.StaticRules {
+		if r.NoTrack {
+			s.untrack("rule", s.rules[i])
+		}
+	}
+	return s, nil
+}
+
+// untrackedRouteWarnings are keepalived's "cannot track route ... with no
+// interface specified, not tracking" for the static routes without dev (and
+// without no_track): such a route is not restored when deleted.
+func untrackedRouteWarnings(cfg *conf.Config) syntax.Diagnostics {
+	var ds syntax.Diagnostics
+	for _, r := range cfg.StaticRoutes {
+		if !r.NoTrack && r.Dev == "" {
+			ds = append(ds, syntax.Diagnostic{Pos: r.Pos, Severity: syntax.Warning,
+				Msg: fmt.Sprintf("static route %s has no dev: it is not restored if deleted (as keepalived, which cannot track it)", r.Dst)})
+		}
+	}
+	return ds
+}
+
+func (s *statics) untrack(kind string, v fmt.Stringer) {
+	if s.noTrack == nil {
+		s.noTrack = map[string]bool{}
+	}
+	s.noTrack[noTrackKey(kind, v)] = true
+}
+
+// staticRestorer is what restoring deleted static entries needs of the
+// system (sysNet): the deletions the kernel reports, and adding an entry
+// if it is missing (added: it was).
+type staticRestorer interface {
+	WatchDeletions(ctx context.Context, onDelete func()) error
+	RestoreAddr(vip.Address) (added bool, err error)
+	RestoreRoute(iproute.Route) (added bool, err error)
+	RestoreRule(iproute.Rule) (added bool, err error)
+}
+
+// restoreStatics is keepalived's reinstate_static_address, _route and
+// _rule after the kernel reported a deletion: each static entry without
+// no_track (and, for a route, with dev) that is missing is added again and
+// logged. lvs-ha checks every entry on any deletion rather than matching
+// the deleted one, and restores routes and rules whatever else is
+// configured: keepalived 2.2.7 sees their deletions only while it monitors
+// routes (rules), which it does only for a static route (rule) with
+// track_group or a virtual route (rule) without no_track.
+func restoreStatics(r staticRestorer, log *slog.Logger, s statics) {
+	restore := func(kind string, v fmt.Stringer, add func() (bool, error)) {
+		if s.noTrack[noTrackKey(kind, v)] {
+			return
+		}
+		switch added, err := add(); {
+		case err != nil:
+			log.Error("restoring deleted static "+kind+" failed", kind, v.String(), "error", err)
+		case added:
+			log.Warn("restored deleted static "+kind, kind, v.String())
+		}
+	}
+	for _, a := range s.addrs {
+		restore("address", a, func() (bool, error) { return r.RestoreAddr(a) })
+	}
+	for _, rt := range s.routes {
+		restore("route", rt, func() (bool, error) { return r.RestoreRoute(rt) })
+	}
+	for _, ru := range s.rules {
+		restore("rule", ru, func() (bool, error) { return r.RestoreRule(ru) })
+	}
+}
+
+// guardStatics restores the static entries the kernel reports deleted
+// until ctx ends (keepalived's netlink reflector). It holds d.mu while it
+// restores, so a reload or the stop, which change the static entries under
+// d.mu, never race it: it restores the entries of the plan in force.
+func (d *Daemon) guardStatics(ctx context.Context, r staticRestorer) {
+	err := r.WatchDeletions(ctx, func() {
+		if d.plan.Load().statics.empty() { // most deletions: VIPs leaving
+			return
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.g == nil || ctx.Err() != nil { // stopping: the entries are being removed
+			return
+		}
+		restoreStatics(r, d.log, d.plan.Load().statics)
+	})
+	if err != nil {
+		d.log.Error("watching for deleted static addresses, routes and rules failed; they are no longer restored", "error", err)
+	}
 }
 
 // netConfig is what the static entries need of the system: vip.Manager
@@ -153,7 +263,40 @@ func (s sysNet) RemoveRoute(r iproute.Route) error { return s.routes.RemoveRoute
 func (s sysNet) AddRule(r iproute.Rule) error      { return s.routes.AddRule(r) }
 func (s sysNet) RemoveRule(r iproute.Rule) error   { return s.routes.RemoveRule(r) }
 
-var _ netConfig = sysNet{}
+func (s sysNet) WatchDeletions(ctx context.Context, onDelete func()) error {
+	return iproute.WatchDeletions(ctx, onDelete)
+}
+func (s sysNet) RestoreRoute(r iproute.Route) (bool, error) { return s.routes.RestoreRoute(r) }
+func (s sysNet) RestoreRule(r iproute.Rule) (bool, error)   { return s.routes.RestoreRule(r) }
+
+// RestoreAddr adds a if its device lacks it (the address with its prefix
+// length).
+func (s sysNet) RestoreAddr(a vip.Address) (bool, error) {
+	link, err := netlink.LinkByName(a.Dev)
+	if err != nil {
+		return false, fmt.Errorf("restore address %s: device %s: %w", a, a.Dev, err)
+	}
+	fam := netlink.FAMILY_V4
+	if a.Prefix.Addr().Is6() {
+		fam = netlink.FAMILY_V6
+	}
+	have, err := netlink.AddrList(link, fam)
+	if err != nil {
+		return false, fmt.Errorf("restore address %s: list: %w", a, err)
+	}
+	for _, h := range have {
+		ones, _ := h.Mask.Size()
+		if ip, ok := netip.AddrFromSlice(h.IP); ok && ip.Unmap() == a.Prefix.Addr() && ones == a.Prefix.Bits() {
+			return false, nil
+		}
+	}
+	return true, s.addrs.Add(a)
+}
+
+var (
+	_ netConfig      = sysNet{}
+	_ staticRestorer = sysNet{}
+)
 
 // sameAddr compares addresses by value (PreferredLft is a pointer).
 func sameAddr(a, b vip.Address) bool {

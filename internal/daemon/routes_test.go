@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"os"
 	"slices"
@@ -156,5 +157,54 @@ func TestDaemonStaticRoutesStartReloadStop(t *testing.T) {
 	down := []string{"remove rule " + ru, "remove route " + r1, "remove route " + r3, "remove addr " + a5, "remove addr " + a6}
 	if got := td.net.take(); !slices.Equal(got, down) {
 		t.Errorf("stop:\n%q\nwant\n%q", got, down)
+	}
+}
+
+// fakeRestorer records restores; the entries in missing are added (the
+// others are there).
+type fakeRestorer struct {
+	missing  map[string]bool
+	restored []string
+}
+
+func (f *fakeRestorer) WatchDeletions(context.Context, func()) error { return nil }
+func (f *fakeRestorer) restore(s string) (bool, error) {
+	f.restored = append(f.restored, s)
+	return f.missing[s], nil
+}
+func (f *fakeRestorer) RestoreAddr(a vip.Address) (bool, error)    { return f.restore(a.String()) }
+func (f *fakeRestorer) RestoreRoute(r iproute.Route) (bool, error) { return f.restore(r.String()) }
+func (f *fakeRestorer) RestoreRule(r iproute.Rule) (bool, error)   { return f.restore(r.String()) }
+
+var _ staticRestorer = (*fakeRestorer)(nil)
+
+// TestRestoreStatics: after a deletion every static entry is checked except
+// those with no_track and routes without dev (keepalived tracks neither);
+// the ones that were missing are logged as restored.
+func TestRestoreStatics(t *testing.T) {
+	src := strings.Replace(routesConf, "ROUTE2", "10.2.0.0/16 via 192.0.2.254 dev eth9 no_track\n    10.3.0.0/16 via 192.0.2.254 dev eth9", 1)
+	src = strings.Replace(src, "192.0.2.6/24 dev eth1", "192.0.2.6/24 dev eth1 no_track", 1)
+	p := testPlan(t, src)
+	f := &fakeRestorer{missing: map[string]bool{}}
+	var lb logBuf
+	log := slog.New(slog.NewTextHandler(&lb, nil))
+	f.missing[p.statics.routes[2].String()] = true
+	restoreStatics(f, log, p.statics)
+	want := []string{p.statics.addrs[0].String(), p.statics.routes[2].String(), p.statics.rules[0].String()}
+	if !slices.Equal(f.restored, want) {
+		t.Errorf("checked\n%q\nwant\n%q", f.restored, want)
+	}
+	if got := lb.String(); strings.Count(got, "restored deleted static") != 1 || !strings.Contains(got, "10.3.0.0/16") {
+		t.Errorf("log:\n%s", got)
+	}
+	// check-config says which routes are not restored: 10.1.0.0/16 (no dev)
+	var msgs []string
+	for _, d := range p.warnings {
+		if strings.Contains(d.Msg, "not restored") {
+			msgs = append(msgs, d.Msg)
+		}
+	}
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "10.1.0.0/16") {
+		t.Errorf("warnings %q, want one for 10.1.0.0/16", msgs)
 	}
 }

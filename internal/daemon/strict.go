@@ -16,16 +16,31 @@ import (
 )
 
 // strictPlan is what the strict mode / no_accept firewall needs of a plan:
-// the nftables settings and the addresses to drop while they are on the
-// host. As in keepalived 2.2.7 (vrrp_handle_accept_mode), those are the
-// VIPs and excluded VIPs of the instances without accept mode that are not
-// the address owner (priority 255); they are dropped while the VRRP runner
-// holds them (a MASTER: it must not answer them), from just before the
-// runner adds one to just after it removes it, so no packet reaches a VIP
-// in between. A BACKUP does not hold them, so nothing is dropped for it.
+// the nftables settings and the addresses to drop. As in keepalived 2.2.7
+// (vrrp_handle_accept_mode), those are the VIPs and excluded VIPs of the
+// instances without accept mode that are not the address owner (priority
+// 255): a MASTER holding them must not answer them. keepalived adds an
+// instance's addresses to its sets when it becomes MASTER, before the VIPs,
+// and removes them after the VIPs when it leaves MASTER; lvs-ha keeps every
+// such address in the table from start (or the reload that configures it)
+// to stop (or the reload that removes it, after the runner has removed the
+// VIP), so the rule is there before a VIP is added and until after it is
+// removed without the VRRP loop ever waiting for nft. On a BACKUP the rule
+// drops nothing: the address is not the host's.
 type strictPlan struct {
 	opts  strictfw.Options
 	addrs map[strictfw.Drop]bool
+}
+
+// union is the plan dropping the addresses of both plans, with p's
+// settings: a reload's table while the VRRP runner moves from o to p.
+func (p strictPlan) union(o strictPlan) strictPlan {
+	u := strictPlan{opts: p.opts, addrs: maps.Clone(p.addrs)}
+	if u.addrs == nil {
+		u.addrs = map[strictfw.Drop]bool{}
+	}
+	maps.Copy(u.addrs, o.addrs)
+	return u
 }
 
 // dropOf is the firewall's key of a VIP.
@@ -48,18 +63,12 @@ func strictPlanOf(g conf.GlobalDefs, insts []runner.InstanceConfig) strictPlan {
 }
 
 // needed: some instance has no accept mode, so the table exists (from
-// start to stop, empty while no such instance is MASTER).
+// start to stop).
 func (sp strictPlan) needed() bool { return len(sp.addrs) > 0 }
 
-// strictDrops is what the table drops: the held addresses of the plan, in
-// order.
-func strictDrops(sp strictPlan, held map[strictfw.Drop]bool) []strictfw.Drop {
-	var out []strictfw.Drop
-	for d := range held {
-		if sp.addrs[d] {
-			out = append(out, d)
-		}
-	}
+// strictDrops is what the table drops: the plan's addresses, in order.
+func strictDrops(sp strictPlan) []strictfw.Drop {
+	out := slices.Collect(maps.Keys(sp.addrs))
 	slices.SortFunc(out, func(a, b strictfw.Drop) int {
 		if c := a.Addr.Compare(b.Addr); c != 0 {
 			return c
@@ -70,11 +79,13 @@ func strictDrops(sp strictPlan, held map[strictfw.Drop]bool) []strictfw.Drop {
 }
 
 // strictd keeps the strict mode / no_accept nftables table in step with the
-// plan and the VIPs the VRRP runner holds. One goroutine, Run, owns the
-// firewall; reloads (commit) and the runner's VIP manager (strictVIPs:
-// hold before adding a VIP, release after removing it) hand it their news.
-// The table exists only while some instance lacks accept mode; Run deletes
-// it when ctx ends. Failures are logged and retried at the next change or
+// plan. One goroutine, Run, owns the firewall; reloads hand it their plans
+// (commit, or commitWait, which waits until it is applied) and the runner's
+// VIP manager (strictVIPs) checks, before adding a VIP, that the table
+// drops it: it does unless the reload that configured it, or nft, failed,
+// and only then does the add wait (hold, at most strictHoldTimeout). The
+// table exists only while some instance lacks accept mode; Run deletes it
+// when ctx ends. Failures are logged and retried at the next change or
 // every 10 s.
 type strictd struct {
 	log   *slog.Logger
@@ -82,12 +93,13 @@ type strictd struct {
 
 	mu   sync.Mutex
 	next *strictPlan
-	held map[strictfw.Drop]bool // the VIPs on the host, by the runner
 	// planAddrs is the latest plan's addrs (committed or not), for hold.
 	planAddrs map[strictfw.Drop]bool
-	wake      chan struct{}
-	reqs      chan chan struct{} // hold's: apply, then close
-	stopped   chan struct{}      // closed when Run returns
+	// dropping is what the table drops now.
+	dropping map[strictfw.Drop]bool
+	wake     chan struct{}
+	reqs     chan chan struct{} // hold's and commitWait's: apply, then close
+	stopped  chan struct{}      // closed when Run returns
 
 	// Owned by Run.
 	plan    strictPlan
@@ -104,7 +116,7 @@ func newStrictd(p strictPlan, log *slog.Logger, newFW func(strictfw.Options) str
 	if newFW == nil {
 		newFW = func(o strictfw.Options) strictfw.Firewall { return &strictfw.NFT{Options: o} }
 	}
-	return &strictd{log: log, newFW: newFW, plan: p, planAddrs: p.addrs, held: map[strictfw.Drop]bool{},
+	return &strictd{log: log, newFW: newFW, plan: p, planAddrs: p.addrs, dropping: map[strictfw.Drop]bool{},
 		wake: make(chan struct{}, 1), reqs: make(chan chan struct{}), stopped: make(chan struct{})}
 }
 
@@ -113,6 +125,35 @@ func (s *strictd) commit(p strictPlan) {
 	s.next, s.planAddrs = &p, p.addrs
 	s.mu.Unlock()
 	s.kick()
+}
+
+// commitWait commits p and waits (at most strictHoldTimeout) until Run has
+// applied it or has stopped; false when it timed out. A reload calls it
+// before the VRRP runner adds or removes VIPs.
+func (s *strictd) commitWait(p strictPlan) bool {
+	s.commit(p)
+	return s.request()
+}
+
+// request asks Run to apply its latest plan and waits for it (at most
+// strictHoldTimeout): false when it timed out.
+func (s *strictd) request() bool {
+	done := make(chan struct{})
+	t := time.NewTimer(strictHoldTimeout)
+	defer t.Stop()
+	select {
+	case s.reqs <- done:
+	case <-s.stopped:
+		return true
+	case <-t.C:
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 func (s *strictd) kick() {
@@ -125,40 +166,17 @@ func (s *strictd) kick() {
 // strictHoldTimeout bounds how long adding a VIP waits for its drop rule.
 const strictHoldTimeout = 5 * time.Second
 
-// hold records that d is about to be added and, when the plan drops it,
-// waits until the table drops it (or Run has stopped, or a timeout).
+// hold returns once the table drops d, which is about to be added, when
+// the plan drops it: at once unless its rule is not in yet (a reload's
+// commitWait or nft failed), else after Run has applied the plan again (or
+// has stopped, or a timeout).
 func (s *strictd) hold(d strictfw.Drop) {
 	s.mu.Lock()
-	s.held[d] = true
-	drops := s.planAddrs[d]
+	wait := s.planAddrs[d] && !s.dropping[d]
 	s.mu.Unlock()
-	if !drops {
-		return
-	}
-	done := make(chan struct{})
-	t := time.NewTimer(strictHoldTimeout)
-	defer t.Stop()
-	select {
-	case s.reqs <- done:
-	case <-s.stopped:
-		return
-	case <-t.C:
-		s.log.Error("strict mode: adding a VIP before its drop rule is set", "address", d.Addr)
-		return
-	}
-	select {
-	case <-done:
-	case <-t.C:
+	if wait && !s.request() {
 		s.log.Error("strict mode: adding a VIP before its drop rule is set", "address", d.Addr)
 	}
-}
-
-// release records that d was removed.
-func (s *strictd) release(d strictfw.Drop) {
-	s.mu.Lock()
-	delete(s.held, d)
-	s.mu.Unlock()
-	s.kick()
 }
 
 const strictRetry = 10 * time.Second
@@ -174,9 +192,8 @@ func (s *strictd) Run(ctx context.Context) error {
 		if s.next != nil {
 			s.plan, s.next = *s.next, nil
 		}
-		held := maps.Clone(s.held)
 		s.mu.Unlock()
-		s.apply(ctx, held)
+		s.apply(ctx)
 		for _, c := range waiting {
 			close(c)
 		}
@@ -194,14 +211,14 @@ func (s *strictd) Run(ctx context.Context) error {
 	}
 }
 
-func (s *strictd) apply(ctx context.Context, held map[strictfw.Drop]bool) {
+func (s *strictd) apply(ctx context.Context) {
 	if s.fw != nil && (!s.plan.needed() || s.fwOpts != s.plan.opts) {
 		s.remove()
 	}
 	if !s.plan.needed() {
 		return
 	}
-	want := strictDrops(s.plan, held)
+	want := strictDrops(s.plan)
 	if s.fw != nil && s.ok && slices.Equal(want, s.applied) {
 		return
 	}
@@ -214,7 +231,18 @@ func (s *strictd) apply(ctx context.Context, held map[strictfw.Drop]bool) {
 		return
 	}
 	s.applied, s.ok = want, true
+	s.setDropping(want)
 	s.log.Info("strict mode: nftables rules set", "table", s.fwOpts.Table, "dropped", len(want))
+}
+
+func (s *strictd) setDropping(ds []strictfw.Drop) {
+	m := make(map[strictfw.Drop]bool, len(ds))
+	for _, d := range ds {
+		m[d] = true
+	}
+	s.mu.Lock()
+	s.dropping = m
+	s.mu.Unlock()
 }
 
 // remove deletes the table lvs-ha made, if any.
@@ -222,6 +250,7 @@ func (s *strictd) remove() {
 	if s.fw == nil {
 		return
 	}
+	s.setDropping(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.fw.Remove(ctx); err != nil {
@@ -230,9 +259,8 @@ func (s *strictd) remove() {
 	s.fw, s.applied, s.ok = nil, nil, false
 }
 
-// strictVIPs is the runner's VIP manager: the firewall drops a VIP of an
-// instance without accept mode from before it is added until after it is
-// removed.
+// strictVIPs is the runner's VIP manager: adding a VIP of an instance
+// without accept mode first makes sure the firewall drops it (hold).
 type strictVIPs struct {
 	runner.VIPManager
 	s *strictd
@@ -243,12 +271,6 @@ var _ runner.VIPManager = strictVIPs{}
 func (v strictVIPs) Add(a vip.Address) error {
 	v.s.hold(dropOf(a))
 	return v.VIPManager.Add(a)
-}
-
-func (v strictVIPs) Remove(a vip.Address) error {
-	err := v.VIPManager.Remove(a)
-	v.s.release(dropOf(a))
-	return err
 }
 
 // noFirewall is the firewall of tests with a fake VRRP runner.

@@ -2,9 +2,12 @@ package daemon
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/lvs-ha/lvs-ha/internal/strictfw"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
@@ -63,16 +66,13 @@ func TestStrictPlanAndDrops(t *testing.T) {
 		t.Fatal("not needed with a strict instance")
 	}
 	d := func(a, dev string) strictfw.Drop { return strictfw.Drop{Addr: netip.MustParseAddr(a), Dev: dev} }
-	held := map[strictfw.Drop]bool{
-		d("192.0.2.10", "eth0"): true, d("fe80::10", "eth0"): true, d("2001:db8::10", "eth0"): true,
-		d("192.0.2.20", "eth1"): true, d("192.0.2.30", "eth1"): true,
-	}
 	want := []strictfw.Drop{d("192.0.2.10", "eth0"), d("2001:db8::10", "eth0"), d("fe80::10", "eth0")}
-	if got := strictDrops(sp, held); !slices.Equal(got, want) {
-		t.Errorf("drops with every VIP held = %v, want %v (not ACCEPT's, not the OWNER's)", got, want)
+	if got := strictDrops(sp); !slices.Equal(got, want) {
+		t.Errorf("drops = %v, want %v (not ACCEPT's, not the OWNER's)", got, want)
 	}
-	if got := strictDrops(sp, map[strictfw.Drop]bool{d("192.0.2.20", "eth1"): true}); len(got) != 0 {
-		t.Errorf("drops with only ACCEPT's VIP held = %v, want none", got)
+	u := sp.union(strictPlan{addrs: map[strictfw.Drop]bool{d("192.0.2.99", "eth0"): true}})
+	if got := strictDrops(u); len(got) != 4 || u.opts != sp.opts || len(sp.addrs) != 3 {
+		t.Errorf("union drops %v opts %+v (the plan's own now %d)", got, u.opts, len(sp.addrs))
 	}
 	cfg = loadConf(t, `
 vrrp_instance A {
@@ -101,7 +101,7 @@ vrrp_instance A {
 }`)
 	insts, _, _ = vrrpConfig(cfg)
 	sp = strictPlanOf(cfg.Global, insts)
-	if got := strictDrops(sp, map[strictfw.Drop]bool{d("192.0.2.10", "eth0"): true}); len(got) != 1 {
+	if got := strictDrops(sp); len(got) != 1 {
 		t.Errorf("strict_mode instance as MASTER drops %v, want 192.0.2.10", got)
 	}
 }
@@ -110,9 +110,14 @@ vrrp_instance A {
 type fakeFW struct {
 	table string
 	calls chan string
+	stall *sync.Mutex // held: Set waits (nft hanging)
 }
 
 func (f *fakeFW) Set(_ context.Context, d []strictfw.Drop) error {
+	if f.stall != nil {
+		f.stall.Lock()
+		defer f.stall.Unlock()
+	}
 	var s []string
 	for _, x := range d {
 		s = append(s, x.Addr.String())
@@ -139,17 +144,18 @@ func (f fakeVIPs) Remove(a vip.Address) error {
 	return nil
 }
 
-// TestStrictdFollowsVIPs: the table is made at start (empty), gets a VIP
-// of the instance without accept before the VIP is added and loses it
-// after it is removed; an accept instance's VIP changes nothing; on reload
-// the table moves to its new name, goes when no instance needs it, and is
-// removed at stop.
-func TestStrictdFollowsVIPs(t *testing.T) {
+// TestStrictdFollowsPlan: the table is made at start with the drop rules
+// of every VIP of the instances without accept mode, so adding one never
+// waits for the firewall (here: a firewall that blocks); a VIP whose rule
+// is not in (a reload's new one) waits for it; on reload the table moves to
+// its new name, goes when no instance needs it, and is removed at stop.
+func TestStrictdFollowsPlan(t *testing.T) {
 	cfg := loadConf(t, strictConf)
 	insts, _, _ := vrrpConfig(cfg)
 	calls := make(chan string, 16)
+	var stall sync.Mutex
 	s := newStrictd(strictPlanOf(cfg.Global, insts), nil, func(o strictfw.Options) strictfw.Firewall {
-		return &fakeFW{table: o.Table, calls: calls}
+		return &fakeFW{table: o.Table, calls: calls, stall: &stall}
 	})
 	vips := strictVIPs{VIPManager: fakeVIPs{calls}, s: s}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -157,32 +163,58 @@ func TestStrictdFollowsVIPs(t *testing.T) {
 	go func() { s.Run(ctx); close(done) }()
 	expect := func(want string) {
 		t.Helper()
-		if got := <-calls; got != want {
-			t.Fatalf("call %q, want %q", got, want)
+		select {
+		case got := <-calls:
+			if got != want {
+				t.Fatalf("call %q, want %q", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no call %q", want)
 		}
 	}
-	expect("lvs-ha set [")
+	if !s.request() {
+		t.Fatal("first apply timed out")
+	}
+	expect("lvs-ha set [192.0.2.10 2001:db8::10 fe80::10 ")
+	// nft hangs while Run applies a change: adding a VIP whose rule is in
+	// does not wait for it.
+	stall.Lock()
+	extra := strictPlanOf(cfg.Global, insts)
+	extra.addrs = maps.Clone(extra.addrs)
+	extra.addrs[strictfw.Drop{Addr: netip.MustParseAddr("192.0.2.12"), Dev: "eth0"}] = true
+	s.commit(extra)
 	strictVIP, acceptVIP := insts[0].VIPs[0], insts[1].VIPs[0]
-	go vips.Add(strictVIP)
-	expect("lvs-ha set [192.0.2.10 ")
+	start := time.Now()
+	vips.Add(strictVIP)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("adding a VIP whose rule is in waited %v for a hanging nft", d)
+	}
 	expect("add 192.0.2.10")
-	go vips.Add(acceptVIP)
+	vips.Add(acceptVIP)
 	expect("add 192.0.2.20")
-	go vips.Remove(strictVIP)
+	vips.Remove(strictVIP)
 	expect("remove 192.0.2.10")
-	expect("lvs-ha set [")
-	go vips.Remove(acceptVIP)
-	expect("remove 192.0.2.20")
+	stall.Unlock()
+	expect("lvs-ha set [192.0.2.10 192.0.2.12 2001:db8::10 fe80::10 ")
 
+	// A reload adding a VIP: its add waits until the table drops it.
 	p := strictPlanOf(cfg.Global, insts)
+	newVIP := vip.Address{Prefix: netip.MustParsePrefix("192.0.2.11/24"), Dev: "eth0"}
+	p.addrs = maps.Clone(p.addrs)
+	p.addrs[dropOf(newVIP)] = true
+	s.commit(p)
+	go vips.Add(newVIP)
+	expect("lvs-ha set [192.0.2.10 192.0.2.11 2001:db8::10 fe80::10 ")
+	expect("add 192.0.2.11")
+
 	p.opts.Table = "other"
 	s.commit(p)
 	expect("lvs-ha remove")
-	expect("other set [")
+	expect("other set [192.0.2.10 192.0.2.11 2001:db8::10 fe80::10 ")
 	s.commit(strictPlan{opts: p.opts})
 	expect("other remove")
 	s.commit(p)
-	expect("other set [")
+	expect("other set [192.0.2.10 192.0.2.11 2001:db8::10 fe80::10 ")
 	cancel()
 	<-done
 	expect("other remove")

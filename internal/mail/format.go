@@ -48,36 +48,51 @@ func Group(routerID, name, state string) (Alert, bool) {
 }
 
 // RealServer is a checker's SMTP_MSG_RS alert (rs and vs as keepalived's
-// FMT_RS and FMT_VS, internal/notifyfifo.Trio and VSName):
+// FMT_RS and FMT_VS, internal/notifyfifo.Trio and VSName). The subject's word
+// is the real server's state (rsUp), the body the checker's own transition
+// (CheckerBody):
 //
 //	[router_id] Realserver [10.0.0.1]:tcp:80 of virtual server [192.168.1.2]:tcp:80 - DOWN
 //	=> TCP CHECK failed on service <=
-func RealServer(routerID, rs, vs string, up bool, checker string) Alert {
-	word, verb := "DOWN", "failed"
-	if up {
-		word, verb = "UP", "succeed"
+func RealServer(routerID, rs, vs string, rsUp bool, body string) Alert {
+	word := "DOWN"
+	if rsUp {
+		word = "UP"
 	}
-	return Alert{fmt.Sprintf("[%s] Realserver %s of virtual server %s - %s", routerID, rs, vs, word),
-		fmt.Sprintf("=> %s %s on service <=", checkerWord(checker), verb)}
+	return Alert{fmt.Sprintf("[%s] Realserver %s of virtual server %s - %s", routerID, rs, vs, word), body}
 }
 
-// checkerWord is how each keepalived checker names itself in its alert body.
-func checkerWord(kind string) string {
+// CheckerBody is the body keepalived 2.2.7's checker of kind (TCP_CHECK,
+// HTTP_GET...) mails when it goes up or down (timedOut: a MISC_CHECK script
+// killed at misc_timeout), each worded as its check_*.c does.
+func CheckerBody(kind string, up, timedOut bool) string {
+	verb := "failed"
+	if up {
+		verb = "succeed"
+	}
 	switch kind {
 	case "TCP_CHECK":
-		return "TCP CHECK"
+		return "=> TCP CHECK " + verb + " on service <="
 	case "UDP_CHECK":
-		return "UDP CHECK"
-	case "MISC_CHECK":
-		return "MISC CHECK"
+		return "=> UDP CHECK " + verb + " on service <="
 	case "PING_CHECK":
-		return "PING CHECK"
+		return "=> ICMP CHECK " + verb + " on service <="
 	case "DNS_CHECK":
-		return "DNS_CHECK"
-	case "FILE_CHECK":
-		return "FILE CHECK"
+		return "=> DNS_CHECK: " + verb + " on service <="
+	case "MISC_CHECK":
+		switch {
+		case up:
+			verb = "succeeded"
+		case timedOut:
+			verb = "timed out"
+		}
+		return "=> MISC CHECK " + verb + " on service <="
+	case "HTTP_GET", "SSL_GET":
+		if !up {
+			return "=> CHECK failed on service : HTTP request failed <="
+		}
 	}
-	return "CHECK" // HTTP_GET, SSL_GET, SMTP_CHECK
+	return "=> CHECK " + verb + " on service <=" // SMTP_CHECK, HTTP_GET/SSL_GET up
 }
 
 // VirtualServer is do_vs_notifies' SMTP_MSG_VS alert on a quorum change

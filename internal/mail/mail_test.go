@@ -22,12 +22,13 @@ func TestFormats(t *testing.T) {
 		{must(Instance("lb1", "VI_1", Fault)), Alert{"[lb1] VRRP Instance VI_1 - Entering FAULT state", "=> VRRP Instance is nolonger owning VRRP VIPs <="}},
 		{must(Group("lb1", "VG", Master)), Alert{"[lb1] VRRP Group VG - Entering MASTER state", "=> All VRRP group instances are now in MASTER state <="}},
 		{must(Group("lb1", "VG", Fault)), Alert{"[lb1] VRRP Group VG - Entering FAULT state", "=> All VRRP group instances are now in FAULT state <="}},
-		{RealServer("lb1", "[10.0.0.1]:tcp:80", "[192.168.1.2]:tcp:80", false, "TCP_CHECK"),
+		{RealServer("lb1", "[10.0.0.1]:tcp:80", "[192.168.1.2]:tcp:80", false, CheckerBody("TCP_CHECK", false, false)),
 			Alert{"[lb1] Realserver [10.0.0.1]:tcp:80 of virtual server [192.168.1.2]:tcp:80 - DOWN", "=> TCP CHECK failed on service <="}},
-		{RealServer("lb1", "[10.0.0.1]:tcp:80", "FWM 7", true, "HTTP_GET"),
+		{RealServer("lb1", "[10.0.0.1]:tcp:80", "FWM 7", true, CheckerBody("HTTP_GET", true, false)),
 			Alert{"[lb1] Realserver [10.0.0.1]:tcp:80 of virtual server FWM 7 - UP", "=> CHECK succeed on service <="}},
-		{RealServer("lb1", "[10.0.0.1]:udp:53", "[192.168.1.2]:udp:53", false, "MISC_CHECK"),
-			Alert{"[lb1] Realserver [10.0.0.1]:udp:53 of virtual server [192.168.1.2]:udp:53 - DOWN", "=> MISC CHECK failed on service <="}},
+		// a check coming up while another keeps the real server down
+		{RealServer("lb1", "[10.0.0.1]:udp:53", "[192.168.1.2]:udp:53", false, CheckerBody("MISC_CHECK", true, false)),
+			Alert{"[lb1] Realserver [10.0.0.1]:udp:53 of virtual server [192.168.1.2]:udp:53 - DOWN", "=> MISC CHECK succeeded on service <="}},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
@@ -35,6 +36,34 @@ func TestFormats(t *testing.T) {
 	}
 	if _, ok := Instance("lb1", "VI_1", "INIT"); ok {
 		t.Error("INIT has an alert")
+	}
+}
+
+// TestCheckerBody: each checker's body, as keepalived 2.2.7's check_*.c
+// words it.
+func TestCheckerBody(t *testing.T) {
+	for _, tc := range []struct {
+		kind         string
+		up, timedOut bool
+		want         string
+	}{
+		{"TCP_CHECK", true, false, "=> TCP CHECK succeed on service <="},
+		{"TCP_CHECK", false, false, "=> TCP CHECK failed on service <="},
+		{"UDP_CHECK", false, false, "=> UDP CHECK failed on service <="},
+		{"PING_CHECK", true, false, "=> ICMP CHECK succeed on service <="},
+		{"DNS_CHECK", false, false, "=> DNS_CHECK: failed on service <="},
+		{"DNS_CHECK", true, false, "=> DNS_CHECK: succeed on service <="},
+		{"MISC_CHECK", true, false, "=> MISC CHECK succeeded on service <="},
+		{"MISC_CHECK", false, false, "=> MISC CHECK failed on service <="},
+		{"MISC_CHECK", false, true, "=> MISC CHECK timed out on service <="},
+		{"HTTP_GET", false, false, "=> CHECK failed on service : HTTP request failed <="},
+		{"SSL_GET", true, false, "=> CHECK succeed on service <="},
+		{"SMTP_CHECK", false, false, "=> CHECK failed on service <="},
+		{"SMTP_CHECK", true, false, "=> CHECK succeed on service <="},
+	} {
+		if got := CheckerBody(tc.kind, tc.up, tc.timedOut); got != tc.want {
+			t.Errorf("%s up=%v timedOut=%v: %q, want %q", tc.kind, tc.up, tc.timedOut, got, tc.want)
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ func TestOpenSMTPDDelivers(t *testing.T) {
 		To: []string{"ops@example.org", "oncall@example.org"}, Timeout: 10 * time.Second}, nil, func(r string) { count.WithLabelValues(r).Inc() })
 	defer s.Close()
 	vrrpAlert, _ := mail.Instance("lb1", "VI_1", mail.Master)
-	rsAlert := mail.RealServer("lb1", "[10.0.0.1]:tcp:80", "[192.168.1.2]:tcp:80", false, "TCP_CHECK")
+	rsAlert := mail.RealServer("lb1", "[10.0.0.1]:tcp:80", "[192.168.1.2]:tcp:80", false, mail.CheckerBody("TCP_CHECK", false, false))
 	s.Send(vrrpAlert)
 	s.Send(rsAlert)
 	want := []string{

@@ -22,4 +22,9 @@
 // wait for a reader), lines are written in the order Send was called, a slow
 // reader only delays the writer goroutine, and a line that finds the queue full
 // is dropped, counted (Dropped) and logged.
+//
+// At a reload (Set.Reopen) a FIFO whose path, owner and reader are unchanged
+// is kept with its reader and queue, so its lines go on in order; the changed
+// ones are closed and opened anew. keepalived closes and reopens every FIFO
+// (and restarts every reader) at a reload.
 package notifyfifo

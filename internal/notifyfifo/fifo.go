@@ -67,9 +67,7 @@ func Open(cfg Config, log *slog.Logger) (*FIFO, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.What == "" {
-		cfg.What = "notify_fifo"
-	}
+	cfg = withDefaults(cfg)
 	fi := &FIFO{cfg: cfg, log: log.With("fifo", cfg.Path, "what", cfg.What),
 		q: make(chan string, QueueLen), stop: make(chan struct{}), done: make(chan struct{})}
 	switch err := unix.Mkfifo(cfg.Path, 0o644); {
@@ -104,6 +102,14 @@ func Open(cfg Config, log *slog.Logger) (*FIFO, error) {
 		fi.startScript()
 	}
 	return fi, nil
+}
+
+// withDefaults is c as Open keeps it.
+func withDefaults(c Config) Config {
+	if c.What == "" {
+		c.What = "notify_fifo"
+	}
+	return c
 }
 
 func (fi *FIFO) chown() error {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +187,118 @@ func TestSetDedupAndRouting(t *testing.T) {
 		t.Fatalf("%+v %v", s, err)
 	}
 	s.Close()
+}
+
+// startingReader is readerScript whose reader first writes START to out.
+func startingReader(t *testing.T, dir, out string) *script.Spec {
+	t.Helper()
+	p := filepath.Join(dir, "sreader-"+filepath.Base(out)+".sh")
+	body := "#!/bin/sh\necho START >> " + out + "\nwhile IFS= read -r line; do printf '%s\\n' \"$line\" >> " + out + "; done < \"$1\"\n"
+	if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &script.Spec{Argv: []string{p}}
+}
+
+// TestSetReopen: a reload's Reopen keeps an unchanged FIFO as it is (the
+// same reader, started once, gets every line sent across the swap, in
+// order), moves a FIFO whose path changed (the old one removed, the new
+// one's reader gets the lines from the swap on) and recreates one whose
+// reader changed at the same path.
+func TestSetReopen(t *testing.T) {
+	dir := t.TempDir()
+	g, v1, v2, l := filepath.Join(dir, "g"), filepath.Join(dir, "v1"), filepath.Join(dir, "v2"), filepath.Join(dir, "l")
+	outG, outV1, outV2, outL1, outL2 := filepath.Join(dir, "og"), filepath.Join(dir, "ov1"), filepath.Join(dir, "ov2"), filepath.Join(dir, "ol1"), filepath.Join(dir, "ol2")
+	gc := &Config{Path: g, Script: startingReader(t, dir, outG), What: "notify_fifo"}
+	s, err := OpenSet(gc, &Config{Path: v1, Script: startingReader(t, dir, outV1)},
+		&Config{Path: l, Script: startingReader(t, dir, outL1)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cur atomic.Pointer[Set]
+	cur.Store(s)
+	const n = 600
+	swapAt := make(chan struct{})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for i := range n {
+			if i == n/3 {
+				close(swapAt)
+			}
+			cur.Load().VRRP(VRRPLine(KindInstance, fmt.Sprintf("VI_%d", i), "MASTER", 100))
+			cur.Load().LVS(VSLine(fmt.Sprintf("[10.0.0.%d]:tcp:80", i%250+1), true))
+			time.Sleep(200 * time.Microsecond)
+		}
+	}()
+	<-swapAt
+	gc2 := *gc // an equal configuration, not the same pointer
+	ns, err := s.Reopen(&gc2, &Config{Path: v2, Script: startingReader(t, dir, outV2)},
+		&Config{Path: l, Script: startingReader(t, dir, outL2)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Store(ns)
+	<-sent
+	if ns.global != s.global {
+		t.Error("the unchanged global FIFO was reopened")
+	}
+	if _, err := os.Stat(v1); !os.IsNotExist(err) {
+		t.Errorf("the old vrrp FIFO %s is still there: %v", v1, err)
+	}
+	// global: one START, then all 2n lines in order
+	got := waitLines(t, outG, 2*n+1)
+	if got[0] != "START" || len(got) != 2*n+1 {
+		t.Fatalf("global reader: %d lines, first %q", len(got), got[0])
+	}
+	for i := range n {
+		if w := fmt.Sprintf(`INSTANCE "VI_%d" MASTER 100`, i); got[1+2*i] != w {
+			t.Fatalf("global line %d = %q, want %q", 1+2*i, got[1+2*i], w)
+		}
+	}
+	// vrrp: the old reader got a prefix, the new one the rest from the swap on
+	old, nw := waitLines(t, outV1, 2), waitLines(t, outV2, 2)
+	if old[0] != "START" || nw[0] != "START" {
+		t.Fatalf("readers: %q %q", old[0], nw[0])
+	}
+	var idx []int
+	for _, line := range append(old[1:], nw[1:]...) {
+		var i int
+		if _, err := fmt.Sscanf(line, `INSTANCE "VI_%d" MASTER 100`, &i); err != nil {
+			t.Fatalf("vrrp line %q", line)
+		}
+		idx = append(idx, i)
+	}
+	for k := 1; k < len(idx); k++ {
+		if idx[k] <= idx[k-1] {
+			t.Fatalf("vrrp lines out of order across the swap: %v", idx)
+		}
+	}
+	if idx[len(idx)-1] != n-1 || idx[len(old)-2] < n/3-1 {
+		t.Errorf("vrrp: old reader up to %d, new reader up to %d", idx[len(old)-2], idx[len(idx)-1])
+	}
+	// lvs: same path, new reader: the new reader gets the last line
+	if ls := waitLines(t, outL2, 2); ls[0] != "START" {
+		t.Fatalf("new lvs reader: %q", ls)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, _ := os.ReadFile(outL2)
+		if strings.HasSuffix(string(b), fmt.Sprintf("VS [10.0.0.%d]:tcp:80 UP\n", (n-1)%250+1)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("new lvs reader: %q", b)
+		}
+	}
+	if st, err := os.Stat(l); err != nil || st.Mode().Type() != fs.ModeNamedPipe {
+		t.Errorf("lvs FIFO after the reopen: %v", err)
+	}
+	if err := ns.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{g, v2, l} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s not removed at Close", p)
+		}
+	}
 }

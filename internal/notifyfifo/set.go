@@ -3,6 +3,7 @@ package notifyfifo
 import (
 	"errors"
 	"log/slog"
+	"reflect"
 )
 
 // Set is keepalived's three notify FIFOs: Global gets every line, VRRP the
@@ -21,12 +22,51 @@ type Set struct {
 // A FIFO that cannot be opened is left out and its error returned (joined);
 // the others work.
 func OpenSet(global, vrrp, lvs *Config, log *slog.Logger) (*Set, error) {
+	return (*Set)(nil).Reopen(global, vrrp, lvs, log)
+}
+
+// Reopen is a reload's Set for new Configs (as OpenSet's): each FIFO of s
+// whose configuration (path, owner, reader script) is unchanged is kept as
+// it is, with its reader, its queue and the lines on their way, and goes on
+// in the new Set; the other FIFOs of s are closed (Close: their queued lines
+// are written first, their readers stopped) before the new ones are opened,
+// so that a FIFO whose path stays but whose reader or owner changed is
+// created afresh. Lines sent to s while Reopen runs reach the kept FIFOs in
+// order; those for a closed FIFO after its Close are dropped. A nil s opens
+// every FIFO.
+func (s *Set) Reopen(global, vrrp, lvs *Config, log *slog.Logger) (*Set, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Set{}
+	g, v, l, shared := layout(global, vrrp, lvs, log)
+	old := s.fifos()
+	kept := map[*FIFO]bool{}
+	keep := func(c *Config) *FIFO {
+		if c == nil {
+			return nil
+		}
+		for _, f := range old {
+			if reflect.DeepEqual(f.cfg, withDefaults(*c)) {
+				kept[f] = true
+				return f
+			}
+		}
+		return nil
+	}
+	n := &Set{global: keep(g), vrrp: keep(v), lvs: keep(l)}
+	for _, f := range old {
+		if !kept[f] {
+			log.Info("notify FIFO closed: not in the new configuration or changed", "fifo", f.cfg.Path, "what", f.cfg.What)
+			if err := f.Close(); err != nil {
+				log.Warn("closing notify FIFO", "fifo", f.cfg.Path, "err", err)
+			}
+		}
+	}
 	var errs []error
-	open := func(c *Config) *FIFO {
+	open := func(c *Config, have *FIFO) *FIFO {
+		if c == nil || have != nil {
+			return have
+		}
 		f, err := Open(*c, log)
 		if err != nil {
 			log.Warn("notify FIFO not opened", "err", err)
@@ -35,6 +75,20 @@ func OpenSet(global, vrrp, lvs *Config, log *slog.Logger) (*Set, error) {
 		}
 		return f
 	}
+	n.global = open(g, n.global)
+	n.vrrp = open(v, n.vrrp)
+	if shared {
+		n.lvs = n.vrrp
+	} else {
+		n.lvs = open(l, n.lvs)
+	}
+	return n, errors.Join(errs...)
+}
+
+// layout is the FIFOs OpenSet opens for the Configs: a VRRP or LVS FIFO at
+// the global FIFO's path dropped, and VRRP and LVS FIFOs at one path merged
+// into one (shared; l is then nil).
+func layout(global, vrrp, lvs *Config, log *slog.Logger) (g, v, l *Config, shared bool) {
 	if global != nil {
 		if vrrp != nil && vrrp.Path == global.Path {
 			log.Info("notify FIFO specified for global and vrrp FIFO: ignoring vrrp FIFO", "fifo", vrrp.Path)
@@ -44,7 +98,6 @@ func OpenSet(global, vrrp, lvs *Config, log *slog.Logger) (*Set, error) {
 			log.Info("notify FIFO specified for global and LVS FIFO: ignoring LVS FIFO", "fifo", lvs.Path)
 			lvs = nil
 		}
-		s.global = open(global)
 	}
 	if vrrp != nil && lvs != nil && vrrp.Path == lvs.Path {
 		c := *vrrp
@@ -53,17 +106,9 @@ func OpenSet(global, vrrp, lvs *Config, log *slog.Logger) (*Set, error) {
 		} else if lvs.Script != nil {
 			log.Info("LVS notify FIFO and vrrp FIFO are the same both with scripts: ignoring LVS FIFO script", "fifo", lvs.Path)
 		}
-		s.vrrp = open(&c)
-		s.lvs = s.vrrp
-		return s, errors.Join(errs...)
+		return global, &c, nil, true
 	}
-	if vrrp != nil {
-		s.vrrp = open(vrrp)
-	}
-	if lvs != nil {
-		s.lvs = open(lvs)
-	}
-	return s, errors.Join(errs...)
+	return global, vrrp, lvs, false
 }
 
 // Empty reports whether no FIFO is open.
