@@ -237,7 +237,6 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	if !p.mail.equal(d.plan.Load().mail) {
 		d.mailer.Swap(d.startMail(p)).Close()
 	}
-	old := d.plan.Load()
 	d.plan.Store(p)
 	d.syncd.commit(p.sync)
 	d.strict.commit(next)
