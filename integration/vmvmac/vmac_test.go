@@ -221,8 +221,13 @@ func drill(t *testing.T, fam family, extra, impl1, impl2 string) {
 		}
 	}
 
-	if vmacAddr && impl2 == lvsha {
-		backupMLD(t, client, lvs2, vmac) // lvs2 is the backup
+	if impl2 == lvsha && (vmacAddr || !fam.ipv6 && !xmitBase) { // lvs2 is the backup
+		ip := `"vrrp.51" : "` + lvs2.IfName() + `"`
+		if fam.ipv6 {
+			backupReport(t, client, lvs2, true, vmac, "table ip6 keepalived", ip, "table ip keepalived", `"va.51" : "`+lvs2.IfName()+`"`)
+		} else {
+			backupReport(t, client, lvs2, false, vmac, "table ip keepalived", ip)
+		}
 	}
 
 	// lvs1 becomes master with the VIP on its VMAC; the client reaches it
