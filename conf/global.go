@@ -295,7 +295,7 @@ func init() {
 		ignored[*gd]("vrrp_garp_extra_if", "periodic GARP on extra interfaces"),
 		ignored[*gd]("vrrp_vmac_garp_intvl", "deprecated name of vrrp_garp_extra_if"),
 		ignored[*gd]("vrrp_ipsets", "ipset names"),
-		impl("nftables", "nftables table of the no_accept rules: [TABLE]", "keepalived", func(l *loader, n *syntax.Node, g *gd) {
+		impl("nftables", "nftables table of the no_accept and VMAC rules: [TABLE]", "keepalived", func(l *loader, n *syntax.Node, g *gd) {
 			if !l.nargs(n, 0, 1) || len(n.Args) == 0 {
 				return
 			}

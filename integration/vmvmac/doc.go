@@ -8,7 +8,10 @@
 // same for an IPv6 instance (adverts from the VMAC with the interface's
 // link-local source address, NAs from the VMAC) with use_vmac_addr giving
 // its IPv4 eVIP a VMAC of its own, and pairs it with keepalived's IPv6
-// use_vmac in both roles. TestVMACMixedKeepalived pairs
+// use_vmac in both roles. In the drills with an lvs-ha backup (not
+// vmac_xmit_base) its VMAC joins a multicast group and its IGMP or MLD
+// report reaches the client with the interface's MAC (keepalived's nftables
+// VMAC rules), and a stopped lvs-ha leaves an empty nftables ruleset. TestVMACMixedKeepalived pairs
 // lvs-ha with keepalived 2.2.7's use_vmac in both roles (the VM image has
 // keepalived through VM_OPTIONAL_TOOLS, default "keepalived"; skipped
 // without it). It shows two IPv4 keepalived faults lvs-ha does not have:

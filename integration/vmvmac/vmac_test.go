@@ -221,6 +221,15 @@ func drill(t *testing.T, fam family, extra, impl1, impl2 string) {
 		}
 	}
 
+	if impl2 == lvsha && (vmacAddr || !fam.ipv6 && !xmitBase) { // lvs2 is the backup
+		ip := `"vrrp.51" : "` + lvs2.IfName() + `"`
+		if fam.ipv6 {
+			backupReport(t, client, lvs2, true, vmac, "table ip6 keepalived", ip, "table ip keepalived", `"va.51" : "`+lvs2.IfName()+`"`)
+		} else {
+			backupReport(t, client, lvs2, false, vmac, "table ip keepalived", ip)
+		}
+	}
+
 	// lvs1 becomes master with the VIP on its VMAC; the client reaches it
 	// through the virtual MAC.
 	var body string
@@ -264,6 +273,9 @@ func drill(t *testing.T, fam family, extra, impl1, impl2 string) {
 		if l, err := lvs1.Handle().LinkByName("va.51"); err == nil {
 			t.Errorf("lvs1 still has %s after stop", l.Attrs().Name)
 		}
+	}
+	if rs := nftRuleset(t, lvs1); impl1 == lvsha && strings.TrimSpace(rs) != "" {
+		t.Errorf("lvs1's nftables ruleset after stop:\n%s", rs)
 	}
 	if got := sysctl(t, lvs1, "net/ipv4/conf/"+lvs1.IfName()+"/arp_ignore"); impl1 == keepalived {
 		// keepalived 2.2.7 leaves it set (logged, not asserted).

@@ -223,7 +223,8 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 		d.net = newSysNet()
 	}
 	if d.vmacs = o.vmacs; d.vmacs == nil {
-		d.vmacs = vmac.NewManager(vmac.NetlinkLinks{}, vmac.ProcSys{})
+		d.vmacs = newVMACFirewall(vmac.NewManager(vmac.NetlinkLinks{}, vmac.ProcSys{}),
+			func() strictfw.Options { return vmacFirewallOpts(d.plan.Load().cfg.Global) }, d.log)
 	}
 	m, err := metrics.New(d.reg, metrics.Options{})
 	if err != nil {
