@@ -207,7 +207,7 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 	if d.vmacs = o.vmacs; d.vmacs == nil {
 		d.vmacs = vmac.NewManager(vmac.NetlinkLinks{}, vmac.ProcSys{})
 	}
-	m, err := metrics.New(d.reg, metrics.Options{})
+	m, err := metrics.New(d.reg, metrics.Options{DirectIPVS: true})
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +405,7 @@ func (d *Daemon) startStatus(ctx context.Context, g *errgroup.Group) {
 	if d.opts.StatusListener == nil && d.opts.StatusAddr == "" {
 		return
 	}
-	srv := status.NewServer(d.reg, d.metrics, status.Options{})
+	srv := status.NewServer(d.reg, d.metrics, status.Options{Metrics: d.metrics.Handler(d.reg)})
 	g.Go(func() error {
 		var err error
 		if ln := d.opts.StatusListener; ln != nil {
