@@ -5,6 +5,9 @@
 # and promtool on a scrape of that size (internal/metrics, internal/status).
 # Prints BENCH lines (see integration/bench/compare.sh).
 #   env: BENCH_QUICK=1  1,000 virtual servers instead of 10,000
+#        SCALE_VM_LOG   take the VM figures from this earlier `make test-vm
+#                       VM_PKGS=./integration/vmscale ...` output instead of
+#                       booting the VM again (said so in the report)
 #        GO             go command
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,6 +35,13 @@ else
 fi
 
 # VM: the real binary against kernel IPVS, ipvsadm and keepalived on the same table.
+if [[ -n ${SCALE_VM_LOG:-} ]]; then
+	n=$(sed -n 's/.*scale_test.go:[0-9]*: \([0-9]*\) virtual servers x.*/\1/p' "$SCALE_VM_LOG" | head -1)
+	echo "BENCHENV VM: qemu tcg, 2 vCPUs, 1 GiB, ${n:-?} x 10 (from $(basename "$SCALE_VM_LOG"), an earlier run)"
+	grep '^BENCH ' "$SCALE_VM_LOG" || rc=1
+	grep -q '^--- PASS: TestScale' "$SCALE_VM_LOG" || rc=1
+	exit $rc
+fi
 accel=tcg
 [[ -w /dev/kvm ]] && accel=kvm
 echo "BENCHENV VM: qemu $accel, 2 vCPUs, 1 GiB, $services x 10"

@@ -11,13 +11,13 @@ import (
 // Figure is one BENCH line.
 type Figure struct {
 	Name, LvsHA, Ref, Unit, Ratio, Note string
+	Where                               string // the source's BENCHENV in force; "" means the machine itself
 }
 
 // Source is one benchmark script's run.
 type Source struct {
 	Script  string // e.g. integration/bench/compare-scale.sh
 	Command string // the command reproducing its figures
-	Where   string // from BENCHENV; "" means the machine itself
 	Status  string // ok, skipped or failed
 	Reason  string // why skipped or failed
 	Seconds float64
@@ -37,11 +37,13 @@ type Report struct {
 //	STATUS <ok|skipped|failed> <reason> <seconds>
 //
 // BENCH and BENCHENV lines between SOURCE and STATUS belong to that source;
-// other lines are ignored. A malformed BENCH line is an error with its line
+// a BENCHENV line applies to the BENCH lines after it; other lines are
+// ignored. A malformed BENCH line is an error with its line
 // number.
 func Parse(r io.Reader) (Report, error) {
 	var rep Report
 	var cur *Source
+	where := "" // the BENCHENV in force
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -52,7 +54,7 @@ func Parse(r io.Reader) (Report, error) {
 			rep.Machine = append(rep.Machine, [2]string{f[1], strings.Join(f[2:], " ")})
 		case f[0] == "SOURCE" && len(f) >= 3:
 			rep.Sources = append(rep.Sources, Source{Script: f[1], Command: f[2], Status: "failed", Reason: "no STATUS line"})
-			cur = &rep.Sources[len(rep.Sources)-1]
+			cur, where = &rep.Sources[len(rep.Sources)-1], ""
 		case f[0] == "STATUS" && len(f) >= 2:
 			if cur == nil {
 				return rep, fmt.Errorf("line %d: STATUS without SOURCE", n)
@@ -66,9 +68,7 @@ func Parse(r io.Reader) (Report, error) {
 			}
 			cur = nil
 		case strings.HasPrefix(line, "BENCHENV "):
-			if cur != nil {
-				cur.Where = strings.TrimSpace(strings.TrimPrefix(line, "BENCHENV "))
-			}
+			where = strings.TrimSpace(strings.TrimPrefix(line, "BENCHENV "))
 		case strings.HasPrefix(line, "BENCH "):
 			fig, err := ParseFigure(line)
 			if err != nil {
@@ -78,6 +78,7 @@ func Parse(r io.Reader) (Report, error) {
 				rep.Sources = append(rep.Sources, Source{Status: "ok"})
 				cur = &rep.Sources[len(rep.Sources)-1]
 			}
+			fig.Where = where
 			cur.Figures = append(cur.Figures, fig)
 		}
 	}
@@ -155,11 +156,11 @@ func Render(w io.Writer, rep Report, command string) error {
 	b.WriteString("| --- | ---: | ---: | --- | ---: | --- | --- |\n")
 	var above []string
 	for _, s := range rep.Sources {
-		where := s.Where
-		if where == "" {
-			where = "host"
-		}
 		for _, f := range s.Figures {
+			where := f.Where
+			if where == "" {
+				where = "host"
+			}
 			ratio := f.Ratio
 			if r, err := strconv.ParseFloat(f.Ratio, 64); err == nil && r > 1 {
 				ratio = "**" + f.Ratio + "**"
