@@ -35,8 +35,12 @@ END {
 		if (l != "" && k != "")
 			printf "BENCH name=failover_kill_to_garp_%s lvsha=%s ref=%s unit=ms ratio=%.2f note=median\n", s, l, k, l / k
 		l = dec[s, "lvs-ha"]; k = dec[s, "keepalived"]
-		if (l != "" && k != "")
+		# keepalived'"'"'s decision time is its log line'"'"'s arrival, which can
+		# come after its GARP (negative): no ratio then.
+		if (l != "" && k != "" && k > 0)
 			printf "BENCH name=failover_decision_to_garp_%s lvsha=%s ref=%s unit=ms ratio=%.2f note=median; keepalived from its log arrival, approximate\n", s, l, k, l / k
+		else if (l != "")
+			printf "BENCH name=failover_decision_to_garp_%s lvsha=%s ref=- unit=ms ratio=- note=median; keepalived%s from its log arrival, after its GARP\n", s, l, (k != "" ? " " k " ms" : "")
 	}
 }'
 exit $rc

@@ -93,6 +93,7 @@ func countIPVS(t *testing.T) (svcs, dests int) {
 type proc struct {
 	ppid         int
 	cpu          float64 // utime+stime, seconds
+	user, sys    float64 // the two parts
 	rssKB, hwmKB int64
 }
 
@@ -110,7 +111,8 @@ func readProc(pid int) (proc, error) {
 	p.ppid, _ = strconv.Atoi(f[1])
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
-	p.cpu = float64(ut+st) / clkTck
+	p.user, p.sys = float64(ut)/clkTck, float64(st)/clkTck
+	p.cpu = p.user + p.sys
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return proc{}, err
@@ -152,6 +154,8 @@ func tree(t *testing.T, root int) proc {
 			if !in[pid] && in[p.ppid] {
 				in[pid], changed = true, true
 				sum.cpu += p.cpu
+				sum.user += p.user
+				sum.sys += p.sys
 				sum.rssKB += p.rssKB
 				sum.hwmKB += p.hwmKB
 			}
@@ -162,12 +166,16 @@ func tree(t *testing.T, root int) proc {
 
 // bench prints one figure in the format integration/bench/compare.sh reads;
 // ref <= 0 means no reference figure.
-func bench(t *testing.T, name string, lvsha, ref float64, unit string) {
+func bench(t *testing.T, name string, lvsha, ref float64, unit string, note ...string) {
 	refS, ratio := "-", "-"
 	if ref > 0 {
 		refS, ratio = strconv.FormatFloat(ref, 'g', 4, 64), strconv.FormatFloat(lvsha/ref, 'f', 2, 64)
 	}
-	fmt.Printf("BENCH name=%s lvsha=%s ref=%s unit=%s ratio=%s\n", name, strconv.FormatFloat(lvsha, 'g', 4, 64), refS, unit, ratio)
+	n := ""
+	if len(note) > 0 {
+		n = " note=" + strings.Join(note, "; ")
+	}
+	fmt.Printf("BENCH name=%s lvsha=%s ref=%s unit=%s ratio=%s%s\n", name, strconv.FormatFloat(lvsha, 'g', 4, 64), refS, unit, ratio, n)
 	t.Logf("%s: lvs-ha %g %s, reference %s (ratio %s)", name, lvsha, unit, refS, ratio)
 }
 
@@ -426,9 +434,12 @@ func TestScale(t *testing.T) {
 	mib := func(kb int64) float64 { return float64(kb) / 1024 }
 	took := time.Duration(first.Took).Seconds()
 	bench(t, "scale_first_apply_wall", took, restoreWall.Seconds(), "s")
-	bench(t, "scale_first_apply_cpu", p0.cpu, restoreCPU, "cpu-s")
+	bench(t, "scale_first_apply_cpu", p0.cpu, restoreCPU, "cpu-s",
+		fmt.Sprintf("lvs-ha from exec, config parse included; user+sys: lvs-ha %.2f+%.2f, ipvsadm %.2f+%.2f",
+			p0.user, p0.sys, rcmd.ProcessState.UserTime().Seconds(), rcmd.ProcessState.SystemTime().Seconds()))
 	bench(t, "scale_load_to_table_wall", loadWall.Seconds(), kaWall.Seconds(), "s")
-	bench(t, "scale_load_to_table_cpu", p0.cpu, ka.cpu, "cpu-s")
+	bench(t, "scale_load_to_table_cpu", p0.cpu, ka.cpu, "cpu-s",
+		fmt.Sprintf("user+sys: lvs-ha %.2f+%.2f, keepalived %.2f+%.2f", p0.user, p0.sys, ka.user, ka.sys))
 	bench(t, "scale_rss_loaded", mib(p0.rssKB), mib(ka.rssKB), "MiB")
 	bench(t, "scale_unchanged_reapply_changes", float64(same.Total), 0, "changes")
 	bench(t, "scale_unchanged_reapply_wall", time.Duration(same.Took).Seconds(), 0, "s")

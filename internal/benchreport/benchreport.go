@@ -22,6 +22,7 @@ type Source struct {
 	Reason  string // why skipped or failed
 	Seconds float64
 	Figures []Figure
+	Notes   []string // BENCHNOTE lines: why a ratio is what it is
 }
 
 // Report is a parsed compare.sh run.
@@ -36,7 +37,8 @@ type Report struct {
 //	SOURCE <script> <command>
 //	STATUS <ok|skipped|failed> <reason> <seconds>
 //
-// BENCH and BENCHENV lines between SOURCE and STATUS belong to that source;
+// BENCH, BENCHENV and BENCHNOTE lines between SOURCE and STATUS belong to
+// that source;
 // a BENCHENV line applies to the BENCH lines after it; other lines are
 // ignored. A malformed BENCH line is an error with its line
 // number.
@@ -67,6 +69,12 @@ func Parse(r io.Reader) (Report, error) {
 				cur.Seconds, _ = strconv.ParseFloat(f[3], 64)
 			}
 			cur = nil
+		case strings.HasPrefix(line, "BENCHNOTE "):
+			if cur == nil {
+				rep.Sources = append(rep.Sources, Source{Status: "ok"})
+				cur = &rep.Sources[len(rep.Sources)-1]
+			}
+			cur.Notes = append(cur.Notes, strings.TrimSpace(strings.TrimPrefix(line, "BENCHNOTE ")))
 		case strings.HasPrefix(line, "BENCHENV "):
 			where = strings.TrimSpace(strings.TrimPrefix(line, "BENCHENV "))
 		case strings.HasPrefix(line, "BENCH "):
@@ -134,8 +142,9 @@ func ParseFigure(line string) (Figure, error) {
 	return fig, nil
 }
 
-// Render writes the markdown report: title, the command, the machine, the
-// figures and the skipped or failed scripts.
+// Render writes the markdown report: title, the machine, per script its
+// figures grouped by where they ran (with the command reproducing them) and
+// its notes, the ratios above 1.00 and the scripts not measured.
 func Render(w io.Writer, rep Report, command string) error {
 	var b strings.Builder
 	b.WriteString("# Benchmarks: lvs-ha side by side with keepalived and ipvsadm\n\n")
@@ -151,15 +160,38 @@ func Render(w io.Writer, rep Report, command string) error {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("## Figures\n\n")
-	b.WriteString("| figure | lvs-ha | reference | unit | ratio | where | reproduce |\n")
-	b.WriteString("| --- | ---: | ---: | --- | ---: | --- | --- |\n")
 	var above []string
 	for _, s := range rep.Sources {
-		for _, f := range s.Figures {
-			where := f.Where
-			if where == "" {
-				where = "host"
+		if len(s.Figures) == 0 && len(s.Notes) == 0 {
+			continue
+		}
+		title := s.Script
+		if title == "" {
+			title = "figures"
+		}
+		fmt.Fprintf(&b, "## `%s`\n\n", title)
+		if s.Command != "" {
+			fmt.Fprintf(&b, "Reproduce: `%s`", s.Command)
+			if s.Status != "ok" {
+				fmt.Fprintf(&b, " (this run: %s", s.Status)
+				if s.Reason != "" {
+					fmt.Fprintf(&b, ", %s", s.Reason)
+				}
+				b.WriteString(")")
+			}
+			b.WriteString("\n\n")
+		}
+		for i, f := range s.Figures {
+			if i == 0 || f.Where != s.Figures[i-1].Where {
+				where := f.Where
+				if where == "" {
+					where = "host"
+				}
+				if i > 0 {
+					b.WriteString("\n")
+				}
+				fmt.Fprintf(&b, "Where: %s\n\n", where)
+				b.WriteString("| figure | lvs-ha | reference | unit | ratio |\n| --- | ---: | ---: | --- | ---: |\n")
 			}
 			ratio := f.Ratio
 			if r, err := strconv.ParseFloat(f.Ratio, 64); err == nil && r > 1 {
@@ -170,15 +202,18 @@ func Render(w io.Writer, rep Report, command string) error {
 			if f.Note != "" {
 				name += " (" + f.Note + ")"
 			}
-			cmd := "-"
-			if s.Command != "" {
-				cmd = "`" + s.Command + "`"
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n",
-				cell(name), cell(f.LvsHA), cell(f.Ref), cell(f.Unit), ratio, cell(where), cell(cmd))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(name), cell(f.LvsHA), cell(f.Ref), cell(f.Unit), ratio)
+		}
+		if len(s.Figures) > 0 {
+			b.WriteString("\n")
+		}
+		for _, n := range s.Notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+		if len(s.Notes) > 0 {
+			b.WriteString("\n")
 		}
 	}
-	b.WriteString("\n")
 	if len(above) > 0 {
 		fmt.Fprintf(&b, "Ratios above 1.00 (in bold): %s.\n\n", strings.Join(above, ", "))
 	}
@@ -189,7 +224,7 @@ func Render(w io.Writer, rep Report, command string) error {
 		}
 	}
 	if len(notRun) > 0 {
-		b.WriteString("## Not measured in this run\n\n| script | status | reason |\n| --- | --- | --- |\n")
+		b.WriteString("## Not measured, or not completely, in this run\n\n| script | status | reason |\n| --- | --- | --- |\n")
 		for _, s := range notRun {
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", cell(s.Script), s.Status, cell(s.Reason))
 		}
