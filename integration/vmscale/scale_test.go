@@ -34,7 +34,7 @@ const (
 	clkTck     = 100 // USER_HZ, the unit of /proc/PID/stat times
 )
 
-func vip(i int) string  { return fmt.Sprintf("198.18.%d.%d", i/250, i%250+1) }
+func vip(i int) string { return fmt.Sprintf("198.18.%d.%d", i/250, i%250+1) }
 func rip(j int) string { return fmt.Sprintf("198.19.%d.%d", j/250, j%250+1) }
 
 // config is n TCP virtual servers of m NAT real servers, real server (i, j) =
