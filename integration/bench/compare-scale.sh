@@ -18,8 +18,10 @@ rc=0
 
 # Native: one /metrics scrape and one /status at 10,000 x 10 against an
 # in-memory table (the table read excluded), promtool on the scrape.
+n=3
+[[ ${BENCH_QUICK:-0} == 1 ]] && n=1
 bench_ns() { # pkg bench -> ns/op of the first result line
-	"$GO" test -run '^$' -bench "$2" -benchtime 3x "$1" 2>&1 | awk '/^Benchmark/ { for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") { print $i; exit } }'
+	"$GO" test -run '^$' -bench "$2" -benchtime ${n}x "$1" 2>&1 | awk '/^Benchmark/ { for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") { print $i; exit } }'
 }
 g=$(bench_ns ./internal/metrics 'ScrapeIPVS/gather$')
 d=$(bench_ns ./internal/metrics 'ScrapeIPVS/direct$')
