@@ -312,7 +312,9 @@ func (d *Daemon) setSourcesLocked() {
 // Metrics returns the daemon's metrics (registered on Registry).
 func (d *Daemon) Metrics() *metrics.Metrics { return d.metrics }
 
-// Registry returns the registry the metrics are registered on.
+// Registry returns the registry the metrics are registered on, all but the
+// IPVS families, which /metrics writes directly (metrics.Options.DirectIPVS;
+// Metrics().Handler(Registry()) serves everything).
 func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
 
 // Run serves until ctx is cancelled, then shuts every component down in order
