@@ -62,7 +62,7 @@ for s in $BENCH_SCRIPTS; do
 	bash "$s" >"$log" 2>&1
 	rc=$?
 	secs=$(echo "$(date +%s.%N) - $start" | bc)
-	grep -E '^(BENCH|BENCHENV) ' "$log" >>"$raw"
+	grep -E '^(BENCH|BENCHENV|BENCHNOTE) ' "$log" >>"$raw"
 	grep -E '^BENCH ' "$log" >&2
 	case $rc in
 	0) printf 'STATUS\tok\t\t%s\n' "$secs" >>"$raw" ;;
