@@ -160,15 +160,26 @@ func destSettingsEqual(want, got *Destination) bool {
 // come from Normalize. Services not desired are deleted only if owned (or
 // with Flush); destinations of desired services are fully managed.
 func Plan(actual, desired Table, opts ReconcileOptions) []Op {
-	var ops []Op
 	want := make(map[ServiceKey]*Service, len(desired.Services))
 	for i := range desired.Services {
 		want[desired.Services[i].Key] = &desired.Services[i]
 	}
 	have := make(map[ServiceKey]*Service, len(actual.Services))
 	for i := range actual.Services {
+		have[actual.Services[i].Key] = &actual.Services[i]
+	}
+	// Size ops for the additions of whole services (a first apply of
+	// 10,000 x 10 is 110,000 ops of ~300 bytes: growing the slice by
+	// doubling copied as much again).
+	n := 0
+	for i := range desired.Services {
+		if have[desired.Services[i].Key] == nil {
+			n += 1 + len(desired.Services[i].Destinations)
+		}
+	}
+	ops := make([]Op, 0, n)
+	for i := range actual.Services {
 		s := &actual.Services[i]
-		have[s.Key] = s
 		if want[s.Key] != nil {
 			continue
 		}

@@ -2,8 +2,20 @@
 # keepalived pair in a network-namespace lab; prints medians and lvs-ha/keepalived.
 #   make bench-failover                     5 runs per pair and setting
 #   make bench-failover LVSHA_BENCH_RUNS=9
+#
+# Side-by-side report (root; VM tier for IPVS): runs every comparison script
+# (integration/bench/compare.sh: control-plane scale with ipvsadm -R and
+# keepalived, failover, and the other integration/bench/*.sh) and writes
+# docs/benchmarks.md. Raw output and per-script logs in build/bench/.
+#   make bench-compare                      full run (10,000 x 10 in the VM: long under TCG)
+#   make bench-compare BENCH_QUICK=1        short run
+#   make bench-compare BENCH_SCRIPTS="integration/bench/compare-scale.sh"
 
-.PHONY: bench-failover
+.PHONY: bench-failover bench-compare
 
 bench-failover: build
 	@LVSHA_BENCH_RUNS=$(or $(LVSHA_BENCH_RUNS),5) GO=$(GO) bash integration/bench/failover.sh $(BIN)/lvs-ha
+
+bench-compare: build
+	@BENCH_QUICK=$(or $(BENCH_QUICK),0) BENCH_SCRIPTS="$(BENCH_SCRIPTS)" LVSHA_BIN=$(abspath $(BIN))/lvs-ha GO=$(GO) \
+		bash integration/bench/compare.sh docs/benchmarks.md

@@ -226,7 +226,7 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 		d.vmacs = newVMACFirewall(vmac.NewManager(vmac.NetlinkLinks{}, vmac.ProcSys{}),
 			func() strictfw.Options { return vmacFirewallOpts(d.plan.Load().cfg.Global) }, d.log)
 	}
-	m, err := metrics.New(d.reg, metrics.Options{})
+	m, err := metrics.New(d.reg, metrics.Options{DirectIPVS: true})
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +340,9 @@ func (d *Daemon) setSourcesLocked() {
 // Metrics returns the daemon's metrics (registered on Registry).
 func (d *Daemon) Metrics() *metrics.Metrics { return d.metrics }
 
-// Registry returns the registry the metrics are registered on.
+// Registry returns the registry the metrics are registered on, all but the
+// IPVS families, which /metrics writes directly (metrics.Options.DirectIPVS;
+// Metrics().Handler(Registry()) serves everything).
 func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
 
 // Run serves until ctx is cancelled, then shuts every component down in order
@@ -458,7 +460,7 @@ func (d *Daemon) startStatus(ctx context.Context, g *errgroup.Group) {
 	if d.opts.StatusListener == nil && d.opts.StatusAddr == "" {
 		return
 	}
-	srv := status.NewServer(d.reg, d.metrics, status.Options{})
+	srv := status.NewServer(d.reg, d.metrics, status.Options{Metrics: d.metrics.Handler(d.reg)})
 	g.Go(func() error {
 		var err error
 		if ln := d.opts.StatusListener; ln != nil {

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,44 +17,60 @@ var (
 	backendLabels = []string{"local_address", "local_port", "remote_address", "remote_port", "proto", "local_mark"}
 )
 
-type statCounter struct {
-	d   *prometheus.Desc
-	get func(*ipvs.Stats) uint64
+// ipvsFamily is one IPVS metric family: a column of the service rows or of
+// the backend rows (see ipvsRows). The same specs give the collector's Descs
+// and the direct text writer (text.go), so both print the same families.
+type ipvsFamily struct {
+	name, help string
+	typ        prometheus.ValueType
+	backend    bool // a backend family (backendLabels), else a service family
+	col        int  // index into the row's values
+	d          *prometheus.Desc
 }
 
-func statCounters(prefix, what string, labels []string) []statCounter {
-	return []statCounter{
-		{desc(prefix+"connections_total", "Connections scheduled to the "+what+".", labels...),
-			func(s *ipvs.Stats) uint64 { return s.Conns }},
-		{desc(prefix+"incoming_packets_total", "Packets received for the "+what+".", labels...),
-			func(s *ipvs.Stats) uint64 { return s.InPkts }},
-		{desc(prefix+"outgoing_packets_total", "Packets sent for the "+what+".", labels...),
-			func(s *ipvs.Stats) uint64 { return s.OutPkts }},
-		{desc(prefix+"incoming_bytes_total", "Bytes received for the "+what+".", labels...),
-			func(s *ipvs.Stats) uint64 { return s.InBytes }},
-		{desc(prefix+"outgoing_bytes_total", "Bytes sent for the "+what+".", labels...),
-			func(s *ipvs.Stats) uint64 { return s.OutBytes }},
+func newFamily(name, help string, typ prometheus.ValueType, backend bool, col int) *ipvsFamily {
+	labels := svcLabels
+	if backend {
+		labels = backendLabels
+	}
+	return &ipvsFamily{name: name, help: help, typ: typ, backend: backend, col: col, d: desc(name, help, labels...)}
+}
+
+// statFamilies are the five counters of ipvs.Stats from column first on.
+func statFamilies(prefix, what string, backend bool, first int) []*ipvsFamily {
+	c := prometheus.CounterValue
+	return []*ipvsFamily{
+		newFamily(prefix+"connections_total", "Connections scheduled to the "+what+".", c, backend, first),
+		newFamily(prefix+"incoming_packets_total", "Packets received for the "+what+".", c, backend, first+1),
+		newFamily(prefix+"outgoing_packets_total", "Packets sent for the "+what+".", c, backend, first+2),
+		newFamily(prefix+"incoming_bytes_total", "Bytes received for the "+what+".", c, backend, first+3),
+		newFamily(prefix+"outgoing_bytes_total", "Bytes sent for the "+what+".", c, backend, first+4),
 	}
 }
 
+const ipvsUpHelp = "Whether the IPVS table could be read at this scrape."
+
 var (
-	ipvsUp = desc("lvs_ha_ipvs_up", "Whether the IPVS table could be read at this scrape.")
+	ipvsUp = desc("lvs_ha_ipvs_up", ipvsUpHelp)
 
-	// node_exporter's backend gauges, same names and labels.
-	nodeBackendActive = desc("node_ipvs_backend_connections_active",
-		"The current active connections by local and remote address.", backendLabels...)
-	nodeBackendInactive = desc("node_ipvs_backend_connections_inactive",
-		"The current inactive connections by local and remote address.", backendLabels...)
-	nodeBackendWeight = desc("node_ipvs_backend_weight",
-		"The current backend weight by local and remote address.", backendLabels...)
+	// Service rows: backends, then the stats counters.
+	serviceFamilies = append([]*ipvsFamily{
+		newFamily("lvs_ha_ipvs_service_backends",
+			"Number of real servers of the virtual service in the kernel.", prometheus.GaugeValue, false, 0),
+	}, statFamilies("lvs_ha_ipvs_service_", "virtual service", false, 1)...)
 
-	backendPersistent = desc("lvs_ha_ipvs_backend_connections_persistent",
-		"The current persistence templates of the real server.", backendLabels...)
-	serviceBackends = desc("lvs_ha_ipvs_service_backends",
-		"Number of real servers of the virtual service in the kernel.", svcLabels...)
-
-	serviceCounters = statCounters("lvs_ha_ipvs_service_", "virtual service", svcLabels)
-	backendCounters = statCounters("lvs_ha_ipvs_backend_", "real server", backendLabels)
+	// Backend rows: node_exporter's backend gauges (same names and labels),
+	// persistence templates, then the stats counters.
+	backendFamilies = append([]*ipvsFamily{
+		newFamily("node_ipvs_backend_connections_active",
+			"The current active connections by local and remote address.", prometheus.GaugeValue, true, 0),
+		newFamily("node_ipvs_backend_connections_inactive",
+			"The current inactive connections by local and remote address.", prometheus.GaugeValue, true, 1),
+		newFamily("node_ipvs_backend_weight",
+			"The current backend weight by local and remote address.", prometheus.GaugeValue, true, 2),
+		newFamily("lvs_ha_ipvs_backend_connections_persistent",
+			"The current persistence templates of the real server.", prometheus.GaugeValue, true, 3),
+	}, statFamilies("lvs_ha_ipvs_backend_", "real server", true, 4)...)
 )
 
 // serviceLabelValues returns node_exporter's label values for a service: an
@@ -67,8 +84,7 @@ func serviceLabelValues(k ipvs.ServiceKey) []string {
 	return []string{k.Addr.String(), strconv.Itoa(int(k.Port)), k.Protocol.String(), ""}
 }
 
-func backendLabelValues(k ipvs.ServiceKey, d *ipvs.Destination) []string {
-	s := serviceLabelValues(k)
+func backendLabelValues(s []string, d *ipvs.Destination) []string {
 	return []string{s[0], s[1], d.Addr.String(), strconv.Itoa(int(d.Port)), s[2], s[3]}
 }
 
@@ -77,13 +93,9 @@ type ipvsCollector struct{ m *Metrics }
 var _ prometheus.Collector = (*ipvsCollector)(nil)
 
 func (c *ipvsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{ipvsUp, nodeBackendActive, nodeBackendInactive, nodeBackendWeight, backendPersistent, serviceBackends} {
-		ch <- d
-	}
-	for _, l := range [][]statCounter{serviceCounters, backendCounters} {
-		for _, k := range l {
-			ch <- k.d
-		}
+	ch <- ipvsUp
+	for _, f := range append(slices.Clone(serviceFamilies), backendFamilies...) {
+		ch <- f.d
 	}
 }
 
@@ -98,63 +110,67 @@ func (c *ipvsCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(ipvsUp, prometheus.GaugeValue, 1)
-	// IPv4 and IPv6 fwmark services with one mark share node_exporter's label
-	// values; like node_exporter, sum them.
-	svc, be := newSums(), newSums()
-	for i := range t.Services {
-		s := &t.Services[i]
-		sl := serviceLabelValues(s.Key)
-		v := []float64{float64(len(s.Destinations))}
-		for _, k := range serviceCounters {
-			v = append(v, float64(k.get(&s.Stats)))
-		}
-		svc.add(sl, v)
-		for j := range s.Destinations {
-			d := &s.Destinations[j]
-			v := []float64{float64(d.Stats.ActiveConns), float64(d.Stats.InactConns), float64(d.Weight), float64(d.Stats.PersistConns)}
-			for _, k := range backendCounters {
-				v = append(v, float64(k.get(&d.Stats.Stats)))
+	svc, be := ipvsRows(&t)
+	for _, r := range []struct {
+		s  *sums
+		fs []*ipvsFamily
+	}{{svc, serviceFamilies}, {be, backendFamilies}} {
+		for i, l := range r.s.labels {
+			for _, f := range r.fs {
+				ch <- prometheus.MustNewConstMetric(f.d, f.typ, r.s.vals[i][f.col], l...)
 			}
-			be.add(backendLabelValues(s.Key, d), v)
-		}
-	}
-	for i, l := range svc.labels {
-		v := svc.vals[i]
-		ch <- prometheus.MustNewConstMetric(serviceBackends, prometheus.GaugeValue, v[0], l...)
-		for j, k := range serviceCounters {
-			ch <- prometheus.MustNewConstMetric(k.d, prometheus.CounterValue, v[1+j], l...)
-		}
-	}
-	for i, l := range be.labels {
-		v := be.vals[i]
-		for j, d := range []*prometheus.Desc{nodeBackendActive, nodeBackendInactive, nodeBackendWeight, backendPersistent} {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v[j], l...)
-		}
-		for j, k := range backendCounters {
-			ch <- prometheus.MustNewConstMetric(k.d, prometheus.CounterValue, v[4+j], l...)
 		}
 	}
 }
 
-// sums adds up values by label values, keeping first-seen order.
+// ipvsRows returns the service rows (svcLabels values; backends and the
+// stats) and the backend rows (backendLabels values; active, inactive,
+// weight, persistent and the stats) of t. IPv4 and IPv6 fwmark services with
+// one mark share node_exporter's label values; like node_exporter, their
+// rows are summed.
+func ipvsRows(t *ipvs.Table) (svc, be *sums) {
+	svc, be = newSums(len(t.Services)), newSums(0)
+	for i := range t.Services {
+		s := &t.Services[i]
+		sl := serviceLabelValues(s.Key)
+		st := &s.Stats
+		svc.add(sl, []float64{float64(len(s.Destinations)),
+			float64(st.Conns), float64(st.InPkts), float64(st.OutPkts), float64(st.InBytes), float64(st.OutBytes)}, s.Key.IsFWMark())
+		for j := range s.Destinations {
+			d := &s.Destinations[j]
+			st := &d.Stats.Stats
+			be.add(backendLabelValues(sl, d), []float64{
+				float64(d.Stats.ActiveConns), float64(d.Stats.InactConns), float64(d.Weight), float64(d.Stats.PersistConns),
+				float64(st.Conns), float64(st.InPkts), float64(st.OutPkts), float64(st.InBytes), float64(st.OutBytes)}, s.Key.IsFWMark())
+		}
+	}
+	return svc, be
+}
+
+// sums adds up values by label values, keeping first-seen order. Only rows
+// of fwmark services can share label values (address services have unique
+// keys), so only those go through the index.
 type sums struct {
 	index  map[string]int
 	labels [][]string
 	vals   [][]float64
 }
 
-func newSums() *sums { return &sums{index: map[string]int{}} }
+func newSums(n int) *sums {
+	return &sums{index: map[string]int{}, labels: make([][]string, 0, n), vals: make([][]float64, 0, n)}
+}
 
-func (s *sums) add(labels []string, v []float64) {
-	key := strings.Join(labels, "\x00")
-	i, ok := s.index[key]
-	if !ok {
+func (s *sums) add(labels []string, v []float64, fwmark bool) {
+	if fwmark {
+		key := strings.Join(labels, "\x00")
+		if i, ok := s.index[key]; ok {
+			for j := range v {
+				s.vals[i][j] += v[j]
+			}
+			return
+		}
 		s.index[key] = len(s.labels)
-		s.labels = append(s.labels, labels)
-		s.vals = append(s.vals, v)
-		return
 	}
-	for j := range v {
-		s.vals[i][j] += v[j]
-	}
+	s.labels = append(s.labels, labels)
+	s.vals = append(s.vals, v)
 }

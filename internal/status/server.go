@@ -43,6 +43,9 @@ type Options struct {
 	Now func() time.Time
 	// Version is reported in the document; "" means buildinfo.Version.
 	Version string
+	// Metrics serves /metrics; nil means promhttp over the gatherer
+	// (metrics.Metrics.Handler writes large IPVS tables directly).
+	Metrics http.Handler
 }
 
 // NewServer returns a server exposing g on /metrics and src on /status.
@@ -54,7 +57,11 @@ func NewServer(g prometheus.Gatherer, src SourceProvider, opts Options) *Server 
 	if s.version == "" {
 		s.version = buildinfo.Version
 	}
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mh := opts.Metrics
+	if mh == nil {
+		mh = promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	}
+	s.mux.Handle("GET /metrics", mh)
 	s.mux.HandleFunc("GET /status", s.serveStatus)
 	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -182,17 +182,33 @@ func virtualServers(desired, live ipvs.Table, checks []metrics.CheckStatus) []Vi
 			byRS[key] = append(byRS[key], c)
 		}
 	}
+	// Index both tables by key: at 10,000 services linear lookups made
+	// /status quadratic (seconds per request).
 	var keys []ipvs.ServiceKey
+	index := func(t *ipvs.Table) map[ipvs.ServiceKey]*ipvs.Service {
+		m := make(map[ipvs.ServiceKey]*ipvs.Service, len(t.Services))
+		for i := range t.Services {
+			s := &t.Services[i]
+			if _, ok := m[s.Key]; ok {
+				continue
+			}
+			m[s.Key] = s
+		}
+		return m
+	}
+	byKey := [2]map[ipvs.ServiceKey]*ipvs.Service{index(&desired), index(&live)}
+	seen := make(map[ipvs.ServiceKey]bool, len(desired.Services))
 	for _, t := range []*ipvs.Table{&desired, &live} {
 		for _, s := range t.Services {
-			if !slices.Contains(keys, s.Key) {
+			if !seen[s.Key] {
+				seen[s.Key] = true
 				keys = append(keys, s.Key)
 			}
 		}
 	}
-	out := []VirtualServer{}
+	out := make([]VirtualServer, 0, len(keys))
 	for _, k := range keys {
-		d, l := desired.Service(k), live.Service(k)
+		d, l := byKey[0][k], byKey[1][k]
 		vs := VirtualServer{Service: k.String(), Configured: d != nil, InKernel: l != nil, RealServers: []RealServer{}}
 		var dests []netip.AddrPort
 		for _, s := range []*ipvs.Service{d, l} {

@@ -320,3 +320,34 @@ func TestServeListenError(t *testing.T) {
 		t.Errorf("Serve on a taken port = %v, want a listen error", err)
 	}
 }
+
+// scaleSources is a 10,000 x 10 table, configured and in the kernel.
+func scaleSources() metrics.Sources {
+	t := ipvs.Table{Services: make([]ipvs.Service, 10000)}
+	for i := range t.Services {
+		vip := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
+		s := ipvs.Service{Key: ipvs.AddrKey(ipvs.TCP, netip.AddrPortFrom(vip, 80)), Scheduler: "wrr"}
+		for j := range 10 {
+			rip := netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)})
+			s.Destinations = append(s.Destinations, ipvs.Destination{Addr: rip, Port: uint16(8000 + j), Weight: int32(j + 1)})
+		}
+		t.Services[i] = s
+	}
+	return metrics.Sources{IPVS: metrics.IPVSFunc(func() (ipvs.Table, error) { return t, nil }), Desired: t}
+}
+
+// BenchmarkStatus is one GET /status at 10,000 services x 10 real servers.
+func BenchmarkStatus(b *testing.B) {
+	srv := NewServer(prometheus.NewRegistry(), staticSources(scaleSources()), Options{Now: func() time.Time { return now }})
+	b.ReportAllocs()
+	var n int
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest("GET", "/status", nil))
+		if rec.Code != 200 {
+			b.Fatal(rec.Code)
+		}
+		n = rec.Body.Len()
+	}
+	b.ReportMetric(float64(n), "body-bytes")
+}

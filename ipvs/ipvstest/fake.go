@@ -38,6 +38,24 @@ type Kernel struct {
 	FailOn func(op string, k ipvs.ServiceKey, d *ipvs.Destination) error
 
 	calls Calls
+	// idx indexes table.Services by key (nil: rebuild at the next lookup),
+	// so that large tables (10,000 services) cost no quadratic lookups.
+	idx map[ipvs.ServiceKey]int
+}
+
+// service returns the service with key, or nil; k.mu is held.
+func (k *Kernel) service(key ipvs.ServiceKey) *ipvs.Service {
+	if k.idx == nil {
+		k.idx = make(map[ipvs.ServiceKey]int, len(k.table.Services))
+		for i := range k.table.Services {
+			k.idx[k.table.Services[i].Key] = i
+		}
+	}
+	i, ok := k.idx[key]
+	if !ok {
+		return nil
+	}
+	return &k.table.Services[i]
 }
 
 var _ ipvs.Kernel = (*Kernel)(nil)
@@ -61,7 +79,7 @@ func (k *Kernel) ResetCalls() {
 func (k *Kernel) SetStats(key ipvs.ServiceKey, d netip.AddrPort, st ipvs.DestStats) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	s := k.table.Service(key)
+	s := k.service(key)
 	if s == nil {
 		return syscall.ESRCH
 	}
@@ -120,13 +138,16 @@ func (k *Kernel) NewService(s ipvs.Service) error {
 	if err := s.Key.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", syscall.EINVAL, err)
 	}
-	if k.table.Service(s.Key) != nil {
+	if k.service(s.Key) != nil {
 		return syscall.EEXIST
 	}
 	k.calls.NewService++
 	s = kernelForm(s)
 	s.Destinations = nil
 	k.table.Services = append(k.table.Services, s)
+	if k.idx != nil {
+		k.idx[s.Key] = len(k.table.Services) - 1
+	}
 	return nil
 }
 
@@ -136,7 +157,7 @@ func (k *Kernel) UpdateService(s ipvs.Service) error {
 	if err := k.fail("UpdateService", s.Key, nil); err != nil {
 		return err
 	}
-	cur := k.table.Service(s.Key)
+	cur := k.service(s.Key)
 	if cur == nil {
 		return syscall.ESRCH
 	}
@@ -157,6 +178,7 @@ func (k *Kernel) DelService(key ipvs.ServiceKey) error {
 		if k.table.Services[i].Key == key {
 			k.calls.DelService++
 			k.table.Services = append(k.table.Services[:i], k.table.Services[i+1:]...)
+			k.idx = nil
 			return nil
 		}
 	}
@@ -167,12 +189,12 @@ func (k *Kernel) Flush() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.calls.Flush++
-	k.table.Services = nil
+	k.table.Services, k.idx = nil, nil
 	return nil
 }
 
 func (k *Kernel) destLookup(key ipvs.ServiceKey, d *ipvs.Destination) (*ipvs.Service, int, error) {
-	s := k.table.Service(key)
+	s := k.service(key)
 	if s == nil {
 		return nil, -1, syscall.ESRCH
 	}
@@ -231,7 +253,7 @@ func (k *Kernel) DelDestination(key ipvs.ServiceKey, d ipvs.Destination) error {
 	if err := k.fail("DelDestination", key, &d); err != nil {
 		return err
 	}
-	s := k.table.Service(key)
+	s := k.service(key)
 	if s == nil {
 		return syscall.ESRCH
 	}
@@ -248,7 +270,7 @@ func (k *Kernel) DelDestination(key ipvs.ServiceKey, d ipvs.Destination) error {
 func (k *Kernel) Zero(key ipvs.ServiceKey) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	s := k.table.Service(key)
+	s := k.service(key)
 	if s == nil {
 		return syscall.ESRCH
 	}

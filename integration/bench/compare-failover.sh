@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Failover, side by side: `make bench-failover` (integration/bench/failover.sh,
+# network-namespace lab, root) with its medians turned into BENCH lines (see
+# integration/bench/compare.sh); if failover.sh prints BENCH lines itself they
+# are passed through instead.
+#   env: BENCH_QUICK=1  3 runs per pair and setting instead of 5
+#        LVSHA_BIN      the lvs-ha binary
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+if [[ $(id -u) != 0 ]]; then
+	echo "SKIP: needs root (network-namespace lab)"
+	exit 77
+fi
+runs=5
+[[ ${BENCH_QUICK:-0} == 1 ]] && runs=3
+out=$(LVSHA_BENCH_RUNS=$runs bash integration/bench/failover.sh "${LVSHA_BIN:-build/bin/lvs-ha}" 2>&1)
+rc=$?
+echo "$out"
+echo "BENCHENV host (native), network namespaces"
+if grep -q '^BENCH ' <<<"$out"; then
+	exit $rc
+fi
+# "bench-failover: <setting, 18 wide> <impl, 10 wide> <kill->GARP> ms <decision->GARP> ms"
+echo "$out" | awk '
+/^bench-failover: / && / ms / && !/ run [0-9]+:/ {
+	line = substr($0, 17)
+	setting = substr(line, 1, 18); gsub(/ +$/, "", setting); gsub(/[ .]/, "_", setting)
+	impl = substr(line, 20, 10); gsub(/ +$/, "", impl)
+	split(substr(line, 31), f, " ")
+	kill[setting, impl] = f[1]; dec[setting, impl] = f[3]; settings[setting] = 1
+}
+END {
+	for (s in settings) {
+		l = kill[s, "lvs-ha"]; k = kill[s, "keepalived"]
+		if (l != "" && k != "")
+			printf "BENCH name=failover_kill_to_garp_%s lvsha=%s ref=%s unit=ms ratio=%.2f note=median\n", s, l, k, l / k
+		l = dec[s, "lvs-ha"]; k = dec[s, "keepalived"]
+		# keepalived'"'"'s decision time is its log line'"'"'s arrival, which can
+		# come after its GARP (negative): no ratio then.
+		if (l != "" && k != "" && k > 0)
+			printf "BENCH name=failover_decision_to_garp_%s lvsha=%s ref=%s unit=ms ratio=%.2f note=median; keepalived from its log arrival, approximate\n", s, l, k, l / k
+		else if (l != "")
+			printf "BENCH name=failover_decision_to_garp_%s lvsha=%s ref=- unit=ms ratio=- note=median; keepalived%s from its log arrival, after its GARP\n", s, l, (k != "" ? " " k " ms" : "")
+	}
+}'
+exit $rc

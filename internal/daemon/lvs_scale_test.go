@@ -1,0 +1,65 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lvs-ha/lvs-ha/conf"
+	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
+)
+
+// scaleConf is n virtual servers of 10 NAT real servers, no checks.
+func scaleConf(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "virtual_server 198.18.%d.%d 80 {\n    lvs_sched wrr\n    lvs_method NAT\n    protocol TCP\n", i/250, i%250+1)
+		for j := range 10 {
+			fmt.Fprintf(&b, "    real_server 198.19.0.%d 8080 {\n        weight 1\n    }\n", j+1)
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}
+
+// BenchmarkLoadApply is the daemon's start at 10,000 virtual servers x 10
+// real servers on the in-memory kernel: Load (parse, check, plan) and the
+// run until the first apply (see integration/vmscale for the real kernel).
+func BenchmarkLoadApply(b *testing.B) {
+	file := filepath.Join(b.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(file, []byte(scaleConf(10000)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("load", func(b *testing.B) {
+		for b.Loop() {
+			if _, ds, err := Load(file, conf.Options{}, Options{}); err != nil || ds.HasErrors() {
+				b.Fatal(ds, err)
+			}
+		}
+	})
+	b.Run("apply", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			cfg, ds := conf.Load(file, conf.Options{})
+			p, pds := check(cfg, &Options{})
+			if ds.HasErrors() || p == nil {
+				b.Fatal(ds, pds)
+			}
+			fk := &fakeKernel{Kernel: &ipvstest.Kernel{}}
+			l := newLVS(p, lvsOptions{Open: func() (ipvsKernel, error) { return fk, nil }})
+			b.StartTimer()
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- l.Run(ctx) }()
+			<-l.ready
+			cancel()
+			<-done
+			if c := fk.Calls(); c.NewDest != 100000 {
+				b.Fatalf("calls %+v", c)
+			}
+		}
+	})
+}
