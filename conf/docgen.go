@@ -30,6 +30,8 @@ var blockOrder = []struct{ block, heading string }{
 	{"UDP_CHECK", "real_server → UDP_CHECK"},
 	{"PING_CHECK", "real_server → PING_CHECK"},
 	{"SSL", "SSL (top level)"},
+	{"bgp_speaker", "bgp_speaker (top level, lvs-ha extension)"},
+	{"neighbor", "bgp_speaker → neighbor ADDR"},
 }
 
 // Keywords lists every keyword lvs-ha accepts, block by block (in the order

@@ -401,6 +401,23 @@ var evidence = map[string]proof{
 	"vrrp_instance accept":          p("Accept", "TestVRRPStrictNoAccept", "TestStrictPlanAndDrops"),
 	"vrrp_instance no_accept":       p("Accept", "TestVRRPStrictNoAccept", "TestStrictdFollowsVIPs"),
 	"vrrp_instance strict_mode":     p("Accept", "TestStrictPlanAndDrops"),
+
+	"top level bgp_speaker":       p("BGPSpeaker", "TestBGPOptionsTranslation", "TestBGPDaemonRunsSpeaker"),
+	"bgp_speaker router_id":       p("RouterID", "TestBGPOptionsTranslation"),
+	"bgp_speaker local_as":        p("LocalAS", "TestBGPOptionsTranslation"),
+	"bgp_speaker neighbor":        p("Neighbors", "TestBGPOptionsTranslation", "TestBGPReloadUpdatesSpeaker"),
+	"bgp_speaker announce_delay":  p("AnnounceDelay", "TestBGPGateDriving"),
+	"bgp_speaker drain_time":      p("DrainTime", "TestBGPDrainOnStop"),
+	"bgp_speaker route_only":      p("RouteOnly", "TestBGPRouteOnly"),
+	"neighbor remote_as":          p("RemoteAS", "TestBGPOptionsTranslation"),
+	"neighbor hold_time":          p("HoldTime", "TestBGPOptionsTranslation"),
+	"neighbor bfd":                p("BFD", "TestBGPOptionsTranslation"),
+	"neighbor port":               p("Port", "TestBGPOptionsTranslation"),
+	"neighbor password":           p("Password", "TestBGPOptionsTranslation"),
+	"neighbor passive":            p("Passive", "TestBGPOptionsTranslation"),
+	"neighbor ebgp_multihop":      p("EBGPMultihop", "TestBGPOptionsTranslation"),
+	"neighbor local_address":      p("LocalAddress", "TestBGPOptionsTranslation"),
+	"virtual_server bgp_announce": p("BGPAnnounce", "TestBGPEligibility", "TestBGPGateDriving", "TestBGPAnnounceInhibits"),
 }
 
 // warnedNotes add to the warning of keywords lvs-ha parses but does not act on.

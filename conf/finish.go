@@ -24,6 +24,7 @@ func (l *loader) finish() {
 		l.finishVirtualServer(v)
 	}
 	l.checkDuplicateVS()
+	l.finishBGP()
 }
 
 func (l *loader) finishSyncGroups() {

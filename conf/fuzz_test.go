@@ -24,6 +24,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(inst("VI_1", instBody)))
 	f.Add([]byte(vsWith("", "", "")))
 	f.Add([]byte("virtual_server_group G {\n 1.2.3.4-9 80\n}\nvirtual_server group G {\n real_server 1.2.3.5 {\n }\n}\n"))
+	f.Add([]byte("bgp_speaker {\n router_id 1.2.3.4\n local_as 1\n neighbor ::1 {\n remote_as 2\n bfd min_tx 5 multiplier 3\n ebgp_multihop\n }\n}\nvirtual_server 1.2.3.4 80 {\n lb_kind DR\n bgp_announce min_healthy 2\n real_server 1.2.3.5 80 {\n }\n}\n"))
 	f.Add([]byte("vrrp_instance X {\n unicast_peer {\n ::1 min_ttl 3\n }\n advert_int 0.001\n}\n"))
 	noFS := syntax.Options{
 		ConfigID: testConfigID,

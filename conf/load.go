@@ -168,6 +168,7 @@ func init() {
 		ignored[*Config]("track_group", "track groups for static addresses/routes/rules"),
 		ignored[*Config]("garp_group", "per-interface gratuitous ARP/NA pacing"),
 		ignored[*Config]("bfd_instance", "BFD session"),
+		implBlock("bgp_speaker", "lvs-ha extension: the BGP speaker announcing the VIPs of virtual servers with bgp_announce: bgp_speaker { ... }", "", (*loader).bgpSpeakerBlock),
 		implBlock("vrrp_track_process", "processes whose number adjusts the priority of the VRRP instances tracking them: vrrp_track_process NAME { ... }", "", (*loader).trackProcessBlock),
 	}...))
 }

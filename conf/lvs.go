@@ -318,6 +318,7 @@ func init() {
 			}
 		}),
 		impl("inhibit_on_failure", "set weight 0 instead of removing failed servers", "off", func(l *loader, n *syntax.Node, v *vsT) { v.InhibitOnFailure = l.flag(n) }),
+		impl("bgp_announce", "lvs-ha extension: announce the VIP over bgp_speaker while at least N real servers are healthy; failed real servers go to weight 0: [min_healthy N]", "off (min_healthy 1)", (*loader).bgpAnnounce),
 		impl("weight", "default real server weight", "1", func(l *loader, n *syntax.Node, v *vsT) {
 			if x, ok := l.uintArg(n, 1, maxWeight); ok {
 				v.Weight = int(x)

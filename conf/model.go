@@ -29,6 +29,8 @@ type Config struct {
 	StaticRoutes    []*Route `json:"static_routes,omitempty"`
 	StaticRules     []*Rule  `json:"static_rules,omitempty"`
 	Counts          Counts   `json:"counts"`
+	// BGPSpeaker is bgp_speaker (lvs-ha extension); nil without it.
+	BGPSpeaker *BGPSpeaker `json:"bgp_speaker,omitempty"`
 	// Unsupported are the uses of keywords lvs-ha accepts with a warning
 	// and ignores (status Warned), in file order.
 	Unsupported []UnsupportedKeyword `json:"-"`
@@ -490,6 +492,7 @@ type VirtualServer struct {
 	InhibitOnFailure       bool          `json:"inhibit_on_failure,omitempty"`
 	SorryServer            *SorryServer  `json:"sorry_server,omitempty"`
 	RealServers            []*RealServer `json:"real_servers"`
+	BGPAnnounce            *BGPAnnounce  `json:"bgp_announce,omitempty"` // lvs-ha extension
 
 	ipFamily         Family
 	fwdSet           bool

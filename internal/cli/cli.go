@@ -285,6 +285,8 @@ func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
 			ConfigOptions: copts,
 			Signals:       sigs,
 			DumpFile:      *dumpFile,
+			// Control-plane tests (BGP) on hosts without ip_vs.
+			InMemoryIPVS: os.Getenv("LVSHA_TEST_IN_MEMORY_IPVS") == "1",
 		})
 		for _, d := range ds {
 			if d.Severity == syntax.Error {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lvs-ha/lvs-ha/bgp"
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
 	"github.com/lvs-ha/lvs-ha/garp"
@@ -28,6 +29,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/status"
 	"github.com/lvs-ha/lvs-ha/internal/strictfw"
 	"github.com/lvs-ha/lvs-ha/ipvs"
+	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
 	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/track"
@@ -88,6 +90,10 @@ type Options struct {
 	KeepIPVSOnStop bool
 	// Now is the wall clock for metrics timestamps; nil means time.Now.
 	Now func() time.Time
+	// InMemoryIPVS programs an in-memory IPVS table instead of the
+	// kernel's: for control-plane tests (BGP announcements) on hosts
+	// without ip_vs, never for a director that must forward.
+	InMemoryIPVS bool
 
 	// Test seams.
 	openIPVS    func() (ipvsKernel, error)
@@ -104,6 +110,8 @@ type Options struct {
 	// or none (a no-op) when newVRRP is set, so tests never touch the
 	// host's ruleset.
 	newFirewall func(strictfw.Options) strictfw.Firewall
+	// newSpeaker makes the BGP speaker; nil: bgp.New.
+	newSpeaker func(bgp.Options, prometheus.Registerer, *slog.Logger) (bgpSpeaker, error)
 }
 
 // vrrpRunner is what the daemon needs of the VRRP runner.
@@ -133,6 +141,7 @@ type Daemon struct {
 	plan    atomic.Pointer[plan] // the configuration in effect
 	net     netConfig            // adds and removes the static entries
 	vmacs   vmacs                // creates and removes the use_vmac interfaces
+	bgp     *bgpd                // gates bgp_announce's VIPs
 	// fifos are the notify FIFOs, open while Run runs (nil otherwise).
 	fifos atomic.Pointer[notifyfifo.Set]
 	// mailer sends the e-mail alerts while Run runs (nil otherwise or
@@ -142,8 +151,12 @@ type Daemon struct {
 	// mu serialises reloads and guards the fields below.
 	mu   sync.Mutex
 	vrrp vrrpRunner
-	g    *errgroup.Group // set while Run runs
-	gctx context.Context
+	// speaker is the BGP speaker (nil without one); speakerStop ends its
+	// Run when a reload removes it.
+	speaker     bgpSpeaker
+	speakerStop context.CancelFunc
+	g           *errgroup.Group // set while Run runs
+	gctx        context.Context
 }
 
 // New is NewWithOptions with only a logger.
@@ -188,6 +201,10 @@ func Load(file string, co conf.Options, o Options) (*Daemon, syntax.Diagnostics,
 
 // newDaemon makes the daemon that runs plan p of cfg.
 func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
+	if o.InMemoryIPVS && o.openIPVS == nil {
+		k := &memIPVS{Kernel: &ipvstest.Kernel{}}
+		o.openIPVS = func() (ipvsKernel, error) { return k, nil }
+	}
 	d := &Daemon{opts: o, log: o.Logger, reg: o.Registry, notify: o.Notifier, now: o.Now}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -224,7 +241,13 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 		}
 	}
 	d.plan.Store(p)
-	d.lvs = newLVS(p, lvsOptions{Logger: d.log, Open: o.openIPVS, Clock: o.clk, FIFO: func(line string) { d.fifos.Load().LVS(line) },
+	if p.bgp.speaker != nil {
+		if d.speaker, err = d.newSpeaker(*p.bgp.speaker); err != nil {
+			return nil, err
+		}
+	}
+	d.bgp = newBGPD(p.bgp, d.announcer(p), bgpdOptions{Logger: d.log, Clock: o.clk, Addrs: d.net})
+	d.lvs = newLVS(p, lvsOptions{OnHealth: d.bgp.setHealth, Logger: d.log, Open: o.openIPVS, Clock: o.clk, FIFO: func(line string) { d.fifos.Load().LVS(line) },
 		Mail: func(a mail.Alert) { d.mailer.Load().Send(a) }, OnResult: func(ev healthcheck.Event) {
 			if cs := d.plan.Load().lvs.byCheck[ev.Job.ID]; cs != nil {
 				d.metrics.ObserveCheck(cs.info, ev.Result)
@@ -323,7 +346,10 @@ func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
 // Options.StatusAddr or StatusListener is set, reloads on SIGHUP and dumps
 // the state on SIGUSR1 (Options.Signals), and notifies the service manager.
 func (d *Daemon) Run(ctx context.Context) error {
-	g, gctx := errgroup.WithContext(ctx)
+	// The components stop when ctx ends, after the BGP drain (runCtx).
+	runCtx, stopRun := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopRun(nil)
+	g, gctx := errgroup.WithContext(runCtx)
 	// The notify FIFOs (and their readers) before anything can write to them;
 	// closed after every component has stopped (the STOP lines are in).
 	d.fifos.Store(d.plan.Load().fifos.open(d))
@@ -353,6 +379,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.Go(func() error { return d.lvs.Run(gctx) })
 	g.Go(func() error { return d.syncd.Run(gctx) })
 	g.Go(func() error { return d.strict.Run(gctx) })
+	g.Go(func() error { return d.bgp.Run(gctx) })
+	if d.speaker != nil {
+		d.startSpeakerLocked()
+	}
 	d.mu.Unlock()
 	d.startStatus(gctx, g)
 	d.metrics.ConfigReloaded(d.now(), nil)
@@ -374,6 +404,10 @@ loop:
 				}
 			}
 		case <-gctx.Done():
+			break loop
+		case <-ctx.Done():
+			d.drainBGP(gctx)
+			stopRun(context.Cause(ctx))
 			break loop
 		case sig := <-d.opts.Signals:
 			switch sig {
@@ -421,3 +455,8 @@ func (d *Daemon) startStatus(ctx context.Context, g *errgroup.Group) {
 		return nil
 	})
 }
+
+// memIPVS is Options.InMemoryIPVS's table.
+type memIPVS struct{ *ipvstest.Kernel }
+
+func (memIPVS) Close() error { return nil }

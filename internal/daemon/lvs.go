@@ -70,6 +70,9 @@ type lvsOptions struct {
 	// Addrs watches the local addresses for ha_suspend; nil means rtnetlink
 	// in the current namespace.
 	Addrs addrWatcher
+	// OnHealth, if set, gets the virtual servers' healthy real servers
+	// after every apply attempt (bgp_announce's gate); it must not block.
+	OnHealth func(lvsHealth)
 }
 
 // lvs owns the real servers' health state and is the one writer of the
@@ -91,6 +94,7 @@ type lvs struct {
 	mail      func(mail.Alert)  // e-mail alerts; nil: none
 	health    *healthcheck.Runner
 	ready     chan struct{} // closed after the first apply attempt
+	onHealth  func(lvsHealth)
 
 	// The inbox.
 	mu       sync.Mutex
@@ -107,6 +111,7 @@ type lvs struct {
 	desired ipvs.Table
 	owned   map[ipvs.ServiceKey]bool
 	pending bool // desired not (fully) applied
+	applied bool // an apply of the table has succeeded
 	lastErr string
 	unavail bool // IPVS unavailable was logged
 	// lvs_timeouts: the configured ones, whether they are still to be set,
@@ -139,7 +144,7 @@ type lvsCommit struct {
 
 // newLVS returns an lvs for p, whose checks the health runner starts with.
 func newLVS(p *plan, o lvsOptions) *lvs {
-	l := &lvs{log: o.Logger, open: o.Open, clk: clock.OrReal(o.Clock), runScript: o.RunScript, fifo: o.FIFO, mail: o.Mail, addrWatch: o.Addrs,
+	l := &lvs{log: o.Logger, open: o.Open, clk: clock.OrReal(o.Clock), runScript: o.RunScript, fifo: o.FIFO, mail: o.Mail, addrWatch: o.Addrs, onHealth: o.OnHealth,
 		ready: make(chan struct{}), wake: make(chan struct{}, 1), owned: map[ipvs.ServiceKey]bool{}}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
@@ -311,6 +316,9 @@ func (l *lvs) Run(ctx context.Context) error {
 				}
 				retry = timer.C()
 			}
+			if l.onHealth != nil {
+				l.onHealth(healthOf(l.state, l.applied))
+			}
 		}
 		if first {
 			l.do(l.state.start())
@@ -434,7 +442,7 @@ func (l *lvs) sync(ctx context.Context) (ipvs.Changes, error) {
 		}
 		return ch, err
 	}
-	l.flush, l.pending, l.lastErr = false, false, ""
+	l.flush, l.pending, l.lastErr, l.applied = false, false, "", true
 	// Services no longer desired are gone from the kernel: stop owning them.
 	l.owned = make(map[ipvs.ServiceKey]bool, len(l.desired.Services))
 	for _, s := range l.desired.Services {

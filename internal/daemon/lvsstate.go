@@ -201,6 +201,8 @@ func (s *lvsState) step(tr healthcheck.Transition) (acts []action, changed bool)
 		act := "removed"
 		if rs.r.InhibitOnFailure {
 			act = "weight 0 (inhibit_on_failure)"
+		} else if vs.v.BGPAnnounce != nil {
+			act = "weight 0 (bgp_announce)"
 		}
 		acts = append(acts, action{slog.LevelWarn, "real server down", []any{"virtual_server", vs.name, "real_server", rs.name,
 			"action", act, "check", tr.ID, "reason", reason}, s.spec(rs.r.NotifyDown, scripts), fifoIf(scripts, rs.fifoLine()), nil})
@@ -349,7 +351,9 @@ func (v *vsState) destinations() []ipvs.Destination {
 		switch {
 		case rs.up && !sorry:
 			d.Weight = int32(rs.weight())
-		case rs.r.InhibitOnFailure:
+		case rs.r.InhibitOnFailure || v.v.BGPAnnounce != nil:
+			// bgp_announce: every director keeps the same real servers in
+			// the same order, so that a hashing scheduler agrees.
 			d.Weight = 0
 		default:
 			continue

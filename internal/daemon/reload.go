@@ -60,6 +60,7 @@ type plan struct {
 	vmacs     []vmac.Spec // use_vmac interfaces
 	fifos     fifoPlan    // notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (opened at Run; a reload keeps them)
 	mail      mailPlan    // smtp_server, notification_email, smtp_alert (sender started at Run)
+	bgp       bgpPlan     // bgp_speaker and bgp_announce
 	// warnings are the build's findings that do not stop it (script
 	// security), each at its location.
 	warnings syntax.Diagnostics
@@ -97,6 +98,9 @@ func newPlan(cfg *conf.Config, o *Options) (*plan, error) {
 		initNotifies: cfg.Global.RSInitNotifies}
 	if mp := newMailPlan(cfg); mp.cfg != nil {
 		p.lvs.mailRouterID = &mp.routerID
+	}
+	if p.bgp, err = newBGPPlan(cfg, vss); err != nil {
+		return nil, err
 	}
 	if err := p.addChecks(o.wrapChecker); err != nil {
 		return nil, err
@@ -223,6 +227,7 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	if !p.mail.equal(d.plan.Load().mail) {
 		d.mailer.Swap(d.startMail(p)).Close()
 	}
+	old := d.plan.Load()
 	d.plan.Store(p)
 	d.syncd.commit(p.sync)
 	d.strict.commit(strictPlanOf(p.cfg.Global, p.instances))
@@ -237,6 +242,10 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 		d.log.Warn("reload: ipvs apply failed; retrying", "error", err, "changes", ch.String())
 	default:
 		d.log.Info("reload: ipvs", "changes", ch.String(), "total", ch.Total())
+	}
+	// After lvs, whose health report then names the new virtual servers.
+	if err := d.reloadBGPLocked(old, p); err != nil {
+		d.log.Error("reload: bgp", "error", err)
 	}
 	// Metrics and /status follow the new configuration.
 	d.setSourcesLocked()
