@@ -28,6 +28,10 @@ const (
 	rtoMin   = 400 // ms, on the client's route to the VIP (as integration/vmsync)
 	holdTime = 3
 	settle   = 4 * time.Second // after the FIB change, before flows are judged
+	// announceDelay lets a joining director's sync daemon learn the flows
+	// before it is announced; drainTime outlasts settle.
+	announceDelay = 2
+	drainTime     = 10
 )
 
 // No BFD in the VM: under TCG on a loaded host BFD sessions flapped in trial
@@ -59,22 +63,22 @@ type ecmpLab struct {
 	srcs    []netip.Addr
 	router  *bgplab.Router
 	fib     *bgplab.FIBWatch
-	conf    string
 	tmp     string
 	dirs    map[string]*director
 }
 
-// director is one director machine: IPVS programmed by lvs-ha, the VIP on lo,
-// and a BIRD announcing the VIP to the router (the route-only mode: lvs-ha's
-// own speaker is not used here, see doc.go).
+// director is one director machine running lvs-ha: IPVS, the VIP on lo and
+// its announcement over BGP.
 type director struct {
 	node *netlab.Node
 	lvs  *netlab.Proc
-	bird *bgplab.BIRD
 }
 
-func (l *ecmpLab) directorConf() string {
+func (l *ecmpLab) directorConf(addr netip.Addr) string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "bgp_speaker {\n    router_id %s\n    local_as %d\n", addr, bgplab.DefaultSpeakerAS)
+	fmt.Fprintf(&b, "    neighbor 10.251.0.1 {\n        remote_as %d\n        hold_time %d\n    }\n", bgplab.DefaultRouterAS, holdTime)
+	fmt.Fprintf(&b, "    announce_delay %d\n    drain_time %d\n}\n", announceDelay, drainTime)
 	b.WriteString("global_defs {\n")
 	if l.sc.sloppy {
 		b.WriteString("    lvs_sloppy_tcp on\n")
@@ -83,7 +87,7 @@ func (l *ecmpLab) directorConf() string {
 		b.WriteString("    lvs_sync_threshold 3 10\n")
 	}
 	b.WriteString("}\n")
-	fmt.Fprintf(&b, "virtual_server %s %d {\n    lb_algo %s\n    lb_kind DR\n    protocol TCP\n", vip, svcPort, l.sc.sched)
+	fmt.Fprintf(&b, "virtual_server %s %d {\n    lb_algo %s\n    lb_kind DR\n    protocol TCP\n    bgp_announce\n", vip, svcPort, l.sc.sched)
 	for _, rs := range rsAddrs {
 		fmt.Fprintf(&b, "    real_server %s %d {\n        weight 1\n    }\n", rs, svcPort)
 	}
@@ -121,33 +125,25 @@ func newECMPLab(t *testing.T, sc scheme) *ecmpLab {
 	l.router = bgplab.StartRouter(t, rn, bgplab.RouterOptions{RouterID: netip.MustParseAddr("10.251.0.1"), HoldTime: holdTime, BFD: bfd, Peers: peers})
 	l.fib = l.router.Watch(vip32)
 	t.Cleanup(func() { l.fib.Stop() })
-	l.conf = filepath.Join(l.tmp, "keepalived.conf")
-	if err := os.WriteFile(l.conf, []byte(l.directorConf()), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	return l
 }
 
 func dirAddr(i int) netip.Addr { return netip.MustParseAddr(fmt.Sprintf("10.251.0.%d", 10+i)) }
 
-// startDirector builds lvsN with lvs-ha programming IPVS (and the sync daemons
-// when the scheme has them) and starts its BIRD.
+// startDirector builds lvsN and starts its lvs-ha, which programs IPVS, puts
+// the VIP on lo and announces it after announce_delay (and starts the sync
+// daemons when the scheme has them).
 func (l *ecmpLab) startDirector(i int) *director {
-	d := l.prepareDirector(i)
-	l.announce(d)
-	return d
-}
-
-// prepareDirector builds lvsN with lvs-ha programming IPVS (and the sync
-// daemons when the scheme has them); it announces nothing yet.
-func (l *ecmpLab) prepareDirector(i int) *director {
 	t := l.t
 	t.Helper()
 	name := fmt.Sprintf("lvs%d", i)
 	n := l.lan.AddNode(name, dirAddr(i).String())
-	vmlab.AddAddr(t, n, "lo", vip32)
+	conf := filepath.Join(l.tmp, name+".conf")
+	if err := os.WriteFile(conf, []byte(l.directorConf(dirAddr(i))), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	d := &director{node: n}
-	d.lvs = vmlab.Run(t, n, "msg=running", 60*time.Second, "-i", name, "-f", l.conf,
+	d.lvs = vmlab.Run(t, n, "msg=running", 60*time.Second, "-i", name, "-f", conf,
 		"-pid-file", filepath.Join(l.tmp, name+".pid"), "-dump-file", filepath.Join(l.tmp, name+".dump"))
 	if l.sc.sync {
 		for _, role := range []string{"master", "backup"} {
@@ -156,13 +152,6 @@ func (l *ecmpLab) prepareDirector(i int) *director {
 	}
 	l.dirs[name] = d
 	return d
-}
-
-// announce starts d's BIRD, which announces the VIP to the router.
-func (l *ecmpLab) announce(d *director) {
-	l.t.Helper()
-	d.bird = bgplab.StartSpeaker(l.t, d.node, bgplab.SpeakerOptions{RouterAddr: netip.MustParseAddr("10.251.0.1"),
-		HoldTime: holdTime, BFD: bfd, Prefixes: []netip.Prefix{vip32}})
 }
 
 // crash makes d's machine fail: netem loss 100% on its link (both ends), its
@@ -189,7 +178,6 @@ func (l *ecmpLab) crash(d *director) {
 		}
 	}
 	d.lvs.Signal(unix.SIGKILL)
-	d.bird.Proc.Signal(unix.SIGKILL)
 }
 
 // owners returns each flow's director: the one whose ip_vs_conn_sync lists it
@@ -299,21 +287,18 @@ func drill(t *testing.T, sc scheme) {
 	}
 	t.Logf("%s: 3-way multipath after %v", sc.name, time.Since(t0).Round(time.Millisecond))
 
-	// drain lvs3: the session is shut down (what lvs-ha's SIGTERM does);
-	// lvs3 keeps forwarding.
+	// drain lvs3: SIGTERM; lvs-ha withdraws the VIP and keeps forwarding for
+	// drain_time.
 	l.event("drain lvs3", "lvs3", nil, func() {
-		if _, err := l.dirs["lvs3"].bird.Birdc("disable", "uplink"); err != nil {
+		if err := l.dirs["lvs3"].lvs.Signal(unix.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
 	}, three[:2]...)
 
-	// join: a fresh lvs4 (empty connection table), announced 2 s after its
-	// lvs-ha started (announce_delay: the sync daemon's time to learn).
-	var lvs4 *director
-	l.event("join lvs4", "lvs4", func() {
-		lvs4 = l.prepareDirector(4)
-		time.Sleep(2 * time.Second)
-	}, func() { l.announce(lvs4) }, dirAddr(1), dirAddr(2), dirAddr(4))
+	// join: a fresh lvs4 (empty connection table), announced announce_delay
+	// after its first IPVS apply (the sync daemon's time to learn); the FIB
+	// figure runs from its start.
+	l.event("join lvs4", "lvs4", nil, func() { l.startDirector(4) }, dirAddr(1), dirAddr(2), dirAddr(4))
 
 	// crash lvs1: the router's hold timer detects it.
 	l.event("crash lvs1", "lvs1", nil, func() { l.crash(l.dirs["lvs1"]) }, dirAddr(2), dirAddr(4))
