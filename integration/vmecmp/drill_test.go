@@ -65,6 +65,7 @@ type ecmpLab struct {
 	fib     *bgplab.FIBWatch
 	tmp     string
 	dirs    map[string]*director
+	say     func(format string, args ...any) // t.Logf, or the demo's timeline
 }
 
 // director is one director machine running lvs-ha: IPVS, the VIP on lo and
@@ -97,7 +98,7 @@ func (l *ecmpLab) directorConf(addr netip.Addr) string {
 
 func newECMPLab(t *testing.T, sc scheme) *ecmpLab {
 	t.Helper()
-	l := &ecmpLab{t: t, sc: sc, tmp: t.TempDir(), dirs: map[string]*director{}}
+	l := &ecmpLab{t: t, sc: sc, tmp: t.TempDir(), dirs: map[string]*director{}, say: t.Logf}
 	l.up = netlab.New(t, netlab.Options{Subnet4: netip.MustParsePrefix("10.251.1.0/24")})
 	l.lan = netlab.New(t, netlab.Options{Subnet4: lanNet})
 	var caddrs []string
@@ -258,7 +259,7 @@ func TestECMPDrill(t *testing.T) {
 	bgplab.RequireBIRD(t)
 	start := time.Now()
 	for _, sc := range schemes {
-		t.Run(sc.name, func(t *testing.T) { drill(t, sc) })
+		t.Run(sc.name, func(t *testing.T) { drill(newECMPLab(t, sc)) })
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "ECMP drill: %d flows per event from 16 client addresses, heartbeat %v, no BFD, hold %d s (%v)\n",
@@ -275,17 +276,18 @@ func TestECMPDrill(t *testing.T) {
 	t.Log("\n" + b.String())
 }
 
-func drill(t *testing.T, sc scheme) {
-	l := newECMPLab(t, sc)
+func drill(l *ecmpLab) {
+	t, sc := l.t, l.sc
 	t0 := time.Now()
 	for i := 1; i <= 3; i++ {
 		l.startDirector(i)
+		l.say("lvs%d: lvs-ha run (BGP speaker, %s, DR) is up", i, sc.sched)
 	}
 	three := []netip.Addr{dirAddr(1), dirAddr(2), dirAddr(3)}
 	if _, err := l.fib.WaitNexthops(t0, 30*time.Second, three...); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: 3-way multipath after %v", sc.name, time.Since(t0).Round(time.Millisecond))
+	l.say("%s: 3-way multipath after %v", sc.name, time.Since(t0).Round(time.Millisecond))
 
 	// drain lvs3: SIGTERM; lvs-ha withdraws the VIP and keeps forwarding for
 	// drain_time.
@@ -327,7 +329,7 @@ func (l *ecmpLab) event(name, affected string, prepare, fault func(), want ...ne
 		}
 		flows = append(flows, f)
 	}
-	t.Logf("%s: %d flows opened in %v", name, nFlows, time.Since(opening).Round(time.Millisecond))
+	l.say("%s: %d flows opened in %v", name, nFlows, time.Since(opening).Round(time.Millisecond))
 	time.Sleep(time.Second) // every flow established and echoing
 	if prepare != nil {
 		prepare()
@@ -384,7 +386,7 @@ func (l *ecmpLab) event(name, affected string, prepare, fault func(), want ...ne
 	}
 	r.affStall[0], r.affStall[1], r.affStall[2] = percentiles(aff)
 	r.otherStall[0], r.otherStall[1], r.otherStall[2] = percentiles(oth)
-	t.Logf("%s %s: FIB %v after %v; pause %v; affected %d/%d disrupted, collateral %d/%d, stalls affected %s others %s, %v",
+	l.say("%s %s: FIB %v after %v; pause %v; affected %d/%d disrupted, collateral %d/%d, stalls affected %s others %s, %v",
 		l.sc.name, name, c, r.fib.Round(time.Millisecond), pause.Round(time.Millisecond), r.affDisr, r.affected, r.colDisr, r.collateral,
 		triple(r.affStall), triple(r.otherStall), r.why)
 	rowsMu.Lock()

@@ -4,6 +4,7 @@ package vmecmp
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"net"
 	"net/netip"
@@ -19,7 +20,10 @@ import (
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
 )
 
-func TestMain(m *testing.M) { os.Exit(netlab.Main(m)) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(netlab.Main(m))
+}
 
 // Lab addresses: 10.251.0.0/24 is the directors' segment (the router .1, the
 // directors .11-.13, the real servers .21-.23), the VIP is 10.251.9.1.
