@@ -16,8 +16,8 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X $(PKG)/internal/buildinfo.Version=$(VERSION)
 FUZZTIME ?= 60s
 # Packages whose tests need root and network namespaces (the netns tier).
-NETNS_PKGS := ./internal/netlab/... ./internal/realserver/... ./internal/doctor/... ./integration/...
-UNIT_PKGS   = $(shell $(GO) list ./... | grep -v -e /integration -e /internal/netlab -e /internal/realserver -e /internal/doctor)
+NETNS_PKGS := ./internal/netlab/... ./internal/bgplab/... ./internal/realserver/... ./internal/doctor/... ./integration/...
+UNIT_PKGS   = $(shell $(GO) list ./... | grep -v -e /integration -e /internal/netlab -e /internal/bgplab -e /internal/realserver -e /internal/doctor)
 
 .PHONY: all deps build test test-unit test-netns test-vm bench fuzz demo demo-interrupt demo-ecmp lint clean help
 
