@@ -19,16 +19,16 @@
 // TestECMPDrill: a client with 16 source addresses (10.251.1.100-115) behind
 // a router (BIRD 2, internal/bgplab: ECMP via "merge paths", L4 multipath
 // hash) whose other side, 10.251.0.0/24, holds the directors lvs1-lvs4 (.11-.14,
-// the VIP 10.251.9.1 on lo, lvs-ha programming IPVS, DR) and three real
-// servers (.21-.23, `lvs-ha realserver`, default route via the router, an echo
-// server). Each director announces the VIP with a BIRD of its own (eBGP, hold
-// time 3 s, no BFD under TCG): the route-only mode, which keeps this drill
-// about the data plane; the netns tier drives lvs-ha's own speaker. For each
+// lvs-ha programming IPVS in DR, putting the VIP 10.251.9.1 on lo and
+// announcing it over its own BGP speaker: hold time 3 s, no BFD under TCG,
+// announce_delay 2 s, drain_time 10 s) and three real servers (.21-.23,
+// `lvs-ha realserver`, default route via the router, an echo server). For each
 // event 240 fresh flows send a heartbeat every 200 ms; each flow's director is
 // the one whose /proc/net/ip_vs_conn_sync lists it with origin LOCAL. Events:
-// drain lvs3 (its BGP session shut down, IPVS left running), join a fresh lvs4
-// (empty connection table, announced 2 s after its lvs-ha started), crash lvs1
-// (netem loss 100% on its link, lvs-ha and BIRD killed). A flow is disrupted
+// drain lvs3 (SIGTERM: lvs-ha withdraws the VIP and keeps IPVS for
+// drain_time), join a fresh lvs4 (empty connection table, announced
+// announce_delay after its first IPVS apply; its FIB figure runs from its
+// start), crash lvs1 (netem loss 100% on its link, lvs-ha killed). A flow is disrupted
 // when it is reset, answered by another real server, or stalls longer than
 // 1 s plus the longest pause of the test process (TCG on a loaded host). The
 // schemes: mh + lvs_sloppy_tcp, wlc without sync (sloppy_tcp off), wlc with
@@ -37,4 +37,8 @@
 // Linux ECMP uses hash-threshold: removing or adding a next hop moves flows
 // between the remaining ones too, which is what makes collateral damage
 // possible without consistent hashing.
+//
+// TestDemoECMP is `make demo-ecmp`: the mh + sloppy_tcp run of the drill with
+// its progress, the router's FIB changes and the figures printed as a
+// timeline (test flag -lvsha.demo; skipped otherwise).
 package vmecmp
