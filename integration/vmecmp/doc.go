@@ -20,10 +20,10 @@
 // a router (BIRD 2, internal/bgplab: ECMP via "merge paths", L4 multipath
 // hash) whose other side, 10.251.0.0/24, holds the directors lvs1-lvs4 (.11-.14,
 // lvs-ha programming IPVS in DR, putting the VIP 10.251.9.1 on lo and
-// announcing it over its own BGP speaker: hold time 3 s, no BFD under TCG,
+// announcing it over its own BGP speaker: hold time 9 s, no BFD under TCG,
 // announce_delay 2 s, drain_time 10 s) and three real servers (.21-.23,
 // `lvs-ha realserver`, default route via the router, an echo server). For each
-// event 240 fresh flows send a heartbeat every 200 ms; each flow's director is
+// event 240 fresh flows send a heartbeat every 500 ms; each flow's director is
 // the one whose /proc/net/ip_vs_conn_sync lists it with origin LOCAL. Events:
 // drain lvs3 (SIGTERM: lvs-ha withdraws the VIP and keeps IPVS for
 // drain_time), join a fresh lvs4 (empty connection table, announced

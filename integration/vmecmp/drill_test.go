@@ -26,7 +26,7 @@ import (
 const (
 	nFlows   = 240
 	rtoMin   = 400 // ms, on the client's route to the VIP (as integration/vmsync)
-	holdTime = 3
+	holdTime = 9
 	settle   = 4 * time.Second // after the FIB change, before flows are judged
 	// announceDelay lets a joining director's sync daemon learn the flows
 	// before it is announced; drainTime outlasts settle.
@@ -35,9 +35,9 @@ const (
 )
 
 // No BFD in the VM: under TCG on a loaded host BFD sessions flapped in trial
-// runs even at 200 ms x 5 (1 s), taking the BGP sessions down with them. A crash
-// is detected by the hold timer (3 s, keepalive 1 s); the netns tier measures
-// BFD.
+// runs even at 200 ms x 5 (1 s), taking the BGP sessions down with them, and
+// so did a hold time of 3 s once 240 flows ran. A crash is detected by the
+// hold timer (9 s, keepalive 3 s); the netns tier measures BFD.
 var bfd = bgplab.BFD{}
 
 // scheme is one way of running the directors that the drill compares.
@@ -342,7 +342,13 @@ func (l *ecmpLab) event(name, affected string, prepare, fault func(), want ...ne
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(settle)
+	wait := settle
+	if strings.HasPrefix(name, "crash") {
+		// The dead director's flows retransmit with backoff: 0.4 s x 6, then
+		// 0.8, 1.6, 3.2 s... after a detection of up to the hold time.
+		wait = 2 * settle
+	}
+	time.Sleep(wait)
 	now := time.Now()
 	pause := pz.end()
 	// A stall counts as a disruption over 1 s plus the longest pause of this

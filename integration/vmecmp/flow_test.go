@@ -18,10 +18,10 @@ import (
 )
 
 // heartbeat is each flow's send interval (doc.go).
-const heartbeat = 200 * time.Millisecond
+const heartbeat = 500 * time.Millisecond
 
 // flow is one long-lived TCP connection from the client to the VIP: a
-// heartbeat line every 200 ms, each echoed by the real server with its name.
+// heartbeat line every 500 ms, each echoed by the real server with its name.
 type flow struct {
 	id   int
 	conn *net.TCPConn
@@ -38,7 +38,7 @@ type flow struct {
 func openFlow(client *netlab.Node, id int, src netip.Addr, stop <-chan struct{}) (*flow, error) {
 	var c net.Conn
 	err := client.Do(func() (err error) {
-		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: src.AsSlice()}}
+		d := net.Dialer{Timeout: 15 * time.Second, LocalAddr: &net.TCPAddr{IP: src.AsSlice()}}
 		c, err = d.Dial("tcp4", netip.AddrPortFrom(vip, svcPort).String())
 		return err
 	})
