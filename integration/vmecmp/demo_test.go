@@ -65,10 +65,10 @@ func TestDemoECMP(t *testing.T) {
 	<-done
 	rowsMu.Lock()
 	defer rowsMu.Unlock()
-	say("figures (flows disrupted: reset, other real server, or stalled over 1 s + the longest pause of this process):")
+	say("figures (disrupted: reset, other real server, or stalled over 1 s + the longest pause of this process; lost: reset, other real server, or silent at the end):")
 	for _, r := range rows {
-		say("  %-10s FIB change %ss after the fault; on the affected director %d/%d disrupted, collateral %d/%d; stall p50/p99/max %s s",
-			r.event, sec(r.fib), r.affDisr, r.affected, r.colDisr, r.collateral, triple(r.affStall))
+		say("  %-10s FIB change %ss after the fault; affected director's flows %d disrupted, %d lost of %d; collateral %d disrupted, %d lost of %d; stall p50/p99/max %s s",
+			r.event, sec(r.fib), r.affDisr, r.affLost, r.affected, r.colDisr, r.colLost, r.collateral, triple(r.affStall))
 	}
 	say("done")
 }

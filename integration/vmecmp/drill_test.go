@@ -234,6 +234,7 @@ type row struct {
 	fib                  time.Duration // fault to the router's FIB change
 	affected, affDisr    int           // flows on the affected director, disrupted
 	collateral, colDisr  int           // flows on the others, disrupted
+	affLost, colLost     int           // of the disrupted: lost (reset, moved, or no echo in the last 2 s)
 	affStall, otherStall [3]time.Duration
 	pause                time.Duration // the longest the test process did not run
 	why                  map[string]int
@@ -264,12 +265,13 @@ func TestECMPDrill(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ECMP drill: %d flows per event from 16 client addresses, heartbeat %v, no BFD, hold %d s (%v)\n",
 		nFlows, heartbeat, holdTime, time.Since(start).Round(time.Second))
-	fmt.Fprintf(&b, "%-10s %-10s %-7s %-14s %-14s %-18s %-18s %-7s %s\n", "scheme", "event", "FIB s", "affected disr.", "collat. disr.",
+	b.WriteString("disr. = reset, moved to another real server, or stalled over 1 s + pause; lost = reset, moved, or no echo in the last 2 s\n")
+	fmt.Fprintf(&b, "%-10s %-10s %-7s %-16s %-16s %-18s %-18s %-7s %s\n", "scheme", "event", "FIB s", "aff. disr./lost", "coll. disr./lost",
 		"aff. stall p50/99/max", "others p50/99/max", "pause", "why")
 	rowsMu.Lock()
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%-10s %-10s %-7s %-14s %-14s %-18s %-18s %-7s %v\n", r.scheme, r.event, sec(r.fib),
-			fmt.Sprintf("%d/%d", r.affDisr, r.affected), fmt.Sprintf("%d/%d", r.colDisr, r.collateral),
+		fmt.Fprintf(&b, "%-10s %-10s %-7s %-16s %-16s %-18s %-18s %-7s %v\n", r.scheme, r.event, sec(r.fib),
+			fmt.Sprintf("%d/%d of %d", r.affDisr, r.affLost, r.affected), fmt.Sprintf("%d/%d of %d", r.colDisr, r.colLost, r.collateral),
 			triple(r.affStall), triple(r.otherStall), sec(r.pause), r.why)
 	}
 	rowsMu.Unlock()
@@ -364,12 +366,17 @@ func (l *ecmpLab) event(name, affected string, prepare, fault func(), want ...ne
 		s := f.state()
 		stall := s.stall(at, now)
 		isAff := before[f.key] == affected || after[f.key] == affected
-		disrupted := s.err != nil || s.moved != "" || stall > bound
+		// Lost: broken for good; a stalled flow that echoes again is not.
+		resumed := len(s.echoes) > 0 && s.echoes[len(s.echoes)-1].After(now.Add(-2*time.Second))
+		lost := s.err != nil || s.moved != "" || !resumed
+		disrupted := lost || stall > bound
 		switch {
 		case s.err != nil:
 			r.why[shortErr(s.err)]++
 		case s.moved != "":
 			r.why["moved"]++
+		case !resumed:
+			r.why["silent"]++
 		case stall > bound:
 			r.why["stall"]++
 		}
@@ -382,18 +389,24 @@ func (l *ecmpLab) event(name, affected string, prepare, fault func(), want ...ne
 			if disrupted {
 				r.affDisr++
 			}
+			if lost {
+				r.affLost++
+			}
 		} else {
 			r.collateral++
 			oth = append(oth, stall)
 			if disrupted {
 				r.colDisr++
 			}
+			if lost {
+				r.colLost++
+			}
 		}
 	}
 	r.affStall[0], r.affStall[1], r.affStall[2] = percentiles(aff)
 	r.otherStall[0], r.otherStall[1], r.otherStall[2] = percentiles(oth)
-	l.say("%s %s: FIB %v after %v; pause %v; affected %d/%d disrupted, collateral %d/%d, stalls affected %s others %s, %v",
-		l.sc.name, name, c, r.fib.Round(time.Millisecond), pause.Round(time.Millisecond), r.affDisr, r.affected, r.colDisr, r.collateral,
+	l.say("%s %s: FIB %v after %v; pause %v; affected %d disrupted, %d lost of %d; collateral %d disrupted, %d lost of %d; stalls affected %s others %s; %v",
+		l.sc.name, name, c, r.fib.Round(time.Millisecond), pause.Round(time.Millisecond), r.affDisr, r.affLost, r.affected, r.colDisr, r.colLost, r.collateral,
 		triple(r.affStall), triple(r.otherStall), r.why)
 	rowsMu.Lock()
 	rows = append(rows, r)
