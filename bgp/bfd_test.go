@@ -58,9 +58,9 @@ func (r *bfdResponder) loop() {
 			state = bfd.StateDown
 		}
 		out := bfd.BFDHeader{
-			Version: 1, State: state, Final: h.Poll, DetectTimeMultiplier: 3,
+			Version: 1, State: state, Final: h.Poll, DetectTimeMultiplier: 4,
 			MyDiscriminator: r.myDisc, YourDiscriminator: h.MyDiscriminator,
-			DesiredMinTxInterval: 100_000, RequiredMinRxInterval: 100_000,
+			DesiredMinTxInterval: 250_000, RequiredMinRxInterval: 250_000,
 		}
 		b, err := out.MarshalBinary()
 		if err != nil {
@@ -79,11 +79,12 @@ func TestSpeakerBFD(t *testing.T) {
 	} else {
 		c.Close()
 	}
-	peer := newTestPeer(t, "127.0.0.9", "")
+	peer := newTestPeer(t, "127.0.0.9", peerConfig{hold: 9 * time.Second})
 	resp := newBFDResponder(t, "127.0.0.9")
 	n := peer.neighbor()
 	n.HoldTime = 9 * time.Second
-	n.BFD = &BFD{MinTx: 100 * time.Millisecond, MinRx: 100 * time.Millisecond, Multiplier: 3}
+	// 4 x 250 ms: 1 s detection, tolerant of a loaded test machine.
+	n.BFD = &BFD{MinTx: 250 * time.Millisecond, MinRx: 250 * time.Millisecond, Multiplier: 4}
 	reg := prometheus.NewPedanticRegistry()
 	s, err := New(opts(n), reg, nil)
 	if err != nil {
@@ -103,10 +104,10 @@ lvs_ha_bgp_bfd_up{neighbor="127.0.0.9"} 1
 	}
 
 	// The router's BFD goes silent: the session is reset after the BFD
-	// detection time (3 x 100 ms), long before the 9 s hold time.
+	// detection time (4 x 250 ms), long before the 9 s hold time.
 	resp.mute.Store(true)
 	d = waitFor(t, n.HoldTime-time.Second, "session reset by BFD", func() bool { return !established(s, n.Address)() })
-	t.Logf("BFD silent -> session down: %s (detection 300 ms, hold time %s)", d.Round(time.Millisecond), n.HoldTime)
+	t.Logf("BFD silent -> session down: %s (detection 1 s, hold time %s)", d.Round(time.Millisecond), n.HoldTime)
 	if got := peerStatus(s, n.Address); got.BFD == "up" {
 		t.Errorf("BFD state after expiry: %+v", got)
 	}

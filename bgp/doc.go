@@ -22,6 +22,16 @@
 // healthy real servers) for the announce delay, and withdrawn at once when it
 // is not.
 //
+// GoBGP notes (v4.8.0): [Speaker.Run] bridges GoBGP's slog logging at Warn
+// and above (it logs each FSM step at Info); GoBGP's StartBgp writes package
+// globals, so run one speaker per process (stop the old one before starting
+// a new one); a session that drops stays idle 5 s (GoBGP's fixed idle hold)
+// before it is tried again; GoBGP's BFD listens on UDP port 3784 on every
+// address once a neighbor has BFD (single-hop, TTL 255, RFC 5881) and resets
+// the BGP session when BFD's detection time expires. The listening TCP
+// socket (port 179, CAP_NET_BIND_SERVICE) exists only with a passive
+// neighbor; otherwise every session is opened by us.
+//
 // The package imports neither conf nor any other lvs-ha component; the daemon
 // translates keepalived.conf's bgp_speaker block into [Options].
 package bgp

@@ -40,7 +40,8 @@ type BFD struct {
 // DefaultHoldTime is the hold time of a neighbor that sets none.
 const DefaultHoldTime = 90 * time.Second
 
-// Validate reports the first problem of o, naming the field and neighbor.
+// Validate reports every problem of o (joined), each naming the field and
+// the neighbor: "neighbor 10.0.0.1: hold_time 2s: must be ...".
 func (o Options) Validate() error {
 	var errs []error
 	if !o.RouterID.IsValid() {
@@ -58,8 +59,8 @@ func (o Options) Validate() error {
 			continue
 		}
 		name := "neighbor " + n.Address.String()
-		if n.Address.Zone() != "" {
-			errs = append(errs, fmt.Errorf("%s: zoned addresses are not supported", name))
+		if n.Address.Zone() != "" || n.Address.Is4In6() {
+			errs = append(errs, fmt.Errorf("%s: zoned and IPv4-mapped addresses are not supported", name))
 		}
 		if seen[n.Address.Unmap()] {
 			errs = append(errs, fmt.Errorf("%s: duplicate neighbor", name))

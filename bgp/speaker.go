@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -65,6 +66,9 @@ type Speaker struct {
 	// calling GoBGP.
 	opMu sync.Mutex
 	srv  *server.BgpServer // set while Run runs, under opMu
+	// live is srv for readers (Status, scrapes) that must not wait for an
+	// operation holding opMu.
+	live atomic.Pointer[server.BgpServer]
 
 	mu       sync.Mutex
 	started  bool
@@ -80,6 +84,7 @@ type peerInfo struct {
 	state       gobgp.FSMState
 	since       time.Time // established since
 	transitions uint64
+	lastDown    string
 }
 
 type prefixInfo struct {
@@ -171,6 +176,7 @@ func (s *Speaker) Run(ctx context.Context) error {
 
 	s.opMu.Lock()
 	s.srv = nil
+	s.live.Store(nil)
 	s.mu.Lock()
 	s.running = false
 	for _, p := range s.prefixes {
@@ -225,6 +231,7 @@ func (s *Speaker) start(ctx context.Context, srv *server.BgpServer, opts Options
 		}
 	}
 	s.srv = srv
+	s.live.Store(srv)
 	s.mu.Lock()
 	s.running = true
 	var todo []netip.Prefix
@@ -307,6 +314,7 @@ func (s *Speaker) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, t time.Ti
 			pi.since = s.now()
 		} else {
 			pi.since = time.Time{}
+			pi.lastDown = disconnectReason(ev.Peer.State.DisconnectReason, ev.Peer.State.DisconnectMessage)
 		}
 	}
 	s.mu.Unlock()
@@ -315,9 +323,19 @@ func (s *Speaker) onPeerEvent(ev *apiutil.WatchEventMessage_PeerEvent, t time.Ti
 			s.log.Info("bgp session established", "neighbor", addr)
 		} else {
 			s.log.Warn("bgp session down", "neighbor", addr, "state", stateName(st),
-				"reason", ev.Peer.State.DisconnectReason.String(), "message", ev.Peer.State.DisconnectMessage)
+				"reason", disconnectReason(ev.Peer.State.DisconnectReason, ev.Peer.State.DisconnectMessage))
 		}
 	}
+}
+
+// disconnectReason is GoBGP's reason for a session drop in words:
+// "hold timer expired: hold-timer-expired".
+func disconnectReason(r api.PeerState_DisconnectReason, msg string) string {
+	s := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(r.String(), "DISCONNECT_REASON_")), "_", " ")
+	if msg != "" {
+		s += ": " + msg
+	}
+	return s
 }
 
 // Ready is closed once Run has started GoBGP and configured the neighbors.
@@ -481,9 +499,12 @@ func (s *Speaker) Update(opts Options) error {
 		s.mu.Unlock()
 		return fmt.Errorf("bgp: %w", ErrRestartRequired)
 	}
-	if lp := listenPortFor(opts); lp != s.listenPort && s.started {
-		s.mu.Unlock()
-		return fmt.Errorf("bgp: passive neighbors added or all removed (listening socket): %w", ErrRestartRequired)
+	if lp := listenPortFor(opts); lp != listenPortFor(old) {
+		if s.started {
+			s.mu.Unlock()
+			return fmt.Errorf("bgp: first passive neighbor added or last one removed (listening socket): %w", ErrRestartRequired)
+		}
+		s.listenPort = lp
 	}
 	s.mu.Unlock()
 
@@ -566,10 +587,7 @@ func sameNeighbor(a, b Neighbor) bool {
 // GoBGP for BFD states (bounded by a short timeout).
 func (s *Speaker) Status() Status {
 	bfd := map[netip.Addr]string{}
-	s.opMu.Lock()
-	srv := s.srv
-	s.opMu.Unlock()
-	if srv != nil {
+	if srv := s.live.Load(); srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
 			if p.GetState().GetBfdState() == nil || p.GetConf() == nil {
@@ -595,6 +613,7 @@ func (s *Speaker) Status() Status {
 				ps.State = stateName(pi.state)
 			}
 			ps.Transitions = pi.transitions
+			ps.LastDown = pi.lastDown
 			if !pi.since.IsZero() {
 				ps.Since = pi.since
 				ps.Uptime = now.Sub(pi.since)

@@ -30,6 +30,9 @@ type PeerStatus struct {
 	// Transitions counts the session's changes into and out of Established
 	// since the neighbor was configured.
 	Transitions uint64 `json:"transitions"`
+	// LastDown is why the session last left Established, as GoBGP reports
+	// it ("hold timer expired: ...", "peer down: ..."); empty before.
+	LastDown string `json:"last_down,omitempty"`
 }
 
 // PrefixStatus is one prefix that was announced at least once.

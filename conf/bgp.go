@@ -151,7 +151,7 @@ func init() {
 				b.DrainTime = d
 			}
 		}),
-		impl("route_only", "lvs-ha extension: no BGP session; each announced VIP is a host address on interface IFNAME (default lo) for the site's routing daemon to redistribute: [IFNAME]", "off", func(l *loader, n *syntax.Node, b *BGPSpeaker) {
+		impl("route_only", "lvs-ha extension: no BGP session; each announced VIP is a host address on interface IFNAME (default lo, warned: use a dummy interface) for the site's routing daemon to redistribute, every configured VIP staying on lo: [IFNAME]", "off", func(l *loader, n *syntax.Node, b *BGPSpeaker) {
 			if !l.nargs(n, 0, 1) {
 				return
 			}
@@ -176,6 +176,9 @@ func (l *loader) bgpSpeakerBlock(n *syntax.Node, c *Config) {
 	}
 	b := &BGPSpeaker{Pos: n.Keyword.Pos, AnnounceDelay: Duration(DefaultBGPAnnounceDelay), DrainTime: Duration(DefaultBGPDrainTime)}
 	walk(l, bgpTable, n, b)
+	if b.RouteOnly == "lo" {
+		l.warnf(n.Keyword.Pos, "bgp_speaker: route_only on lo: a withdrawn VIP leaves lo, so IPVS stops receiving the connections the router still sends while it converges (drain_time does not help); put the announced VIPs on a dummy interface (route_only dummy0) and let lvs-ha keep them on lo")
+	}
 	if b.RouteOnly == "" {
 		if !b.RouterID.IsValid() {
 			l.errf(n.Keyword.Pos, "bgp_speaker needs router_id (or route_only)")
@@ -282,6 +285,7 @@ var hashingSchedulers = []string{"mh", "sh", "dh"}
 // finishBGP checks bgp_announce against the rest of the configuration, once
 // the virtual servers are finished (their real servers' forwarding known).
 func (l *loader) finishBGP() {
+	sloppyWarned := false
 	for _, v := range l.cfg.VirtualServers {
 		a := v.BGPAnnounce
 		if a == nil {
@@ -304,6 +308,10 @@ func (l *loader) finishBGP() {
 		}
 		if !slices.Contains(hashingSchedulers, v.Scheduler) && l.cfg.Global.LVSSyncDaemon == nil {
 			l.warnf(a.Pos, "virtual_server %s: bgp_announce with lb_algo %s and no lvs_sync_daemon: when the router moves a flow to another director (a director fails, drains or joins), that director picks a real server of its own and the connection breaks; use mh (or sh, dh) or sync the connections", name, v.Scheduler)
+		}
+		if st := l.cfg.Global.LVSSloppyTCP; !sloppyWarned && v.Protocol == TCP && (st == nil || !*st) {
+			sloppyWarned = true
+			l.warnf(a.Pos, "virtual_server %s: bgp_announce without lvs_sloppy_tcp on (global_defs): a director that the router hands a connection already established elsewhere (a director fails, drains or joins) drops its packets, as IPVS creates connections only from a SYN; set lvs_sloppy_tcp on", name)
 		}
 		if n := len(v.RealServers); n > 0 && a.MinHealthy > n {
 			l.warnf(a.Pos, "virtual_server %s: bgp_announce min_healthy %d is more than its %d real servers: it is never announced", name, a.MinHealthy, n)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -17,6 +18,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/bgp"
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
+	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/vrrp/runner"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
@@ -71,6 +73,13 @@ func newBGPPlan(cfg *conf.Config, vss []*vsState) (bgpPlan, error) {
 	p := bgpPlan{on: true, routeOnly: b.RouteOnly, delay: b.AnnounceDelay.Std(), drain: b.DrainTime.Std()}
 	if b.RouteOnly == "" {
 		o := bgpOptions(b)
+		// Each neighbor alone first, so that its error is at its line.
+		for i, n := range b.Neighbors {
+			one := bgp.Options{RouterID: o.RouterID, LocalAS: o.LocalAS, Neighbors: o.Neighbors[i : i+1]}
+			if err := one.Validate(); err != nil {
+				return p, at(n.Pos, fmt.Errorf("bgp_speaker (%s): %w", n.Pos, err))
+			}
+		}
 		if err := o.Validate(); err != nil {
 			return p, at(b.Pos, fmt.Errorf("bgp_speaker (%s): %w", b.Pos, err))
 		}
@@ -170,19 +179,8 @@ func bgpEligibility(p *bgpPlan, h lvsHealth, draining bool) []bgp.GateInput {
 	return in
 }
 
-// BGPPrefix is one announced-or-not VIP as bgpd sees it: the gate's input
-// and what was last done.
-type BGPPrefix struct {
-	Prefix    netip.Prefix `json:"prefix"`
-	Eligible  bool         `json:"eligible"`
-	Announced bool         `json:"announced"`
-	// Reason is the eligibility's explanation (or the last decision's).
-	Reason string `json:"reason"`
-	// Since is when Announced last changed (zero: never announced).
-	Since time.Time `json:"since,omitzero"`
-	// Error is the last announce/withdraw failure, if any.
-	Error string `json:"error,omitempty"`
-}
+// BGPPrefix is a prefix's gate state (/status).
+type BGPPrefix = metrics.BGPPrefix
 
 // bgpdOptions configure a bgpd.
 type bgpdOptions struct {
@@ -569,11 +567,45 @@ func (d *Daemon) newSpeaker(o bgp.Options) (bgpSpeaker, error) {
 	if mk == nil {
 		mk = newBGPSpeaker
 	}
-	s, err := mk(o, d.reg, d.log.With("component", "bgp"))
+	reg := &trackedRegisterer{Registerer: d.reg}
+	s, err := mk(o, reg, d.log.With("component", "bgp"))
 	if err != nil {
+		reg.unregisterAll()
 		return nil, fmt.Errorf("bgp_speaker: %w", err)
 	}
+	d.speakerReg = reg
 	return s, nil
+}
+
+// trackedRegisterer remembers the collectors a speaker registers, so that
+// a reload that removes bgp_speaker unregisters them (and one that adds it
+// again can register a new speaker's).
+type trackedRegisterer struct {
+	prometheus.Registerer
+	cs []prometheus.Collector
+}
+
+func (t *trackedRegisterer) Register(c prometheus.Collector) error {
+	if err := t.Registerer.Register(c); err != nil {
+		return err
+	}
+	t.cs = append(t.cs, c)
+	return nil
+}
+
+func (t *trackedRegisterer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := t.Register(c); err != nil {
+			panic(err)
+		}
+	}
+}
+
+func (t *trackedRegisterer) unregisterAll() {
+	for _, c := range t.cs {
+		t.Registerer.Unregister(c)
+	}
+	t.cs = nil
 }
 
 // announcer is what bgpd announces through under p: the speaker, route-only
@@ -608,14 +640,16 @@ func (d *Daemon) startSpeakerLocked() {
 // bgp_speaker appears or goes, and bgpd gets the new VIPs (those of removed
 // virtual servers are withdrawn at once).
 func (d *Daemon) reloadBGPLocked(old, p *plan) error {
-	var stop context.CancelFunc
 	switch o := p.bgp.speaker; {
 	case o != nil && d.speaker != nil:
 		if old.bgp.speaker == nil || !reflect.DeepEqual(*old.bgp.speaker, *o) {
-			if err := d.speaker.Update(*o); err != nil {
+			if err := d.speaker.Update(*o); errors.Is(err, bgp.ErrRestartRequired) {
+				d.log.Warn("reload: bgp_speaker change takes effect at the next restart; the speaker keeps its settings", "error", err)
+			} else if err != nil {
 				return fmt.Errorf("bgp: %w", err)
+			} else {
+				d.log.Info("reload: bgp speaker updated", "neighbors", len(o.Neighbors))
 			}
-			d.log.Info("reload: bgp speaker updated", "neighbors", len(o.Neighbors))
 		}
 	case o != nil:
 		s, err := d.newSpeaker(*o)
@@ -626,16 +660,15 @@ func (d *Daemon) reloadBGPLocked(old, p *plan) error {
 		d.startSpeakerLocked()
 		d.log.Info("reload: bgp speaker started", "neighbors", len(o.Neighbors))
 	case d.speaker != nil:
-		stop = d.speakerStop
-		d.speaker, d.speakerStop = nil, nil
+		stop, reg := d.speakerStop, d.speakerReg
+		d.speaker, d.speakerStop, d.speakerReg = nil, nil, nil
+		defer d.log.Info("reload: bgp speaker stopped")
+		defer reg.unregisterAll()
+		defer stop()
 	}
+	// bgpd withdraws what a removed speaker announced when it adopts the
+	// plan; the sessions close when the speaker stops (deferred above).
 	d.bgp.commit(p.bgp, d.announcer(p))
-	if stop != nil {
-		// bgpd withdraws what the old speaker announced when it adopts the
-		// plan; the sessions close with the speaker.
-		stop()
-		d.log.Info("reload: bgp speaker stopped")
-	}
 	return nil
 }
 
@@ -668,4 +701,21 @@ func sortedPrefixes(m map[netip.Prefix]bool) []netip.Prefix {
 	}
 	slices.SortFunc(out, comparePrefix)
 	return out
+}
+
+// bgpState is /status's BGP section.
+func (d *Daemon) bgpState() metrics.BGPState {
+	p := d.plan.Load().bgp
+	st := metrics.BGPState{Mode: "speaker", Prefixes: d.bgp.Prefixes()}
+	if p.routeOnly != "" {
+		st.Mode, st.Interface = "route_only", p.routeOnly
+	}
+	d.mu.Lock()
+	s := d.speaker
+	d.mu.Unlock()
+	if s != nil {
+		ss := s.Status()
+		st.Speaker = &ss
+	}
+	return st
 }

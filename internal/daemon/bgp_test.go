@@ -113,12 +113,12 @@ func TestBGPOptionsTranslation(t *testing.T) {
 }
 
 // TestBGPCheckLocatesSpeakerErrors: what bgp.Options.Validate refuses is a
-// check-config error at bgp_speaker (run and reload build the same plan).
+// check-config error at the neighbor (run and reload build the same plan).
 func TestBGPCheckLocatesSpeakerErrors(t *testing.T) {
 	src := strings.Replace(bgpConf, "remote_as 65000\n        hold_time", "remote_as 65101\n        hold_time", 1) // iBGP with ebgp_multihop
 	cfg := loadConf(t, src)
 	ds := Check(cfg)
-	if len(ds) != 1 || ds[0].Severity != syntax.Error || ds[0].Pos.Line != 1 || !strings.Contains(ds[0].Msg, "ebgp_multihop") {
+	if len(ds) != 1 || ds[0].Severity != syntax.Error || ds[0].Pos.Line != 4 || !strings.Contains(ds[0].Msg, "ebgp_multihop") {
 		t.Fatalf("diagnostics: %v", ds)
 	}
 }
@@ -331,7 +331,11 @@ func bgpTestDaemon(t *testing.T, src string) (*testDaemon, *[]*fakeSpeaker) {
 	t.Helper()
 	var speakers []*fakeSpeaker
 	td := newTestDaemon(t, src, true, false)
-	td.d.opts.newSpeaker = func(o bgp.Options, _ prometheus.Registerer, _ *slog.Logger) (bgpSpeaker, error) {
+	td.d.opts.newSpeaker = func(o bgp.Options, reg prometheus.Registerer, _ *slog.Logger) (bgpSpeaker, error) {
+		// As bgp.New: its collector on the daemon's registry.
+		if err := reg.Register(prometheus.NewGauge(prometheus.GaugeOpts{Name: "test_bgp_speaker"})); err != nil {
+			return nil, err
+		}
 		s := newFakeSpeaker(o)
 		speakers = append(speakers, s)
 		return s, nil
@@ -366,6 +370,11 @@ func TestBGPDaemonRunsSpeaker(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
 		expectOps(t, "announced", s.take(), "announce 10.251.9.1/32", "announce 10.251.9.2/32", "announce 10.251.9.3/32")
+		if src := td.d.Metrics().Sources().BGP; src == nil {
+			t.Error("no BGP source for /status")
+		} else if st := src.BGPState(); st.Mode != "speaker" || st.Speaker == nil || st.Speaker.LocalAS != 65101 || len(st.Prefixes) != 3 || !st.Prefixes[2].Announced {
+			t.Errorf("/status BGP = %+v", st)
+		}
 
 		td.checker(t, "TCP 10.251.9.1:443/10.251.2.1:443/TCP_CHECK#0").ok.Store(false)
 		time.Sleep(5 * time.Minute)
@@ -453,6 +462,21 @@ func TestBGPReloadUpdatesSpeaker(t *testing.T) {
 		}
 		expectOps(t, "group removed", s.take(), "withdraw 10.251.9.2/32", "withdraw 10.251.9.3/32")
 		expectOps(t, "lo", td.net.take(), "remove addr 10.251.9.2/32 dev lo scope global", "remove addr 10.251.9.3/32 dev lo scope global")
+
+		// bgp_speaker becomes route-only: the speaker stops, its
+		// collectors go; back to a speaker: a new one starts.
+		reload(strings.Replace(src, "router_id 10.251.0.11", "route_only dummy0", 1))
+		select {
+		case <-s.stopped:
+		default:
+			t.Error("speaker still running after route_only")
+		}
+		expectOps(t, "speaker removed", s.take(), "withdraw all: reload: announcer replaced")
+		reload(src)
+		if len(*sp) != 2 {
+			t.Fatalf("%d speakers after bgp_speaker came back", len(*sp))
+		}
+		<-(*sp)[1].running
 		td.stop()
 	})
 }

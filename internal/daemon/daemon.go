@@ -155,7 +155,8 @@ type Daemon struct {
 	// Run when a reload removes it.
 	speaker     bgpSpeaker
 	speakerStop context.CancelFunc
-	g           *errgroup.Group // set while Run runs
+	speakerReg  *trackedRegisterer // its collectors
+	g           *errgroup.Group    // set while Run runs
 	gctx        context.Context
 }
 
@@ -328,6 +329,9 @@ func (d *Daemon) setSourcesLocked() {
 	}
 	if d.opts.openIPVS == nil { // the kernel's sync daemons whatever the config; none with a test's fake IPVS
 		src.Sync = ipvs.KernelSync{}
+	}
+	if p.bgp.on {
+		src.BGP = metrics.BGPFunc(d.bgpState)
 	}
 	d.metrics.SetSources(src)
 }

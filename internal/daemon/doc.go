@@ -33,6 +33,18 @@
 // started by Run, whose bounded queue and goroutine keep a slow or dead mail
 // server from ever delaying them.
 //
+// bgp_speaker and bgp_announce (bgp.go) belong to bgpd: lvs reports after
+// every apply whether one has succeeded and each virtual server's healthy
+// real servers (lvsOptions.OnHealth); bgpd turns that into each VIP's
+// eligibility, runs bgp.Gate (announce_delay) and announces or withdraws
+// through the speaker (run under the errgroup, updated by a reload) or, in
+// route-only mode, an address on the named interface. Every configured VIP
+// is on lo from Run's start until it is removed or lvs-ha stops, announced
+// or not, so that IPVS keeps receiving connections in flight after a
+// withdrawal. When ctx ends, Run first has bgpd withdraw every prefix and
+// keeps every component running for drain_time (if something was
+// announced), then stops them.
+//
 // The service manager is told READY=1 once the VRRP runner is Ready (sockets
 // open, instances started) and lvs has attempted its first IPVS apply.
 // Attempted, not succeeded: without IPVS in the kernel lvs logs "IPVS

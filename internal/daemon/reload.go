@@ -232,6 +232,11 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 	d.syncd.commit(p.sync)
 	d.strict.commit(strictPlanOf(p.cfg.Global, p.instances))
 	d.metrics.SetUnsupportedKeywords(len(cfg.Unsupported))
+	// Before lvs: the prefixes of removed virtual servers are withdrawn as
+	// "not configured"; new ones wait for lvs's next health report.
+	if err := d.reloadBGPLocked(old, p); err != nil {
+		d.log.Error("reload: bgp", "error", err)
+	}
 	ch, err := d.lvs.commit(d.gctx, p)
 	switch {
 	case !p.ipvs:
@@ -242,10 +247,6 @@ func (d *Daemon) reloadLocked(ctx context.Context, cfg *conf.Config, p *plan) er
 		d.log.Warn("reload: ipvs apply failed; retrying", "error", err, "changes", ch.String())
 	default:
 		d.log.Info("reload: ipvs", "changes", ch.String(), "total", ch.Total())
-	}
-	// After lvs, whose health report then names the new virtual servers.
-	if err := d.reloadBGPLocked(old, p); err != nil {
-		d.log.Error("reload: bgp", "error", err)
 	}
 	// Metrics and /status follow the new configuration.
 	d.setSourcesLocked()

@@ -134,6 +134,8 @@ type Sources struct {
 	// Sync reads the kernel's sync daemons and connection origins whatever
 	// the configuration says (ipvs.KernelSync in the daemon).
 	Sync SyncSource
+	// BGP is bgp_speaker's state (nil without one), for /status.
+	BGP BGPSource
 }
 
 // Options configure Metrics.

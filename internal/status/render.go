@@ -92,7 +92,10 @@ func RenderTable(w io.Writer, doc Document) error {
 			p("SYNC: %s\n", cs.Error)
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil || doc.BGP == nil {
+		return err
+	}
+	return renderBGP(w, doc.Time, *doc.BGP)
 }
 
 func zeroDash(n int) string {

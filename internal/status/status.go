@@ -22,6 +22,8 @@ type Document struct {
 	IPVSError string `json:"ipvs_error,omitempty"`
 	// ConnSync is the kernel's connection sync state; absent without ip_vs.
 	ConnSync *ConnSync `json:"connection_sync,omitempty"`
+	// BGP is bgp_speaker's state; absent without one.
+	BGP *metrics.BGPState `json:"bgp,omitempty"`
 }
 
 // Instance is one VRRP instance.
@@ -125,6 +127,10 @@ func Build(src metrics.Sources, version string, now time.Time) Document {
 	}
 	doc.VirtualServers = virtualServers(src.Desired, live, checks)
 	doc.ConnSync = connSync(src.Sync)
+	if src.BGP != nil {
+		st := src.BGP.BGPState()
+		doc.BGP = &st
+	}
 	return doc
 }
 
