@@ -113,6 +113,12 @@ func newECMPLab(t *testing.T, sc scheme) *ecmpLab {
 	vmlab.Sysctl(t, rn, "net.ipv4.conf.all.rp_filter", "0")
 	routeRTO(t, l.client, vip32, netip.MustParseAddr("10.251.1.1"))
 	vmlab.Sysctl(t, l.client, "net.ipv4.tcp_thin_linear_timeouts", "1")
+	// The router runs on the client's kernel: a forwarded packet keeps the
+	// client socket's hash (skb->l4_hash), which fib_multipath_hash uses as
+	// is, and TCP picks a new one at each retransmission timeout, so a
+	// stalled flow would hop to another director by itself. A router on
+	// another machine hashes the headers: keep each flow's hash fixed.
+	vmlab.Sysctl(t, l.client, "net.core.txrehash", "0")
 	for i, a := range rsAddrs {
 		rs := l.lan.AddNode(fmt.Sprintf("rs%d", i+1), a)
 		vmlab.RealServer(t, rs, vip.String())
