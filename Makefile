@@ -16,10 +16,10 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X $(PKG)/internal/buildinfo.Version=$(VERSION)
 FUZZTIME ?= 60s
 # Packages whose tests need root and network namespaces (the netns tier).
-NETNS_PKGS := ./internal/netlab/... ./internal/realserver/... ./internal/doctor/... ./integration/...
-UNIT_PKGS   = $(shell $(GO) list ./... | grep -v -e /integration -e /internal/netlab -e /internal/realserver -e /internal/doctor)
+NETNS_PKGS := ./internal/netlab/... ./internal/bgplab/... ./internal/realserver/... ./internal/doctor/... ./integration/...
+UNIT_PKGS   = $(shell $(GO) list ./... | grep -v -e /integration -e /internal/netlab -e /internal/bgplab -e /internal/realserver -e /internal/doctor)
 
-.PHONY: all deps build test test-unit test-netns test-vm bench fuzz demo demo-interrupt lint clean help
+.PHONY: all deps build test test-unit test-netns test-vm bench fuzz demo demo-interrupt demo-ecmp lint clean help
 
 all: build
 
@@ -37,6 +37,7 @@ help:
 	@echo "make demo        the lab drill (in the VM tier when the host kernel has no ip_vs);"
 	@echo "                 part of make test; Ctrl-C stops it cleanly"
 	@echo "make demo-interrupt  checks that: SIGINT mid-demo, nothing left (in make test)"
+	@echo "make demo-ecmp   the active-active lab: BIRD router + ECMP, three lvs-ha directors over BGP"
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/lvs-ha ./cmd/lvs-ha
@@ -90,6 +91,13 @@ demo: deps build
 
 demo-interrupt:
 	@bash integration/demo-interrupt
+
+# The active-active lab (issue 14): a BIRD router with ECMP and three lvs-ha
+# directors announcing the VIP over BGP (integration/vmecmp's TestDemoECMP),
+# on the host when its kernel has IP_VS, else in the VM tier (build/vm-demo-ecmp).
+# `DEMO_TARGET=demo-ecmp bash integration/demo-interrupt` checks Ctrl-C.
+demo-ecmp: deps build
+	@DEMO=ecmp LVSHA_BIN=$(CURDIR)/$(BIN)/lvs-ha GO=$(GO) bash integration/demo
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files -o --exclude-standard '*.go' 2>/dev/null)); \
