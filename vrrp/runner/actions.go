@@ -374,10 +374,10 @@ func (r *Runner) logTransition(l transitionLog) {
 	rec := slog.NewRecord(r.now, slog.LevelInfo, "VRRP state change", 0)
 	rec.AddAttrs(slog.String("instance", l.in.name), slog.String("from", l.n.From.String()),
 		slog.String("to", l.n.To.String()), slog.String("reason", l.n.Reason))
-	if l.advOK {
+	if l.n.To == vrrp.StateMaster && l.advOK {
 		rec.AddAttrs(slog.Duration("advert_after", l.advert))
 	}
-	if l.garpOK {
+	if l.n.To == vrrp.StateMaster && l.garpOK {
 		rec.AddAttrs(slog.Duration("garp_after", l.garp))
 	}
 	_ = h.Handle(ctx, rec)
