@@ -137,25 +137,33 @@ func (an *Announcer) send(a Announcement, kind Kind) error {
 	if err := (VIP{Interface: a.Interface, Addr: a.Addr}).validate(); err != nil {
 		return err
 	}
-	link, err := netlink.LinkByName(a.Interface)
-	if err != nil {
-		return fmt.Errorf("look up interface: %w", err)
-	}
-	attrs := link.Attrs()
-	mac := attrs.HardwareAddr
-	var frame []byte
+	var (
+		frame []byte
+		index int
+	)
 	if kind == KindARP {
-		if attrs.RawFlags&unix.IFF_NOARP != 0 {
+		info, err := lookupIf(a.Interface)
+		if err != nil {
+			return fmt.Errorf("look up interface: %w", err)
+		}
+		if info.flags&unix.IFF_NOARP != 0 {
 			return ErrNoARP
 		}
-		frame, err = ARPFrame(mac, a.Addr)
+		index = info.index
+		if frame, err = ARPFrame(info.mac, a.Addr); err != nil {
+			return err
+		}
 	} else {
-		frame, err = NAFrame(mac, a.Addr, an.router(link))
+		link, err := netlink.LinkByName(a.Interface)
+		if err != nil {
+			return fmt.Errorf("look up interface: %w", err)
+		}
+		index = link.Attrs().Index
+		if frame, err = NAFrame(link.Attrs().HardwareAddr, a.Addr, an.router(link)); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
-	}
-	conn, dst, err := an.conn(attrs.Name, attrs.Index, kind)
+	conn, dst, err := an.conn(a.Interface, index, kind)
 	if err != nil {
 		return err
 	}
