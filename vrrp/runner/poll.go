@@ -103,6 +103,13 @@ func (r *Runner) pollLoop() {
 	defer w.close()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if r.rtPrio > 0 {
+		// Threads created since setProcess (SCHED_RESET_ON_FORK) are not
+		// realtime: make sure this one, the advert path, is.
+		if err := r.opts.Process.SetRealtime(r.rtPrio); err != nil {
+			r.log.Warn("VRRP: cannot set realtime priority", "priority", r.rtPrio, "err", err)
+		}
+	}
 	// The default timer slack (50 us) would be added to every deadline.
 	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0); err == nil {
 		defer unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0) // back to the default
