@@ -26,6 +26,7 @@ type takeoverRun struct {
 	// lvs-ha only (advert_after / garp_after of its transition log line):
 	// decision -> first advert and -> first GARP sent; -1 for keepalived.
 	decAdvert, decGARP time.Duration
+	timerLate          time.Duration // lvs-ha only: its timer's deadline -> decision (timer_late); -1 else
 }
 
 func (r takeoverRun) over() time.Duration { return r.takeover - r.bound }
@@ -115,9 +116,23 @@ func TestBenchFailover(t *testing.T) {
 			lp, lm, kp, km = fig(func(r takeoverRun) time.Duration { return r.toGARP })
 			benchLine("vrrp_takeover_"+key+"_advert_to_garp_p50", lp, kp, "ms")
 			benchLine("vrrp_takeover_"+key+"_advert_to_garp_max", lm, km, "ms")
-			da, dg := collect(l, func(r takeoverRun) time.Duration { return r.decAdvert }), collect(l, func(r takeoverRun) time.Duration { return r.decGARP })
-			benchLine("vrrp_takeover_"+key+"_decision_to_advert_max", ms(pct(da, 100)), math.NaN(), "ms")
-			benchLine("vrrp_takeover_"+key+"_decision_to_garp_max", ms(pct(dg, 100)), math.NaN(), "ms")
+			// lvs-ha's own figures (from its log; keepalived logs none).
+			for _, x := range []struct {
+				name string
+				f    func(takeoverRun) time.Duration
+			}{
+				{"timer_late", func(r takeoverRun) time.Duration { return r.timerLate }},
+				{"decision_to_advert", func(r takeoverRun) time.Duration { return r.decAdvert }},
+				{"decision_to_garp", func(r takeoverRun) time.Duration { return r.decGARP }},
+			} {
+				v := slices.DeleteFunc(collect(l, x.f), func(d time.Duration) bool { return d < 0 })
+				p50, mx := math.NaN(), math.NaN()
+				if len(v) > 0 {
+					p50, mx = ms(pct(v, 50)), ms(pct(v, 100))
+				}
+				benchLine("vrrp_takeover_"+key+"_"+x.name+"_p50", p50, math.NaN(), "ms")
+				benchLine("vrrp_takeover_"+key+"_"+x.name+"_max", mx, math.NaN(), "ms")
+			}
 		}
 	}
 }
@@ -126,7 +141,7 @@ func decisions(r takeoverRun) string {
 	if r.decAdvert < 0 {
 		return ""
 	}
-	return fmt.Sprintf("  decision->advert %.3f ms ->GARP %.3f ms", ms(r.decAdvert), ms(r.decGARP))
+	return fmt.Sprintf("  timer late %.3f ms, decision->advert %.3f ms ->GARP %.3f ms", ms(r.timerLate), ms(r.decAdvert), ms(r.decGARP))
 }
 
 // benchLine prints one machine-readable figure (ref NaN: no reference
@@ -180,6 +195,7 @@ func pct(ds []time.Duration, p float64) time.Duration {
 var (
 	advertAfterRE = regexp.MustCompile(`\badvert_after=(\S+)`)
 	garpAfterRE   = regexp.MustCompile(`\bgarp_after=(\S+)`)
+	timerLateRE   = regexp.MustCompile(`\btimer_late=(\S+)`)
 )
 
 func logDuration(re *regexp.Regexp, line string) time.Duration {
@@ -236,7 +252,7 @@ func benchTakeover(t *testing.T, im impl, ia, ib vrrpInst, planned bool) takeove
 	if planned && last.Priority != 0 {
 		t.Fatalf("lvs1's last advert has priority %d, want 0 (SIGTERM)", last.Priority)
 	}
-	r := takeoverRun{takeover: first.At.Sub(last.At), toGARP: garp.At.Sub(first.At), decAdvert: -1, decGARP: -1}
+	r := takeoverRun{takeover: first.At.Sub(last.At), toGARP: garp.At.Sub(first.At), decAdvert: -1, decGARP: -1, timerLate: -1}
 	if planned {
 		r.bound = ib.skew()
 	} else {
@@ -244,6 +260,7 @@ func benchTakeover(t *testing.T, im impl, ia, ib vrrpInst, planned bool) takeove
 	}
 	if im == implLVSHA {
 		r.decAdvert, r.decGARP = logDuration(advertAfterRE, line.Text), logDuration(garpAfterRE, line.Text)
+		r.timerLate = logDuration(timerLateRE, line.Text)
 	}
 	return r
 }

@@ -374,6 +374,9 @@ func (r *Runner) logTransition(l transitionLog) {
 	rec := slog.NewRecord(r.now, slog.LevelInfo, "VRRP state change", 0)
 	rec.AddAttrs(slog.String("instance", l.in.name), slog.String("from", l.n.From.String()),
 		slog.String("to", l.n.To.String()), slog.String("reason", l.n.Reason))
+	if l.n.To == vrrp.StateMaster && l.late >= 0 {
+		rec.AddAttrs(slog.Duration("timer_late", l.late))
+	}
 	if l.n.To == vrrp.StateMaster && l.advOK {
 		rec.AddAttrs(slog.Duration("advert_after", l.advert))
 	}

@@ -193,7 +193,8 @@ type Runner struct {
 	ready   chan struct{}
 	stopped chan struct{} // closed when the loop has returned
 
-	polling    bool // the loop reads the sockets itself (pollLoop)
+	polling    bool          // the loop reads the sockets itself (pollLoop)
+	tickLate   time.Duration // while runDue steps a timer: how late it runs (else -1)
 	recvErrors atomic.Uint64
 	published  atomic.Pointer[Stats]
 	transited  bool // an instance changed state since the last publish
@@ -308,6 +309,7 @@ func New(opts Options) (*Runner, error) {
 		updates:    make(chan func()),
 		ready:      make(chan struct{}),
 		stopped:    make(chan struct{}),
+		tickLate:   -1,
 	}
 	now := time.Now()
 	for _, ts := range cfg.scripts {
@@ -1029,8 +1031,10 @@ func (r *Runner) runDue() {
 		return
 	}
 	for _, in := range r.insts {
-		if due(in.m.NextDeadline(), r.now) {
+		if dl := in.m.NextDeadline(); due(dl, r.now) {
+			r.tickLate = r.now.Sub(dl)
 			r.step(in, vrrp.Tick{})
+			r.tickLate = -1
 		}
 	}
 	for _, in := range r.insts {
@@ -1105,7 +1109,7 @@ func (r *Runner) carryOut(acts []vrrp.GroupAction, reason string) {
 			if reason != "" {
 				n.Reason = reason
 			}
-			logs = append(logs, transitionLog{in: r.byMachine[a.Member], n: n})
+			logs = append(logs, transitionLog{in: r.byMachine[a.Member], n: n, late: r.tickLate})
 		}
 	}
 	for _, a := range acts {
@@ -1135,6 +1139,7 @@ type transitionLog struct {
 	n             vrrp.Notify
 	advert, garp  time.Duration // decision -> first advert / GARP sent (0: none)
 	advOK, garpOK bool
+	late          time.Duration // a timer's: its deadline -> the decision (-1: not a timer)
 }
 
 func (l *transitionLog) sent(advert bool, d time.Duration) {

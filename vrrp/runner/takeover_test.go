@@ -49,7 +49,7 @@ func TestRunnerTakeoverWireBeforeLog(t *testing.T) {
 		if adverts < 1 || garps < 1 {
 			t.Errorf("when the MASTER line was written: %d adverts and %d GARPs sent, want both sent first", adverts, garps)
 		}
-		for _, want := range []string{"time=" + t0.Add(mdi).Format("2006-01-02T15:04:05.000Z07:00"), "advert_after=0s", "garp_after=0s"} {
+		for _, want := range []string{"time=" + t0.Add(mdi).Format("2006-01-02T15:04:05.000Z07:00"), "timer_late=0s", "advert_after=0s", "garp_after=0s"} {
 			if !strings.Contains(line, want) {
 				t.Errorf("MASTER line %q lacks %q", line, want)
 			}
