@@ -998,6 +998,7 @@ func (r *Runner) startup() {
 		}
 		r.missingLink(in)
 	}
+	r.prepareGARP()
 	for _, in := range r.insts {
 		// A daemon that died without cleaning up (SIGKILL, crash) leaves its
 		// VIPs behind; a restarted non-owner must not answer for them while
@@ -1007,6 +1008,26 @@ func (r *Runner) startup() {
 			r.removeVIPs(in)
 		}
 		r.step(in, vrrp.Startup{HoldUntil: r.holdUntil})
+	}
+}
+
+// prepareGARP opens the gratuitous ARP sockets of the IPv4 VIPs'
+// interfaces now, off the takeover path.
+func (r *Runner) prepareGARP() {
+	p, ok := r.opts.Announcer.(garpPreparer)
+	if !ok {
+		return
+	}
+	done := map[string]bool{}
+	for _, in := range r.insts {
+		for _, v := range in.cfg.garpVIPs() {
+			if v.Addr.Is4() && !done[v.Interface] {
+				done[v.Interface] = true
+				if err := p.Prepare(v.Interface); err != nil {
+					r.log.Debug("gratuitous ARP socket not opened ahead", "interface", v.Interface, "err", err)
+				}
+			}
+		}
 	}
 }
 
