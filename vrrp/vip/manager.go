@@ -20,7 +20,8 @@ type Manager struct {
 }
 
 // New returns a Manager that works in the network namespace of the thread calling
-// each method (a netlink socket is opened per call).
+// each method. It keeps a netlink socket open per namespace it was used in (which
+// keeps that namespace alive) for the life of the process.
 func New() *Manager { return &Manager{h: &netlink.Handle{}, thread: true} }
 
 // Add puts a on its device. An address already there is left as it is and is not an
