@@ -7,7 +7,7 @@
 // one (plan.go).
 //
 // With real sockets that goroutine is locked to one OS thread that waits in
-// ppoll(2) on the VRRP sockets with the next timer deadline as timeout, and
+// ppoll(2) on the VRRP sockets and a timerfd armed for the next deadline, and
 // reads, decides and sends on that thread (poll.go): the advert path takes
 // one thread wake-up, not the hand-offs of the Go netpoller, timers and
 // channels. The unit tests' fakes keep the channel loop and its fake clock.
