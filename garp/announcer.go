@@ -137,30 +137,55 @@ func (an *Announcer) send(a Announcement, kind Kind) error {
 	if err := (VIP{Interface: a.Interface, Addr: a.Addr}).validate(); err != nil {
 		return err
 	}
-	link, err := netlink.LinkByName(a.Interface)
-	if err != nil {
-		return fmt.Errorf("look up interface: %w", err)
-	}
-	attrs := link.Attrs()
-	mac := attrs.HardwareAddr
-	var frame []byte
+	var (
+		frame []byte
+		index int
+	)
 	if kind == KindARP {
-		if attrs.RawFlags&unix.IFF_NOARP != 0 {
+		info, err := lookupIf(a.Interface)
+		if err != nil {
+			return fmt.Errorf("look up interface: %w", err)
+		}
+		if info.flags&unix.IFF_NOARP != 0 {
 			return ErrNoARP
 		}
-		frame, err = ARPFrame(mac, a.Addr)
+		index = info.index
+		if frame, err = ARPFrame(info.mac, a.Addr); err != nil {
+			return err
+		}
 	} else {
-		frame, err = NAFrame(mac, a.Addr, an.router(link))
+		link, err := netlink.LinkByName(a.Interface)
+		if err != nil {
+			return fmt.Errorf("look up interface: %w", err)
+		}
+		index = link.Attrs().Index
+		if frame, err = NAFrame(link.Attrs().HardwareAddr, a.Addr, an.router(link)); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
-	}
-	conn, dst, err := an.conn(attrs.Name, attrs.Index, kind)
+	conn, dst, err := an.conn(a.Interface, index, kind)
 	if err != nil {
 		return err
 	}
 	if _, err := conn.WriteTo(frame, &packet.Addr{HardwareAddr: dst}); err != nil {
 		return err
+	}
+	return nil
+}
+
+// Prepare opens the gratuitous ARP socket of iface now, so that the first
+// Send on it (a VRRP takeover's first GARP) does not pay for opening it
+// (some 100-300 us). Best effort: Send opens it anyway if this failed.
+func (an *Announcer) Prepare(iface string) error {
+	info, err := lookupIf(iface)
+	if err != nil {
+		return fmt.Errorf("garp: prepare %s: %w", iface, err)
+	}
+	if info.flags&unix.IFF_NOARP != 0 {
+		return nil
+	}
+	if _, _, err := an.conn(iface, info.index, KindARP); err != nil {
+		return fmt.Errorf("garp: prepare %s: %w", iface, err)
 	}
 	return nil
 }

@@ -267,6 +267,21 @@ func (e *vethEnv) waitNeighMAC(t *testing.T, ip netip.Addr, mac net.HardwareAddr
 func TestAnnouncerNetns(t *testing.T) {
 	e := newVethEnv(t)
 
+	t.Run("Prepare opens the ARP socket before the first Send", func(t *testing.T) {
+		if err := e.nsA.Do(func() error { return e.announcer.Prepare(e.ifA) }); err != nil {
+			t.Fatal(err)
+		}
+		e.announcer.mu.Lock()
+		ic := e.announcer.ifaces[e.ifA]
+		e.announcer.mu.Unlock()
+		if ic == nil || ic.arp == nil {
+			t.Fatalf("no ARP socket for %s after Prepare", e.ifA)
+		}
+		if err := e.nsA.Do(func() error { return e.announcer.Prepare("nosuch0") }); err == nil {
+			t.Error("Prepare on a missing interface: no error")
+		}
+	})
+
 	t.Run("gratuitous ARP on the wire", func(t *testing.T) {
 		if err := e.send(t, vip4); err != nil {
 			t.Fatal(err)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Failover benchmark: the SIGKILL drill repeated for an lvs-ha pair and a keepalived
-# pair in a network-namespace lab (see TestBenchFailover in ../bench_failover_test.go).
-# Prints per-run times, medians of kill->GARP and decision->GARP, and the ratio
-# lvs-ha/keepalived for VRRP v2 (advert_int 1) and v3 (advert_int 0.1).
+# Failover benchmark: the same as takeover.sh (TestBenchFailover in
+# ../bench_failover_test.go): SIGKILL and SIGTERM takeovers of an lvs-ha pair and a
+# keepalived pair, interleaved, at advert_int 1, 0.2 and 0.05, on the wire; one
+# BENCH line per figure.
 #
 #   usage: integration/bench/failover.sh [LVS_HA_BINARY]     (as root)
 #   env:   LVSHA_BENCH_RUNS   repetitions per pair and setting (default 5)

@@ -358,10 +358,32 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// logTransition logs a state change; step calls it before any action of the
-// step is carried out.
-func (r *Runner) logTransition(in *instance, n vrrp.Notify) {
-	r.log.Info("VRRP state change", "instance", in.name, "from", n.From.String(), "to", n.To.String(), "reason", n.Reason)
+// logTransition logs a state change with the time of the decision (the
+// step's r.now, though it is written after the step's actions) and, on
+// becoming master, how long after the decision the first advert and the
+// first GARP were sent (kept in the instance's statistics too).
+func (r *Runner) logTransition(l transitionLog) {
+	ctx := context.Background()
+	h := r.log.Handler()
+	if l.n.To == vrrp.StateMaster {
+		l.in.stats.TakeoverAdvert, l.in.stats.TakeoverGARP = l.advert, l.garp
+	}
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	rec := slog.NewRecord(r.now, slog.LevelInfo, "VRRP state change", 0)
+	rec.AddAttrs(slog.String("instance", l.in.name), slog.String("from", l.n.From.String()),
+		slog.String("to", l.n.To.String()), slog.String("reason", l.n.Reason))
+	if l.n.To == vrrp.StateMaster && l.late >= 0 {
+		rec.AddAttrs(slog.Duration("timer_late", l.late))
+	}
+	if l.n.To == vrrp.StateMaster && l.advOK {
+		rec.AddAttrs(slog.Duration("advert_after", l.advert))
+	}
+	if l.n.To == vrrp.StateMaster && l.garpOK {
+		rec.AddAttrs(slog.Duration("garp_after", l.garp))
+	}
+	_ = h.Handle(ctx, rec)
 }
 
 // transition keeps the statistics of a state change, stops GARPs when

@@ -5,4 +5,11 @@
 // (io.go) so that tests run it against fakes. Runner.Update applies a
 // reloaded configuration as a plan computed purely from the old and the new
 // one (plan.go).
+//
+// With real sockets that goroutine is locked to one OS thread that waits in
+// ppoll(2) on the VRRP sockets and a timerfd armed for the next deadline, and
+// reads, decides and sends on that thread (poll.go): the advert path takes
+// one thread wake-up, not the hand-offs of the Go netpoller, timers and
+// channels. The unit tests' fakes keep the channel loop and its fake clock.
+// A new master's advert and first GARP leave before anything is logged.
 package runner

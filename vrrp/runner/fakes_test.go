@@ -86,8 +86,9 @@ type nodeOpts struct {
 	settings *fakeSettings
 	// addrs, if set, are the node's addresses for an AddrWatcher.
 	addrs []track.AddrEvent
-	// log, if set, gets a copy of the node's log.
-	log *lockedBuffer
+	// log, if set, gets a copy of the node's log; so does logw.
+	log  *lockedBuffer
+	logw io.Writer
 	// onTransition is Options.OnTransition.
 	onTransition func()
 	// files, if set, is the node's FileSystem for tracked files.
@@ -140,6 +141,9 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 	var logw io.Writer = l.t.Output()
 	if no.log != nil {
 		logw = io.MultiWriter(logw, no.log)
+	}
+	if no.logw != nil {
+		logw = io.MultiWriter(logw, no.logw)
 	}
 	opts := Options{
 		Instances:       insts,

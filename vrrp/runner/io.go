@@ -90,6 +90,14 @@ func (noRoutes) RemoveRule(iproute.Rule) error   { return errNoRoutes }
 
 var _ garp.Sender = (*garp.Announcer)(nil)
 
+// garpPreparer is a garp.Sender that can open its sockets ahead of the
+// first send (*garp.Announcer).
+type garpPreparer interface {
+	Prepare(iface string) error
+}
+
+var _ garpPreparer = (*garp.Announcer)(nil)
+
 // ScriptRunner runs one external script to completion (script.Run). It is
 // called on its own goroutine and must return soon after ctx is done.
 type ScriptRunner interface {

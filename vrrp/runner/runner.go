@@ -193,6 +193,8 @@ type Runner struct {
 	ready   chan struct{}
 	stopped chan struct{} // closed when the loop has returned
 
+	polling    bool          // the loop reads the sockets itself (pollLoop)
+	tickLate   time.Duration // while runDue steps a timer: how late it runs (else -1)
 	recvErrors atomic.Uint64
 	published  atomic.Pointer[Stats]
 	transited  bool // an instance changed state since the last publish
@@ -247,6 +249,7 @@ type connState struct {
 	src     netip.Addr
 	dsts    []netip.Addr
 	byVRID  map[uint8]*instance
+	polled  bool // read by the loop itself (poll mode), owned by the loop
 }
 
 // New validates the configuration and prepares the instances. No I/O
@@ -306,6 +309,7 @@ func New(opts Options) (*Runner, error) {
 		updates:    make(chan func()),
 		ready:      make(chan struct{}),
 		stopped:    make(chan struct{}),
+		tickLate:   -1,
 	}
 	now := time.Now()
 	for _, ts := range cfg.scripts {
@@ -650,6 +654,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.notifyCtx, r.cancelNotify = context.WithCancel(asyncCtx)
 	defer r.cancelNotify()
 	r.g, r.gctx = errgroup.WithContext(ctx)
+	r.polling = r.polls()
 	for _, cs := range r.conns {
 		r.startReader(cs)
 	}
@@ -678,9 +683,31 @@ func (r *Runner) Run(ctx context.Context) error {
 // closed if Run fails before.
 func (r *Runner) Ready() <-chan struct{} { return r.ready }
 
-// startReader reads the socket on its own goroutine.
+// startReader has the socket read: by the loop itself in poll mode (if it
+// can), else on a goroutine of its own.
 func (r *Runner) startReader(cs *connState) {
+	if _, ok := cs.c.(pollConn); ok && r.polling {
+		cs.polled = true
+		return
+	}
+	r.readOn(cs)
+}
+
+// readOn reads the socket on a goroutine of its own.
+func (r *Runner) readOn(cs *connState) {
+	cs.polled = false
 	r.g.Go(func() error { return r.receive(r.gctx, cs) })
+}
+
+// startReaders gives every socket the loop polled a reader goroutine (poll
+// mode given up).
+func (r *Runner) startReaders() {
+	r.polling = false
+	for _, cs := range r.conns {
+		if cs.polled {
+			r.readOn(cs)
+		}
+	}
 }
 
 // promoteSecondaries sets promote_secondaries on the interfaces of the
@@ -841,10 +868,19 @@ func (r *Runner) send(ctx context.Context, f func()) bool {
 
 // loop is the owner goroutine: it handles inputs and timers until Run's
 // context is done. With a link watcher it waits for the first link dump
-// before starting the instances.
+// before starting the instances. With real sockets it is pollLoop, else
+// chanLoop.
 func (r *Runner) loop() {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	r.begin()
+	if r.polling {
+		r.pollLoop()
+		return
+	}
+	r.chanLoop()
+}
+
+// begin starts the startup delay and, if nothing is awaited, the instances.
+func (r *Runner) begin() {
 	r.now = time.Now()
 	if d := r.opts.StartupDelay; d > 0 {
 		r.holdUntil = r.now.Add(d)
@@ -853,22 +889,36 @@ func (r *Runner) loop() {
 	if r.canStart() {
 		r.startup()
 	}
+}
+
+// iterate runs what is due, publishes the state and returns the next
+// deadline (zero: none): the part of a loop round before it waits.
+func (r *Runner) iterate() time.Time {
+	r.runDue()
+	next := r.nextDeadline()
+	r.publish()
+	if r.transited {
+		r.transited = false
+		if f := r.opts.OnTransition; f != nil {
+			f()
+		}
+	}
+	return next
+}
+
+// chanLoop waits on channels and a runtime timer: socket readers run on
+// their own goroutines (startReader).
+func (r *Runner) chanLoop() {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
-		r.runDue()
+		next := r.iterate()
 		var timerC <-chan time.Time
-		next := r.nextDeadline()
 		if next.IsZero() {
 			timer.Stop()
 		} else {
 			timer.Reset(next.Sub(r.now))
 			timerC = timer.C
-		}
-		r.publish()
-		if r.transited {
-			r.transited = false
-			if f := r.opts.OnTransition; f != nil {
-				f()
-			}
 		}
 		select {
 		case <-r.gctx.Done():
@@ -948,6 +998,7 @@ func (r *Runner) startup() {
 		}
 		r.missingLink(in)
 	}
+	r.prepareGARP()
 	for _, in := range r.insts {
 		// A daemon that died without cleaning up (SIGKILL, crash) leaves its
 		// VIPs behind; a restarted non-owner must not answer for them while
@@ -957,6 +1008,26 @@ func (r *Runner) startup() {
 			r.removeVIPs(in)
 		}
 		r.step(in, vrrp.Startup{HoldUntil: r.holdUntil})
+	}
+}
+
+// prepareGARP opens the gratuitous ARP sockets of the IPv4 VIPs'
+// interfaces now, off the takeover path.
+func (r *Runner) prepareGARP() {
+	p, ok := r.opts.Announcer.(garpPreparer)
+	if !ok {
+		return
+	}
+	done := map[string]bool{}
+	for _, in := range r.insts {
+		for _, v := range in.cfg.garpVIPs() {
+			if v.Addr.Is4() && !done[v.Interface] {
+				done[v.Interface] = true
+				if err := p.Prepare(v.Interface); err != nil {
+					r.log.Debug("gratuitous ARP socket not opened ahead", "interface", v.Interface, "err", err)
+				}
+			}
+		}
 	}
 }
 
@@ -981,8 +1052,10 @@ func (r *Runner) runDue() {
 		return
 	}
 	for _, in := range r.insts {
-		if due(in.m.NextDeadline(), r.now) {
+		if dl := in.m.NextDeadline(); due(dl, r.now) {
+			r.tickLate = r.now.Sub(dl)
 			r.step(in, vrrp.Tick{})
+			r.tickLate = -1
 		}
 	}
 	for _, in := range r.insts {
@@ -1045,20 +1118,57 @@ func (r *Runner) step(in *instance, ev vrrp.Event) {
 	r.carryOut(tag(in.m, in.m.Step(r.now, ev)), "")
 }
 
-// carryOut logs the state changes among acts (with reason instead of the
-// machine's, if set), then carries out every action in order: the log's
-// timestamp is the decision's (the first GARP follows it on the wire).
+// carryOut carries out every action of acts in order, then logs the state
+// changes among them (with reason instead of the machine's, if set). The
+// wire comes first: a new master's advert and first GARP leave before the
+// log line is written, and the line carries the decision's time (r.now)
+// and how long after it the advert and the GARP were sent.
 func (r *Runner) carryOut(acts []vrrp.GroupAction, reason string) {
+	var logs []transitionLog
 	for _, a := range acts {
 		if n, ok := a.Action.(vrrp.Notify); ok {
 			if reason != "" {
 				n.Reason = reason
 			}
-			r.logTransition(r.byMachine[a.Member], n)
+			logs = append(logs, transitionLog{in: r.byMachine[a.Member], n: n, late: r.tickLate})
 		}
 	}
 	for _, a := range acts {
-		r.do(r.byMachine[a.Member], a.Action)
+		in := r.byMachine[a.Member]
+		r.do(in, a.Action)
+		if len(logs) == 0 {
+			continue
+		}
+		switch a.Action.(type) {
+		case vrrp.SendAdvert, vrrp.SendGARP:
+			_, adv := a.Action.(vrrp.SendAdvert)
+			for i := range logs {
+				if l := &logs[i]; l.in == in {
+					l.sent(adv, time.Since(r.now))
+				}
+			}
+		}
+	}
+	for _, l := range logs {
+		r.logTransition(l)
+	}
+}
+
+// transitionLog is a state change to log once the step's actions are done.
+type transitionLog struct {
+	in            *instance
+	n             vrrp.Notify
+	advert, garp  time.Duration // decision -> first advert / GARP sent (0: none)
+	advOK, garpOK bool
+	late          time.Duration // a timer's: its deadline -> the decision (-1: not a timer)
+}
+
+func (l *transitionLog) sent(advert bool, d time.Duration) {
+	switch {
+	case advert && !l.advOK:
+		l.advert, l.advOK = d, true
+	case !advert && !l.garpOK:
+		l.garp, l.garpOK = d, true
 	}
 }
 

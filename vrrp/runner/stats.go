@@ -42,6 +42,10 @@ type InstanceStats struct {
 
 	LastTransition       time.Time // zero: never
 	LastTransitionReason string
+	// TakeoverAdvert and TakeoverGARP: at the last transition to MASTER,
+	// how long after the decision the first advert and the first GARP
+	// were sent (0: none sent then).
+	TakeoverAdvert, TakeoverGARP time.Duration
 
 	AdvertsSent          uint64
 	AdvertsReceived      uint64 // accepted adverts

@@ -180,3 +180,33 @@ func TestNewFollowsThread(t *testing.T) {
 		t.Fatal("present after Remove")
 	}
 }
+
+// TestNewKeepsOneSocketPerNamespace: New's Manager keeps a netlink socket per
+// namespace; used from two namespaces in turn, each change lands in the
+// namespace of the calling thread.
+func TestNewKeepsOneSocketPerNamespace(t *testing.T) {
+	na, nb := newNS(t), newNS(t)
+	m := New()
+	a := Address{Prefix: netip.MustParsePrefix("192.0.2.30/24"), Dev: na.dev}
+	b := Address{Prefix: netip.MustParsePrefix("192.0.2.31/24"), Dev: nb.dev}
+	for range 2 {
+		if err := na.Do(func() error { return m.Add(a) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := nb.Do(func() error { return m.Add(b) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !na.m.Present(a.Dev, a.Prefix.Addr()) || na.m.Present(b.Dev, b.Prefix.Addr()) {
+		t.Error("namespace A: want only A's address")
+	}
+	if !nb.m.Present(b.Dev, b.Prefix.Addr()) || nb.m.Present(a.Dev, a.Prefix.Addr()) {
+		t.Error("namespace B: want only B's address")
+	}
+	if err := nb.Do(func() error { return m.Remove(b) }); err != nil {
+		t.Fatal(err)
+	}
+	if nb.m.Present(b.Dev, b.Prefix.Addr()) || !na.m.Present(a.Dev, a.Prefix.Addr()) {
+		t.Error("Remove in B: want B's address gone and A's kept")
+	}
+}

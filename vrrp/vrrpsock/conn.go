@@ -56,6 +56,7 @@ type Conn struct {
 	rc      syscall.RawConn
 	sendOOB []byte // IP_PKTINFO / IPV6_PKTINFO pinning source and interface
 	oobLen  int
+	oob     []byte        // TryRecv's control buffer (single reader)
 	dropped atomic.Uint64 // packets Recv discarded
 }
 
@@ -287,6 +288,50 @@ func (c *Conn) Recv(buf []byte) (Packet, error) {
 		}
 		if p, ok := c.parse(buf[:n], oob[:oobn], flags, from); ok {
 			return p, nil
+		}
+		c.dropped.Add(1)
+	}
+}
+
+// PollFd returns the socket's file descriptor, for a caller that waits for it to
+// become readable itself (poll(2)) and then reads with [Conn.TryRecv], instead of
+// blocking in [Conn.Recv] through the Go runtime's poller. It stays valid until
+// Close, which must not run while the caller polls it.
+func (c *Conn) PollFd() int {
+	fd := -1
+	_ = c.rc.Control(func(f uintptr) { fd = int(f) })
+	return fd
+}
+
+// TryRecv returns the next VRRP packet already queued on the socket without
+// waiting (ok false when there is none), filtered and parsed as by [Conn.Recv].
+// It is meant for the single reader that polls [Conn.PollFd]; it must not run
+// concurrently with Recv.
+func (c *Conn) TryRecv(buf []byte) (p Packet, ok bool, err error) {
+	if len(c.oob) < c.oobLen {
+		c.oob = make([]byte, c.oobLen)
+	}
+	oob := c.oob[:c.oobLen]
+	for {
+		var (
+			n, oobn, flags int
+			from           unix.Sockaddr
+			rerr           error
+		)
+		err := c.rc.Control(func(fd uintptr) {
+			n, oobn, flags, from, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
+		})
+		if err == nil {
+			err = rerr
+		}
+		if errors.Is(err, unix.EAGAIN) {
+			return Packet{}, false, nil
+		}
+		if err != nil {
+			return Packet{}, false, fmt.Errorf("vrrpsock: receive on %s: %w", c.cfg.Interface, err)
+		}
+		if p, ok := c.parse(buf[:n], oob[:oobn], flags, from); ok {
+			return p, true, nil
 		}
 		c.dropped.Add(1)
 	}

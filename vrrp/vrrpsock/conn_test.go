@@ -8,6 +8,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // recvTimeout only bounds a broken test; passing tests never wait for it.
@@ -290,5 +292,44 @@ func TestOpenNoSource(t *testing.T) {
 		if !ipv6 && err != nil {
 			t.Errorf("IPv4 on lo: %v", err)
 		}
+	}
+}
+
+// TestPollAndTryRecv: TryRecv never waits (ok false on an empty socket), and a
+// packet sent to the socket makes PollFd readable and is then returned by
+// TryRecv, parsed as Recv parses it, for both families.
+func TestPollAndTryRecv(t *testing.T) {
+	tp := newTopo(t)
+	for _, tc := range []struct {
+		name  string
+		ipv6  bool
+		a     netip.Addr
+		group netip.Addr
+	}{
+		{name: "IPv4", a: a4, group: DefaultGroup4},
+		{name: "IPv6", ipv6: true, a: a6, group: DefaultGroup6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ca := tp.a.open(Config{Interface: "a1", IPv6: tc.ipv6})
+			cb := tp.b.open(Config{Interface: "b1", IPv6: tc.ipv6})
+			buf := make([]byte, 2048)
+			if _, ok, err := cb.TryRecv(buf); ok || err != nil {
+				t.Fatalf("TryRecv on an empty socket: ok %v err %v, want false, nil", ok, err)
+			}
+			send(t, ca, "polled", tc.group)
+			fds := []unix.PollFd{{Fd: int32(cb.PollFd()), Events: unix.POLLIN}}
+			n, err := unix.Ppoll(fds, &unix.Timespec{Sec: int64(recvTimeout / time.Second)}, nil)
+			if err != nil || n != 1 || fds[0].Revents&unix.POLLIN == 0 {
+				t.Fatalf("ppoll: n %d revents %#x err %v, want readable", n, fds[0].Revents, err)
+			}
+			p, ok, err := cb.TryRecv(buf)
+			if !ok || err != nil {
+				t.Fatalf("TryRecv after ppoll: ok %v err %v", ok, err)
+			}
+			check(t, "b1 polls A's advert", p, "polled", tc.a, tc.group, tp.b.ifindex("b1"))
+			if _, ok, _ := cb.TryRecv(buf); ok {
+				t.Error("TryRecv returned a second packet; one was sent")
+			}
+		})
 	}
 }

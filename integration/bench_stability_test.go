@@ -1,0 +1,248 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// vip4b is the keepalived pair's VIP in TestBenchStability.
+var vip4b = netip.MustParsePrefix("192.0.2.101/24")
+
+// TestBenchStability runs an lvs-ha pair (VRID 51) and a keepalived pair
+// (VRID 52) side by side on one bridge, VRRPv3 with 10 ms adverts, both at
+// default priority, under each load for LVSHA_BENCH_DURATION (default 60s;
+// issue #15 asks for 10m), and counts false transitions (state changes after
+// both pairs were stable) and backup adverts on the wire, and the gaps
+// between the masters' adverts. Loads (LVSHA_BENCH_LOADS, default
+// "oversub,nice"):
+//   - oversub: 4 busy loops per CPU at nice 0;
+//   - nice: 2 busy loops per CPU at nice -10;
+//   - mem: memory pressure: this process allocates and touches all but
+//     LVSHA_BENCH_MEM_RESERVE_MB (default 1024) of MemAvailable, squeezing the
+//     page cache (the daemons' text included). Not in the default list: it
+//     takes the memory of everything else on the machine.
+//
+// One BENCH line per figure (see TestBenchFailover).
+func TestBenchStability(t *testing.T) {
+	if os.Getenv(benchEnv) != "1" {
+		t.Skipf("run by integration/bench/stability.sh (%s=1)", benchEnv)
+	}
+	requireImpls(t, implLVSHA, implKeepalived)
+	dur := time.Minute
+	if s := os.Getenv("LVSHA_BENCH_DURATION"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			t.Fatalf("LVSHA_BENCH_DURATION=%q: want a positive duration (60s, 10m)", s)
+		}
+		dur = d
+	}
+	loads := []string{"oversub", "nice"}
+	if s := os.Getenv("LVSHA_BENCH_LOADS"); s != "" {
+		loads = strings.Split(s, ",")
+	}
+	for _, load := range loads {
+		t.Run(load, func(t *testing.T) { benchStability(t, load, dur) })
+	}
+}
+
+func stabilityInst(vrid, prio int, vip netip.Prefix) vrrpInst {
+	return vrrpInst{Version: 3, VRID: vrid, AdvertInt: 10 * time.Millisecond, Priority: prio, VIPs: []netip.Prefix{vip}}
+}
+
+func benchStability(t *testing.T, load string, dur time.Duration) {
+	v := newVRRPLab(t, 4)
+	defer v.lab.Close()
+	defer v.cap.close()
+	la := v.director(0, implLVSHA, stabilityInst(51, 150, vip4))
+	lb := v.director(1, implLVSHA, stabilityInst(51, 100, vip4))
+	ka := v.director(2, implKeepalived, stabilityInst(52, 150, vip4b))
+	kb := v.director(3, implKeepalived, stabilityInst(52, 100, vip4b))
+	startAll(la, lb, ka, kb)
+	waitSoleMaster(t, la, la, lb)
+	waitSoleMaster(t, ka, ka, kb)
+	quiet(t, v.cap, la, lb)
+	quiet(t, v.cap, ka, kb)
+
+	capMark := v.cap.mark()
+	marks := map[*director]int{}
+	for _, d := range []*director{la, lb, ka, kb} {
+		marks[d] = d.mark()
+	}
+	stop, err := startLoad(load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	time.Sleep(dur)
+	stop()
+	elapsed := time.Since(start)
+	frames := v.cap.since(capMark)
+
+	type pairFig struct {
+		transitions, backupAdverts int
+		gaps                       []time.Duration
+	}
+	pair := func(master, backup *director) pairFig {
+		var f pairFig
+		f.transitions = len(master.states(marks[master])) + len(backup.states(marks[backup]))
+		vrid := master.inst().VRID
+		var last time.Time
+		for _, fr := range frames {
+			switch {
+			case isVRRPFrom(backup.node, vrid)(fr) && fr.Priority > 0:
+				f.backupAdverts++
+			case isVRRPFrom(master.node, vrid)(fr):
+				if !last.IsZero() {
+					f.gaps = append(f.gaps, fr.At.Sub(last))
+				}
+				last = fr.At
+			}
+		}
+		return f
+	}
+	l, k := pair(la, lb), pair(ka, kb)
+	fmt.Printf("bench-stability: %-8s %v: lvs-ha %d transitions, %d backup adverts, %d master adverts (gap p50 %.2f p99 %.2f max %.2f ms); keepalived %d, %d, %d (%.2f %.2f %.2f ms)\n",
+		load, elapsed.Round(time.Second), l.transitions, l.backupAdverts, len(l.gaps)+1,
+		ms(pct(l.gaps, 50)), ms(pct(l.gaps, 99)), ms(pct(l.gaps, 100)),
+		k.transitions, k.backupAdverts, len(k.gaps)+1, ms(pct(k.gaps, 50)), ms(pct(k.gaps, 99)), ms(pct(k.gaps, 100)))
+	benchLine("vrrp_stability_"+load+"_false_transitions", float64(l.transitions), float64(k.transitions), "count")
+	benchLine("vrrp_stability_"+load+"_backup_adverts", float64(l.backupAdverts), float64(k.backupAdverts), "count")
+	benchLine("vrrp_stability_"+load+"_advert_gap_p99", ms(pct(l.gaps, 99)), ms(pct(k.gaps, 99)), "ms")
+	benchLine("vrrp_stability_"+load+"_advert_gap_max", ms(pct(l.gaps, 100)), ms(pct(k.gaps, 100)), "ms")
+}
+
+// quiet waits (up to a minute) for 50 adverts of master in a row with none
+// of backup's: on a loaded machine 10 ms adverts may flap before the load
+// starts; then the run goes on, the flapping counted like any other.
+func quiet(t *testing.T, c *capture, master, backup *director) {
+	t.Helper()
+	vrid := master.inst().VRID
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		err := c.count(c.mark(), 50, 5*time.Second, fmt.Sprintf("adverts from %v", master), isVRRPFrom(master.node, vrid),
+			func(f *frame) bool { return isVRRPFrom(backup.node, vrid)(f) && f.Priority > 0 })
+		if err == nil {
+			return
+		}
+	}
+	fmt.Printf("bench-stability: %v and %v never quiet for 50 adverts before the load\n", master, backup)
+}
+
+// startLoad starts a load of TestBenchStability and returns its stop.
+func startLoad(load string) (func(), error) {
+	switch load {
+	case "oversub":
+		return busyLoops(4*runtime.NumCPU(), 0)
+	case "nice":
+		return busyLoops(2*runtime.NumCPU(), -10)
+	case "mem":
+		return memoryPressure()
+	case "none":
+		return func() {}, nil
+	}
+	return nil, fmt.Errorf("unknown load %q (oversub, nice, mem, none)", load)
+}
+
+// busyLoops starts n shell busy loops at nice value nice.
+func busyLoops(n, nice int) (func(), error) {
+	var cmds []*exec.Cmd
+	stop := func() {
+		for _, c := range cmds {
+			_ = syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+			_ = c.Wait()
+		}
+	}
+	for range n {
+		c := exec.Command("nice", "-n", strconv.Itoa(nice), "sh", "-c", "while :; do :; done")
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := c.Start(); err != nil {
+			stop()
+			return nil, fmt.Errorf("busy loop: %w", err)
+		}
+		cmds = append(cmds, c)
+	}
+	return stop, nil
+}
+
+// memoryPressure allocates and touches all of MemAvailable but the reserve,
+// and keeps touching it until stopped.
+func memoryPressure() (func(), error) {
+	avail, err := memAvailableMiB()
+	if err != nil {
+		return nil, err
+	}
+	reserve := 1024
+	if s := os.Getenv("LVSHA_BENCH_MEM_RESERVE_MB"); s != "" {
+		if reserve, err = strconv.Atoi(s); err != nil {
+			return nil, fmt.Errorf("LVSHA_BENCH_MEM_RESERVE_MB=%q: %w", s, err)
+		}
+	}
+	n := avail - reserve
+	if n <= 0 {
+		return nil, fmt.Errorf("MemAvailable %d MiB is below the reserve %d MiB", avail, reserve)
+	}
+	fmt.Printf("bench-stability: memory pressure: %d of %d MiB available\n", n, avail)
+	var (
+		mu     sync.Mutex
+		chunks [][]byte
+		done   = make(chan struct{})
+		wg     sync.WaitGroup
+	)
+	wg.Go(func() {
+		page := os.Getpagesize()
+		for {
+			mu.Lock()
+			if len(chunks) < n/64 {
+				chunks = append(chunks, make([]byte, 64<<20))
+			}
+			cs := slices.Clone(chunks)
+			mu.Unlock()
+			for _, c := range cs {
+				for i := 0; i < len(c); i += page {
+					c[i]++
+				}
+			}
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		mu.Lock()
+		chunks = nil
+		mu.Unlock()
+		debug.FreeOSMemory()
+	}, nil
+}
+
+func memAvailableMiB() (int, error) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "MemAvailable:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return kb / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no MemAvailable in /proc/meminfo")
+}

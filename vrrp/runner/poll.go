@@ -1,0 +1,237 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
+)
+
+// The advert path. With real sockets (SocketFactory) the loop runs on one
+// locked OS thread that owns receive, timers and send for VRRP: it waits in
+// ppoll(2) on the VRRP sockets, an eventfd and a timerfd armed for the next
+// timer deadline (timer slack 1 ns on that thread),
+// reads the sockets itself and steps the machines on the same thread. A
+// received advert or an expired master down timer therefore costs one
+// thread wake-up, where the channel loop (kept for the unit tests' fake
+// sockets and clock) needs three hand-offs: the runtime's netpoller wakes a
+// reader goroutine, which hands the packet to the loop goroutine; a timer
+// fires on the runtime's timer heap (checked at scheduling points, not on
+// the deadline) and wakes the loop goroutine. Under CPU contention every
+// hand-off is a run-queue wait, which is how a 10 ms advert became a
+// missed one. Everything else (link and address events, script results,
+// Update) still arrives on r.in and r.updates and is relayed to the
+// eventfd by one goroutine; none of it is on the advert path.
+
+// pollConn is a Conn the loop can wait on itself (*vrrpsock.Conn).
+type pollConn interface {
+	Conn
+	PollFd() int
+	TryRecv(buf []byte) (vrrpsock.Packet, bool, error)
+}
+
+var _ pollConn = (*vrrpsock.Conn)(nil)
+
+// maxDrain bounds the packets read from one socket per wake-up, so that a
+// flood on one interface does not starve the others or the timers.
+const maxDrain = 64
+
+// waker is the loop's mailbox in poll mode: work queued by the relay and an
+// eventfd that makes ppoll return.
+type waker struct {
+	fd int
+	mu sync.Mutex
+	q  []func()
+}
+
+func newWaker() (*waker, error) {
+	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	return &waker{fd: fd}, nil
+}
+
+func (w *waker) push(f func()) {
+	if f != nil {
+		w.mu.Lock()
+		w.q = append(w.q, f)
+		w.mu.Unlock()
+	}
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1)
+	_, _ = unix.Write(w.fd, one[:]) // EAGAIN only when the counter is full: already readable
+}
+
+// take resets the eventfd, then returns the queued work: work pushed after
+// the reset wakes the next ppoll.
+func (w *waker) take() []func() {
+	var b [8]byte
+	_, _ = unix.Read(w.fd, b[:])
+	w.mu.Lock()
+	q := w.q
+	w.q = nil
+	w.mu.Unlock()
+	return q
+}
+
+func (w *waker) close() { unix.Close(w.fd) }
+
+// polls reports whether the loop runs in poll mode: real sockets only; the
+// fakes of the unit tests keep the channel loop (and its fake clock).
+func (r *Runner) polls() bool {
+	_, ok := r.opts.Conns.(SocketFactory)
+	return ok
+}
+
+// pollLoop is loop in poll mode (see above). It falls back to the channel
+// loop if it cannot create its eventfd.
+func (r *Runner) pollLoop() {
+	w, err := newWaker()
+	if err != nil {
+		r.log.Warn("VRRP: no eventfd, using the channel loop", "err", err)
+		r.startReaders()
+		r.chanLoop()
+		return
+	}
+	defer w.close()
+	// The deadline is a timerfd, not ppoll's timeout: poll and select add
+	// 0.1% of the timeout as slack for tasks that are not realtime (3.6 ms
+	// on a 3.6 s master down timer); a timerfd fires on time.
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		r.log.Warn("VRRP: no timerfd, using the channel loop", "err", err)
+		r.startReaders()
+		r.chanLoop()
+		return
+	}
+	defer unix.Close(tfd)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if r.rtPrio > 0 {
+		// Threads created since setProcess (SCHED_RESET_ON_FORK) are not
+		// realtime: make sure this one, the advert path, is.
+		if err := r.opts.Process.SetRealtime(r.rtPrio); err != nil {
+			r.log.Warn("VRRP: cannot set realtime priority", "priority", r.rtPrio, "err", err)
+		}
+	}
+	// The default timer slack (50 us) would be added to every deadline.
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0); err == nil {
+		defer unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0) // back to the default
+	}
+	relayed := make(chan struct{})
+	go func() {
+		defer close(relayed)
+		for {
+			select {
+			case <-r.gctx.Done():
+				w.push(nil)
+				return
+			case f := <-r.in:
+				w.push(f)
+			case f := <-r.updates:
+				w.push(f)
+			}
+		}
+	}()
+	defer func() {
+		// Work the relay took before Run ended still runs (an Update waits
+		// for its result), as the channel loop would have run it.
+		<-relayed
+		r.now = time.Now()
+		for _, f := range w.take() {
+			f()
+		}
+	}()
+
+	buf := make([]byte, 1<<16)
+	var (
+		fds    []unix.PollFd
+		polled []*connState
+		tick   [8]byte
+	)
+	const nfixed = 2 // the eventfd and the timerfd come first
+	for {
+		next := r.iterate()
+		if r.gctx.Err() != nil {
+			return
+		}
+		var its unix.ItimerSpec // zero: disarmed
+		if !next.IsZero() {
+			its.Value = unix.NsecToTimespec(max(1, time.Until(next).Nanoseconds()))
+		}
+		if err := unix.TimerfdSettime(tfd, 0, &its, nil); err != nil {
+			r.log.Error("VRRP: timerfd failed, using the channel loop", "err", err)
+			r.startReaders()
+			r.chanLoop()
+			return
+		}
+		fds = append(fds[:0], unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN}, unix.PollFd{Fd: int32(tfd), Events: unix.POLLIN})
+		polled = polled[:0]
+		for _, cs := range r.conns {
+			if cs.polled {
+				fds = append(fds, unix.PollFd{Fd: int32(cs.c.(pollConn).PollFd()), Events: unix.POLLIN})
+				polled = append(polled, cs)
+			}
+		}
+		_, err := unix.Ppoll(fds, nil, nil)
+		r.now = time.Now()
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			r.log.Error("VRRP: ppoll failed, using the channel loop", "err", err)
+			r.startReaders()
+			r.chanLoop()
+			return
+		}
+		if fds[1].Revents != 0 {
+			_, _ = unix.Read(tfd, tick[:])
+			if !next.IsZero() {
+				r.late(r.now.Sub(next))
+			}
+		}
+		// Packets first: they (and the timers, next round) are the advert
+		// path; the queued work is not.
+		for i, cs := range polled {
+			if ev := fds[i+nfixed].Revents; ev != 0 {
+				r.drain(cs, buf, ev)
+			}
+		}
+		if fds[0].Revents != 0 {
+			for _, f := range w.take() {
+				r.now = time.Now()
+				f()
+			}
+		}
+	}
+}
+
+// drain reads the packets queued on a polled socket and steps the machines.
+func (r *Runner) drain(cs *connState, buf []byte, ev int16) {
+	if cs.retired.Load() {
+		return
+	}
+	if ev&unix.POLLNVAL != 0 {
+		// Closed behind the loop's back: a reader reports it and fails Run.
+		r.readOn(cs)
+		return
+	}
+	pc := cs.c.(pollConn)
+	for range maxDrain {
+		p, ok, err := pc.TryRecv(buf)
+		if err != nil {
+			r.recvErrors.Add(1)
+			r.log.Warn("VRRP receive failed", "interface", cs.cfg.Interface, "err", err)
+			return
+		}
+		if !ok {
+			return
+		}
+		p.Payload = bytes.Clone(p.Payload) // the machine may keep what it decodes
+		r.onPacket(cs, p)
+	}
+}
