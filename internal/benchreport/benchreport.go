@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -131,6 +132,13 @@ func ParseFigure(line string) (Figure, error) {
 	if fig.Name == "" || fig.LvsHA == "" || fig.Unit == "" {
 		return Figure{}, fmt.Errorf("BENCH line lacks name, lvsha or unit: %q", line)
 	}
+	// A script's NaN (no reference measured) is no figure.
+	if isNaN(fig.Ref) {
+		fig.Ref = "-"
+	}
+	if isNaN(fig.Ratio) {
+		fig.Ratio = ""
+	}
 	if fig.Ratio == "" {
 		fig.Ratio = "-"
 		l, errL := strconv.ParseFloat(fig.LvsHA, 64)
@@ -140,6 +148,12 @@ func ParseFigure(line string) (Figure, error) {
 		}
 	}
 	return fig, nil
+}
+
+// isNaN: v is a number that is not one (strconv reads "NaN" in any case).
+func isNaN(v string) bool {
+	f, err := strconv.ParseFloat(v, 64)
+	return err == nil && math.IsNaN(f)
 }
 
 // Render writes the markdown report: title, the machine, per script its

@@ -86,3 +86,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseNaN: a script's NaN reference or ratio (nothing measured to
+// compare with) renders as "-", never as a ratio.
+func TestParseNaN(t *testing.T) {
+	for _, line := range []string{
+		"BENCH name=x lvsha=0.48 ref=NaN unit=ms ratio=NaN",
+		"BENCH name=x lvsha=0.48 ref=nan unit=ms",
+		"BENCH name=x lvsha=0.48 ref=- unit=ms ratio=NaN",
+	} {
+		f, err := ParseFigure(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Ref != "-" || f.Ratio != "-" {
+			t.Errorf("%q: ref %q ratio %q, want - and -", line, f.Ref, f.Ratio)
+		}
+	}
+}
