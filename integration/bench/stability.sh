@@ -15,17 +15,6 @@
 #          LVSHA_BENCH_MEM_RESERVE_MB  memory left available under "mem" (default 1024)
 #          GO                    go command (default go)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then
-	echo "stability.sh needs root (it builds a network-namespace lab)" >&2
-	exit 1
-fi
-if [ $# -ge 1 ]; then
-	LVSHA_BIN=$(readlink -f "$1")
-	export LVSHA_BIN
-fi
-export LVSHA_BENCH=1 LVSHA_REQUIRE_ROOT_TESTS=1
-set +e
-"${GO:-go}" test -count=1 -p 1 -timeout 120m -v -run '^TestBenchStability$' ./integration/ 2>&1 |
-	grep --line-buffered -v -e '^=== RUN' -e '^=== PAUSE' -e '^=== CONT'
-exit "${PIPESTATUS[0]}"
+# shellcheck source=gotest.bash
+source "$(dirname "$0")/gotest.bash"
+bench_gotest stability.sh TestBenchStability 120m "$@"

@@ -12,17 +12,6 @@
 #          LVSHA_BENCH_SETTINGS  comma list of adv1,adv0.2,adv0.05 (default all)
 #          GO                    go command (default go)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then
-	echo "takeover.sh needs root (it builds a network-namespace lab)" >&2
-	exit 1
-fi
-if [ $# -ge 1 ]; then
-	LVSHA_BIN=$(readlink -f "$1")
-	export LVSHA_BIN
-fi
-export LVSHA_BENCH=1 LVSHA_REQUIRE_ROOT_TESTS=1
-set +e
-"${GO:-go}" test -count=1 -p 1 -timeout 60m -v -run '^TestBenchFailover$' ./integration/ 2>&1 |
-	grep --line-buffered -v -e '^=== RUN' -e '^=== PAUSE' -e '^=== CONT'
-exit "${PIPESTATUS[0]}"
+# shellcheck source=gotest.bash
+source "$(dirname "$0")/gotest.bash"
+bench_gotest takeover.sh TestBenchFailover 60m "$@"
