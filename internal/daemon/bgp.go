@@ -216,6 +216,7 @@ type bgpd struct {
 	h         lvsHealth
 	draining  bool
 	onLo      map[netip.Prefix]bool // host addresses put on lo
+	foundLo   map[netip.Prefix]bool // of those, the ones already there: never removed
 	announced map[netip.Prefix]bool
 
 	smu    sync.Mutex
@@ -229,7 +230,7 @@ type bgpCommit struct {
 
 func newBGPD(p bgpPlan, ann bgp.Announcer, o bgpdOptions) *bgpd {
 	b := &bgpd{log: o.Logger, clk: clock.OrReal(o.Clock), addrs: o.Addrs, plan: p, ann: ann, gate: bgp.NewGate(p.delay),
-		wake: make(chan struct{}, 1), drainReq: make(chan chan bool), onLo: map[netip.Prefix]bool{}, announced: map[netip.Prefix]bool{}}
+		wake: make(chan struct{}, 1), drainReq: make(chan chan bool), onLo: map[netip.Prefix]bool{}, foundLo: map[netip.Prefix]bool{}, announced: map[netip.Prefix]bool{}}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
@@ -458,6 +459,14 @@ func (b *bgpd) syncLo() {
 	}
 	for _, v := range b.plan.vips {
 		if want[v.prefix] && !b.onLo[v.prefix] {
+			// An address someone else put on lo is used and left there.
+			if h, ok := b.addrs.(addrHas); ok {
+				if has, err := h.Has(hostAddr(v.prefix, "lo")); err == nil && has {
+					b.log.Info("bgp: the VIP is already on lo; it stays there when lvs-ha stops", "prefix", v.prefix)
+					b.onLo[v.prefix], b.foundLo[v.prefix] = true, true
+					continue
+				}
+			}
 			if err := b.addrs.Add(hostAddr(v.prefix, "lo")); err != nil {
 				b.log.Error("bgp: adding the VIP to lo failed (IPVS does not receive its traffic)", "prefix", v.prefix, "error", err)
 				continue
@@ -468,6 +477,10 @@ func (b *bgpd) syncLo() {
 }
 
 func (b *bgpd) delAddr(p netip.Prefix, dev string) {
+	if dev == "lo" && b.foundLo[p] {
+		delete(b.foundLo, p)
+		return
+	}
 	if err := b.addrs.Remove(hostAddr(p, dev)); err != nil {
 		b.log.Error("bgp: removing the VIP's host address failed", "prefix", p, "dev", dev, "error", err)
 	}
@@ -487,6 +500,14 @@ func (b *bgpd) stop() {
 	}
 	clear(b.onLo)
 }
+
+// addrHas is the optional part of the address manager (*vip.Manager) that
+// tells an address already on its device.
+type addrHas interface {
+	Has(a vip.Address) (bool, error)
+}
+
+var _ addrHas = (*vip.Manager)(nil)
 
 func hostAddr(p netip.Prefix, dev string) vip.Address {
 	return vip.Address{Prefix: p, Dev: dev}

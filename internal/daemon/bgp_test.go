@@ -20,6 +20,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
 	"github.com/lvs-ha/lvs-ha/ipvs"
 	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
+	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 )
 
 const bgpConf = `bgp_speaker {
@@ -548,5 +549,33 @@ virtual_server 192.0.2.1 80 {
 	}
 	runSteps(t, strings.Replace(src, "    bgp_announce\n", "", 1), vs80, vs80+": 10.0.0.1:80 w1, 10.0.0.2:80 w1", []step{
 		{id: "10.0.0.1:80/TCP_CHECK#0", up: false, reason: "connect", table: vs80 + ": 10.0.0.2:80 w1"},
+	})
+}
+
+// fakeNetHas is a fakeNet whose lo already holds some addresses (Has).
+type fakeNetHas struct {
+	fakeNet
+	present map[string]bool // vip.Address.String()
+}
+
+func (f *fakeNetHas) Has(a vip.Address) (bool, error) { return f.present[a.String()], nil }
+
+// TestBGPLeavesForeignLoAddress: a VIP someone else already put on lo is
+// used as it is, not added, and still there after lvs-ha stops (it owns
+// only the addresses it added).
+func TestBGPLeavesForeignLoAddress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := testPlan(t, bgpConf).bgp
+		n := &fakeNetHas{present: map[string]bool{"10.251.9.2/32 dev lo scope global": true}}
+		b := newBGPD(p, &fakeAnnouncer{}, bgpdOptions{Addrs: n})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = b.Run(ctx); close(done) }()
+		synctest.Wait()
+		expectOps(t, "lo at start", n.take(), "add addr 10.251.9.1/32 dev lo scope global", "add addr 10.251.9.3/32 dev lo scope global")
+		cancel()
+		<-done
+		b.stop()
+		expectOps(t, "lo after stop", n.take(), "remove addr 10.251.9.1/32 dev lo scope global", "remove addr 10.251.9.3/32 dev lo scope global")
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -38,6 +39,41 @@ func (m *Manager) Add(a Address) error {
 		return &Error{Op: "add", Addr: a.Prefix, Dev: a.Dev, Err: err}
 	}
 	return nil
+}
+
+// Has reports whether a's address with its prefix length is on its device
+// (a missing device: false). For a caller that must leave alone an
+// address it did not add.
+func (m *Manager) Has(a Address) (bool, error) {
+	if err := a.Validate(); err != nil {
+		return false, err
+	}
+	link, err := m.link(a.Dev)
+	if errors.Is(err, ErrNoDevice) {
+		return false, nil
+	}
+	if err != nil {
+		return false, &Error{Op: "list", Addr: a.Prefix, Dev: a.Dev, Err: err}
+	}
+	family := netlink.FAMILY_V4
+	if a.Prefix.Addr().Is6() {
+		family = netlink.FAMILY_V6
+	}
+	addrs, err := m.handle().AddrList(link, family)
+	if err != nil {
+		return false, &Error{Op: "list", Addr: a.Prefix, Dev: a.Dev, Err: err}
+	}
+	for _, na := range addrs {
+		if na.IPNet == nil {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(na.IP)
+		ones, _ := na.Mask.Size()
+		if ok && ip.Unmap() == a.Prefix.Addr() && ones == a.Prefix.Bits() {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Remove takes a (matched by address, prefix length and peer) off its device. An

@@ -210,3 +210,29 @@ func TestNewKeepsOneSocketPerNamespace(t *testing.T) {
 		t.Error("Remove in B: want B's address gone and A's kept")
 	}
 }
+
+// TestHas: Has tells an address on its device by address and prefix
+// length, and a missing device is not an error.
+func TestHas(t *testing.T) {
+	ns := newNS(t)
+	a := Address{Prefix: netip.MustParsePrefix("192.0.2.20/32"), Dev: ns.dev}
+	a6 := Address{Prefix: netip.MustParsePrefix("2001:db8::20/128"), Dev: ns.dev}
+	for _, x := range []Address{a, a6} {
+		if has, err := ns.m.Has(x); err != nil || has {
+			t.Fatalf("Has(%v) before Add = %v, %v", x, has, err)
+		}
+		if err := ns.m.Add(x); err != nil {
+			t.Fatal(err)
+		}
+		if has, err := ns.m.Has(x); err != nil || !has {
+			t.Fatalf("Has(%v) after Add = %v, %v", x, has, err)
+		}
+	}
+	other := Address{Prefix: netip.MustParsePrefix("192.0.2.20/24"), Dev: ns.dev}
+	if has, err := ns.m.Has(other); err != nil || has {
+		t.Errorf("Has(%v), another prefix length = %v, %v", other, has, err)
+	}
+	if has, err := ns.m.Has(Address{Prefix: a.Prefix, Dev: "nosuchdev0"}); err != nil || has {
+		t.Errorf("Has on a missing device = %v, %v", has, err)
+	}
+}
