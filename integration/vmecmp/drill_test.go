@@ -123,7 +123,7 @@ func newECMPLab(t *testing.T, sc scheme) *ecmpLab {
 		rs := l.lan.AddNode(fmt.Sprintf("rs%d", i+1), a)
 		vmlab.RealServer(t, rs, vip.String())
 		vmlab.DefaultRoute(t, rs, netip.MustParseAddr("10.251.0.1"))
-		echoServer(t, rs)
+		vmlab.EchoServer(t, rs, svcPort)
 	}
 	var peers []bgplab.Peer
 	for i := range 4 {
@@ -326,7 +326,7 @@ func (l *ecmpLab) event(name, affected string, prepare, fault func(), want ...ne
 	defer func() {
 		close(stop)
 		for _, f := range flows {
-			f.conn.Close()
+			f.Conn.Close()
 		}
 	}()
 	opening := time.Now()
@@ -343,7 +343,7 @@ func (l *ecmpLab) event(name, affected string, prepare, fault func(), want ...ne
 		prepare()
 	}
 	before := l.owners()
-	pz := watchPauses()
+	pz := vmlab.WatchPauses()
 	at := time.Now()
 	fault()
 	c, err := l.fib.WaitNexthops(at, 30*time.Second, want...)
@@ -358,7 +358,7 @@ func (l *ecmpLab) event(name, affected string, prepare, fault func(), want ...ne
 	}
 	time.Sleep(wait)
 	now := time.Now()
-	pause := pz.end()
+	pause := pz.End()
 	// A stall counts as a disruption over 1 s plus the longest pause of this
 	// process (TCG vCPUs descheduled on a loaded host stall every flow alike).
 	bound := time.Second + pause
@@ -369,17 +369,17 @@ func (l *ecmpLab) event(name, affected string, prepare, fault func(), want ...ne
 	r := row{scheme: l.sc.name, event: name, fib: c.At.Sub(at), pause: pause, why: map[string]int{}}
 	var aff, oth []time.Duration
 	for _, f := range flows {
-		s := f.state()
-		stall := s.stall(at, now)
+		s := f.State()
+		stall := s.Stall(at, now)
 		isAff := before[f.key] == affected || after[f.key] == affected
 		// Lost: broken for good; a stalled flow that echoes again is not.
-		resumed := len(s.echoes) > 0 && s.echoes[len(s.echoes)-1].After(now.Add(-2*time.Second))
-		lost := s.err != nil || s.moved != "" || !resumed
+		resumed := s.EchoedAfter(now.Add(-2 * time.Second))
+		lost := s.Err != nil || s.Moved != "" || !resumed
 		disrupted := lost || stall > bound
 		switch {
-		case s.err != nil:
-			r.why[shortErr(s.err)]++
-		case s.moved != "":
+		case s.Err != nil:
+			r.why[shortErr(s.Err)]++
+		case s.Moved != "":
 			r.why["moved"]++
 		case !resumed:
 			r.why["silent"]++
@@ -409,8 +409,8 @@ func (l *ecmpLab) event(name, affected string, prepare, fault func(), want ...ne
 			}
 		}
 	}
-	r.affStall[0], r.affStall[1], r.affStall[2] = percentiles(aff)
-	r.otherStall[0], r.otherStall[1], r.otherStall[2] = percentiles(oth)
+	r.affStall[0], r.affStall[1], r.affStall[2] = vmlab.Percentiles(aff)
+	r.otherStall[0], r.otherStall[1], r.otherStall[2] = vmlab.Percentiles(oth)
 	l.say("%s %s: FIB %v after %v; pause %v; affected %d disrupted, %d lost of %d; collateral %d disrupted, %d lost of %d; stalls affected %s others %s; %v",
 		l.sc.name, name, c, r.fib.Round(time.Millisecond), pause.Round(time.Millisecond), r.affDisr, r.affLost, r.affected, r.colDisr, r.colLost, r.collateral,
 		triple(r.affStall), triple(r.otherStall), r.why)
@@ -445,39 +445,4 @@ func routeRTO(t *testing.T, n *netlab.Node, dst netip.Prefix, gw netip.Addr) {
 	if err := h.RouteAdd(r); err != nil {
 		t.Fatalf("%s: route %v via %v: %v", n.Name(), dst, gw, err)
 	}
-}
-
-// pauses records the longest time this process did not run (a 10 ms timer
-// firing late), as integration/vmsync does.
-type pauses struct {
-	stop, done chan struct{}
-	worst      time.Duration
-}
-
-func watchPauses() *pauses {
-	p := &pauses{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		const tick = 10 * time.Millisecond
-		last := time.Now()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-time.After(tick):
-			}
-			now := time.Now()
-			if d := now.Sub(last) - tick; d > p.worst {
-				p.worst = d
-			}
-			last = now
-		}
-	}()
-	return p
-}
-
-func (p *pauses) end() time.Duration {
-	close(p.stop)
-	<-p.done
-	return p.worst
 }

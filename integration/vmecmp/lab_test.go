@@ -3,7 +3,6 @@
 package vmecmp
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/vishvananda/netlink"
@@ -134,50 +132,4 @@ func sendSYNs(n *netlab.Node, keys []connKey) (closeAll func(), err error) {
 		return nil, err
 	}
 	return closeAll, nil
-}
-
-// echoServer listens on svcPort in the real server n and answers each line L
-// with "<node name> L".
-func echoServer(t *testing.T, n *netlab.Node) {
-	t.Helper()
-	var ln net.Listener
-	err := n.Do(func() (err error) {
-		ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", svcPort))
-		return err
-	})
-	if err != nil {
-		t.Fatalf("listen in %s: %v", n.Name(), err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	name := n.Name()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.(*net.TCPConn).SetNoDelay(false)
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go func() {
-				defer c.Close()
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					if _, err := fmt.Fprintf(c, "%s %s\n", name, sc.Text()); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
 }

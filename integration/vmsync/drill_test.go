@@ -33,7 +33,7 @@ type row struct {
 	stall            [3]time.Duration
 	lag              [3]time.Duration // sync lag p50/p99/max
 	lost             map[string]int   // why flows did not survive
-	pause            time.Duration    // the longest the test process did not run (watchPauses)
+	pause            time.Duration    // the longest the test process did not run (vmlab.WatchPauses)
 }
 
 var (
@@ -119,7 +119,7 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	t.Cleanup(func() {
 		close(stop)
 		for _, f := range flows {
-			f.conn.Close()
+			f.Conn.Close()
 		}
 	})
 	open := func(n int, late bool) []*flow {
@@ -135,9 +135,9 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 		}
 		wait(t, 10*time.Second, "first echo on every new flow", func() bool {
 			for _, f := range out {
-				if s := f.state(); s.rs == "" {
-					if s.err != nil {
-						t.Fatalf("flow %d: %v", f.id, s.err)
+				if s := f.State(); s.RS == "" {
+					if s.Err != nil {
+						t.Fatalf("flow %d: %v", f.id, s.Err)
 					}
 					return false
 				}
@@ -149,7 +149,7 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	open(nFlows, false)
 	perRS := map[string]int{}
 	for _, f := range flows {
-		perRS[f.state().rs]++
+		perRS[f.State().RS]++
 	}
 	t.Logf("%d flows open: %v", len(flows), perRS)
 
@@ -186,7 +186,7 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	}
 
 	// Step 3: the master fails as a machine fails.
-	pz := watchPauses()
+	pz := vmlab.WatchPauses()
 	failAt := time.Now()
 	l.fail(lvs1)
 	wait(t, 20*time.Second, "VIP on lvs2", func() bool { return hasVIP(lvs2) })
@@ -206,7 +206,7 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	// preempts.
 	var alive []*flow
 	for _, f := range flows {
-		if s := f.state(); s.err == nil && s.moved == "" {
+		if s := f.State(); s.Err == nil && s.Moved == "" {
 			alive = append(alive, f)
 		}
 	}
@@ -215,7 +215,7 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 	w := watch(lvs1r.node)
 	l.run(lvs1r)
 	daemons(t, lvs1r, "backup")
-	pz = watchPauses()
+	pz = vmlab.WatchPauses()
 	wait(t, preemptDelay+30*time.Second, "lvs1 (rebooted) to preempt", func() bool { return hasVIP(lvs1r) })
 	takeover := time.Now()
 	listed, first, err := w.end()
@@ -246,14 +246,14 @@ func drill(t *testing.T, name string, nat, withSync bool) {
 // (VRRP done at switched, event at at) and returns the figures; listed is what
 // the new master held with origin SYNC before the event, pz watches pauses
 // from before the event on.
-func observe(t *testing.T, run, event string, flows []*flow, listed map[uint16]bool, at, switched time.Time, pz *pauses) row {
+func observe(t *testing.T, run, event string, flows []*flow, listed map[uint16]bool, at, switched time.Time, pz *vmlab.Pauses) row {
 	t.Helper()
 	r := row{run: run, event: event, switchTime: switched.Sub(at), lost: map[string]int{}}
 	deadline := switched.Add(r.switchTime + 4*time.Second)
 	for time.Now().Before(deadline) {
 		done := true
 		for _, f := range flows {
-			if s := f.state(); s.err == nil && !s.echoedAfter(switched) {
+			if s := f.State(); s.Err == nil && !s.EchoedAfter(switched) {
 				done = false
 			}
 		}
@@ -265,17 +265,17 @@ func observe(t *testing.T, run, event string, flows []*flow, listed map[uint16]b
 	time.Sleep(time.Second) // resets that come later
 	// The bound: the switch plus one second, plus the longest pause of the VM
 	// or the test process, in which neither the flows nor the directors ran.
-	r.pause = pz.end()
+	r.pause = pz.End()
 	r.bound = r.switchTime + time.Second + r.pause
 	now := time.Now()
 	var stalls []time.Duration
 	for _, f := range flows {
-		s := f.state()
-		stall := s.stall(at, now)
+		s := f.State()
+		stall := syncStall(s, at, now)
 		reason := ""
 		switch {
-		case s.err != nil:
-			switch msg := s.err.Error(); {
+		case s.Err != nil:
+			switch msg := s.Err.Error(); {
 			case strings.Contains(msg, "reset"), strings.Contains(msg, "broken pipe"):
 				reason = "reset"
 			case strings.Contains(msg, "connection closed"):
@@ -284,11 +284,11 @@ func observe(t *testing.T, run, event string, flows []*flow, listed map[uint16]b
 				reason = "error"
 			}
 			if listed[f.port] || reason != "reset" || r.lost["reset"] < 3 {
-				t.Logf("%s: flow %d (port %d, %s, late %v, synced %v): %v", event, f.id, f.port, s.rs, f.late, listed[f.port], s.err)
+				t.Logf("%s: flow %d (port %d, %s, late %v, synced %v): %v", event, f.id, f.port, s.RS, f.late, listed[f.port], s.Err)
 			}
-		case s.moved != "":
+		case s.Moved != "":
 			reason = "moved"
-		case !s.echoedAfter(switched):
+		case !s.EchoedAfter(switched):
 			reason = "silent"
 		case stall > r.bound:
 			reason = "stall"
@@ -335,7 +335,7 @@ func check(t *testing.T, r row, withSync, nat bool) {
 }
 
 func durs(ds []time.Duration) [3]time.Duration {
-	a, b, c := percentiles(ds)
+	a, b, c := vmlab.Percentiles(ds)
 	return [3]time.Duration{a, b, c}
 }
 
@@ -343,42 +343,6 @@ func record(r row) {
 	rowsMu.Lock()
 	rows = append(rows, r)
 	rowsMu.Unlock()
-}
-
-// pauses measures how late a 10 ms timer fires in the test process: the
-// longest time the VM (TCG vCPUs descheduled on a loaded host) or the
-// process did not run. Stalls include such pauses.
-type pauses struct {
-	stop, done chan struct{}
-	worst      time.Duration
-}
-
-func watchPauses() *pauses {
-	p := &pauses{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		const tick = 10 * time.Millisecond
-		last := time.Now()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-time.After(tick):
-			}
-			now := time.Now()
-			if d := now.Sub(last) - tick; d > p.worst {
-				p.worst = d
-			}
-			last = now
-		}
-	}()
-	return p
-}
-
-func (p *pauses) end() time.Duration {
-	close(p.stop)
-	<-p.done
-	return p.worst
 }
 
 // daemons waits until d runs exactly the sync daemon of role (master or

@@ -3,17 +3,12 @@
 package vmsync
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"net"
-	"slices"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/internal/netlab"
+	"github.com/lvs-ha/lvs-ha/internal/vmlab"
 )
 
 const heartbeat = 100 * time.Millisecond
@@ -21,20 +16,15 @@ const heartbeat = 100 * time.Millisecond
 // flow is one long-lived TCP connection from the client to the VIP: a
 // heartbeat line every 100 ms, each echoed by the real server with its name.
 type flow struct {
+	*vmlab.Flow
 	id     int
-	late   bool // opened just before the failure, after the last sync message
-	conn   *net.TCPConn
+	late   bool   // opened just before the failure, after the last sync message
 	port   uint16 // client port
 	opened time.Time
-
-	mu     sync.Mutex
-	rs     string      // the real server that answered first
-	moved  string      // a different real server that answered later
-	echoes []time.Time // when each echo arrived
-	err    error       // the first read/write error or protocol violation
 }
 
-// openFlow connects from the client node and starts the heartbeat.
+// openFlow connects from the client node and starts the heartbeat (Nagle on:
+// a thin stream, doc.go).
 func openFlow(client *netlab.Node, id int, late bool, stop <-chan struct{}) (*flow, error) {
 	var c net.Conn
 	err := client.Do(func() (err error) {
@@ -45,116 +35,15 @@ func openFlow(client *netlab.Node, id int, late bool, stop <-chan struct{}) (*fl
 		return nil, fmt.Errorf("flow %d: %w", id, err)
 	}
 	tc := c.(*net.TCPConn)
-	tc.SetNoDelay(false) // Nagle: one segment in flight, a thin stream (doc.go)
-	f := &flow{id: id, late: late, conn: tc, port: uint16(tc.LocalAddr().(*net.TCPAddr).Port), opened: time.Now()}
-	go f.write(stop)
-	go f.read()
-	return f, nil
+	port := uint16(tc.LocalAddr().(*net.TCPAddr).Port)
+	return &flow{Flow: vmlab.StartFlow(tc, heartbeat, stop), id: id, late: late, port: port, opened: time.Now()}, nil
 }
 
-func (f *flow) fail(err error) {
-	f.mu.Lock()
-	if f.err == nil {
-		f.err = err
+// syncStall is the longest gap between echoes of s from one second before t on,
+// and up to now when the flow got no echo after t.
+func syncStall(s vmlab.FlowState, t, now time.Time) time.Duration {
+	if s.EchoedAfter(t) {
+		now = s.Echoes[len(s.Echoes)-1] // no trailing gap
 	}
-	f.mu.Unlock()
-}
-
-func (f *flow) write(stop <-chan struct{}) {
-	tick := time.NewTicker(heartbeat)
-	defer tick.Stop()
-	for seq := 1; ; seq++ {
-		if _, err := fmt.Fprintf(f.conn, "%d\n", seq); err != nil {
-			f.fail(fmt.Errorf("write: %w", err))
-			return
-		}
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-func (f *flow) read() {
-	sc := bufio.NewScanner(f.conn)
-	for seq := 1; sc.Scan(); seq++ {
-		now := time.Now()
-		name, n, _ := strings.Cut(sc.Text(), " ")
-		f.mu.Lock()
-		switch {
-		case n != strconv.Itoa(seq):
-			if f.err == nil {
-				f.err = fmt.Errorf("echo %q, want sequence %d", sc.Text(), seq)
-			}
-		case f.rs == "":
-			f.rs = name
-		case name != f.rs && f.moved == "":
-			f.moved = name
-		}
-		f.echoes = append(f.echoes, now)
-		f.mu.Unlock()
-	}
-	err := sc.Err()
-	if err == nil {
-		err = errors.New("connection closed")
-	}
-	f.fail(fmt.Errorf("read: %w", err))
-}
-
-// state is a snapshot of a flow.
-type state struct {
-	rs, moved string
-	err       error
-	echoes    []time.Time
-}
-
-func (f *flow) state() state {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return state{f.rs, f.moved, f.err, slices.Clone(f.echoes)}
-}
-
-// echoedAfter reports whether an echo arrived after t.
-func (s state) echoedAfter(t time.Time) bool {
-	return len(s.echoes) > 0 && s.echoes[len(s.echoes)-1].After(t)
-}
-
-// stall is the longest gap between echoes from one second before t on, and
-// up to now when the flow got no echo after t.
-func (s state) stall(t, now time.Time) time.Duration {
-	var prev time.Time
-	var worst time.Duration
-	for _, e := range s.echoes {
-		if e.Before(t.Add(-time.Second)) {
-			prev = e
-			continue
-		}
-		if !prev.IsZero() && e.Sub(prev) > worst {
-			worst = e.Sub(prev)
-		}
-		prev = e
-	}
-	if !prev.IsZero() && now.Sub(prev) > worst && !prev.After(t) {
-		worst = now.Sub(prev)
-	}
-	return worst
-}
-
-// percentiles returns p50, p99 and max of ds (zero when empty).
-func percentiles(ds []time.Duration) (p50, p99, worst time.Duration) {
-	if len(ds) == 0 {
-		return 0, 0, 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	idx := func(p int) int { return (len(s)*p+99)/100 - 1 }
-	return s[max0(idx(50))], s[max0(idx(99))], s[len(s)-1]
-}
-
-func max0(i int) int {
-	if i < 0 {
-		return 0
-	}
-	return i
+	return s.Stall(t, now)
 }

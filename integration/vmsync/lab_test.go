@@ -3,7 +3,6 @@
 package vmsync
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"net/netip"
@@ -95,7 +94,7 @@ func newLab(t *testing.T, nat, withSync bool) *lab {
 	}
 	for _, rs := range l.rs {
 		vmlab.Sysctl(t, rs, "net.ipv4.tcp_thin_linear_timeouts", "1")
-		echoServer(t, rs)
+		vmlab.EchoServer(t, rs, svcPort)
 	}
 	l.conf = filepath.Join(l.tmp, "keepalived.conf")
 	if err := os.WriteFile(l.conf, []byte(directorConf(nat, withSync)), 0o644); err != nil {
@@ -338,52 +337,6 @@ func route(t *testing.T, n *netlab.Node, dst netip.Prefix, gw netip.Addr) {
 	if err := h.RouteAdd(r); err != nil {
 		t.Fatalf("%s: route %v via %v: %v", n.Name(), dst, gw, err)
 	}
-}
-
-// echoServer listens on svcPort in the real server n and answers each line L
-// with "<node name> L".
-func echoServer(t *testing.T, n *netlab.Node) {
-	t.Helper()
-	var ln net.Listener
-	err := n.Do(func() (err error) {
-		ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", svcPort))
-		return err
-	})
-	if err != nil {
-		t.Fatalf("listen in %s: %v", n.Name(), err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	name := n.Name()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.(*net.TCPConn).SetNoDelay(false) // Nagle: a thin stream (doc.go)
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go func() {
-				defer c.Close()
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					if _, err := fmt.Fprintf(c, "%s %s\n", name, sc.Text()); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
 }
 
 // syncedPorts reads /proc/net/ip_vs_conn_sync in n and returns the client
