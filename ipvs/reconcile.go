@@ -158,7 +158,11 @@ func destSettingsEqual(want, got *Destination) bool {
 // order to apply them: service deletions, then per desired service its
 // add/update and destination deletions, updates and additions. desired must
 // come from Normalize. Services not desired are deleted only if owned (or
-// with Flush); destinations of desired services are fully managed.
+// with Flush); destinations of desired services are fully managed. The
+// destinations of an actual service that desired gives an order-sensitive
+// scheduler (see OrderSensitive) must be in the kernel's list order: Plan
+// then deletes and re-adds those needed for the list to be the one a fresh
+// start makes, so that two directors agree whatever their reload history.
 func Plan(actual, desired Table, opts ReconcileOptions) []Op {
 	want := make(map[ServiceKey]*Service, len(desired.Services))
 	for i := range desired.Services {
@@ -215,11 +219,20 @@ func Plan(actual, desired Table, opts ReconcileOptions) []Op {
 				ops = append(ops, Op{Kind: OpDelDest, Service: Service{Key: w.Key}, Dest: Destination{Addr: d.Addr, Port: d.Port}})
 			}
 		}
+		var readd map[netip.AddrPort]bool
+		if OrderSensitive(w.Scheduler) {
+			readd = reorder(h.Destinations, w.Destinations, wantDests)
+			for _, d := range h.Destinations {
+				if readd[d.AddrPort()] {
+					ops = append(ops, Op{Kind: OpDelDest, Service: Service{Key: w.Key}, Dest: Destination{Addr: d.Addr, Port: d.Port}})
+				}
+			}
+		}
 		var adds []Op
 		for _, d := range w.Destinations {
 			hd := haveDests[d.AddrPort()]
 			switch {
-			case hd == nil:
+			case hd == nil || readd[d.AddrPort()]:
 				adds = append(adds, Op{Kind: OpAddDest, Service: Service{Key: w.Key}, Dest: d})
 			case !destSettingsEqual(&d, hd):
 				ops = append(ops, Op{Kind: OpUpdateDest, Service: Service{Key: w.Key}, Dest: d})
@@ -228,6 +241,49 @@ func Plan(actual, desired Table, opts ReconcileOptions) []Op {
 		ops = append(ops, adds...)
 	}
 	return ops
+}
+
+// OrderSensitive reports whether the kernel's lookup table for scheduler
+// depends on the order of the service's destination list: mh, sh and dh
+// build it walking the list. The kernel inserts a new destination at the
+// head of the list (list_add_rcu in __ip_vs_update_dest) and dumps the list
+// from the head, so the list is the reverse of the order of the additions.
+func OrderSensitive(scheduler string) bool {
+	return scheduler == "mh" || scheduler == "sh" || scheduler == "dh"
+}
+
+// reorder returns the live destinations to delete and re-add so that,
+// after Plan's deletions and additions, the kernel's list order of an
+// order-sensitive service equals the one a fresh start gives: the additions
+// of desired (sorted) in order, that is the list in reverse desired order.
+// live is in the kernel's list order (newest first); keep holds the
+// destinations desired. Only the live ones from the first out-of-place
+// position of the insertion order are re-added; none when the kept ones
+// are already a prefix of desired (the additions then append in order).
+//
+// A deleted destination with connections goes to the kernel's trash and the
+// re-add takes it back from there (ip_vs_trash_get_dest), with its
+// connections, which point at it and keep forwarding meanwhile; one
+// without connections is simply new again.
+func reorder(live, desired []Destination, keep map[netip.AddrPort]bool) map[netip.AddrPort]bool {
+	var added []netip.AddrPort // kept live destinations, oldest first
+	for i := len(live) - 1; i >= 0; i-- {
+		if ap := live[i].AddrPort(); keep[ap] {
+			added = append(added, ap)
+		}
+	}
+	k := 0
+	for k < len(added) && added[k] == desired[k].AddrPort() {
+		k++
+	}
+	if k == len(added) {
+		return nil
+	}
+	readd := make(map[netip.AddrPort]bool, len(added)-k)
+	for _, ap := range added[k:] {
+		readd[ap] = true
+	}
+	return readd
 }
 
 // ApplyOp performs one planned change on k.
@@ -272,6 +328,27 @@ const batchSize = 128
 // maxErrors bounds the errors Reconcile collects.
 const maxErrors = 20
 
+// sortForPlan sorts the services of actual (the kernel's order varies: plan
+// deletions in a stable one) and the destinations of each, except those of
+// services that desired gives an order-sensitive scheduler: Plan needs their
+// kernel list order.
+func sortForPlan(actual *Table, desired Table) {
+	sensitive := make(map[ServiceKey]bool)
+	for i := range desired.Services {
+		if OrderSensitive(desired.Services[i].Scheduler) {
+			sensitive[desired.Services[i].Key] = true
+		}
+	}
+	slices.SortFunc(actual.Services, func(a, b Service) int { return a.Key.Compare(b.Key) })
+	for i := range actual.Services {
+		if s := &actual.Services[i]; !sensitive[s.Key] {
+			slices.SortFunc(s.Destinations, func(a, b Destination) int {
+				return a.AddrPort().Compare(b.AddrPort())
+			})
+		}
+	}
+}
+
 // Reconcile reads the kernel table, plans the changes to reach desired and
 // applies them. It keeps going after a failed change (skipping the
 // destinations of a service it failed to add) and returns the changes that
@@ -295,7 +372,7 @@ func Reconcile(ctx context.Context, k Kernel, desired Table, opts ReconcileOptio
 	if err != nil {
 		return ch, fmt.Errorf("ipvs: read kernel table: %w", err)
 	}
-	actual.Sort() // the kernel's order varies; plan deletions in a stable one
+	sortForPlan(&actual, want)
 	ops := Plan(actual, want, opts)
 	added := make(map[ServiceKey]int) // index of the op adding a service
 	var now, later []int

@@ -323,3 +323,85 @@ func BenchmarkReconcile(b *testing.B) {
 		}
 	})
 }
+
+// listOrder returns the destinations of the only service of k in the
+// kernel's list order.
+func listOrder(t *testing.T, k ipvs.Kernel) []string {
+	t.Helper()
+	tab, err := k.Table()
+	if err != nil || len(tab.Services) != 1 {
+		t.Fatalf("table %+v, err %v", tab, err)
+	}
+	var out []string
+	for _, d := range tab.Services[0].Destinations {
+		out = append(out, d.AddrPort().String())
+	}
+	return out
+}
+
+// A real server added by a reload to an mh, sh or dh service ends at the
+// same place of the kernel's destination list as after a fresh start with
+// it (the kernel builds their lookup tables walking the list), by deleting
+// and re-adding only the destinations after the first out-of-place one; an
+// rr service gets the plain addition.
+func TestReconcileOrderSensitiveMatchesFreshStart(t *testing.T) {
+	svc := func(sched string, rs ...string) ipvs.Table {
+		s := ipvs.Service{Key: key(ipvs.TCP, "192.0.2.1:80"), Scheduler: sched}
+		for _, r := range rs {
+			s.Destinations = append(s.Destinations, ipvs.Destination{
+				Addr: vip(r), Port: 80, Method: ipvs.DR, Weight: 1})
+		}
+		return ipvs.Table{Services: []ipvs.Service{s}}
+	}
+	const a, b, c, d = "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"
+	for _, tc := range []struct {
+		name       string
+		sched      string
+		from, to   []string
+		del, added int // destination deletions and additions of the reload
+	}{
+		{"middle", "mh", []string{a, c}, []string{a, b, c}, 1, 2},
+		{"first", "sh", []string{b, c}, []string{a, b, c}, 2, 3},
+		{"last", "mh", []string{a, b}, []string{a, b, c}, 0, 1},
+		{"remove and add", "dh", []string{a, b, d}, []string{a, c, d}, 2, 2},
+		{"remove only", "mh", []string{a, b, c}, []string{a, c}, 1, 0},
+		{"scheduler change", "mh", []string{a, c}, []string{a, b, c}, 2, 3},
+		{"rr unchanged", "rr", []string{a, c}, []string{a, b, c}, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			fresh := &ipvstest.Kernel{}
+			if _, err := ipvs.Reconcile(ctx, fresh, svc(tc.sched, tc.to...), ipvs.ReconcileOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			reloaded := &ipvstest.Kernel{}
+			from := svc(tc.sched, tc.from...)
+			if tc.name == "scheduler change" {
+				// Under rr, c then a: the list is a, c and an mh
+				// fresh start's is c, b, a.
+				if _, err := ipvs.Reconcile(ctx, reloaded, svc("rr", c), ipvs.ReconcileOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				from = svc("rr", tc.from...)
+			}
+			if _, err := ipvs.Reconcile(ctx, reloaded, from, ipvs.ReconcileOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			ch, err := ipvs.Reconcile(ctx, reloaded, svc(tc.sched, tc.to...), ipvs.ReconcileOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ch.DestsDeleted != tc.del || ch.DestsAdded != tc.added || ch.DestsUpdated != 0 {
+				t.Errorf("reload changes %v, want %d deleted, %d added", ch, tc.del, tc.added)
+			}
+			got, want := listOrder(t, reloaded), listOrder(t, fresh)
+			if tc.sched != "rr" && !slices.Equal(got, want) {
+				t.Errorf("list after reload %v, after fresh start %v", got, want)
+			}
+			ch, err = ipvs.Reconcile(ctx, reloaded, svc(tc.sched, tc.to...), ipvs.ReconcileOptions{})
+			if err != nil || ch.Total() != 0 {
+				t.Errorf("second reload: %v, err %v", ch, err)
+			}
+		})
+	}
+}

@@ -1,11 +1,15 @@
 // Package ipvstest provides an in-memory ipvs.Kernel for tests: it mimics
-// the kernel's behaviour (errors, forced destination ports, hashed flag) and
-// counts the calls made to it.
+// the kernel's behaviour (errors, forced destination ports, hashed flag,
+// destination list order of order-sensitive schedulers) and counts the
+// calls made to it. Table lists the services sorted, and the destinations
+// sorted too except for mh, sh and dh services, which come in the kernel's
+// list order (newest first).
 package ipvstest
 
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -117,7 +121,19 @@ func (k *Kernel) Table() (ipvs.Table, error) {
 		s.Destinations = append([]ipvs.Destination(nil), s.Destinations...)
 		t.Services[i] = s
 	}
-	t.Sort()
+	slices.SortFunc(t.Services, func(a, b ipvs.Service) int { return a.Key.Compare(b.Key) })
+	for i := range t.Services {
+		s := &t.Services[i]
+		if ipvs.OrderSensitive(s.Scheduler) {
+			// The kernel's list order: it adds at the head (the fake
+			// appends, so that an addition costs O(1)) and dumps from it.
+			slices.Reverse(s.Destinations)
+			continue
+		}
+		slices.SortFunc(s.Destinations, func(a, b ipvs.Destination) int {
+			return a.AddrPort().Compare(b.AddrPort())
+		})
+	}
 	return t, nil
 }
 
