@@ -4,7 +4,6 @@ package vmecmp
 
 import (
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -29,15 +28,7 @@ func TestMHDeterminismReload(t *testing.T) {
 	vmlab.RequireLvsHA(t)
 	all := []string{rsAddrs[0], rsAddrs[1], rsAddrs[2]}
 	lab := netlab.New(t, netlab.Options{Subnet4: lanNet})
-	var caddrs []string
-	for i := range 16 {
-		caddrs = append(caddrs, fmt.Sprintf("10.251.0.%d", 100+i))
-	}
-	client := lab.AddNode("client", caddrs...)
-	var keys []connKey
-	for i := range 1000 {
-		keys = append(keys, connKey{netip.MustParseAddr(caddrs[i%16]), uint16(20000 + i/16)})
-	}
+	client, keys := synClient(lab)
 	tmp := t.TempDir()
 	start := func(i int, rs []string) (*netlab.Node, *netlab.Proc, string) {
 		d := lab.AddNode(fmt.Sprintf("lvs%d", i+1), fmt.Sprintf("10.251.0.%d", 11+i))
@@ -64,35 +55,8 @@ func TestMHDeterminismReload(t *testing.T) {
 	lr, lf := vmlab.Ipvsadm(t, reloaded, "-Ln", "--nosort"), vmlab.Ipvsadm(t, fresh, "-Ln", "--nosort")
 	t.Logf("reloaded:\n%s\nfresh:\n%s", lr, lf)
 
-	choices := func(d *netlab.Node) map[connKey]netip.Addr {
-		t.Helper()
-		routeVIP(t, client, d.Addr4())
-		closeAll, err := sendSYNs(client, keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer closeAll()
-		var got map[connKey]netip.Addr
-		err = netlab.WaitFor(10*time.Second, func() (bool, error) {
-			got, err = ipvsConns(d)
-			return len(got) >= len(keys), err
-		}, func() string {
-			return fmt.Sprintf("%d connections in %s's ip_vs_conn (have %d)", len(keys), d.Name(), len(got))
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
 	began := time.Now()
-	a, b := choices(reloaded), choices(fresh)
-	differ, per := 0, map[netip.Addr]int{}
-	for _, k := range keys {
-		per[a[k]]++
-		if a[k] != b[k] {
-			differ++
-		}
-	}
+	differ, per := compareChoices(keys, synChoices(t, client, reloaded, keys), synChoices(t, client, fresh, keys))
 	t.Logf("mh after reload {B, C} -> {A, B, C} vs fresh {A, B, C}, %d SYNs: disagree on %d, spread %v (%.1fs)",
 		len(keys), differ, per, time.Since(began).Seconds())
 	if differ != 0 {

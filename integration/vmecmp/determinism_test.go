@@ -39,15 +39,7 @@ func TestMHDeterminism(t *testing.T) {
 		{rsAddrs[1], rsAddrs[2], rsAddrs[0]},
 	}
 	lab := netlab.New(t, netlab.Options{Subnet4: lanNet})
-	var caddrs []string
-	for i := range 16 {
-		caddrs = append(caddrs, fmt.Sprintf("10.251.0.%d", 100+i))
-	}
-	client := lab.AddNode("client", caddrs...)
-	var keys []connKey
-	for i := range 1000 {
-		keys = append(keys, connKey{netip.MustParseAddr(caddrs[i%16]), uint16(20000 + i/16)})
-	}
+	client, keys := synClient(lab)
 	tmp := t.TempDir()
 	var lvs, ctl []*netlab.Node
 	for i, order := range orders {
@@ -75,41 +67,12 @@ func TestMHDeterminism(t *testing.T) {
 		t.Logf("%s:\n%s", d.Name(), vmlab.Ipvsadm(t, d, "-Ln"))
 	}
 
-	choices := func(d *netlab.Node) map[connKey]netip.Addr {
-		t.Helper()
-		routeVIP(t, client, d.Addr4())
-		closeAll, err := sendSYNs(client, keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer closeAll()
-		var got map[connKey]netip.Addr
-		err = netlab.WaitFor(10*time.Second, func() (bool, error) {
-			got, err = ipvsConns(d)
-			return len(got) >= len(keys), err
-		}, func() string {
-			return fmt.Sprintf("%d connections in %s's ip_vs_conn (have %d)", len(keys), d.Name(), len(got))
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
-	compare := func(a, b map[connKey]netip.Addr) (differ int, per map[netip.Addr]int) {
-		per = map[netip.Addr]int{}
-		for _, k := range keys {
-			per[a[k]]++
-			if a[k] != b[k] {
-				differ++
-			}
-		}
-		return differ, per
-	}
+	choices := func(d *netlab.Node) map[connKey]netip.Addr { return synChoices(t, client, d, keys) }
 	start := time.Now()
 	l1, l2 := choices(lvs[0]), choices(lvs[1])
 	c1, c2 := choices(ctl[0]), choices(ctl[1])
-	lvsDiff, per := compare(l1, l2)
-	ctlDiff, _ := compare(c1, c2)
+	lvsDiff, per := compareChoices(keys, l1, l2)
+	ctlDiff, _ := compareChoices(keys, c1, c2)
 	t.Logf("mh determinism, %d SYNs from 16 addresses: lvs-ha directors (config orders %v / %v) disagree on %d, spread %v; ipvsadm in the same orders disagree on %d (%.1fs)",
 		len(keys), orders[0], orders[1], lvsDiff, per, ctlDiff, time.Since(start).Seconds())
 	if lvsDiff != 0 {
