@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -201,6 +202,18 @@ func (w *words) family(fam *int, a netip.Addr, at syntax.Word) bool {
 	return true
 }
 
+// inet checks that an explicit inet or inet6 word agrees with the family
+// seen so far (fam as in family) and sets it.
+func (w *words) inet(fam *int, at syntax.Word) bool {
+	f := map[string]int{"inet": 4, "inet6": 6}[at.Text]
+	if *fam != 0 && *fam != f {
+		w.bad(at.Pos, "%s given for an IPv%d %s", at.Text, *fam, w.what)
+		return false
+	}
+	*fam = f
+	return true
+}
+
 // route parses one route line (keepalived's alloc_route); nil after an
 // error, reported at its word.
 func (l *loader) route(c *syntax.Node) *Route {
@@ -230,12 +243,9 @@ func (l *loader) route(c *syntax.Node) *Route {
 		cur := w.ws[w.i]
 		switch s := cur.Text; s {
 		case "inet", "inet6":
-			f := map[string]int{"inet": 4, "inet6": 6}[s]
-			if fam != 0 && fam != f {
-				w.bad(cur.Pos, "%s given for an IPv%d route", s, fam)
+			if !w.inet(&fam, cur) {
 				return nil
 			}
-			fam = f
 		case "src":
 			a, ok := addr("src")
 			if !ok {
@@ -352,7 +362,7 @@ func (l *loader) route(c *syntax.Node) *Route {
 				}
 				cur = w.ws[w.i]
 			}
-			if isRouteType(cur.Text) {
+			if slices.Contains(rtTypes, cur.Text) {
 				t := cur.Text
 				if _, ok := w.next(); !ok {
 					return nil
@@ -482,15 +492,6 @@ func (w *words) nexthops(r *Route, fam *int) bool {
 	return true
 }
 
-func isRouteType(s string) bool {
-	for _, t := range rtTypes {
-		if t == s {
-			return true
-		}
-	}
-	return false
-}
-
 // rule parses one rule line (keepalived's alloc_rule); nil after an error.
 func (l *loader) rule(c *syntax.Node) *Rule {
 	w := &words{l: l, ws: append([]syntax.Word{c.Keyword}, c.Args...), what: "rule"}
@@ -533,12 +534,9 @@ func (l *loader) rule(c *syntax.Node) *Rule {
 		cur := w.ws[w.i]
 		switch s := cur.Text; s {
 		case "inet", "inet6":
-			f := map[string]int{"inet": 4, "inet6": 6}[s]
-			if fam != 0 && fam != f {
-				w.bad(cur.Pos, "%s given for an IPv%d rule", s, fam)
+			if !w.inet(&fam, cur) {
 				return nil
 			}
-			fam = f
 		case "from", "to":
 			v, ok := w.next()
 			if !ok {
