@@ -24,19 +24,7 @@ func init() {
 			}
 		}),
 		impl("weight", "W [reverse], W in [-254, 254]: the file's number times W is added to the priority (0: a nonzero number means FAULT)", "1", func(l *loader, n *syntax.Node, f *TrackFile) {
-			if !l.nargs(n, 1, 2) {
-				return
-			}
-			if v, ok := l.int(n.Args[0], "track_file weight", -254, 254); ok {
-				f.Weight = int(v)
-			}
-			if len(n.Args) > 1 {
-				if n.Args[1].Text == "reverse" {
-					f.Reverse = true
-				} else {
-					l.errf(n.Args[1].Pos, "unknown track_file weight option %q: want reverse", n.Args[1].Text)
-				}
-			}
+			l.weightReverse(n, "track_file", 254, &f.Weight, &f.Reverse)
 		}),
 		impl("init_file", "[VALUE] [overwrite]: create the file holding VALUE (0) at start if missing, or always with overwrite", "", func(l *loader, n *syntax.Node, f *TrackFile) {
 			f.Init, f.InitValue, f.Overwrite, f.initPos = true, 0, false, n.Keyword.Pos

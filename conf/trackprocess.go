@@ -57,19 +57,7 @@ func init() {
 			}
 		}),
 		impl("weight", "W [reverse], W in [-254, 254]: added while the quorum holds (W > 0) or subtracted while it does not (W < 0); 0: FAULT without quorum", "0", func(l *loader, n *syntax.Node, p *TrackProcess) {
-			if !l.nargs(n, 1, 2) {
-				return
-			}
-			if v, ok := l.int(n.Args[0], "vrrp_track_process weight", -254, 254); ok {
-				p.Weight = int(v)
-			}
-			if len(n.Args) > 1 {
-				if n.Args[1].Text == "reverse" {
-					p.Reverse = true
-				} else {
-					l.errf(n.Args[1].Pos, "unknown vrrp_track_process weight option %q: want reverse", n.Args[1].Text)
-				}
-			}
+			l.weightReverse(n, "vrrp_track_process", 254, &p.Weight, &p.Reverse)
 		}),
 		impl("quorum", "minimum number of matching processes for OK", "1", func(l *loader, n *syntax.Node, p *TrackProcess) {
 			v, ok := l.uintArg(n, 1, 65535)

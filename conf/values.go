@@ -65,6 +65,25 @@ func familyOf(a netip.Addr) Family {
 
 // nargs checks that n has between min and max arguments (max < 0: no limit).
 // Too few is an error at the keyword; too many is a warning at the first extra word.
+// weightReverse parses a block's "weight W [reverse]" line (vrrp_script,
+// track_file, vrrp_track_process): W in [-limit, limit] into weight,
+// reverse set by the option; errors name what.
+func (l *loader) weightReverse(n *syntax.Node, what string, limit int64, weight *int, reverse *bool) {
+	if !l.nargs(n, 1, 2) {
+		return
+	}
+	if v, ok := l.int(n.Args[0], what+" weight", -limit, limit); ok {
+		*weight = int(v)
+	}
+	if len(n.Args) > 1 {
+		if n.Args[1].Text == "reverse" {
+			*reverse = true
+		} else {
+			l.errf(n.Args[1].Pos, "unknown %s weight option %q: want reverse", what, n.Args[1].Text)
+		}
+	}
+}
+
 func (l *loader) nargs(n *syntax.Node, min, max int) bool {
 	if len(n.Args) < min {
 		if min == 1 {

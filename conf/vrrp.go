@@ -39,19 +39,7 @@ func init() {
 			}
 		}),
 		impl("weight", "priority adjustment: W [reverse], W in [-253, 253] (0: FAULT on failure)", "0", func(l *loader, n *syntax.Node, s *VRRPScript) {
-			if !l.nargs(n, 1, 2) {
-				return
-			}
-			if v, ok := l.int(n.Args[0], "vrrp_script weight", -253, 253); ok {
-				s.Weight = int(v)
-			}
-			if len(n.Args) > 1 {
-				if n.Args[1].Text == "reverse" {
-					s.Reverse = true
-				} else {
-					l.errf(n.Args[1].Pos, "unknown vrrp_script weight option %q: want reverse", n.Args[1].Text)
-				}
-			}
+			l.weightReverse(n, "vrrp_script", 253, &s.Weight, &s.Reverse)
 		}),
 		impl("rise", "successes needed for OK", "1", func(l *loader, n *syntax.Node, s *VRRPScript) {
 			if v, ok := l.uintArg(n, 1, 1<<31-1); ok {
