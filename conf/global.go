@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
+	"github.com/lvs-ha/lvs-ha/internal/strictfw"
 )
 
 func defaultGlobals() GlobalDefs {
@@ -299,7 +300,7 @@ func init() {
 			if !l.nargs(n, 0, 1) || len(n.Args) == 0 {
 				return
 			}
-			if !validNftName(n.Args[0].Text) {
+			if !strictfw.ValidTable(n.Args[0].Text) { // the name strictfw writes unquoted
 				l.errf(n.Args[0].Pos, "nftables: bad table name %q", n.Args[0].Text)
 				return
 			}
@@ -575,19 +576,4 @@ func (l *loader) finishGlobals() {
 	if g.VRRPStrict {
 		g.VRRPLowerPrioNoAdvert = true
 	}
-}
-
-// validNftName reports whether name can be an nft table name unquoted: a
-// letter, then letters, digits, '_' and '-'.
-func validNftName(name string) bool {
-	if name == "" || len(name) > 255 {
-		return false
-	}
-	for i, c := range name {
-		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '_' || c == '-')) {
-			return false
-		}
-	}
-	return true
 }
