@@ -10,28 +10,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lvs-ha/lvs-ha/internal/promtooltest"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 )
 
 // promtoolCheck runs `promtool check metrics` on mfs when promtool is
-// installed ($LVSHA_PROMTOOL, PATH, /usr/bin; required with
-// LVSHA_REQUIRE_PROMTOOL=1 as in internal/metrics).
+// installed (promtooltest.Path).
 func promtoolCheck(t *testing.T, mfs []*dto.MetricFamily) {
 	t.Helper()
-	p := os.Getenv("LVSHA_PROMTOOL")
-	if p == "" {
-		p = "/usr/bin/promtool"
-		if lp, err := exec.LookPath("promtool"); err == nil {
-			p = lp
-		}
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("LVSHA_REQUIRE_PROMTOOL") == "1" {
-			t.Fatalf("promtool required (LVSHA_REQUIRE_PROMTOOL=1) but %s: %v", p, err)
-		}
-		t.Logf("no promtool at %s: check metrics skipped", p)
+	p, ok := promtooltest.Path(t)
+	if !ok {
 		return
 	}
 	var buf bytes.Buffer

@@ -4,29 +4,20 @@ import (
 	"bytes"
 	"io"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"testing"
 
+	"github.com/lvs-ha/lvs-ha/internal/promtooltest"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// promtoolPath returns the promtool binary: $LVSHA_PROMTOOL, else
-// promtool on PATH, else /usr/bin/promtool (Debian package prometheus).
+// promtoolPath returns the promtool binary, or skips the test without one
+// (promtooltest.Path).
 func promtoolPath(t *testing.T) string {
 	t.Helper()
-	p := os.Getenv("LVSHA_PROMTOOL")
-	if p == "" {
-		p = "/usr/bin/promtool"
-		if lp, err := exec.LookPath("promtool"); err == nil {
-			p = lp
-		}
-	}
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("LVSHA_REQUIRE_PROMTOOL") == "1" {
-			t.Fatalf("promtool required (LVSHA_REQUIRE_PROMTOOL=1) but %s: %v; apt-get install prometheus", p, err)
-		}
-		t.Skipf("no promtool at %s (apt-get install prometheus, or set LVSHA_PROMTOOL)", p)
+	p, ok := promtooltest.Path(t)
+	if !ok {
+		t.SkipNow()
 	}
 	return p
 }
