@@ -210,8 +210,8 @@ func (p *plan) addChecks(wrap func(id string, c healthcheck.Checker) healthcheck
 	cfg := p.cfg
 	for _, vs := range p.lvs.vss {
 		v := vs.v
-		for _, rs := range vs.rss {
-			r := rs.r
+		for k, rs := range vs.rss {
+			r := v.RealServers[k] // vs.rss are v's real servers in order
 			kinds := map[string]int{}
 			for i, c := range r.Checkers {
 				chs, err := checkers(cfg, v, r, c)

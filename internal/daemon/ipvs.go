@@ -61,7 +61,7 @@ func virtualServer(v *conf.VirtualServer, groups map[string]*conf.VirtualServerG
 		if err != nil {
 			return nil, err
 		}
-		vs.rss = append(vs.rss, &rsState{r: r, vs: vs, name: rsID(r), dest: d, up: true})
+		vs.rss = append(vs.rss, &rsState{r: rsConfOf(r), vs: vs, name: rsID(r), dest: d, up: true})
 	}
 	var err error
 	if vs.services, err = virtualServices(v, groups); err != nil {

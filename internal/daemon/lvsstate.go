@@ -59,12 +59,28 @@ type vsState struct {
 
 // rsState is a real server and its checks.
 type rsState struct {
-	r      *conf.RealServer
+	r      rsConf
 	vs     *vsState
 	name   string
 	dest   ipvs.Destination // at the configured weight
 	checks []*checkState
 	up     bool
+}
+
+// rsConf is what the machine needs of a real server's conf.RealServer,
+// copied so that the parsed block (~300 bytes with its checkers, 30 MB at
+// 10,000 x 10) is not kept alive by the running state after planning.
+type rsConf struct {
+	Addr                        netip.Addr
+	Port                        uint16
+	InhibitOnFailure, SMTPAlert bool
+	Weight                      int
+	NotifyUp, NotifyDown        *conf.Script
+}
+
+func rsConfOf(r *conf.RealServer) rsConf {
+	return rsConf{Addr: r.Addr, Port: r.Port, InhibitOnFailure: r.InhibitOnFailure, SMTPAlert: r.SMTPAlert,
+		Weight: r.Weight, NotifyUp: r.NotifyUp, NotifyDown: r.NotifyDown}
 }
 
 // fifoLine is keepalived's notify_fifo_rs line for r's state.
