@@ -109,9 +109,8 @@ type lvs struct {
 	on      bool // IPVS is managed: a configuration had services or lvs_flush
 	flush   bool // lvs_flush still to do
 	stop    stopMode
-	desired ipvs.Table
 	owned   map[ipvs.ServiceKey]bool
-	pending bool // desired not (fully) applied
+	pending bool // state.table() not (fully) applied
 	applied bool // an apply of the table has succeeded
 	lastErr string
 	unavail bool // IPVS unavailable was logged
@@ -301,7 +300,7 @@ func (l *lvs) Run(ctx context.Context) error {
 		l.watchAddrs(ctx)
 		if changed || fired {
 			if changed {
-				l.setDesired(l.state.table())
+				l.setDesired()
 			}
 			ch, err := l.sync(ctx)
 			if next != nil {
@@ -309,7 +308,7 @@ func (l *lvs) Run(ctx context.Context) error {
 				next.done <- err
 			}
 			if first || next != nil {
-				releaseAfterLoad(l.desired)
+				releaseAfterLoad(l.state)
 			}
 			retry = nil
 			if l.on && l.pending {
@@ -358,12 +357,8 @@ const largeTable = 10_000
 // read and the planned changes are garbage by then (~60 MB at 10,000 x 10),
 // which the runtime would otherwise keep resident for minutes. Health-check
 // driven applies do not come here (a forced GC each would cost CPU).
-func releaseAfterLoad(t ipvs.Table) {
-	n := len(t.Services)
-	for i := range t.Services {
-		n += len(t.Services[i].Destinations)
-	}
-	if n >= largeTable {
+func releaseAfterLoad(s *lvsState) {
+	if _, n := s.size(); n >= largeTable {
 		debug.FreeOSMemory()
 	}
 }
@@ -409,11 +404,16 @@ func (l *lvs) adopt(p *plan) {
 	l.log.Info("health checks updated", "checks", len(p.checks), "removed_up", len(removed))
 }
 
-func (l *lvs) setDesired(t ipvs.Table) {
-	l.desired = t
+// setDesired marks the machine's table as to be applied and its services
+// as owned. The table itself is built by each apply attempt (state.table())
+// rather than kept: at 10,000 x 10 it is 15 MB that would stay live between
+// applies.
+func (l *lvs) setDesired() {
 	l.pending = true
-	for _, s := range t.Services {
-		l.owned[s.Key] = true
+	for _, vs := range l.state.vss {
+		for _, s := range vs.services {
+			l.owned[s.Key] = true
+		}
 	}
 }
 
@@ -431,8 +431,9 @@ func (l *lvs) sync(ctx context.Context) (ipvs.Changes, error) {
 		if err != nil {
 			err = fmt.Errorf("%w: %w", errIPVSUnavailable, err)
 			if !l.unavail {
+				services, _ := l.state.size()
 				l.log.Error("IPVS unavailable: virtual servers are not programmed",
-					"error", err, "virtual_services", len(l.desired.Services), "retry_in", ipvsRetryInterval)
+					"error", err, "virtual_services", services, "retry_in", ipvsRetryInterval)
 				l.unavail = true
 			} else {
 				l.log.Debug("IPVS still unavailable", "error", err)
@@ -450,8 +451,9 @@ func (l *lvs) sync(ctx context.Context) (ipvs.Changes, error) {
 		return ipvs.Changes{}, nil
 	}
 	owned := l.owned
+	desired := l.state.table()
 	start := time.Now()
-	ch, err := ipvs.Reconcile(ctx, l.k, l.desired, ipvs.ReconcileOptions{
+	ch, err := ipvs.Reconcile(ctx, l.k, desired, ipvs.ReconcileOptions{
 		Owned: func(k ipvs.ServiceKey) bool { return owned[k] },
 		Flush: l.flush,
 	})
@@ -467,11 +469,11 @@ func (l *lvs) sync(ctx context.Context) (ipvs.Changes, error) {
 	}
 	l.flush, l.pending, l.lastErr, l.applied = false, false, "", true
 	// Services no longer desired are gone from the kernel: stop owning them.
-	l.owned = make(map[ipvs.ServiceKey]bool, len(l.desired.Services))
-	for _, s := range l.desired.Services {
+	l.owned = make(map[ipvs.ServiceKey]bool, len(desired.Services))
+	for _, s := range desired.Services {
 		l.owned[s.Key] = true
 	}
-	l.log.Info("ipvs applied", "services", len(l.desired.Services), "changes", ch.String(),
+	l.log.Info("ipvs applied", "services", len(desired.Services), "changes", ch.String(),
 		"total", ch.Total(), "took", took)
 	return ch, nil
 }

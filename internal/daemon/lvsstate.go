@@ -340,6 +340,16 @@ func (s *lvsState) table() ipvs.Table {
 	return tableOf(s.vss, (*vsState).destinations)
 }
 
+// size is the number of services of table() and of services plus their
+// configured real servers (an upper bound of its kernel objects).
+func (s *lvsState) size() (services, objects int) {
+	for _, vs := range s.vss {
+		services += len(vs.services)
+		objects += len(vs.services) * (1 + len(vs.rss))
+	}
+	return services, objects
+}
+
 // tableOf is the table of vss with each one's destinations given by dests.
 func tableOf(vss []*vsState, dests func(*vsState) []ipvs.Destination) ipvs.Table {
 	var t ipvs.Table
