@@ -315,7 +315,7 @@ func encodeDest(ae *netlink.AttributeEncoder, d *Destination, full bool) {
 }
 
 // decodeService decodes the contents of a nested IPVS_CMD_ATTR_SERVICE,
-// with the stats if stats is set.
+// with the stats if stats is set (nil when it carries none).
 func decodeService(b []byte, stats bool) (Service, error) {
 	var s Service
 	var addr, netmask []byte
@@ -362,8 +362,11 @@ func decodeService(b []byte, stats bool) (Service, error) {
 		return s, fmt.Errorf("service: %w", err)
 	}
 	s.Netmask = netmaskFromKernel(s.Key.Family, netmask)
-	if err := decodeStatsPair(&s.Stats, stats, stats32, stats64); err != nil {
-		return s, fmt.Errorf("service %s: %w", s.Key, err)
+	if stats && (stats32 != nil || stats64 != nil) {
+		s.Stats = new(Stats)
+		if err := decodeStatsPair(s.Stats, stats, stats32, stats64); err != nil {
+			return s, fmt.Errorf("service %s: %w", s.Key, err)
+		}
 	}
 	return s, nil
 }
@@ -383,10 +386,12 @@ func decodeStatsPair(dst *Stats, want bool, s32, s64 []byte) error {
 }
 
 // decodeDest decodes the contents of a nested IPVS_CMD_ATTR_DEST, with the
-// stats if stats is set. svcFamily is used when the kernel does not send
-// IPVS_DEST_ATTR_ADDR_FAMILY.
+// stats if stats is set (nil when it carries none). svcFamily is used when
+// the kernel does not send IPVS_DEST_ATTR_ADDR_FAMILY.
 func decodeDest(b []byte, svcFamily Family, stats bool) (Destination, error) {
 	var d Destination
+	var st DestStats
+	conns := false // a connection count was sent
 	f := svcFamily
 	var addr, stats32, stats64 []byte
 	err := decodeAttrs(b, func(ad *netlink.AttributeDecoder) {
@@ -404,11 +409,11 @@ func decodeDest(b []byte, svcFamily Family, stats bool) (Destination, error) {
 		case destAttrLThresh:
 			d.LowerThreshold = ad.Uint32()
 		case destAttrActiveConns:
-			d.Stats.ActiveConns = ad.Uint32()
+			st.ActiveConns, conns = ad.Uint32(), true
 		case destAttrInactConns:
-			d.Stats.InactConns = ad.Uint32()
+			st.InactConns, conns = ad.Uint32(), true
 		case destAttrPersistConns:
-			d.Stats.PersistConns = ad.Uint32()
+			st.PersistConns, conns = ad.Uint32(), true
 		case destAttrStats:
 			stats32 = value(ad, 0)
 		case destAttrStats64:
@@ -429,8 +434,11 @@ func decodeDest(b []byte, svcFamily Family, stats bool) (Destination, error) {
 	if d.Addr, err = addrFrom(addr, f); err != nil {
 		return d, fmt.Errorf("destination: %w", err)
 	}
-	if err := decodeStatsPair(&d.Stats.Stats, stats, stats32, stats64); err != nil {
-		return d, fmt.Errorf("destination %s: %w", d.AddrPort(), err)
+	if stats && (conns || stats32 != nil || stats64 != nil) {
+		if err := decodeStatsPair(&st.Stats, stats, stats32, stats64); err != nil {
+			return d, fmt.Errorf("destination %s: %w", d.AddrPort(), err)
+		}
+		d.Stats = &st
 	}
 	return d, nil
 }

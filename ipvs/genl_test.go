@@ -67,7 +67,7 @@ func TestDecodeServiceStats64(t *testing.T) {
 	}
 	want := Stats{Conns: big[0], InPkts: big[1], OutPkts: big[2], InBytes: big[3], OutBytes: big[4],
 		CPS: 11, InPPS: 12, OutPPS: 13, InBPS: big[8], OutBPS: big[9]}
-	if s.Stats != want {
+	if s.Stats == nil || *s.Stats != want {
 		t.Errorf("stats = %+v\nwant %+v", s.Stats, want)
 	}
 	if s.Key != AddrKey(TCP, netip.MustParseAddrPort("10.0.0.1:80")) {
@@ -78,7 +78,7 @@ func TestDecodeServiceStats64(t *testing.T) {
 	}
 	// Without stats (what Reconcile reads): the same service, zero stats.
 	settings, err := decodeService(b, false)
-	s.Stats = Stats{}
+	s.Stats = nil
 	if err != nil || !reflect.DeepEqual(settings, s) {
 		t.Errorf("without stats: %+v, %v\nwant %+v", settings, err, s)
 	}
@@ -108,8 +108,8 @@ func TestDecodeDestStats32Only(t *testing.T) {
 	}
 	want := Destination{Addr: netip.MustParseAddr("fd00::2"), Port: 53, Method: Tunnel, Weight: 9,
 		UpperThreshold: 100, LowerThreshold: 50, TunType: TunnelGUE, TunPort: 6080, TunFlags: TunnelCsum,
-		Stats: DestStats{Stats: Stats{1, 2, 3, 1 << 35, 5, 6, 7, 8, 9, 10}, ActiveConns: 3, InactConns: 4, PersistConns: 5}}
-	if d != want {
+		Stats: &DestStats{Stats: Stats{1, 2, 3, 1 << 35, 5, 6, 7, 8, 9, 10}, ActiveConns: 3, InactConns: 4, PersistConns: 5}}
+	if !reflect.DeepEqual(d, want) {
 		t.Errorf("dest = %+v\nwant %+v", d, want)
 	}
 }

@@ -114,7 +114,7 @@ func Normalize(t Table) (Table, error) {
 		s.Scheduler = s.SchedulerName()
 		s.Netmask = uint8(s.NetmaskBits())
 		s.Flags &^= FlagHashed
-		s.Stats = Stats{}
+		s.Stats = nil
 		s.Key.Addr = s.Key.Addr.Unmap()
 		ds := make([]Destination, len(s.Destinations))
 		for j, d := range s.Destinations {
@@ -125,7 +125,7 @@ func Normalize(t Table) (Table, error) {
 			if d.Method != Tunnel {
 				d.TunType, d.TunPort, d.TunFlags = 0, 0, 0
 			}
-			d.Stats = DestStats{}
+			d.Stats = nil
 			ds[j] = d
 		}
 		s.Destinations = ds

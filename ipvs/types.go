@@ -237,7 +237,10 @@ var Schedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh",
 const DefaultScheduler = "wlc"
 
 // Service is a virtual service with its real servers. In a desired Table the
-// Stats fields are ignored; in a Table read from the kernel they are filled.
+// Stats fields are ignored (nil); in a Table read from the kernel with its
+// counters (Kernel.Table) they are set. They are pointers so that a table
+// without counters (a desired one, the daemon's, Reconcile's read) does not
+// carry them: 96 of a Destination's 152 bytes before.
 type Service struct {
 	Key       ServiceKey
 	Scheduler string       // "" means DefaultScheduler
@@ -252,7 +255,15 @@ type Service struct {
 	PEName  string // persistence engine, e.g. "sip"
 
 	Destinations []Destination
-	Stats        Stats // read only
+	Stats        *Stats // read only; nil: none read
+}
+
+// Counters are s's counters, zero when none were read.
+func (s *Service) Counters() Stats {
+	if s.Stats == nil {
+		return Stats{}
+	}
+	return *s.Stats
 }
 
 // NetmaskBits returns the effective persistence netmask prefix length.
@@ -367,7 +378,16 @@ type Destination struct {
 	TunPort        uint16      // GUE only
 	TunFlags       TunnelFlags // GUE/GRE only
 
-	Stats DestStats // read only
+	Stats *DestStats // read only; nil: none read (see Service)
+}
+
+// Counters are d's counters and connection counts, zero when none were
+// read.
+func (d *Destination) Counters() DestStats {
+	if d.Stats == nil {
+		return DestStats{}
+	}
+	return *d.Stats
 }
 
 // Family returns the destination's address family.

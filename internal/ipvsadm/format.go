@@ -348,11 +348,11 @@ func writeServiceEntry(w *bufio.Writer, s *ipvs.Service, f Format, r Resolver) {
 			w.WriteString(" -b " + schedFlagsString(s))
 		}
 	case f&FmtStats != 0:
-		st := &s.Stats
+		st := s.Counters()
 		fmt.Fprintf(w, "%-33s%s%s%s%s%s", name, largeNum(st.Conns, f), largeNum(st.InPkts, f),
 			largeNum(st.OutPkts, f), largeNum(st.InBytes, f), largeNum(st.OutBytes, f))
 	case f&FmtRate != 0:
-		st := &s.Stats
+		st := s.Counters()
 		fmt.Fprintf(w, "%-33s%s%s%s%s%s", name, largeNum(st.CPS, f), largeNum(st.InPPS, f),
 			largeNum(st.OutPPS, f), largeNum(st.InBPS, f), largeNum(st.OutBPS, f))
 	default:
@@ -399,25 +399,25 @@ func writeServiceEntry(w *bufio.Writer, s *ipvs.Service, f Format, r Resolver) {
 				fmt.Fprintf(w, "-a %s -r %s %s -w %d\n", name, dname, fwdSwitch(d.Method), d.Weight)
 			}
 		case f&FmtStats != 0:
-			st := &d.Stats
+			st := d.Counters()
 			fmt.Fprintf(w, "  -> %-28s%s%s%s%s%s\n", dname, largeNum(st.Conns, f), largeNum(st.InPkts, f),
 				largeNum(st.OutPkts, f), largeNum(st.InBytes, f), largeNum(st.OutBytes, f))
 		case f&FmtRate != 0:
-			st := &d.Stats
+			st := d.Counters()
 			fmt.Fprintf(w, "  -> %-28s %8d %8d %8d%s%s\n", dname, st.CPS, st.InPPS, st.OutPPS,
 				largeNum(st.InBPS, f), largeNum(st.OutBPS, f))
 		case f&FmtThresholds != 0:
 			fmt.Fprintf(w, "  -> %-28s %-10d %-10d %-10d %-10d\n", dname,
-				d.UpperThreshold, d.LowerThreshold, d.Stats.ActiveConns, d.Stats.InactConns)
+				d.UpperThreshold, d.LowerThreshold, d.Counters().ActiveConns, d.Counters().InactConns)
 		case f&FmtPersistConn != 0:
 			fmt.Fprintf(w, "  -> %-28s %-9d %-11d %-10d %-10d\n", dname,
-				uint32(d.Weight), d.Stats.PersistConns, d.Stats.ActiveConns, d.Stats.InactConns)
+				uint32(d.Weight), d.Counters().PersistConns, d.Counters().ActiveConns, d.Counters().InactConns)
 		case f&FmtTunInfo != 0:
 			fmt.Fprintf(w, "  -> %-28s %-7s %-13s %-6d %-10d %-10d\n", dname, fwdName(d.Method),
-				tunInfo(d), d.Weight, d.Stats.ActiveConns, d.Stats.InactConns)
+				tunInfo(d), d.Weight, d.Counters().ActiveConns, d.Counters().InactConns)
 		default:
 			fmt.Fprintf(w, "  -> %-28s %-7s %-6d %-10d %-10d\n", dname, fwdName(d.Method),
-				d.Weight, d.Stats.ActiveConns, d.Stats.InactConns)
+				d.Weight, d.Counters().ActiveConns, d.Counters().InactConns)
 		}
 	}
 }

@@ -61,24 +61,24 @@ var fakeVIPs = map[string][]VIP{
 func fakeTable() ipvs.Table {
 	return ipvs.Table{Services: []ipvs.Service{{
 		Key: vs1, Scheduler: "wrr",
-		Stats: ipvs.Stats{Conns: 100, InPkts: 200, OutPkts: 300, InBytes: 4000, OutBytes: 5000},
+		Stats: &ipvs.Stats{Conns: 100, InPkts: 200, OutPkts: 300, InBytes: 4000, OutBytes: 5000},
 		Destinations: []ipvs.Destination{{
 			Addr: rs1.Addr(), Port: rs1.Port(), Method: ipvs.DR, Weight: 10,
-			Stats: ipvs.DestStats{Stats: ipvs.Stats{Conns: 60, InPkts: 120, OutPkts: 180, InBytes: 2400, OutBytes: 3000},
+			Stats: &ipvs.DestStats{Stats: ipvs.Stats{Conns: 60, InPkts: 120, OutPkts: 180, InBytes: 2400, OutBytes: 3000},
 				ActiveConns: 5, InactConns: 6, PersistConns: 7},
 		}, {
 			Addr: rs2.Addr(), Port: rs2.Port(), Method: ipvs.DR, Weight: 0,
 		}},
 	}, {
 		Key:   ipvs.FWMarkKey(ipvs.FamilyIPv4, 10),
-		Stats: ipvs.Stats{Conns: 1},
+		Stats: &ipvs.Stats{Conns: 1},
 		Destinations: []ipvs.Destination{{Addr: netip.MustParseAddr("10.0.2.1"), Weight: 1,
-			Stats: ipvs.DestStats{ActiveConns: 1}}},
+			Stats: &ipvs.DestStats{ActiveConns: 1}}},
 	}, {
 		Key:   ipvs.FWMarkKey(ipvs.FamilyIPv6, 10),
-		Stats: ipvs.Stats{Conns: 2},
+		Stats: &ipvs.Stats{Conns: 2},
 		Destinations: []ipvs.Destination{{Addr: netip.MustParseAddr("10.0.2.1"), Method: ipvs.Tunnel, Weight: 2,
-			Stats: ipvs.DestStats{ActiveConns: 2}}},
+			Stats: &ipvs.DestStats{ActiveConns: 2}}},
 	}}}
 }
 

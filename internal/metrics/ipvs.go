@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -128,19 +129,28 @@ func (c *ipvsCollector) Collect(ch chan<- prometheus.Metric) {
 // weight, persistent and the stats) of t. IPv4 and IPv6 fwmark services with
 // one mark share node_exporter's label values; like node_exporter, their
 // rows are summed.
+//
+// The counters of a table read without them (nil) are zero.
+// noStats and noDestStats stand for counters not read (read only).
+var (
+	noStats     ipvs.Stats
+	noDestStats ipvs.DestStats
+)
+
 func ipvsRows(t *ipvs.Table) (svc, be *sums) {
 	svc, be = newSums(len(t.Services)), newSums(0)
 	for i := range t.Services {
 		s := &t.Services[i]
 		sl := serviceLabelValues(s.Key)
-		st := &s.Stats
+		st := cmp.Or(s.Stats, &noStats)
 		svc.add(sl, []float64{float64(len(s.Destinations)),
 			float64(st.Conns), float64(st.InPkts), float64(st.OutPkts), float64(st.InBytes), float64(st.OutBytes)}, s.Key.IsFWMark())
 		for j := range s.Destinations {
 			d := &s.Destinations[j]
-			st := &d.Stats.Stats
+			ds := cmp.Or(d.Stats, &noDestStats)
+			st := &ds.Stats
 			be.add(backendLabelValues(sl, d), []float64{
-				float64(d.Stats.ActiveConns), float64(d.Stats.InactConns), float64(d.Weight), float64(d.Stats.PersistConns),
+				float64(ds.ActiveConns), float64(ds.InactConns), float64(d.Weight), float64(ds.PersistConns),
 				float64(st.Conns), float64(st.InPkts), float64(st.OutPkts), float64(st.InBytes), float64(st.OutBytes)}, s.Key.IsFWMark())
 		}
 	}

@@ -28,12 +28,12 @@ func scaleTable(n, m int) ipvs.Table {
 	for i := range n {
 		vip := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
 		s := ipvs.Service{Key: ipvs.AddrKey(ipvs.TCP, netip.AddrPortFrom(vip, 80)), Scheduler: "wrr",
-			Stats: ipvs.Stats{Conns: uint64(i) * 1234567, InPkts: 10, OutPkts: 10, InBytes: 1000, OutBytes: 1000}}
+			Stats: &ipvs.Stats{Conns: uint64(i) * 1234567, InPkts: 10, OutPkts: 10, InBytes: 1000, OutBytes: 1000}}
 		s.Destinations = make([]ipvs.Destination, m)
 		for j := range m {
 			rip := netip.AddrFrom4([4]byte{10, 2, byte(i >> 8), byte(i)})
 			s.Destinations[j] = ipvs.Destination{Addr: rip, Port: uint16(8000 + j), Weight: int32(j + 1),
-				Stats: ipvs.DestStats{ActiveConns: 1, InactConns: 2, Stats: ipvs.Stats{Conns: 3}}}
+				Stats: &ipvs.DestStats{ActiveConns: 1, InactConns: 2, Stats: ipvs.Stats{Conns: 3}}}
 		}
 		t.Services[i] = s
 	}

@@ -225,7 +225,7 @@ func virtualServers(desired, live ipvs.Table, checks []metrics.CheckStatus) []Vi
 			}
 		}
 		if l != nil {
-			vs.Connections = l.Stats.Conns
+			vs.Connections = l.Counters().Conns
 		}
 		for _, ap := range dests {
 			rs := RealServer{Address: ap.String(), Health: HealthUnknown}
@@ -239,7 +239,8 @@ func virtualServers(desired, live ipvs.Table, checks []metrics.CheckStatus) []Vi
 				if ld := l.Destination(ap.Addr(), ap.Port()); ld != nil {
 					w := ld.Weight
 					rs.Weight, rs.Method = &w, ld.Method.String()
-					rs.ActiveConns, rs.InactiveConns = ld.Stats.ActiveConns, ld.Stats.InactConns
+					st := ld.Counters()
+					rs.ActiveConns, rs.InactiveConns = st.ActiveConns, st.InactConns
 				}
 			}
 			rs.Checks, rs.Health = checksOf(byRS[rsKey{k, ap}])

@@ -48,10 +48,10 @@ func fakeSources() metrics.Sources {
 		},
 	}}}
 	live := ipvs.Table{Services: []ipvs.Service{{
-		Key: vs1, Scheduler: "wrr", Stats: ipvs.Stats{Conns: 1234},
+		Key: vs1, Scheduler: "wrr", Stats: &ipvs.Stats{Conns: 1234},
 		Destinations: []ipvs.Destination{
 			{Addr: rs1.Addr(), Port: rs1.Port(), Method: ipvs.DR, Weight: 10,
-				Stats: ipvs.DestStats{ActiveConns: 5, InactConns: 6}},
+				Stats: &ipvs.DestStats{ActiveConns: 5, InactConns: 6}},
 			{Addr: rs3.Addr(), Port: rs3.Port(), Method: ipvs.DR, Weight: 5},
 		},
 	}, {

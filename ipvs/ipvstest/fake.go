@@ -88,14 +88,14 @@ func (k *Kernel) SetStats(key ipvs.ServiceKey, d netip.AddrPort, st ipvs.DestSta
 		return syscall.ESRCH
 	}
 	if !d.IsValid() {
-		s.Stats = st.Stats
+		s.Stats = &st.Stats
 		return nil
 	}
 	dd := s.Destination(d.Addr(), d.Port())
 	if dd == nil {
 		return syscall.ENOENT
 	}
-	dd.Stats = st
+	dd.Stats = &st
 	return nil
 }
 
@@ -118,7 +118,20 @@ func (k *Kernel) Table() (ipvs.Table, error) {
 	}
 	t := ipvs.Table{Services: make([]ipvs.Service, len(k.table.Services))}
 	for i, s := range k.table.Services {
+		// Counters are copied, so that the caller's table does not
+		// change with the fake's; none (nil, as in a desired table) until
+		// SetStats.
+		if s.Stats != nil {
+			st := *s.Stats
+			s.Stats = &st
+		}
 		s.Destinations = append([]ipvs.Destination(nil), s.Destinations...)
+		for j := range s.Destinations {
+			if d := &s.Destinations[j]; d.Stats != nil {
+				ds := *d.Stats
+				d.Stats = &ds
+			}
+		}
 		t.Services[i] = s
 	}
 	slices.SortFunc(t.Services, func(a, b ipvs.Service) int { return a.Key.Compare(b.Key) })
@@ -141,7 +154,7 @@ func kernelForm(s ipvs.Service) ipvs.Service {
 	s.Scheduler = s.SchedulerName()
 	s.Netmask = uint8(s.NetmaskBits())
 	s.Flags |= ipvs.FlagHashed
-	s.Stats = ipvs.Stats{}
+	s.Stats = nil
 	return s
 }
 
@@ -239,7 +252,7 @@ func (k *Kernel) NewDestination(key ipvs.ServiceKey, d ipvs.Destination) error {
 		return syscall.EEXIST
 	}
 	k.calls.NewDest++
-	d.Stats = ipvs.DestStats{}
+	d.Stats = nil
 	s.Destinations = append(s.Destinations, d)
 	return nil
 }
@@ -296,9 +309,13 @@ func (k *Kernel) Zero(key ipvs.ServiceKey) error {
 }
 
 func zero(s *ipvs.Service) {
-	s.Stats = ipvs.Stats{}
+	s.Stats = nil
 	for i := range s.Destinations {
-		s.Destinations[i].Stats.Stats = ipvs.Stats{}
+		if d := &s.Destinations[i]; d.Stats != nil {
+			st := *d.Stats // a copy: a table read earlier keeps its counters
+			st.Stats = ipvs.Stats{}
+			d.Stats = &st
+		}
 	}
 }
 
