@@ -1,5 +1,7 @@
 package syntax
 
+import "strings"
+
 // builder turns the stream of statements and braces into a tree of nodes.
 //
 // A statement is a keyword and its arguments, optionally followed by a
@@ -27,6 +29,25 @@ type builder struct {
 	scratch  []Word
 	nodeSlab []Node
 	wordSlab []Word
+	// texts holds one copy of each distinct word text (intern).
+	texts map[string]string
+}
+
+// intern returns s in memory of its own, one copy per distinct text. The
+// scanner's words are slices of the file's text, so that one word kept by
+// the configuration (a scheduler name, a script path) would keep the whole
+// file alive: 6 MB for 10,000 virtual servers of 10 real servers, for as
+// long as the daemon runs that configuration.
+func (b *builder) intern(s string) string {
+	if t, ok := b.texts[s]; ok {
+		return t
+	}
+	if b.texts == nil {
+		b.texts = map[string]string{}
+	}
+	t := strings.Clone(s)
+	b.texts[t] = t
+	return t
 }
 
 func (b *builder) newNode() *Node {
@@ -77,7 +98,7 @@ func (b *builder) text(l line) {
 		if open >= 0 {
 			b.p.errorf(l.posAt(open), "unterminated quoted string")
 		}
-		words = append(words, Word{Text: w, Pos: l.posAt(start), Quoted: quoted})
+		words = append(words, Word{Text: b.intern(w), Pos: l.posAt(start), Quoted: quoted})
 	}
 	b.scratch = words
 	if len(words) == 0 {
