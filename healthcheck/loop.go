@@ -3,10 +3,11 @@ package healthcheck
 import (
 	"container/heap"
 	"context"
-	"errors"
 	"os"
 	"sync"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -79,11 +80,19 @@ type loopDone struct {
 
 type evloop struct {
 	epfd, evfd int
-	deliver    func([]loopDone) // on the loop goroutine
+	ep         *os.File        // epfd on the runtime's poller
+	eprc       syscall.RawConn // its raw access
+	// tick runs the Scheduler's due jobs (they come back through submit) and
+	// returns its next deadline; deliver records finished jobs. Both run on
+	// the loop's goroutine.
+	tick    func(now time.Time) (time.Time, bool)
+	deliver func([]loopDone)
 
 	mu      sync.Mutex
 	queue   []*loopJob // submitted, not started
 	stopped bool
+	busy    bool // the loop is not waiting: submit and poke need not wake it
+	poked   bool // poke while busy: tick again before waiting
 
 	// owned by the loop goroutine
 	byFd  map[int]*loopJob
@@ -91,7 +100,7 @@ type evloop struct {
 	batch []loopDone
 }
 
-func newEvloop(deliver func([]loopDone)) (*evloop, error) {
+func newEvloop(tick func(time.Time) (time.Time, bool), deliver func([]loopDone)) (*evloop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -106,74 +115,130 @@ func newEvloop(deliver func([]loopDone)) (*evloop, error) {
 		_ = unix.Close(evfd)
 		return nil, os.NewSyscallError("epoll_ctl", err)
 	}
-	return &evloop{epfd: epfd, evfd: evfd, deliver: deliver, byFd: map[int]*loopJob{}}, nil
+	// The loop's goroutine waits on the runtime's poller for the epoll set to
+	// become readable, and on its timers for the next deadline: no thread
+	// blocks in epoll_wait (a blocking system call wakes the runtime's sysmon
+	// thread every time), and an idle wait costs what a parked goroutine does.
+	_ = unix.SetNonblock(epfd, true)
+	ep := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := ep.SyscallConn()
+	if err != nil {
+		_ = ep.Close()
+		_ = unix.Close(evfd)
+		return nil, err
+	}
+	return &evloop{epfd: epfd, evfd: evfd, ep: ep, eprc: rc, tick: tick, deliver: deliver, byFd: map[int]*loopJob{}, busy: true}, nil
 }
 
 var eventfdOne = [8]byte{1}
 
+func (l *evloop) wakeLocked() {
+	if l.busy {
+		l.poked = true
+		return
+	}
+	l.busy = true // one wake-up is enough
+	_, _ = rawWrite(uintptr(l.evfd), eventfdOne[:])
+}
+
 // submit queues jobs; the loop starts them. Safe from any goroutine.
 func (l *evloop) submit(jobs ...*loopJob) {
 	l.mu.Lock()
-	wake := len(l.queue) == 0
 	l.queue = append(l.queue, jobs...)
+	l.wakeLocked()
 	l.mu.Unlock()
-	if wake {
-		_, _ = rawWrite(uintptr(l.evfd), eventfdOne[:])
-	}
+}
+
+// poke makes the loop tick (the Scheduler changed). Safe from any goroutine.
+func (l *evloop) poke() {
+	l.mu.Lock()
+	l.wakeLocked()
+	l.mu.Unlock()
 }
 
 // stop makes run abort what is in flight and return.
 func (l *evloop) stop() {
 	l.mu.Lock()
 	l.stopped = true
+	l.wakeLocked()
 	l.mu.Unlock()
-	_, _ = rawWrite(uintptr(l.evfd), eventfdOne[:])
+}
+
+// take returns the submitted jobs. When there are none and nothing poked the
+// loop, it marks the loop as waiting (wait): from then on submit and poke
+// wake it through the eventfd.
+func (l *evloop) take(q []*loopJob) (_ []*loopJob, stopped, wait bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	q, l.queue = l.queue, q[:0]
+	if len(q) == 0 && !l.poked && !l.stopped {
+		l.busy = false
+		return q, false, true
+	}
+	l.poked = false
+	return q, l.stopped, false
 }
 
 // run is the loop; it returns after stop, with every job delivered (aborted
 // ones with aborted set) and its descriptors closed.
 func (l *evloop) run() {
 	defer func() {
-		_ = unix.Close(l.epfd)
+		_ = l.ep.Close()
 		_ = unix.Close(l.evfd)
 	}()
 	events := make([]unix.EpollEvent, 128)
 	var queue []*loopJob
+	now := time.Now()
 	for {
-		msec := -1
+		next, hasNext := l.tick(now)
+		var stopped, wait bool
+		queue, stopped, wait = l.take(queue)
+		if stopped {
+			for _, j := range queue {
+				l.batch = append(l.batch, loopDone{job: j.job, aborted: true})
+			}
+			l.abortAll()
+			return
+		}
+		if !wait {
+			for _, j := range queue {
+				j.start = now
+				if j.job.Timeout > 0 {
+					j.jobDL = now.Add(j.job.Timeout)
+				}
+				l.apply(j, j.p.start(now), now)
+			}
+			clear(queue)
+			l.flush()
+			continue // tick again: results, pokes, more jobs
+		}
+		var dl time.Time
 		if len(l.dl) > 0 {
-			d := time.Until(l.dl[0].deadline)
-			msec = max(0, int((d+time.Millisecond-1)/time.Millisecond))
+			dl = l.dl[0].deadline
 		}
-		n, err := unix.EpollWait(l.epfd, events, msec)
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			n = 0 // cannot happen with valid descriptors; retry
+		if hasNext && (dl.IsZero() || next.Before(dl)) {
+			dl = next
 		}
-		now := time.Now()
+		n := 0
+		if dl.IsZero() || dl.After(time.Now()) {
+			_ = l.ep.SetReadDeadline(dl)
+			_ = l.eprc.Read(func(fd uintptr) bool {
+				r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+				if e == 0 {
+					n = int(r)
+				}
+				return n > 0
+			}) // a deadline's error: n is 0, the timeouts run below
+		}
+		l.mu.Lock()
+		l.busy = true
+		l.mu.Unlock()
+		now = time.Now()
 		for i := range n {
 			fd := int(events[i].Fd)
 			if fd == l.evfd {
 				var b [8]byte
 				_, _ = rawRead(uintptr(l.evfd), b[:])
-				l.mu.Lock()
-				queue, l.queue = l.queue, queue[:0]
-				stopped := l.stopped
-				l.mu.Unlock()
-				if stopped {
-					for _, j := range queue {
-						l.batch = append(l.batch, loopDone{job: j.job, aborted: true})
-					}
-					l.abortAll()
-					return
-				}
-				for _, j := range queue {
-					j.start = now
-					if j.job.Timeout > 0 {
-						j.jobDL = now.Add(j.job.Timeout)
-					}
-					l.apply(j, j.p.start(now), now)
-				}
-				clear(queue)
 				continue
 			}
 			if j := l.byFd[fd]; j != nil {
@@ -185,15 +250,20 @@ func (l *evloop) run() {
 			jobTimeout := !j.jobDL.IsZero() && !j.jobDL.After(now)
 			l.apply(j, j.p.expire(now, jobTimeout), now)
 		}
-		if len(l.batch) > 0 {
-			l.deliver(l.batch)
-			clear(l.batch)
-			l.batch = l.batch[:0]
-		}
+		l.flush()
 	}
 }
 
-// apply moves j to pstep s.
+// flush delivers the finished jobs.
+func (l *evloop) flush() {
+	if len(l.batch) > 0 {
+		l.deliver(l.batch)
+		clear(l.batch)
+		l.batch = l.batch[:0]
+	}
+}
+
+// apply moves j to step s.
 func (l *evloop) apply(j *loopJob, s pstep, now time.Time) {
 	if j.fd >= 0 && (s.done || s.fresh || s.fd != j.fd) {
 		delete(l.byFd, j.fd) // the probe closed it: epoll forgot it

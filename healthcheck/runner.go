@@ -108,6 +108,10 @@ func (r *Runner) Shutdown() []Transition {
 }
 
 func (r *Runner) kick() {
+	if r.loop != nil {
+		r.loop.poke()
+		return
+	}
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -144,9 +148,14 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.dispatchLocked(ctx)
 		}
 		next, ok := r.s.NextDeadline()
-		r.armed = time.Time{}
-		if ok {
-			r.armed = next
+		if r.loop != nil {
+			// The event loop schedules (tick); kick pokes it.
+			ok = false
+		} else {
+			r.armed = time.Time{}
+			if ok {
+				r.armed = next
+			}
 		}
 		r.mu.Unlock()
 
@@ -241,7 +250,7 @@ func (r *Runner) loopJobLocked(job Job) *loopJob {
 		return nil
 	}
 	if r.loop == nil {
-		l, err := newEvloop(r.deliver)
+		l, err := newEvloop(r.tick, r.deliver)
 		if err != nil {
 			r.noLoop = true // e.g. out of descriptors: the goroutine path still works
 			return nil
@@ -254,6 +263,23 @@ func (r *Runner) loopJobLocked(job Job) *loopJob {
 		}()
 	}
 	return &loopJob{job: job, p: p, fd: -1, index: -1}
+}
+
+// tick is the event loop's scheduling step: it dispatches the due jobs and
+// returns the Scheduler's next deadline (the loop waits until then).
+func (r *Runner) tick(now time.Time) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ctx := r.runCtx; ctx.Err() == nil {
+		r.pending = append(r.pending, r.s.Due(now)...)
+		r.dispatchLocked(ctx)
+	}
+	next, ok := r.s.NextDeadline()
+	r.armed = time.Time{}
+	if ok {
+		r.armed = next
+	}
+	return next, ok
 }
 
 // deliver records the event loop's finished jobs (one lock for the batch),
