@@ -55,7 +55,7 @@ func (c Conn) startConnect(noDelay bool) (fd int, rsa *unix.RawSockaddrAny, rlen
 	if err != nil {
 		return -1, nil, 0, false, c.opErr(err)
 	}
-	fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err = rawSocket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	if err != nil {
 		return -1, nil, 0, false, c.opErr(os.NewSyscallError("socket", err))
 	}
@@ -63,7 +63,7 @@ func (c Conn) startConnect(noDelay bool) (fd int, rsa *unix.RawSockaddrAny, rlen
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
 	if err := c.prepare(fd); err != nil {
-		_ = unix.Close(fd)
+		rawClose(fd)
 		return -1, nil, 0, false, c.opErr(err)
 	}
 	rsa, rlen = rawSockaddr(sa)
@@ -73,7 +73,7 @@ func (c Conn) startConnect(noDelay bool) (fd int, rsa *unix.RawSockaddrAny, rlen
 	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
 		return fd, rsa, rlen, false, nil
 	default:
-		_ = unix.Close(fd)
+		rawClose(fd)
 		return -1, nil, 0, false, c.opErr(os.NewSyscallError("connect", e))
 	}
 }
@@ -247,6 +247,29 @@ func rawSockaddr(sa unix.Sockaddr) (*unix.RawSockaddrAny, uint32) {
 
 func rawConnect(fd int, rsa *unix.RawSockaddrAny, n uint32) error {
 	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(rsa)), uintptr(n))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func rawSocket(family, typ int) (int, error) {
+	fd, _, e := unix.RawSyscall(unix.SYS_SOCKET, uintptr(family), uintptr(typ), 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
+}
+
+// rawClose closes a socket without lingering (no SO_LINGER), which does
+// not block.
+func rawClose(fd int) {
+	_, _, _ = unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
+}
+
+// rawEpollCtl is epoll_ctl, which does not block.
+func rawEpollCtl(epfd, op, fd int, ev *unix.EpollEvent) error {
+	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
 	if e != 0 {
 		return e
 	}

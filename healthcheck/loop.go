@@ -280,10 +280,10 @@ func (l *evloop) apply(j *loopJob, s pstep, now time.Time) {
 	var err error
 	switch {
 	case j.fd < 0:
-		err = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, s.fd, &unix.EpollEvent{Events: s.events, Fd: int32(s.fd)})
+		err = rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, s.fd, &unix.EpollEvent{Events: s.events, Fd: int32(s.fd)})
 		l.byFd[s.fd] = j
 	case s.events != j.events:
-		err = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: s.events, Fd: int32(s.fd)})
+		err = rawEpollCtl(l.epfd, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: s.events, Fd: int32(s.fd)})
 	}
 	j.fd, j.events = s.fd, s.events
 	if err != nil { // cannot happen for a fresh socket; fail the check rather than hang

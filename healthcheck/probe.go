@@ -46,7 +46,7 @@ func (p *tcpProbe) start(now time.Time) pstep {
 		return doneStep(errResult(context.Background(), p.t0, "connect", err))
 	}
 	if done {
-		_ = unix.Close(fd)
+		rawClose(fd)
 		return doneStep(okResult(p.t0))
 	}
 	p.fd, p.rsa, p.rlen, p.deadline = fd, rsa, rlen, now.Add(p.c.timeout())
@@ -73,7 +73,7 @@ func (p *tcpProbe) expire(_ time.Time, jobTimeout bool) pstep {
 
 func (p *tcpProbe) abort() {
 	if p.fd >= 0 {
-		_ = unix.Close(p.fd)
+		rawClose(p.fd)
 		p.fd = -1
 	}
 }
@@ -274,7 +274,7 @@ func (p *httpProbe) expire(_ time.Time, jobTimeout bool) pstep {
 
 func (p *httpProbe) closeFd() {
 	if p.fd >= 0 {
-		_ = unix.Close(p.fd)
+		rawClose(p.fd)
 		p.fd = -1
 	}
 }
