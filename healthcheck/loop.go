@@ -188,8 +188,8 @@ func (l *evloop) run() {
 	}()
 	events := make([]unix.EpollEvent, 128)
 	var queue []*loopJob
-	now := time.Now()
 	for {
+		now := time.Now()
 		next, hasNext := l.tick(now)
 		var stopped, wait bool
 		queue, stopped, wait = l.take(queue)
@@ -220,7 +220,7 @@ func (l *evloop) run() {
 			dl = next
 		}
 		n := 0
-		if dl.IsZero() || dl.After(time.Now()) {
+		if dl.IsZero() || dl.After(now) {
 			_ = l.ep.SetReadDeadline(dl)
 			_ = l.eprc.Read(func(fd uintptr) bool {
 				r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)

@@ -159,3 +159,42 @@ func TestEventLoopSameResults(t *testing.T) {
 		})
 	}
 }
+
+// When Run ends, checks in flight on the event loop are cut short and not
+// recorded (as on the goroutine path), and Run can run again.
+func TestEventLoopRunEnds(t *testing.T) {
+	hung := newHungServer(t)
+	c, err := NewHTTP(HTTPOptions{Conn: connTo(t, hung.l.Addr().String(), 10*time.Second), URLs: []URL{{Path: "/"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewScheduler(time.Now(), []Check{{ID: "c", Checker: c, Timing: Timing{DelayLoop: time.Hour}}}, SchedulerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRunner(s, RunnerOptions{OnResult: func(e Event) { t.Errorf("result recorded: %v", e.Result) }})
+	for range 2 {
+		before := hung.count()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		start := time.Now()
+		go func() { _ = r.Run(ctx); close(done) }()
+		for hung.count() == before {
+			time.Sleep(time.Millisecond)
+		}
+		r.mu.Lock()
+		onLoop := r.loop != nil
+		r.mu.Unlock()
+		if !onLoop {
+			t.Fatal("the check did not run on the event loop")
+		}
+		cancel()
+		<-done
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("Run took %v to end", d)
+		}
+		if st, _ := r.State("c"); st.HasRun {
+			t.Fatalf("state %+v: the cut-short check was recorded", st)
+		}
+	}
+}
