@@ -262,3 +262,60 @@ func TestTCPChecksLoad(t *testing.T) {
 		t.Errorf("%d checks failed against healthy listeners; the first: %s", failed, firstFail)
 	}
 }
+
+// BenchmarkLoopTCPCheck and BenchmarkLoopHTTPCheck run checks on the event
+// loop, the Runner's path for TCP_CHECK and HTTP_GET: 64 at a time, so a
+// figure includes the loop's share of waiting and delivering.
+func BenchmarkLoopTCPCheck(b *testing.B) {
+	c, err := NewTCP(TCPOptions{Conn: connTo(b, acceptCloser(b), time.Second)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchLoop(b, c)
+}
+
+func BenchmarkLoopHTTPCheck(b *testing.B) {
+	c, err := NewHTTP(HTTPOptions{Conn: connTo(b, httpServer(b, false), time.Second), URLs: []URL{{Path: "/"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchLoop(b, c)
+}
+
+func benchLoop(b *testing.B, c pollChecker) {
+	b.Helper()
+	results := make(chan bool, 64)
+	l, err := newEvloop(func(time.Time) (time.Time, bool) { return time.Time{}, false }, func(ds []loopDone) {
+		for _, d := range ds {
+			results <- d.res.OK
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { l.run(); close(done) }()
+	defer func() { l.stop(); <-done }()
+	batch := func(n int) {
+		for range n {
+			l.submit(&loopJob{p: c.newProbe(), fd: -1, index: -1})
+		}
+		for range n {
+			if !<-results {
+				b.Fatal("check failed")
+			}
+		}
+	}
+	batch(1) // warm up, and fail early
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		n++
+		if n == 64 {
+			batch(n)
+			n = 0
+		}
+	}
+	batch(n)
+}

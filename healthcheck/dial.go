@@ -31,30 +31,12 @@ func (c Conn) dialTCP(ctx context.Context, noDelay bool) (*sockConn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, c.opErr(err)
 	}
-	sa, family, err := c.sockaddr(c.ConnectIP, c.ConnectPort, true)
+	fd, rsa, rlen, done, err := c.startConnect(noDelay)
 	if err != nil {
-		return nil, c.opErr(err)
+		return nil, err
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, c.opErr(os.NewSyscallError("socket", err))
-	}
-	if noDelay {
-		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	}
-	if err := c.prepare(fd); err != nil {
-		_ = unix.Close(fd)
-		return nil, c.opErr(err)
-	}
-	rsa, rlen := rawSockaddr(sa)
-	err = rawConnect(fd, rsa, rlen)
-	switch err {
-	case nil, unix.EISCONN:
+	if done {
 		return &sockConn{f: os.NewFile(uintptr(fd), "tcp"), c: c}, nil
-	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
-	default:
-		_ = unix.Close(fd)
-		return nil, c.opErr(os.NewSyscallError("connect", err))
 	}
 	// os.NewFile puts the non-blocking socket on the runtime poller.
 	sc := &sockConn{f: os.NewFile(uintptr(fd), "tcp"), c: c}
@@ -63,6 +45,50 @@ func (c Conn) dialTCP(ctx context.Context, noDelay bool) (*sockConn, error) {
 		return nil, c.opErr(err)
 	}
 	return sc, nil
+}
+
+// startConnect opens a non-blocking socket to c's target and starts connecting:
+// done reports a connection already established; otherwise it is in progress
+// (wait for writability, then probe with rawConnect). Errors are c.opErr's.
+func (c Conn) startConnect(noDelay bool) (fd int, rsa *unix.RawSockaddrAny, rlen uint32, done bool, err error) {
+	sa, family, err := c.sockaddr(c.ConnectIP, c.ConnectPort, true)
+	if err != nil {
+		return -1, nil, 0, false, c.opErr(err)
+	}
+	fd, err = rawSocket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	if err != nil {
+		return -1, nil, 0, false, c.opErr(os.NewSyscallError("socket", err))
+	}
+	if noDelay {
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	}
+	if err := c.prepare(fd); err != nil {
+		rawClose(fd)
+		return -1, nil, 0, false, c.opErr(err)
+	}
+	rsa, rlen = rawSockaddr(sa)
+	switch e := rawConnect(fd, rsa, rlen); e {
+	case nil, unix.EISCONN:
+		return fd, rsa, rlen, true, nil
+	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
+		return fd, rsa, rlen, false, nil
+	default:
+		rawClose(fd)
+		return -1, nil, 0, false, c.opErr(os.NewSyscallError("connect", e))
+	}
+}
+
+// connectState probes a connect in progress: connected (true, nil), still in
+// progress (false, nil) or failed (the connection's error).
+func connectState(fd int, rsa *unix.RawSockaddrAny, rlen uint32) (bool, error) {
+	switch e := rawConnect(fd, rsa, rlen); e {
+	case nil, unix.EISCONN:
+		return true, nil
+	case unix.EALREADY, unix.EINPROGRESS, unix.EINTR:
+		return false, nil
+	default:
+		return false, os.NewSyscallError("connect", e)
+	}
 }
 
 // waitConnected waits until the connect in progress completes, fails, or ctx
@@ -221,6 +247,29 @@ func rawSockaddr(sa unix.Sockaddr) (*unix.RawSockaddrAny, uint32) {
 
 func rawConnect(fd int, rsa *unix.RawSockaddrAny, n uint32) error {
 	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(rsa)), uintptr(n))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func rawSocket(family, typ int) (int, error) {
+	fd, _, e := unix.RawSyscall(unix.SYS_SOCKET, uintptr(family), uintptr(typ), 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
+}
+
+// rawClose closes a socket without lingering (no SO_LINGER), which does
+// not block.
+func rawClose(fd int) {
+	_, _, _ = unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
+}
+
+// rawEpollCtl is epoll_ctl, which does not block.
+func rawEpollCtl(epfd, op, fd int, ev *unix.EpollEvent) error {
+	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
 	if e != 0 {
 		return e
 	}

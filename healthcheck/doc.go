@@ -20,7 +20,11 @@
 // [Runner] is the thin I/O shell: it runs due jobs on a bounded set of goroutines
 // with an injected clock, gives each job its own timeout so that a hung target costs
 // one timeout and never delays other checks, and delivers transitions through a
-// callback.
+// callback. With the real clock, TCP_CHECK and HTTP_GET jobs run instead on
+// one event loop, as keepalived's checker thread does: one goroutine owns an
+// epoll set of their non-blocking sockets and a heap of their deadlines, and
+// delivers results in batches (loop.go, probe.go); SSL_GET and the other
+// checkers keep a goroutine per running check.
 //
 // TCP_CHECK and HTTP_GET/SSL_GET connect the way keepalived does, without
 // net.Dialer: a raw non-blocking socket, one connect, a wait for writability on

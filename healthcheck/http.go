@@ -224,33 +224,42 @@ func (c *HTTPChecker) Budget() time.Duration {
 // connect_timeout as a whole); it is OK only if all of them pass.
 func (c *HTTPChecker) Check(ctx context.Context) Result {
 	start := time.Now()
-	for i, u := range c.opts.URLs {
+	for i := range c.opts.URLs {
 		r := c.fetchReq(i)
 		r.req = c.reqs[i]
 		resp, err := fetch(ctx, r)
-		if err != nil {
-			var fe *fetchError
-			if errors.As(err, &fe) {
-				return failResult(start, fe.reason, "%s: %v", u.Path, fe.err)
-			}
-			return failResult(start, classify(ctx, err), "%s: %v", u.Path, err)
-		}
-		if !statusOK(u.StatusCodes, resp.status) {
-			return failResult(start, ReasonStatus, "%s: status %d", u.Path, resp.status)
-		}
-		if u.Digest != "" && !strings.EqualFold(u.Digest, resp.digest) {
-			return failResult(start, ReasonDigest, "%s: digest mismatch: got %s want %s", u.Path, resp.digest, strings.ToLower(u.Digest))
-		}
-		if re := c.regex[i]; re != nil {
-			if m := re.Match(resp.body); m == u.RegexNoMatch {
-				if m {
-					return failResult(start, ReasonRegex, "%s: body matches regex %q", u.Path, u.Regex)
-				}
-				return failResult(start, ReasonRegex, "%s: body does not match regex %q", u.Path, u.Regex)
-			}
+		if res, failed := c.judge(ctx, start, i, resp, err); failed {
+			return res
 		}
 	}
 	return okResult(start)
+}
+
+// judge checks URL i's fetch outcome; failed reports a failed check (res).
+func (c *HTTPChecker) judge(ctx context.Context, start time.Time, i int, resp fetchResp, err error) (res Result, failed bool) {
+	u := &c.opts.URLs[i]
+	if err != nil {
+		var fe *fetchError
+		if errors.As(err, &fe) {
+			return failResult(start, fe.reason, "%s: %v", u.Path, fe.err), true
+		}
+		return failResult(start, classify(ctx, err), "%s: %v", u.Path, err), true
+	}
+	if !statusOK(u.StatusCodes, resp.status) {
+		return failResult(start, ReasonStatus, "%s: status %d", u.Path, resp.status), true
+	}
+	if u.Digest != "" && !strings.EqualFold(u.Digest, resp.digest) {
+		return failResult(start, ReasonDigest, "%s: digest mismatch: got %s want %s", u.Path, resp.digest, strings.ToLower(u.Digest)), true
+	}
+	if re := c.regex[i]; re != nil {
+		if m := re.Match(resp.body); m == u.RegexNoMatch {
+			if m {
+				return failResult(start, ReasonRegex, "%s: body matches regex %q", u.Path, u.Regex), true
+			}
+			return failResult(start, ReasonRegex, "%s: body does not match regex %q", u.Path, u.Regex), true
+		}
+	}
+	return Result{}, false
 }
 
 // fetchReq is URL i's request.
@@ -383,6 +392,12 @@ func fetch(ctx context.Context, r fetchReq) (fetchResp, error) {
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(conn)
 	defer func() { br.Reset(nil); readers.Put(br) }()
+	return readResp(ctx, br, r)
+}
+
+// readResp reads and checks a response (status line, headers, body) from br.
+// ctx gives errors their cause (see ioErr).
+func readResp(ctx context.Context, br *bufio.Reader, r fetchReq) (fetchResp, error) {
 	resp, err := http.ReadResponse(br, getRequest)
 	if err != nil {
 		err = ioErr(ctx, err)

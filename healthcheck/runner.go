@@ -51,6 +51,17 @@ type Runner struct {
 	wg      sync.WaitGroup
 	wake    chan struct{}
 	armed   time.Time // deadline of the loop's timer; zero if none
+
+	// The event loop (loop.go) runs TCP_CHECK and HTTP_GET jobs with the real
+	// clock; nil until Run needs it, and again after Run returned.
+	runCtx context.Context
+	loop   *evloop
+	toLoop []*loopJob // picked under mu, submitted by flushLocked
+	noLoop bool       // the loop could not be created: goroutines for all
+
+	// Used by deliver only (on the loop's goroutine).
+	evs []Event
+	trs []*Transition
 }
 
 // NewRunner returns a Runner for s. The scheduler must not be used directly while
@@ -97,6 +108,10 @@ func (r *Runner) Shutdown() []Transition {
 }
 
 func (r *Runner) kick() {
+	if r.loop != nil {
+		r.loop.poke()
+		return
+	}
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -109,9 +124,19 @@ func (r *Runner) kick() {
 // be called concurrently with itself.
 func (r *Runner) Run(ctx context.Context) error {
 	var timer clock.Timer
+	r.mu.Lock()
+	r.runCtx = ctx
+	r.mu.Unlock()
 	defer func() {
 		if timer != nil {
 			timer.Stop()
+		}
+		r.mu.Lock()
+		l := r.loop
+		r.loop = nil
+		r.mu.Unlock()
+		if l != nil {
+			l.stop()
 		}
 		r.wg.Wait()
 	}()
@@ -123,9 +148,14 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.dispatchLocked(ctx)
 		}
 		next, ok := r.s.NextDeadline()
-		r.armed = time.Time{}
-		if ok {
-			r.armed = next
+		if r.loop != nil {
+			// The event loop schedules (tick); kick pokes it.
+			ok = false
+		} else {
+			r.armed = time.Time{}
+			if ok {
+				r.armed = next
+			}
 		}
 		r.mu.Unlock()
 
@@ -162,16 +192,143 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 func (r *Runner) dispatchLocked(ctx context.Context) {
+	for {
+		job, ok := r.nextLocked()
+		if !ok {
+			break
+		}
+		r.wg.Add(1)
+		go r.work(ctx, job)
+	}
+	r.flushLocked()
+}
+
+// nextLocked takes pending jobs while the concurrency bound allows: those the
+// event loop runs go to r.toLoop (see flushLocked), the first other one is
+// returned for a goroutine. Either way it counts as active.
+func (r *Runner) nextLocked() (Job, bool) {
 	for r.active < r.opts.Concurrency && len(r.pending) > 0 {
 		job := r.pending[0]
 		r.pending = r.pending[1:]
 		r.active++
-		r.wg.Add(1)
-		go r.work(ctx, job)
+		if lj := r.loopJobLocked(job); lj != nil {
+			r.toLoop = append(r.toLoop, lj)
+			continue
+		}
+		return job, true
 	}
 	if len(r.pending) == 0 {
 		r.pending = nil // let the backing array go
 	}
+	return Job{}, false
+}
+
+// flushLocked hands the jobs nextLocked picked to the event loop.
+func (r *Runner) flushLocked() {
+	if len(r.toLoop) > 0 {
+		r.loop.submit(r.toLoop...)
+		clear(r.toLoop)
+		r.toLoop = r.toLoop[:0]
+	}
+}
+
+// loopJobLocked returns job as an event-loop job, starting the loop if
+// needed, or nil when job runs on a goroutine.
+func (r *Runner) loopJobLocked(job Job) *loopJob {
+	if r.noLoop {
+		return nil
+	}
+	if _, real := r.clk.(clock.Real); !real {
+		return nil
+	}
+	pc, ok := job.Checker.(pollChecker)
+	if !ok {
+		return nil
+	}
+	p := pc.newProbe()
+	if p == nil {
+		return nil
+	}
+	if r.loop == nil {
+		l, err := newEvloop(r.tick, r.deliver)
+		if err != nil {
+			r.noLoop = true // e.g. out of descriptors: the goroutine path still works
+			return nil
+		}
+		r.loop = l
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			l.run()
+		}()
+	}
+	return &loopJob{job: job, p: p, fd: -1, index: -1}
+}
+
+// tick is the event loop's scheduling step: it dispatches the due jobs and
+// returns the Scheduler's next deadline (the loop waits until then).
+func (r *Runner) tick(now time.Time) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ctx := r.runCtx; ctx.Err() == nil {
+		r.pending = append(r.pending, r.s.Due(now)...)
+		r.dispatchLocked(ctx)
+	}
+	next, ok := r.s.NextDeadline()
+	r.armed = time.Time{}
+	if ok {
+		r.armed = next
+	}
+	return next, ok
+}
+
+// deliver records the event loop's finished jobs (one lock for the batch),
+// dispatches more and then runs the callbacks, as work does for one job.
+func (r *Runner) deliver(batch []loopDone) {
+	r.mu.Lock()
+	ctx := r.runCtx
+	for _, d := range batch {
+		r.active--
+		if d.aborted || ctx.Err() != nil { // a run cut short by Run's end is not a result
+			r.s.Abort(d.job)
+			continue
+		}
+		res := d.res
+		if d.jobTimeout && !res.OK {
+			res.Reason = ReasonTimeout
+			if res.Detail == "" {
+				res.Detail = "check timed out after " + d.job.Timeout.String()
+			}
+		}
+		ev := Event{Job: d.job, Start: d.start, End: d.end, Result: res}
+		if st, ok := r.s.State(d.job.ID); ok {
+			ev.WasUp = st.Up
+		}
+		tr, err := r.s.Result(ev.End, d.job, res)
+		if err != nil {
+			continue
+		}
+		if st, ok := r.s.State(d.job.ID); ok && (r.armed.IsZero() || st.Next.Before(r.armed)) {
+			r.kick()
+		}
+		r.evs = append(r.evs, ev)
+		r.trs = append(r.trs, tr)
+	}
+	if ctx.Err() == nil && r.loop != nil {
+		r.dispatchLocked(ctx)
+	}
+	r.mu.Unlock()
+	for i, ev := range r.evs {
+		if r.opts.OnResult != nil {
+			r.opts.OnResult(ev)
+		}
+		if tr := r.trs[i]; tr != nil && r.opts.OnTransition != nil {
+			r.opts.OnTransition(*tr)
+		}
+	}
+	clear(r.evs)
+	clear(r.trs)
+	r.evs, r.trs = r.evs[:0], r.trs[:0]
 }
 
 func (r *Runner) work(ctx context.Context, job Job) {
@@ -194,12 +351,11 @@ func (r *Runner) work(ctx context.Context, job Job) {
 				r.kick()
 			}
 		}
+		r.active--
 		var more bool
-		if ctx.Err() == nil && len(r.pending) > 0 {
-			job, r.pending = r.pending[0], r.pending[1:]
-			more = true
-		} else {
-			r.active--
+		if ctx.Err() == nil {
+			job, more = r.nextLocked()
+			r.flushLocked()
 		}
 		r.mu.Unlock()
 		if err == nil {

@@ -1,0 +1,361 @@
+package healthcheck
+
+import (
+	"container/heap"
+	"context"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The event loop runs TCP_CHECK and HTTP_GET the way keepalived's checker
+// thread does: one goroutine owns an epoll set of non-blocking sockets (connect
+// in progress, request write, response read) and a heap of their deadlines,
+// and hands finished probes to the Runner in batches. A goroutine, a runtime
+// poller registration and a context timer per check were half of a check's
+// user-space CPU (see integration/bench/healthcheck.sh).
+//
+// Only the Runner with the real clock uses it (a fake clock's job timeouts are
+// not wall time); Checker.Check stays the blocking path for everything else.
+
+// pollChecker is implemented by checkers that can run on the event loop.
+type pollChecker interface {
+	// newProbe returns a probe for one check, or nil when this checker must
+	// run on the goroutine path (e.g. SSL_GET).
+	newProbe() probe
+}
+
+// probe is one non-blocking check. Its methods are called on the loop's
+// goroutine only; each returns the next step.
+type probe interface {
+	// start begins the check at now.
+	start(now time.Time) pstep
+	// ready is called when the step's fd has events (epoll event bits).
+	ready(now time.Time, events uint32) pstep
+	// expire is called when the step's deadline passed; jobTimeout tells the
+	// Runner's job deadline (and not the checker's own) was the earlier.
+	expire(now time.Time, jobTimeout bool) pstep
+	// abort closes whatever the probe holds (the Runner stops).
+	abort()
+}
+
+// pstep is what a probe waits for next, or its result.
+type pstep struct {
+	done bool
+	res  Result
+	// fd is the socket to wait on, with events (EPOLLIN/EPOLLOUT); fresh is
+	// set when fd is a new socket (not yet in the epoll set).
+	fd       int
+	events   uint32
+	fresh    bool
+	deadline time.Time // the checker's own deadline
+}
+
+func doneStep(res Result) pstep { return pstep{done: true, res: res, fd: -1} }
+
+// loopJob is a job in flight on the loop.
+type loopJob struct {
+	job      Job
+	p        probe
+	start    time.Time
+	jobDL    time.Time // zero: no job timeout
+	deadline time.Time // min(pstep deadline, jobDL)
+	fd       int       // registered fd, -1 if none
+	events   uint32
+	index    int // in the deadline heap, -1 if not queued
+}
+
+// loopDone is a finished (or aborted) job.
+type loopDone struct {
+	job        Job
+	start, end time.Time
+	res        Result
+	jobTimeout bool
+	aborted    bool
+}
+
+type evloop struct {
+	epfd, evfd int
+	ep         *os.File        // epfd on the runtime's poller
+	eprc       syscall.RawConn // its raw access
+	// tick runs the Scheduler's due jobs (they come back through submit) and
+	// returns its next deadline; deliver records finished jobs. Both run on
+	// the loop's goroutine.
+	tick    func(now time.Time) (time.Time, bool)
+	deliver func([]loopDone)
+
+	mu      sync.Mutex
+	queue   []*loopJob // submitted, not started
+	stopped bool
+	busy    bool // the loop is not waiting: submit and poke need not wake it
+	poked   bool // poke while busy: tick again before waiting
+
+	// owned by the loop goroutine
+	byFd  map[int]*loopJob
+	dl    deadlineHeap
+	batch []loopDone
+}
+
+func newEvloop(tick func(time.Time) (time.Time, bool), deliver func([]loopDone)) (*evloop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		_ = unix.Close(epfd)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}); err != nil {
+		_ = unix.Close(epfd)
+		_ = unix.Close(evfd)
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	// The loop's goroutine waits on the runtime's poller for the epoll set to
+	// become readable, and on its timers for the next deadline: no thread
+	// blocks in epoll_wait (a blocking system call wakes the runtime's sysmon
+	// thread every time), and an idle wait costs what a parked goroutine does.
+	_ = unix.SetNonblock(epfd, true)
+	ep := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := ep.SyscallConn()
+	if err != nil {
+		_ = ep.Close()
+		_ = unix.Close(evfd)
+		return nil, err
+	}
+	return &evloop{epfd: epfd, evfd: evfd, ep: ep, eprc: rc, tick: tick, deliver: deliver, byFd: map[int]*loopJob{}, busy: true}, nil
+}
+
+var eventfdOne = [8]byte{1}
+
+func (l *evloop) wakeLocked() {
+	if l.busy {
+		l.poked = true
+		return
+	}
+	l.busy = true // one wake-up is enough
+	_, _ = rawWrite(uintptr(l.evfd), eventfdOne[:])
+}
+
+// submit queues jobs; the loop starts them. Safe from any goroutine.
+func (l *evloop) submit(jobs ...*loopJob) {
+	l.mu.Lock()
+	l.queue = append(l.queue, jobs...)
+	l.wakeLocked()
+	l.mu.Unlock()
+}
+
+// poke makes the loop tick (the Scheduler changed). Safe from any goroutine.
+func (l *evloop) poke() {
+	l.mu.Lock()
+	l.wakeLocked()
+	l.mu.Unlock()
+}
+
+// stop makes run abort what is in flight and return.
+func (l *evloop) stop() {
+	l.mu.Lock()
+	l.stopped = true
+	l.wakeLocked()
+	l.mu.Unlock()
+}
+
+// take returns the submitted jobs. When there are none and nothing poked the
+// loop, it marks the loop as waiting (wait): from then on submit and poke
+// wake it through the eventfd.
+func (l *evloop) take(q []*loopJob) (_ []*loopJob, stopped, wait bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	q, l.queue = l.queue, q[:0]
+	if len(q) == 0 && !l.poked && !l.stopped {
+		l.busy = false
+		return q, false, true
+	}
+	l.poked = false
+	return q, l.stopped, false
+}
+
+// run is the loop; it returns after stop, with every job delivered (aborted
+// ones with aborted set) and its descriptors closed.
+func (l *evloop) run() {
+	defer func() {
+		_ = l.ep.Close()
+		_ = unix.Close(l.evfd)
+	}()
+	events := make([]unix.EpollEvent, 128)
+	var queue []*loopJob
+	for {
+		now := time.Now()
+		next, hasNext := l.tick(now)
+		var stopped, wait bool
+		queue, stopped, wait = l.take(queue)
+		if stopped {
+			for _, j := range queue {
+				l.batch = append(l.batch, loopDone{job: j.job, aborted: true})
+			}
+			l.abortAll()
+			return
+		}
+		if !wait {
+			for _, j := range queue {
+				j.start = now
+				if j.job.Timeout > 0 {
+					j.jobDL = now.Add(j.job.Timeout)
+				}
+				l.apply(j, j.p.start(now), now)
+			}
+			clear(queue)
+			l.flush()
+			continue // tick again: results, pokes, more jobs
+		}
+		var dl time.Time
+		if len(l.dl) > 0 {
+			dl = l.dl[0].deadline
+		}
+		if hasNext && (dl.IsZero() || next.Before(dl)) {
+			dl = next
+		}
+		n := 0
+		if dl.IsZero() || dl.After(now) {
+			_ = l.ep.SetReadDeadline(dl)
+			_ = l.eprc.Read(func(fd uintptr) bool {
+				r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+				if e == 0 {
+					n = int(r)
+				}
+				return n > 0
+			}) // a deadline's error: n is 0, the timeouts run below
+		}
+		l.mu.Lock()
+		l.busy = true
+		l.mu.Unlock()
+		now = time.Now()
+		for i := range n {
+			fd := int(events[i].Fd)
+			if fd == l.evfd {
+				var b [8]byte
+				_, _ = rawRead(uintptr(l.evfd), b[:])
+				continue
+			}
+			if j := l.byFd[fd]; j != nil {
+				l.apply(j, j.p.ready(now, events[i].Events), now)
+			}
+		}
+		for len(l.dl) > 0 && !l.dl[0].deadline.After(now) {
+			j := l.dl[0]
+			jobTimeout := !j.jobDL.IsZero() && !j.jobDL.After(now)
+			l.apply(j, j.p.expire(now, jobTimeout), now)
+		}
+		l.flush()
+	}
+}
+
+// flush delivers the finished jobs.
+func (l *evloop) flush() {
+	if len(l.batch) > 0 {
+		l.deliver(l.batch)
+		clear(l.batch)
+		l.batch = l.batch[:0]
+	}
+}
+
+// apply moves j to step s.
+func (l *evloop) apply(j *loopJob, s pstep, now time.Time) {
+	if j.fd >= 0 && (s.done || s.fresh || s.fd != j.fd) {
+		delete(l.byFd, j.fd) // the probe closed it: epoll forgot it
+		j.fd = -1
+	}
+	if s.done {
+		if j.index >= 0 {
+			heap.Remove(&l.dl, j.index)
+		}
+		l.batch = append(l.batch, loopDone{job: j.job, start: j.start, end: now, res: s.res,
+			jobTimeout: !j.jobDL.IsZero() && !j.jobDL.After(now)})
+		return
+	}
+	var err error
+	switch {
+	case j.fd < 0:
+		err = rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, s.fd, &unix.EpollEvent{Events: s.events, Fd: int32(s.fd)})
+		l.byFd[s.fd] = j
+	case s.events != j.events:
+		err = rawEpollCtl(l.epfd, unix.EPOLL_CTL_MOD, s.fd, &unix.EpollEvent{Events: s.events, Fd: int32(s.fd)})
+	}
+	j.fd, j.events = s.fd, s.events
+	if err != nil { // cannot happen for a fresh socket; fail the check rather than hang
+		delete(l.byFd, j.fd)
+		j.fd = -1
+		j.p.abort()
+		if j.index >= 0 {
+			heap.Remove(&l.dl, j.index)
+		}
+		l.batch = append(l.batch, loopDone{job: j.job, start: j.start, end: now,
+			res: failResult(j.start, ReasonError, "epoll_ctl: %v", err)})
+		return
+	}
+	dl := s.deadline
+	if !j.jobDL.IsZero() && (dl.IsZero() || j.jobDL.Before(dl)) {
+		dl = j.jobDL
+	}
+	j.deadline = dl
+	if j.index >= 0 {
+		heap.Fix(&l.dl, j.index)
+	} else {
+		heap.Push(&l.dl, j)
+	}
+}
+
+func (l *evloop) abortAll() {
+	for _, j := range l.dl {
+		j.p.abort()
+		l.batch = append(l.batch, loopDone{job: j.job, aborted: true})
+	}
+	l.dl = nil
+	clear(l.byFd)
+	if len(l.batch) > 0 {
+		l.deliver(l.batch)
+		l.batch = nil
+	}
+}
+
+type deadlineHeap []*loopJob
+
+func (h deadlineHeap) Len() int           { return len(h) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h deadlineHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *deadlineHeap) Push(x any) {
+	j := x.(*loopJob)
+	j.index = len(*h)
+	*h = append(*h, j)
+}
+func (h *deadlineHeap) Pop() any {
+	old := *h
+	j := old[len(old)-1]
+	old[len(old)-1] = nil
+	j.index = -1
+	*h = old[:len(old)-1]
+	return j
+}
+
+// Expired contexts give the loop's errors the same text and reasons as the
+// blocking path's: there a deadline's error is read through the check's
+// context (ioErr, classify).
+var (
+	ctxDeadline, _   = context.WithDeadline(context.Background(), time.Unix(1, 0))                     //nolint:govet // never canceled: already expired
+	ctxJobTimeout, _ = context.WithDeadlineCause(context.Background(), time.Unix(1, 0), ErrJobTimeout) //nolint:govet // idem
+)
+
+// expiredCtx is the context a blocking check would have seen at its deadline.
+func expiredCtx(jobTimeout bool) context.Context {
+	if jobTimeout {
+		return ctxJobTimeout
+	}
+	return ctxDeadline
+}

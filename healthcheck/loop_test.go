@@ -1,0 +1,200 @@
+package healthcheck
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawServer serves every connection with serve (then closes it).
+func rawServer(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// answer reads the request's head, then writes resp; keepOpen holds the
+// connection open afterwards until the client closes it.
+func answer(resp string, keepOpen bool) func(net.Conn) {
+	return func(c net.Conn) {
+		buf := make([]byte, 4096)
+		var got []byte
+		for !strings.Contains(string(got), "\r\n\r\n") {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			got = append(got, buf[:n]...)
+		}
+		_, _ = io.WriteString(c, resp)
+		if keepOpen {
+			_, _ = io.Copy(io.Discard, c)
+		}
+	}
+}
+
+// runOnRunner runs c once through a Runner with the real clock (the event
+// loop for TCP_CHECK and HTTP_GET) and returns its result.
+func runOnRunner(t *testing.T, c Checker, timeout time.Duration) Result {
+	t.Helper()
+	s, err := NewScheduler(time.Now(), []Check{{ID: "c", Checker: c, Timing: Timing{DelayLoop: time.Hour, Timeout: timeout}}}, SchedulerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan Event, 1)
+	r := NewRunner(s, RunnerOptions{OnResult: func(e Event) { got <- e }})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	var ev Event
+	select {
+	case ev = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no result")
+	}
+	r.mu.Lock()
+	onLoop := r.loop != nil
+	r.mu.Unlock()
+	cancel()
+	<-done
+	if _, ok := c.(pollChecker); ok && c.(pollChecker).newProbe() != nil && !onLoop {
+		t.Error("the check did not run on the event loop")
+	}
+	return ev.Result
+}
+
+// checkDirect runs c.Check as the goroutine path does, with the job timeout.
+func checkDirect(c Checker, timeout time.Duration) Result {
+	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout, ErrJobTimeout)
+	defer cancel()
+	res := c.Check(ctx)
+	if errors.Is(context.Cause(ctx), ErrJobTimeout) && !res.OK {
+		res.Reason = ReasonTimeout
+	}
+	return res
+}
+
+// The event loop's TCP_CHECK and HTTP_GET give the same results (reason and
+// detail) as Check, the blocking path, for each way a check ends.
+func TestEventLoopSameResults(t *testing.T) {
+	body := strings.Repeat("0123456789abcdef", 20000) // 320 KB: many reads
+	big := "HTTP/1.0 200 OK\r\nContent-Length: 320000\r\n\r\n" + body
+	ok := rawServer(t, answer("HTTP/1.0 200 OK\r\n\r\nhello\n", false))
+	keep := rawServer(t, answer("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello\n", true))
+	bigAddr := rawServer(t, answer(big, false))
+	status := rawServer(t, answer("HTTP/1.0 503 Busy\r\n\r\n", false))
+	garbage := rawServer(t, answer("SMTP ready\r\n\r\n", false))
+	short := rawServer(t, answer("HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nabc", false))
+	silent := rawServer(t, answer("", false))
+	hung := newHungServer(t).l.Addr().String()
+	closed := closedPort(t)
+
+	tcp := func(addr string, d time.Duration) Checker {
+		c, err := NewTCP(TCPOptions{Conn: connTo(t, addr, d)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	httpc := func(addr string, d time.Duration, urls ...URL) Checker {
+		c, err := NewHTTP(HTTPOptions{Conn: connTo(t, addr, d), URLs: urls})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	const sec = time.Second
+	for _, tc := range []struct {
+		name    string
+		c       Checker
+		timeout time.Duration // job timeout
+		reason  string
+	}{
+		{"tcp ok", tcp(ok, sec), 2 * sec, ReasonOK},
+		{"tcp refused", tcp(closed, sec), 2 * sec, ReasonRefused},
+		{"http ok", httpc(ok, sec, URL{Path: "/", Digest: md5hex("hello\n"), Regex: "hel+o"}), 2 * sec, ReasonOK},
+		{"http kept open", httpc(keep, sec, URL{Path: "/", Digest: md5hex("hello\n")}), 2 * sec, ReasonOK},
+		{"http big body", httpc(bigAddr, sec, URL{Path: "/", Digest: md5hex(body)}), 2 * sec, ReasonOK},
+		{"http digest mismatch", httpc(ok, sec, URL{Path: "/", Digest: md5hex("x")}), 2 * sec, ReasonDigest},
+		{"http regex", httpc(ok, sec, URL{Path: "/", Regex: "hel+o", RegexNoMatch: true}), 2 * sec, ReasonRegex},
+		{"http status", httpc(status, sec, URL{Path: "/"}), 2 * sec, ReasonStatus},
+		{"http second url", httpc(ok, sec, URL{Path: "/a"}, URL{Path: "/b", StatusCodes: []StatusRange{{300, 399}}}), 3 * sec, ReasonStatus},
+		{"http protocol", httpc(garbage, sec, URL{Path: "/"}), 2 * sec, ReasonProtocol},
+		{"http no reply", httpc(silent, sec, URL{Path: "/"}), 2 * sec, ReasonNoReply},
+		{"http short body", httpc(short, sec, URL{Path: "/", Digest: md5hex("abc")}), 2 * sec, ReasonError},
+		{"http refused", httpc(closed, sec, URL{Path: "/"}), 2 * sec, ReasonRefused},
+		{"http read timeout", httpc(hung, 100*time.Millisecond, URL{Path: "/"}), 2 * sec, ReasonTimeout},
+		{"http job timeout", httpc(hung, sec, URL{Path: "/"}), 100 * time.Millisecond, ReasonTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := checkDirect(tc.c, tc.timeout)
+			got := runOnRunner(t, tc.c, tc.timeout)
+			if want.Reason != tc.reason {
+				t.Fatalf("Check: %v, want reason %s", want, tc.reason)
+			}
+			t.Log(got)
+			if got.OK != want.OK || got.Reason != want.Reason || got.Detail != want.Detail {
+				t.Errorf("event loop: %v\nCheck:      %v", got, want)
+			}
+		})
+	}
+}
+
+// When Run ends, checks in flight on the event loop are cut short and not
+// recorded (as on the goroutine path), and Run can run again.
+func TestEventLoopRunEnds(t *testing.T) {
+	hung := newHungServer(t)
+	c, err := NewHTTP(HTTPOptions{Conn: connTo(t, hung.l.Addr().String(), 10*time.Second), URLs: []URL{{Path: "/"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewScheduler(time.Now(), []Check{{ID: "c", Checker: c, Timing: Timing{DelayLoop: time.Hour}}}, SchedulerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRunner(s, RunnerOptions{OnResult: func(e Event) { t.Errorf("result recorded: %v", e.Result) }})
+	for range 2 {
+		before := hung.count()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		start := time.Now()
+		go func() { _ = r.Run(ctx); close(done) }()
+		for hung.count() == before {
+			time.Sleep(time.Millisecond)
+		}
+		r.mu.Lock()
+		onLoop := r.loop != nil
+		r.mu.Unlock()
+		if !onLoop {
+			t.Fatal("the check did not run on the event loop")
+		}
+		cancel()
+		<-done
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("Run took %v to end", d)
+		}
+		if st, _ := r.State("c"); st.HasRun {
+			t.Fatalf("state %+v: the cut-short check was recorded", st)
+		}
+	}
+}

@@ -1,0 +1,294 @@
+package healthcheck
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The event loop's probes for TCP_CHECK and HTTP_GET (see loop.go). They make
+// the same system calls as the blocking path (dialTCP, sockConn) and build
+// their results with the same functions, so results, reasons and details are
+// the same.
+
+var (
+	_ pollChecker = (*TCPChecker)(nil)
+	_ pollChecker = (*HTTPChecker)(nil)
+)
+
+const (
+	evIn  = unix.EPOLLIN | unix.EPOLLRDHUP
+	evOut = unix.EPOLLOUT
+)
+
+func (c *TCPChecker) newProbe() probe { return &tcpProbe{c: &c.opts.Conn, fd: -1} }
+
+type tcpProbe struct {
+	c        *Conn
+	t0       time.Time
+	deadline time.Time
+	fd       int
+	rsa      *unix.RawSockaddrAny
+	rlen     uint32
+}
+
+func (p *tcpProbe) start(now time.Time) pstep {
+	p.t0 = time.Now()
+	fd, rsa, rlen, done, err := p.c.startConnect(false)
+	if err != nil {
+		return doneStep(errResult(context.Background(), p.t0, "connect", err))
+	}
+	if done {
+		rawClose(fd)
+		return doneStep(okResult(p.t0))
+	}
+	p.fd, p.rsa, p.rlen, p.deadline = fd, rsa, rlen, now.Add(p.c.timeout())
+	return pstep{fd: fd, events: evOut, fresh: true, deadline: p.deadline}
+}
+
+func (p *tcpProbe) ready(_ time.Time, _ uint32) pstep {
+	ok, err := connectState(p.fd, p.rsa, p.rlen)
+	if !ok && err == nil {
+		return pstep{fd: p.fd, events: evOut, deadline: p.deadline}
+	}
+	p.abort()
+	if err != nil {
+		return doneStep(errResult(context.Background(), p.t0, "connect", p.c.opErr(err)))
+	}
+	return doneStep(okResult(p.t0))
+}
+
+func (p *tcpProbe) expire(_ time.Time, jobTimeout bool) pstep {
+	p.abort()
+	ctx := expiredCtx(jobTimeout)
+	return doneStep(errResult(ctx, p.t0, "connect", ioErr(ctx, p.c.opErr(ctx.Err()))))
+}
+
+func (p *tcpProbe) abort() {
+	if p.fd >= 0 {
+		rawClose(p.fd)
+		p.fd = -1
+	}
+}
+
+func (c *HTTPChecker) newProbe() probe {
+	if c.tls != nil {
+		return nil // SSL_GET: crypto/tls wants a blocking net.Conn
+	}
+	return &httpProbe{c: c, fd: -1}
+}
+
+// respBufs hold responses being read by the loop's HTTP probes.
+var respBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// errNeedMore is bufSrc's error when the response read so far is incomplete.
+var errNeedMore = errors.New("healthcheck: response incomplete")
+
+// bufSrc reads buffered bytes, then returns err (io.EOF at the end of the
+// response, the read error, or errNeedMore).
+type bufSrc struct {
+	b   []byte
+	err error
+}
+
+func (s *bufSrc) Read(p []byte) (int, error) {
+	if len(s.b) == 0 {
+		return 0, s.err
+	}
+	n := copy(p, s.b)
+	s.b = s.b[n:]
+	return n, nil
+}
+
+const (
+	httpConnecting = iota
+	httpWriting
+	httpReading
+)
+
+type httpProbe struct {
+	c        *HTTPChecker
+	t0       time.Time
+	i        int // URL
+	state    int
+	fd       int
+	fresh    bool
+	rsa      *unix.RawSockaddrAny
+	rlen     uint32
+	wrote    int
+	buf      *[]byte
+	parsed   int // response length at the last parse
+	deadline time.Time
+}
+
+func (p *httpProbe) start(now time.Time) pstep {
+	p.t0 = time.Now()
+	return p.connect(now)
+}
+
+// connect starts URL p.i's fetch.
+func (p *httpProbe) connect(now time.Time) pstep {
+	p.deadline = now.Add(p.c.opts.timeout())
+	fd, rsa, rlen, done, err := p.c.opts.startConnect(false)
+	if err != nil {
+		return p.fetched(fetchResp{}, fmt.Errorf("connect: %w", err), context.Background())
+	}
+	p.fd, p.rsa, p.rlen, p.fresh, p.wrote, p.parsed = fd, rsa, rlen, true, 0, 0
+	if !done {
+		p.state = httpConnecting
+		return p.wait(evOut)
+	}
+	p.state = httpWriting
+	return p.write()
+}
+
+func (p *httpProbe) wait(events uint32) pstep {
+	s := pstep{fd: p.fd, events: events, fresh: p.fresh, deadline: p.deadline}
+	p.fresh = false
+	return s
+}
+
+func (p *httpProbe) ready(_ time.Time, _ uint32) pstep {
+	switch p.state {
+	case httpConnecting:
+		ok, err := connectState(p.fd, p.rsa, p.rlen)
+		if err != nil {
+			return p.fetched(fetchResp{}, fmt.Errorf("connect: %w", p.c.opts.opErr(err)), context.Background())
+		}
+		if !ok {
+			return p.wait(evOut)
+		}
+		p.state = httpWriting
+		return p.write()
+	case httpWriting:
+		return p.write()
+	}
+	return p.read()
+}
+
+func (p *httpProbe) write() pstep {
+	req := p.c.reqs[p.i]
+	for p.wrote < len(req) {
+		n, e := rawWrite(uintptr(p.fd), req[p.wrote:])
+		switch e {
+		case 0:
+			p.wrote += n
+			continue
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return p.wait(evOut)
+		}
+		return p.fetched(fetchResp{}, fmt.Errorf("send request: %w", sockErr("write", e)), context.Background())
+	}
+	p.state = httpReading
+	if p.buf == nil {
+		p.buf = respBufs.Get().(*[]byte)
+	}
+	*p.buf = (*p.buf)[:0]
+	return p.wait(evIn)
+}
+
+func (p *httpProbe) read() pstep {
+	b := *p.buf
+	if len(b) == cap(b) {
+		b = append(b, 0)[:len(b)]
+	}
+	var n int
+	var e unix.Errno
+	for {
+		n, e = rawRead(uintptr(p.fd), b[len(b):cap(b)])
+		if e != unix.EINTR {
+			break
+		}
+	}
+	var final error
+	switch {
+	case e == unix.EAGAIN:
+		return p.wait(evIn)
+	case e != 0:
+		final = sockErr("read", e)
+	case n == 0:
+		final = io.EOF
+	default:
+		b = b[:len(b)+n]
+		*p.buf = b
+		// Parse after every read of a short response; of a long one only when it
+		// doubled, so that a large body costs linear time.
+		if len(b) > 64<<10 && len(b) < 2*p.parsed {
+			return p.wait(evIn)
+		}
+		final = errNeedMore
+	}
+	return p.parse(final, context.Background())
+}
+
+// parse reads the response buffered so far, followed by final.
+func (p *httpProbe) parse(final error, ctx context.Context) pstep {
+	p.parsed = len(*p.buf)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(&bufSrc{b: *p.buf, err: final})
+	r := p.c.fetchReq(p.i)
+	resp, err := readResp(ctx, br, r)
+	br.Reset(nil)
+	readers.Put(br)
+	if errors.Is(err, errNeedMore) {
+		return p.wait(evIn)
+	}
+	return p.fetched(resp, err, ctx)
+}
+
+// fetched ends URL p.i's fetch: the check fails, or goes on with the next URL
+// or succeeds.
+func (p *httpProbe) fetched(resp fetchResp, err error, ctx context.Context) pstep {
+	p.closeFd()
+	if res, failed := p.c.judge(ctx, p.t0, p.i, resp, err); failed {
+		p.release()
+		return doneStep(res)
+	}
+	p.i++
+	if p.i == len(p.c.opts.URLs) {
+		p.release()
+		return doneStep(okResult(p.t0))
+	}
+	return p.connect(time.Now())
+}
+
+func (p *httpProbe) expire(_ time.Time, jobTimeout bool) pstep {
+	ctx := expiredCtx(jobTimeout)
+	switch p.state {
+	case httpConnecting:
+		return p.fetched(fetchResp{}, fmt.Errorf("connect: %w", ioErr(ctx, p.c.opts.opErr(ctx.Err()))), ctx)
+	case httpWriting:
+		return p.fetched(fetchResp{}, fmt.Errorf("send request: %w", ioErr(ctx, sockErr("write", os.ErrDeadlineExceeded))), ctx)
+	}
+	return p.parse(sockErr("read", os.ErrDeadlineExceeded), ctx)
+}
+
+func (p *httpProbe) closeFd() {
+	if p.fd >= 0 {
+		rawClose(p.fd)
+		p.fd = -1
+	}
+}
+
+func (p *httpProbe) release() {
+	if p.buf != nil {
+		if cap(*p.buf) <= 64<<10 {
+			respBufs.Put(p.buf)
+		}
+		p.buf = nil
+	}
+}
+
+func (p *httpProbe) abort() {
+	p.closeFd()
+	p.release()
+}
