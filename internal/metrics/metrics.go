@@ -167,8 +167,11 @@ type Metrics struct {
 	unsupported   prometheus.Gauge
 	smtpAlerts    *prometheus.CounterVec
 
-	mu     sync.Mutex
-	checks map[CheckInfo]bool // label sets observed, for RetainChecks
+	mu sync.Mutex
+	// checks holds the duration series of each label set observed (ID
+	// cleared): RetainChecks deletes the ones no longer configured, and
+	// ObserveCheck reuses them instead of hashing its labels per result.
+	checks map[CheckInfo]prometheus.Observer
 
 	// ipvsReg holds the IPVS collector alone with Options.DirectIPVS.
 	ipvsReg *prometheus.Registry
@@ -196,7 +199,7 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 	if opts.DurationBuckets == nil {
 		opts.DurationBuckets = DefaultDurationBuckets
 	}
-	m := &Metrics{checks: map[CheckInfo]bool{}}
+	m := &Metrics{checks: map[CheckInfo]prometheus.Observer{}}
 	m.src.Store(&Sources{})
 	checkLabels := []string{"virtual_server", "real_server", "checker"}
 	m.checkDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -283,20 +286,23 @@ func (m *Metrics) Sources() Sources { return *m.src.Load() }
 // ObserveCheck records one finished health check probe (call it from
 // healthcheck.RunnerOptions.OnResult). It is safe for concurrent use.
 func (m *Metrics) ObserveCheck(c CheckInfo, res healthcheck.Result) {
-	l := c.labels()
-	m.checkDuration.WithLabelValues(l...).Observe(res.Duration.Seconds())
+	key := c
+	key.ID = ""
+	m.mu.Lock()
+	obs, ok := m.checks[key]
+	if !ok {
+		obs = m.checkDuration.WithLabelValues(c.labels()...)
+		m.checks[key] = obs
+	}
+	m.mu.Unlock()
+	obs.Observe(res.Duration.Seconds())
 	if !res.OK {
 		reason := res.Reason
 		if reason == "" {
 			reason = healthcheck.ReasonError
 		}
-		m.checkFailures.WithLabelValues(append(l, reason)...).Inc()
+		m.checkFailures.WithLabelValues(append(c.labels(), reason)...).Inc()
 	}
-	key := c
-	key.ID = ""
-	m.mu.Lock()
-	m.checks[key] = true
-	m.mu.Unlock()
 }
 
 // RetainChecks deletes the duration and failure series of checks not in keep

@@ -411,3 +411,35 @@ func TestUnsupportedKeywordsGauge(t *testing.T) {
 		t.Errorf("lvs_ha_config_unsupported_keywords = %v, want 3", got)
 	}
 }
+
+// TestObserveCheckNoAllocs: a passing check's result is recorded on its
+// cached series (no label slice, no label hashing per result), and a check
+// removed by RetainChecks and seen again gets a fresh series.
+func TestObserveCheckNoAllocs(t *testing.T) {
+	reg, m := newFull(t)
+	ok := healthcheck.Result{OK: true, Reason: healthcheck.ReasonOK, Duration: time.Millisecond}
+	m.ObserveCheck(chk1, ok)
+	if n := testing.AllocsPerRun(100, func() { m.ObserveCheck(chk1, ok) }); n != 0 {
+		t.Errorf("ObserveCheck of a passing check: %v allocations, want 0", n)
+	}
+	m.RetainChecks(nil)
+	if n, _ := testutil.GatherAndCount(reg, "lvs_ha_healthcheck_duration_seconds"); n != 0 {
+		t.Fatalf("duration series after RetainChecks(nil): %d", n)
+	}
+	m.ObserveCheck(chk1, ok)
+	if n, _ := testutil.GatherAndCount(reg, "lvs_ha_healthcheck_duration_seconds"); n != 1 {
+		t.Errorf("duration series after a new observation: %d, want 1", n)
+	}
+}
+
+func BenchmarkObserveCheck(b *testing.B) {
+	m, err := New(prometheus.NewRegistry(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ok := healthcheck.Result{OK: true, Reason: healthcheck.ReasonOK, Duration: time.Millisecond}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.ObserveCheck(chk1, ok)
+	}
+}
