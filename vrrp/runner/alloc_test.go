@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
@@ -17,7 +19,7 @@ import (
 // needs a garbage collection, whose stop-the-world phases the VRRP thread
 // would wait for when it comes back from ppoll (on a loaded machine, as
 // long as the other threads take to be scheduled). The test drives the
-// loop's round (iterate) and packet handler (onPacket) directly, as
+// loop's round (iterate) and socket drain (drain) directly, as
 // pollLoop does, with a socket that keeps nothing.
 
 // quietConn is a Conn whose Send only counts.
@@ -25,6 +27,7 @@ type quietConn struct {
 	src, dst netip.Addr
 	sent     int
 	last     []byte
+	rx       vrrpsock.Packet // the next packet TryRecv returns
 }
 
 func (c *quietConn) SrcAddr() netip.Addr        { return c.src }
@@ -35,7 +38,19 @@ func (c *quietConn) Send(p []byte, _ netip.Addr) error {
 	return nil
 }
 func (c *quietConn) Recv([]byte) (vrrpsock.Packet, error) { select {} }
-func (c *quietConn) Close() error                         { return nil }
+
+// The polled socket of pollLoop: TryRecv returns rx once.
+func (c *quietConn) PollFd() int { return -1 }
+func (c *quietConn) TryRecv(buf []byte) (vrrpsock.Packet, bool, error) {
+	if c.rx.Payload == nil {
+		return vrrpsock.Packet{}, false, nil
+	}
+	p := c.rx
+	p.Payload = buf[:copy(buf, p.Payload)]
+	c.rx.Payload = nil
+	return p, true, nil
+}
+func (c *quietConn) Close() error { return nil }
 
 type quietConns struct{ c *quietConn }
 
@@ -74,12 +89,12 @@ func steadyRunner(t testing.TB, want vrrp.State) (*Runner, *quietConn, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, len(payload))
+	buf := make([]byte, 1<<16)
 	round := func() {
 		r.now = r.now.Add(10 * time.Millisecond)
 		if want == vrrp.StateBackup {
-			copy(buf, payload)
-			r.onPacket(cs, vrrpsock.Packet{Payload: buf, Src: peer, Dst: vrrpsock.DefaultGroup4, TTL: vrrp.TTL, IfIndex: 1})
+			c.rx = vrrpsock.Packet{Payload: payload, Src: peer, Dst: vrrpsock.DefaultGroup4, TTL: vrrp.TTL, IfIndex: 1}
+			r.drain(cs, buf, unix.POLLIN)
 		}
 		r.iterate()
 	}
