@@ -374,9 +374,14 @@ func (c *Conn) sendRaw(payload []byte, dst netip.Addr) error {
 	return err
 }
 
-// sendmsg is the rc.Write callback of sendRaw.
+// sendmsg is the rc.Write callback of sendRaw. The socket does not block
+// (EAGAIN: rc.Write waits for room), so this is a raw system call: with
+// Syscall the runtime may hand the thread's P to another while the kernel
+// delivers the advert and then, taking one back, wake sysmon (a futex
+// call and a thread wake-up on the advert path: perf showed 14% of the
+// VRRP thread's futex calls there under CPU oversubscription).
 func (c *Conn) sendmsg(fd uintptr) bool {
-	_, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&c.tx.hdr)), 0)
+	_, _, e := unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&c.tx.hdr)), 0)
 	c.txErr = nil
 	if e != 0 {
 		c.txErr = e
@@ -419,9 +424,10 @@ func (c *Conn) recvRaw(buf, oob []byte) (n, oobn, flags int, src netip.Addr, err
 	return c.rxN, int(m.hdr.Controllen), int(m.hdr.Flags), src, nil
 }
 
-// recvmsg is the rc.Control callback of recvRaw.
+// recvmsg is the rc.Control callback of recvRaw: MSG_DONTWAIT, so a raw
+// system call, as sendmsg.
 func (c *Conn) recvmsg(fd uintptr) {
-	r, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.rx.hdr)), unix.MSG_DONTWAIT)
+	r, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.rx.hdr)), unix.MSG_DONTWAIT)
 	c.rxN, c.rxErr = int(r), nil
 	if e != 0 {
 		c.rxN, c.rxErr = 0, e
