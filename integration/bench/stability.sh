@@ -3,9 +3,9 @@
 # bridge (network-namespace lab), VRRPv3 with 10 ms adverts, both at default
 # priority, under CPU oversubscription (4 busy loops per CPU at nice 0), busy
 # loops at nice -10 and, if asked, memory pressure; counts false transitions and
-# backup adverts, and the gaps between the masters' adverts (see
-# TestBenchStability in ../bench_stability_test.go). One machine-readable line
-# per figure:
+# backup adverts, the gaps between the masters' adverts and the CPU time the
+# two pairs used during the load (see TestBenchStability in
+# ../bench_stability_test.go). One machine-readable line per figure:
 #   BENCH name=<figure> lvsha=<v> ref=<v> unit=<u> ratio=<lvsha/ref>
 # Not part of `make test`: it loads the whole machine for the duration.
 #
