@@ -90,6 +90,9 @@ type Action interface{ isAction() }
 
 // SendAdvert asks for an advertisement to be sent: to the multicast group,
 // or to each unicast peer. The runner encodes it with its source address.
+//
+// A master emits the same SendAdvert value while its options and priority
+// are unchanged: its Addrs are shared and must not be modified.
 type SendAdvert struct{ Advertisement }
 
 // AddVIPs asks for the virtual addresses to be configured (becoming master).

@@ -260,6 +260,11 @@ type Machine struct {
 
 	group *SyncGroup
 	out   []Action
+	// adv is the last SendAdvert emitted, at priority advPrio, reused while
+	// the options are unchanged so that a master's steady adverts do not
+	// allocate (nil: none yet, or options changed).
+	adv     Action
+	advPrio uint8
 }
 
 // NewMachine validates opts and returns a machine in Initialize.
@@ -382,7 +387,14 @@ func (m *Machine) skew(p uint8) time.Duration {
 // Step applies ev at time now and returns the actions to carry out, in
 // order. Members of a SyncGroup must be stepped through SyncGroup.Step.
 func (m *Machine) Step(now time.Time, ev Event) []Action {
-	m.out = nil
+	return m.AppendStep(nil, now, ev)
+}
+
+// AppendStep is Step appending the actions to dst (whose backing array the
+// caller may reuse once it has carried them out): a master's advert timer
+// and a backup's received advert then step without allocating.
+func (m *Machine) AppendStep(dst []Action, now time.Time, ev Event) []Action {
+	m.out = dst
 	switch e := ev.(type) {
 	case Startup:
 		m.holdUntil = e.HoldUntil
@@ -452,7 +464,12 @@ func (m *Machine) advertisement(prio uint8) Advertisement {
 	return a
 }
 
-func (m *Machine) sendAdvert(prio uint8) { m.emit(SendAdvert{m.advertisement(prio)}) }
+func (m *Machine) sendAdvert(prio uint8) {
+	if m.adv == nil || m.advPrio != prio {
+		m.adv, m.advPrio = SendAdvert{m.advertisement(prio)}, prio
+	}
+	m.emit(m.adv)
+}
 
 func (m *Machine) notify(from State, reason string) {
 	m.emit(Notify{From: from, To: m.state, Reason: reason})
@@ -751,6 +768,7 @@ func (m *Machine) reconfigure(now time.Time, e Reconfigure) {
 	oldAdvert := m.advertisement(m.prio)
 	oldDown := m.MasterDownInterval()
 	m.o = o
+	m.adv = nil
 	m.authData = [AuthDataLen]byte{}
 	if o.AuthType == AuthPass {
 		m.authData, _ = PassAuthData(o.AuthPass)

@@ -383,7 +383,9 @@ func verifyChecksum(msg []byte, h header, f Family, rx RxInfo) (ChecksumForm, er
 	return 0, reject(ReasonChecksum, "VRRPv3 IPv4 checksum 0x%04x does not verify with or without pseudo-header", binary.BigEndian.Uint16(msg[6:]))
 }
 
-func decodeAdvert(msg []byte, h header, f Family) Advertisement {
+// decodeAdvert decodes msg, storing the addresses in addrs' backing array
+// if it has room (nil: a new one).
+func decodeAdvert(msg []byte, h header, f Family, addrs []netip.Addr) Advertisement {
 	a := Advertisement{
 		Version:  h.version,
 		VRID:     h.vrid,
@@ -391,7 +393,11 @@ func decodeAdvert(msg []byte, h header, f Family) Advertisement {
 		Interval: h.interval(),
 	}
 	if h.count > 0 {
-		a.Addrs = make([]netip.Addr, h.count)
+		if cap(addrs) >= int(h.count) {
+			a.Addrs = addrs[:h.count]
+		} else {
+			a.Addrs = make([]netip.Addr, h.count)
+		}
 		al := f.addrLen()
 		for i := range a.Addrs {
 			o := HeaderLen + i*al
@@ -439,7 +445,7 @@ func Parse(payload []byte, rx RxInfo) (Decoded, error) {
 	if err != nil {
 		return Decoded{}, err
 	}
-	return Decoded{Advertisement: decodeAdvert(msg, h, f), Checksum: form}, nil
+	return Decoded{Advertisement: decodeAdvert(msg, h, f, nil), Checksum: form}, nil
 }
 
 // Expect is what a receiving instance validates a packet against.
@@ -483,6 +489,14 @@ type PeerTTL struct {
 // type, checksum, unicast/multicast destination, unicast source, address
 // list. The first failing check is returned as an *Error.
 func Decode(payload []byte, rx RxInfo, exp Expect) (Decoded, error) {
+	return DecodeBuf(payload, rx, exp, nil)
+}
+
+// DecodeBuf is Decode storing the advert's addresses in addrs' backing
+// array when it has room (the receive path reuses one, so that a received
+// advert does not allocate): the result's Addrs are then valid until addrs
+// is reused.
+func DecodeBuf(payload []byte, rx RxInfo, exp Expect, addrs []netip.Addr) (Decoded, error) {
 	h, err := parseHeader(payload)
 	if err != nil {
 		return Decoded{}, err
@@ -552,7 +566,7 @@ func Decode(payload []byte, rx RxInfo, exp Expect) (Decoded, error) {
 			}
 		}
 	}
-	d.Advertisement = decodeAdvert(msg, h, f)
+	d.Advertisement = decodeAdvert(msg, h, f, addrs)
 	if exp.CheckVIPs && !sameAddrSet(d.Addrs, exp.VIPs) {
 		d.AddressListMismatch = true
 		if exp.RejectAddressMismatch {

@@ -39,7 +39,11 @@ func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 		}
 		return
 	}
-	d, err := vrrp.Decode(p.Payload, vrrp.RxInfo{Src: p.Src, Dst: p.Dst, TTL: p.TTL}, in.m.Expect(p.Src))
+	// The addresses go to a reused buffer: the machine keeps none of them.
+	d, err := vrrp.DecodeBuf(p.Payload, vrrp.RxInfo{Src: p.Src, Dst: p.Dst, TTL: p.TTL}, in.m.Expect(p.Src), r.rxAddrs)
+	if cap(d.Addrs) > cap(r.rxAddrs) {
+		r.rxAddrs = d.Addrs[:0]
+	}
 	if err != nil {
 		reason := vrrp.ReasonOf(err)
 		in.stats.RxErrors[reason]++
@@ -47,6 +51,7 @@ func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 		return
 	}
 	in.stats.AdvertsReceived++
+	in.hot.received.Store(in.stats.AdvertsReceived)
 	if d.Priority == vrrp.PriorityStop {
 		in.stats.PriorityZeroReceived++
 	}
@@ -168,7 +173,11 @@ func (r *Runner) onScriptResult(s *scriptState, res script.Result) {
 
 // trackerStatuses lists the instance's trackers with its weights.
 func (in *instance) trackerStatuses() []track.Status {
-	var out []track.Status
+	return in.appendTrackerStatuses(nil)
+}
+
+// appendTrackerStatuses is trackerStatuses appending to out.
+func (in *instance) appendTrackerStatuses(out []track.Status) []track.Status {
 	for _, is := range in.scripts {
 		out = append(out, is.s.t.Status().WithWeight(is.weight, is.reverse))
 	}
@@ -236,7 +245,8 @@ func (r *Runner) sendAdvert(in *instance, a vrrp.Advertisement) {
 	}
 	sent := false
 	for _, dst := range cs.dsts {
-		b, err := a.Marshal(vrrp.EncodeOptions{Src: cs.src, Dst: dst, V3ChecksumAsV2: in.cfg.Machine.V3ChecksumAsV2})
+		b, err := a.AppendMarshal(r.txBuf[:0], vrrp.EncodeOptions{Src: cs.src, Dst: dst, V3ChecksumAsV2: in.cfg.Machine.V3ChecksumAsV2})
+		r.txBuf = b[:0] // reused: Send does not keep the payload
 		if err == nil {
 			err = cs.c.Send(b, dst)
 		}
@@ -249,6 +259,7 @@ func (r *Runner) sendAdvert(in *instance, a vrrp.Advertisement) {
 	}
 	if sent {
 		in.stats.AdvertsSent++
+		in.hot.sent.Store(in.stats.AdvertsSent)
 		if a.Priority == vrrp.PriorityStop {
 			in.stats.PriorityZeroSent++
 		}

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"runtime"
@@ -231,7 +230,6 @@ func (r *Runner) drain(cs *connState, buf []byte, ev int16) {
 		if !ok {
 			return
 		}
-		p.Payload = bytes.Clone(p.Payload) // the machine may keep what it decodes
-		r.onPacket(cs, p)
+		r.onPacket(cs, p) // keeps nothing of buf: Decode copies what it returns
 	}
 }

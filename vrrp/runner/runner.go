@@ -199,6 +199,13 @@ type Runner struct {
 	published  atomic.Pointer[Stats]
 	transited  bool // an instance changed state since the last publish
 	ran        atomic.Bool
+
+	// Buffers the advert path reuses (see step, onPacket, publish).
+	acts     []vrrp.Action
+	gacts    []vrrp.GroupAction
+	rxAddrs  []netip.Addr
+	txBuf    []byte
+	trackers []track.Status
 }
 
 type instance struct {
@@ -221,6 +228,7 @@ type instance struct {
 	trackers bool // has script, file, process or interface trackers
 
 	stats InstanceStats
+	hot   *hotCounters // stats' per-advert counters, for Snapshot
 }
 
 type instScript struct {
@@ -361,6 +369,7 @@ func newInstance(c InstanceConfig, cfg *config, scripts []*scriptState, files []
 		BasePriority: c.basePriority(),
 		RxErrors:     map[vrrp.Reason]uint64{},
 	}
+	in.hot = &hotCounters{}
 	return in
 }
 
@@ -1083,28 +1092,31 @@ func (r *Runner) nextDeadline() time.Time {
 	if !r.started {
 		return time.Time{}
 	}
-	var ts []time.Time
+	var next time.Time // the earliest non-zero, without a slice: no allocation
+	at := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
 	for _, in := range r.insts {
-		ts = append(ts, in.m.NextDeadline(), in.sched.NextDeadline())
+		at(in.m.NextDeadline())
+		at(in.sched.NextDeadline())
 	}
 	for _, s := range r.scripts {
 		if !s.t.Running() {
-			ts = append(ts, s.t.NextDeadline())
+			at(s.t.NextDeadline())
 		}
 	}
 	if len(r.files) > 0 {
-		ts = append(ts, r.nextFilePoll)
+		at(r.nextFilePoll)
 	}
 	if len(r.procs) > 0 && !r.procListing {
-		ts = append(ts, r.nextProcPoll)
+		at(r.nextProcPoll)
 	}
 	for _, p := range r.procs {
-		ts = append(ts, p.t.NextDeadline())
+		at(p.t.NextDeadline())
 	}
-	if ts = slices.DeleteFunc(ts, time.Time.IsZero); len(ts) == 0 {
-		return time.Time{}
-	}
-	return slices.MinFunc(ts, time.Time.Compare)
+	return next
 }
 
 // step feeds ev to the instance (through its sync group) and carries out
@@ -1115,7 +1127,15 @@ func (r *Runner) step(in *instance, ev vrrp.Event) {
 		r.checkGroup(gs)
 		return
 	}
-	r.carryOut(tag(in.m, in.m.Step(r.now, ev)), "")
+	// The buffers are taken while in use: a nested step gets new ones.
+	acts, gacts := r.acts, r.gacts
+	r.acts, r.gacts = nil, nil
+	acts = in.m.AppendStep(acts[:0], r.now, ev)
+	gacts = tagAppend(gacts[:0], in.m, acts)
+	r.carryOut(gacts, "")
+	clear(acts)
+	clear(gacts)
+	r.acts, r.gacts = acts[:0], gacts[:0]
 }
 
 // carryOut carries out every action of acts in order, then logs the state
@@ -1174,11 +1194,15 @@ func (l *transitionLog) sent(advert bool, d time.Duration) {
 
 // tag makes m's actions group actions.
 func tag(m *vrrp.Machine, acts []vrrp.Action) []vrrp.GroupAction {
-	out := make([]vrrp.GroupAction, len(acts))
-	for i, a := range acts {
-		out[i] = vrrp.GroupAction{Member: m, Action: a}
+	return tagAppend(make([]vrrp.GroupAction, 0, len(acts)), m, acts)
+}
+
+// tagAppend appends m's actions to dst as group actions.
+func tagAppend(dst []vrrp.GroupAction, m *vrrp.Machine, acts []vrrp.Action) []vrrp.GroupAction {
+	for _, a := range acts {
+		dst = append(dst, vrrp.GroupAction{Member: m, Action: a})
 	}
-	return out
+	return dst
 }
 
 func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }

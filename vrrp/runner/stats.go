@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/vrrp"
@@ -20,6 +21,8 @@ type Stats struct {
 	RxTooShort    uint64
 	// RecvErrors counts socket receive errors.
 	RecvErrors uint64
+
+	hot []*hotCounters // the instances' hot counters (published Stats only)
 }
 
 // InstanceStats describes one VRRP instance.
@@ -80,12 +83,25 @@ func (s Stats) clone() Stats {
 	for i := range s.Instances {
 		s.Instances[i].RxErrors = maps.Clone(s.Instances[i].RxErrors)
 		s.Instances[i].Trackers = slices.Clone(s.Instances[i].Trackers)
+		if i < len(s.hot) {
+			s.Instances[i].AdvertsSent = s.hot[i].sent.Load()
+			s.Instances[i].AdvertsReceived = s.hot[i].received.Load()
+		}
 	}
+	s.hot = nil
 	s.SyncGroups = slices.Clone(s.SyncGroups)
 	for i := range s.SyncGroups {
 		s.SyncGroups[i].Members = slices.Clone(s.SyncGroups[i].Members)
 	}
 	return s
+}
+
+// hotCounters are the counters every advert moves (InstanceStats'
+// AdvertsSent and AdvertsReceived), written by the loop and read by
+// Snapshot, so that the loop need not publish a new Stats for them: a
+// steady master or backup then publishes nothing and allocates nothing.
+type hotCounters struct {
+	sent, received atomic.Uint64
 }
 
 // Snapshot returns the latest statistics published by the Runner's loop.
@@ -94,26 +110,23 @@ func (r *Runner) Snapshot() Stats {
 	return r.published.Load().clone()
 }
 
-// publish makes a copy of the loop's state visible to Snapshot.
+// publish makes a copy of the loop's state visible to Snapshot, unless
+// only the hot counters changed since the last one.
 func (r *Runner) publish() {
+	if p := r.published.Load(); p != nil && r.unchanged(p) {
+		return
+	}
 	st := Stats{
 		RxUnknownVRID: r.rxUnknownVRID,
 		RxTooShort:    r.rxTooShort,
 		RecvErrors:    r.recvErrors.Load(),
 	}
 	for _, in := range r.insts {
-		is := in.stats
+		is := r.instStats(in)
 		is.RxErrors = maps.Clone(in.stats.RxErrors)
-		is.State = in.m.State()
-		is.EffectivePriority = in.m.Priority()
-		is.Fault = in.m.Fault()
-		is.MasterAddr = in.m.MasterAddr()
-		is.MasterPriority = in.m.MasterPriority()
-		is.Trackers = in.trackerStatuses()
-		if in.conn != nil {
-			is.SrcAddr = in.conn.src
-		}
+		is.Trackers = slices.Clone(is.Trackers)
 		st.Instances = append(st.Instances, is)
+		st.hot = append(st.hot, in.hot)
 	}
 	for _, g := range r.groups {
 		st.SyncGroups = append(st.SyncGroups, SyncGroupStats{
@@ -123,4 +136,59 @@ func (r *Runner) publish() {
 		})
 	}
 	r.published.Store(&st)
+}
+
+// instStats is in's statistics as published, its RxErrors and Trackers
+// those of the loop (not to be kept: publish clones them).
+func (r *Runner) instStats(in *instance) InstanceStats {
+	is := in.stats
+	is.State = in.m.State()
+	is.EffectivePriority = in.m.Priority()
+	is.Fault = in.m.Fault()
+	is.MasterAddr = in.m.MasterAddr()
+	is.MasterPriority = in.m.MasterPriority()
+	r.trackers = in.appendTrackerStatuses(r.trackers[:0])
+	is.Trackers = r.trackers
+	if in.conn != nil {
+		is.SrcAddr = in.conn.src
+	}
+	return is
+}
+
+// unchanged reports whether p is what publish would publish now, but for
+// the hot counters. It does not allocate.
+func (r *Runner) unchanged(p *Stats) bool {
+	if p.RxUnknownVRID != r.rxUnknownVRID || p.RxTooShort != r.rxTooShort || p.RecvErrors != r.recvErrors.Load() ||
+		len(p.Instances) != len(r.insts) || len(p.hot) != len(r.insts) || len(p.SyncGroups) != len(r.groups) {
+		return false
+	}
+	for i, in := range r.insts {
+		is := r.instStats(in)
+		if p.hot[i] != in.hot || !sameInstanceStats(&is, &p.Instances[i]) {
+			return false
+		}
+	}
+	for i, g := range r.groups {
+		gs := &p.SyncGroups[i]
+		if gs.Name != g.cfg.Name || gs.State != g.g.State() || !slices.Equal(gs.Members, g.cfg.Members) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameInstanceStats compares every field of a and b but the hot counters
+// (TestSameInstanceStatsFields keeps the list complete).
+func sameInstanceStats(a, b *InstanceStats) bool {
+	return a.Name == b.Name && a.VRID == b.VRID && a.Interface == b.Interface && a.Family == b.Family &&
+		a.SyncGroup == b.SyncGroup && a.State == b.State && a.BasePriority == b.BasePriority &&
+		a.EffectivePriority == b.EffectivePriority && a.Fault == b.Fault && a.SrcAddr == b.SrcAddr &&
+		a.MasterAddr == b.MasterAddr && a.MasterPriority == b.MasterPriority &&
+		a.LastTransition == b.LastTransition && a.LastTransitionReason == b.LastTransitionReason &&
+		a.TakeoverAdvert == b.TakeoverAdvert && a.TakeoverGARP == b.TakeoverGARP &&
+		a.BecomeMaster == b.BecomeMaster && a.ReleaseMaster == b.ReleaseMaster &&
+		a.PriorityZeroSent == b.PriorityZeroSent && a.PriorityZeroReceived == b.PriorityZeroReceived &&
+		maps.Equal(a.RxErrors, b.RxErrors) && a.AddressListMismatch == b.AddressListMismatch &&
+		a.SendErrors == b.SendErrors && a.VIPErrors == b.VIPErrors && a.GARPsSent == b.GARPsSent &&
+		a.GARPErrors == b.GARPErrors && slices.Equal(a.Trackers, b.Trackers)
 }

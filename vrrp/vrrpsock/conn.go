@@ -2,12 +2,15 @@ package vrrpsock
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/net/ipv4"
@@ -58,6 +61,26 @@ type Conn struct {
 	oobLen  int
 	oob     []byte        // TryRecv's control buffer (single reader)
 	dropped atomic.Uint64 // packets Recv discarded
+
+	// Send's and TryRecv's sendmsg / recvmsg arguments, kept here so that
+	// the VRRP loop's advert path does not allocate (see sendRaw, recvRaw).
+	sendMu        sync.Mutex
+	tx            rawMsg
+	txSa4         unix.RawSockaddrInet4
+	txSa6         unix.RawSockaddrInet6
+	txFn          func(fd uintptr) bool
+	rx            rawMsg
+	rxSa          unix.RawSockaddrAny
+	rxFn          func(fd uintptr)
+	rxFlags       int
+	txErr, rxErr  error
+	rxN, rxOOBLen int
+}
+
+// rawMsg is one sendmsg / recvmsg call's header and its one buffer.
+type rawMsg struct {
+	hdr unix.Msghdr
+	iov unix.Iovec
 }
 
 // Open validates cfg, looks up the interface and its source address and opens the
@@ -238,24 +261,7 @@ func (c *Conn) Send(payload []byte, dst netip.Addr) error {
 	if !dst.IsValid() || dst.Is6() != c.cfg.IPv6 {
 		return fmt.Errorf("vrrpsock: send on %s: destination %v is not an %s address", c.cfg.Interface, dst, c.cfg.family())
 	}
-	var sa unix.Sockaddr
-	if c.cfg.IPv6 {
-		sa6 := &unix.SockaddrInet6{Addr: dst.As16()}
-		if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() || dst.IsInterfaceLocalMulticast() {
-			sa6.ZoneId = uint32(c.ifindex)
-		}
-		sa = sa6
-	} else {
-		sa = &unix.SockaddrInet4{Addr: dst.As4()}
-	}
-	var serr error
-	err := c.rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendmsg(int(fd), payload, c.sendOOB, sa, 0)
-		return !errors.Is(serr, unix.EAGAIN)
-	})
-	if err == nil {
-		err = serr
-	}
+	err := c.sendRaw(payload, dst)
 	if err != nil {
 		return fmt.Errorf("vrrpsock: send %d bytes from %s to %s on %s: %w", len(payload), c.src, dst, c.cfg.Interface, err)
 	}
@@ -313,63 +319,159 @@ func (c *Conn) TryRecv(buf []byte) (p Packet, ok bool, err error) {
 	}
 	oob := c.oob[:c.oobLen]
 	for {
-		var (
-			n, oobn, flags int
-			from           unix.Sockaddr
-			rerr           error
-		)
-		err := c.rc.Control(func(fd uintptr) {
-			n, oobn, flags, from, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
-		})
-		if err == nil {
-			err = rerr
-		}
+		n, oobn, flags, src, err := c.recvRaw(buf, oob)
 		if errors.Is(err, unix.EAGAIN) {
 			return Packet{}, false, nil
 		}
 		if err != nil {
 			return Packet{}, false, fmt.Errorf("vrrpsock: receive on %s: %w", c.cfg.Interface, err)
 		}
-		if p, ok := c.parse(buf[:n], oob[:oobn], flags, from); ok {
+		if p, ok := c.parseFrom(buf[:n], oob[:oobn], flags, src); ok {
 			return p, true, nil
 		}
 		c.dropped.Add(1)
 	}
 }
 
+// sendRaw is sendmsg(2) of payload to dst with c.sendOOB, on arguments kept
+// in c: unlike unix.Sendmsg (a Sockaddr, a closure and their results per
+// call), it does not allocate.
+func (c *Conn) sendRaw(payload []byte, dst netip.Addr) error {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	m := &c.tx
+	m.hdr = unix.Msghdr{}
+	if c.cfg.IPv6 {
+		c.txSa6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: dst.As16()}
+		if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() || dst.IsInterfaceLocalMulticast() {
+			c.txSa6.Scope_id = uint32(c.ifindex)
+		}
+		m.hdr.Name = (*byte)(unsafe.Pointer(&c.txSa6))
+		m.hdr.Namelen = unix.SizeofSockaddrInet6
+	} else {
+		c.txSa4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.As4()}
+		m.hdr.Name = (*byte)(unsafe.Pointer(&c.txSa4))
+		m.hdr.Namelen = unix.SizeofSockaddrInet4
+	}
+	if len(payload) > 0 {
+		m.iov.Base = &payload[0]
+	}
+	m.iov.SetLen(len(payload))
+	m.hdr.Iov, m.hdr.Iovlen = &m.iov, 1
+	if len(c.sendOOB) > 0 {
+		m.hdr.Control = &c.sendOOB[0]
+		m.hdr.SetControllen(len(c.sendOOB))
+	}
+	if c.txFn == nil {
+		c.txFn = c.sendmsg
+	}
+	c.txErr = nil
+	err := c.rc.Write(c.txFn)
+	m.iov.Base = nil // do not keep the caller's payload
+	if err == nil {
+		err = c.txErr
+	}
+	return err
+}
+
+// sendmsg is the rc.Write callback of sendRaw. The socket does not block
+// (EAGAIN: rc.Write waits for room), so this is a raw system call: with
+// Syscall the runtime may hand the thread's P to another while the kernel
+// delivers the advert and then, taking one back, wake sysmon (a futex
+// call and a thread wake-up on the advert path: perf showed 14% of the
+// VRRP thread's futex calls there under CPU oversubscription).
+func (c *Conn) sendmsg(fd uintptr) bool {
+	_, _, e := unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&c.tx.hdr)), 0)
+	c.txErr = nil
+	if e != 0 {
+		c.txErr = e
+	}
+	return e != unix.EAGAIN
+}
+
+// recvRaw is recvmsg(2) with MSG_DONTWAIT into buf and oob on arguments
+// kept in c (single reader): it does not allocate. src is the sender's
+// address from the socket address (invalid if not IPv6: an IPv4 source is
+// read from the IP header).
+func (c *Conn) recvRaw(buf, oob []byte) (n, oobn, flags int, src netip.Addr, err error) {
+	m := &c.rx
+	m.hdr = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&c.rxSa)), Namelen: unix.SizeofSockaddrAny}
+	if len(buf) > 0 {
+		m.iov.Base = &buf[0]
+	}
+	m.iov.SetLen(len(buf))
+	m.hdr.Iov, m.hdr.Iovlen = &m.iov, 1
+	if len(oob) > 0 {
+		m.hdr.Control = &oob[0]
+		m.hdr.SetControllen(len(oob))
+	}
+	if c.rxFn == nil {
+		c.rxFn = c.recvmsg
+	}
+	c.rxErr = nil
+	err = c.rc.Control(c.rxFn)
+	m.iov.Base, m.hdr.Control = nil, nil
+	if err == nil {
+		err = c.rxErr
+	}
+	if err != nil {
+		return 0, 0, 0, netip.Addr{}, err
+	}
+	if c.rxSa.Addr.Family == unix.AF_INET6 {
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&c.rxSa))
+		src = netip.AddrFrom16(sa.Addr)
+	}
+	return c.rxN, int(m.hdr.Controllen), int(m.hdr.Flags), src, nil
+}
+
+// recvmsg is the rc.Control callback of recvRaw: MSG_DONTWAIT, so a raw
+// system call, as sendmsg.
+func (c *Conn) recvmsg(fd uintptr) {
+	r, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&c.rx.hdr)), unix.MSG_DONTWAIT)
+	c.rxN, c.rxErr = int(r), nil
+	if e != 0 {
+		c.rxN, c.rxErr = 0, e
+	}
+}
+
 // parse turns one datagram as returned by recvmsg into a Packet; false means drop it.
 func (c *Conn) parse(b, oob []byte, flags int, from unix.Sockaddr) (Packet, bool) {
+	var src netip.Addr
+	if sa, ok := from.(*unix.SockaddrInet6); ok {
+		src = netip.AddrFrom16(sa.Addr)
+	}
+	return c.parseFrom(b, oob, flags, src)
+}
+
+// parseFrom is parse with the sender's IPv6 address (invalid: not IPv6).
+// It does not allocate.
+func (c *Conn) parseFrom(b, oob []byte, flags int, src6 netip.Addr) (Packet, bool) {
 	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+		return Packet{}, false
+	}
+	cm, ok := parseCmsgs(oob, c.cfg.IPv6)
+	if !ok {
 		return Packet{}, false
 	}
 	var p Packet
 	if c.cfg.IPv6 {
-		var cm ipv6.ControlMessage
-		if err := cm.Parse(oob); err != nil {
+		if !src6.IsValid() {
 			return Packet{}, false
 		}
-		sa, ok := from.(*unix.SockaddrInet6)
-		if !ok {
-			return Packet{}, false
-		}
-		p.Src = netip.AddrFrom16(sa.Addr)
-		if dst, ok := netip.AddrFromSlice(cm.Dst); ok {
-			p.Dst = dst.Unmap()
+		p.Src = src6
+		if cm.dst.IsValid() {
+			p.Dst = cm.dst.Unmap()
 			if p.Dst.Is4() { // a malformed control message; IPv6 sockets see IPv6 only
 				return Packet{}, false
 			}
 		}
-		p.TTL, p.IfIndex, p.Payload = cm.HopLimit, cm.IfIndex, b
+		p.TTL, p.IfIndex, p.Payload = cm.hopLimit, cm.ifIndex, b
 	} else {
-		var cm ipv4.ControlMessage
-		if err := cm.Parse(oob); err != nil {
-			return Packet{}, false
-		}
 		h, ok := parseIPv4Header(b)
 		if !ok || h.Protocol != Protocol {
 			return Packet{}, false
 		}
-		p.Src, p.Dst, p.TTL, p.IfIndex = h.Src, h.Dst, int(h.TTL), cm.IfIndex
+		p.Src, p.Dst, p.TTL, p.IfIndex = h.Src, h.Dst, int(h.TTL), cm.ifIndex
 		p.Payload = b[h.Len:h.TotalLen]
 	}
 	if p.IfIndex == 0 {
@@ -378,4 +480,42 @@ func (c *Conn) parse(b, oob []byte, flags int, from unix.Sockaddr) (Packet, bool
 		return Packet{}, false
 	}
 	return p, true
+}
+
+// cmsgs is what the receive path reads from the control messages.
+type cmsgs struct {
+	ifIndex, hopLimit int
+	dst               netip.Addr // IPv6 only (IPv4's is in the IP header)
+}
+
+// parseCmsgs reads IP_PKTINFO (IPv4) or IPV6_PKTINFO and IPV6_HOPLIMIT
+// (IPv6) from oob, as golang.org/x/net's ControlMessage.Parse does but
+// without allocating; false if a message is malformed. Bytes too few for a
+// header are ignored, as there.
+func parseCmsgs(oob []byte, ipv6 bool) (cmsgs, bool) {
+	var cm cmsgs
+	for len(oob) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < unix.SizeofCmsghdr || l > len(oob) {
+			return cmsgs{}, false
+		}
+		data := oob[unix.CmsgLen(0):l]
+		switch {
+		case !ipv6 && h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+			pi := (*unix.Inet4Pktinfo)(unsafe.Pointer(&data[0]))
+			cm.ifIndex = int(pi.Ifindex)
+		case ipv6 && h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+			pi := (*unix.Inet6Pktinfo)(unsafe.Pointer(&data[0]))
+			cm.dst, cm.ifIndex = netip.AddrFrom16(pi.Addr), int(pi.Ifindex)
+		case ipv6 && h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_HOPLIMIT && len(data) >= 4:
+			cm.hopLimit = int(binary.NativeEndian.Uint32(data))
+		}
+		next := unix.CmsgSpace(l - unix.CmsgLen(0))
+		if next >= len(oob) {
+			break
+		}
+		oob = oob[next:]
+	}
+	return cm, true
 }
