@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"syscall"
+	"time"
+	"unsafe"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/net/ipv4"
@@ -27,6 +29,10 @@ type Packet struct {
 	TTL int
 	// IfIndex is the index of the interface the packet arrived on.
 	IfIndex int
+	// Received is when the kernel received the packet (SO_TIMESTAMPNS, on
+	// the CLOCK_REALTIME clock, so without a monotonic reading); zero if
+	// it did not say.
+	Received time.Time
 }
 
 // Conn is a raw VRRP socket serving one VRRP instance on one interface:
@@ -167,7 +173,7 @@ func (c *Conn) setup4() error {
 		}
 	}
 	c.sendOOB = (&ipv4.ControlMessage{Src: c.src.AsSlice(), IfIndex: c.ifindex}).Marshal()
-	c.oobLen = len(ipv4.NewControlMessage(ipv4.FlagInterface | ipv4.FlagDst))
+	c.oobLen = len(ipv4.NewControlMessage(ipv4.FlagInterface|ipv4.FlagDst)) + c.stamp()
 	return nil
 }
 
@@ -201,8 +207,38 @@ func (c *Conn) setup6() error {
 		}
 	}
 	c.sendOOB = (&ipv6.ControlMessage{Src: c.src.AsSlice(), IfIndex: c.ifindex}).Marshal()
-	c.oobLen = len(ipv6.NewControlMessage(ipv6.FlagHopLimit | ipv6.FlagDst | ipv6.FlagInterface))
+	c.oobLen = len(ipv6.NewControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface)) + c.stamp()
 	return nil
+}
+
+// stamp asks the kernel for each packet's receive time (SO_TIMESTAMPNS:
+// the master down timer restarts when an advert is received, which is
+// then, not when the reader got to it) and returns the control message
+// space it needs; 0 if the kernel refuses (Packet.Received stays zero).
+func (c *Conn) stamp() int {
+	if err := c.setInt(unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		return 0
+	}
+	return unix.CmsgSpace(int(unsafe.Sizeof(unix.Timespec{})))
+}
+
+// rxTime returns the SCM_TIMESTAMPNS time among the control messages in
+// oob (zero if there is none or oob does not parse).
+func rxTime(oob []byte) time.Time {
+	ms, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return time.Time{}
+	}
+	for _, m := range ms {
+		if m.Header.Level != unix.SOL_SOCKET || m.Header.Type != unix.SCM_TIMESTAMPNS ||
+			len(m.Data) < int(unsafe.Sizeof(unix.Timespec{})) {
+			continue
+		}
+		var ts unix.Timespec
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts)), m.Data)
+		return time.Unix(ts.Unix())
+	}
+	return time.Time{}
 }
 
 func (c *Conn) setInt(level, opt, value int) error {
@@ -372,6 +408,7 @@ func (c *Conn) parse(b, oob []byte, flags int, from unix.Sockaddr) (Packet, bool
 		p.Src, p.Dst, p.TTL, p.IfIndex = h.Src, h.Dst, int(h.TTL), cm.IfIndex
 		p.Payload = b[h.Len:h.TotalLen]
 	}
+	p.Received = rxTime(oob)
 	if p.IfIndex == 0 {
 		p.IfIndex = c.ifindex // bound to the device: nothing else can arrive
 	} else if p.IfIndex != c.ifindex {
