@@ -163,6 +163,7 @@ type Runner struct {
 	procListing   bool      // a process listing is under way
 	conns         []*connState
 	now           time.Time
+	stepped       time.Time                // the latest time the machines were stepped at before r.now (rxAt's floor)
 	links         map[int]track.LinkEvent  // last known links, by index
 	linksKnown    bool                     // a link dump has arrived
 	watching      bool                     // the link watcher runs
@@ -850,7 +851,7 @@ func (r *Runner) receive(ctx context.Context, cs *connState) error {
 			continue
 		}
 		p.Payload = bytes.Clone(p.Payload)
-		if !r.send(ctx, func() { r.onPacket(cs, p) }) {
+		if !r.send(ctx, func() { r.onPacketAt(cs, p) }) {
 			return nil
 		}
 	}
@@ -927,7 +928,7 @@ func (r *Runner) chanLoop() {
 			r.now = time.Now()
 			r.late(r.now.Sub(next))
 		case f := <-r.in:
-			r.now = time.Now()
+			r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 			f()
 		case f := <-r.updates:
 			r.now = time.Now()
