@@ -164,6 +164,7 @@ type Runner struct {
 	conns         []*connState
 	now           time.Time
 	stepped       time.Time                // the latest time the machines were stepped at before r.now (rxAt's floor)
+	garpSent      firstSend                // the Announcer, as flushGARP sends through it
 	links         map[int]track.LinkEvent  // last known links, by index
 	linksKnown    bool                     // a link dump has arrived
 	watching      bool                     // the link watcher runs
@@ -1136,6 +1137,7 @@ func (r *Runner) carryOut(acts []vrrp.GroupAction, reason string) {
 	}
 	for _, a := range acts {
 		in := r.byMachine[a.Member]
+		r.garpSent.first = time.Time{}
 		r.do(in, a.Action)
 		if len(logs) == 0 {
 			continue
@@ -1143,9 +1145,13 @@ func (r *Runner) carryOut(acts []vrrp.GroupAction, reason string) {
 		switch a.Action.(type) {
 		case vrrp.SendAdvert, vrrp.SendGARP:
 			_, adv := a.Action.(vrrp.SendAdvert)
+			d := time.Since(r.now)
+			if !adv && !r.garpSent.first.IsZero() {
+				d = r.garpSent.first.Sub(r.now) // the first of the burst
+			}
 			for i := range logs {
 				if l := &logs[i]; l.in == in {
-					l.sent(adv, time.Since(r.now))
+					l.sent(adv, d)
 				}
 			}
 		}

@@ -111,3 +111,28 @@ func TestRunnerMasterDownFromReceiveTime(t *testing.T) {
 		})
 	}
 }
+
+// TestRunnerTakeoverLogsFirstGARP: the transition line's garp_after is when
+// the first GARP of the takeover's burst (garp_master_repeat, 5) was sent,
+// not when the burst ended.
+func TestRunnerTakeoverLogsFirstGARP(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLab(t)
+		var line string
+		probe := &logProbe{on: func(s string) {
+			if line == "" && strings.Contains(s, "VRRP state change") && strings.Contains(s, "to=MASTER") {
+				line = s
+			}
+		}}
+		a := l.addNode("A", addrA4, addrA6, []InstanceConfig{netModes[0].instance("VI_1", 51, 100, "")}, nodeOpts{logw: probe})
+		a.garps.delay = time.Millisecond
+		l.start()
+		l.runUntil(t0.Add(3*time.Second + skewAt(100) + time.Second))
+		if n := a.garps.count(); n < 2 {
+			t.Fatalf("%d GARPs sent, want a burst", n)
+		}
+		if !strings.Contains(line, "garp_after=1ms") {
+			t.Errorf("MASTER line %q: want garp_after=1ms (the first GARP)", line)
+		}
+	})
+}
