@@ -26,7 +26,12 @@ import (
 // fires on the runtime's timer heap (checked at scheduling points, not on
 // the deadline) and wakes the loop goroutine. Under CPU contention every
 // hand-off is a run-queue wait, which is how a 10 ms advert became a
-// missed one. Everything else (link and address events, script results,
+// missed one. Two things keep the wake-up's own latency (an idle vCPU
+// halts; waking it pays the host's latency) out of a takeover: a packet is
+// stepped at the kernel's receive time (rxAt), so the master down timer
+// runs from when the advert arrived, and the timerfd of a backup's master
+// down deadline fires spinLead early, the rest waited on the clock
+// (spinUntil). Everything else (link and address events, script results,
 // Update) still arrives on r.in and r.updates and is relayed to the
 // eventfd by one goroutine; none of it is on the advert path.
 
