@@ -97,6 +97,11 @@ func (m *Manager) Remove(a Address) error {
 	if err != nil {
 		return &Error{Op: "remove", Addr: a.Prefix, Dev: a.Dev, Err: err}
 	}
+	if m.thread {
+		// Open Add's bare socket here now (the removal of stale VIPs at
+		// startup), not at the first Add, which is a takeover's.
+		_ = m.raw()
+	}
 	na := toNetlink(a)
 	na.Label = "" // match whatever label the address has
 	err = m.handle().AddrDel(link, na)

@@ -245,6 +245,14 @@ func TestNewAddMatchesHandle(t *testing.T) {
 	ip := netip.MustParseAddr
 	pfx := netip.MustParsePrefix
 	m := New()
+	// The removal of stale VIPs at startup opens Add's socket, so that the
+	// first Add (a takeover's) does not.
+	if err := ns.Do(func() error { return m.Remove(Address{Prefix: pfx("192.0.2.9/24"), Dev: ns.dev}) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.rawNS) != 1 {
+		t.Fatalf("after Remove: %d bare sockets, want 1", len(m.rawNS))
+	}
 	for _, a := range []Address{
 		{Prefix: pfx("192.0.2.10/24"), Broadcast: ip("192.0.2.255"), Scope: ScopeGlobal, Label: "vip0:vip"},
 		{Prefix: pfx("198.51.100.10/24")},
