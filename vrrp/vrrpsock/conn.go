@@ -223,20 +223,26 @@ func (c *Conn) stamp() int {
 }
 
 // rxTime returns the SCM_TIMESTAMPNS time among the control messages in
-// oob (zero if there is none or oob does not parse).
+// oob (zero if there is none or oob is malformed). It does not allocate:
+// it runs for every packet on the VRRP loop's advert path.
 func rxTime(oob []byte) time.Time {
-	ms, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return time.Time{}
-	}
-	for _, m := range ms {
-		if m.Header.Level != unix.SOL_SOCKET || m.Header.Type != unix.SCM_TIMESTAMPNS ||
-			len(m.Data) < int(unsafe.Sizeof(unix.Timespec{})) {
-			continue
+	for len(oob) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < unix.SizeofCmsghdr || l > len(oob) {
+			return time.Time{}
 		}
-		var ts unix.Timespec
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts)), m.Data)
-		return time.Unix(ts.Unix())
+		data := oob[unix.CmsgLen(0):l]
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= int(unsafe.Sizeof(unix.Timespec{})) {
+			var ts unix.Timespec
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts)), data)
+			return time.Unix(ts.Unix())
+		}
+		next := unix.CmsgSpace(l - unix.CmsgLen(0))
+		if next >= len(oob) {
+			break
+		}
+		oob = oob[next:]
 	}
 	return time.Time{}
 }

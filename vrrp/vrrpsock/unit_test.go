@@ -189,13 +189,7 @@ func TestParse(t *testing.T) {
 
 	// SCM_TIMESTAMPNS (SO_TIMESTAMPNS) ahead of IP_PKTINFO, as the kernel puts it.
 	stamp := time.Unix(1700000000, 123456789)
-	ts := unix.NsecToTimespec(stamp.UnixNano())
-	tsb := unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts))
-	stamped := make([]byte, unix.CmsgSpace(len(tsb)))
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&stamped[0]))
-	h.Level, h.Type = unix.SOL_SOCKET, unix.SCM_TIMESTAMPNS
-	h.SetLen(unix.CmsgLen(len(tsb)))
-	copy(stamped[unix.CmsgLen(0):], tsb)
+	stamped := stampCmsg(stamp)
 	stamped4 := append(slices.Clone(stamped), oob4(3)...)
 	stamped6 := append(slices.Clone(stamped), oob6(3, 255, "ff02::12")...)
 
@@ -247,4 +241,49 @@ func TestParse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stampCmsg is an SCM_TIMESTAMPNS control message for t.
+func stampCmsg(t time.Time) []byte {
+	ts := unix.NsecToTimespec(t.UnixNano())
+	tsb := unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts))
+	b := make([]byte, unix.CmsgSpace(len(tsb)))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+	h.Level, h.Type = unix.SOL_SOCKET, unix.SCM_TIMESTAMPNS
+	h.SetLen(unix.CmsgLen(len(tsb)))
+	copy(b[unix.CmsgLen(0):], tsb)
+	return b
+}
+
+// TestRxTime: the timestamp is found after other control messages, a
+// malformed buffer gives none, and the lookup (on every packet of the
+// advert path) does not allocate.
+func TestRxTime(t *testing.T) {
+	stamp := time.Unix(1700000000, 5)
+	oob := append((&ipv4.ControlMessage{IfIndex: 3}).Marshal(), stampCmsg(stamp)...)
+	if got := rxTime(oob); !got.Equal(stamp) {
+		t.Fatalf("rxTime = %v, want %v", got, stamp)
+	}
+	bad := slices.Clone(oob)
+	(*unix.Cmsghdr)(unsafe.Pointer(&bad[0])).SetLen(1 << 20)
+	if got := rxTime(bad); !got.IsZero() {
+		t.Fatalf("rxTime of a malformed buffer = %v, want zero", got)
+	}
+	if got := rxTime(nil); !got.IsZero() {
+		t.Fatalf("rxTime(nil) = %v", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { rxTime(oob) }); n != 0 {
+		t.Fatalf("rxTime allocates %v times", n)
+	}
+}
+
+func FuzzRxTime(f *testing.F) {
+	f.Add(stampCmsg(time.Unix(1, 2)))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		// An aligned copy, as the kernel's buffers are.
+		oob := make([]byte, len(b), len(b)+8)
+		copy(oob, b)
+		rxTime(oob)
+	})
 }
