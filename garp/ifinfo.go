@@ -33,6 +33,12 @@ func lookupIf(name string) (ifInfo, error) {
 		return ifInfo{}, err
 	}
 	defer unix.Close(fd)
+	return lookupIfOn(fd, name)
+}
+
+// lookupIfOn is lookupIf with the ioctls on the socket fd, in its network
+// namespace.
+func lookupIfOn(fd int, name string) (ifInfo, error) {
 	ifr, err := unix.NewIfreq(name)
 	if err != nil {
 		return ifInfo{}, err

@@ -459,3 +459,88 @@ func neighState(s int) string {
 		return fmt.Sprintf("%#x", s)
 	}
 }
+
+// TestAnnouncerRecreatedInterface: the interface lookup runs on the kept ARP
+// socket; an interface deleted and recreated under the same name is seen
+// with its new index and MAC, and its GARPs go out on it through a new
+// socket.
+func TestAnnouncerRecreatedInterface(t *testing.T) {
+	ns := netns.New(t)
+	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	mkVeth := func(mac net.HardwareAddr) int {
+		t.Helper()
+		if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "g0", HardwareAddr: mac}, PeerName: "g1"}); err != nil {
+			t.Fatalf("add veth: %v", err)
+		}
+		for _, n := range []string{"g0", "g1"} {
+			l, err := h.LinkByName(n)
+			if err == nil {
+				err = h.LinkSetUp(l)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		l, err := h.LinkByName("g0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Attrs().Index
+	}
+	an := NewAnnouncer(AnnouncerConfig{})
+	t.Cleanup(func() { an.Close() })
+	first := mkVeth(macA)
+	send := func() {
+		t.Helper()
+		if err := ns.Do(func() error { return an.Send(Announcement{Interface: "g0", Addr: vip4}) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ns.Do(func() error { return an.Prepare("g0") }); err != nil {
+		t.Fatal(err)
+	}
+	send()
+	l, err := h.LinkByName("g0")
+	if err == nil {
+		err = h.LinkDel(l)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := mkVeth(macOther)
+	if second == first {
+		t.Fatalf("recreated g0 kept index %d", first)
+	}
+	// The kept socket's lookup sees the new interface by name.
+	an.mu.Lock()
+	old := an.ifaces["g0"].arp
+	an.mu.Unlock()
+	rc, err := old.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		info ifInfo
+		lerr error
+	)
+	if err := rc.Control(func(fd uintptr) { info, lerr = lookupIfOn(int(fd), "g0") }); err != nil || lerr != nil {
+		t.Fatalf("lookup on the kept socket: %v %v", err, lerr)
+	}
+	if info.index != second || !bytes.Equal(info.mac, macOther) {
+		t.Fatalf("lookup on the kept socket: index %d mac %v, want %d %v", info.index, info.mac, second, macOther)
+	}
+	send()
+	an.mu.Lock()
+	ic := an.ifaces["g0"]
+	an.mu.Unlock()
+	if ic.index != second || ic.arp == old {
+		t.Fatalf("after the recreation: socket for index %d (new socket %v), want index %d on a new socket", ic.index, ic.arp != old, second)
+	}
+	if c := an.Counters("g0"); c.ARP != 2 || c.Errors != 0 {
+		t.Fatalf("counters %+v, want 2 ARPs", c)
+	}
+}

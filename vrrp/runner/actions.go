@@ -349,7 +349,8 @@ func (r *Runner) announce(in *instance) {
 }
 
 func (r *Runner) flushGARP(in *instance) {
-	n, err := garp.Flush(in.sched, r.opts.Announcer, r.now)
+	r.garpSent.Sender = r.opts.Announcer
+	n, err := garp.Flush(in.sched, &r.garpSent, r.now)
 	in.stats.GARPsSent += uint64(n)
 	if err != nil {
 		for _, e := range unjoin(err) {

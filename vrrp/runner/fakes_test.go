@@ -521,13 +521,17 @@ func (f *fakeVIPs) list() []string {
 // ---- GARP ----
 
 type fakeAnnouncer struct {
-	mu   sync.Mutex
-	sent []garp.Announcement
+	mu    sync.Mutex
+	sent  []garp.Announcement
+	delay time.Duration // each Send takes this long (set before start)
 }
 
 var _ garp.Sender = (*fakeAnnouncer)(nil)
 
 func (f *fakeAnnouncer) Send(a garp.Announcement) error {
+	if f.delay > 0 {
+		time.Sleep(f.delay)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, a)

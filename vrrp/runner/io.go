@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/script"
@@ -89,6 +90,24 @@ func (noRoutes) AddRule(iproute.Rule) error      { return errNoRoutes }
 func (noRoutes) RemoveRule(iproute.Rule) error   { return errNoRoutes }
 
 var _ garp.Sender = (*garp.Announcer)(nil)
+
+// firstSend is a garp.Sender that notes when its first successful Send of
+// a flush returned: a takeover sends a burst (garp_master_repeat) at once,
+// and its log line reports the first GARP's time, not the burst's end.
+type firstSend struct {
+	garp.Sender
+	first time.Time // zero until a Send succeeded
+}
+
+var _ garp.Sender = (*firstSend)(nil)
+
+func (f *firstSend) Send(a garp.Announcement) error {
+	err := f.Sender.Send(a)
+	if err == nil && f.first.IsZero() {
+		f.first = time.Now()
+	}
+	return err
+}
 
 // garpPreparer is a garp.Sender that can open its sockets ahead of the
 // first send (*garp.Announcer).

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 )
 
@@ -24,7 +25,12 @@ import (
 // fires on the runtime's timer heap (checked at scheduling points, not on
 // the deadline) and wakes the loop goroutine. Under CPU contention every
 // hand-off is a run-queue wait, which is how a 10 ms advert became a
-// missed one. Everything else (link and address events, script results,
+// missed one. Two things keep the wake-up's own latency (an idle vCPU
+// halts; waking it pays the host's latency) out of a takeover: a packet is
+// stepped at the kernel's receive time (rxAt), so the master down timer
+// runs from when the advert arrived, and the timerfd of a backup's master
+// down deadline fires spinLead early, the rest waited on the clock
+// (spinUntil). Everything else (link and address events, script results,
 // Update) still arrives on r.in and r.updates and is relayed to the
 // eventfd by one goroutine; none of it is on the advert path.
 
@@ -161,9 +167,10 @@ func (r *Runner) pollLoop() {
 		if r.gctx.Err() != nil {
 			return
 		}
+		spin := r.takeoverDeadline(next)
 		var its unix.ItimerSpec // zero: disarmed
 		if !next.IsZero() {
-			its.Value = unix.NsecToTimespec(max(1, time.Until(next).Nanoseconds()))
+			its.Value = unix.NsecToTimespec(armIn(next, time.Now(), spin).Nanoseconds())
 		}
 		if err := unix.TimerfdSettime(tfd, 0, &its, nil); err != nil {
 			r.log.Error("VRRP: timerfd failed, using the channel loop", "err", err)
@@ -180,7 +187,7 @@ func (r *Runner) pollLoop() {
 			}
 		}
 		_, err := unix.Ppoll(fds, nil, nil)
-		r.now = time.Now()
+		r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			r.log.Error("VRRP: ppoll failed, using the channel loop", "err", err)
 			r.startReaders()
@@ -189,6 +196,9 @@ func (r *Runner) pollLoop() {
 		}
 		if fds[1].Revents != 0 {
 			_, _ = unix.Read(tfd, tick[:])
+			if spin {
+				r.now = spinUntil(next, r.now, time.Now)
+			}
 			if !next.IsZero() {
 				r.late(r.now.Sub(next))
 			}
@@ -230,6 +240,91 @@ func (r *Runner) drain(cs *connState, buf []byte, ev int16) {
 		if !ok {
 			return
 		}
-		r.onPacket(cs, p) // keeps nothing of buf: Decode copies what it returns
+		r.onPacketAt(cs, p) // keeps nothing of buf: Decode copies what it returns
 	}
+}
+
+// onPacketAt steps the machines with p at the time the kernel received it
+// (rxAt), then puts r.now back to the wake-up time.
+func (r *Runner) onPacketAt(cs *connState, p vrrpsock.Packet) {
+	wake := r.now
+	r.now = rxAt(p.Received, wake, r.stepped)
+	r.stepped = r.now
+	r.onPacket(cs, p)
+	r.now = wake
+}
+
+// rxAt is the time to step a packet received at received (the kernel's
+// timestamp, on the wall clock; zero if none) at, read by a loop that woke
+// at wake: RFC 5798 restarts the master down timer when an advert is
+// received, which is the kernel's receive time, not when the loop got to
+// it (under a late wake-up the difference would be added to every
+// takeover). The result keeps wake's monotonic reading, is never after
+// wake, and never before floor, the time the previous packet was stepped
+// at: the machines never see time go backwards, and a wall clock step
+// between receive and wake moves it by no more than since that packet.
+func rxAt(received, wake, floor time.Time) time.Time {
+	if received.IsZero() {
+		return wake
+	}
+	age := wake.Sub(received) // wall clock: received has no monotonic reading
+	if age <= 0 {
+		return wake
+	}
+	t := wake.Add(-age)
+	if t.Before(floor) {
+		// also when floor is after wake (not expected): never back in time
+		return floor
+	}
+	return t
+}
+
+// spinLead is how long before a master down deadline the loop wakes up, to
+// wait out the rest on the clock (spinUntil): the wake-up of an idle CPU
+// (a halted vCPU pays the host's latency) and of the thread are then paid
+// before the deadline, not after it. It costs at most spinLead of CPU per
+// takeover: a backup's deadline is reached only when it takes over, or
+// when an advert arrives in the last spinLead before it.
+const spinLead = time.Millisecond
+
+// takeoverDeadline reports whether next (the loop's next deadline) is the
+// master down timer of a backup instance, which spinUntil waits for.
+func (r *Runner) takeoverDeadline(next time.Time) bool {
+	if next.IsZero() {
+		return false
+	}
+	for _, in := range r.insts {
+		if in.m.State() == vrrp.StateBackup && in.m.NextDeadline().Equal(next) {
+			return true
+		}
+	}
+	return false
+}
+
+// armIn is how long from now to arm the timerfd for the deadline next:
+// spinLead early for a takeover deadline (spin), else on it; at least 1 ns
+// (0 would disarm the timerfd).
+func armIn(next, now time.Time, spin bool) time.Duration {
+	d := next.Sub(now)
+	if spin {
+		d -= spinLead
+	}
+	return max(1, d)
+}
+
+// spinUntil waits on the clock (clock, from now) until the deadline and
+// returns the first reading not before it. It never returns earlier (the
+// master down interval is a lower bound: taking over before it is a
+// protocol violation), except that it does not spin at all when the
+// deadline is more than spinLead away (a timerfd that fired early or a
+// clock step): it returns now, and the caller, whose timers run only once
+// due, goes back to waiting.
+func spinUntil(deadline, now time.Time, clock func() time.Time) time.Time {
+	if deadline.Sub(now) > spinLead {
+		return now
+	}
+	for now.Before(deadline) {
+		now = clock()
+	}
+	return now
 }

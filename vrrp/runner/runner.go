@@ -163,6 +163,8 @@ type Runner struct {
 	procListing   bool      // a process listing is under way
 	conns         []*connState
 	now           time.Time
+	stepped       time.Time                // the latest time the machines were stepped at before r.now (rxAt's floor)
+	garpSent      firstSend                // the Announcer, as flushGARP sends through it
 	links         map[int]track.LinkEvent  // last known links, by index
 	linksKnown    bool                     // a link dump has arrived
 	watching      bool                     // the link watcher runs
@@ -859,7 +861,7 @@ func (r *Runner) receive(ctx context.Context, cs *connState) error {
 			continue
 		}
 		p.Payload = bytes.Clone(p.Payload)
-		if !r.send(ctx, func() { r.onPacket(cs, p) }) {
+		if !r.send(ctx, func() { r.onPacketAt(cs, p) }) {
 			return nil
 		}
 	}
@@ -936,7 +938,7 @@ func (r *Runner) chanLoop() {
 			r.now = time.Now()
 			r.late(r.now.Sub(next))
 		case f := <-r.in:
-			r.now = time.Now()
+			r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 			f()
 		case f := <-r.updates:
 			r.now = time.Now()
@@ -1155,6 +1157,7 @@ func (r *Runner) carryOut(acts []vrrp.GroupAction, reason string) {
 	}
 	for _, a := range acts {
 		in := r.byMachine[a.Member]
+		r.garpSent.first = time.Time{}
 		r.do(in, a.Action)
 		if len(logs) == 0 {
 			continue
@@ -1162,9 +1165,13 @@ func (r *Runner) carryOut(acts []vrrp.GroupAction, reason string) {
 		switch a.Action.(type) {
 		case vrrp.SendAdvert, vrrp.SendGARP:
 			_, adv := a.Action.(vrrp.SendAdvert)
+			d := time.Since(r.now)
+			if !adv && !r.garpSent.first.IsZero() {
+				d = r.garpSent.first.Sub(r.now) // the first of the burst
+			}
 			for i := range logs {
 				if l := &logs[i]; l.in == in {
-					l.sent(adv, time.Since(r.now))
+					l.sent(adv, d)
 				}
 			}
 		}

@@ -16,8 +16,9 @@ type Manager struct {
 	h      *netlink.Handle
 	thread bool // h is New's: it works in the calling thread's namespace
 
-	mu   sync.Mutex
-	byNS map[uint64]*netlink.Handle // New's: one kept socket per namespace (by nsfs inode)
+	mu    sync.Mutex
+	byNS  map[uint64]*netlink.Handle // New's: one kept socket per namespace (by nsfs inode)
+	rawNS map[uint64]*rawConn        // New's: Add's bare socket per namespace (rawadd.go)
 }
 
 // New returns a Manager that works in the network namespace of the thread calling
@@ -30,6 +31,13 @@ func New() *Manager { return &Manager{h: &netlink.Handle{}, thread: true} }
 func (m *Manager) Add(a Address) error {
 	if err := a.Validate(); err != nil {
 		return err
+	}
+	if rc := m.raw(); rc != nil {
+		err := rc.add(a)
+		if err != nil && !errors.Is(err, unix.EEXIST) {
+			return &Error{Op: "add", Addr: a.Prefix, Dev: a.Dev, Err: err}
+		}
+		return nil
 	}
 	link, err := m.link(a.Dev)
 	if err != nil {
@@ -89,6 +97,11 @@ func (m *Manager) Remove(a Address) error {
 	if err != nil {
 		return &Error{Op: "remove", Addr: a.Prefix, Dev: a.Dev, Err: err}
 	}
+	if m.thread {
+		// Open Add's bare socket here now (the removal of stale VIPs at
+		// startup), not at the first Add, which is a takeover's.
+		_ = m.raw()
+	}
 	na := toNetlink(a)
 	na.Label = "" // match whatever label the address has
 	err = m.handle().AddrDel(link, na)
@@ -132,6 +145,33 @@ func (m *Manager) handle() *netlink.Handle {
 	}
 	m.byNS[st.Ino] = h
 	return h
+}
+
+// raw returns New's bare rtnetlink socket for the calling thread's
+// namespace (kept as handle keeps its Handle), or nil: a Manager bound to a
+// namespace, or no socket, uses its Handle.
+func (m *Manager) raw() *rawConn {
+	if !m.thread {
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c := m.rawNS[st.Ino]; c != nil {
+		return c
+	}
+	c, err := openRaw()
+	if err != nil {
+		return nil
+	}
+	if m.rawNS == nil {
+		m.rawNS = map[uint64]*rawConn{}
+	}
+	m.rawNS[st.Ino] = c
+	return c
 }
 
 // A Manager whose handle is bound to a namespace looks the device up there.

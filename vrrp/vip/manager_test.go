@@ -236,3 +236,79 @@ func TestHas(t *testing.T) {
 		t.Errorf("Has on a missing device = %v, %v", has, err)
 	}
 }
+
+// TestNewAddMatchesHandle: New's Add (a bare rtnetlink request, rawadd.go)
+// leaves every kind of address in the state netlink.Handle.AddrAdd leaves
+// it in, a second Add is a no-op, and the kernel's refusal is an *Error.
+func TestNewAddMatchesHandle(t *testing.T) {
+	ns := newNS(t)
+	ip := netip.MustParseAddr
+	pfx := netip.MustParsePrefix
+	m := New()
+	// The removal of stale VIPs at startup opens Add's socket, so that the
+	// first Add (a takeover's) does not.
+	if err := ns.Do(func() error { return m.Remove(Address{Prefix: pfx("192.0.2.9/24"), Dev: ns.dev}) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.rawNS) != 1 {
+		t.Fatalf("after Remove: %d bare sockets, want 1", len(m.rawNS))
+	}
+	for _, a := range []Address{
+		{Prefix: pfx("192.0.2.10/24"), Broadcast: ip("192.0.2.255"), Scope: ScopeGlobal, Label: "vip0:vip"},
+		{Prefix: pfx("198.51.100.10/24")},
+		{Prefix: pfx("192.0.2.20/32"), Scope: ScopeHost},
+		{Prefix: pfx("203.0.113.1/32"), Peer: ip("203.0.113.2")},
+		{Prefix: pfx("192.0.2.22/32"), PreferredLft: lft(600)},
+		{Prefix: pfx("2001:db8::10/64")},
+		{Prefix: pfx("2001:db8::11/128")},
+		{Prefix: pfx("2001:db8::12/128"), PreferredLft: lft(Forever)},
+		{Prefix: pfx("2001:db8::13/64"), DAD: true, NoPrefixRoute: true},
+		{Prefix: pfx("2001:db8::14/64"), Home: true, MngTmpAddr: true}, // IFA_F_MANAGETEMPADDR > 0xff: IFA_FLAGS
+	} {
+		a.Dev = ns.dev
+		addr := a.Prefix.Addr()
+		if err := ns.m.Add(a); err != nil {
+			t.Fatalf("Handle Add %s: %v", a, err)
+		}
+		want, ok, err := ns.m.Lookup(ns.dev, addr)
+		if err != nil || !ok {
+			t.Fatalf("Lookup after Handle Add %s: %v %v", a, ok, err)
+		}
+		if err := ns.m.Remove(a); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 { // the second Add is a no-op
+			if err := ns.Do(func() error { return m.Add(a) }); err != nil {
+				t.Fatalf("New Add #%d %s: %v", i+1, a, err)
+			}
+		}
+		got, ok, err := ns.m.Lookup(ns.dev, addr)
+		if err != nil || !ok {
+			t.Fatalf("Lookup after New Add %s: %v %v", a, ok, err)
+		}
+		if a.PreferredLft != nil && *a.PreferredLft != Forever {
+			// counting down since each Add
+			got.PreferredLft, got.ValidLft, want.PreferredLft, want.ValidLft = 0, 0, 0, 0
+		}
+		if got != want {
+			t.Errorf("%s: New Add left %+v\n     Handle Add left %+v", a, got, want)
+		}
+		if err := ns.m.Remove(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(m.rawNS) != 1 {
+		t.Fatalf("New's Manager keeps %d bare sockets, want 1: Add did not take the bare path", len(m.rawNS))
+	}
+	gone := Address{Prefix: pfx("192.0.2.41/24"), Dev: "nosuchdev0"}
+	if err := ns.Do(func() error { return m.Add(gone) }); !errors.Is(err, ErrNoDevice) {
+		t.Fatalf("Add on a missing device: %v, want ErrNoDevice", err)
+	}
+	// The kernel refuses autojoin for an address that is not multicast.
+	bad := Address{Prefix: pfx("2001:db8::40/64"), Dev: ns.dev, AutoJoin: true}
+	err := ns.Do(func() error { return m.Add(bad) })
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("Add with autojoin: %v, want an *Error wrapping EINVAL", err)
+	}
+}

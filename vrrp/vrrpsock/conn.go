@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/vishvananda/netlink"
@@ -30,6 +31,10 @@ type Packet struct {
 	TTL int
 	// IfIndex is the index of the interface the packet arrived on.
 	IfIndex int
+	// Received is when the kernel received the packet (SO_TIMESTAMPNS, on
+	// the CLOCK_REALTIME clock, so without a monotonic reading); zero if
+	// it did not say.
+	Received time.Time
 }
 
 // Conn is a raw VRRP socket serving one VRRP instance on one interface:
@@ -190,7 +195,7 @@ func (c *Conn) setup4() error {
 		}
 	}
 	c.sendOOB = (&ipv4.ControlMessage{Src: c.src.AsSlice(), IfIndex: c.ifindex}).Marshal()
-	c.oobLen = len(ipv4.NewControlMessage(ipv4.FlagInterface | ipv4.FlagDst))
+	c.oobLen = len(ipv4.NewControlMessage(ipv4.FlagInterface|ipv4.FlagDst)) + c.stamp()
 	return nil
 }
 
@@ -224,8 +229,44 @@ func (c *Conn) setup6() error {
 		}
 	}
 	c.sendOOB = (&ipv6.ControlMessage{Src: c.src.AsSlice(), IfIndex: c.ifindex}).Marshal()
-	c.oobLen = len(ipv6.NewControlMessage(ipv6.FlagHopLimit | ipv6.FlagDst | ipv6.FlagInterface))
+	c.oobLen = len(ipv6.NewControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface)) + c.stamp()
 	return nil
+}
+
+// stamp asks the kernel for each packet's receive time (SO_TIMESTAMPNS:
+// the master down timer restarts when an advert is received, which is
+// then, not when the reader got to it) and returns the control message
+// space it needs; 0 if the kernel refuses (Packet.Received stays zero).
+func (c *Conn) stamp() int {
+	if err := c.setInt(unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		return 0
+	}
+	return unix.CmsgSpace(int(unsafe.Sizeof(unix.Timespec{})))
+}
+
+// rxTime returns the SCM_TIMESTAMPNS time among the control messages in
+// oob (zero if there is none or oob is malformed). It does not allocate:
+// it runs for every packet on the VRRP loop's advert path.
+func rxTime(oob []byte) time.Time {
+	for len(oob) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < unix.SizeofCmsghdr || l > len(oob) {
+			return time.Time{}
+		}
+		data := oob[unix.CmsgLen(0):l]
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= int(unsafe.Sizeof(unix.Timespec{})) {
+			var ts unix.Timespec
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts)), data)
+			return time.Unix(ts.Unix())
+		}
+		next := unix.CmsgSpace(l - unix.CmsgLen(0))
+		if next >= len(oob) {
+			break
+		}
+		oob = oob[next:]
+	}
+	return time.Time{}
 }
 
 func (c *Conn) setInt(level, opt, value int) error {
@@ -474,6 +515,7 @@ func (c *Conn) parseFrom(b, oob []byte, flags int, src6 netip.Addr) (Packet, boo
 		p.Src, p.Dst, p.TTL, p.IfIndex = h.Src, h.Dst, int(h.TTL), cm.ifIndex
 		p.Payload = b[h.Len:h.TotalLen]
 	}
+	p.Received = rxTime(oob)
 	if p.IfIndex == 0 {
 		p.IfIndex = c.ifindex // bound to the device: nothing else can arrive
 	} else if p.IfIndex != c.ifindex {

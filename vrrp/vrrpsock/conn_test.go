@@ -316,6 +316,7 @@ func TestPollAndTryRecv(t *testing.T) {
 			if _, ok, err := cb.TryRecv(buf); ok || err != nil {
 				t.Fatalf("TryRecv on an empty socket: ok %v err %v, want false, nil", ok, err)
 			}
+			sent := time.Now().Round(0) // wall clock, as the kernel's timestamp
 			send(t, ca, "polled", tc.group)
 			fds := []unix.PollFd{{Fd: int32(cb.PollFd()), Events: unix.POLLIN}}
 			n, err := unix.Ppoll(fds, &unix.Timespec{Sec: int64(recvTimeout / time.Second)}, nil)
@@ -326,7 +327,12 @@ func TestPollAndTryRecv(t *testing.T) {
 			if !ok || err != nil {
 				t.Fatalf("TryRecv after ppoll: ok %v err %v", ok, err)
 			}
+			read := time.Now().Round(0)
 			check(t, "b1 polls A's advert", p, "polled", tc.a, tc.group, tp.b.ifindex("b1"))
+			// The kernel's receive time (SO_TIMESTAMPNS), on the wall clock.
+			if p.Received.Before(sent) || p.Received.After(read) {
+				t.Errorf("received at %v, want between the send (%v) and the read (%v)", p.Received, sent, read)
+			}
 			if _, ok, _ := cb.TryRecv(buf); ok {
 				t.Error("TryRecv returned a second packet; one was sent")
 			}

@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+	"unsafe"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -184,6 +187,12 @@ func TestParse(t *testing.T) {
 	pkt := ipv4Packet(20, 255, "192.0.2.1", "224.0.0.18", []byte("payload"))
 	padded := append(append([]byte(nil), pkt...), 0, 0) // trailing bytes beyond total length
 
+	// SCM_TIMESTAMPNS (SO_TIMESTAMPNS) ahead of IP_PKTINFO, as the kernel puts it.
+	stamp := time.Unix(1700000000, 123456789)
+	stamped := stampCmsg(stamp)
+	stamped4 := append(slices.Clone(stamped), oob4(3)...)
+	stamped6 := append(slices.Clone(stamped), oob6(3, 255, "ff02::12")...)
+
 	for _, tc := range []struct {
 		name  string
 		c     *Conn
@@ -199,6 +208,10 @@ func TestParse(t *testing.T) {
 			want: &Packet{Payload: []byte("payload"), Src: netip.MustParseAddr("192.0.2.1"), Dst: DefaultGroup4, TTL: 255, IfIndex: 3}},
 		{name: "v4 no cmsg uses bound ifindex", c: c4, b: ipv4Packet(20, 254, "192.0.2.1", "192.0.2.2", nil), from: sa4,
 			want: &Packet{Payload: []byte{}, Src: netip.MustParseAddr("192.0.2.1"), Dst: netip.MustParseAddr("192.0.2.2"), TTL: 254, IfIndex: 3}},
+		{name: "v4 timestamp", c: c4, b: pkt, oob: stamped4, from: sa4,
+			want: &Packet{Payload: []byte("payload"), Src: netip.MustParseAddr("192.0.2.1"), Dst: DefaultGroup4, TTL: 255, IfIndex: 3, Received: stamp}},
+		{name: "v6 timestamp", c: c6, b: []byte("v3"), oob: stamped6, from: sa6,
+			want: &Packet{Payload: []byte("v3"), Src: netip.MustParseAddr("fe80::1"), Dst: DefaultGroup6, TTL: 255, IfIndex: 3, Received: stamp}},
 		{name: "v4 other interface", c: c4, b: pkt, oob: oob4(4), from: sa4},
 		{name: "v4 truncated", c: c4, b: pkt, oob: oob4(3), flags: unix.MSG_TRUNC, from: sa4},
 		{name: "v4 malformed", c: c4, b: pkt[:10], oob: oob4(3), from: sa4},
@@ -223,9 +236,54 @@ func TestParse(t *testing.T) {
 				t.Fatal("dropped")
 			}
 			if string(got.Payload) != string(tc.want.Payload) || got.Src != tc.want.Src || got.Dst != tc.want.Dst ||
-				got.TTL != tc.want.TTL || got.IfIndex != tc.want.IfIndex {
+				got.TTL != tc.want.TTL || got.IfIndex != tc.want.IfIndex || !got.Received.Equal(tc.want.Received) {
 				t.Fatalf("got %+v, want %+v", got, *tc.want)
 			}
 		})
 	}
+}
+
+// stampCmsg is an SCM_TIMESTAMPNS control message for t.
+func stampCmsg(t time.Time) []byte {
+	ts := unix.NsecToTimespec(t.UnixNano())
+	tsb := unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts))
+	b := make([]byte, unix.CmsgSpace(len(tsb)))
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+	h.Level, h.Type = unix.SOL_SOCKET, unix.SCM_TIMESTAMPNS
+	h.SetLen(unix.CmsgLen(len(tsb)))
+	copy(b[unix.CmsgLen(0):], tsb)
+	return b
+}
+
+// TestRxTime: the timestamp is found after other control messages, a
+// malformed buffer gives none, and the lookup (on every packet of the
+// advert path) does not allocate.
+func TestRxTime(t *testing.T) {
+	stamp := time.Unix(1700000000, 5)
+	oob := append((&ipv4.ControlMessage{IfIndex: 3}).Marshal(), stampCmsg(stamp)...)
+	if got := rxTime(oob); !got.Equal(stamp) {
+		t.Fatalf("rxTime = %v, want %v", got, stamp)
+	}
+	bad := slices.Clone(oob)
+	(*unix.Cmsghdr)(unsafe.Pointer(&bad[0])).SetLen(1 << 20)
+	if got := rxTime(bad); !got.IsZero() {
+		t.Fatalf("rxTime of a malformed buffer = %v, want zero", got)
+	}
+	if got := rxTime(nil); !got.IsZero() {
+		t.Fatalf("rxTime(nil) = %v", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { rxTime(oob) }); n != 0 {
+		t.Fatalf("rxTime allocates %v times", n)
+	}
+}
+
+func FuzzRxTime(f *testing.F) {
+	f.Add(stampCmsg(time.Unix(1, 2)))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		// An aligned copy, as the kernel's buffers are.
+		oob := make([]byte, len(b), len(b)+8)
+		copy(oob, b)
+		rxTime(oob)
+	})
 }

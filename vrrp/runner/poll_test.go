@@ -1,0 +1,102 @@
+package runner
+
+import (
+	"testing"
+	"time"
+)
+
+// TestRxAt: a packet is stepped at the kernel's receive time, with the
+// wake-up's monotonic reading, never after the wake-up and never before
+// the machines' time so far.
+func TestRxAt(t *testing.T) {
+	wake := time.Now() // with a monotonic reading
+	wall := wake.Round(0)
+	floor := wake.Add(-10 * time.Millisecond)
+	for _, tc := range []struct {
+		name     string
+		received time.Time
+		want     time.Time
+	}{
+		{"no timestamp", time.Time{}, wake},
+		{"received 300us before the wake-up", wall.Add(-300 * time.Microsecond), wake.Add(-300 * time.Microsecond)},
+		{"received before the previous step", wall.Add(-time.Second), floor},
+		{"received after the wake-up (clock step)", wall.Add(time.Second), wake},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := rxAt(tc.received, wake, floor)
+			if !got.Equal(tc.want) {
+				t.Fatalf("rxAt = %v, want %v", got, tc.want)
+			}
+			if got.Sub(wake) != tc.want.Sub(wake) || got.Round(0) == got {
+				t.Fatalf("rxAt = %v lost the monotonic reading", got)
+			}
+		})
+	}
+	// A floor after the wake-up (not expected) still wins: never back in time.
+	if got := rxAt(wall.Add(-time.Millisecond), wake, wake.Add(time.Millisecond)); !got.Equal(wake.Add(time.Millisecond)) {
+		t.Fatalf("rxAt with a later floor = %v, want the floor", got)
+	}
+}
+
+// TestArmIn: the timerfd is armed spinLead early for a takeover deadline
+// only, and never disarmed by a zero.
+func TestArmIn(t *testing.T) {
+	now := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		next time.Time
+		spin bool
+		want time.Duration
+	}{
+		{now.Add(3 * time.Second), false, 3 * time.Second},
+		{now.Add(3 * time.Second), true, 3*time.Second - spinLead},
+		{now.Add(spinLead / 2), true, 1},
+		{now.Add(-time.Second), false, 1},
+	} {
+		if got := armIn(tc.next, now, tc.spin); got != tc.want {
+			t.Errorf("armIn(now+%v, spin %v) = %v, want %v", tc.next.Sub(now), tc.spin, got, tc.want)
+		}
+	}
+}
+
+// TestSpinUntil: the spin returns the first clock reading at or after the
+// deadline, never one before it (taking over before the master down
+// interval is a protocol violation), and does not spin at all for a
+// deadline further than spinLead away.
+func TestSpinUntil(t *testing.T) {
+	deadline := time.Unix(1000, 0)
+	clock := func(start time.Time, step time.Duration, calls *int) func() time.Time {
+		now := start
+		return func() time.Time {
+			*calls++
+			now = now.Add(step)
+			return now
+		}
+	}
+	var calls int
+	start := deadline.Add(-spinLead + time.Microsecond)
+	got := spinUntil(deadline, start, clock(start, 7*time.Microsecond, &calls))
+	if got.Before(deadline) || got.Sub(deadline) >= 7*time.Microsecond {
+		t.Fatalf("spinUntil = deadline%+v, want the first reading at or after the deadline", got.Sub(deadline))
+	}
+	if calls == 0 {
+		t.Fatal("spinUntil did not read the clock")
+	}
+
+	calls = 0
+	if got := spinUntil(deadline, deadline, clock(deadline, time.Microsecond, &calls)); !got.Equal(deadline) || calls != 0 {
+		t.Fatalf("on the deadline: spinUntil = %v after %d reads, want the deadline at once", got, calls)
+	}
+	calls = 0
+	late := deadline.Add(time.Millisecond)
+	if got := spinUntil(deadline, late, clock(late, time.Microsecond, &calls)); !got.Equal(late) || calls != 0 {
+		t.Fatalf("late: spinUntil = %v after %d reads, want now at once", got, calls)
+	}
+	calls = 0
+	early := deadline.Add(-2 * spinLead)
+	if got := spinUntil(deadline, early, clock(early, time.Microsecond, &calls)); !got.Equal(early) || calls != 0 {
+		t.Fatalf("far: spinUntil = %v after %d reads, want now at once (no spin)", got, calls)
+	}
+	if due(deadline, early) {
+		t.Fatal("a deadline further than spinLead is due")
+	}
+}
