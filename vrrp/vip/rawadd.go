@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/netip"
+	"net"
 	"sync"
 
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -103,83 +105,56 @@ func ackOf(b []byte, seq uint32) (ours bool, err error) {
 }
 
 // addRequest is the RTM_NEWADDR request (NLM_F_CREATE|NLM_F_EXCL, with an
-// ack) for a on the device with index idx: netlink.Handle.AddrAdd's
-// message for toNetlink(a), attribute by attribute.
+// ack) for a on the device with index idx, built with the netlink library's
+// own message types from toNetlink's Addr, as netlink.Handle.AddrAdd builds
+// it (addrHandle in vishvananda/netlink's addr_linux.go): only the socket
+// and the ack are this file's.
 func addRequest(a Address, idx int) []byte {
-	ip := a.Prefix.Addr()
-	bits := a.Prefix.Bits()
-	family, scope, flags := unix.AF_INET, uint8(a.Scope), uint32(0)
-	if ip.Is6() {
-		family = unix.AF_INET6
-		if !a.DAD {
-			flags |= unix.IFA_F_NODAD
+	na := toNetlink(a)
+	req := nl.NewNetlinkRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL|unix.NLM_F_ACK)
+	family := nl.GetIPFamily(na.IP)
+	msg := nl.NewIfAddrmsg(family)
+	msg.Scope = uint8(na.Scope)
+	msg.Index = uint32(idx)
+	mask := na.Mask
+	if na.Peer != nil {
+		mask = na.Peer.Mask
+	}
+	prefixlen, _ := mask.Size()
+	msg.Prefixlen = uint8(prefixlen)
+	req.AddData(msg)
+	local := na.IP.To4()
+	if family == netlink.FAMILY_V6 {
+		local = na.IP.To16()
+	}
+	req.AddData(nl.NewRtAttr(unix.IFA_LOCAL, local))
+	peer := local
+	if na.Peer != nil {
+		if peer = na.Peer.IP.To4(); family == netlink.FAMILY_V6 {
+			peer = na.Peer.IP.To16()
 		}
 	}
-	for _, f := range []struct {
-		on   bool
-		flag uint32
-	}{
-		{a.Home, unix.IFA_F_HOMEADDRESS}, {a.MngTmpAddr, unix.IFA_F_MANAGETEMPADDR},
-		{a.NoPrefixRoute, unix.IFA_F_NOPREFIXROUTE}, {a.AutoJoin, unix.IFA_F_MCAUTOJOIN},
-	} {
-		if f.on {
-			flags |= f.flag
+	req.AddData(nl.NewRtAttr(unix.IFA_ADDRESS, peer))
+	if na.Flags != 0 {
+		if na.Flags <= 0xff {
+			msg.IfAddrmsg.Flags = uint8(na.Flags)
+		} else {
+			req.AddData(nl.NewRtAttr(unix.IFA_FLAGS, nl.Uint32Attr(uint32(na.Flags))))
 		}
 	}
-	b := make([]byte, unix.NLMSG_HDRLEN, 128)
-	binary.NativeEndian.PutUint16(b[4:], unix.RTM_NEWADDR)
-	binary.NativeEndian.PutUint16(b[6:], unix.NLM_F_REQUEST|unix.NLM_F_ACK|unix.NLM_F_CREATE|unix.NLM_F_EXCL)
-	// struct ifaddrmsg
-	var msgFlags uint8
-	if flags <= 0xff {
-		msgFlags = uint8(flags)
-	}
-	b = append(b, uint8(family), uint8(bits), msgFlags, scope, 0, 0, 0, 0)
-	binary.NativeEndian.PutUint32(b[len(b)-4:], uint32(idx))
-	b = appendAttr(b, unix.IFA_LOCAL, ip.AsSlice())
-	if a.Peer.IsValid() {
-		b = appendAttr(b, unix.IFA_ADDRESS, a.Peer.AsSlice())
-	} else {
-		b = appendAttr(b, unix.IFA_ADDRESS, ip.AsSlice())
-	}
-	if flags > 0xff {
-		b = appendAttr(b, unix.IFA_FLAGS, binary.NativeEndian.AppendUint32(nil, flags))
-	}
-	if ip.Is4() {
-		// toNetlink sets 0.0.0.0 without a broadcast, which AddrAdd sends as none.
-		if a.Broadcast.IsValid() && a.Broadcast != netip.IPv4Unspecified() {
-			b = appendAttr(b, unix.IFA_BROADCAST, a.Broadcast.AsSlice())
+	if family == netlink.FAMILY_V4 {
+		// toNetlink always sets a broadcast: 0.0.0.0 (none, as keepalived) or
+		// the configured one, so AddrAdd's "brd +" derivation never applies.
+		if na.Broadcast != nil && !net.IPv4zero.Equal(na.Broadcast) {
+			req.AddData(nl.NewRtAttr(unix.IFA_BROADCAST, na.Broadcast))
 		}
-		if a.Label != "" {
-			b = appendAttr(b, unix.IFA_LABEL, append([]byte(a.Label), 0))
+		if na.Label != "" {
+			req.AddData(nl.NewRtAttr(unix.IFA_LABEL, nl.ZeroTerminated(na.Label)))
 		}
 	}
-	forever := Forever
-	switch {
-	case a.PreferredLft != nil:
-		b = appendCacheInfo(b, *a.PreferredLft, forever)
-	case ip.Is6() && bits == 128:
-		b = appendCacheInfo(b, 0, forever)
+	if na.ValidLft > 0 || na.PreferedLft > 0 {
+		ci := nl.IfaCacheInfo{IfaCacheinfo: unix.IfaCacheinfo{Valid: uint32(na.ValidLft), Prefered: uint32(na.PreferedLft)}}
+		req.AddData(nl.NewRtAttr(unix.IFA_CACHEINFO, ci.Serialize()))
 	}
-	binary.NativeEndian.PutUint32(b[0:], uint32(len(b)))
-	return b
-}
-
-func appendCacheInfo(b []byte, preferred, valid uint32) []byte {
-	ci := make([]byte, unix.SizeofIfaCacheinfo)
-	binary.NativeEndian.PutUint32(ci[0:], preferred) // ifa_prefered
-	binary.NativeEndian.PutUint32(ci[4:], valid)     // ifa_valid
-	return appendAttr(b, unix.IFA_CACHEINFO, ci)
-}
-
-// appendAttr appends one rtattr, padded to 4 bytes.
-func appendAttr(b []byte, typ uint16, data []byte) []byte {
-	l := unix.SizeofRtAttr + len(data)
-	b = binary.NativeEndian.AppendUint16(b, uint16(l))
-	b = binary.NativeEndian.AppendUint16(b, typ)
-	b = append(b, data...)
-	for len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	return b
+	return req.Serialize()
 }
