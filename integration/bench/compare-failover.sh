@@ -17,6 +17,10 @@ out=$(LVSHA_BENCH_RUNS=$runs bash integration/bench/failover.sh "${LVSHA_BIN:-bu
 rc=$?
 echo "$out"
 echo "BENCHENV host (native), network namespaces"
+cat <<'NOTES'
+BENCHNOTE Time over the bound (over_bound: from the master's last advert to the backup's first, on the wire, minus Master_Down_Interval or, planned, the skew time): the backup restarts its master down timer at the advert's kernel receive time (SO_TIMESTAMPNS), not when its thread woke to read it, and its VRRP thread wakes 1 ms before a master down deadline and spins on the clock to it, never acting before it; so neither the receive wake-up nor the timer wake-up of an idle vCPU (0.1-0.5 ms on this host, `timer_late` before) is added to a takeover. keepalived anchors the timer when it processes the advert and wakes on its timer. `timer_late` is now the spin's residual.
+BENCHNOTE Advert to GARP (`advert_to_garp`, ratio about 2): the order is advert, VIP add over rtnetlink (the add happens inside sendto; then its ack), gratuitous ARP, as in keepalived. Traced inside the daemon, sending the advert takes 130-500 us (the kernel delivers it to the other namespaces' sockets within the call, which keepalived pays too) and the VIP add 200-700 us, of which a stat of /proc/thread-self/ns/net to pick the namespace's netlink socket is ~60 us; the add now takes 4 system calls instead of 7 (a kept bare rtnetlink socket) and the GARP's interface lookup reuses its kept socket. What is left is Go's per-system-call overhead and the namespace lookup; a VIP manager bound to its namespace at start would remove the latter.
+NOTES
 if grep -q '^BENCH ' <<<"$out"; then
 	exit $rc
 fi

@@ -21,6 +21,12 @@ cd "$(dirname "$0")/../.."
 out=${1:-docs/benchmarks.md}
 GO=${GO:-go}
 export GO BENCH_QUICK=${BENCH_QUICK:-0} LVSHA_BIN=${LVSHA_BIN:-$PWD/build/bin/lvs-ha}
+# The settings given explicitly are named in the report's commands, so that
+# they reproduce this run.
+overrides=""
+for v in LVSHA_BENCH_DURATION LVSHA_BENCH_LOADS LVSHA_BENCH_MEM_RESERVE_MB LVSHA_BENCH_ROUNDS LVSHA_BENCH_WINDOW SCALE_VM_LOG; do
+	[[ -n ${!v:-} ]] && overrides+="$v=${!v} "
+done
 # Quick mode shortens the scripts that take their length from the environment
 # (an explicit setting wins): stability 20 s per load instead of issue #15's
 # 10 minutes, health checks 2 rounds of 10 s.
@@ -58,7 +64,7 @@ if [[ -w /dev/kvm ]]; then vmaccel="qemu KVM"; else vmaccel="qemu TCG (no usable
 } >>"$raw"
 
 for s in $BENCH_SCRIPTS; do
-	cmd="bash $s"
+	cmd="${overrides}bash $s"
 	[[ $BENCH_QUICK == 1 ]] && cmd="BENCH_QUICK=1 $cmd"
 	printf 'SOURCE\t%s\t%s\n' "$s" "$cmd" >>"$raw"
 	if [[ ! -f $s ]]; then
@@ -83,4 +89,5 @@ done
 
 command="make bench-compare"
 [[ $BENCH_QUICK == 1 ]] && command="make bench-compare BENCH_QUICK=1"
+[[ -n $overrides ]] && command="$overrides$command"
 "$GO" run ./internal/benchreport/render -command "$command" -o "$out" <"$raw" && echo "bench-compare: wrote $out" >&2
