@@ -141,32 +141,17 @@ func BenchmarkMiscCheck(b *testing.B) {
 
 // smtpGreeter is an SMTP server that greets, accepts HELO and QUIT.
 func smtpGreeter(tb testing.TB) string {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.WriteString(c, "220 mx.test ESMTP\r\n")
-				br := bufio.NewReader(c)
-				if _, err := br.ReadString('\n'); err != nil {
-					return
-				}
-				io.WriteString(c, "250 hello\r\n")
-				if line, _ := br.ReadString('\n'); strings.HasPrefix(line, "QUIT") {
-					io.WriteString(c, "221 bye\r\n")
-				}
-			}()
+	return rawServer(tb, func(c net.Conn) {
+		io.WriteString(c, "220 mx.test ESMTP\r\n")
+		br := bufio.NewReader(c)
+		if _, err := br.ReadString('\n'); err != nil {
+			return
 		}
-	}()
-	return l.Addr().String()
+		io.WriteString(c, "250 hello\r\n")
+		if line, _ := br.ReadString('\n'); strings.HasPrefix(line, "QUIT") {
+			io.WriteString(c, "221 bye\r\n")
+		}
+	})
 }
 
 func BenchmarkSMTPCheck(b *testing.B) {

@@ -684,36 +684,22 @@ func TestPingCheck(t *testing.T) {
 
 // smtpServer runs a fake SMTP server; greeting and heloReply are the lines it sends.
 func smtpServer(t *testing.T, greeting, heloReply string) (addr string, helos chan string) {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	helos = make(chan string, 10)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.WriteString(c, greeting)
-				br := bufio.NewReader(c)
-				line, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				helos <- strings.TrimRight(line, "\r\n")
-				io.WriteString(c, heloReply)
-				line, _ = br.ReadString('\n')
-				if strings.HasPrefix(line, "QUIT") {
-					io.WriteString(c, "221 bye\r\n")
-				}
-			}()
+	addr = rawServer(t, func(c net.Conn) {
+		io.WriteString(c, greeting)
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
 		}
-	}()
-	return l.Addr().String(), helos
+		helos <- strings.TrimRight(line, "\r\n")
+		io.WriteString(c, heloReply)
+		line, _ = br.ReadString('\n')
+		if strings.HasPrefix(line, "QUIT") {
+			io.WriteString(c, "221 bye\r\n")
+		}
+	})
+	return addr, helos
 }
 
 func TestSMTPCheck(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 )
 
 // rawServer serves every connection with serve (then closes it).
-func rawServer(t *testing.T, serve func(net.Conn)) string {
+func rawServer(t testing.TB, serve func(net.Conn)) string {
 	t.Helper()
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
