@@ -245,28 +245,14 @@ func (c *Conn) stamp() int {
 }
 
 // rxTime returns the SCM_TIMESTAMPNS time among the control messages in
-// oob (zero if there is none or oob is malformed). It does not allocate:
-// it runs for every packet on the VRRP loop's advert path.
+// oob (zero if there is none or oob is malformed): parseCmsgs's, which
+// reads it with the rest on the receive path, without allocating.
 func rxTime(oob []byte) time.Time {
-	for len(oob) >= unix.SizeofCmsghdr {
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		l := int(h.Len)
-		if l < unix.SizeofCmsghdr || l > len(oob) {
-			return time.Time{}
-		}
-		data := oob[unix.CmsgLen(0):l]
-		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= int(unsafe.Sizeof(unix.Timespec{})) {
-			var ts unix.Timespec
-			copy(unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts)), data)
-			return time.Unix(ts.Unix())
-		}
-		next := unix.CmsgSpace(l - unix.CmsgLen(0))
-		if next >= len(oob) {
-			break
-		}
-		oob = oob[next:]
+	cm, ok := parseCmsgs(oob, false)
+	if !ok {
+		return time.Time{}
 	}
-	return time.Time{}
+	return cm.received
 }
 
 func (c *Conn) setInt(level, opt, value int) error {
@@ -515,7 +501,7 @@ func (c *Conn) parseFrom(b, oob []byte, flags int, src6 netip.Addr) (Packet, boo
 		p.Src, p.Dst, p.TTL, p.IfIndex = h.Src, h.Dst, int(h.TTL), cm.ifIndex
 		p.Payload = b[h.Len:h.TotalLen]
 	}
-	p.Received = rxTime(oob)
+	p.Received = cm.received
 	if p.IfIndex == 0 {
 		p.IfIndex = c.ifindex // bound to the device: nothing else can arrive
 	} else if p.IfIndex != c.ifindex {
@@ -528,10 +514,11 @@ func (c *Conn) parseFrom(b, oob []byte, flags int, src6 netip.Addr) (Packet, boo
 type cmsgs struct {
 	ifIndex, hopLimit int
 	dst               netip.Addr // IPv6 only (IPv4's is in the IP header)
+	received          time.Time  // SCM_TIMESTAMPNS (see stamp); zero if none
 }
 
 // parseCmsgs reads IP_PKTINFO (IPv4) or IPV6_PKTINFO and IPV6_HOPLIMIT
-// (IPv6) from oob, as golang.org/x/net's ControlMessage.Parse does but
+// (IPv6), and the kernel's receive time, from oob, as golang.org/x/net's ControlMessage.Parse does but
 // without allocating; false if a message is malformed. Bytes too few for a
 // header are ignored, as there.
 func parseCmsgs(oob []byte, ipv6 bool) (cmsgs, bool) {
@@ -552,6 +539,10 @@ func parseCmsgs(oob []byte, ipv6 bool) (cmsgs, bool) {
 			cm.dst, cm.ifIndex = netip.AddrFrom16(pi.Addr), int(pi.Ifindex)
 		case ipv6 && h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_HOPLIMIT && len(data) >= 4:
 			cm.hopLimit = int(binary.NativeEndian.Uint32(data))
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= int(unsafe.Sizeof(unix.Timespec{})):
+			var ts unix.Timespec
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts)), data)
+			cm.received = time.Unix(ts.Unix())
 		}
 		next := unix.CmsgSpace(l - unix.CmsgLen(0))
 		if next >= len(oob) {
