@@ -16,9 +16,8 @@ type Manager struct {
 	h      *netlink.Handle
 	thread bool // h is New's: it works in the calling thread's namespace
 
-	mu    sync.Mutex
-	byNS  map[uint64]*netlink.Handle // New's: one kept socket per namespace (by nsfs inode)
-	rawNS map[uint64]*rawConn        // New's: Add's bare socket per namespace (rawadd.go)
+	mu   sync.Mutex
+	byNS map[uint64]*nsConns // New's: kept sockets per namespace (by nsfs inode)
 }
 
 // New returns a Manager that works in the network namespace of the thread calling
@@ -127,24 +126,20 @@ func (m *Manager) handle() *netlink.Handle {
 	if !m.thread {
 		return m.h
 	}
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
-		return m.h
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if h := m.byNS[st.Ino]; h != nil {
-		return h
-	}
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-	if err != nil {
+	ns := m.threadNS()
+	if ns == nil {
 		return m.h
 	}
-	if m.byNS == nil {
-		m.byNS = map[uint64]*netlink.Handle{}
+	if ns.h == nil {
+		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+		if err != nil {
+			return m.h
+		}
+		ns.h = h
 	}
-	m.byNS[st.Ino] = h
-	return h
+	return ns.h
 }
 
 // raw returns New's bare rtnetlink socket for the calling thread's
@@ -154,24 +149,45 @@ func (m *Manager) raw() *rawConn {
 	if !m.thread {
 		return nil
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ns := m.threadNS()
+	if ns == nil {
+		return nil
+	}
+	if ns.raw == nil {
+		c, err := openRaw()
+		if err != nil {
+			return nil
+		}
+		ns.raw = c
+	}
+	return ns.raw
+}
+
+// nsConns are the sockets New's Manager keeps for one namespace, each
+// opened on first use there (handle, raw).
+type nsConns struct {
+	h   *netlink.Handle
+	raw *rawConn
+}
+
+// threadNS returns the kept sockets of the calling thread's namespace
+// (nil if it cannot be read); m.mu held.
+func (m *Manager) threadNS() *nsConns {
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
 		return nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if c := m.rawNS[st.Ino]; c != nil {
-		return c
+	ns := m.byNS[st.Ino]
+	if ns == nil {
+		if m.byNS == nil {
+			m.byNS = map[uint64]*nsConns{}
+		}
+		ns = &nsConns{}
+		m.byNS[st.Ino] = ns
 	}
-	c, err := openRaw()
-	if err != nil {
-		return nil
-	}
-	if m.rawNS == nil {
-		m.rawNS = map[uint64]*rawConn{}
-	}
-	m.rawNS[st.Ino] = c
-	return c
+	return ns
 }
 
 // A Manager whose handle is bound to a namespace looks the device up there.

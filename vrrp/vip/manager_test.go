@@ -250,8 +250,8 @@ func TestNewAddMatchesHandle(t *testing.T) {
 	if err := ns.Do(func() error { return m.Remove(Address{Prefix: pfx("192.0.2.9/24"), Dev: ns.dev}) }); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.rawNS) != 1 {
-		t.Fatalf("after Remove: %d bare sockets, want 1", len(m.rawNS))
+	if m.rawSockets() != 1 {
+		t.Fatalf("after Remove: %d bare sockets, want 1", m.rawSockets())
 	}
 	for _, a := range []Address{
 		{Prefix: pfx("192.0.2.10/24"), Broadcast: ip("192.0.2.255"), Scope: ScopeGlobal, Label: "vip0:vip"},
@@ -297,8 +297,8 @@ func TestNewAddMatchesHandle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(m.rawNS) != 1 {
-		t.Fatalf("New's Manager keeps %d bare sockets, want 1: Add did not take the bare path", len(m.rawNS))
+	if m.rawSockets() != 1 {
+		t.Fatalf("New's Manager keeps %d bare sockets, want 1: Add did not take the bare path", m.rawSockets())
 	}
 	gone := Address{Prefix: pfx("192.0.2.41/24"), Dev: "nosuchdev0"}
 	if err := ns.Do(func() error { return m.Add(gone) }); !errors.Is(err, ErrNoDevice) {
@@ -311,4 +311,17 @@ func TestNewAddMatchesHandle(t *testing.T) {
 	if !errors.As(err, &e) || !errors.Is(err, unix.EINVAL) {
 		t.Fatalf("Add with autojoin: %v, want an *Error wrapping EINVAL", err)
 	}
+}
+
+// rawSockets is how many bare rtnetlink sockets m keeps.
+func (m *Manager) rawSockets() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, ns := range m.byNS {
+		if ns.raw != nil {
+			n++
+		}
+	}
+	return n
 }
