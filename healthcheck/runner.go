@@ -294,22 +294,13 @@ func (r *Runner) deliver(batch []loopDone) {
 			continue
 		}
 		res := d.res
-		if d.jobTimeout && !res.OK {
-			res.Reason = ReasonTimeout
-			if res.Detail == "" {
-				res.Detail = "check timed out after " + d.job.Timeout.String()
-			}
+		if d.jobTimeout {
+			res = timedOutResult(res, d.job)
 		}
 		ev := Event{Job: d.job, Start: d.start, End: d.end, Result: res}
-		if st, ok := r.s.State(d.job.ID); ok {
-			ev.WasUp = st.Up
-		}
-		tr, err := r.s.Result(ev.End, d.job, res)
+		tr, err := r.recordLocked(&ev)
 		if err != nil {
 			continue
-		}
-		if st, ok := r.s.State(d.job.ID); ok && (r.armed.IsZero() || st.Next.Before(r.armed)) {
-			r.kick()
 		}
 		r.evs = append(r.evs, ev)
 		r.trs = append(r.trs, tr)
@@ -331,6 +322,35 @@ func (r *Runner) deliver(batch []loopDone) {
 	r.evs, r.trs = r.evs[:0], r.trs[:0]
 }
 
+// recordLocked records ev's result in the Scheduler, with ev.WasUp the
+// check's state before it, and wakes the scheduling if the check is now due
+// before the armed deadline (r.mu held; the goroutine and event-loop paths).
+func (r *Runner) recordLocked(ev *Event) (*Transition, error) {
+	if st, ok := r.s.State(ev.Job.ID); ok {
+		ev.WasUp = st.Up
+	}
+	tr, err := r.s.Result(ev.End, ev.Job, ev.Result)
+	if err != nil {
+		return nil, err
+	}
+	if st, ok := r.s.State(ev.Job.ID); ok && (r.armed.IsZero() || st.Next.Before(r.armed)) {
+		r.kick()
+	}
+	return tr, nil
+}
+
+// timedOutResult is res of a job its own timeout cut short: a failure is a
+// timeout.
+func timedOutResult(res Result, job Job) Result {
+	if !res.OK {
+		res.Reason = ReasonTimeout
+		if res.Detail == "" {
+			res.Detail = "check timed out after " + job.Timeout.String()
+		}
+	}
+	return res
+}
+
 func (r *Runner) work(ctx context.Context, job Job) {
 	defer r.wg.Done()
 	for {
@@ -339,17 +359,9 @@ func (r *Runner) work(ctx context.Context, job Job) {
 		var tr *Transition
 		err := ctx.Err() // a run cut short by Run's end is not a result
 		if err == nil {
-			if st, ok := r.s.State(job.ID); ok {
-				ev.WasUp = st.Up
-			}
-			tr, err = r.s.Result(ev.End, job, ev.Result)
+			tr, err = r.recordLocked(&ev)
 		} else {
 			r.s.Abort(job)
-		}
-		if err == nil {
-			if st, ok := r.s.State(job.ID); ok && (r.armed.IsZero() || st.Next.Before(r.armed)) {
-				r.kick()
-			}
 		}
 		r.active--
 		var more bool
@@ -401,11 +413,8 @@ func (r *Runner) runJob(ctx context.Context, job Job) Event {
 		timer.Stop()
 	}
 	cancel(nil)
-	if timedOut && !res.OK {
-		res.Reason = ReasonTimeout
-		if res.Detail == "" {
-			res.Detail = "check timed out after " + job.Timeout.String()
-		}
+	if timedOut {
+		res = timedOutResult(res, job)
 	}
 	ev.End = r.clk.Now()
 	ev.Result = res
