@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -208,30 +207,7 @@ func (l *ecmpLab) owners() map[connKey]string {
 //
 //	Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Origin Expires
 func localConns(n *netlab.Node) (map[connKey]netip.Addr, error) {
-	var b []byte
-	err := n.Do(func() (err error) {
-		b, err = os.ReadFile("/proc/thread-self/net/ip_vs_conn_sync")
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	to := hexAddr(vip)
-	out := map[connKey]netip.Addr{}
-	for line := range strings.Lines(string(b)) {
-		f := strings.Fields(line)
-		if len(f) < 10 || f[0] != "TCP" || f[3] != to || f[8] != "LOCAL" || f[7] != "ESTABLISHED" {
-			continue
-		}
-		from, err1 := parseHexAddr(f[1])
-		port, err2 := strconv.ParseUint(f[2], 16, 16)
-		dest, err3 := parseHexAddr(f[5])
-		if err1 != nil || err2 != nil || err3 != nil {
-			return nil, fmt.Errorf("ip_vs_conn_sync line %q: bad field", line)
-		}
-		out[connKey{from, uint16(port)}] = dest
-	}
-	return out, nil
+	return readConns(n, "ip_vs_conn_sync", 10, func(f []string) bool { return f[8] == "LOCAL" && f[7] == "ESTABLISHED" })
 }
 
 // row is the drill's figures for one event of one scheme.

@@ -47,10 +47,17 @@ type connKey struct {
 //	Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires
 //	TCP 0AFB0064 4E20 0AFB0901 0050 0AFB0015 0050 SYN_RECV         59
 func ipvsConns(n *netlab.Node) (map[connKey]netip.Addr, error) {
+	return readConns(n, "ip_vs_conn", 8, func([]string) bool { return true })
+}
+
+// readConns reads /proc/net/<file> (ip_vs_conn or ip_vs_conn_sync, whose
+// first columns are the same) in n and returns the real server of every TCP
+// connection to the VIP on a line of at least minFields fields that keep accepts.
+func readConns(n *netlab.Node, file string, minFields int, keep func(f []string) bool) (map[connKey]netip.Addr, error) {
 	var b []byte
 	err := n.Do(func() (err error) {
 		// /proc/net follows the thread group leader; thread-self follows this thread.
-		b, err = os.ReadFile("/proc/thread-self/net/ip_vs_conn")
+		b, err = os.ReadFile("/proc/thread-self/net/" + file)
 		return err
 	})
 	if err != nil {
@@ -60,14 +67,14 @@ func ipvsConns(n *netlab.Node) (map[connKey]netip.Addr, error) {
 	out := map[connKey]netip.Addr{}
 	for line := range strings.Lines(string(b)) {
 		f := strings.Fields(line)
-		if len(f) < 8 || f[0] != "TCP" || f[3] != to {
+		if len(f) < minFields || f[0] != "TCP" || f[3] != to || !keep(f) {
 			continue
 		}
 		from, err1 := parseHexAddr(f[1])
 		port, err2 := strconv.ParseUint(f[2], 16, 16)
 		dest, err3 := parseHexAddr(f[5])
 		if err1 != nil || err2 != nil || err3 != nil {
-			return nil, fmt.Errorf("ip_vs_conn line %q: bad field", line)
+			return nil, fmt.Errorf("%s line %q: bad field", file, line)
 		}
 		out[connKey{from, uint16(port)}] = dest
 	}
