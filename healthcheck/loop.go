@@ -80,8 +80,11 @@ type loopDone struct {
 
 type evloop struct {
 	epfd, evfd int
+	tfd        int             // timerfd armed at the loop's next deadline
 	ep         *os.File        // epfd on the runtime's poller
 	eprc       syscall.RawConn // its raw access
+	armed      time.Time       // tfd's expiry; zero: disarmed (loop goroutine)
+	wakes      int             // waits that returned (loop goroutine; tests)
 	// tick runs the Scheduler's due jobs (they come back through submit) and
 	// returns its next deadline; deliver records finished jobs. Both run on
 	// the loop's goroutine.
@@ -110,24 +113,57 @@ func newEvloop(tick func(time.Time) (time.Time, bool), deliver func([]loopDone))
 		_ = unix.Close(epfd)
 		return nil, os.NewSyscallError("eventfd", err)
 	}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}); err != nil {
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
+	if err != nil {
 		_ = unix.Close(epfd)
 		_ = unix.Close(evfd)
-		return nil, os.NewSyscallError("epoll_ctl", err)
+		return nil, os.NewSyscallError("timerfd_create", err)
+	}
+	for _, fd := range []int{evfd, tfd} {
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+			_ = unix.Close(epfd)
+			_ = unix.Close(evfd)
+			_ = unix.Close(tfd)
+			return nil, os.NewSyscallError("epoll_ctl", err)
+		}
 	}
 	// The loop's goroutine waits on the runtime's poller for the epoll set to
-	// become readable, and on its timers for the next deadline: no thread
-	// blocks in epoll_wait (a blocking system call wakes the runtime's sysmon
-	// thread every time), and an idle wait costs what a parked goroutine does.
+	// become readable, with no deadline: its next deadline is the timerfd's
+	// expiry, in the epoll set. No thread blocks in epoll_wait (a blocking
+	// system call keeps the runtime's sysmon thread awake), and there is no
+	// runtime timer: one expired would wake sysmon, and the goroutine it
+	// readies another thread. A wait costs one thread waking from the
+	// runtime's own epoll_wait, as keepalived's checker wakes from its.
 	_ = unix.SetNonblock(epfd, true)
 	ep := os.NewFile(uintptr(epfd), "epoll")
 	rc, err := ep.SyscallConn()
 	if err != nil {
 		_ = ep.Close()
 		_ = unix.Close(evfd)
+		_ = unix.Close(tfd)
 		return nil, err
 	}
-	return &evloop{epfd: epfd, evfd: evfd, ep: ep, eprc: rc, tick: tick, deliver: deliver, byFd: map[int]*loopJob{}, busy: true}, nil
+	return &evloop{epfd: epfd, evfd: evfd, tfd: tfd, ep: ep, eprc: rc, tick: tick, deliver: deliver, byFd: map[int]*loopJob{}, busy: true}, nil
+}
+
+// arm sets the timerfd to expire at dl (zero: never), if it is not already.
+func (l *evloop) arm(dl time.Time) {
+	if dl.Equal(l.armed) {
+		return
+	}
+	var its unix.ItimerSpec
+	if !dl.IsZero() {
+		// The timerfd counts on CLOCK_MONOTONIC; dl is wall time with the
+		// runtime's monotonic reading, so arm it relative (at least 1ns: a
+		// zero value disarms).
+		its.Value = unix.NsecToTimespec(max(int64(time.Until(dl)), 1))
+	}
+	if _, _, e := unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(l.tfd), 0, uintptr(unsafe.Pointer(&its)), 0, 0, 0); e != 0 {
+		// Cannot happen with a valid timerfd; wake now rather than never.
+		its.Value = unix.NsecToTimespec(1)
+		_, _, _ = unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(l.tfd), 0, uintptr(unsafe.Pointer(&its)), 0, 0, 0)
+	}
+	l.armed = dl
 }
 
 var eventfdOne = [8]byte{1}
@@ -185,6 +221,7 @@ func (l *evloop) run() {
 	defer func() {
 		_ = l.ep.Close()
 		_ = unix.Close(l.evfd)
+		_ = unix.Close(l.tfd)
 	}()
 	events := make([]unix.EpollEvent, 128)
 	var queue []*loopJob
@@ -221,14 +258,15 @@ func (l *evloop) run() {
 		}
 		n := 0
 		if dl.IsZero() || dl.After(now) {
-			_ = l.ep.SetReadDeadline(dl)
+			l.arm(dl)
 			_ = l.eprc.Read(func(fd uintptr) bool {
 				r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 				if e == 0 {
 					n = int(r)
 				}
 				return n > 0
-			}) // a deadline's error: n is 0, the timeouts run below
+			})
+			l.wakes++
 		}
 		l.mu.Lock()
 		l.busy = true
@@ -239,6 +277,12 @@ func (l *evloop) run() {
 			if fd == l.evfd {
 				var b [8]byte
 				_, _ = rawRead(uintptr(l.evfd), b[:])
+				continue
+			}
+			if fd == l.tfd {
+				var b [8]byte
+				_, _ = rawRead(uintptr(l.tfd), b[:])
+				l.armed = time.Time{} // expired: arm again
 				continue
 			}
 			if j := l.byFd[fd]; j != nil {

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // rawServer serves every connection with serve (then closes it).
@@ -196,5 +199,81 @@ func TestEventLoopRunEnds(t *testing.T) {
 		if st, _ := r.State("c"); st.HasRun {
 			t.Fatalf("state %+v: the cut-short check was recorded", st)
 		}
+	}
+}
+
+// TestEventLoopWakesAtDeadlines: the loop sleeps until the deadline its tick
+// returns and wakes once for it, never before it (the timerfd in its epoll
+// set is its only clock: an expiry not consumed would make it spin, one not
+// armed would make it sleep forever).
+func TestEventLoopWakesAtDeadlines(t *testing.T) {
+	const n = 5
+	var ticks []time.Time // the now of each tick
+	var dls []time.Time   // the deadline each tick returned
+	wakes := -1           // the loop's wakes at the last tick
+	ended := make(chan struct{})
+	var l *evloop
+	l, err := newEvloop(func(now time.Time) (time.Time, bool) {
+		ticks = append(ticks, now)
+		if len(dls) == n {
+			if len(ticks) == n+1 {
+				wakes = l.wakes
+				close(ended)
+			}
+			return time.Time{}, false
+		}
+		dl := time.Now().Add(3 * time.Millisecond)
+		dls = append(dls, dl)
+		return dl, true
+	}, func([]loopDone) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { l.run(); close(done) }()
+	<-ended
+	l.stop()
+	<-done
+	for i, dl := range dls {
+		if ticks[i+1].Before(dl) {
+			t.Errorf("tick %d at %v, before its deadline %v", i+1, ticks[i+1].Format(time.StampMicro), dl.Format(time.StampMicro))
+		}
+	}
+	if wakes != n {
+		t.Errorf("%d wakes for %d deadlines, want one each", wakes, n)
+	}
+}
+
+// TestEventLoopArmsTimerfd: waiting for a deadline arms the loop's timerfd
+// for it (the loop has no runtime timer: one firing wakes the runtime's
+// sysmon thread and readies the loop on another thread).
+func TestEventLoopArmsTimerfd(t *testing.T) {
+	waiting := make(chan struct{})
+	var l *evloop
+	l, err := newEvloop(func(now time.Time) (time.Time, bool) {
+		select {
+		case <-waiting:
+		default:
+			close(waiting)
+		}
+		return now.Add(time.Hour), true
+	}, func([]loopDone) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { l.run(); close(done) }()
+	<-waiting
+	var its unix.ItimerSpec
+	for its.Value.Nano() == 0 { // until the loop armed it
+		if err := unix.TimerfdGettime(l.tfd, &its); err != nil {
+			t.Fatal(err)
+		}
+		runtime.Gosched()
+	}
+	l.stop()
+	<-done
+	if left := time.Duration(its.Value.Nano()); left <= 59*time.Minute || left > time.Hour {
+		t.Errorf("timerfd expires in %v, want the tick's deadline in an hour", left)
 	}
 }
