@@ -224,6 +224,16 @@ func (l *evloop) run() {
 		_ = unix.Close(l.tfd)
 	}()
 	events := make([]unix.EpollEvent, 128)
+	// waitFn reads events into events[:n]; made once (a closure per wait
+	// was two allocations: it and n).
+	n := 0
+	waitFn := func(fd uintptr) bool {
+		r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		if e == 0 {
+			n = int(r)
+		}
+		return n > 0
+	}
 	var queue []*loopJob
 	for {
 		now := time.Now()
@@ -256,16 +266,10 @@ func (l *evloop) run() {
 		if hasNext && (dl.IsZero() || next.Before(dl)) {
 			dl = next
 		}
-		n := 0
+		n = 0
 		if dl.IsZero() || dl.After(now) {
 			l.arm(dl)
-			_ = l.eprc.Read(func(fd uintptr) bool {
-				r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-				if e == 0 {
-					n = int(r)
-				}
-				return n > 0
-			})
+			_ = l.eprc.Read(waitFn)
 			l.wakes++
 		}
 		l.mu.Lock()
