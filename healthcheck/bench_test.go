@@ -304,3 +304,49 @@ func benchLoop(b *testing.B, c pollChecker) {
 	}
 	batch(n)
 }
+
+// rawHTTPServer answers every connection with resp from one goroutine, with
+// few allocations of its own, so that a benchmark's allocations are the
+// checker's.
+func rawHTTPServer(tb testing.TB, resp string) string {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Read(buf) // the request comes in one segment
+			_, _ = io.WriteString(c, resp)
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// benchHTTPResp is a typical short answer (nginx's default headers).
+const benchHTTPResp = "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Sun, 06 Dec 2026 07:00:00 GMT\r\n" +
+	"Content-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+
+// BenchmarkLoopHTTPCheckRaw and BenchmarkLoopHTTPCheckRawDigest are
+// BenchmarkLoopHTTPCheck against a server of few allocations.
+func BenchmarkLoopHTTPCheckRaw(b *testing.B) {
+	c, err := NewHTTP(HTTPOptions{Conn: connTo(b, rawHTTPServer(b, benchHTTPResp), time.Second), URLs: []URL{{Path: "/"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchLoop(b, c)
+}
+
+func BenchmarkLoopHTTPCheckRawDigest(b *testing.B) {
+	c, err := NewHTTP(HTTPOptions{Conn: connTo(b, rawHTTPServer(b, benchHTTPResp), time.Second), URLs: []URL{{Path: "/", Digest: md5hex("ok\n")}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchLoop(b, c)
+}

@@ -121,7 +121,8 @@ type HTTPChecker struct {
 	opts  HTTPOptions
 	tls   *tls.Config
 	regex []*Regex
-	reqs  [][]byte // each URL's request, built once
+	reqs  [][]byte         // each URL's request, built once
+	sums  [][md5.Size]byte // each URL's digest, decoded
 }
 
 var (
@@ -150,15 +151,17 @@ func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
 	if len(opts.URLs) == 0 {
 		return nil, fmt.Errorf("%s: no url", name)
 	}
-	c := &HTTPChecker{opts: opts, regex: make([]*Regex, len(opts.URLs)), reqs: make([][]byte, len(opts.URLs))}
+	c := &HTTPChecker{opts: opts, regex: make([]*Regex, len(opts.URLs)), reqs: make([][]byte, len(opts.URLs)), sums: make([][md5.Size]byte, len(opts.URLs))}
 	for i, u := range opts.URLs {
 		if !strings.HasPrefix(u.Path, "/") {
 			return nil, fmt.Errorf("%s: url %d: path %q must start with /", name, i+1, u.Path)
 		}
 		if u.Digest != "" {
-			if b, err := hex.DecodeString(u.Digest); err != nil || len(b) != md5.Size {
+			b, err := hex.DecodeString(u.Digest)
+			if err != nil || len(b) != md5.Size {
 				return nil, fmt.Errorf("%s: url %s: digest %q is not an MD5 hex string", name, u.Path, u.Digest)
 			}
+			c.sums[i] = [md5.Size]byte(b)
 		}
 		for _, r := range u.StatusCodes {
 			if r.Lo > r.Hi {
@@ -248,8 +251,10 @@ func (c *HTTPChecker) judge(ctx context.Context, start time.Time, i int, resp fe
 	if !statusOK(u.StatusCodes, resp.status) {
 		return failResult(start, ReasonStatus, "%s: status %d", u.Path, resp.status), true
 	}
-	if u.Digest != "" && !strings.EqualFold(u.Digest, resp.digest) {
-		return failResult(start, ReasonDigest, "%s: digest mismatch: got %s want %s", u.Path, resp.digest, strings.ToLower(u.Digest)), true
+	if u.Digest != "" {
+		if ok, got := resp.digestIs(u.Digest, &c.sums[i]); !ok {
+			return failResult(start, ReasonDigest, "%s: digest mismatch: got %s want %s", u.Path, got, strings.ToLower(u.Digest)), true
+		}
 	}
 	if re := c.regex[i]; re != nil {
 		if m := re.Match(resp.body); m == u.RegexNoMatch {
@@ -291,8 +296,24 @@ type fetchReq struct {
 
 type fetchResp struct {
 	status int
-	digest string
+	digest string // the body's MD5 (hex), from readResp
 	body   []byte
+	// sum is the body's MD5 when hasSum (from respReader: no string made
+	// unless the digest differs).
+	sum    [md5.Size]byte
+	hasSum bool
+}
+
+// digestIs reports whether the body's MD5 is want (hex, any case), and the
+// body's MD5 in hex when it is not.
+func (r *fetchResp) digestIs(want string, wantSum *[md5.Size]byte) (bool, string) {
+	if r.hasSum {
+		if r.sum == *wantSum {
+			return true, ""
+		}
+		return false, hex.EncodeToString(r.sum[:])
+	}
+	return strings.EqualFold(want, r.digest), r.digest
 }
 
 type fetchError struct {

@@ -1,7 +1,6 @@
 package healthcheck
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -96,10 +95,15 @@ var errNeedMore = errors.New("healthcheck: response incomplete")
 type bufSrc struct {
 	b   []byte
 	err error
+	// more is set when errNeedMore was returned: whatever the reader made of
+	// the bytes so far may change with more (bufio's ReadLine takes a partial
+	// line for a line), so only a result that did not need more stands.
+	more bool
 }
 
 func (s *bufSrc) Read(p []byte) (int, error) {
 	if len(s.b) == 0 {
+		s.more = s.err == errNeedMore
 		return 0, s.err
 	}
 	n := copy(p, s.b)
@@ -123,8 +127,8 @@ type httpProbe struct {
 	rsa      *unix.RawSockaddrAny
 	rlen     uint32
 	wrote    int
-	buf      *[]byte
-	parsed   int // response length at the last parse
+	req      fetchReq // URL i's, for rr
+	rr       respReader
 	deadline time.Time
 }
 
@@ -140,7 +144,7 @@ func (p *httpProbe) connect(now time.Time) pstep {
 	if err != nil {
 		return p.fetched(fetchResp{}, fmt.Errorf("connect: %w", err), context.Background())
 	}
-	p.fd, p.rsa, p.rlen, p.fresh, p.wrote, p.parsed = fd, rsa, rlen, true, 0, 0
+	p.fd, p.rsa, p.rlen, p.fresh, p.wrote = fd, rsa, rlen, true, 0
 	if !done {
 		p.state = httpConnecting
 		return p.wait(evOut)
@@ -189,59 +193,35 @@ func (p *httpProbe) write() pstep {
 		return p.fetched(fetchResp{}, fmt.Errorf("send request: %w", sockErr("write", e)), context.Background())
 	}
 	p.state = httpReading
-	if p.buf == nil {
-		p.buf = respBufs.Get().(*[]byte)
-	}
-	*p.buf = (*p.buf)[:0]
+	p.req = p.c.fetchReq(p.i)
+	p.rr.reset(&p.req)
 	return p.wait(evIn)
 }
 
 func (p *httpProbe) read() pstep {
-	b := *p.buf
-	if len(b) == cap(b) {
-		b = append(b, 0)[:len(b)]
-	}
-	var n int
-	var e unix.Errno
+	ctx := context.Background()
 	for {
-		n, e = rawRead(uintptr(p.fd), b[len(b):cap(b)])
-		if e != unix.EINTR {
-			break
-		}
-	}
-	var final error
-	switch {
-	case e == unix.EAGAIN:
-		return p.wait(evIn)
-	case e != 0:
-		final = sockErr("read", e)
-	case n == 0:
-		final = io.EOF
-	default:
-		b = b[:len(b)+n]
-		*p.buf = b
-		// Parse after every read of a short response; of a long one only when it
-		// doubled, so that a large body costs linear time.
-		if len(b) > 64<<10 && len(b) < 2*p.parsed {
+		n, e := rawRead(uintptr(p.fd), p.rr.space())
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e == unix.EAGAIN:
 			return p.wait(evIn)
+		case e != 0:
+			return p.end(sockErr("read", e), ctx)
+		case n == 0:
+			return p.end(io.EOF, ctx)
 		}
-		final = errNeedMore
+		if resp, err, done := p.rr.advance(n, ctx); done {
+			return p.fetched(resp, err, ctx)
+		}
+		// Read on: a short response is likely complete, a long one streams.
 	}
-	return p.parse(final, context.Background())
 }
 
-// parse reads the response buffered so far, followed by final.
-func (p *httpProbe) parse(final error, ctx context.Context) pstep {
-	p.parsed = len(*p.buf)
-	br := readers.Get().(*bufio.Reader)
-	br.Reset(&bufSrc{b: *p.buf, err: final})
-	r := p.c.fetchReq(p.i)
-	resp, err := readResp(ctx, br, r)
-	br.Reset(nil)
-	readers.Put(br)
-	if errors.Is(err, errNeedMore) {
-		return p.wait(evIn)
-	}
+// end finishes the response with the read's error.
+func (p *httpProbe) end(final error, ctx context.Context) pstep {
+	resp, err := p.rr.end(final, ctx)
 	return p.fetched(resp, err, ctx)
 }
 
@@ -269,7 +249,7 @@ func (p *httpProbe) expire(_ time.Time, jobTimeout bool) pstep {
 	case httpWriting:
 		return p.fetched(fetchResp{}, fmt.Errorf("send request: %w", ioErr(ctx, sockErr("write", os.ErrDeadlineExceeded))), ctx)
 	}
-	return p.parse(sockErr("read", os.ErrDeadlineExceeded), ctx)
+	return p.end(sockErr("read", os.ErrDeadlineExceeded), ctx)
 }
 
 func (p *httpProbe) closeFd() {
@@ -279,14 +259,7 @@ func (p *httpProbe) closeFd() {
 	}
 }
 
-func (p *httpProbe) release() {
-	if p.buf != nil {
-		if cap(*p.buf) <= 64<<10 {
-			respBufs.Put(p.buf)
-		}
-		p.buf = nil
-	}
-}
+func (p *httpProbe) release() { p.rr.release() }
 
 func (p *httpProbe) abort() {
 	p.closeFd()

@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -159,19 +158,13 @@ var DefaultDurationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .2
 type Metrics struct {
 	src atomic.Pointer[Sources]
 
-	checkDuration *prometheus.HistogramVec
+	checkDuration *checkHistVec
 	checkFailures *prometheus.CounterVec
 	reloads       *prometheus.CounterVec
 	reloadOK      prometheus.Gauge
 	reloadTime    prometheus.Gauge
 	unsupported   prometheus.Gauge
 	smtpAlerts    *prometheus.CounterVec
-
-	mu sync.Mutex
-	// checks holds the duration series of each label set observed (ID
-	// cleared): RetainChecks deletes the ones no longer configured, and
-	// ObserveCheck reuses them instead of hashing its labels per result.
-	checks map[CheckInfo]prometheus.Observer
 
 	// ipvsReg holds the IPVS collector alone with Options.DirectIPVS.
 	ipvsReg *prometheus.Registry
@@ -199,14 +192,11 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 	if opts.DurationBuckets == nil {
 		opts.DurationBuckets = DefaultDurationBuckets
 	}
-	m := &Metrics{checks: map[CheckInfo]prometheus.Observer{}}
+	m := &Metrics{}
 	m.src.Store(&Sources{})
 	checkLabels := []string{"virtual_server", "real_server", "checker"}
-	m.checkDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "lvs_ha_healthcheck_duration_seconds",
-		Help:    "Duration of health check probes.",
-		Buckets: opts.DurationBuckets,
-	}, checkLabels)
+	m.checkDuration = newCheckHistVec("lvs_ha_healthcheck_duration_seconds", "Duration of health check probes.",
+		opts.DurationBuckets, checkLabels)
 	m.checkFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lvs_ha_healthcheck_failures_total",
 		Help: "Failed health check probes by reason.",
@@ -288,14 +278,7 @@ func (m *Metrics) Sources() Sources { return *m.src.Load() }
 func (m *Metrics) ObserveCheck(c CheckInfo, res healthcheck.Result) {
 	key := c
 	key.ID = ""
-	m.mu.Lock()
-	obs, ok := m.checks[key]
-	if !ok {
-		obs = m.checkDuration.WithLabelValues(c.labels()...)
-		m.checks[key] = obs
-	}
-	m.mu.Unlock()
-	obs.Observe(res.Duration.Seconds())
+	m.checkDuration.with(key).Observe(res.Duration.Seconds())
 	if !res.OK {
 		reason := res.Reason
 		if reason == "" {
@@ -313,15 +296,8 @@ func (m *Metrics) RetainChecks(keep []CheckInfo) {
 		c.ID = ""
 		want[c] = true
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for c := range m.checks {
-		if want[c] {
-			continue
-		}
-		delete(m.checks, c)
+	for _, c := range m.checkDuration.retain(want) {
 		l := prometheus.Labels{"virtual_server": c.VirtualServer, "real_server": c.RealServer.String(), "checker": c.Checker}
-		m.checkDuration.DeletePartialMatch(l)
 		m.checkFailures.DeletePartialMatch(l)
 	}
 }
