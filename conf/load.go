@@ -69,11 +69,18 @@ func build(nodes []*syntax.Node, ds syntax.Diagnostics) (*Config, syntax.Diagnos
 		vsgs:      map[string]*VirtualServerGroup{},
 	}
 	l.cfg.Global = defaultGlobals()
-	for _, n := range nodes {
+	order := fileOrder(nodes)
+	// Each top-level block is dropped from the tree once built: the tree
+	// (~150 bytes a statement, 65 MB at 10,000 virtual servers x 10 real
+	// servers) then shrinks as the Config grows, instead of both being live
+	// at the end, which made the peak of a load. nodes is the caller's
+	// slice: Load and loadBytes do not use it afterwards.
+	for i, n := range nodes {
 		dispatch(l, rootTable, n, l.cfg)
+		nodes[i] = nil
 	}
 	l.finish()
-	sortDiagnostics(nodes, l.ds)
+	sortDiagnostics(order, l.ds)
 	// Never hand out nil slices: the JSON shape stays the same for every config.
 	c := l.cfg
 	if c.VRRPScripts == nil {
@@ -197,11 +204,9 @@ func (c Counts) String() string {
 		c.VRRPInstances, c.VirtualServers, c.RealServers, c.Checkers)
 }
 
-// sortDiagnostics puts diagnostics in source order: files in the order their
-// statements appear (so included files sit where they were included), then
-// line and column. Diagnostics for files with no statements keep their place
-// at the end.
-func sortDiagnostics(nodes []*syntax.Node, ds syntax.Diagnostics) {
+// fileOrder ranks the files of the statements in nodes by their first
+// statement, in tree order.
+func fileOrder(nodes []*syntax.Node) map[string]int {
 	order := map[string]int{}
 	var visit func([]*syntax.Node)
 	visit = func(ns []*syntax.Node) {
@@ -213,6 +218,14 @@ func sortDiagnostics(nodes []*syntax.Node, ds syntax.Diagnostics) {
 		}
 	}
 	visit(nodes)
+	return order
+}
+
+// sortDiagnostics puts diagnostics in source order: files in the order their
+// statements appear (so included files sit where they were included), then
+// line and column. Diagnostics for files with no statements keep their place
+// at the end.
+func sortDiagnostics(order map[string]int, ds syntax.Diagnostics) {
 	rank := func(d syntax.Diagnostic) int {
 		if r, ok := order[d.Pos.File]; ok {
 			return r
