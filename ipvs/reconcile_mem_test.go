@@ -2,10 +2,13 @@ package ipvs_test
 
 import (
 	"context"
+	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/lvs-ha/lvs-ha/ipvs"
+	"github.com/lvs-ha/lvs-ha/ipvs/ipvstest"
 )
 
 // nullKernel is an empty kernel table that accepts every change in
@@ -60,4 +63,36 @@ func TestReconcileHoldsChunkNotPlan(t *testing.T) {
 		t.Errorf("heap grew by %d kB during the apply, over twice the normalized table's %d kB: the plan is held whole", grew>>10, copySize>>10)
 	}
 	runtime.KeepAlive(desired)
+}
+
+// InPlace gives the kernel the same table, normalizing the caller's table
+// itself instead of a copy.
+func TestReconcileInPlace(t *testing.T) {
+	build := func() ipvs.Table {
+		d := bigTable(50, 4)
+		for i := range d.Services {
+			slices.Reverse(d.Services[i].Destinations)
+			d.Services[i].Scheduler = ""
+		}
+		return d
+	}
+	copied, inPlace := &ipvstest.Kernel{}, &ipvstest.Kernel{}
+	desired := build()
+	ch1, err1 := ipvs.Reconcile(context.Background(), copied, desired, ipvs.ReconcileOptions{})
+	if !reflect.DeepEqual(desired, build()) {
+		t.Fatal("Reconcile without InPlace changed the desired table")
+	}
+	ch2, err2 := ipvs.Reconcile(context.Background(), inPlace, desired, ipvs.ReconcileOptions{InPlace: true})
+	if err1 != nil || err2 != nil || ch1 != ch2 || ch1.Total() != 250 {
+		t.Fatalf("copied %v, %v; in place %v, %v", ch1, err1, ch2, err2)
+	}
+	t1, _ := copied.Table()
+	t2, _ := inPlace.Table()
+	if !reflect.DeepEqual(t1, t2) {
+		t.Fatal("kernel tables differ")
+	}
+	norm, _ := ipvs.Normalize(build())
+	if !reflect.DeepEqual(desired, norm) {
+		t.Error("InPlace did not normalize the caller's table itself")
+	}
 }
