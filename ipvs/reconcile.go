@@ -18,6 +18,11 @@ type ReconcileOptions struct {
 	// Flush deletes every service that is not desired, owned or not
 	// (keepalived's lvs_flush).
 	Flush bool
+	// InPlace lets Reconcile normalize the desired table in place (see
+	// Normalize: its services and destinations are changed and sorted)
+	// instead of copying it; for a caller that builds the table for the
+	// call (8 MB at 10,000 services x 10 destinations).
+	InPlace bool
 }
 
 // OpKind is the kind of a planned kernel change.
@@ -108,15 +113,24 @@ func (c *Changes) count(k OpKind) {
 // cleared, stats cleared, and the port of DR/Tunnel/Local destinations of a
 // port service set to the virtual port (the kernel forces it). It then
 // validates the result.
-func Normalize(t Table) (Table, error) {
-	out := Table{Services: make([]Service, len(t.Services))}
+func Normalize(t Table) (Table, error) { return normalize(t, false) }
+
+// normalize is Normalize, in t's own memory when inPlace.
+func normalize(t Table, inPlace bool) (Table, error) {
+	out := t
+	if !inPlace {
+		out = Table{Services: make([]Service, len(t.Services))}
+	}
 	for i, s := range t.Services {
 		s.Scheduler = s.SchedulerName()
 		s.Netmask = uint8(s.NetmaskBits())
 		s.Flags &^= FlagHashed
 		s.Stats = nil
 		s.Key.Addr = s.Key.Addr.Unmap()
-		ds := make([]Destination, len(s.Destinations))
+		ds := s.Destinations
+		if !inPlace {
+			ds = make([]Destination, len(s.Destinations))
+		}
 		for j, d := range s.Destinations {
 			d.Addr = d.Addr.Unmap()
 			if !s.Key.IsFWMark() && d.Method != Masq {
@@ -164,6 +178,31 @@ func destSettingsEqual(want, got *Destination) bool {
 // then deletes and re-adds those needed for the list to be the one a fresh
 // start makes, so that two directors agree whatever their reload history.
 func Plan(actual, desired Table, opts ReconcileOptions) []Op {
+	// Size ops for the additions of whole services (a first apply of
+	// 10,000 x 10 is 110,000 ops of ~190 bytes: growing the slice by
+	// doubling copied as much again).
+	have := make(map[ServiceKey]bool, len(actual.Services))
+	for i := range actual.Services {
+		have[actual.Services[i].Key] = true
+	}
+	n := 0
+	for i := range desired.Services {
+		if !have[desired.Services[i].Key] {
+			n += 1 + len(desired.Services[i].Destinations)
+		}
+	}
+	ops := make([]Op, 0, n)
+	planOps(actual, desired, opts, func(op Op) bool {
+		ops = append(ops, op)
+		return true
+	})
+	return ops
+}
+
+// planOps is Plan handing each op to yield as it is planned, until yield
+// returns false: Reconcile applies them in chunks instead of holding the
+// whole plan (21 MB for the 110,000 ops of a first apply at 10,000 x 10).
+func planOps(actual, desired Table, opts ReconcileOptions, yield func(Op) bool) {
 	want := make(map[ServiceKey]*Service, len(desired.Services))
 	for i := range desired.Services {
 		want[desired.Services[i].Key] = &desired.Services[i]
@@ -172,39 +211,38 @@ func Plan(actual, desired Table, opts ReconcileOptions) []Op {
 	for i := range actual.Services {
 		have[actual.Services[i].Key] = &actual.Services[i]
 	}
-	// Size ops for the additions of whole services (a first apply of
-	// 10,000 x 10 is 110,000 ops of ~300 bytes: growing the slice by
-	// doubling copied as much again).
-	n := 0
-	for i := range desired.Services {
-		if have[desired.Services[i].Key] == nil {
-			n += 1 + len(desired.Services[i].Destinations)
-		}
-	}
-	ops := make([]Op, 0, n)
 	for i := range actual.Services {
 		s := &actual.Services[i]
 		if want[s.Key] != nil {
 			continue
 		}
 		if opts.Flush || (opts.Owned != nil && opts.Owned(s.Key)) {
-			ops = append(ops, Op{Kind: OpDelService, Service: Service{Key: s.Key}})
+			if !yield(Op{Kind: OpDelService, Service: Service{Key: s.Key}}) {
+				return
+			}
 		}
 	}
+	var adds []Op
 	for i := range desired.Services {
 		w := &desired.Services[i]
 		settings := *w
 		settings.Destinations = nil
 		h := have[w.Key]
 		if h == nil {
-			ops = append(ops, Op{Kind: OpAddService, Service: settings})
+			if !yield(Op{Kind: OpAddService, Service: settings}) {
+				return
+			}
 			for _, d := range w.Destinations {
-				ops = append(ops, Op{Kind: OpAddDest, Service: Service{Key: w.Key}, Dest: d})
+				if !yield(Op{Kind: OpAddDest, Service: Service{Key: w.Key}, Dest: d}) {
+					return
+				}
 			}
 			continue
 		}
 		if !serviceSettingsEqual(w, h) {
-			ops = append(ops, Op{Kind: OpUpdateService, Service: settings})
+			if !yield(Op{Kind: OpUpdateService, Service: settings}) {
+				return
+			}
 		}
 		haveDests := make(map[netip.AddrPort]*Destination, len(h.Destinations))
 		for j := range h.Destinations {
@@ -216,7 +254,9 @@ func Plan(actual, desired Table, opts ReconcileOptions) []Op {
 		}
 		for _, d := range h.Destinations {
 			if !wantDests[d.AddrPort()] {
-				ops = append(ops, Op{Kind: OpDelDest, Service: Service{Key: w.Key}, Dest: Destination{Addr: d.Addr, Port: d.Port}})
+				if !yield(Op{Kind: OpDelDest, Service: Service{Key: w.Key}, Dest: Destination{Addr: d.Addr, Port: d.Port}}) {
+					return
+				}
 			}
 		}
 		var readd map[netip.AddrPort]bool
@@ -224,23 +264,30 @@ func Plan(actual, desired Table, opts ReconcileOptions) []Op {
 			readd = reorder(h.Destinations, w.Destinations, wantDests)
 			for _, d := range h.Destinations {
 				if readd[d.AddrPort()] {
-					ops = append(ops, Op{Kind: OpDelDest, Service: Service{Key: w.Key}, Dest: Destination{Addr: d.Addr, Port: d.Port}})
+					if !yield(Op{Kind: OpDelDest, Service: Service{Key: w.Key}, Dest: Destination{Addr: d.Addr, Port: d.Port}}) {
+						return
+					}
 				}
 			}
 		}
-		var adds []Op
+		adds = adds[:0]
 		for _, d := range w.Destinations {
 			hd := haveDests[d.AddrPort()]
 			switch {
 			case hd == nil || readd[d.AddrPort()]:
 				adds = append(adds, Op{Kind: OpAddDest, Service: Service{Key: w.Key}, Dest: d})
 			case !destSettingsEqual(&d, hd):
-				ops = append(ops, Op{Kind: OpUpdateDest, Service: Service{Key: w.Key}, Dest: d})
+				if !yield(Op{Kind: OpUpdateDest, Service: Service{Key: w.Key}, Dest: d}) {
+					return
+				}
 			}
 		}
-		ops = append(ops, adds...)
+		for _, op := range adds {
+			if !yield(op) {
+				return
+			}
+		}
 	}
-	return ops
 }
 
 // OrderSensitive reports whether the kernel's lookup table for scheduler
@@ -349,20 +396,25 @@ func sortForPlan(actual *Table, desired Table) {
 	}
 }
 
+// chunkOps is the number of planned ops Reconcile holds and applies at a
+// time (32 batches): the plan is made as it is applied, so that a large
+// apply holds ~800 KB of ops instead of all of them.
+const chunkOps = 32 * batchSize
+
 // Reconcile reads the kernel table, plans the changes to reach desired and
 // applies them. It keeps going after a failed change (skipping the
 // destinations of a service it failed to add) and returns the changes that
 // succeeded with the errors joined, in plan order. Calling it again with the
 // same desired table makes no change.
 //
-// The changes are applied in batches (see Batcher): first every op but the
-// destination additions of added services, then those of the services
-// whose addition succeeded.
+// The plan is made and applied chunkOps ops at a time. Each chunk is applied
+// in batches (see Batcher): first every op but the destination additions of
+// services added in the chunk, then those of the services whose addition
+// succeeded.
 func Reconcile(ctx context.Context, k Kernel, desired Table, opts ReconcileOptions) (Changes, error) {
-	var ch Changes
-	want, err := Normalize(desired)
+	want, err := normalize(desired, opts.InPlace)
 	if err != nil {
-		return ch, fmt.Errorf("ipvs: desired table: %w", err)
+		return Changes{}, fmt.Errorf("ipvs: desired table: %w", err)
 	}
 	read := k.Table
 	if sr, ok := k.(settingsReader); ok {
@@ -370,72 +422,124 @@ func Reconcile(ctx context.Context, k Kernel, desired Table, opts ReconcileOptio
 	}
 	actual, err := read()
 	if err != nil {
-		return ch, fmt.Errorf("ipvs: read kernel table: %w", err)
+		return Changes{}, fmt.Errorf("ipvs: read kernel table: %w", err)
 	}
 	sortForPlan(&actual, want)
-	ops := Plan(actual, want, opts)
-	added := make(map[ServiceKey]int) // index of the op adding a service
-	var now, later []int
-	for i, op := range ops {
-		if _, ok := added[op.Service.Key]; ok && op.Kind == OpAddDest {
-			later = append(later, i)
-			continue
+	r := reconciler{k: k, failed: map[ServiceKey]bool{}}
+	chunk := make([]Op, 0, chunkOps)
+	var ctxErr error
+	planOps(actual, want, opts, func(op Op) bool {
+		chunk = append(chunk, op)
+		if len(chunk) < chunkOps {
+			return true
 		}
-		if op.Kind == OpAddService {
-			added[op.Service.Key] = i
-		}
-		now = append(now, i)
+		ctxErr = r.apply(ctx, chunk)
+		chunk = chunk[:0]
+		return ctxErr == nil
+	})
+	if ctxErr == nil && len(chunk) > 0 {
+		ctxErr = r.apply(ctx, chunk)
 	}
-	res := make([]error, len(ops))
-	done := make([]bool, len(ops))
-	ctxErr := applyOps(ctx, k, ops, now, res, done)
-	if ctxErr == nil {
-		later = slices.DeleteFunc(later, func(i int) bool { return res[added[ops[i].Service.Key]] != nil })
-		ctxErr = applyOps(ctx, k, ops, later, res, done)
-	}
-	var errs []error
-	for i, op := range ops {
-		switch {
-		case !done[i]:
-		case res[i] == nil:
-			ch.count(op.Kind)
-		case len(errs) < maxErrors:
-			errs = append(errs, fmt.Errorf("%s: %w", op, res[i]))
-		}
-	}
+	errs := r.errs
 	if ctxErr != nil {
 		errs = append(errs, ctxErr)
 	}
 	if len(errs) == 0 {
-		return ch, nil
+		return r.ch, nil
 	}
-	return ch, errors.Join(slices.Clip(errs)...)
+	return r.ch, errors.Join(slices.Clip(errs)...)
 }
 
-// applyOps applies ops[i] for i in idx on k, batchSize at a time, setting
-// res[i] and done[i]. It stops when ctx is done, returning its error.
-func applyOps(ctx context.Context, k Kernel, ops []Op, idx []int, res []error, done []bool) error {
-	b, _ := k.(Batcher)
-	batch := make([]Op, 0, batchSize)
+// reconciler applies Reconcile's chunks of ops, adding up their outcome.
+type reconciler struct {
+	k      Kernel
+	ch     Changes
+	errs   []error             // the first maxErrors, in plan order
+	failed map[ServiceKey]bool // services whose addition failed
+	// Per chunk, reused.
+	added      map[ServiceKey]int // index of the op adding a service
+	now, later []int
+	res        []error
+	done       []bool
+	batch      []Op
+}
+
+// apply applies the chunk ops (a part of the plan, in order): first every
+// op but the destination additions of services added in the chunk, then
+// those of the services whose addition succeeded. Destination additions of
+// a service whose addition failed in an earlier chunk are skipped. It stops
+// when ctx is done, returning its error.
+func (r *reconciler) apply(ctx context.Context, ops []Op) error {
+	if r.added == nil {
+		r.added = make(map[ServiceKey]int)
+	}
+	clear(r.added)
+	r.now, r.later = r.now[:0], r.later[:0]
+	for i, op := range ops {
+		if op.Kind == OpAddDest {
+			if _, ok := r.added[op.Service.Key]; ok {
+				r.later = append(r.later, i)
+				continue
+			}
+			if r.failed[op.Service.Key] {
+				continue
+			}
+		}
+		if op.Kind == OpAddService {
+			r.added[op.Service.Key] = i
+		}
+		r.now = append(r.now, i)
+	}
+	r.res = slices.Grow(r.res[:0], len(ops))[:len(ops)]
+	r.done = slices.Grow(r.done[:0], len(ops))[:len(ops)]
+	clear(r.res)
+	clear(r.done)
+	ctxErr := r.applyOps(ctx, ops, r.now)
+	if ctxErr == nil {
+		r.later = slices.DeleteFunc(r.later, func(i int) bool { return r.res[r.added[ops[i].Service.Key]] != nil })
+		ctxErr = r.applyOps(ctx, ops, r.later)
+	}
+	for key, i := range r.added {
+		if r.res[i] != nil {
+			r.failed[key] = true
+		}
+	}
+	for i, op := range ops {
+		switch {
+		case !r.done[i]:
+		case r.res[i] == nil:
+			r.ch.count(op.Kind)
+		case len(r.errs) < maxErrors:
+			r.errs = append(r.errs, fmt.Errorf("%s: %w", op, r.res[i]))
+		}
+	}
+	return ctxErr
+}
+
+// applyOps applies ops[i] for i in idx on the kernel, batchSize at a time,
+// setting res[i] and done[i]. It stops when ctx is done, returning its
+// error.
+func (r *reconciler) applyOps(ctx context.Context, ops []Op, idx []int) error {
+	b, _ := r.k.(Batcher)
 	for len(idx) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		n := min(len(idx), batchSize)
-		batch = batch[:0]
+		r.batch = r.batch[:0]
 		for _, i := range idx[:n] {
-			batch = append(batch, ops[i])
+			r.batch = append(r.batch, ops[i])
 		}
 		var errs []error
 		if b != nil {
-			errs = b.ApplyOps(batch)
+			errs = b.ApplyOps(r.batch)
 		} else {
-			for _, op := range batch {
-				errs = append(errs, ApplyOp(k, op))
+			for _, op := range r.batch {
+				errs = append(errs, ApplyOp(r.k, op))
 			}
 		}
 		for j, i := range idx[:n] {
-			res[i], done[i] = errs[j], true
+			r.res[i], r.done[i] = errs[j], true
 		}
 		idx = idx[n:]
 	}

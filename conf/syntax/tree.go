@@ -15,8 +15,11 @@ import "strings"
 // '#' and '!' start a comment to the end of the line, outside quotes; "\#"
 // and "\!" are literal.
 type builder struct {
-	p     *parser
-	root  []*Node
+	p    *parser
+	root []*Node
+	// emit, if set, gets each top-level statement once complete (when the
+	// next one starts, or at the end) instead of root keeping them all.
+	emit  func(*Node)
 	stack []frame
 	// pending is the last statement, while it may still take a '{' (on its
 	// own line or later on the same line).
@@ -113,6 +116,13 @@ func (b *builder) text(l line) {
 	n.Keyword = words[0]
 	n.Args = b.args(words[1:])
 	if len(b.stack) == 0 {
+		if b.emit != nil && len(b.root) > 0 {
+			// No block is open and n is the pending statement: the one
+			// before is complete.
+			b.emit(b.root[0])
+			b.root[0] = nil
+			b.root = b.root[:0]
+		}
 		b.root = append(b.root, n)
 	} else {
 		parent := b.stack[len(b.stack)-1].node

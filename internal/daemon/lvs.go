@@ -452,10 +452,18 @@ func (l *lvs) sync(ctx context.Context) (ipvs.Changes, error) {
 	}
 	owned := l.owned
 	desired := l.state.table()
+	// The services owned after a successful apply, taken before Reconcile
+	// normalizes desired in place (it is built for this call).
+	nowOwned := make(map[ipvs.ServiceKey]bool, len(desired.Services))
+	for _, s := range desired.Services {
+		nowOwned[s.Key] = true
+	}
+	services := len(desired.Services)
 	start := time.Now()
 	ch, err := ipvs.Reconcile(ctx, l.k, desired, ipvs.ReconcileOptions{
-		Owned: func(k ipvs.ServiceKey) bool { return owned[k] },
-		Flush: l.flush,
+		Owned:   func(k ipvs.ServiceKey) bool { return owned[k] },
+		Flush:   l.flush,
+		InPlace: true,
 	})
 	took := time.Since(start)
 	if err != nil {
@@ -469,11 +477,8 @@ func (l *lvs) sync(ctx context.Context) (ipvs.Changes, error) {
 	}
 	l.flush, l.pending, l.lastErr, l.applied = false, false, "", true
 	// Services no longer desired are gone from the kernel: stop owning them.
-	l.owned = make(map[ipvs.ServiceKey]bool, len(desired.Services))
-	for _, s := range desired.Services {
-		l.owned[s.Key] = true
-	}
-	l.log.Info("ipvs applied", "services", len(desired.Services), "changes", ch.String(),
+	l.owned = nowOwned
+	l.log.Info("ipvs applied", "services", services, "changes", ch.String(),
 		"total", ch.Total(), "took", took)
 	return ch, nil
 }

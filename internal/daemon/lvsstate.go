@@ -355,8 +355,11 @@ func tableOf(vss []*vsState, dests func(*vsState) []ipvs.Destination) ipvs.Table
 	var t ipvs.Table
 	for _, vs := range vss {
 		ds := dests(vs)
-		for _, svc := range vs.services {
-			svc.Destinations = slices.Clone(ds)
+		for i, svc := range vs.services {
+			svc.Destinations = ds
+			if i < len(vs.services)-1 { // the last one takes ds itself
+				svc.Destinations = slices.Clone(ds)
+			}
 			t.Services = append(t.Services, svc)
 		}
 	}
