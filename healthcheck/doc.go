@@ -22,9 +22,12 @@
 // one timeout and never delays other checks, and delivers transitions through a
 // callback. With the real clock, TCP_CHECK and HTTP_GET jobs run instead on
 // one event loop, as keepalived's checker thread does: one goroutine owns an
-// epoll set of their non-blocking sockets and a heap of their deadlines, and
-// delivers results in batches (loop.go, probe.go); SSL_GET and the other
-// checkers keep a goroutine per running check.
+// epoll set of their non-blocking sockets and a heap of their deadlines, times
+// its next deadline with a timerfd in that epoll set (no runtime timer, so no
+// sysmon or spare-thread wake-up per wait), and delivers results in batches
+// (loop.go, probe.go). HTTP_GET's response head is parsed in place and its body
+// streamed into the digest (httpparse.go; net/http only for chunked or unusual
+// heads). SSL_GET and the other checkers keep a goroutine per running check.
 //
 // TCP_CHECK and HTTP_GET/SSL_GET connect the way keepalived does, without
 // net.Dialer: a raw non-blocking socket, one connect, a wait for writability on
