@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -78,12 +79,19 @@ type Announcer struct {
 	mu       sync.Mutex
 	ifaces   map[string]*ifaceConns
 	counters map[string]*Counters
+	links    *linkWatch // nil: not open (yet), and no ifaceConns.info is kept
 }
 
 type ifaceConns struct {
 	index int
 	arp   *packet.Conn
 	na    *packet.Conn
+
+	// info is the interface as last looked up, kept (ok) while no link
+	// notification arrived since, with the ARP frames built from it.
+	info   ifInfo
+	ok     bool
+	frames map[netip.Addr][]byte
 }
 
 func (c *ifaceConns) close() error {
@@ -142,17 +150,26 @@ func (an *Announcer) send(a Announcement, kind Kind) error {
 		index int
 	)
 	if kind == KindARP {
+		if conn, frame, err := an.kept(a.Interface, a.Addr); conn != nil || err != nil {
+			if err != nil {
+				return err
+			}
+			_, err := conn.WriteTo(frame, broadcastAddr)
+			return err
+		}
 		info, err := an.lookup(a.Interface)
 		if err != nil {
 			return fmt.Errorf("look up interface: %w", err)
 		}
 		if info.flags&unix.IFF_NOARP != 0 {
+			an.remember(a.Interface, info)
 			return ErrNoARP
 		}
 		index = info.index
 		if frame, err = ARPFrame(info.mac, a.Addr); err != nil {
 			return err
 		}
+		defer an.remember(a.Interface, info) // after conn has opened the socket
 	} else {
 		link, err := netlink.LinkByName(a.Interface)
 		if err != nil {
@@ -171,6 +188,79 @@ func (an *Announcer) send(a Announcement, kind Kind) error {
 		return err
 	}
 	return nil
+}
+
+// broadcastAddr is where gratuitous ARPs go.
+var broadcastAddr = &packet.Addr{HardwareAddr: broadcastMAC}
+
+// kept returns the kept ARP socket of iface and the frame announcing addr
+// on it, built from the interface's kept hardware address, if the
+// interface was looked up since the last link notification: a takeover's
+// GARPs then take one read (of no link notification) and one write,
+// keepalived's too (it reads its netlink monitoring socket before its
+// GARPs and keeps interfaces' addresses from it). conn nil: look the
+// interface up. ErrNoARP for a kept interface flagged NOARP.
+func (an *Announcer) kept(iface string, addr netip.Addr) (conn *packet.Conn, frame []byte, err error) {
+	an.mu.Lock()
+	defer an.mu.Unlock()
+	an.pollLinksLocked()
+	ic := an.ifaces[iface]
+	if ic == nil || !ic.ok || ic.arp == nil {
+		return nil, nil, nil
+	}
+	if ic.info.flags&unix.IFF_NOARP != 0 {
+		return nil, nil, ErrNoARP
+	}
+	frame = ic.frames[addr]
+	if frame == nil {
+		if frame, err = ARPFrame(ic.info.mac, addr); err != nil {
+			return nil, nil, err
+		}
+		if ic.frames == nil {
+			ic.frames = make(map[netip.Addr][]byte)
+		}
+		ic.frames[addr] = frame
+	}
+	return ic.arp, frame, nil
+}
+
+// remember keeps info as iface's, if the link notifications are watched
+// and iface's kept sockets are for its index.
+func (an *Announcer) remember(iface string, info ifInfo) {
+	an.mu.Lock()
+	defer an.mu.Unlock()
+	if ic := an.ifaces[iface]; an.links != nil && ic != nil && ic.index == info.index {
+		ic.info, ic.ok, ic.frames = info, true, nil
+	}
+}
+
+// pollLinksLocked opens the link notification socket if it is not open,
+// and forgets every kept interface if a notification arrived (or may have:
+// an overrun, a failed read) since the last call; an.mu held.
+func (an *Announcer) pollLinksLocked() {
+	if an.links == nil {
+		w, err := openLinkWatch()
+		if err != nil {
+			return // no cache: every send looks its interface up
+		}
+		an.links = w
+		an.forgetLocked()
+		return
+	}
+	changed, err := an.links.changed()
+	if err != nil {
+		_ = an.links.close()
+		an.links = nil
+	}
+	if changed || err != nil {
+		an.forgetLocked()
+	}
+}
+
+func (an *Announcer) forgetLocked() {
+	for _, ic := range an.ifaces {
+		ic.ok, ic.frames = false, nil
+	}
 }
 
 // lookup is lookupIf with the ioctls on the interface's kept gratuitous ARP
@@ -202,7 +292,15 @@ func (an *Announcer) lookup(name string) (ifInfo, error) {
 // Prepare opens the gratuitous ARP socket of iface now, so that the first
 // Send on it (a VRRP takeover's first GARP) does not pay for opening it
 // (some 100-300 us). Best effort: Send opens it anyway if this failed.
+//
+// It also opens the socket watching link notifications (RTNLGRP_LINK, in
+// the caller's namespace), which lets Send keep the interface's index,
+// flags and hardware address and its ARP frames until a notification
+// arrives, e.g. of a new hardware address or a recreated interface.
 func (an *Announcer) Prepare(iface string) error {
+	an.mu.Lock()
+	an.pollLinksLocked()
+	an.mu.Unlock()
 	info, err := lookupIf(iface)
 	if err != nil {
 		return fmt.Errorf("garp: prepare %s: %w", iface, err)
@@ -213,6 +311,7 @@ func (an *Announcer) Prepare(iface string) error {
 	if _, _, err := an.conn(iface, info.index, KindARP); err != nil {
 		return fmt.Errorf("garp: prepare %s: %w", iface, err)
 	}
+	an.remember(iface, info)
 	return nil
 }
 
@@ -317,6 +416,10 @@ func (an *Announcer) Close() error {
 	for name, ic := range an.ifaces {
 		errs = append(errs, ic.close())
 		delete(an.ifaces, name)
+	}
+	if an.links != nil {
+		errs = append(errs, an.links.close())
+		an.links = nil
 	}
 	return errors.Join(errs...)
 }
