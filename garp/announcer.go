@@ -85,6 +85,7 @@ type Announcer struct {
 type ifaceConns struct {
 	index int
 	arp   *packet.Conn
+	arpFD int // arp's descriptor, -1 if unknown; used with an.mu held
 	na    *packet.Conn
 
 	// info is the interface as last looked up, kept (ok) while no link
@@ -150,11 +151,7 @@ func (an *Announcer) send(a Announcement, kind Kind) error {
 		index int
 	)
 	if kind == KindARP {
-		if conn, frame, err := an.kept(a.Interface, a.Addr); conn != nil || err != nil {
-			if err != nil {
-				return err
-			}
-			_, err := conn.WriteTo(frame, broadcastAddr)
+		if sent, err := an.sendKept(a.Interface, a.Addr); sent || err != nil {
 			return err
 		}
 		info, err := an.lookup(a.Interface)
@@ -190,38 +187,48 @@ func (an *Announcer) send(a Announcement, kind Kind) error {
 	return nil
 }
 
-// broadcastAddr is where gratuitous ARPs go.
-var broadcastAddr = &packet.Addr{HardwareAddr: broadcastMAC}
-
-// kept returns the kept ARP socket of iface and the frame announcing addr
-// on it, built from the interface's kept hardware address, if the
-// interface was looked up since the last link notification: a takeover's
-// GARPs then take one read (of no link notification) and one write,
-// keepalived's too (it reads its netlink monitoring socket before its
-// GARPs and keeps interfaces' addresses from it). conn nil: look the
-// interface up. ErrNoARP for a kept interface flagged NOARP.
-func (an *Announcer) kept(iface string, addr netip.Addr) (conn *packet.Conn, frame []byte, err error) {
+// sendKept sends the gratuitous ARP for addr on iface with the kept
+// socket and the frame built from the interface's kept hardware address,
+// if the interface was looked up since the last link notification: a
+// takeover's GARP then takes one read (of no link notification) and one
+// write (keepalived too reads its netlink socket before its GARPs, and
+// keeps interfaces' addresses from it), where a lookup takes three ioctls
+// and the frame's build and the socket library's write eight allocations.
+// sent false, nil: look the interface up. ErrNoARP for a kept interface
+// flagged NOARP.
+func (an *Announcer) sendKept(iface string, addr netip.Addr) (sent bool, err error) {
 	an.mu.Lock()
-	defer an.mu.Unlock()
+	defer an.mu.Unlock() // held through the write: Close cannot close fd under it
 	an.pollLinksLocked()
 	ic := an.ifaces[iface]
-	if ic == nil || !ic.ok || ic.arp == nil {
-		return nil, nil, nil
+	if ic == nil || !ic.ok || ic.arp == nil || ic.arpFD < 0 {
+		return false, nil
 	}
 	if ic.info.flags&unix.IFF_NOARP != 0 {
-		return nil, nil, ErrNoARP
+		return false, ErrNoARP
 	}
-	frame = ic.frames[addr]
+	frame := ic.frames[addr]
 	if frame == nil {
 		if frame, err = ARPFrame(ic.info.mac, addr); err != nil {
-			return nil, nil, err
+			return false, err
 		}
 		if ic.frames == nil {
 			ic.frames = make(map[netip.Addr][]byte)
 		}
 		ic.frames[addr] = frame
 	}
-	return ic.arp, frame, nil
+	// The socket is bound to the interface and the frame carries its
+	// destination: a plain write, without the library's sockaddr.
+	for {
+		_, err = unix.Write(ic.arpFD, frame)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == unix.EAGAIN { // a full send buffer: wait for room
+		_, err = ic.arp.WriteTo(frame, &packet.Addr{HardwareAddr: broadcastMAC})
+	}
+	return true, err
 }
 
 // remember keeps info as iface's, if the link notifications are watched
@@ -326,7 +333,7 @@ func (an *Announcer) conn(name string, index int, kind Kind) (*packet.Conn, net.
 		ic = nil
 	}
 	if ic == nil {
-		ic = &ifaceConns{index: index}
+		ic = &ifaceConns{index: index, arpFD: -1}
 		an.ifaces[name] = ic
 	}
 	slot, proto, dst := &ic.arp, etherTypeARP, net.HardwareAddr(broadcastMAC)
@@ -339,8 +346,20 @@ func (an *Announcer) conn(name string, index int, kind Kind) (*packet.Conn, net.
 			return nil, nil, err
 		}
 		*slot = c
+		if kind == KindARP {
+			ic.arpFD = fdOf(c)
+		}
 	}
 	return *slot, dst, nil
+}
+
+// fdOf returns c's descriptor, or -1.
+func fdOf(c *packet.Conn) int {
+	fd := -1
+	if rc, err := c.SyscallConn(); err == nil {
+		_ = rc.Control(func(f uintptr) { fd = int(f) })
+	}
+	return fd
 }
 
 var broadcastMAC = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
