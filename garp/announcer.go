@@ -71,8 +71,10 @@ type AnnouncerConfig struct {
 // and the interface needs no IPv4 address (arp.Client would). It works in the
 // network namespace of the thread that opens the per-interface sockets, i.e. the
 // caller's. Sockets are opened on first use and reopened when the interface is
-// recreated. It is safe for concurrent use; one Announcer can serve all VRRP
-// instances. It needs CAP_NET_RAW (and CAP_NET_ADMIN for the netlink lookups).
+// recreated. An interface's index, flags and hardware address are kept between
+// sends while a link notification socket (opened by Prepare or the first send, in
+// the caller's namespace) reports no change of any link. It is safe for concurrent
+// use; one Announcer can serve all VRRP instances. It needs CAP_NET_RAW (and CAP_NET_ADMIN for the netlink lookups).
 type Announcer struct {
 	cfg AnnouncerConfig
 
