@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -70,20 +71,30 @@ type AnnouncerConfig struct {
 // and the interface needs no IPv4 address (arp.Client would). It works in the
 // network namespace of the thread that opens the per-interface sockets, i.e. the
 // caller's. Sockets are opened on first use and reopened when the interface is
-// recreated. It is safe for concurrent use; one Announcer can serve all VRRP
-// instances. It needs CAP_NET_RAW (and CAP_NET_ADMIN for the netlink lookups).
+// recreated. An interface's index, flags and hardware address are kept between
+// sends while a link notification socket (opened by Prepare or the first send, in
+// the caller's namespace) reports no change of any link. It is safe for concurrent
+// use; one Announcer can serve all VRRP instances. It needs CAP_NET_RAW (and CAP_NET_ADMIN for the netlink lookups).
 type Announcer struct {
 	cfg AnnouncerConfig
 
 	mu       sync.Mutex
 	ifaces   map[string]*ifaceConns
 	counters map[string]*Counters
+	links    *linkWatch // nil: not open (yet), and no ifaceConns.info is kept
 }
 
 type ifaceConns struct {
 	index int
 	arp   *packet.Conn
+	arpFD int // arp's descriptor, -1 if unknown; used with an.mu held
 	na    *packet.Conn
+
+	// info is the interface as last looked up, kept (ok) while no link
+	// notification arrived since, with the ARP frames built from it.
+	info   ifInfo
+	ok     bool
+	frames map[netip.Addr][]byte
 }
 
 func (c *ifaceConns) close() error {
@@ -142,17 +153,22 @@ func (an *Announcer) send(a Announcement, kind Kind) error {
 		index int
 	)
 	if kind == KindARP {
+		if sent, err := an.sendKept(a.Interface, a.Addr); sent || err != nil {
+			return err
+		}
 		info, err := an.lookup(a.Interface)
 		if err != nil {
 			return fmt.Errorf("look up interface: %w", err)
 		}
 		if info.flags&unix.IFF_NOARP != 0 {
+			an.remember(a.Interface, info)
 			return ErrNoARP
 		}
 		index = info.index
 		if frame, err = ARPFrame(info.mac, a.Addr); err != nil {
 			return err
 		}
+		defer an.remember(a.Interface, info) // after conn has opened the socket
 	} else {
 		link, err := netlink.LinkByName(a.Interface)
 		if err != nil {
@@ -171,6 +187,89 @@ func (an *Announcer) send(a Announcement, kind Kind) error {
 		return err
 	}
 	return nil
+}
+
+// sendKept sends the gratuitous ARP for addr on iface with the kept
+// socket and the frame built from the interface's kept hardware address,
+// if the interface was looked up since the last link notification: a
+// takeover's GARP then takes one read (of no link notification) and one
+// write (keepalived too reads its netlink socket before its GARPs, and
+// keeps interfaces' addresses from it), where a lookup takes three ioctls
+// and the frame's build and the socket library's write eight allocations.
+// sent false, nil: look the interface up. ErrNoARP for a kept interface
+// flagged NOARP.
+func (an *Announcer) sendKept(iface string, addr netip.Addr) (sent bool, err error) {
+	an.mu.Lock()
+	defer an.mu.Unlock() // held through the write: Close cannot close fd under it
+	an.pollLinksLocked()
+	ic := an.ifaces[iface]
+	if ic == nil || !ic.ok || ic.arp == nil || ic.arpFD < 0 {
+		return false, nil
+	}
+	if ic.info.flags&unix.IFF_NOARP != 0 {
+		return false, ErrNoARP
+	}
+	frame := ic.frames[addr]
+	if frame == nil {
+		if frame, err = ARPFrame(ic.info.mac, addr); err != nil {
+			return false, err
+		}
+		if ic.frames == nil {
+			ic.frames = make(map[netip.Addr][]byte)
+		}
+		ic.frames[addr] = frame
+	}
+	// The socket is bound to the interface and the frame carries its
+	// destination: a plain write, without the library's sockaddr.
+	for {
+		_, err = unix.Write(ic.arpFD, frame)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == unix.EAGAIN { // a full send buffer: wait for room
+		_, err = ic.arp.WriteTo(frame, &packet.Addr{HardwareAddr: broadcastMAC})
+	}
+	return true, err
+}
+
+// remember keeps info as iface's, if the link notifications are watched
+// and iface's kept sockets are for its index.
+func (an *Announcer) remember(iface string, info ifInfo) {
+	an.mu.Lock()
+	defer an.mu.Unlock()
+	if ic := an.ifaces[iface]; an.links != nil && ic != nil && ic.index == info.index {
+		ic.info, ic.ok, ic.frames = info, true, nil
+	}
+}
+
+// pollLinksLocked opens the link notification socket if it is not open,
+// and forgets every kept interface if a notification arrived (or may have:
+// an overrun, a failed read) since the last call; an.mu held.
+func (an *Announcer) pollLinksLocked() {
+	if an.links == nil {
+		w, err := openLinkWatch()
+		if err != nil {
+			return // no cache: every send looks its interface up
+		}
+		an.links = w
+		an.forgetLocked()
+		return
+	}
+	changed, err := an.links.changed()
+	if err != nil {
+		_ = an.links.close()
+		an.links = nil
+	}
+	if changed || err != nil {
+		an.forgetLocked()
+	}
+}
+
+func (an *Announcer) forgetLocked() {
+	for _, ic := range an.ifaces {
+		ic.ok, ic.frames = false, nil
+	}
 }
 
 // lookup is lookupIf with the ioctls on the interface's kept gratuitous ARP
@@ -202,7 +301,15 @@ func (an *Announcer) lookup(name string) (ifInfo, error) {
 // Prepare opens the gratuitous ARP socket of iface now, so that the first
 // Send on it (a VRRP takeover's first GARP) does not pay for opening it
 // (some 100-300 us). Best effort: Send opens it anyway if this failed.
+//
+// It also opens the socket watching link notifications (RTNLGRP_LINK, in
+// the caller's namespace), which lets Send keep the interface's index,
+// flags and hardware address and its ARP frames until a notification
+// arrives, e.g. of a new hardware address or a recreated interface.
 func (an *Announcer) Prepare(iface string) error {
+	an.mu.Lock()
+	an.pollLinksLocked()
+	an.mu.Unlock()
 	info, err := lookupIf(iface)
 	if err != nil {
 		return fmt.Errorf("garp: prepare %s: %w", iface, err)
@@ -213,6 +320,7 @@ func (an *Announcer) Prepare(iface string) error {
 	if _, _, err := an.conn(iface, info.index, KindARP); err != nil {
 		return fmt.Errorf("garp: prepare %s: %w", iface, err)
 	}
+	an.remember(iface, info)
 	return nil
 }
 
@@ -227,7 +335,7 @@ func (an *Announcer) conn(name string, index int, kind Kind) (*packet.Conn, net.
 		ic = nil
 	}
 	if ic == nil {
-		ic = &ifaceConns{index: index}
+		ic = &ifaceConns{index: index, arpFD: -1}
 		an.ifaces[name] = ic
 	}
 	slot, proto, dst := &ic.arp, etherTypeARP, net.HardwareAddr(broadcastMAC)
@@ -240,8 +348,20 @@ func (an *Announcer) conn(name string, index int, kind Kind) (*packet.Conn, net.
 			return nil, nil, err
 		}
 		*slot = c
+		if kind == KindARP {
+			ic.arpFD = fdOf(c)
+		}
 	}
 	return *slot, dst, nil
+}
+
+// fdOf returns c's descriptor, or -1.
+func fdOf(c *packet.Conn) int {
+	fd := -1
+	if rc, err := c.SyscallConn(); err == nil {
+		_ = rc.Control(func(f uintptr) { fd = int(f) })
+	}
+	return fd
 }
 
 var broadcastMAC = []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
@@ -317,6 +437,10 @@ func (an *Announcer) Close() error {
 	for name, ic := range an.ifaces {
 		errs = append(errs, ic.close())
 		delete(an.ifaces, name)
+	}
+	if an.links != nil {
+		errs = append(errs, an.links.close())
+		an.links = nil
 	}
 	return errors.Join(errs...)
 }

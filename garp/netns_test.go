@@ -544,3 +544,63 @@ func TestAnnouncerRecreatedInterface(t *testing.T) {
 		t.Fatalf("counters %+v, want 2 ARPs", c)
 	}
 }
+
+// TestAnnouncerKeptInterfaceChanges: Send keeps the interface's hardware
+// address, flags and ARP frames between sends, and a change of the
+// interface after that (a new MAC, the NOARP flag) is seen at the next
+// Send, through the link notification socket, as keepalived sees it.
+func TestAnnouncerKeptInterfaceChanges(t *testing.T) {
+	e := newVethEnv(t)
+	if err := e.nsA.Do(func() error { return e.announcer.Prepare(e.ifA) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.send(t, vip4); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.captureARPFor(t, vip4).check(macA, vip4); err != nil {
+		t.Fatal(err)
+	}
+	e.announcer.mu.Lock()
+	ic := e.announcer.ifaces[e.ifA]
+	kept := ic != nil && ic.ok && ic.frames[vip4] != nil
+	e.announcer.mu.Unlock()
+	if !kept {
+		t.Fatal("the interface and its ARP frame are not kept after a Send")
+	}
+
+	linkA, err := e.hA.LinkByName(e.ifA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.hA.LinkSetHardwareAddr(linkA, macOther); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.send(t, vip4); err != nil {
+		t.Fatal(err)
+	}
+	var d decodedARP
+	capture(t, e.captureARP, func(b []byte) bool {
+		x, err := decodeARP(b)
+		if err != nil || x.arp.SenderIP != vip4 || bytes.Equal(x.eth.Source, macA) {
+			return false
+		}
+		d = x
+		return true
+	})
+	if err := d.check(macOther, vip4); err != nil {
+		t.Fatalf("after the MAC change: %v", err)
+	}
+
+	if err := e.hA.LinkSetARPOff(linkA); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.send(t, vip4); !errors.Is(err, ErrNoARP) {
+		t.Fatalf("Send after NOARP was set: %v, want ErrNoARP", err)
+	}
+	if err := e.hA.LinkSetARPOn(linkA); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.send(t, vip4); err != nil {
+		t.Fatalf("Send after NOARP was cleared: %v", err)
+	}
+}

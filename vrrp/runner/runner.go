@@ -32,7 +32,7 @@ type Options struct {
 	Logger *slog.Logger
 	// Conns opens the VRRP sockets (SocketFactory{}); required.
 	Conns ConnFactory
-	// VIPs adds and removes virtual addresses (vip.New()); required.
+	// VIPs adds and removes virtual addresses (vip.NewHere()); required.
 	VIPs VIPManager
 	// Routes adds and removes the instances' virtual routes and rules
 	// (iproute.New()); nil: every such change fails (and is logged and

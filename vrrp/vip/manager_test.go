@@ -211,6 +211,47 @@ func TestNewKeepsOneSocketPerNamespace(t *testing.T) {
 	}
 }
 
+// TestNewHereStaysInItsNamespace: NewHere's Manager, created in a
+// namespace, adds, finds and removes addresses there when called from a
+// thread of another namespace (the test's), and never looks up the calling
+// thread's namespace (its table of namespaces keeps the one entry of its
+// creation).
+func TestNewHereStaysInItsNamespace(t *testing.T) {
+	ns := newNS(t)
+	var m *Manager
+	if err := ns.Do(func() error { m = NewHere(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if m.bound == nil {
+		t.Fatal("NewHere did not bind its sockets")
+	}
+	a := Address{Prefix: netip.MustParsePrefix("192.0.2.50/24"), Dev: ns.dev}
+	if err := m.Add(a); err != nil { // from the test's namespace, which has no vip0
+		t.Fatalf("Add from another namespace: %v", err)
+	}
+	if !ns.m.Present(a.Dev, a.Prefix.Addr()) {
+		t.Fatal("not present in the bound namespace after Add")
+	}
+	if ok, err := m.Has(a); err != nil || !ok {
+		t.Fatalf("Has: %v %v, want true", ok, err)
+	}
+	if err := m.Remove(a); err != nil {
+		t.Fatal(err)
+	}
+	if ns.m.Present(a.Dev, a.Prefix.Addr()) {
+		t.Fatal("present after Remove")
+	}
+	if err := m.Add(Address{Prefix: a.Prefix, Dev: "nosuchdev0"}); !errors.Is(err, ErrNoDevice) {
+		t.Fatalf("Add on a missing device: %v, want ErrNoDevice", err)
+	}
+	m.mu.Lock()
+	n := len(m.byNS)
+	m.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("NewHere's Manager knows %d namespaces, want 1: a call looked up its thread's", n)
+	}
+}
+
 // TestHas: Has tells an address on its device by address and prefix
 // length, and a missing device is not an error.
 func TestHas(t *testing.T) {

@@ -21,7 +21,7 @@ type testNS struct {
 	dev string
 }
 
-func newNS(t *testing.T) *testNS {
+func newNS(t testing.TB) *testNS {
 	t.Helper()
 	ns := netns.New(t)
 	nl, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)

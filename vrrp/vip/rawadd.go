@@ -45,16 +45,26 @@ func openRaw() (*rawConn, error) {
 // add adds a: its device's index (an ioctl on the socket itself, so in
 // the socket's namespace, which is the request's), then the request.
 func (c *rawConn) add(a Address) error {
-	ifr, err := unix.NewIfreq(a.Dev)
-	if err != nil {
-		return fmt.Errorf("look up device: %w", err)
-	}
-	if err := unix.IoctlIfreq(c.fd, unix.SIOCGIFINDEX, ifr); errors.Is(err, unix.ENODEV) {
+	idx, err := c.index(a.Dev)
+	if errors.Is(err, unix.ENODEV) {
 		return ErrNoDevice
 	} else if err != nil {
 		return fmt.Errorf("look up device: %w", err)
 	}
-	return c.do(addRequest(a, int(ifr.Uint32())))
+	return c.do(addRequest(a, idx))
+}
+
+// index returns dev's interface index, read with an ioctl on the socket,
+// so in the socket's namespace.
+func (c *rawConn) index(dev string) (int, error) {
+	ifr, err := unix.NewIfreq(dev)
+	if err != nil {
+		return 0, err
+	}
+	if err := unix.IoctlIfreq(c.fd, unix.SIOCGIFINDEX, ifr); err != nil {
+		return 0, err
+	}
+	return int(ifr.Uint32()), nil
 }
 
 // do sends one request (its header's sequence number is set here) and
