@@ -153,3 +153,27 @@ func TestStatusAllocs(t *testing.T) {
 		t.Errorf("streamed /status allocated %d bytes, whole %d: built whole?", sa, wa)
 	}
 }
+
+// BenchmarkStatusJSON is one /status answer at 1,000 x 10, streamed (as
+// served) and built whole (as before), side by side.
+func BenchmarkStatusJSON(b *testing.B) {
+	src := gridSources(1000)
+	b.Run("stream", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := WriteJSON(io.Discard, src, "1.2.3", now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("whole", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			enc := json.NewEncoder(io.Discard)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(Build(src, "1.2.3", now)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
