@@ -74,11 +74,8 @@ func NewServer(g prometheus.Gatherer, src SourceProvider, opts Options) *Server 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 func (s *Server) serveStatus(w http.ResponseWriter, _ *http.Request) {
-	doc := Build(s.src.Sources(), s.version, s.now())
 	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(doc) // a failed write means the client went away
+	_ = WriteJSON(w, s.src.Sources(), s.version, s.now()) // a failed write means the client went away
 }
 
 // Serve listens on addr ("" means DefaultAddr) and serves until ctx ends; it

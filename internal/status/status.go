@@ -1,6 +1,7 @@
 package status
 
 import (
+	"iter"
 	"net/netip"
 	"slices"
 	"time"
@@ -101,6 +102,20 @@ type Check struct {
 
 // Build assembles the document from src at now.
 func Build(src metrics.Sources, version string, now time.Time) Document {
+	doc, vss := build(src, version, now, false)
+	vss(func(vs VirtualServer) bool {
+		doc.VirtualServers = append(doc.VirtualServers, vs)
+		return true
+	})
+	return doc
+}
+
+// build reads src (in Build's order) and returns the document without its
+// virtual servers (VirtualServers is empty) and an iterator yielding them in
+// order, one at a time: /status encodes each as it comes instead of holding
+// them all. With reuse, a yielded virtual server's slices and weights are
+// only valid until the next one (they are built in the same memory).
+func build(src metrics.Sources, version string, now time.Time, reuse bool) (Document, iter.Seq[VirtualServer]) {
 	doc := Document{Version: version, Time: now, Instances: []Instance{}, VirtualServers: []VirtualServer{}}
 	if src.VRRP != nil {
 		st := src.VRRP.Snapshot()
@@ -125,13 +140,13 @@ func Build(src metrics.Sources, version string, now time.Time) Document {
 	if src.Health != nil {
 		checks = src.Health.HealthChecks()
 	}
-	doc.VirtualServers = virtualServers(src.Desired, live, checks)
+	vss := virtualServers(src.Desired, live, checks, reuse)
 	doc.ConnSync = connSync(src.Sync)
 	if src.BGP != nil {
 		st := src.BGP.BGPState()
 		doc.BGP = &st
 	}
-	return doc
+	return doc, vss
 }
 
 func instance(in runner.InstanceStats, vips []metrics.VIP) Instance {
@@ -169,8 +184,10 @@ func family(f vrrp.Family) string {
 }
 
 // virtualServers merges the configured and the live table (configured order
-// first, then services only in the kernel) and attaches the checks.
-func virtualServers(desired, live ipvs.Table, checks []metrics.CheckStatus) []VirtualServer {
+// first, then services only in the kernel) and attaches the checks; the
+// iterator builds each virtual server as it yields it (in reused memory with
+// reuse: see build).
+func virtualServers(desired, live ipvs.Table, checks []metrics.CheckStatus, reuse bool) iter.Seq[VirtualServer] {
 	type rsKey struct {
 		svc ipvs.ServiceKey
 		rs  netip.AddrPort
@@ -206,49 +223,79 @@ func virtualServers(desired, live ipvs.Table, checks []metrics.CheckStatus) []Vi
 			}
 		}
 	}
-	out := make([]VirtualServer, 0, len(keys))
-	for _, k := range keys {
-		d, l := byKey[0][k], byKey[1][k]
-		vs := VirtualServer{Service: k.String(), Configured: d != nil, InKernel: l != nil, RealServers: []RealServer{}}
-		var dests []netip.AddrPort
-		for _, s := range []*ipvs.Service{d, l} {
-			if s == nil {
-				continue
+	return func(yield func(VirtualServer) bool) {
+		var sc vsScratch
+		for _, k := range keys {
+			if !reuse {
+				sc = vsScratch{}
 			}
-			if vs.Scheduler == "" {
-				vs.Scheduler = s.SchedulerName()
+			if !yield(sc.virtualServer(k, byKey[0][k], byKey[1][k], func(ap netip.AddrPort) []metrics.CheckStatus { return byRS[rsKey{k, ap}] })) {
+				return
 			}
-			for i := range s.Destinations {
-				if ap := s.Destinations[i].AddrPort(); !slices.Contains(dests, ap) {
-					dests = append(dests, ap)
-				}
+		}
+	}
+}
+
+// vsScratch is the memory virtualServer builds in; a zero one allocates.
+type vsScratch struct {
+	dests   []netip.AddrPort
+	rss     []RealServer
+	weights []int32
+}
+
+// virtualServer is the entry of k, configured as d and in the kernel as l
+// (either nil); checks gives a real server's checks.
+func (sc *vsScratch) virtualServer(k ipvs.ServiceKey, d, l *ipvs.Service, checks func(netip.AddrPort) []metrics.CheckStatus) VirtualServer {
+	vs := VirtualServer{Service: k.String(), Configured: d != nil, InKernel: l != nil, RealServers: sc.rss[:0]}
+	if vs.RealServers == nil {
+		vs.RealServers = []RealServer{}
+	}
+	dests := sc.dests[:0]
+	for _, s := range []*ipvs.Service{d, l} {
+		if s == nil {
+			continue
+		}
+		if vs.Scheduler == "" {
+			vs.Scheduler = s.SchedulerName()
+		}
+		for i := range s.Destinations {
+			if ap := s.Destinations[i].AddrPort(); !slices.Contains(dests, ap) {
+				dests = append(dests, ap)
+			}
+		}
+	}
+	if l != nil {
+		vs.Connections = l.Counters().Conns
+	}
+	// The weights' pointers point into one array, allocated whole so that
+	// appending never moves it.
+	weights := sc.weights[:0]
+	if cap(weights) < 2*len(dests) {
+		weights = make([]int32, 0, 2*len(dests))
+	}
+	weight := func(w int32) *int32 {
+		weights = append(weights, w)
+		return &weights[len(weights)-1]
+	}
+	for _, ap := range dests {
+		rs := RealServer{Address: ap.String(), Health: HealthUnknown}
+		if d != nil {
+			if dd := d.Destination(ap.Addr(), ap.Port()); dd != nil {
+				rs.ConfiguredWeight, rs.Method = weight(dd.Weight), dd.Method.String()
 			}
 		}
 		if l != nil {
-			vs.Connections = l.Counters().Conns
-		}
-		for _, ap := range dests {
-			rs := RealServer{Address: ap.String(), Health: HealthUnknown}
-			if d != nil {
-				if dd := d.Destination(ap.Addr(), ap.Port()); dd != nil {
-					w := dd.Weight
-					rs.ConfiguredWeight, rs.Method = &w, dd.Method.String()
-				}
+			if ld := l.Destination(ap.Addr(), ap.Port()); ld != nil {
+				rs.Weight, rs.Method = weight(ld.Weight), ld.Method.String()
+				st := ld.Counters()
+				rs.ActiveConns, rs.InactiveConns = st.ActiveConns, st.InactConns
 			}
-			if l != nil {
-				if ld := l.Destination(ap.Addr(), ap.Port()); ld != nil {
-					w := ld.Weight
-					rs.Weight, rs.Method = &w, ld.Method.String()
-					st := ld.Counters()
-					rs.ActiveConns, rs.InactiveConns = st.ActiveConns, st.InactConns
-				}
-			}
-			rs.Checks, rs.Health = checksOf(byRS[rsKey{k, ap}])
-			vs.RealServers = append(vs.RealServers, rs)
 		}
-		out = append(out, vs)
+		rs.Checks, rs.Health = checksOf(checks(ap))
+		vs.RealServers = append(vs.RealServers, rs)
 	}
-	return out
+	sc.dests, sc.rss, sc.weights = dests, vs.RealServers, weights
+	return vs
 }
 
 func checksOf(cs []metrics.CheckStatus) ([]Check, string) {
