@@ -117,18 +117,28 @@ func (r *Runner) pollLoop() {
 		return
 	}
 	defer unix.Close(tfd)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if r.rtPrio > 0 {
-		// Threads created since setProcess (SCHED_RESET_ON_FORK) are not
-		// realtime: make sure this one, the advert path, is.
-		if err := r.opts.Process.SetRealtime(r.rtPrio); err != nil {
-			r.log.Warn("VRRP: cannot set realtime priority", "priority", r.rtPrio, "err", err)
+	var pw *parkWaiter
+	if !locksThread(r.opts) {
+		if pw, err = newParkWaiter(); err != nil {
+			r.log.Warn("VRRP: no epoll set, waiting in ppoll", "err", err)
+		} else {
+			defer pw.close()
 		}
 	}
-	// The default timer slack (50 us) would be added to every deadline.
-	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0); err == nil {
-		defer unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0) // back to the default
+	if pw == nil {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if r.rtPrio > 0 {
+			// Threads created since setProcess (SCHED_RESET_ON_FORK) are not
+			// realtime: make sure this one, the advert path, is.
+			if err := r.opts.Process.SetRealtime(r.rtPrio); err != nil {
+				r.log.Warn("VRRP: cannot set realtime priority", "priority", r.rtPrio, "err", err)
+			}
+		}
+		// The default timer slack (50 us) would be added to every deadline.
+		if err := unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0); err == nil {
+			defer unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0) // back to the default
+		}
 	}
 	relayed := make(chan struct{})
 	go func() {
@@ -186,10 +196,14 @@ func (r *Runner) pollLoop() {
 				polled = append(polled, cs)
 			}
 		}
-		_, err := unix.Ppoll(fds, nil, nil)
+		if pw != nil {
+			err = pw.wait(fds, polled)
+		} else {
+			_, err = unix.Ppoll(fds, nil, nil)
+		}
 		r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 		if err != nil && !errors.Is(err, unix.EINTR) {
-			r.log.Error("VRRP: ppoll failed, using the channel loop", "err", err)
+			r.log.Error("VRRP: poll wait failed, using the channel loop", "err", err)
 			r.startReaders()
 			r.chanLoop()
 			return
@@ -217,6 +231,28 @@ func (r *Runner) pollLoop() {
 			}
 		}
 	}
+}
+
+// locksThread reports whether the poll loop locks its OS thread: only when
+// realtime scheduling is configured (RTPriority, MaxAutoPriority), which
+// a thread created later would not inherit (SCHED_RESET_ON_FORK).
+//
+// A locked goroutine that waits in syscalls is handed between threads by
+// the Go runtime about every 10 ms: it never passes through the scheduler
+// (a syscall keeps its P, exitsyscall takes it back without rescheduling),
+// so its P's schedtick never changes and sysmon's retake treats it as
+// running for longer than forcePreemptNS (10 ms). sysmon then takes the P
+// while it waits in ppoll and preempts the goroutine when it catches it
+// running; a preempted locked goroutine can run on its own thread only:
+// schedule() calls stoplockedm, which hands the P to another thread and
+// sleeps until that thread finds the goroutine and hands both back
+// (startlockedm), two thread wake-ups that under CPU contention each wait
+// for a CPU (perf: up to 156 ms in futex on the VRRP thread under
+// oversubscription, the master down interval is 30 ms). Unlocked, the
+// preempted goroutine goes to the run queue and the same thread, already
+// running, picks it up again.
+func locksThread(o Options) bool {
+	return o.RTPriority > 0 || o.MaxAutoPriority > 0
 }
 
 // drain reads the packets queued on a polled socket and steps the machines.
