@@ -13,11 +13,13 @@ import (
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 )
 
-// The advert path. With real sockets (SocketFactory) the loop runs on one
-// locked OS thread that owns receive, timers and send for VRRP: it waits in
-// ppoll(2) on the VRRP sockets, an eventfd and a timerfd armed for the next
-// timer deadline (timer slack 1 ns on that thread),
-// reads the sockets itself and steps the machines on the same thread. A
+// The advert path. With real sockets (SocketFactory) the loop owns
+// receive, timers and send for VRRP: it waits for the VRRP sockets, an
+// eventfd and a timerfd armed for the next timer deadline, parked in the
+// runtime's poller on an epoll set of them (parkWaiter), or, with realtime
+// scheduling, on one locked OS thread in ppoll(2) (timer slack 1 ns on
+// that thread; see locksThread), reads the sockets itself and steps the
+// machines in the same goroutine. A
 // received advert or an expired master down timer therefore costs one
 // thread wake-up, where the channel loop (kept for the unit tests' fake
 // sockets and clock) needs three hand-offs: the runtime's netpoller wakes a
@@ -249,8 +251,9 @@ func (r *Runner) pollLoop() {
 // (startlockedm), two thread wake-ups that under CPU contention each wait
 // for a CPU (perf: up to 156 ms in futex on the VRRP thread under
 // oversubscription, the master down interval is 30 ms). Unlocked, the
-// preempted goroutine goes to the run queue and the same thread, already
-// running, picks it up again.
+// loop waits parked in the runtime's poller instead (parkWaiter): it is
+// rescheduled at every wake-up, so sysmon neither takes its P nor
+// preempts it.
 func locksThread(o Options) bool {
 	return o.RTPriority > 0 || o.MaxAutoPriority > 0
 }
