@@ -13,13 +13,11 @@ import (
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 )
 
-// The advert path. With real sockets (SocketFactory) the loop owns
-// receive, timers and send for VRRP: it waits for the VRRP sockets, an
-// eventfd and a timerfd armed for the next timer deadline, parked in the
-// runtime's poller on an epoll set of them (parkWaiter), or, with realtime
-// scheduling, on one locked OS thread in ppoll(2) (timer slack 1 ns on
-// that thread; see locksThread), reads the sockets itself and steps the
-// machines in the same goroutine. A
+// The advert path. With real sockets (SocketFactory) the loop runs on one
+// locked OS thread that owns receive, timers and send for VRRP: it waits in
+// ppoll(2) on the VRRP sockets, an eventfd and a timerfd armed for the next
+// timer deadline (timer slack 1 ns on that thread),
+// reads the sockets itself and steps the machines on the same thread. A
 // received advert or an expired master down timer therefore costs one
 // thread wake-up, where the channel loop (kept for the unit tests' fake
 // sockets and clock) needs three hand-offs: the runtime's netpoller wakes a
@@ -119,28 +117,18 @@ func (r *Runner) pollLoop() {
 		return
 	}
 	defer unix.Close(tfd)
-	var pw *parkWaiter
-	if !locksThread(r.opts) {
-		if pw, err = newParkWaiter(); err != nil {
-			r.log.Warn("VRRP: no epoll set, waiting in ppoll", "err", err)
-		} else {
-			defer pw.close()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if r.rtPrio > 0 {
+		// Threads created since setProcess (SCHED_RESET_ON_FORK) are not
+		// realtime: make sure this one, the advert path, is.
+		if err := r.opts.Process.SetRealtime(r.rtPrio); err != nil {
+			r.log.Warn("VRRP: cannot set realtime priority", "priority", r.rtPrio, "err", err)
 		}
 	}
-	if pw == nil {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if r.rtPrio > 0 {
-			// Threads created since setProcess (SCHED_RESET_ON_FORK) are not
-			// realtime: make sure this one, the advert path, is.
-			if err := r.opts.Process.SetRealtime(r.rtPrio); err != nil {
-				r.log.Warn("VRRP: cannot set realtime priority", "priority", r.rtPrio, "err", err)
-			}
-		}
-		// The default timer slack (50 us) would be added to every deadline.
-		if err := unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0); err == nil {
-			defer unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0) // back to the default
-		}
+	// The default timer slack (50 us) would be added to every deadline.
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0); err == nil {
+		defer unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0) // back to the default
 	}
 	relayed := make(chan struct{})
 	go func() {
@@ -198,14 +186,10 @@ func (r *Runner) pollLoop() {
 				polled = append(polled, cs)
 			}
 		}
-		if pw != nil {
-			err = pw.wait(fds, polled)
-		} else {
-			_, err = unix.Ppoll(fds, nil, nil)
-		}
+		_, err := unix.Ppoll(fds, nil, nil)
 		r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 		if err != nil && !errors.Is(err, unix.EINTR) {
-			r.log.Error("VRRP: poll wait failed, using the channel loop", "err", err)
+			r.log.Error("VRRP: ppoll failed, using the channel loop", "err", err)
 			r.startReaders()
 			r.chanLoop()
 			return
@@ -233,29 +217,6 @@ func (r *Runner) pollLoop() {
 			}
 		}
 	}
-}
-
-// locksThread reports whether the poll loop locks its OS thread: only when
-// realtime scheduling is configured (RTPriority, MaxAutoPriority), which
-// a thread created later would not inherit (SCHED_RESET_ON_FORK).
-//
-// A locked goroutine that waits in syscalls is handed between threads by
-// the Go runtime about every 10 ms: it never passes through the scheduler
-// (a syscall keeps its P, exitsyscall takes it back without rescheduling),
-// so its P's schedtick never changes and sysmon's retake treats it as
-// running for longer than forcePreemptNS (10 ms). sysmon then takes the P
-// while it waits in ppoll and preempts the goroutine when it catches it
-// running; a preempted locked goroutine can run on its own thread only:
-// schedule() calls stoplockedm, which hands the P to another thread and
-// sleeps until that thread finds the goroutine and hands both back
-// (startlockedm), two thread wake-ups that under CPU contention each wait
-// for a CPU (perf: up to 156 ms in futex on the VRRP thread under
-// oversubscription, the master down interval is 30 ms). Unlocked, the
-// loop waits parked in the runtime's poller instead (parkWaiter): it is
-// rescheduled at every wake-up, so sysmon neither takes its P nor
-// preempts it.
-func locksThread(o Options) bool {
-	return o.RTPriority > 0 || o.MaxAutoPriority > 0
 }
 
 // drain reads the packets queued on a polled socket and steps the machines.
