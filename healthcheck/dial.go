@@ -31,7 +31,7 @@ func (c Conn) dialTCP(ctx context.Context, noDelay bool) (*sockConn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, c.opErr(err)
 	}
-	fd, rsa, rlen, done, err := c.startConnect(noDelay)
+	fd, rsa, rlen, done, err := c.startConnect(noDelay, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -47,13 +47,50 @@ func (c Conn) dialTCP(ctx context.Context, noDelay bool) (*sockConn, error) {
 	return sc, nil
 }
 
+// rawTarget is a Conn's target in the kernel's sockaddr layout, built once
+// when a checker is made so that the event loop's connects allocate nothing
+// for it (building it per check took two allocations: the unix.Sockaddr and
+// its raw form). rlen 0 means not kept: a target whose zone is an interface
+// name is resolved at every connect, as before, so a re-created interface's
+// new index is seen; so is a target sockaddr refuses (its error is the
+// connect's).
+type rawTarget struct {
+	rsa  unix.RawSockaddrAny
+	rlen uint32
+}
+
+// keepTarget builds c's rawTarget.
+func (c Conn) keepTarget() rawTarget {
+	var t rawTarget
+	if z := c.targetIP().Zone(); z != "" {
+		if _, err := strconv.ParseUint(z, 10, 32); err != nil {
+			return t
+		}
+	}
+	sa, _, err := c.sockaddr(c.ConnectIP, c.ConnectPort, true)
+	if err != nil {
+		return t
+	}
+	rsa, rlen := rawSockaddr(sa)
+	t.rsa, t.rlen = *rsa, rlen
+	return t
+}
+
 // startConnect opens a non-blocking socket to c's target and starts connecting:
 // done reports a connection already established; otherwise it is in progress
 // (wait for writability, then probe with rawConnect). Errors are c.opErr's.
-func (c Conn) startConnect(noDelay bool) (fd int, rsa *unix.RawSockaddrAny, rlen uint32, done bool, err error) {
-	sa, family, err := c.sockaddr(c.ConnectIP, c.ConnectPort, true)
-	if err != nil {
-		return -1, nil, 0, false, c.opErr(err)
+// t, when not nil, is c's kept target (keepTarget), used when it holds one.
+func (c Conn) startConnect(noDelay bool, t *rawTarget) (fd int, rsa *unix.RawSockaddrAny, rlen uint32, done bool, err error) {
+	var family int
+	if t != nil && t.rlen != 0 {
+		rsa, rlen, family = &t.rsa, t.rlen, int(t.rsa.Addr.Family)
+	} else {
+		var sa unix.Sockaddr
+		sa, family, err = c.sockaddr(c.ConnectIP, c.ConnectPort, true)
+		if err != nil {
+			return -1, nil, 0, false, c.opErr(err)
+		}
+		rsa, rlen = rawSockaddr(sa)
 	}
 	fd, err = rawSocket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	if err != nil {
@@ -66,7 +103,6 @@ func (c Conn) startConnect(noDelay bool) (fd int, rsa *unix.RawSockaddrAny, rlen
 		rawClose(fd)
 		return -1, nil, 0, false, c.opErr(err)
 	}
-	rsa, rlen = rawSockaddr(sa)
 	switch e := rawConnect(fd, rsa, rlen); e {
 	case nil, unix.EISCONN:
 		return fd, rsa, rlen, true, nil

@@ -123,6 +123,8 @@ type HTTPChecker struct {
 	regex []*Regex
 	reqs  [][]byte         // each URL's request, built once
 	sums  [][md5.Size]byte // each URL's digest, decoded
+	// target is the event loop's connect target (keepTarget).
+	target rawTarget
 }
 
 var (
@@ -186,6 +188,7 @@ func NewHTTP(opts HTTPOptions) (*HTTPChecker, error) {
 	for i := range opts.URLs {
 		c.reqs[i] = requestBytes(c.fetchReq(i))
 	}
+	c.target = opts.keepTarget()
 	return c, nil
 }
 

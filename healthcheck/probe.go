@@ -27,10 +27,11 @@ const (
 	evOut = unix.EPOLLOUT
 )
 
-func (c *TCPChecker) newProbe() probe { return &tcpProbe{c: &c.opts.Conn, fd: -1} }
+func (c *TCPChecker) newProbe() probe { return &tcpProbe{c: &c.opts.Conn, t: &c.target, fd: -1} }
 
 type tcpProbe struct {
 	c        *Conn
+	t        *rawTarget
 	t0       time.Time
 	deadline time.Time
 	fd       int
@@ -40,7 +41,7 @@ type tcpProbe struct {
 
 func (p *tcpProbe) start(now time.Time) pstep {
 	p.t0 = time.Now()
-	fd, rsa, rlen, done, err := p.c.startConnect(false)
+	fd, rsa, rlen, done, err := p.c.startConnect(false, p.t)
 	if err != nil {
 		return doneStep(errResult(context.Background(), p.t0, "connect", err))
 	}
@@ -140,7 +141,7 @@ func (p *httpProbe) start(now time.Time) pstep {
 // connect starts URL p.i's fetch.
 func (p *httpProbe) connect(now time.Time) pstep {
 	p.deadline = now.Add(p.c.opts.timeout())
-	fd, rsa, rlen, done, err := p.c.opts.startConnect(false)
+	fd, rsa, rlen, done, err := p.c.opts.startConnect(false, &p.c.target)
 	if err != nil {
 		return p.fetched(fetchResp{}, fmt.Errorf("connect: %w", err), context.Background())
 	}

@@ -13,7 +13,10 @@ type TCPOptions struct {
 }
 
 // TCPChecker is TCP_CHECK.
-type TCPChecker struct{ opts TCPOptions }
+type TCPChecker struct {
+	opts   TCPOptions
+	target rawTarget // the event loop's (keepTarget)
+}
 
 var (
 	_ Checker  = (*TCPChecker)(nil)
@@ -29,7 +32,7 @@ func NewTCP(opts TCPOptions) (*TCPChecker, error) {
 	if opts.ConnectPort == 0 {
 		return nil, fmt.Errorf("TCP_CHECK: connect_port: no port")
 	}
-	return &TCPChecker{opts: opts}, nil
+	return &TCPChecker{opts: opts, target: opts.keepTarget()}, nil
 }
 
 // Definition returns the options.
