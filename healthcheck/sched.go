@@ -212,19 +212,8 @@ func NewScheduler(now time.Time, checks []Check, opts SchedulerOptions) (*Schedu
 // up. On error nothing changes.
 func (s *Scheduler) Update(now time.Time, checks []Check) ([]Transition, error) {
 	seen := make(map[string]bool, len(checks))
-	for i, c := range checks {
-		switch {
-		case c.ID == "":
-			return nil, fmt.Errorf("check %d: empty ID", i)
-		case seen[c.ID]:
-			return nil, fmt.Errorf("check %q: duplicate ID", c.ID)
-		case c.Checker == nil:
-			return nil, fmt.Errorf("check %q: no checker", c.ID)
-		}
-		if err := c.Timing.validate(); err != nil {
-			return nil, fmt.Errorf("check %q: %w", c.ID, err)
-		}
-		seen[c.ID] = true
+	if err := validateChecks(checks, seen); err != nil {
+		return nil, err
 	}
 	var removed []Transition
 	for _, id := range sortedIDs(s.entries) {
@@ -247,6 +236,33 @@ func (s *Scheduler) Update(now time.Time, checks []Check) ([]Transition, error) 
 		s.add(now, c)
 	}
 	return removed, nil
+}
+
+// ValidateChecks returns the error NewScheduler and Update would return for
+// checks (the same checks, the same text), without building a scheduler: a
+// configuration's checks can be refused at load without the memory of a
+// throwaway scheduler.
+func ValidateChecks(checks []Check) error {
+	return validateChecks(checks, make(map[string]bool, len(checks)))
+}
+
+// validateChecks validates checks, recording their IDs in seen.
+func validateChecks(checks []Check, seen map[string]bool) error {
+	for i, c := range checks {
+		switch {
+		case c.ID == "":
+			return fmt.Errorf("check %d: empty ID", i)
+		case seen[c.ID]:
+			return fmt.Errorf("check %q: duplicate ID", c.ID)
+		case c.Checker == nil:
+			return fmt.Errorf("check %q: no checker", c.ID)
+		}
+		if err := c.Timing.validate(); err != nil {
+			return fmt.Errorf("check %q: %w", c.ID, err)
+		}
+		seen[c.ID] = true
+	}
+	return nil
 }
 
 // Shutdown returns a down transition (Reason "shutdown") for every check that is

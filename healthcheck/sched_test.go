@@ -501,3 +501,33 @@ func TestSchedulerSuspend(t *testing.T) {
 		t.Fatalf("resumed check: transition %+v, want down", tr)
 	}
 }
+
+// TestValidateChecksIsNewSchedulers: ValidateChecks refuses what NewScheduler
+// refuses, with the same text, and accepts what it accepts.
+func TestValidateChecksIsNewSchedulers(t *testing.T) {
+	ok := Check{ID: "a", Checker: &fakeChecker{}}
+	for _, tc := range []struct {
+		name   string
+		checks []Check
+	}{
+		{"good", []Check{ok, {ID: "b", Checker: &fakeChecker{}}}},
+		{"none", nil},
+		{"empty ID", []Check{ok, {Checker: &fakeChecker{}}}},
+		{"duplicate ID", []Check{ok, ok}},
+		{"no checker", []Check{ok, {ID: "b"}}},
+		{"negative delay_loop", []Check{{ID: "b", Checker: &fakeChecker{}, Timing: Timing{DelayLoop: -1}}}},
+		{"negative retry", []Check{{ID: "b", Checker: &fakeChecker{}, Timing: Timing{Retry: -1}}}},
+		{"negative delay_before_retry", []Check{{ID: "b", Checker: &fakeChecker{}, Timing: Timing{DelayBeforeRetry: -1}}}},
+		{"negative warmup", []Check{{ID: "b", Checker: &fakeChecker{}, Timing: Timing{Warmup: -1}}}},
+		{"negative timeout", []Check{{ID: "b", Checker: &fakeChecker{}, Timing: Timing{Timeout: -1}}}},
+	} {
+		_, serr := NewScheduler(time.Time{}, tc.checks, SchedulerOptions{})
+		verr := ValidateChecks(tc.checks)
+		if (serr == nil) != (tc.name == "good" || tc.name == "none") {
+			t.Errorf("%s: NewScheduler: %v", tc.name, serr)
+		}
+		if fmt.Sprint(verr) != fmt.Sprint(serr) {
+			t.Errorf("%s: ValidateChecks: %v, NewScheduler: %v", tc.name, verr, serr)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"time"
 
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
@@ -253,7 +252,7 @@ func (p *plan) addChecks(wrap func(id string, c healthcheck.Checker) healthcheck
 		}
 		vs.initQuorum()
 	}
-	if _, err := healthcheck.NewScheduler(time.Time{}, p.checks, healthcheck.SchedulerOptions{}); err != nil {
+	if err := healthcheck.ValidateChecks(p.checks); err != nil {
 		return fmt.Errorf("health checks: %w", err)
 	}
 	return nil
