@@ -63,6 +63,8 @@ type AnnouncerConfig struct {
 	// NARouter returns the Router flag of the NAs sent on iface. Nil means
 	// keepalived's rule: the value of net.ipv6.conf.<base>.forwarding, base
 	// being the parent of a macvlan (VMAC) interface or iface itself.
+	// It is called with the Announcer's lock held: it must not call the
+	// Announcer.
 	NARouter func(iface string) bool
 }
 
@@ -71,7 +73,9 @@ type AnnouncerConfig struct {
 // and the interface needs no IPv4 address (arp.Client would). It works in the
 // network namespace of the thread that opens the per-interface sockets, i.e. the
 // caller's. Sockets are opened on first use and reopened when the interface is
-// recreated. An interface's index, flags and hardware address are kept between
+// recreated. An interface's index, flags and hardware address (for NAs its index,
+// hardware address and the interface whose forwarding sysctl gives the Router
+// flag, itself read at every NA) and the frames built from them are kept between
 // sends while a link notification socket (opened by Prepare or the first send, in
 // the caller's namespace) reports no change of any link. It is safe for concurrent
 // use; one Announcer can serve all VRRP instances. It needs CAP_NET_RAW (and CAP_NET_ADMIN for the netlink lookups).
@@ -89,12 +93,32 @@ type ifaceConns struct {
 	arp   *packet.Conn
 	arpFD int // arp's descriptor, -1 if unknown; used with an.mu held
 	na    *packet.Conn
+	naFD  int // na's descriptor, -1 if unknown; used with an.mu held
 
 	// info is the interface as last looked up, kept (ok) while no link
 	// notification arrived since, with the ARP frames built from it.
 	info   ifInfo
 	ok     bool
 	frames map[netip.Addr][]byte
+
+	// naInfo and naFrames are the same for the NA path, kept (naOK) on
+	// the same terms.
+	naInfo   naInfo
+	naOK     bool
+	naFrames map[netip.Addr]naFrame
+}
+
+// naInfo is what an unsolicited NA needs of its interface.
+type naInfo struct {
+	index int
+	mac   net.HardwareAddr
+	base  string // whose forwarding sysctl gives the Router flag (see AnnouncerConfig.NARouter)
+}
+
+// naFrame is a kept NA frame and the Router flag it was built with.
+type naFrame struct {
+	b      []byte
+	router bool
 }
 
 func (c *ifaceConns) close() error {
@@ -170,14 +194,20 @@ func (an *Announcer) send(a Announcement, kind Kind) error {
 		}
 		defer an.remember(a.Interface, info) // after conn has opened the socket
 	} else {
+		if sent, err := an.sendKeptNA(a.Interface, a.Addr); sent || err != nil {
+			return err
+		}
 		link, err := netlink.LinkByName(a.Interface)
 		if err != nil {
 			return fmt.Errorf("look up interface: %w", err)
 		}
-		index = link.Attrs().Index
-		if frame, err = NAFrame(link.Attrs().HardwareAddr, a.Addr, an.router(link)); err != nil {
+		info := naInfo{index: link.Attrs().Index, mac: link.Attrs().HardwareAddr, base: an.routerBase(link)}
+		index = info.index
+		router := an.router(a.Interface, info.base)
+		if frame, err = NAFrame(info.mac, a.Addr, router); err != nil {
 			return err
 		}
+		defer an.rememberNA(a.Interface, info, a.Addr, naFrame{b: frame, router: router}) // after conn has opened the socket
 	}
 	conn, dst, err := an.conn(a.Interface, index, kind)
 	if err != nil {
@@ -233,6 +263,56 @@ func (an *Announcer) sendKept(iface string, addr netip.Addr) (sent bool, err err
 	return true, err
 }
 
+// sendKeptNA is sendKept for the unsolicited NA for addr on iface: with
+// the kept socket and a frame built from the interface's kept hardware
+// address, if the interface was looked up since the last link notification
+// (a lookup is a netlink LinkByName: a socket, a dump of the link's
+// attributes and their parsing). The Router flag is evaluated at every
+// send, as before: a forwarding sysctl's change brings no link
+// notification.
+func (an *Announcer) sendKeptNA(iface string, addr netip.Addr) (sent bool, err error) {
+	an.mu.Lock()
+	defer an.mu.Unlock() // held through the write: Close cannot close fd under it
+	an.pollLinksLocked()
+	ic := an.ifaces[iface]
+	if ic == nil || !ic.naOK || ic.na == nil || ic.naFD < 0 {
+		return false, nil
+	}
+	router := an.router(iface, ic.naInfo.base)
+	f, ok := ic.naFrames[addr]
+	if !ok || f.router != router {
+		b, err := NAFrame(ic.naInfo.mac, addr, router)
+		if err != nil {
+			return false, err
+		}
+		if ic.naFrames == nil {
+			ic.naFrames = make(map[netip.Addr]naFrame)
+		}
+		f = naFrame{b: b, router: router}
+		ic.naFrames[addr] = f
+	}
+	for {
+		_, err = unix.Write(ic.naFD, f.b)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == unix.EAGAIN { // a full send buffer: wait for room
+		_, err = ic.na.WriteTo(f.b, &packet.Addr{HardwareAddr: allNodesMAC})
+	}
+	return true, err
+}
+
+// rememberNA is remember for the NA path, keeping f, built from info, as
+// addr's frame.
+func (an *Announcer) rememberNA(iface string, info naInfo, addr netip.Addr, f naFrame) {
+	an.mu.Lock()
+	defer an.mu.Unlock()
+	if ic := an.ifaces[iface]; an.links != nil && ic != nil && ic.index == info.index {
+		ic.naInfo, ic.naOK, ic.naFrames = info, true, map[netip.Addr]naFrame{addr: f}
+	}
+}
+
 // remember keeps info as iface's, if the link notifications are watched
 // and iface's kept sockets are for its index.
 func (an *Announcer) remember(iface string, info ifInfo) {
@@ -269,6 +349,7 @@ func (an *Announcer) pollLinksLocked() {
 func (an *Announcer) forgetLocked() {
 	for _, ic := range an.ifaces {
 		ic.ok, ic.frames = false, nil
+		ic.naOK, ic.naFrames = false, nil
 	}
 }
 
@@ -335,7 +416,7 @@ func (an *Announcer) conn(name string, index int, kind Kind) (*packet.Conn, net.
 		ic = nil
 	}
 	if ic == nil {
-		ic = &ifaceConns{index: index, arpFD: -1}
+		ic = &ifaceConns{index: index, arpFD: -1, naFD: -1}
 		an.ifaces[name] = ic
 	}
 	slot, proto, dst := &ic.arp, etherTypeARP, net.HardwareAddr(broadcastMAC)
@@ -350,6 +431,8 @@ func (an *Announcer) conn(name string, index int, kind Kind) (*packet.Conn, net.
 		*slot = c
 		if kind == KindARP {
 			ic.arpFD = fdOf(c)
+		} else {
+			ic.naFD = fdOf(c)
 		}
 	}
 	return *slot, dst, nil
@@ -384,16 +467,26 @@ func listenSendOnly(ifi *net.Interface, proto int) (*packet.Conn, error) {
 	return c, nil
 }
 
-// router returns the NA Router flag for link.
-func (an *Announcer) router(link netlink.Link) bool {
+// routerBase returns the interface whose forwarding sysctl gives link's NA
+// Router flag: the parent of a macvlan (VMAC) interface, or link itself
+// ("" when cfg.NARouter decides).
+func (an *Announcer) routerBase(link netlink.Link) string {
 	if an.cfg.NARouter != nil {
-		return an.cfg.NARouter(link.Attrs().Name)
+		return ""
 	}
 	base := link.Attrs().Name
 	if _, ok := link.(*netlink.Macvlan); ok && link.Attrs().ParentIndex != 0 {
 		if p, err := netlink.LinkByIndex(link.Attrs().ParentIndex); err == nil {
 			base = p.Attrs().Name
 		}
+	}
+	return base
+}
+
+// router returns the NA Router flag for iface, base being its routerBase.
+func (an *Announcer) router(iface, base string) bool {
+	if an.cfg.NARouter != nil {
+		return an.cfg.NARouter(iface)
 	}
 	return ipv6Forwarding(base)
 }

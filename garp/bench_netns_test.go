@@ -3,6 +3,7 @@
 package garp
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -16,11 +17,18 @@ import (
 // private namespace, back to back (hot) and after 2 ms of idleness (idle),
 // as a takeover's first GARP comes after silence. Root only.
 func BenchmarkAnnouncerSend(b *testing.B) {
-	b.Run("hot", func(b *testing.B) { benchSend(b, 0) })
-	b.Run("idle", func(b *testing.B) { benchSend(b, 2*time.Millisecond) })
+	b.Run("hot", func(b *testing.B) { benchSend(b, vip4, 0) })
+	b.Run("idle", func(b *testing.B) { benchSend(b, vip4, 2*time.Millisecond) })
 }
 
-func benchSend(b *testing.B, idle time.Duration) {
+// BenchmarkAnnouncerSendNA is BenchmarkAnnouncerSend for an IPv6 VIP's
+// unsolicited neighbour advertisement.
+func BenchmarkAnnouncerSendNA(b *testing.B) {
+	b.Run("hot", func(b *testing.B) { benchSend(b, vip6, 0) })
+	b.Run("idle", func(b *testing.B) { benchSend(b, vip6, 2*time.Millisecond) })
+}
+
+func benchSend(b *testing.B, vip netip.Addr, idle time.Duration) {
 	ns := netns.New(b)
 	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
 	if err != nil {
@@ -41,7 +49,7 @@ func benchSend(b *testing.B, idle time.Duration) {
 	}
 	an := NewAnnouncer(AnnouncerConfig{})
 	b.Cleanup(func() { an.Close() })
-	a := Announcement{Interface: "gb0", Addr: vip4}
+	a := Announcement{Interface: "gb0", Addr: vip}
 	err = ns.Do(func() error {
 		if err := an.Prepare("gb0"); err != nil {
 			return err

@@ -604,3 +604,153 @@ func TestAnnouncerKeptInterfaceChanges(t *testing.T) {
 		t.Fatalf("Send after NOARP was cleared: %v", err)
 	}
 }
+
+// TestAnnouncerKeptInterfaceChangesNA is TestAnnouncerKeptInterfaceChanges
+// for unsolicited NAs: Send keeps the interface's index and hardware address
+// and the NA frames between sends, and a new MAC, or the interface deleted
+// and recreated under its name, is seen at the next Send through the link
+// notification socket.
+func TestAnnouncerKeptInterfaceChangesNA(t *testing.T) {
+	e := newVethEnv(t)
+	if err := e.send(t, vip6); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.captureNAFor(t, vip6).check(macA, vip6, false); err != nil {
+		t.Fatal(err)
+	}
+	e.announcer.mu.Lock()
+	ic := e.announcer.ifaces[e.ifA]
+	kept := ic != nil && ic.naOK && ic.naFrames[vip6].b != nil
+	e.announcer.mu.Unlock()
+	if !kept {
+		t.Fatal("the interface and its NA frame are not kept after a Send")
+	}
+	if err := e.send(t, vip6); err != nil { // from the kept frame
+		t.Fatal(err)
+	}
+	if err := e.captureNAFor(t, vip6).check(macA, vip6, false); err != nil {
+		t.Fatalf("kept frame: %v", err)
+	}
+
+	linkA, err := e.hA.LinkByName(e.ifA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.hA.LinkSetHardwareAddr(linkA, macOther); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.send(t, vip6); err != nil {
+		t.Fatal(err)
+	}
+	var d decodedNA
+	capture(t, e.captureNA, func(b []byte) bool {
+		x, err := decodeNA(b)
+		if err != nil || x.na.TargetAddress != vip6 || bytes.Equal(x.eth.Source, macA) {
+			return false
+		}
+		d = x
+		return true
+	})
+	if err := d.check(macOther, vip6, false); err != nil {
+		t.Fatalf("after the MAC change: %v", err)
+	}
+}
+
+// TestAnnouncerRecreatedInterfaceNA: an interface deleted and recreated
+// under the same name after an NA was sent on it is seen at the next NA: it
+// goes out on the new interface, through a new socket, with its new MAC.
+func TestAnnouncerRecreatedInterfaceNA(t *testing.T) {
+	ns := netns.New(t)
+	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	mkVeth := func(mac net.HardwareAddr) int {
+		t.Helper()
+		if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "g0", HardwareAddr: mac}, PeerName: "g1"}); err != nil {
+			t.Fatalf("add veth: %v", err)
+		}
+		for _, n := range []string{"g0", "g1"} {
+			l, err := h.LinkByName(n)
+			if err == nil {
+				err = h.LinkSetUp(l)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		l, err := h.LinkByName("g0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Attrs().Index
+	}
+	an := NewAnnouncer(AnnouncerConfig{})
+	t.Cleanup(func() { an.Close() })
+	first := mkVeth(macA)
+	send := func() {
+		t.Helper()
+		if err := ns.Do(func() error { return an.Send(Announcement{Interface: "g0", Addr: vip6}) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send()
+	an.mu.Lock()
+	old := an.ifaces["g0"].na
+	kept := an.ifaces["g0"].naOK
+	an.mu.Unlock()
+	if !kept {
+		t.Fatal("the interface is not kept after a Send")
+	}
+	l, err := h.LinkByName("g0")
+	if err == nil {
+		err = h.LinkDel(l)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := mkVeth(macOther)
+	if second == first {
+		t.Fatalf("recreated g0 kept index %d", first)
+	}
+	peer, err := h.LinkByName("g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var capNA *packet.Conn
+	if err := ns.Do(func() error {
+		var err error
+		capNA, err = packet.Listen(&net.Interface{Index: peer.Attrs().Index, Name: "g1"}, packet.Raw, etherTypeIPv6, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { capNA.Close() })
+	waitFor(t, "g1 up", func() (bool, error) {
+		l, err := h.LinkByName("g1")
+		return err == nil && l.Attrs().OperState == netlink.OperUp, err
+	})
+	send()
+	an.mu.Lock()
+	ic := an.ifaces["g0"]
+	an.mu.Unlock()
+	if ic.index != second || ic.na == old || !bytes.Equal(ic.naInfo.mac, macOther) {
+		t.Fatalf("after the recreation: socket for index %d (new socket %v, mac %v), want index %d on a new socket, mac %v", ic.index, ic.na != old, ic.naInfo.mac, second, macOther)
+	}
+	var d decodedNA
+	capture(t, capNA, func(b []byte) bool {
+		x, err := decodeNA(b)
+		if err != nil || x.na.TargetAddress != vip6 {
+			return false
+		}
+		d = x
+		return true
+	})
+	if err := d.check(macOther, vip6, false); err != nil {
+		t.Fatalf("after the recreation: %v", err)
+	}
+	if c := an.Counters("g0"); c.NA != 2 || c.Errors != 0 {
+		t.Fatalf("counters %+v, want 2 NAs", c)
+	}
+}
