@@ -1,12 +1,11 @@
 package garp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -491,13 +490,33 @@ func (an *Announcer) router(iface, base string) bool {
 	return ipv6Forwarding(base)
 }
 
+// ipv6Forwarding reads iface's forwarding sysctl: true unless it is
+// unreadable, empty or 0. It reads into a small buffer with plain system
+// calls (os.ReadFile's file object, buffer and string took 7 allocations
+// and 1.8 KB at every NA).
 func ipv6Forwarding(iface string) bool {
-	b, err := os.ReadFile("/proc/sys/net/ipv6/conf/" + iface + "/forwarding")
+	fd, err := unix.Open("/proc/sys/net/ipv6/conf/"+iface+"/forwarding", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}
-	v := strings.TrimSpace(string(b))
-	return v != "" && v != "0"
+	defer unix.Close(fd)
+	var buf [32]byte
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return false
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	v := bytes.TrimSpace(buf[:n])
+	return len(v) != 0 && !(len(v) == 1 && v[0] == '0')
 }
 
 // Counters returns what was sent on iface so far.
