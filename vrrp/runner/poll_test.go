@@ -100,3 +100,26 @@ func TestSpinUntil(t *testing.T) {
 		t.Fatal("a deadline further than spinLead is due")
 	}
 }
+
+// TestLocksThread: the poll loop keeps a locked thread only when realtime
+// scheduling is configured, and an unlocked loop's wait stays under the
+// runtime's 10 ms (sysmon's forcePreemptNS and system call exemption).
+func TestLocksThread(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want bool
+	}{
+		{"default", Options{}, false},
+		{"nice only", Options{Nice: -10}, false},
+		{"vrrp_rt_priority", Options{RTPriority: 5}, true},
+		{"max_auto_priority", Options{MaxAutoPriority: 10}, true},
+	} {
+		if got := locksThread(tc.o); got != tc.want {
+			t.Errorf("%s: locksThread = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if maxWait <= 0 || maxWait >= 10*time.Millisecond {
+		t.Errorf("maxWait = %v, want in (0, 10ms)", maxWait)
+	}
+}
