@@ -119,7 +119,7 @@ func (r *Runner) pollLoop() {
 	}
 	defer unix.Close(tfd)
 	locked := locksThread(r.opts)
-	var wait *unix.Timespec // ppoll's timeout: none on a locked thread
+	var wait *unix.Timespec // ppoll's timeout: none on a locked thread, else maxWait
 	if locked {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
@@ -135,8 +135,7 @@ func (r *Runner) pollLoop() {
 			defer unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0) // back to the default
 		}
 	} else {
-		ts := unix.NsecToTimespec(maxWait.Nanoseconds())
-		wait = &ts
+		wait = new(unix.Timespec)
 	}
 	relayed := make(chan struct{})
 	go func() {
@@ -200,7 +199,7 @@ func (r *Runner) pollLoop() {
 			// whatever runs meanwhile.
 			runtime.Gosched()
 		}
-		_, err := unix.Ppoll(fds, wait, nil)
+		err := ppoll(fds, wait)
 		r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			r.log.Error("VRRP: ppoll failed, using the channel loop", "err", err)
@@ -258,6 +257,17 @@ func locksThread(o Options) bool {
 // (forcePreemptNS and the system call exemption of sysmon's retake); the
 // timerfd, not this timeout, carries the deadlines.
 const maxWait = 9 * time.Millisecond
+
+// ppoll waits in ppoll(2) for fds, at most maxWait if wait is not nil
+// (its storage: ppoll writes back the time left, which the next call
+// would otherwise reuse).
+func ppoll(fds []unix.PollFd, wait *unix.Timespec) error {
+	if wait != nil {
+		*wait = unix.NsecToTimespec(maxWait.Nanoseconds())
+	}
+	_, err := unix.Ppoll(fds, wait, nil)
+	return err
+}
 
 // drain reads the packets queued on a polled socket and steps the machines.
 func (r *Runner) drain(cs *connState, buf []byte, ev int16) {
