@@ -13,10 +13,11 @@ import (
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 )
 
-// The advert path. With real sockets (SocketFactory) the loop runs on one
-// locked OS thread that owns receive, timers and send for VRRP: it waits in
+// The advert path. With real sockets (SocketFactory) the loop is one
+// goroutine (on a locked OS thread only for realtime scheduling, see
+// locksThread) that owns receive, timers and send for VRRP: it waits in
 // ppoll(2) on the VRRP sockets, an eventfd and a timerfd armed for the next
-// timer deadline (timer slack 1 ns on that thread),
+// timer deadline (timer slack 1 ns on a locked thread),
 // reads the sockets itself and steps the machines on the same thread. A
 // received advert or an expired master down timer therefore costs one
 // thread wake-up, where the channel loop (kept for the unit tests' fake
@@ -117,18 +118,24 @@ func (r *Runner) pollLoop() {
 		return
 	}
 	defer unix.Close(tfd)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if r.rtPrio > 0 {
-		// Threads created since setProcess (SCHED_RESET_ON_FORK) are not
-		// realtime: make sure this one, the advert path, is.
-		if err := r.opts.Process.SetRealtime(r.rtPrio); err != nil {
-			r.log.Warn("VRRP: cannot set realtime priority", "priority", r.rtPrio, "err", err)
+	locked := locksThread(r.opts)
+	var wait *unix.Timespec // ppoll's timeout: none on a locked thread, else maxWait
+	if locked {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if r.rtPrio > 0 {
+			// Threads created since setProcess (SCHED_RESET_ON_FORK) are not
+			// realtime: make sure this one, the advert path, is.
+			if err := r.opts.Process.SetRealtime(r.rtPrio); err != nil {
+				r.log.Warn("VRRP: cannot set realtime priority", "priority", r.rtPrio, "err", err)
+			}
 		}
-	}
-	// The default timer slack (50 us) would be added to every deadline.
-	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0); err == nil {
-		defer unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0) // back to the default
+		// The default timer slack (50 us) would be added to every deadline.
+		if err := unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0); err == nil {
+			defer unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0) // back to the default
+		}
+	} else {
+		wait = new(unix.Timespec)
 	}
 	relayed := make(chan struct{})
 	go func() {
@@ -186,7 +193,13 @@ func (r *Runner) pollLoop() {
 				polled = append(polled, cs)
 			}
 		}
-		_, err := unix.Ppoll(fds, nil, nil)
+		if !locked {
+			// Through the scheduler once per round, before the wait: see
+			// locksThread. The timerfd is armed, so the deadline holds
+			// whatever runs meanwhile.
+			runtime.Gosched()
+		}
+		err := ppoll(fds, wait)
 		r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			r.log.Error("VRRP: ppoll failed, using the channel loop", "err", err)
@@ -217,6 +230,43 @@ func (r *Runner) pollLoop() {
 			}
 		}
 	}
+}
+
+// locksThread reports whether the poll loop locks its OS thread: only when
+// realtime scheduling is configured (RTPriority, MaxAutoPriority), which a
+// thread the runtime creates later would not have (SCHED_RESET_ON_FORK).
+// Nothing else needs the thread: the process never changes namespace
+// (setns) and the sockets are bound to theirs when opened.
+//
+// Locked, the loop waits in ppoll without ever passing through the Go
+// scheduler, so its P's schedtick never moves and sysmon (runtime/proc.go
+// retake) treats it as running for more than forcePreemptNS (10 ms): from
+// then on it takes the P in every wait (the exemption for system calls
+// shorter than 10 ms is skipped) and preempts the goroutine when it
+// catches it running, and a preempted locked goroutine is handed to
+// another thread and back (stoplockedm, startlockedm): futex wake-ups on
+// the advert path. Unlocked, the loop yields (runtime.Gosched) before each
+// wait, which moves schedtick, and waits at most maxWait, so that every
+// round (yield, wait, work) stays under sysmon's 10 ms; a Gosched on a
+// locked goroutine would itself be such a hand-off.
+func locksThread(o Options) bool {
+	return o.RTPriority > 0 || o.MaxAutoPriority > 0
+}
+
+// maxWait caps an unlocked loop's ppoll below the runtime's 10 ms
+// (forcePreemptNS and the system call exemption of sysmon's retake); the
+// timerfd, not this timeout, carries the deadlines.
+const maxWait = 9 * time.Millisecond
+
+// ppoll waits in ppoll(2) for fds, at most maxWait if wait is not nil
+// (its storage: ppoll writes back the time left, which the next call
+// would otherwise reuse).
+func ppoll(fds []unix.PollFd, wait *unix.Timespec) error {
+	if wait != nil {
+		*wait = unix.NsecToTimespec(maxWait.Nanoseconds())
+	}
+	_, err := unix.Ppoll(fds, wait, nil)
+	return err
 }
 
 // drain reads the packets queued on a polled socket and steps the machines.

@@ -1,8 +1,11 @@
 package runner
 
 import (
+	"errors"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestRxAt: a packet is stepped at the kernel's receive time, with the
@@ -98,5 +101,57 @@ func TestSpinUntil(t *testing.T) {
 	}
 	if due(deadline, early) {
 		t.Fatal("a deadline further than spinLead is due")
+	}
+}
+
+// TestLocksThread: the poll loop keeps a locked thread only when realtime
+// scheduling is configured, and an unlocked loop's wait stays under the
+// runtime's 10 ms (sysmon's forcePreemptNS and system call exemption).
+func TestLocksThread(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want bool
+	}{
+		{"default", Options{}, false},
+		{"nice only", Options{Nice: -10}, false},
+		{"vrrp_rt_priority", Options{RTPriority: 5}, true},
+		{"max_auto_priority", Options{MaxAutoPriority: 10}, true},
+	} {
+		if got := locksThread(tc.o); got != tc.want {
+			t.Errorf("%s: locksThread = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if maxWait <= 0 || maxWait >= 10*time.Millisecond {
+		t.Errorf("maxWait = %v, want in (0, 10ms)", maxWait)
+	}
+}
+
+// TestPpollWaitsEachTime: a capped ppoll waits maxWait every time, though
+// the kernel writes the time left (zero after a timeout) back into its
+// timeout (reused, it would make every later wait return at once: a busy
+// loop).
+func TestPpollWaitsEachTime(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	fds := []unix.PollFd{{Fd: int32(p[0]), Events: unix.POLLIN}} // never readable
+	wait := new(unix.Timespec)
+	for i := range 3 {
+		start := time.Now()
+		err := ppoll(fds, wait)
+		d := time.Since(start)
+		if errors.Is(err, unix.EINTR) {
+			continue // a runtime preemption signal may end a wait early
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d < maxWait {
+			t.Fatalf("wait %d returned after %v, want at least maxWait %v", i, d, maxWait)
+		}
 	}
 }
