@@ -119,7 +119,7 @@ func (r *Runner) pollLoop() {
 	}
 	defer unix.Close(tfd)
 	locked := locksThread(r.opts)
-	var wait *unix.Timespec // ppoll's timeout: none on a locked thread, else maxWait
+	var wait *unix.Timespec // ppoll's timeout: none on a locked thread, else maxWait when a deadline is near (capWait)
 	if locked {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
@@ -199,7 +199,7 @@ func (r *Runner) pollLoop() {
 			// whatever runs meanwhile.
 			runtime.Gosched()
 		}
-		err := ppoll(fds, wait)
+		err := ppoll(fds, capWait(wait, next, time.Now()))
 		r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			r.log.Error("VRRP: ppoll failed, using the channel loop", "err", err)
@@ -257,6 +257,24 @@ func locksThread(o Options) bool {
 // (forcePreemptNS and the system call exemption of sysmon's retake); the
 // timerfd, not this timeout, carries the deadlines.
 const maxWait = 9 * time.Millisecond
+
+// capHorizon is how near the next deadline must be for the cap to apply.
+// With fast adverts (the loop's next deadline is a 10-50 ms advert or
+// master down timer) a wait is about sysmon's 10 ms and the cap keeps it
+// under; with the default 1 s adverts a capped loop would wake ~111 times
+// a second for nothing, while one long wait costs at most one retake of
+// its P, as for any Go system call that blocks.
+const capHorizon = 50 * time.Millisecond
+
+// capWait returns wait (an unlocked loop's timeout storage) when the next
+// deadline is within capHorizon of now, else nil (no timeout: the timerfd
+// ends the wait). A locked loop (wait nil) is never capped.
+func capWait(wait *unix.Timespec, next, now time.Time) *unix.Timespec {
+	if wait == nil || next.IsZero() || next.Sub(now) > capHorizon {
+		return nil
+	}
+	return wait
+}
 
 // ppoll waits in ppoll(2) for fds, at most maxWait if wait is not nil
 // (its storage: ppoll writes back the time left, which the next call

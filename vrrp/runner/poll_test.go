@@ -155,3 +155,26 @@ func TestPpollWaitsEachTime(t *testing.T) {
 		}
 	}
 }
+
+func TestCapWait(t *testing.T) {
+	now := time.Unix(1000, 0)
+	w := new(unix.Timespec)
+	for _, c := range []struct {
+		name string
+		wait *unix.Timespec
+		next time.Time
+		want bool
+	}{
+		{"locked loop", nil, now.Add(10 * time.Millisecond), false},
+		{"10 ms advert", w, now.Add(10 * time.Millisecond), true},
+		{"master down at 10 ms adverts", w, now.Add(36 * time.Millisecond), true},
+		{"at the horizon", w, now.Add(capHorizon), true},
+		{"1 s advert", w, now.Add(time.Second), false},
+		{"no deadline", w, time.Time{}, false},
+		{"overdue", w, now.Add(-time.Millisecond), true},
+	} {
+		if got := capWait(c.wait, c.next, now) != nil; got != c.want {
+			t.Errorf("%s: capped %v, want %v", c.name, got, c.want)
+		}
+	}
+}
