@@ -6,10 +6,13 @@
 // reloaded configuration as a plan computed purely from the old and the new
 // one (plan.go).
 //
-// With real sockets that goroutine is locked to one OS thread that waits in
-// ppoll(2) on the VRRP sockets and a timerfd armed for the next deadline, and
-// reads, decides and sends on that thread (poll.go): the advert path takes
-// one thread wake-up, not the hand-offs of the Go netpoller, timers and
-// channels. The unit tests' fakes keep the channel loop and its fake clock.
+// With real sockets that goroutine waits in ppoll(2) on the VRRP sockets and
+// a timerfd armed for the next deadline, and reads, decides and sends on the
+// thread that woke (poll.go): the advert path takes one thread wake-up, not
+// the hand-offs of the Go netpoller, timers and channels. It passes through
+// the Go scheduler once per round and, when a deadline is near, waits at
+// most 9 ms, so that the runtime's sysmon neither takes its P in every wait
+// nor preempts it; it is locked to its OS thread only when realtime
+// priority is configured (the priority belongs to that thread). The unit tests' fakes keep the channel loop and its fake clock.
 // A new master's advert and first GARP leave before anything is logged.
 package runner
