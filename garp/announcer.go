@@ -248,18 +248,25 @@ func (an *Announcer) sendKept(iface string, addr netip.Addr) (sent bool, err err
 		}
 		ic.frames[addr] = frame
 	}
-	// The socket is bound to the interface and the frame carries its
-	// destination: a plain write, without the library's sockaddr.
+	return true, writeFrame(ic.arpFD, ic.arp, frame, broadcastMAC)
+}
+
+// writeFrame sends frame on a kept packet socket bound to its interface
+// (fd is c's descriptor): the frame carries its destination, so it is a
+// plain write, without the socket library's sockaddr; a full send buffer
+// falls back to c.WriteTo to dst, which waits for room.
+func writeFrame(fd int, c *packet.Conn, frame []byte, dst net.HardwareAddr) error {
+	var err error
 	for {
-		_, err = unix.Write(ic.arpFD, frame)
+		_, err = unix.Write(fd, frame)
 		if err != unix.EINTR {
 			break
 		}
 	}
-	if err == unix.EAGAIN { // a full send buffer: wait for room
-		_, err = ic.arp.WriteTo(frame, &packet.Addr{HardwareAddr: broadcastMAC})
+	if err == unix.EAGAIN {
+		_, err = c.WriteTo(frame, &packet.Addr{HardwareAddr: dst})
 	}
-	return true, err
+	return err
 }
 
 // sendKeptNA is sendKept for the unsolicited NA for addr on iface: with
@@ -290,16 +297,7 @@ func (an *Announcer) sendKeptNA(iface string, addr netip.Addr) (sent bool, err e
 		f = naFrame{b: b, router: router}
 		ic.naFrames[addr] = f
 	}
-	for {
-		_, err = unix.Write(ic.naFD, f.b)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err == unix.EAGAIN { // a full send buffer: wait for room
-		_, err = ic.na.WriteTo(f.b, &packet.Addr{HardwareAddr: allNodesMAC})
-	}
-	return true, err
+	return true, writeFrame(ic.naFD, ic.na, f.b, allNodesMAC)
 }
 
 // rememberNA is remember for the NA path, keeping f, built from info, as
