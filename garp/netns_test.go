@@ -471,26 +471,7 @@ func TestAnnouncerRecreatedInterface(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(h.Close)
-	mkVeth := func(mac net.HardwareAddr) int {
-		t.Helper()
-		if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "g0", HardwareAddr: mac}, PeerName: "g1"}); err != nil {
-			t.Fatalf("add veth: %v", err)
-		}
-		for _, n := range []string{"g0", "g1"} {
-			l, err := h.LinkByName(n)
-			if err == nil {
-				err = h.LinkSetUp(l)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		l, err := h.LinkByName("g0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l.Attrs().Index
-	}
+	mkVeth := func(mac net.HardwareAddr) int { return addVethG0(t, h, mac) }
 	an := NewAnnouncer(AnnouncerConfig{})
 	t.Cleanup(func() { an.Close() })
 	first := mkVeth(macA)
@@ -666,26 +647,7 @@ func TestAnnouncerRecreatedInterfaceNA(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(h.Close)
-	mkVeth := func(mac net.HardwareAddr) int {
-		t.Helper()
-		if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "g0", HardwareAddr: mac}, PeerName: "g1"}); err != nil {
-			t.Fatalf("add veth: %v", err)
-		}
-		for _, n := range []string{"g0", "g1"} {
-			l, err := h.LinkByName(n)
-			if err == nil {
-				err = h.LinkSetUp(l)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		l, err := h.LinkByName("g0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l.Attrs().Index
-	}
+	mkVeth := func(mac net.HardwareAddr) int { return addVethG0(t, h, mac) }
 	an := NewAnnouncer(AnnouncerConfig{})
 	t.Cleanup(func() { an.Close() })
 	first := mkVeth(macA)
@@ -753,4 +715,27 @@ func TestAnnouncerRecreatedInterfaceNA(t *testing.T) {
 	if c := an.Counters("g0"); c.NA != 2 || c.Errors != 0 {
 		t.Fatalf("counters %+v, want 2 NAs", c)
 	}
+}
+
+// addVethG0 adds the veth pair g0/g1 through h, g0 with mac, sets both up
+// and returns g0's index.
+func addVethG0(t *testing.T, h *netlink.Handle, mac net.HardwareAddr) int {
+	t.Helper()
+	if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "g0", HardwareAddr: mac}, PeerName: "g1"}); err != nil {
+		t.Fatalf("add veth: %v", err)
+	}
+	for _, n := range []string{"g0", "g1"} {
+		l, err := h.LinkByName(n)
+		if err == nil {
+			err = h.LinkSetUp(l)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := h.LinkByName("g0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Attrs().Index
 }
