@@ -1,9 +1,7 @@
 package daemon
 
 import (
-	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,15 +12,7 @@ import (
 // checkScaleConf is n virtual servers of 10 real servers, each with a
 // TCP_CHECK.
 func checkScaleConf(n int) string {
-	var b strings.Builder
-	for i := range n {
-		fmt.Fprintf(&b, "virtual_server 198.18.%d.%d 80 {\n    lvs_sched wrr\n    lvs_method NAT\n    protocol TCP\n", i/250, i%250+1)
-		for j := range 10 {
-			fmt.Fprintf(&b, "    real_server 198.19.0.%d 8080 {\n        TCP_CHECK {\n            connect_timeout 3\n        }\n    }\n", j+1)
-		}
-		b.WriteString("}\n")
-	}
-	return b.String()
+	return scaleConfWith(n, "        TCP_CHECK {\n            connect_timeout 3\n        }\n")
 }
 
 // BenchmarkPlanChecks is newPlan at 1,000 virtual servers x 10 real servers

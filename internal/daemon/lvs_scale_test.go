@@ -14,12 +14,16 @@ import (
 )
 
 // scaleConf is n virtual servers of 10 NAT real servers, no checks.
-func scaleConf(n int) string {
+func scaleConf(n int) string { return scaleConfWith(n, "        weight 1\n") }
+
+// scaleConfWith is n virtual servers of 10 NAT real servers whose blocks
+// hold rs.
+func scaleConfWith(n int, rs string) string {
 	var b strings.Builder
 	for i := range n {
 		fmt.Fprintf(&b, "virtual_server 198.18.%d.%d 80 {\n    lvs_sched wrr\n    lvs_method NAT\n    protocol TCP\n", i/250, i%250+1)
 		for j := range 10 {
-			fmt.Fprintf(&b, "    real_server 198.19.0.%d 8080 {\n        weight 1\n    }\n", j+1)
+			fmt.Fprintf(&b, "    real_server 198.19.0.%d 8080 {\n%s    }\n", j+1, rs)
 		}
 		b.WriteString("}\n")
 	}
