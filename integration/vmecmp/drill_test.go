@@ -268,8 +268,10 @@ func drill(l *ecmpLab) {
 		l.say("lvs%d: lvs-ha run (BGP speaker, %s, DR) is up", i, sc.sched)
 	}
 	three := []netip.Addr{dirAddr(1), dirAddr(2), dirAddr(3)}
-	if _, err := l.fib.WaitNexthops(t0, 30*time.Second, three...); err != nil {
-		t.Fatal(err)
+	// Setting up, not a figure: on a loaded 2-core CI host under TCG the
+	// sessions can take longer than an event's 30 s.
+	if _, err := l.fib.WaitNexthops(t0, 90*time.Second, three...); err != nil {
+		l.fatal(t0, err)
 	}
 	l.say("%s: 3-way multipath after %v", sc.name, time.Since(t0).Round(time.Millisecond))
 
@@ -324,7 +326,7 @@ func (l *ecmpLab) event(name, affected string, prepare, fault func(), want ...ne
 	fault()
 	c, err := l.fib.WaitNexthops(at, 30*time.Second, want...)
 	if err != nil {
-		t.Fatal(err)
+		l.fatal(at, err)
 	}
 	wait := settle
 	if strings.HasPrefix(name, "crash") {
@@ -393,6 +395,23 @@ func (l *ecmpLab) event(name, affected string, prepare, fault func(), want ...ne
 	rowsMu.Lock()
 	rows = append(rows, r)
 	rowsMu.Unlock()
+}
+
+// fatal ends the test with err and what explains a route that did not come:
+// the router's FIB timeline since t0, its BGP sessions and each director's log.
+func (l *ecmpLab) fatal(t0 time.Time, err error) {
+	t := l.t
+	t.Helper()
+	t.Logf("FIB since the wait began:\n%s", bgplab.Timeline(t0, l.fib.Changes()))
+	if out, berr := l.router.Birdc("show", "protocols", "all"); berr != nil {
+		t.Logf("birdc: %v", berr)
+	} else {
+		t.Logf("router's sessions:\n%s", out)
+	}
+	for name, d := range l.dirs {
+		t.Logf("%s's log (last 30 lines):\n%s", name, d.lvs.LogTail(30))
+	}
+	t.Fatal(err)
 }
 
 func shortErr(err error) string {
