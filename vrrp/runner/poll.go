@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -247,8 +248,9 @@ func (r *Runner) pollLoop() {
 // another thread and back (stoplockedm, startlockedm): futex wake-ups on
 // the advert path. Unlocked, the loop yields (runtime.Gosched) before each
 // wait, which moves schedtick, and waits at most maxWait, so that every
-// round (yield, wait, work) stays under sysmon's 10 ms; a Gosched on a
-// locked goroutine would itself be such a hand-off.
+// round (yield, wait, work) stays under sysmon's 10 ms, and a capped wait
+// keeps its P (see ppoll); a Gosched on a locked goroutine would itself be
+// such a hand-off.
 func locksThread(o Options) bool {
 	return o.RTPriority > 0 || o.MaxAutoPriority > 0
 }
@@ -279,12 +281,44 @@ func capWait(wait *unix.Timespec, next, now time.Time) *unix.Timespec {
 // ppoll waits in ppoll(2) for fds, at most maxWait if wait is not nil
 // (its storage: ppoll writes back the time left, which the next call
 // would otherwise reuse).
+//
+// A capped wait (fast adverts, unlocked loop) does not enter the runtime's
+// system call state when the process has more than one P (rawPpoll): the
+// loop keeps its P through the wait. Entered as a system call, a wait
+// lets sysmon retake the P whenever the other Ps are busy (under busy
+// loops at nice -10 their threads often are, descheduled by the kernel
+// with a P), and every retake resets sysmon to its 20 us polling: perf on
+// that load showed sysmon's nanosleep wake-ups at about half of the
+// master's context switches. Holding the P costs the rest of the process
+// at most maxWait of one P (the loop yields each round, and a runtime
+// preemption request, for a GC or a goroutine running too long, interrupts
+// the wait with its signal: EINTR). With a single P the rest of the
+// process would wait for the loop, so the wait stays a system call.
 func ppoll(fds []unix.PollFd, wait *unix.Timespec) error {
-	if wait != nil {
-		*wait = unix.NsecToTimespec(maxWait.Nanoseconds())
+	if wait == nil {
+		_, err := unix.Ppoll(fds, nil, nil)
+		return err
 	}
-	_, err := unix.Ppoll(fds, wait, nil)
-	return err
+	*wait = unix.NsecToTimespec(maxWait.Nanoseconds())
+	if runtime.GOMAXPROCS(0) < 2 {
+		_, err := unix.Ppoll(fds, wait, nil)
+		return err
+	}
+	return rawPpoll(fds, wait)
+}
+
+// rawPpoll is ppoll(2) without the runtime's system call bookkeeping
+// (entersyscall, exitsyscall): only for waits bounded by maxWait.
+func rawPpoll(fds []unix.PollFd, wait *unix.Timespec) error {
+	var p unsafe.Pointer
+	if len(fds) > 0 {
+		p = unsafe.Pointer(&fds[0])
+	}
+	_, _, e := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(p), uintptr(len(fds)), uintptr(unsafe.Pointer(wait)), 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 // drain reads the packets queued on a polled socket and steps the machines.

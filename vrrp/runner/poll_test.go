@@ -1,7 +1,10 @@
 package runner
 
 import (
+	"encoding/binary"
 	"errors"
+	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -176,5 +179,71 @@ func TestCapWait(t *testing.T) {
 		if got := capWait(c.wait, c.next, now) != nil; got != c.want {
 			t.Errorf("%s: capped %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// TestCappedPpollKeepsItsP: with more than one P, a capped wait does not
+// enter the runtime's system call state (the runtime's metric of
+// goroutines in system calls never counts the waiting goroutine), so
+// sysmon has no P to retake from it; an uncapped wait is a system call.
+func TestCappedPpollKeepsItsP(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS >= 2: with one P a capped wait stays a system call")
+	}
+	inSyscall := func() uint64 {
+		s := []metrics.Sample{{Name: "/sched/goroutines/not-in-go:goroutines"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	// seen reports whether a goroutine waiting in ppoll (capped or not) is
+	// ever counted in a system call while it waits.
+	seen := func(wait *unix.Timespec) bool {
+		efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(efd)
+		base := inSyscall()
+		waiting := make(chan struct{})
+		done := make(chan error)
+		go func() {
+			fds := []unix.PollFd{{Fd: int32(efd), Events: unix.POLLIN}}
+			close(waiting)
+			for {
+				err := ppoll(fds, wait)
+				if err != nil && !errors.Is(err, unix.EINTR) {
+					done <- err
+					return
+				}
+				if fds[0].Revents != 0 {
+					done <- nil
+					return
+				}
+			}
+		}()
+		<-waiting
+		counted := false
+		for range 200 {
+			if inSyscall() > base {
+				counted = true
+				break
+			}
+			time.Sleep(time.Millisecond) // sampling the wait, not a tolerance
+		}
+		var one [8]byte
+		binary.NativeEndian.PutUint64(one[:], 1)
+		if _, err := unix.Write(efd, one[:]); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		return counted
+	}
+	if !seen(nil) {
+		t.Fatal("an uncapped ppoll was never counted in a system call: the metric cannot show the difference")
+	}
+	if seen(new(unix.Timespec)) {
+		t.Error("a capped ppoll was counted in a system call: it gives up its P for sysmon to retake")
 	}
 }
