@@ -167,7 +167,7 @@ func (r *Runner) pollLoop() {
 	var (
 		fds    []unix.PollFd
 		polled []*connState
-		tick   [8]byte
+		armed  timerArm
 	)
 	const nfixed = 2 // the eventfd and the timerfd come first
 	for {
@@ -176,15 +176,18 @@ func (r *Runner) pollLoop() {
 			return
 		}
 		spin := r.takeoverDeadline(next)
-		var its unix.ItimerSpec // zero: disarmed
-		if !next.IsZero() {
-			its.Value = unix.NsecToTimespec(armIn(next, time.Now(), spin).Nanoseconds())
-		}
-		if err := unix.TimerfdSettime(tfd, 0, &its, nil); err != nil {
-			r.log.Error("VRRP: timerfd failed, using the channel loop", "err", err)
-			r.startReaders()
-			r.chanLoop()
-			return
+		if armed.stale(next, spin) {
+			var its unix.ItimerSpec // zero: disarmed
+			if !next.IsZero() {
+				its.Value = unix.NsecToTimespec(armIn(next, time.Now(), spin).Nanoseconds())
+			}
+			if err := unix.TimerfdSettime(tfd, 0, &its, nil); err != nil {
+				r.log.Error("VRRP: timerfd failed, using the channel loop", "err", err)
+				r.startReaders()
+				r.chanLoop()
+				return
+			}
+			armed = timerArm{next: next, spin: spin, set: true}
 		}
 		fds = append(fds[:0], unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN}, unix.PollFd{Fd: int32(tfd), Events: unix.POLLIN})
 		polled = polled[:0]
@@ -209,7 +212,9 @@ func (r *Runner) pollLoop() {
 			return
 		}
 		if fds[1].Revents != 0 {
-			_, _ = unix.Read(tfd, tick[:])
+			// Fired: the next round arms it again (timerArm), which also
+			// resets its expiry count, so it is not read here.
+			armed.set = false
 			if spin {
 				r.now = spinUntil(next, r.now, time.Now)
 			}
@@ -231,6 +236,26 @@ func (r *Runner) pollLoop() {
 			}
 		}
 	}
+}
+
+// timerArm is what the loop's timerfd is armed for. A round whose next
+// deadline is the one already armed (a wake-up by the maxWait cap, the
+// eventfd or a packet that changed no timer) skips timerfd_settime; once
+// the timerfd has fired (a one-shot: it stays readable until read or set
+// again) the next round sets it again, which also resets its expiry count
+// (timerfd_setup), so the loop does not read it either: per advert one
+// system call less for the read and one for each round that changed
+// nothing.
+type timerArm struct {
+	next time.Time // zero: disarmed
+	spin bool      // armed spinLead early (a takeover deadline)
+	set  bool      // next and spin describe the timerfd: false before the first arming and once it fired
+}
+
+// stale reports whether the timerfd must be set for the deadline next
+// (spin: a takeover deadline, armed spinLead early).
+func (a timerArm) stale(next time.Time, spin bool) bool {
+	return !a.set || a.spin != spin || !a.next.Equal(next)
 }
 
 // locksThread reports whether the poll loop locks its OS thread: only when

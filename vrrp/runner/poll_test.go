@@ -247,3 +247,81 @@ func TestCappedPpollKeepsItsP(t *testing.T) {
 		t.Error("a capped ppoll was counted in a system call: it gives up its P for sysmon to retake")
 	}
 }
+
+// TestTimerArm: the loop sets its timerfd only when the deadline or its
+// spin lead changed, or once it fired.
+func TestTimerArm(t *testing.T) {
+	now := time.Unix(1000, 0)
+	var a timerArm
+	if !a.stale(time.Time{}, false) {
+		t.Fatal("never armed: want stale")
+	}
+	a = timerArm{next: now, set: true}
+	for _, tc := range []struct {
+		name  string
+		next  time.Time
+		spin  bool
+		stale bool
+	}{
+		{"same deadline", now, false, false},
+		{"same instant, other location", now.UTC(), false, false},
+		{"later deadline", now.Add(10 * time.Millisecond), false, true},
+		{"same deadline, now a takeover", now, true, true},
+		{"no deadline", time.Time{}, false, true},
+	} {
+		if got := a.stale(tc.next, tc.spin); got != tc.stale {
+			t.Errorf("%s: stale = %v, want %v", tc.name, got, tc.stale)
+		}
+	}
+	a.set = false // fired
+	if !a.stale(now, false) {
+		t.Error("fired: want stale")
+	}
+	if (timerArm{set: true}).stale(time.Time{}, false) {
+		t.Error("disarmed and no deadline: want not stale")
+	}
+}
+
+// TestTimerfdSetResetsExpiry: setting a timerfd that fired makes it
+// unreadable again without reading it (the kernel's timerfd_setup resets
+// the expiry count), which pollLoop relies on to skip the read.
+func TestTimerfdSetResetsExpiry(t *testing.T) {
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		t.Skipf("no timerfd: %v", err)
+	}
+	defer unix.Close(tfd)
+	readable := func(ms int) bool {
+		fds := []unix.PollFd{{Fd: int32(tfd), Events: unix.POLLIN}}
+		for {
+			n, err := unix.Poll(fds, ms)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n == 1
+		}
+	}
+	its := unix.ItimerSpec{Value: unix.NsecToTimespec(1)}
+	if err := unix.TimerfdSettime(tfd, 0, &its, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !readable(10_000) {
+		t.Fatal("armed 1 ns ahead: not readable after 10 s")
+	}
+	its.Value = unix.NsecToTimespec(time.Hour.Nanoseconds())
+	if err := unix.TimerfdSettime(tfd, 0, &its, nil); err != nil {
+		t.Fatal(err)
+	}
+	if readable(0) {
+		t.Fatal("set again after it fired: still readable")
+	}
+	if err := unix.TimerfdSettime(tfd, 0, &unix.ItimerSpec{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if readable(0) {
+		t.Fatal("disarmed: readable")
+	}
+}
