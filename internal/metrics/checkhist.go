@@ -142,3 +142,90 @@ func (m *checkMetric) Write(out *dto.Metric) error {
 	}
 	return nil
 }
+
+// checkCounterVec is lvs_ha_healthcheck_failures_total: a counter per check
+// label set and reason, kept compact like checkHistVec. client_golang's
+// CounterVec keeps ~1 KB a series (its label pairs, label value strings, a
+// created timestamp message, the counter with its exemplar slot) and builds
+// the label values at every increment: with 10,000 failing checks that was
+// ~10.7 MB of live heap, doubled by Go's GC at its peak. A checkCount is a
+// map entry of its key and a pointer to ~40 bytes; the exposition (a const
+// counter per series, built at scrape time) is the same.
+type checkCounterVec struct {
+	desc *prometheus.Desc
+
+	mu     sync.Mutex
+	series map[checkCountKey]*checkCount
+}
+
+var _ prometheus.Collector = (*checkCounterVec)(nil)
+
+// checkCountKey is a series: the check's labels (ID cleared) and the reason.
+type checkCountKey struct {
+	CheckInfo
+	reason string
+}
+
+type checkCount struct {
+	n       atomic.Uint64
+	created time.Time
+}
+
+func newCheckCounterVec(name, help string, labels []string) *checkCounterVec {
+	return &checkCounterVec{desc: prometheus.NewDesc(name, help, labels, nil), series: map[checkCountKey]*checkCount{}}
+}
+
+// inc adds one to key's series, made on first use.
+func (v *checkCounterVec) inc(key CheckInfo, reason string) {
+	k := checkCountKey{key, reason}
+	v.mu.Lock()
+	s := v.series[k]
+	if s == nil {
+		s = &checkCount{created: time.Now()}
+		v.series[k] = s
+	}
+	v.mu.Unlock()
+	s.n.Add(1)
+}
+
+// retain deletes the series whose check want does not hold.
+func (v *checkCounterVec) retain(want map[CheckInfo]bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for k := range v.series {
+		if !want[k.CheckInfo] {
+			delete(v.series, k)
+		}
+	}
+}
+
+func (v *checkCounterVec) Describe(ch chan<- *prometheus.Desc) { ch <- v.desc }
+
+func (v *checkCounterVec) Collect(ch chan<- prometheus.Metric) {
+	v.mu.Lock()
+	all := make([]checkCountMetric, 0, len(v.series))
+	for k, s := range v.series {
+		all = append(all, checkCountMetric{desc: v.desc, key: k, s: s})
+	}
+	v.mu.Unlock()
+	for i := range all {
+		ch <- &all[i]
+	}
+}
+
+// checkCountMetric is a checkCount at scrape time.
+type checkCountMetric struct {
+	desc *prometheus.Desc
+	key  checkCountKey
+	s    *checkCount
+}
+
+func (m *checkCountMetric) Desc() *prometheus.Desc { return m.desc }
+
+// Write fills out as client_golang's Counter does (value, created timestamp).
+func (m *checkCountMetric) Write(out *dto.Metric) error {
+	val := float64(m.s.n.Load())
+	out.Label = prometheus.MakeLabelPairs(m.desc, append(m.key.labels(), m.key.reason))
+	out.Counter = &dto.Counter{Value: &val, CreatedTimestamp: timestamppb.New(m.s.created)}
+	return nil
+}
