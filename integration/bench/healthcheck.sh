@@ -2,7 +2,9 @@
 # Health-check benchmark: lvs-ha and keepalived's checker run at the same time on
 # this host, same configuration (N real servers, TCP_CHECK or HTTP_GET, delay_loop 1)
 # against loopback listeners; prints CPU-seconds per 1,000 checks (schedstat, all
-# threads), peak RSS (VmHWM) and the ratio lvs-ha/keepalived, one line per figure:
+# threads), peak RSS (VmHWM), and per check the growth of peak and anonymous RSS
+# from the smallest to the largest size in KiB (the fixed part cancels out), with the
+# ratio lvs-ha/keepalived, one line per figure:
 #   BENCH name=<figure> lvsha=<v> ref=<v> unit=<u> ratio=<lvsha/ref>
 # keepalived needs IPVS to start its checker; this host's kernel may have none, so it
 # runs with healthcheck-fakeipvs.c preloaded (IPVS requests succeed as no-ops). lvs-ha
