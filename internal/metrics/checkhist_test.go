@@ -110,7 +110,7 @@ func TestCheckCounterLikeClientGolang(t *testing.T) {
 	other.Checker = "HTTP_GET"
 	v.inc(other, "refused")
 	v.retain(map[CheckInfo]bool{other: true})
-	if len(v.series) != 1 || v.series[checkCountKey{other, "refused"}] == nil {
+	if len(v.series) != 1 || v.series[checkCountKey{keyOf(other), "refused"}] == nil {
 		t.Errorf("after retain: %v", v.series)
 	}
 }
