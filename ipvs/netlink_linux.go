@@ -47,8 +47,10 @@ const (
 var ErrNoIPVS = errors.New("ipvs: kernel has no IPVS generic netlink family (is ip_vs loaded?)")
 
 // NewNetlink opens a generic netlink socket in the calling thread's network
-// namespace and resolves the IPVS family, running `modprobe ip_vs` once if
-// the family is missing (as ipvsadm does).
+// namespace and resolves the IPVS family. If the family is missing it runs
+// `modprobe ip_vs` (as ipvsadm does), once per process: keepalived too tries
+// once at start, and a caller retrying NewNetlink while the module stays
+// missing only asks the kernel for the family again.
 func NewNetlink() (*Netlink, error) {
 	return dial(&netlink.Config{})
 }
@@ -78,11 +80,7 @@ func dial(cfg *netlink.Config) (*Netlink, error) {
 	_ = c.SetOption(netlink.ExtendedAcknowledge, true) // best effort: kernels before 4.12 lack it
 	_ = c.SetReadBuffer(1 << 20)
 	_ = c.SetDeadline(time.Now().Add(requestTimeout))
-	fam, err := genetlink.NewConn(c).GetFamily("IPVS")
-	if errors.Is(err, unix.ENOENT) {
-		_ = exec.Command("modprobe", "-q", "ip_vs").Run()
-		fam, err = genetlink.NewConn(c).GetFamily("IPVS")
-	}
+	fam, err := resolveFamily(func() (genetlink.Family, error) { return genetlink.NewConn(c).GetFamily("IPVS") }, ipvsModule)
 	if err != nil {
 		c.Close()
 		if errors.Is(err, unix.ENOENT) {
@@ -91,6 +89,35 @@ func dial(cfg *netlink.Config) (*Netlink, error) {
 		return nil, fmt.Errorf("ipvs: resolve IPVS family: %w", err)
 	}
 	return &Netlink{c: c, family: fam.ID, ConnPath: "/proc/net/ip_vs_conn"}, nil
+}
+
+// moduleLoader runs a module load at most once per process.
+type moduleLoader struct {
+	once sync.Once
+	run  func() error
+}
+
+// ipvsModule loads ip_vs for every NewNetlink of the process.
+var ipvsModule = &moduleLoader{run: func() error { return exec.Command("modprobe", "-q", "ip_vs").Run() }}
+
+// load runs the loader if it never ran and reports whether it ran now.
+func (m *moduleLoader) load() bool {
+	ran := false
+	m.once.Do(func() {
+		_ = m.run()
+		ran = true
+	})
+	return ran
+}
+
+// resolveFamily is get, again after loading the module the first time the
+// family is missing (ENOENT).
+func resolveFamily(get func() (genetlink.Family, error), m *moduleLoader) (genetlink.Family, error) {
+	fam, err := get()
+	if errors.Is(err, unix.ENOENT) && m.load() {
+		fam, err = get()
+	}
+	return fam, err
 }
 
 // Close closes the socket.

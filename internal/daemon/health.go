@@ -209,6 +209,7 @@ func (p *plan) addChecks(wrap func(id string, c healthcheck.Checker) healthcheck
 	cfg := p.cfg
 	for _, vs := range p.lvs.vss {
 		v := vs.v
+		name := vsName(v) // one string for the virtual server's checks
 		for k, rs := range vs.rss {
 			r := v.RealServers[k] // vs.rss are v's real servers in order
 			kinds := map[string]int{}
@@ -232,7 +233,7 @@ func (p *plan) addChecks(wrap func(id string, c healthcheck.Checker) healthcheck
 					}
 					kinds[string(c.Type)]++
 					cs := &checkState{rs: rs, up: !c.Alpha, info: metrics.CheckInfo{
-						ID: id, VirtualServer: vsName(v), RealServer: netip.AddrPortFrom(r.Addr, r.Port), Checker: label,
+						ID: id, VirtualServer: name, RealServer: netip.AddrPortFrom(r.Addr, r.Port), Checker: label,
 					}}
 					p.lvs.byCheck[id] = cs
 					if c.LogAllFailures {

@@ -80,3 +80,53 @@ func BenchmarkGatherChecks(b *testing.B) {
 		}
 	}
 }
+
+// A checkCount is exposed as client_golang's Counter is (labels in the
+// same order, value, a created timestamp), and retain drops a check's
+// series of every reason.
+func TestCheckCounterLikeClientGolang(t *testing.T) {
+	labels := []string{"virtual_server", "real_server", "checker", "reason"}
+	v := newCheckCounterVec("f", "h", labels)
+	ref := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "f", Help: "h"}, labels)
+	key := CheckInfo{VirtualServer: "10.0.0.1 80", RealServer: netip.MustParseAddrPort("10.0.1.1:80"), Checker: "TCP_CHECK"}
+	for range 3 {
+		v.inc(key, "refused")
+		ref.WithLabelValues(append(key.labels(), "refused")...).Inc()
+	}
+	got, want := collectOne(t, v), collectOne(t, ref)
+	if got.GetCounter().GetValue() != want.GetCounter().GetValue() || got.GetCounter().CreatedTimestamp == nil {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+	if len(got.Label) != len(want.Label) {
+		t.Fatalf("labels %v, want %v", got.Label, want.Label)
+	}
+	for i := range got.Label {
+		if got.Label[i].GetName() != want.Label[i].GetName() || got.Label[i].GetValue() != want.Label[i].GetValue() {
+			t.Errorf("label %d: got %v want %v", i, got.Label[i], want.Label[i])
+		}
+	}
+	v.inc(key, "timeout")
+	other := key
+	other.Checker = "HTTP_GET"
+	v.inc(other, "refused")
+	v.retain(map[CheckInfo]bool{other: true})
+	if len(v.series) != 1 || v.series[checkCountKey{keyOf(other), "refused"}] == nil {
+		t.Errorf("after retain: %v", v.series)
+	}
+}
+
+// TestObserveFailureAllocs: counting a failure of a check already seen
+// allocates nothing (client_golang's CounterVec built the label values at
+// each increment).
+func TestObserveFailureAllocs(t *testing.T) {
+	m, err := New(prometheus.NewRegistry(), Options{Version: "v", Revision: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := CheckInfo{ID: "x", VirtualServer: "10.0.0.1 80", RealServer: netip.MustParseAddrPort("10.0.1.1:80"), Checker: "TCP_CHECK"}
+	res := healthcheck.Result{Reason: "refused", Duration: time.Millisecond}
+	m.ObserveCheck(c, res)
+	if n := testing.AllocsPerRun(100, func() { m.ObserveCheck(c, res) }); n != 0 {
+		t.Errorf("ObserveCheck of a failure: %v allocations", n)
+	}
+}

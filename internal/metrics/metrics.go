@@ -159,7 +159,7 @@ type Metrics struct {
 	src atomic.Pointer[Sources]
 
 	checkDuration *checkHistVec
-	checkFailures *prometheus.CounterVec
+	checkFailures *checkCounterVec
 	reloads       *prometheus.CounterVec
 	reloadOK      prometheus.Gauge
 	reloadTime    prometheus.Gauge
@@ -197,10 +197,8 @@ func New(reg prometheus.Registerer, opts Options) (*Metrics, error) {
 	checkLabels := []string{"virtual_server", "real_server", "checker"}
 	m.checkDuration = newCheckHistVec("lvs_ha_healthcheck_duration_seconds", "Duration of health check probes.",
 		opts.DurationBuckets, checkLabels)
-	m.checkFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "lvs_ha_healthcheck_failures_total",
-		Help: "Failed health check probes by reason.",
-	}, append(slices.Clone(checkLabels), "reason"))
+	m.checkFailures = newCheckCounterVec("lvs_ha_healthcheck_failures_total", "Failed health check probes by reason.",
+		append(slices.Clone(checkLabels), "reason"))
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lvs_ha_config_reloads_total",
 		Help: "Configuration loads and reloads by result (success, failure).",
@@ -284,7 +282,7 @@ func (m *Metrics) ObserveCheck(c CheckInfo, res healthcheck.Result) {
 		if reason == "" {
 			reason = healthcheck.ReasonError
 		}
-		m.checkFailures.WithLabelValues(append(c.labels(), reason)...).Inc()
+		m.checkFailures.inc(key, reason)
 	}
 }
 
@@ -296,10 +294,8 @@ func (m *Metrics) RetainChecks(keep []CheckInfo) {
 		c.ID = ""
 		want[c] = true
 	}
-	for _, c := range m.checkDuration.retain(want) {
-		l := prometheus.Labels{"virtual_server": c.VirtualServer, "real_server": c.RealServer.String(), "checker": c.Checker}
-		m.checkFailures.DeletePartialMatch(l)
-	}
+	m.checkDuration.retain(want)
+	m.checkFailures.retain(want)
 }
 
 // ConfigReloaded records a configuration load or reload at now: err nil is a

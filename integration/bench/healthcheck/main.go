@@ -75,6 +75,7 @@ func main() {
 		hostname(), numCPU(), *lvsha, *keepalived)
 	failed := false
 	for _, kind := range strings.Split(*kinds, ",") {
+		var sizes []sized // this kind's sizes measured, for the per-check figures
 		for _, s := range strings.Split(*rates, ",") {
 			n, err := strconv.Atoi(s)
 			if err != nil || n <= 0 || n > 60000 {
@@ -101,6 +102,13 @@ func main() {
 				if *baseline != "" {
 					report(figName(kind, n), ms, 2)
 				}
+				sizes = append(sizes, sized{n, ms})
+			}
+		}
+		if len(sizes) >= 2 {
+			perCheck(kind, sizes[0], sizes[len(sizes)-1], 0)
+			if *baseline != "" {
+				perCheck(kind, sizes[0], sizes[len(sizes)-1], 2)
 			}
 		}
 	}
@@ -284,6 +292,55 @@ func report(name string, ms []measure, which int) {
 	fig("_cpu_per_1000_checks", "cpu_s", func(m measure, i int) float64 { return m.cpu1k[i] })
 	fig("_peak_rss", "MiB", func(m measure, i int) float64 { return m.rss[i] })
 	fig("_anon_rss", "MiB", func(m measure, i int) float64 { return m.anon[i] })
+}
+
+// sized is one size's rounds.
+type sized struct {
+	n  int // real servers, one check each
+	ms []measure
+}
+
+// perCheck prints the memory each daemon spends per check, as the issue
+// words it: the growth of its peak RSS (VmHWM) and of its anonymous RSS
+// between the smallest and the largest size measured, divided by the
+// checks added, in KiB per check (medians of the rounds of each size; the
+// ratio is the quotient of the two daemons' figures). The fixed part (the
+// binary's pages, the runtime) cancels out.
+func perCheck(kind string, a, b sized, which int) {
+	name := fmt.Sprintf("healthcheck_%s_%d_%drs", kind, a.n, b.n)
+	if delayLoop != 1 {
+		name += fmt.Sprintf("_dl%d", delayLoop)
+	}
+	if which == 2 {
+		name += "_baseline"
+	}
+	checks := float64(b.n - a.n)
+	if checks <= 0 {
+		return
+	}
+	fig := func(suffix string, get func(m measure, i int) float64) {
+		per := func(i int) float64 {
+			return (medianOf(b.ms, func(m measure) float64 { return get(m, i) }) -
+				medianOf(a.ms, func(m measure) float64 { return get(m, i) })) * 1024 / checks
+		}
+		l, k := per(which), per(1)
+		line(name+suffix, l, k, l/k, "KiB")
+	}
+	fig("_rss_per_check", func(m measure, i int) float64 { return m.rss[i] })
+	fig("_anon_rss_per_check", func(m measure, i int) float64 { return m.anon[i] })
+}
+
+// medianOf is the median of f over ms.
+func medianOf(ms []measure, f func(m measure) float64) float64 {
+	v := make([]float64, len(ms))
+	for i, m := range ms {
+		v[i] = f(m)
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup, window time.Duration) (measure, error) {
