@@ -228,11 +228,9 @@ func (an *Announcer) send(a Announcement, kind Kind) error {
 // sent false, nil: look the interface up. ErrNoARP for a kept interface
 // flagged NOARP.
 func (an *Announcer) sendKept(iface string, addr netip.Addr) (sent bool, err error) {
-	an.mu.Lock()
+	ic := an.lockKept(iface, KindARP)
 	defer an.mu.Unlock() // held through the write: Close cannot close fd under it
-	an.pollLinksLocked()
-	ic := an.ifaces[iface]
-	if ic == nil || !ic.ok || ic.arp == nil || ic.arpFD < 0 {
+	if ic == nil {
 		return false, nil
 	}
 	if ic.info.flags&unix.IFF_NOARP != 0 {
@@ -249,6 +247,24 @@ func (an *Announcer) sendKept(iface string, addr netip.Addr) (sent bool, err err
 		ic.frames[addr] = frame
 	}
 	return true, writeFrame(ic.arpFD, ic.arp, frame, broadcastMAC)
+}
+
+// lockKept is sendKept's and sendKeptNA's prologue: it locks an.mu (the
+// caller unlocks it after its write), polls the link notifications and
+// returns iface's sockets if its interface is kept for kind (looked up
+// since the last link notification, with kind's socket open), else nil.
+func (an *Announcer) lockKept(iface string, kind Kind) *ifaceConns {
+	an.mu.Lock()
+	an.pollLinksLocked()
+	ic := an.ifaces[iface]
+	switch {
+	case ic == nil:
+		return nil
+	case kind == KindARP && ic.ok && ic.arp != nil && ic.arpFD >= 0,
+		kind == KindNA && ic.naOK && ic.na != nil && ic.naFD >= 0:
+		return ic
+	}
+	return nil
 }
 
 // writeFrame sends frame on a kept packet socket bound to its interface
@@ -277,11 +293,9 @@ func writeFrame(fd int, c *packet.Conn, frame []byte, dst net.HardwareAddr) erro
 // send, as before: a forwarding sysctl's change brings no link
 // notification.
 func (an *Announcer) sendKeptNA(iface string, addr netip.Addr) (sent bool, err error) {
-	an.mu.Lock()
+	ic := an.lockKept(iface, KindNA)
 	defer an.mu.Unlock() // held through the write: Close cannot close fd under it
-	an.pollLinksLocked()
-	ic := an.ifaces[iface]
-	if ic == nil || !ic.naOK || ic.na == nil || ic.naFD < 0 {
+	if ic == nil {
 		return false, nil
 	}
 	router := an.router(iface, ic.naInfo.base)

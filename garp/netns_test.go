@@ -231,6 +231,19 @@ func (e *vethEnv) neighB(t *testing.T, ip netip.Addr) *netlink.Neigh {
 	return nil
 }
 
+// setMAC gives interface A the hardware address mac and returns its link.
+func (e *vethEnv) setMAC(t *testing.T, mac net.HardwareAddr) netlink.Link {
+	t.Helper()
+	link, err := e.hA.LinkByName(e.ifA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.hA.LinkSetHardwareAddr(link, mac); err != nil {
+		t.Fatal(err)
+	}
+	return link
+}
+
 func (e *vethEnv) addStaleNeighB(t *testing.T, ip netip.Addr, mac net.HardwareAddr) {
 	t.Helper()
 	family := netlink.FAMILY_V4
@@ -549,13 +562,7 @@ func TestAnnouncerKeptInterfaceChanges(t *testing.T) {
 		t.Fatal("the interface and its ARP frame are not kept after a Send")
 	}
 
-	linkA, err := e.hA.LinkByName(e.ifA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.hA.LinkSetHardwareAddr(linkA, macOther); err != nil {
-		t.Fatal(err)
-	}
+	linkA := e.setMAC(t, macOther)
 	if err := e.send(t, vip4); err != nil {
 		t.Fatal(err)
 	}
@@ -613,13 +620,7 @@ func TestAnnouncerKeptInterfaceChangesNA(t *testing.T) {
 		t.Fatalf("kept frame: %v", err)
 	}
 
-	linkA, err := e.hA.LinkByName(e.ifA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.hA.LinkSetHardwareAddr(linkA, macOther); err != nil {
-		t.Fatal(err)
-	}
+	e.setMAC(t, macOther)
 	if err := e.send(t, vip6); err != nil {
 		t.Fatal(err)
 	}

@@ -266,11 +266,15 @@ func (r *Runner) sendAdvert(in *instance, a vrrp.Advertisement) {
 	}
 }
 
-// addVIPs adds in's addresses, then its virtual routes and rules (which
-// may use the addresses), as keepalived does on becoming master.
+// addVIPs adds in's addresses (allVIPs' order, without its copy: this is
+// a takeover's path to its first GARP), then its virtual routes and rules
+// (which may use the addresses), as keepalived does on becoming master.
 func (r *Runner) addVIPs(in *instance) {
 	in.vipsUp = true
-	for _, v := range in.cfg.allVIPs() {
+	for _, v := range in.cfg.VIPs {
+		r.addVIP(in, v)
+	}
+	for _, v := range in.cfg.ExcludedVIPs {
 		r.addVIP(in, v)
 	}
 	r.addRoutes(in, in.cfg.Routes, in.cfg.Rules)
@@ -340,8 +344,12 @@ func (r *Runner) removeVIP(in *instance, v vip.Address) bool {
 }
 
 // announce (re)starts the instance's GARP schedule, as on becoming master.
+// The addresses go through a reused buffer: Start copies them.
 func (r *Runner) announce(in *instance) {
-	if err := in.sched.Start(r.now, in.cfg.garpVIPs()); err != nil {
+	r.garpVIPs = in.cfg.appendGARPVIPs(r.garpVIPs[:0])
+	err := in.sched.Start(r.now, r.garpVIPs)
+	clear(r.garpVIPs)
+	if err != nil {
 		in.stats.GARPErrors++
 		r.log.Error("gratuitous ARP schedule", "instance", in.name, "err", err)
 	}

@@ -343,10 +343,14 @@ func (c *InstanceConfig) allVIPs() []vip.Address {
 	return append(slices.Clone(c.VIPs), c.ExcludedVIPs...)
 }
 
-func (c *InstanceConfig) garpVIPs() []garp.VIP {
-	var out []garp.VIP
-	for _, a := range c.allVIPs() {
-		out = append(out, garp.VIP{Interface: a.Dev, Addr: a.Prefix.Addr()})
+func (c *InstanceConfig) garpVIPs() []garp.VIP { return c.appendGARPVIPs(nil) }
+
+// appendGARPVIPs appends garpVIPs to out.
+func (c *InstanceConfig) appendGARPVIPs(out []garp.VIP) []garp.VIP {
+	for _, vs := range [][]vip.Address{c.VIPs, c.ExcludedVIPs} {
+		for _, a := range vs {
+			out = append(out, garp.VIP{Interface: a.Dev, Addr: a.Prefix.Addr()})
+		}
 	}
 	return out
 }

@@ -165,6 +165,7 @@ type Runner struct {
 	now           time.Time
 	stepped       time.Time                // the latest time the machines were stepped at before r.now (rxAt's floor)
 	garpSent      firstSend                // the Announcer, as flushGARP sends through it
+	garpVIPs      []garp.VIP               // announce's buffer
 	links         map[int]track.LinkEvent  // last known links, by index
 	linksKnown    bool                     // a link dump has arrived
 	watching      bool                     // the link watcher runs

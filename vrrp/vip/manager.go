@@ -25,8 +25,9 @@ type Manager struct {
 }
 
 // New returns a Manager that works in the network namespace of the thread calling
-// each method. It keeps a netlink socket open per namespace it was used in (which
-// keeps that namespace alive) for the life of the process.
+// each method. It keeps netlink sockets open per namespace it was used in (which
+// keep that namespace alive) for the life of the process: requests, and a link
+// notification socket that tells when a kept device index must be looked up again.
 func New() *Manager { return &Manager{h: &netlink.Handle{}, thread: true} }
 
 // NewHere returns a Manager that works in the network namespace of the

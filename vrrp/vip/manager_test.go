@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -365,4 +366,87 @@ func (m *Manager) rawSockets() int {
 		}
 	}
 	return n
+}
+
+// TestAddRecreatedInterface: the bare socket keeps a device's index and the
+// requests built with it while no link changes; a device deleted and
+// created again under its name (a new index) is seen at the next Add, for
+// an address added before (a kept request) and for a new one (a kept
+// index), and so is a device renamed away (ErrNoDevice). Without the link
+// watch's invalidation both Adds fail with ErrNoDevice.
+func TestAddRecreatedInterface(t *testing.T) {
+	ns := newNS(t)
+	var m *Manager
+	if err := ns.Do(func() error { m = NewHere(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if m.bound == nil || m.bound.raw.links == nil {
+		t.Fatal("NewHere did not open its sockets and link watch")
+	}
+	a := Address{Prefix: netip.MustParsePrefix("192.0.2.70/24"), Dev: ns.dev}
+	b := Address{Prefix: netip.MustParsePrefix("192.0.2.71/24"), Dev: ns.dev}
+	if err := m.Add(a); err != nil {
+		t.Fatal(err)
+	}
+	recreate := func() {
+		t.Helper()
+		link, err := ns.nl.LinkByName(ns.dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ns.nl.LinkDel(link); err != nil { // takes its peer too
+			t.Fatal(err)
+		}
+		if err := ns.nl.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ns.dev}, PeerName: "peer0"}); err != nil {
+			t.Fatal(err)
+		}
+		l2, err := ns.nl.LinkByName(ns.dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l2.Attrs().Index == link.Attrs().Index {
+			t.Fatalf("re-created %s has its old index %d", ns.dev, l2.Attrs().Index)
+		}
+	}
+	recreate()
+	for _, x := range []Address{a, b} {
+		if err := m.Add(x); err != nil {
+			t.Fatalf("Add %s after %s was re-created: %v", x.Prefix, ns.dev, err)
+		}
+		if !ns.m.Present(x.Dev, x.Prefix.Addr()) {
+			t.Fatalf("%s not on the re-created %s", x.Prefix, ns.dev)
+		}
+	}
+	link, err := ns.nl.LinkByName(ns.dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.nl.LinkSetName(link, "vip1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Add(a); !errors.Is(err, ErrNoDevice) {
+		t.Fatalf("Add on %s renamed away: %v, want ErrNoDevice", ns.dev, err)
+	}
+}
+
+// TestAddKeptAllocs: a takeover's Add of an address added before since
+// the last link change (its request kept) allocates nothing.
+func TestAddKeptAllocs(t *testing.T) {
+	ns := newNS(t)
+	var m *Manager
+	if err := ns.Do(func() error { m = NewHere(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	a := Address{Prefix: netip.MustParsePrefix("2001:db8::70/64"), Dev: ns.dev}
+	if err := m.Add(a); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	allocs := testing.AllocsPerRun(20, func() { err = m.Add(a) }) // each one EEXIST: a no-op
+	if err != nil {
+		t.Fatal(err)
+	}
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per Add, want 0", allocs)
+	}
 }

@@ -13,13 +13,21 @@ import (
 )
 
 // The address add of a VRRP takeover, between its first advert and its first
-// gratuitous ARP, goes over a bare rtnetlink socket kept per namespace: an
-// ioctl on it for the device's index, one sendto(2), which adds the address
-// inside the kernel, and one recvfrom(2) for the ack; with link's socket, ioctl
-// and close and AddrAdd's getsockname and 64 KiB receive buffer per request,
-// that was seven system calls, each 20-60 us on a CPU that was idle (the
-// takeover comes after Master_Down_Interval of silence). The message is the
-// one AddrAdd builds from toNetlink's Addr.
+// gratuitous ARP, goes over a bare rtnetlink socket kept per namespace: one
+// write(2) of the request, which adds the address inside the kernel, and one
+// read(2) of the ack, after one read of a link notification socket that
+// finds nothing (keepalived too waits for each address's ack, and reads its
+// netlink socket before its GARPs). The request, built with the device's
+// index, is kept while no link changed; before, each add looked the index up
+// with an ioctl and built the request anew (some 20 allocations), and with
+// link's socket, ioctl and close and AddrAdd's getsockname and 64 KiB
+// receive buffer per request, that was seven system calls, each 20-60 us on
+// a CPU that was idle (the takeover comes after Master_Down_Interval of
+// silence). The message is the one AddrAdd builds from toNetlink's Addr.
+
+// maxKeptRequests bounds rawConn.reqs (a VRRP daemon adds its configured
+// addresses; a reload may bring others).
+const maxKeptRequests = 1024
 
 // rawConn is a bound NETLINK_ROUTE socket used for requests and their acks
 // only (it joins no group).
@@ -28,8 +36,34 @@ type rawConn struct {
 	fd  int
 	seq uint32
 	buf []byte
+
+	// links reports link changes in the socket's namespace (nil: it could
+	// not be opened, and nothing is kept). While it reports none, indexes
+	// (by device name) and reqs (add requests by address) stay valid: a
+	// device deleted, re-created or renamed brings a notification.
+	links   *linkWatch
+	indexes map[string]int
+	reqs    map[reqKey][]byte
 }
 
+// reqKey is an Address as a map key: its preferred lifetime by value, so
+// that a change behind the pointer is a new key.
+type reqKey struct {
+	a      Address // PreferredLft nil
+	lft    uint32
+	hasLft bool
+}
+
+func keyOf(a Address) reqKey {
+	k := reqKey{a: a}
+	if a.PreferredLft != nil {
+		k.a.PreferredLft, k.lft, k.hasLft = nil, *a.PreferredLft, true
+	}
+	return k
+}
+
+// openRaw opens the request socket and its link watch in the calling
+// thread's namespace.
 func openRaw() (*rawConn, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {
@@ -39,24 +73,55 @@ func openRaw() (*rawConn, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	return &rawConn{fd: fd, buf: make([]byte, 4096)}, nil
-}
-
-// add adds a: its device's index (an ioctl on the socket itself, so in
-// the socket's namespace, which is the request's), then the request.
-func (c *rawConn) add(a Address) error {
-	idx, err := c.index(a.Dev)
-	if errors.Is(err, unix.ENODEV) {
-		return ErrNoDevice
-	} else if err != nil {
-		return fmt.Errorf("look up device: %w", err)
+	c := &rawConn{fd: fd, buf: make([]byte, 4096)}
+	if w, err := openLinkWatch(); err == nil {
+		c.links, c.indexes, c.reqs = w, map[string]int{}, map[reqKey][]byte{}
 	}
-	return c.do(addRequest(a, idx))
+	return c, nil
 }
 
-// index returns dev's interface index, read with an ioctl on the socket,
-// so in the socket's namespace.
+// add adds a: the request kept for it, else one built with its device's
+// index (an ioctl on the socket itself, so in the socket's namespace, which
+// is the request's).
+func (c *rawConn) add(a Address) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pollLinksLocked()
+	k := keyOf(a)
+	req := c.reqs[k]
+	if req == nil {
+		idx, err := c.indexLocked(a.Dev)
+		if errors.Is(err, unix.ENODEV) {
+			return ErrNoDevice
+		} else if err != nil {
+			return fmt.Errorf("look up device: %w", err)
+		}
+		req = addRequest(a, idx)
+		if c.links != nil {
+			if len(c.reqs) >= maxKeptRequests {
+				clear(c.reqs)
+			}
+			c.reqs[k] = req
+		}
+	}
+	return c.doLocked(req)
+}
+
+// index returns dev's interface index in the socket's namespace.
 func (c *rawConn) index(dev string) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pollLinksLocked()
+	return c.indexLocked(dev)
+}
+
+// indexLocked returns dev's kept index, else reads it with an ioctl on the
+// socket (so in the socket's namespace) and keeps it; c.mu held, links
+// polled.
+func (c *rawConn) indexLocked(dev string) (int, error) {
+	if idx, ok := c.indexes[dev]; ok {
+		return idx, nil
+	}
 	ifr, err := unix.NewIfreq(dev)
 	if err != nil {
 		return 0, err
@@ -64,21 +129,50 @@ func (c *rawConn) index(dev string) (int, error) {
 	if err := unix.IoctlIfreq(c.fd, unix.SIOCGIFINDEX, ifr); err != nil {
 		return 0, err
 	}
-	return int(ifr.Uint32()), nil
+	idx := int(ifr.Uint32())
+	if c.links != nil {
+		c.indexes[dev] = idx
+	}
+	return idx, nil
 }
 
-// do sends one request (its header's sequence number is set here) and
-// waits for its ack: nil, or the kernel's errno.
-func (c *rawConn) do(req []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// pollLinksLocked forgets the kept indexes and requests if a link changed
+// (or may have: an overrun, a failed read) since the last call; c.mu held.
+// A watch that failed is closed, and nothing is kept from then on.
+func (c *rawConn) pollLinksLocked() {
+	if c.links == nil {
+		return
+	}
+	changed, err := c.links.changed()
+	if err != nil {
+		_ = c.links.close()
+		c.links = nil
+	}
+	if changed || err != nil {
+		clear(c.indexes)
+		clear(c.reqs)
+	}
+}
+
+// doLocked sends one request (its header's sequence number is set here)
+// and waits for its ack: nil, or the kernel's errno; c.mu held. The socket
+// is bound and unconnected, so a plain write goes to the kernel and a read
+// takes the next message, without Sendto's and Recvfrom's sockaddrs.
+func (c *rawConn) doLocked(req []byte) error {
 	c.seq++
 	binary.NativeEndian.PutUint32(req[8:], c.seq)
-	if err := unix.Sendto(c.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return err
+	for {
+		_, err := unix.Write(c.fd, req)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		break
 	}
 	for {
-		n, _, err := unix.Recvfrom(c.fd, c.buf, 0)
+		n, err := unix.Read(c.fd, c.buf)
 		if err == unix.EINTR {
 			continue
 		}
