@@ -695,10 +695,28 @@ func (r *Runner) Run(ctx context.Context) error {
 // closed if Run fails before.
 func (r *Runner) Ready() <-chan struct{} { return r.ready }
 
+// detacher is a pollConn that can leave the Go runtime's netpoller
+// (*vrrpsock.Conn): the loop polls the socket itself, and the runtime's
+// poller, woken too by every advert sent and received, would make one
+// more thread runnable per advert. Recv and Close keep working, for
+// startReaders.
+type detacher interface {
+	Detach() error
+}
+
+var _ detacher = (*vrrpsock.Conn)(nil)
+
 // startReader has the socket read: by the loop itself in poll mode (if it
-// can), else on a goroutine of its own.
+// can; the socket then leaves the runtime's poller), else on a goroutine
+// of its own. It runs before the socket's first use or on the loop, which
+// alone sends, so never concurrently with the socket's other methods.
 func (r *Runner) startReader(cs *connState) {
 	if _, ok := cs.c.(pollConn); ok && r.polling {
+		if d, ok := cs.c.(detacher); ok {
+			if err := d.Detach(); err != nil {
+				r.log.Warn("VRRP: socket stays in the Go runtime's poller", "interface", cs.cfg.Interface, "err", err)
+			}
+		}
 		cs.polled = true
 		return
 	}

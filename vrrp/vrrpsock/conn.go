@@ -67,6 +67,15 @@ type Conn struct {
 	oob     []byte        // TryRecv's control buffer (single reader)
 	dropped atomic.Uint64 // packets Recv discarded
 
+	// After Detach: the socket is fd, a duplicate outside the Go runtime's
+	// netpoller (ipc is closed); efd is an eventfd Close makes readable
+	// for good, waking a Recv or Send waiting in ppoll; fdMu is held
+	// shared while fd is in use and exclusively by Close to close it.
+	detached bool
+	fd, efd  int
+	fdMu     sync.RWMutex
+	closed   atomic.Bool
+
 	// Send's and TryRecv's sendmsg / recvmsg arguments, kept here so that
 	// the VRRP loop's advert path does not allocate (see sendRaw, recvRaw).
 	sendMu        sync.Mutex
@@ -278,7 +287,103 @@ func (c *Conn) Destinations() []netip.Addr { return append([]netip.Addr(nil), c.
 func (c *Conn) Unicast() bool { return len(c.cfg.Peers) > 0 }
 
 // Close closes the socket (which leaves the group) and unblocks a pending Recv.
-func (c *Conn) Close() error { return c.ipc.Close() }
+func (c *Conn) Close() error {
+	if !c.detached {
+		return c.ipc.Close()
+	}
+	if c.closed.Swap(true) {
+		return fmt.Errorf("vrrpsock: close %s socket on %s: %w", c.cfg.family(), c.cfg.Interface, net.ErrClosed)
+	}
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1)
+	_, _ = unix.Write(c.efd, one[:]) // wakes a waiting Recv or Send, which then lets go of fdMu
+	c.fdMu.Lock()
+	defer c.fdMu.Unlock()
+	err := unix.Close(c.fd)
+	unix.Close(c.efd)
+	if err != nil {
+		return fmt.Errorf("vrrpsock: close %s socket on %s: %w", c.cfg.family(), c.cfg.Interface, err)
+	}
+	return nil
+}
+
+// Detach takes the socket out of the Go runtime's netpoller, for a caller
+// that polls [Conn.PollFd] itself: the runtime registers every socket it
+// opens in its epoll set (edge-triggered, for reading and writing), so
+// each advert sent or received would otherwise also wake the runtime's
+// poller, one more thread made runnable per advert. Detach duplicates the
+// descriptor and closes the original (the socket, its device binding,
+// options and group memberships live on in the duplicate, which only this
+// Conn's raw system calls use). Everything keeps working afterwards: Send
+// waits for room with poll(2) (see sendWait), Recv waits in ppoll(2) and
+// Close still unblocks it; only the deadlines of the runtime's poller are
+// gone. Detach must not run concurrently with any other method; a second
+// call does nothing. On error the Conn is unchanged, unless it was closed.
+func (c *Conn) Detach() error {
+	if c.detached {
+		return nil
+	}
+	fd := -1
+	err := control(c.rc, func(f int) error {
+		var err error
+		fd, err = unix.FcntlInt(uintptr(f), unix.F_DUPFD_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("vrrpsock: detach %s socket on %s: %w", c.cfg.family(), c.cfg.Interface, err)
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("vrrpsock: detach %s socket on %s: eventfd: %w", c.cfg.family(), c.cfg.Interface, err)
+	}
+	if err := c.ipc.Close(); err != nil { // the runtime's EPOLL_CTL_DEL and close(2) of the original
+		unix.Close(fd)
+		unix.Close(efd)
+		return fmt.Errorf("vrrpsock: detach %s socket on %s: %w", c.cfg.family(), c.cfg.Interface, err)
+	}
+	c.fd, c.efd, c.detached = fd, efd, true
+	return nil
+}
+
+// sendWait bounds how long Send on a detached Conn waits for room in a
+// full send buffer before it reports EAGAIN (the runtime's poller, before
+// Detach, waits without bound).
+const sendWait = time.Second
+
+// waitFd waits until fd has one of events or Close was called (efd), at
+// most d (forever if d < 0); it returns the events of fd, 0 on a time-out.
+func (c *Conn) waitFd(events int16, d time.Duration) (int16, error) {
+	var deadline time.Time
+	if d >= 0 {
+		deadline = time.Now().Add(d)
+	}
+	for {
+		fds := [2]unix.PollFd{{Fd: int32(c.fd), Events: events}, {Fd: int32(c.efd), Events: unix.POLLIN}}
+		var ts *unix.Timespec
+		if d >= 0 {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return 0, nil
+			}
+			t := unix.NsecToTimespec(left.Nanoseconds())
+			ts = &t
+		}
+		_, err := unix.Ppoll(fds[:], ts, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if c.closed.Load() {
+			return 0, net.ErrClosed
+		}
+		if fds[0].Revents != 0 {
+			return fds[0].Revents, nil
+		}
+	}
+}
 
 // Send sends one VRRP payload to dst (normally one of [Conn.Destinations]) from
 // [Conn.SrcAddr] out of the Conn's interface, with TTL / hop limit 255 (to a
@@ -303,6 +408,9 @@ func (c *Conn) Send(payload []byte, dst netip.Addr) error {
 // dropped (and counted in c.dropped). Recv is meant for one reader at a time.
 func (c *Conn) Recv(buf []byte) (Packet, error) {
 	oob := make([]byte, c.oobLen)
+	if c.detached {
+		return c.recvDetached(buf, oob)
+	}
 	for {
 		var (
 			n, oobn, flags int
@@ -326,11 +434,41 @@ func (c *Conn) Recv(buf []byte) (Packet, error) {
 	}
 }
 
+// recvDetached is Recv on a detached Conn: recvmsg, and ppoll while there
+// is nothing to read, until Close.
+func (c *Conn) recvDetached(buf, oob []byte) (Packet, error) {
+	c.fdMu.RLock()
+	defer c.fdMu.RUnlock()
+	for {
+		if c.closed.Load() {
+			return Packet{}, fmt.Errorf("vrrpsock: receive on %s: %w", c.cfg.Interface, net.ErrClosed)
+		}
+		n, oobn, flags, src, err := c.recvRaw(buf, oob)
+		if errors.Is(err, unix.EAGAIN) {
+			_, err = c.waitFd(unix.POLLIN, -1)
+			if err == nil {
+				continue
+			}
+		}
+		if err != nil {
+			return Packet{}, fmt.Errorf("vrrpsock: receive on %s: %w", c.cfg.Interface, err)
+		}
+		if p, ok := c.parseFrom(buf[:n], oob[:oobn], flags, src); ok {
+			return p, nil
+		}
+		c.dropped.Add(1)
+	}
+}
+
 // PollFd returns the socket's file descriptor, for a caller that waits for it to
 // become readable itself (poll(2)) and then reads with [Conn.TryRecv], instead of
-// blocking in [Conn.Recv] through the Go runtime's poller. It stays valid until
-// Close, which must not run while the caller polls it.
+// blocking in [Conn.Recv] through the Go runtime's poller (see also
+// [Conn.Detach]). It stays valid until Close, which must not run while the
+// caller polls it.
 func (c *Conn) PollFd() int {
+	if c.detached {
+		return c.fd
+	}
 	fd := -1
 	_ = c.rc.Control(func(f uintptr) { fd = int(f) })
 	return fd
@@ -345,6 +483,13 @@ func (c *Conn) TryRecv(buf []byte) (p Packet, ok bool, err error) {
 		c.oob = make([]byte, c.oobLen)
 	}
 	oob := c.oob[:c.oobLen]
+	if c.detached {
+		c.fdMu.RLock()
+		defer c.fdMu.RUnlock()
+		if c.closed.Load() {
+			return Packet{}, false, fmt.Errorf("vrrpsock: receive on %s: %w", c.cfg.Interface, net.ErrClosed)
+		}
+	}
 	for {
 		n, oobn, flags, src, err := c.recvRaw(buf, oob)
 		if errors.Is(err, unix.EAGAIN) {
@@ -393,12 +538,41 @@ func (c *Conn) sendRaw(payload []byte, dst netip.Addr) error {
 		c.txFn = c.sendmsg
 	}
 	c.txErr = nil
-	err := c.rc.Write(c.txFn)
+	var err error
+	if c.detached {
+		err = c.writeDetached()
+	} else {
+		err = c.rc.Write(c.txFn)
+	}
 	m.iov.Base = nil // do not keep the caller's payload
 	if err == nil {
 		err = c.txErr
 	}
 	return err
+}
+
+// writeDetached is rc.Write's part for a detached Conn: sendmsg, and on
+// EAGAIN (a full send buffer) a wait for room of at most sendWait.
+func (c *Conn) writeDetached() error {
+	c.fdMu.RLock()
+	defer c.fdMu.RUnlock()
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	var deadline time.Time
+	for !c.sendmsg(uintptr(c.fd)) {
+		if deadline.IsZero() {
+			deadline = time.Now().Add(sendWait)
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			break // still EAGAIN: c.txErr
+		}
+		if _, err := c.waitFd(unix.POLLOUT, left); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sendmsg is the rc.Write callback of sendRaw. The socket does not block
@@ -436,7 +610,11 @@ func (c *Conn) recvRaw(buf, oob []byte) (n, oobn, flags int, src netip.Addr, err
 		c.rxFn = c.recvmsg
 	}
 	c.rxErr = nil
-	err = c.rc.Control(c.rxFn)
+	if c.detached { // the caller holds fdMu
+		c.rxFn(uintptr(c.fd))
+	} else {
+		err = c.rc.Control(c.rxFn)
+	}
 	m.iov.Base, m.hdr.Control = nil, nil
 	if err == nil {
 		err = c.rxErr
