@@ -142,22 +142,23 @@ const (
 )
 
 type httpProbe struct {
-	c        *HTTPChecker
-	t0       time.Time
-	i        int // URL
-	state    int
-	fd       int
-	fresh    bool
+	c     *HTTPChecker
+	t0    time.Time
+	i     int // URL
+	state int
+	fd    int
+	fresh bool
+	// pending is set when epoll reported input (or an error or hang-up)
+	// before the response's read began: with the edge-triggered
+	// registration no further edge may come for it, so it is read at once.
+	// (Next to fresh: the struct stays in its 448-byte size class.)
+	pending  bool
 	rsa      *unix.RawSockaddrAny
 	rlen     uint32
 	wrote    int
 	req      fetchReq // URL i's, for rr
 	rr       respReader
 	deadline time.Time
-	// pending is set when epoll reported input (or an error or hang-up)
-	// before the response's read began: with the edge-triggered
-	// registration no further edge may come for it, so it is read at once.
-	pending bool
 }
 
 func (p *httpProbe) start(now time.Time) pstep {
