@@ -186,3 +186,43 @@ func TestConnectedBy(t *testing.T) {
 		}
 	}
 }
+
+// The loop's timerfd is edge-triggered: an expiry wakes the loop once and is
+// left unread (no read(2) per expiry), without the loop spinning on it.
+func TestEventLoopLeavesExpiryUnread(t *testing.T) {
+	woke := make(chan int, 1)
+	var l *evloop
+	var dl time.Time
+	ticks := 0
+	l, err := newEvloop(func(now time.Time) (time.Time, bool) {
+		ticks++
+		switch ticks {
+		case 1:
+			dl = time.Now().Add(2 * time.Millisecond)
+			return dl, true
+		case 2:
+			woke <- l.wakes
+		}
+		return time.Time{}, false
+	}, func([]loopDone) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { l.run(); close(done) }()
+	wakes := <-woke
+	// The loop now waits with nothing to do; the expiry is still readable.
+	pfd := []unix.PollFd{{Fd: int32(l.tfd), Events: unix.POLLIN}}
+	n, perr := unix.Poll(pfd, 0)
+	l.stop()
+	<-done
+	if wakes != 1 {
+		t.Errorf("%d wakes for one deadline", wakes)
+	}
+	if perr != nil || n != 1 {
+		t.Errorf("timerfd after its expiry: poll %d, %v; want it unread (readable)", n, perr)
+	}
+	if ticks > 3 { // start, the deadline, and the stop's unless it came before the wait
+		t.Errorf("%d ticks, want at most 3 (no spin on the unread expiry)", ticks)
+	}
+}
