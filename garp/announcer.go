@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lvs-ha/lvs-ha/internal/linkwatch"
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/net/bpf"
@@ -84,7 +85,7 @@ type Announcer struct {
 	mu       sync.Mutex
 	ifaces   map[string]*ifaceConns
 	counters map[string]*Counters
-	links    *linkWatch // nil: not open (yet), and no ifaceConns.info is kept
+	links    *linkwatch.Watch // nil: not open (yet), and no ifaceConns.info is kept
 }
 
 type ifaceConns struct {
@@ -339,7 +340,7 @@ func (an *Announcer) remember(iface string, info ifInfo) {
 // an overrun, a failed read) since the last call; an.mu held.
 func (an *Announcer) pollLinksLocked() {
 	if an.links == nil {
-		w, err := openLinkWatch()
+		w, err := linkwatch.Open()
 		if err != nil {
 			return // no cache: every send looks its interface up
 		}
@@ -347,9 +348,9 @@ func (an *Announcer) pollLinksLocked() {
 		an.forgetLocked()
 		return
 	}
-	changed, err := an.links.changed()
+	changed, err := an.links.Changed()
 	if err != nil {
-		_ = an.links.close()
+		_ = an.links.Close()
 		an.links = nil
 	}
 	if changed || err != nil {
@@ -563,7 +564,7 @@ func (an *Announcer) Close() error {
 		delete(an.ifaces, name)
 	}
 	if an.links != nil {
-		errs = append(errs, an.links.close())
+		errs = append(errs, an.links.Close())
 		an.links = nil
 	}
 	return errors.Join(errs...)

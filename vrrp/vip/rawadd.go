@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/lvs-ha/lvs-ha/internal/linkwatch"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -41,7 +42,7 @@ type rawConn struct {
 	// not be opened, and nothing is kept). While it reports none, indexes
 	// (by device name) and reqs (add requests by address) stay valid: a
 	// device deleted, re-created or renamed brings a notification.
-	links   *linkWatch
+	links   *linkwatch.Watch
 	indexes map[string]int
 	reqs    map[reqKey][]byte
 }
@@ -74,7 +75,7 @@ func openRaw() (*rawConn, error) {
 		return nil, err
 	}
 	c := &rawConn{fd: fd, buf: make([]byte, 4096)}
-	if w, err := openLinkWatch(); err == nil {
+	if w, err := linkwatch.Open(); err == nil {
 		c.links, c.indexes, c.reqs = w, map[string]int{}, map[reqKey][]byte{}
 	}
 	return c, nil
@@ -143,9 +144,9 @@ func (c *rawConn) pollLinksLocked() {
 	if c.links == nil {
 		return
 	}
-	changed, err := c.links.changed()
+	changed, err := c.links.Changed()
 	if err != nil {
-		_ = c.links.close()
+		_ = c.links.Close()
 		c.links = nil
 	}
 	if changed || err != nil {

@@ -1,0 +1,51 @@
+package linkwatch
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// Watch is a non-blocking rtnetlink socket joined to RTNLGRP_LINK, in the
+// namespace of the thread that opened it: the kernel queues a message on
+// it, before the system call making the change returns, for every change
+// of a link (a link created, deleted or renamed, its flags or hardware
+// address). An empty socket therefore means that no link changed since it
+// was last read.
+type Watch struct {
+	fd  int
+	buf []byte
+}
+
+// Open opens a watch in the calling thread's network namespace.
+func Open() (*Watch, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: unix.RTMGRP_LINK}); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return &Watch{fd: fd, buf: make([]byte, 8192)}, nil
+}
+
+// Changed reads every queued message and reports whether there was one,
+// or an overrun (ENOBUFS: some were lost). An error other than these
+// means the socket is unusable (Changed then also reports true).
+func (w *Watch) Changed() (bool, error) {
+	changed := false
+	for {
+		_, err := unix.Read(w.fd, w.buf)
+		switch err {
+		case nil, unix.ENOBUFS:
+			changed = true
+		case unix.EAGAIN:
+			return changed, nil
+		case unix.EINTR:
+		default:
+			return true, err
+		}
+	}
+}
+
+// Close closes the socket.
+func (w *Watch) Close() error { return unix.Close(w.fd) }
