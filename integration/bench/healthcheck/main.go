@@ -273,17 +273,7 @@ func report(name string, ms []measure, which int) {
 	if which == 2 {
 		name += "_baseline"
 	}
-	med := func(f func(m measure) float64) float64 {
-		v := make([]float64, len(ms))
-		for i, m := range ms {
-			v[i] = f(m)
-		}
-		slices.Sort(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
-	}
+	med := func(f func(m measure) float64) float64 { return medianOf(ms, f) }
 	fig := func(suffix, unit string, get func(m measure, i int) float64) {
 		line(name+suffix, med(func(m measure) float64 { return get(m, which) }), med(func(m measure) float64 { return get(m, 1) }),
 			med(func(m measure) float64 { return get(m, which) / get(m, 1) }), unit)
