@@ -35,18 +35,7 @@ func benchSend(b *testing.B, vip netip.Addr, idle time.Duration) {
 		b.Fatal(err)
 	}
 	b.Cleanup(h.Close)
-	if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "gb0", HardwareAddr: macA}, PeerName: "gb1"}); err != nil {
-		b.Fatal(err)
-	}
-	for _, n := range []string{"gb0", "gb1"} {
-		l, err := h.LinkByName(n)
-		if err == nil {
-			err = h.LinkSetUp(l)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
+	netns.AddVethUp(b, h, "gb0", "gb1", macA)
 	an := NewAnnouncer(AnnouncerConfig{})
 	b.Cleanup(func() { an.Close() })
 	a := Announcement{Interface: "gb0", Addr: vip}

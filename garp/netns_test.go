@@ -722,21 +722,5 @@ func TestAnnouncerRecreatedInterfaceNA(t *testing.T) {
 // and returns g0's index.
 func addVethG0(t *testing.T, h *netlink.Handle, mac net.HardwareAddr) int {
 	t.Helper()
-	if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "g0", HardwareAddr: mac}, PeerName: "g1"}); err != nil {
-		t.Fatalf("add veth: %v", err)
-	}
-	for _, n := range []string{"g0", "g1"} {
-		l, err := h.LinkByName(n)
-		if err == nil {
-			err = h.LinkSetUp(l)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	l, err := h.LinkByName("g0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l.Attrs().Index
+	return netns.AddVethUp(t, h, "g0", "g1", mac).Attrs().Index
 }

@@ -21,19 +21,7 @@ func newNS(t *testing.T) (*Manager, *netlink.Handle) {
 		t.Fatalf("netlink handle: %v", err)
 	}
 	t.Cleanup(nl.Close)
-	if err := nl.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "rt0"}, PeerName: "rtpeer0"}); err != nil {
-		t.Fatalf("add veth: %v", err)
-	}
-	for _, name := range []string{"rt0", "rtpeer0"} {
-		link, err := nl.LinkByName(name)
-		if err == nil {
-			err = nl.LinkSetUp(link)
-		}
-		if err != nil {
-			t.Fatalf("%s up: %v", name, err)
-		}
-	}
-	link, _ := nl.LinkByName("rt0")
+	link := netns.AddVethUp(t, nl, "rt0", "rtpeer0", nil)
 	for _, a := range []string{"192.0.2.1/24", "2001:db8::1/64"} {
 		addr, _ := netlink.ParseAddr(a)
 		addr.Flags = unix.IFA_F_NODAD

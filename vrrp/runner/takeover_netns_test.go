@@ -33,18 +33,7 @@ func BenchmarkTakeoverAdvertToGARP(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(h.Close)
-	if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "tk0"}, PeerName: "tk1"}); err != nil {
-		b.Fatal(err)
-	}
-	for _, n := range []string{"tk0", "tk1"} {
-		l, err := h.LinkByName(n)
-		if err == nil {
-			err = h.LinkSetUp(l)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
+	netns.AddVethUp(b, h, "tk0", "tk1", nil)
 	an := garp.NewAnnouncer(garp.AnnouncerConfig{})
 	b.Cleanup(func() { an.Close() })
 	c := &quietConn{src: netip.MustParseAddr(addrA4), dst: vrrpsock.DefaultGroup4}
