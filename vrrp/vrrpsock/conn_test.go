@@ -228,11 +228,20 @@ func TestCloseAndDeadline(t *testing.T) {
 	if err := c.ipc.SetReadDeadline(time.Time{}); err != nil {
 		t.Fatal(err)
 	}
+	closeUnblocksRecv(t, c, DefaultGroup4, 0)
+}
+
+// closeUnblocksRecv starts a Recv on c, waits settle, closes c and checks
+// that the Recv ends with net.ErrClosed and that a Send to dst afterwards
+// fails with it too.
+func closeUnblocksRecv(t *testing.T, c *Conn, dst netip.Addr, settle time.Duration) {
+	t.Helper()
 	errc := make(chan error, 1)
 	go func() {
-		_, err := c.Recv(make([]byte, 1500))
+		_, err := c.Recv(make([]byte, 2048))
 		errc <- err
 	}()
+	time.Sleep(settle)
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +253,7 @@ func TestCloseAndDeadline(t *testing.T) {
 	case <-time.After(recvTimeout):
 		t.Fatal("Close did not unblock Recv")
 	}
-	if err := c.Send([]byte("x"), DefaultGroup4); !errors.Is(err, net.ErrClosed) {
+	if err := c.Send([]byte("x"), dst); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Send after Close: %v, want net.ErrClosed", err)
 	}
 }

@@ -144,25 +144,8 @@ func TestDetach(t *testing.T) {
 				t.Errorf("detached Send, ppoll, TryRecv: %d adverts of 21, %.1f allocations per advert, want 0", n, allocs)
 			}
 
-			go func() {
-				_, err := cb.Recv(make([]byte, 2048))
-				errc <- err
-			}()
-			time.Sleep(10 * time.Millisecond) // most likely in ppoll by now; either way Recv must end
-			if err := cb.Close(); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case err := <-errc:
-				if !errors.Is(err, net.ErrClosed) {
-					t.Fatalf("Recv after Close: %v, want net.ErrClosed", err)
-				}
-			case <-time.After(recvTimeout):
-				t.Fatal("Close did not unblock Recv")
-			}
-			if err := cb.Send([]byte("x"), group); !errors.Is(err, net.ErrClosed) {
-				t.Fatalf("Send after Close: %v, want net.ErrClosed", err)
-			}
+			// most likely in ppoll by then; either way Recv must end
+			closeUnblocksRecv(t, cb, group, 10*time.Millisecond)
 			if _, _, err := cb.TryRecv(buf); !errors.Is(err, net.ErrClosed) {
 				t.Fatalf("TryRecv after Close: %v, want net.ErrClosed", err)
 			}
