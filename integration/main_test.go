@@ -45,7 +45,8 @@ func lvshaBin(t testing.TB) string {
 			return
 		}
 		build.bin = filepath.Join(build.dir, "lvs-ha")
-		out, err := exec.Command("go", "build", "-o", build.bin, lvshaPkg).CombinedOutput()
+		// -tags as the Makefile's GOTAGS.
+		out, err := exec.Command("go", "build", "-tags", "grpcnotrace", "-o", build.bin, lvshaPkg).CombinedOutput()
 		if err != nil {
 			build.err = fmt.Errorf("go build %s: %w\n%s", lvshaPkg, err, out)
 		}
