@@ -337,19 +337,23 @@ func TestScale(t *testing.T) {
 		t.Errorf("one weight change made %d changes: %s", one.Total, one.Changes)
 	}
 
-	c0 := tree(t, pid).cpu
+	pReload := tree(t, pid)
+	c0 := pReload.cpu
 	mTook, mSize, mCounts := get(t, "http://"+statusAddr+"/metrics", "node_ipvs_backend_weight{", "lvs_ha_ipvs_service_backends{", "# TYPE ")
 	mCPU := tree(t, pid).cpu - c0
 	if mCounts[0] != n*m || mCounts[1] != n {
 		t.Errorf("/metrics: %d backend weights, %d services; want %d, %d", mCounts[0], mCounts[1], n*m, n)
 	}
-	c0 = tree(t, pid).cpu
+	pMetrics := tree(t, pid)
+	c0 = pMetrics.cpu
 	sTook, sSize, sCounts := get(t, "http://"+statusAddr+"/status", `      "service": `)
 	sCPU := tree(t, pid).cpu - c0
 	if sCounts[0] != n {
 		t.Errorf("/status: %d virtual servers, want %d", sCounts[0], n)
 	}
 	pEnd := tree(t, pid)
+	t.Logf("lvs-ha VmRSS / VmHWM, kB: after the start %d / %d, the two reloads %d / %d, GET /metrics %d / %d, GET /status %d / %d",
+		p0.rssKB, p0.hwmKB, pReload.rssKB, pReload.hwmKB, pMetrics.rssKB, pMetrics.hwmKB, pEnd.rssKB, pEnd.hwmKB)
 	// The figures without a reference now, in case a later step runs out of time.
 	bench(t, "scale_unchanged_reapply_changes", float64(same.Total), 0, "changes")
 	bench(t, "scale_unchanged_reapply_wall", time.Duration(same.Took).Seconds(), 0, "s")
