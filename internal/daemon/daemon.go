@@ -110,6 +110,9 @@ type Options struct {
 	// or none (a no-op) when newVRRP is set, so tests never touch the
 	// host's ruleset.
 	newFirewall func(strictfw.Options) strictfw.Firewall
+	// setGCPercent is debug.SetGCPercent (nil), which a reload lowers
+	// while it runs (reloadGCPercent).
+	setGCPercent func(int) int
 	// newSpeaker makes the BGP speaker; nil: bgp.New.
 	newSpeaker func(bgp.Options, prometheus.Registerer, *slog.Logger) (bgpSpeaker, error)
 }
