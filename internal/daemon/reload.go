@@ -221,7 +221,7 @@ func (d *Daemon) Reload(ctx context.Context, cfg *conf.Config) error {
 // applies. At a reload the running configuration and the new one are alive
 // together, and with the default 100 the heap grows to twice that before a
 // cycle: the reload, not the start, set the daemon's peak resident size
-// (1,000 x 10: VmHWM 33 MiB after the start, 41 after a reload). A reload
+// (1,000 x 10 natively: VmHWM 32 MiB after the start, 40 after two reloads). A reload
 // is rare, so its extra collections are cheap; the start keeps the default
 // (its CPU is what a director pays at every boot).
 const reloadGCPercent = 25
