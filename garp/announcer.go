@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/lvs-ha/lvs-ha/internal/linkwatch"
 	"github.com/mdlayher/packet"
@@ -275,7 +276,13 @@ func (an *Announcer) lockKept(iface string, kind Kind) *ifaceConns {
 func writeFrame(fd int, c *packet.Conn, frame []byte, dst net.HardwareAddr) error {
 	var err error
 	for {
-		_, err = unix.Write(fd, frame)
+		// A raw write: the socket is non-blocking (a full buffer is EAGAIN),
+		// so the runtime's system call bookkeeping is left out (see
+		// linkwatch.Watch.Changed).
+		_, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&frame[0])), uintptr(len(frame)))
+		if err = nil; e != 0 {
+			err = e
+		}
 		if err != unix.EINTR {
 			break
 		}

@@ -1,6 +1,8 @@
 package linkwatch
 
 import (
+	"unsafe"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -34,7 +36,15 @@ func Open() (*Watch, error) {
 func (w *Watch) Changed() (bool, error) {
 	changed := false
 	for {
-		_, err := unix.Read(w.fd, w.buf)
+		// A raw read: the socket is non-blocking, so the read never waits,
+		// and the runtime's system call bookkeeping (which lets sysmon hand
+		// the caller's P to another thread, and wakes sysmon if it slept) is
+		// left out of a VRRP takeover's path to its first GARP.
+		_, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(w.fd), uintptr(unsafe.Pointer(&w.buf[0])), uintptr(len(w.buf)))
+		var err error
+		if e != 0 {
+			err = e
+		}
 		switch err {
 		case nil, unix.ENOBUFS:
 			changed = true

@@ -3,6 +3,7 @@
 package runner
 
 import (
+	"context"
 	"log/slog"
 	"net/netip"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/lvs-ha/lvs-ha/vrrp"
+	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 	"github.com/vishvananda/netlink"
@@ -27,6 +29,30 @@ import (
 // idleness as a takeover comes after silence. Between rounds the address
 // is removed and the schedule stopped (not timed). Root only.
 func BenchmarkTakeoverAdvertToGARP(b *testing.B) {
+	benchTakeoverAdvertToGARP(b, false, 2*time.Millisecond)
+}
+
+// BenchmarkTakeoverAdvertToGARPWatched is BenchmarkTakeoverAdvertToGARP
+// with the daemon's watch of deleted addresses, routes and rules
+// (iproute.WatchDeletions, which guards the static entries) running in the
+// namespace, as in the daemon: the address add must not wake it (before its
+// socket filter, the add's RTM_NEWADDR and RTM_NEWROUTEs woke its thread,
+// which competed with the takeover's for the CPU before the first GARP).
+// Here the watch's goroutine is locked to a thread in the namespace, so a
+// wake-up costs a second thread hand-off that the daemon's does not.
+func BenchmarkTakeoverAdvertToGARPWatched(b *testing.B) {
+	benchTakeoverAdvertToGARP(b, true, 2*time.Millisecond)
+}
+
+// BenchmarkTakeoverAdvertToGARPAfterIdle is BenchmarkTakeoverAdvertToGARP
+// after 200 ms of idleness instead of 2 ms, nearer a takeover's (a master
+// down interval of silence): the same calls take two to three times as
+// long on a CPU that idled that long (run it with -benchtime=30x).
+func BenchmarkTakeoverAdvertToGARPAfterIdle(b *testing.B) {
+	benchTakeoverAdvertToGARP(b, false, 200*time.Millisecond)
+}
+
+func benchTakeoverAdvertToGARP(b *testing.B, watched bool, idle time.Duration) {
 	ns := netns.New(b)
 	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
 	if err != nil {
@@ -34,6 +60,17 @@ func BenchmarkTakeoverAdvertToGARP(b *testing.B) {
 	}
 	b.Cleanup(h.Close)
 	netns.AddVethUp(b, h, "tk0", "tk1", nil)
+	if watched {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- ns.Do(func() error { return iproute.WatchDeletions(ctx, func() {}) }) }()
+		b.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				b.Error(err)
+			}
+		})
+	}
 	an := garp.NewAnnouncer(garp.AnnouncerConfig{})
 	b.Cleanup(func() { an.Close() })
 	c := &quietConn{src: netip.MustParseAddr(addrA4), dst: vrrpsock.DefaultGroup4}
@@ -66,7 +103,7 @@ func BenchmarkTakeoverAdvertToGARP(b *testing.B) {
 			b.StopTimer()
 			r.carryOut(down, "")
 			in.sched.Stop()
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(idle)
 			r.now = time.Now()
 			b.StartTimer()
 			start := time.Now()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"unsafe"
 
 	"github.com/lvs-ha/lvs-ha/internal/linkwatch"
 	"github.com/vishvananda/netlink"
@@ -173,7 +174,7 @@ func (c *rawConn) doLocked(req []byte) error {
 		break
 	}
 	for {
-		n, err := unix.Read(c.fd, c.buf)
+		n, err := c.readLocked()
 		if err == unix.EINTR {
 			continue
 		}
@@ -184,6 +185,22 @@ func (c *rawConn) doLocked(req []byte) error {
 			return err
 		}
 	}
+}
+
+// readLocked reads the next message into c.buf. The kernel has queued a
+// request's ack before the write returns, so the read is first tried raw
+// and non-blocking (without the runtime's system call bookkeeping, which
+// lets sysmon hand the caller's P to another thread, on a VRRP takeover's
+// path to its first GARP), and waits only if nothing was queued.
+func (c *rawConn) readLocked() (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(c.fd), uintptr(unsafe.Pointer(&c.buf[0])), uintptr(len(c.buf)), unix.MSG_DONTWAIT, 0, 0)
+	switch e {
+	case 0:
+		return int(n), nil
+	case unix.EAGAIN:
+		return unix.Read(c.fd, c.buf)
+	}
+	return 0, e
 }
 
 // ackOf looks in b, the messages of one read, for the ack of request seq:
