@@ -238,7 +238,8 @@ func (l *evloop) take(q []*loopJob) (_ []*loopJob, stopped, wait bool) {
 // is running, marks it ready so the next wait returns at once. The sockets
 // the loop keeps level-triggered (TCP_CHECK's connect) are done when they
 // report: none stays ready unserved (it would have made the loop spin
-// before).
+// before). The one read of the set that may find nothing is the one right
+// after starting checks (see step).
 func (l *evloop) run() {
 	defer func() {
 		_ = l.ep.Close()
@@ -248,6 +249,23 @@ func (l *evloop) run() {
 	events := make([]unix.EpollEvent, 128)
 	var queue []*loopJob
 	first := true
+	// scan reads the epoll set until its ready list is empty and serves
+	// the events; it reports whether there were any.
+	scan := func(fd uintptr) bool {
+		got := false
+		for {
+			n := 0
+			r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+			if e == 0 {
+				n = int(r)
+			}
+			got = got || n > 0
+			l.serve(events[:n], time.Now())
+			if n < len(events) {
+				return got
+			}
+		}
+	}
 	// step is one wake-up: the epoll set's events, the expired deadlines,
 	// then ticks and started jobs until the loop waits (false) or stopped
 	// (true). Made once (a closure per wait was two allocations).
@@ -259,17 +277,7 @@ func (l *evloop) run() {
 		l.mu.Lock()
 		l.busy = true
 		l.mu.Unlock()
-		for {
-			n := 0
-			r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-			if e == 0 {
-				n = int(r)
-			}
-			l.serve(events[:n], time.Now())
-			if n < len(events) {
-				break
-			}
-		}
+		scan(fd)
 		for {
 			now := time.Now()
 			next, hasNext := l.tick(now)
@@ -292,6 +300,11 @@ func (l *evloop) run() {
 				}
 				clear(queue)
 				l.flush()
+				// A connect to a local server completes inside
+				// connect(2): serve it now rather than after parking
+				// (the runtime would find the set ready at once, at
+				// the cost of a park, a poll of its own and a wake).
+				scan(fd)
 				continue // tick again: results, pokes, more jobs
 			}
 			var dl time.Time
