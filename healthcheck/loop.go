@@ -250,19 +250,17 @@ func (l *evloop) run() {
 	var queue []*loopJob
 	first := true
 	// scan reads the epoll set until its ready list is empty and serves
-	// the events; it reports whether there were any.
-	scan := func(fd uintptr) bool {
-		got := false
+	// the events.
+	scan := func(fd uintptr) {
 		for {
 			n := 0
 			r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 			if e == 0 {
 				n = int(r)
 			}
-			got = got || n > 0
 			l.serve(events[:n], time.Now())
 			if n < len(events) {
-				return got
+				return
 			}
 		}
 	}
