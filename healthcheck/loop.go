@@ -85,6 +85,7 @@ type evloop struct {
 	eprc       syscall.RawConn // its raw access
 	armed      time.Time       // tfd's expiry; zero: disarmed (loop goroutine)
 	wakes      int             // waits that returned (loop goroutine; tests)
+	emptyReads int             // reads of the epoll set that found nothing (idem)
 	// tick runs the Scheduler's due jobs (they come back through submit) and
 	// returns its next deadline; deliver records finished jobs. Both run on
 	// the loop's goroutine.
@@ -257,6 +258,9 @@ func (l *evloop) run() {
 			r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 			if e == 0 {
 				n = int(r)
+			}
+			if n == 0 {
+				l.emptyReads++
 			}
 			l.serve(events[:n], time.Now())
 			if n < len(events) {
