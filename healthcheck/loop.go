@@ -85,6 +85,7 @@ type evloop struct {
 	eprc       syscall.RawConn // its raw access
 	armed      time.Time       // tfd's expiry; zero: disarmed (loop goroutine)
 	wakes      int             // waits that returned (loop goroutine; tests)
+	emptyReads int             // reads of the epoll set that found nothing (idem)
 	// tick runs the Scheduler's due jobs (they come back through submit) and
 	// returns its next deadline; deliver records finished jobs. Both run on
 	// the loop's goroutine.
@@ -223,6 +224,23 @@ func (l *evloop) take(q []*loopJob) (_ []*loopJob, stopped, wait bool) {
 
 // run is the loop; it returns after stop, with every job delivered (aborted
 // ones with aborted set) and its descriptors closed.
+//
+// The whole loop runs inside one RawConn.Read of the epoll set: step is
+// called once at the start and again each time the runtime's poller reports
+// the set readable, and returns false to wait. Read clears the poller's
+// pending readiness only when it begins, so each wait needs no try of its
+// own: a wake-up used to be two epoll_pwait of the loop (the one that found
+// the events and, before the next wait, a non-blocking one that found
+// none), it is now one. No wake-up is lost: step waits only after reading
+// the epoll set until it returned fewer events than asked for (so its ready
+// list was empty), and a socket, the eventfd or the timerfd becoming ready
+// after that adds to the ready list and wakes the runtime's poller (the set
+// is on it edge-triggered), which readies the waiting Read or, if the loop
+// is running, marks it ready so the next wait returns at once. The sockets
+// the loop keeps level-triggered (TCP_CHECK's connect) are done when they
+// report: none stays ready unserved (it would have made the loop spin
+// before). The one read of the set that may find nothing is the one right
+// after starting checks (see step).
 func (l *evloop) run() {
 	defer func() {
 		_ = l.ep.Close()
@@ -230,80 +248,118 @@ func (l *evloop) run() {
 		_ = unix.Close(l.tfd)
 	}()
 	events := make([]unix.EpollEvent, 128)
-	// waitFn reads events into events[:n]; made once (a closure per wait
-	// was two allocations: it and n).
-	n := 0
-	waitFn := func(fd uintptr) bool {
-		r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-		if e == 0 {
-			n = int(r)
-		}
-		return n > 0
-	}
 	var queue []*loopJob
-	for {
-		now := time.Now()
-		next, hasNext := l.tick(now)
-		var stopped, wait bool
-		queue, stopped, wait = l.take(queue)
-		if stopped {
-			for _, j := range queue {
-				l.batch = append(l.batch, loopDone{job: j.job, aborted: true})
+	first := true
+	// scan reads the epoll set until its ready list is empty and serves
+	// the events.
+	scan := func(fd uintptr) {
+		for {
+			n := 0
+			r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+			if e == 0 {
+				n = int(r)
 			}
-			l.abortAll()
-			return
-		}
-		if !wait {
-			for _, j := range queue {
-				j.start = now
-				if j.job.Timeout > 0 {
-					j.jobDL = now.Add(j.job.Timeout)
-				}
-				l.apply(j, j.p.start(now), now)
+			if n == 0 {
+				l.emptyReads++
 			}
-			clear(queue)
-			l.flush()
-			continue // tick again: results, pokes, more jobs
+			l.serve(events[:n], time.Now())
+			if n < len(events) {
+				return
+			}
 		}
-		var dl time.Time
-		if len(l.dl) > 0 {
-			dl = l.dl[0].deadline
-		}
-		if hasNext && (dl.IsZero() || next.Before(dl)) {
-			dl = next
-		}
-		n = 0
-		if dl.IsZero() || dl.After(now) {
-			l.arm(dl)
-			_ = l.eprc.Read(waitFn)
+	}
+	// step is one wake-up: the epoll set's events, the expired deadlines,
+	// then ticks and started jobs until the loop waits (false) or stopped
+	// (true). Made once (a closure per wait was two allocations).
+	step := func(fd uintptr) bool {
+		if !first {
 			l.wakes++
 		}
+		first = false
 		l.mu.Lock()
 		l.busy = true
 		l.mu.Unlock()
-		now = time.Now()
-		for i := range n {
-			fd := int(events[i].Fd)
-			if fd == l.evfd {
-				var b [8]byte
-				_, _ = rawRead(uintptr(l.evfd), b[:])
-				continue
+		scan(fd)
+		for {
+			now := time.Now()
+			next, hasNext := l.tick(now)
+			var stopped, wait bool
+			queue, stopped, wait = l.take(queue)
+			if stopped {
+				for _, j := range queue {
+					l.batch = append(l.batch, loopDone{job: j.job, aborted: true})
+				}
+				l.abortAll()
+				return true
 			}
-			if fd == l.tfd {
-				l.armed = time.Time{} // expired (left unread: edge-triggered): arm again
-				continue
+			if !wait {
+				for _, j := range queue {
+					j.start = now
+					if j.job.Timeout > 0 {
+						j.jobDL = now.Add(j.job.Timeout)
+					}
+					l.apply(j, j.p.start(now), now)
+				}
+				clear(queue)
+				l.flush()
+				// A connect to a local server completes inside
+				// connect(2): serve it now rather than after parking
+				// (the runtime would find the set ready at once, at
+				// the cost of a park, a poll of its own and a wake).
+				scan(fd)
+				continue // tick again: results, pokes, more jobs
 			}
-			if j := l.byFd[fd]; j != nil {
-				l.apply(j, j.p.ready(now, events[i].Events), now)
+			var dl time.Time
+			if len(l.dl) > 0 {
+				dl = l.dl[0].deadline
 			}
+			if hasNext && (dl.IsZero() || next.Before(dl)) {
+				dl = next
+			}
+			if dl.IsZero() || dl.After(now) {
+				l.arm(dl)
+				return false
+			}
+			l.mu.Lock()
+			l.busy = true
+			l.mu.Unlock()
+			l.serve(nil, time.Now())
 		}
-		for len(l.dl) > 0 && !l.dl[0].deadline.After(now) {
-			j := l.dl[0]
-			jobTimeout := !j.jobDL.IsZero() && !j.jobDL.After(now)
-			l.apply(j, j.p.expire(now, jobTimeout), now)
-		}
-		l.flush()
 	}
+	if err := l.eprc.Read(step); err != nil {
+		// Cannot happen (the set is closed only after run): wait in
+		// poll(2) instead of the runtime's poller.
+		pfd := []unix.PollFd{{Fd: int32(l.epfd), Events: unix.POLLIN}}
+		for !step(uintptr(l.epfd)) {
+			_, _ = unix.Poll(pfd, -1)
+		}
+	}
+}
+
+// serve hands events to their jobs, then expires the jobs whose deadline
+// passed, and delivers the finished ones.
+func (l *evloop) serve(events []unix.EpollEvent, now time.Time) {
+	for i := range events {
+		fd := int(events[i].Fd)
+		if fd == l.evfd {
+			var b [8]byte
+			_, _ = rawRead(uintptr(l.evfd), b[:])
+			continue
+		}
+		if fd == l.tfd {
+			l.armed = time.Time{} // expired (left unread: edge-triggered): arm again
+			continue
+		}
+		if j := l.byFd[fd]; j != nil {
+			l.apply(j, j.p.ready(now, events[i].Events), now)
+		}
+	}
+	for len(l.dl) > 0 && !l.dl[0].deadline.After(now) {
+		j := l.dl[0]
+		jobTimeout := !j.jobDL.IsZero() && !j.jobDL.After(now)
+		l.apply(j, j.p.expire(now, jobTimeout), now)
+	}
+	l.flush()
 }
 
 // flush delivers the finished jobs.

@@ -244,6 +244,44 @@ func TestEventLoopWakesAtDeadlines(t *testing.T) {
 	}
 }
 
+// TestEventLoopOneReadPerWake: a wake-up reads the epoll set once and
+// finds its event there; the loop no longer tries the set before each wait
+// (a read that found nothing, one per wake-up, before it ran inside one
+// RawConn.Read).
+func TestEventLoopOneReadPerWake(t *testing.T) {
+	const n = 5
+	dls := 0
+	wakes, empty := -1, -1 // at the last tick
+	ended := make(chan struct{})
+	var l *evloop
+	l, err := newEvloop(func(now time.Time) (time.Time, bool) {
+		if dls == n {
+			if wakes < 0 {
+				wakes, empty = l.wakes, l.emptyReads
+				close(ended)
+			}
+			return time.Time{}, false
+		}
+		dls++
+		return time.Now().Add(2 * time.Millisecond), true
+	}, func([]loopDone) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { l.run(); close(done) }()
+	<-ended
+	l.stop()
+	<-done
+	if wakes != n {
+		t.Fatalf("%d wakes for %d deadlines", wakes, n)
+	}
+	// The first read, before any wait, finds nothing.
+	if empty > 1 {
+		t.Errorf("%d reads of the epoll set found nothing in %d wakes, want at most the first", empty, wakes)
+	}
+}
+
 // TestEventLoopArmsTimerfd: waiting for a deadline arms the loop's timerfd
 // for it (the loop has no runtime timer: one firing wakes the runtime's
 // sysmon thread and readies the loop on another thread).

@@ -241,6 +241,29 @@ func cpuNS(pid int) (int64, error) {
 	return sum, nil
 }
 
+// ctxSwitches is the context switches (voluntary and not) of all of pid's
+// threads, from each thread's status.
+func ctxSwitches(pid int) (int64, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		if err != nil {
+			continue // thread exited
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				sum += n
+			}
+		}
+	}
+	return sum, nil
+}
+
 // statusKiB is a kB field of /proc/pid/status: VmHWM is the peak RSS,
 // RssAnon the private memory now (RSS less the mapped binary and libraries).
 func statusKiB(pid int, field string) (int64, error) {
@@ -264,7 +287,7 @@ type daemon struct {
 }
 
 // measure is one round's figures: [0] lvs-ha, [1] keepalived, [2] the baseline lvs-ha (-baseline).
-type measure struct{ cpu1k, rss, anon, rate [3]float64 }
+type measure struct{ cpu1k, rss, anon, rate, ctxsw [3]float64 }
 
 // report prints the medians of the rounds' figures; the ratio is the median
 // of the rounds' ratios (each measured side by side).
@@ -280,6 +303,7 @@ func report(name string, ms []measure, which int) {
 	}
 	fig("_checks_per_s", "checks/s", func(m measure, i int) float64 { return m.rate[i] })
 	fig("_cpu_per_1000_checks", "cpu_s", func(m measure, i int) float64 { return m.cpu1k[i] })
+	fig("_ctxsw_per_check", "switches", func(m measure, i int) float64 { return m.ctxsw[i] })
 	fig("_peak_rss", "MiB", func(m measure, i int) float64 { return m.rss[i] })
 	fig("_anon_rss", "MiB", func(m measure, i int) float64 { return m.anon[i] })
 }
@@ -435,6 +459,7 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 	type snap struct {
 		cpu    int64
 		checks int64
+		ctxsw  int64
 	}
 	pids := make([]int, nd)
 	s0 := make([]snap, nd)
@@ -448,7 +473,11 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 		if err != nil {
 			return m, fmt.Errorf("%s not running: %w", dm.name, err)
 		}
-		s0[i] = snap{c, dm.ls.count.Load()}
+		cs, err := ctxSwitches(pid)
+		if err != nil {
+			return m, fmt.Errorf("%s not running: %w", dm.name, err)
+		}
+		s0[i] = snap{c, dm.ls.count.Load(), cs}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), window)
 	<-ctx.Done()
@@ -463,6 +492,11 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 			return m, fmt.Errorf("%s ran no checks", dm.name)
 		}
 		m.cpu1k[i] = float64(c-s0[i].cpu) / 1e9 / float64(checks) * 1000
+		cs, err := ctxSwitches(pids[i])
+		if err != nil {
+			return m, fmt.Errorf("%s died: %w", dm.name, err)
+		}
+		m.ctxsw[i] = float64(cs-s0[i].ctxsw) / float64(checks)
 		m.rate[i] = float64(checks) / window.Seconds()
 		h, err := statusKiB(pids[i], "VmHWM")
 		if err != nil {
