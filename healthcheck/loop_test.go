@@ -229,11 +229,7 @@ func TestEventLoopWakesAtDeadlines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { l.run(); close(done) }()
-	<-ended
-	l.stop()
-	<-done
+	runUntil(l, ended)
 	for i, dl := range dls {
 		if ticks[i+1].Before(dl) {
 			t.Errorf("tick %d at %v, before its deadline %v", i+1, ticks[i+1].Format(time.StampMicro), dl.Format(time.StampMicro))
@@ -268,11 +264,7 @@ func TestEventLoopOneReadPerWake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { l.run(); close(done) }()
-	<-ended
-	l.stop()
-	<-done
+	runUntil(l, ended)
 	if wakes != n {
 		t.Fatalf("%d wakes for %d deadlines", wakes, n)
 	}
@@ -314,4 +306,14 @@ func TestEventLoopArmsTimerfd(t *testing.T) {
 	if left := time.Duration(its.Value.Nano()); left <= 59*time.Minute || left > time.Hour {
 		t.Errorf("timerfd expires in %v, want the tick's deadline in an hour", left)
 	}
+}
+
+// runUntil runs l until ended is closed, then stops it and waits for run
+// to return.
+func runUntil(l *evloop, ended <-chan struct{}) {
+	done := make(chan struct{})
+	go func() { l.run(); close(done) }()
+	<-ended
+	l.stop()
+	<-done
 }

@@ -15,13 +15,7 @@ import (
 // deletion of an address and its routes, and nothing of their addition
 // (which would wake its reader on a VRRP takeover's path to its GARP).
 func TestWatchDeletionsFilter(t *testing.T) {
-	ns := netns.New(t)
-	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	link := netns.AddVethUp(t, h, "wd0", "wdpeer0", nil)
+	ns, h, link := watchLab(t)
 	var fd int
 	if err := ns.Do(func() error {
 		s, err := subscribeDeletions()
@@ -81,13 +75,7 @@ func queuedTypes(t *testing.T, fd int) []uint16 {
 // TestWatchDeletionsNetns: WatchDeletions calls onDelete when an address
 // is deleted.
 func TestWatchDeletionsNetns(t *testing.T) {
-	ns := netns.New(t)
-	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
-	link := netns.AddVethUp(t, h, "wd0", "wdpeer0", nil)
+	ns, h, link := watchLab(t)
 	addr, _ := netlink.ParseAddr("192.0.2.100/24")
 	if err := h.AddrAdd(link, addr); err != nil {
 		t.Fatal(err)
@@ -128,4 +116,16 @@ func TestWatchDeletionsNetns(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Error(err)
 	}
+}
+
+// watchLab is a new namespace with a handle in it and a veth pair up.
+func watchLab(t *testing.T) (*netns.NS, *netlink.Handle, netlink.Link) {
+	t.Helper()
+	ns := netns.New(t)
+	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return ns, h, netns.AddVethUp(t, h, "wd0", "wdpeer0", nil)
 }
