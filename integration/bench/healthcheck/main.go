@@ -221,45 +221,45 @@ func (l *listeners) close() {
 
 // cpuNS is the CPU time of all of pid's threads, from schedstat.
 func cpuNS(pid int) (int64, error) {
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return 0, err
-	}
-	var sum int64
-	for _, t := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
-		if err != nil {
-			continue // thread exited
-		}
-		f := strings.Fields(string(b))
+	return sumTasks(pid, "schedstat", func(b string) int64 {
+		f := strings.Fields(b)
 		if len(f) < 1 {
-			continue
+			return 0
 		}
 		v, _ := strconv.ParseInt(f[0], 10, 64)
-		sum += v
-	}
-	return sum, nil
+		return v
+	})
 }
 
 // ctxSwitches is the context switches (voluntary and not) of all of pid's
 // threads, from each thread's status.
 func ctxSwitches(pid int) (int64, error) {
+	return sumTasks(pid, "status", func(b string) int64 {
+		var sum int64
+		for _, line := range strings.Split(b, "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				sum += n
+			}
+		}
+		return sum
+	})
+}
+
+// sumTasks sums value over the file /proc/pid/task/*/name of each of pid's
+// threads (a thread that exited meanwhile counts nothing).
+func sumTasks(pid int, name string, value func(string) int64) (int64, error) {
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		return 0, err
 	}
 	var sum int64
 	for _, t := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/%s", pid, t.Name(), name))
 		if err != nil {
 			continue // thread exited
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
-				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				sum += n
-			}
-		}
+		sum += value(string(b))
 	}
 	return sum, nil
 }
