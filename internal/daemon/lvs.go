@@ -429,9 +429,8 @@ func (l *lvs) sync(ctx context.Context) (ipvs.Changes, error) {
 		if err != nil {
 			err = fmt.Errorf("%w: %w", errIPVSUnavailable, err)
 			if !l.unavail {
-				services, _ := l.state.size()
 				l.log.Error("IPVS unavailable: virtual servers are not programmed",
-					"error", err, "virtual_services", services, "retry_in", ipvsRetryInterval)
+					"error", err, "virtual_services", l.state.services(), "retry_in", ipvsRetryInterval)
 				l.unavail = true
 			} else {
 				l.log.Debug("IPVS still unavailable", "error", err)

@@ -340,14 +340,12 @@ func (s *lvsState) table() ipvs.Table {
 	return tableOf(s.vss, (*vsState).destinations)
 }
 
-// size is the number of services of table() and of services plus their
-// configured real servers (an upper bound of its kernel objects).
-func (s *lvsState) size() (services, objects int) {
+// services is the number of services of table().
+func (s *lvsState) services() (n int) {
 	for _, vs := range s.vss {
-		services += len(vs.services)
-		objects += len(vs.services) * (1 + len(vs.rss))
+		n += len(vs.services)
 	}
-	return services, objects
+	return n
 }
 
 // tableOf is the table of vss with each one's destinations given by dests.
