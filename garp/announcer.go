@@ -8,9 +8,9 @@ import (
 	"net/netip"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/lvs-ha/lvs-ha/internal/linkwatch"
+	"github.com/lvs-ha/lvs-ha/internal/rawsys"
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/net/bpf"
@@ -276,16 +276,15 @@ func (an *Announcer) lockKept(iface string, kind Kind) *ifaceConns {
 func writeFrame(fd int, c *packet.Conn, frame []byte, dst net.HardwareAddr) error {
 	var err error
 	for {
-		// A raw write: the socket is non-blocking (a full buffer is EAGAIN),
-		// so the runtime's system call bookkeeping is left out (see
-		// linkwatch.Watch.Changed).
-		_, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&frame[0])), uintptr(len(frame)))
-		if err = nil; e != 0 {
+		// Raw: the socket is non-blocking (a full buffer is EAGAIN).
+		_, e := rawsys.Write(uintptr(fd), frame)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
 			err = e
 		}
-		if err != unix.EINTR {
-			break
-		}
+		break
 	}
 	if err == unix.EAGAIN {
 		_, err = c.WriteTo(frame, &packet.Addr{HardwareAddr: dst})

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/lvs-ha/lvs-ha/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
 
@@ -312,24 +313,6 @@ func rawEpollCtl(epfd, op, fd int, ev *unix.EpollEvent) error {
 	return nil
 }
 
-func rawRead(fd uintptr, p []byte) (int, unix.Errno) {
-	var ptr unsafe.Pointer
-	if len(p) > 0 {
-		ptr = unsafe.Pointer(&p[0])
-	}
-	n, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(ptr), uintptr(len(p)))
-	return int(n), e
-}
-
-func rawWrite(fd uintptr, p []byte) (int, unix.Errno) {
-	var ptr unsafe.Pointer
-	if len(p) > 0 {
-		ptr = unsafe.Pointer(&p[0])
-	}
-	n, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(ptr), uintptr(len(p)))
-	return int(n), e
-}
-
 // sockConn is a connected TCP socket on the runtime poller (an *os.File),
 // usable as a net.Conn (HTTP_GET, SSL_GET). Reads and writes are raw
 // system calls that wait on the poller for readiness, honouring deadlines.
@@ -361,7 +344,7 @@ func (s *sockConn) Read(p []byte) (int, error) {
 	var e unix.Errno
 	err = rc.Read(func(fd uintptr) bool {
 		for {
-			n, e = rawRead(fd, p)
+			n, e = rawsys.Read(fd, p)
 			if e != unix.EINTR {
 				return e != unix.EAGAIN
 			}
@@ -389,7 +372,7 @@ func (s *sockConn) Write(p []byte) (int, error) {
 		var e unix.Errno
 		err = rc.Write(func(fd uintptr) bool {
 			for {
-				n, e = rawWrite(fd, p[done:])
+				n, e = rawsys.Write(fd, p[done:])
 				if e != unix.EINTR {
 					return e != unix.EAGAIN
 				}

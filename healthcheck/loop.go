@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/lvs-ha/lvs-ha/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
 
@@ -181,7 +182,7 @@ func (l *evloop) wakeLocked() {
 		return
 	}
 	l.busy = true // one wake-up is enough
-	_, _ = rawWrite(uintptr(l.evfd), eventfdOne[:])
+	_, _ = rawsys.Write(uintptr(l.evfd), eventfdOne[:])
 }
 
 // submit queues jobs; the loop starts them. Safe from any goroutine.
@@ -343,7 +344,7 @@ func (l *evloop) serve(events []unix.EpollEvent, now time.Time) {
 		fd := int(events[i].Fd)
 		if fd == l.evfd {
 			var b [8]byte
-			_, _ = rawRead(uintptr(l.evfd), b[:])
+			_, _ = rawsys.Read(uintptr(l.evfd), b[:])
 			continue
 		}
 		if fd == l.tfd {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lvs-ha/lvs-ha/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
 
@@ -215,7 +216,7 @@ func (p *httpProbe) ready(_ time.Time, events uint32) pstep {
 func (p *httpProbe) write() pstep {
 	req := p.c.reqs[p.i]
 	for p.wrote < len(req) {
-		n, e := rawWrite(uintptr(p.fd), req[p.wrote:])
+		n, e := rawsys.Write(uintptr(p.fd), req[p.wrote:])
 		switch e {
 		case 0:
 			p.wrote += n
@@ -239,7 +240,7 @@ func (p *httpProbe) write() pstep {
 func (p *httpProbe) read() pstep {
 	ctx := context.Background()
 	for {
-		n, e := rawRead(uintptr(p.fd), p.rr.space())
+		n, e := rawsys.Read(uintptr(p.fd), p.rr.space())
 		switch {
 		case e == unix.EINTR:
 			continue

@@ -1,8 +1,7 @@
 package linkwatch
 
 import (
-	"unsafe"
-
+	"github.com/lvs-ha/lvs-ha/internal/rawsys"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,19 +39,15 @@ func (w *Watch) Changed() (bool, error) {
 		// and the runtime's system call bookkeeping (which lets sysmon hand
 		// the caller's P to another thread, and wakes sysmon if it slept) is
 		// left out of a VRRP takeover's path to its first GARP.
-		_, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(w.fd), uintptr(unsafe.Pointer(&w.buf[0])), uintptr(len(w.buf)))
-		var err error
-		if e != 0 {
-			err = e
-		}
-		switch err {
-		case nil, unix.ENOBUFS:
+		_, e := rawsys.Read(uintptr(w.fd), w.buf)
+		switch e {
+		case 0, unix.ENOBUFS:
 			changed = true
 		case unix.EAGAIN:
 			return changed, nil
 		case unix.EINTR:
 		default:
-			return true, err
+			return true, e
 		}
 	}
 }

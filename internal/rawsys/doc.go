@@ -1,0 +1,6 @@
+// Package rawsys holds read(2) and write(2) as raw system calls, for
+// non-blocking descriptors on hot paths (the health-check loop, GARP
+// frames, the link watch): a raw call leaves out the runtime's system call
+// bookkeeping, which lets sysmon hand the caller's P to another thread and
+// wakes sysmon if it slept. Only for calls that cannot block.
+package rawsys
