@@ -43,6 +43,24 @@ func waitLines(t *testing.T, out string, n int) []string {
 	}
 }
 
+// waitLastLine waits until out (a reader's output) ends with the line last
+// and returns its lines.
+func waitLastLine(t *testing.T, out, last string) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(out)
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		if lines[len(lines)-1] == last {
+			return lines
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reader wrote %q, want it to end with %q", b, last)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestFIFOCreatedReadByScriptAndRemoved(t *testing.T) {
 	dir := t.TempDir()
 	path, out := filepath.Join(dir, "notify.fifo"), filepath.Join(dir, "out")
@@ -257,7 +275,9 @@ func TestSetReopen(t *testing.T) {
 		}
 	}
 	// vrrp: the old reader got a prefix, the new one the rest from the swap on
-	old, nw := waitLines(t, outV1, 2), waitLines(t, outV2, 2)
+	// The new reader's script may still be writing when the last line has
+	// gone into the FIFO: wait for that line, not for any two.
+	old, nw := waitLines(t, outV1, 2), waitLastLine(t, outV2, fmt.Sprintf(`INSTANCE "VI_%d" MASTER 100`, n-1))
 	if old[0] != "START" || nw[0] != "START" {
 		t.Fatalf("readers: %q %q", old[0], nw[0])
 	}

@@ -74,8 +74,11 @@ func OpenSMTPD(t testing.TB) (addr, mbox string) {
 	// A private mount namespace with its own /run and spool, so a system
 	// smtpd (Debian starts one where the package is installed under systemd)
 	// neither holds our control socket /run/smtpd.sock nor shares our queue.
+	// The spool directory is made inside a tmpfs over /var/spool: the
+	// package does not create /var/spool/smtpd (smtpd does at its first
+	// start), so on a machine where it never ran there is nothing to mount on.
 	script := "mount -t tmpfs -o mode=0755 lvsha-run /run && " +
-		"mount -t tmpfs -o mode=0711 lvsha-spool /var/spool/smtpd && exec " + bin + " -d -f " + cfg
+		"mount -t tmpfs -o mode=0755 lvsha-spool /var/spool && mkdir -m 0711 /var/spool/smtpd && exec " + bin + " -d -f " + cfg
 	cmd := exec.CommandContext(ctx, "unshare", "--mount", "--propagation", "private", "sh", "-c", script)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
