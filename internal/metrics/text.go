@@ -220,27 +220,26 @@ func (x *ipvsText) groupEnd(i int) int {
 // write writes family tf.
 func (x *ipvsText) write(w io.Writer, tf *textFamily) error {
 	f := tf.f
+	if f != nil && (x.err != nil || len(x.svc) == 0 || f.backend && len(x.dests) == 0) {
+		return nil // no rows
+	}
+	x.buf = append(x.buf, tf.header...)
+	var err error
 	switch {
 	case f == nil:
 		up := byte('1')
 		if x.err != nil {
 			up = '0'
 		}
-		x.buf = append(x.buf, tf.header...)
 		x.buf = append(x.buf, "lvs_ha_ipvs_up "...)
 		x.buf = append(x.buf, up, '\n')
-	case x.err != nil, len(x.svc) == 0, f.backend && len(x.dests) == 0:
-		return nil
 	case f.backend:
-		x.buf = append(x.buf, tf.header...)
-		if err := x.writeBackends(w, f); err != nil {
-			return err
-		}
+		err = x.writeBackends(w, f)
 	default:
-		x.buf = append(x.buf, tf.header...)
-		if err := x.writeServices(w, f); err != nil {
-			return err
-		}
+		err = x.writeServices(w, f)
+	}
+	if err != nil {
+		return err
 	}
 	return x.flush(w, 0)
 }
