@@ -187,17 +187,7 @@ func destValue(d *ipvs.Destination, col int) float64 {
 
 // statValue is counter i of statFamilies.
 func statValue(st *ipvs.Stats, i int) float64 {
-	switch i {
-	case 0:
-		return float64(st.Conns)
-	case 1:
-		return float64(st.InPkts)
-	case 2:
-		return float64(st.OutPkts)
-	case 3:
-		return float64(st.InBytes)
-	}
-	return float64(st.OutBytes)
+	return float64([...]uint64{st.Conns, st.InPkts, st.OutPkts, st.InBytes, st.OutBytes}[i])
 }
 
 // sums adds up values by label values, keeping first-seen order. Only rows
