@@ -142,19 +142,52 @@ func ipvsRows(t *ipvs.Table) (svc, be *sums) {
 	for i := range t.Services {
 		s := &t.Services[i]
 		sl := serviceLabelValues(s.Key)
-		st := cmp.Or(s.Stats, &noStats)
-		svc.add(sl, []float64{float64(len(s.Destinations)),
-			float64(st.Conns), float64(st.InPkts), float64(st.OutPkts), float64(st.InBytes), float64(st.OutBytes)}, s.Key.IsFWMark())
+		v := make([]float64, len(serviceFamilies))
+		for c := range v {
+			v[c] = serviceValue(s, c)
+		}
+		svc.add(sl, v, s.Key.IsFWMark())
 		for j := range s.Destinations {
 			d := &s.Destinations[j]
-			ds := cmp.Or(d.Stats, &noDestStats)
-			st := &ds.Stats
-			be.add(backendLabelValues(sl, d), []float64{
-				float64(ds.ActiveConns), float64(ds.InactConns), float64(d.Weight), float64(ds.PersistConns),
-				float64(st.Conns), float64(st.InPkts), float64(st.OutPkts), float64(st.InBytes), float64(st.OutBytes)}, s.Key.IsFWMark())
+			v := make([]float64, len(backendFamilies))
+			for c := range v {
+				v[c] = destValue(d, c)
+			}
+			be.add(backendLabelValues(sl, d), v, s.Key.IsFWMark())
 		}
 	}
 	return svc, be
+}
+
+// serviceValue is column col of s's service row: its backends, then the
+// stats counters.
+func serviceValue(s *ipvs.Service, col int) float64 {
+	if col == 0 {
+		return float64(len(s.Destinations))
+	}
+	return statValue(cmp.Or(s.Stats, &noStats), col-1)
+}
+
+// destValue is column col of d's backend row: active, inactive, weight,
+// persistent, then the stats counters.
+func destValue(d *ipvs.Destination, col int) float64 {
+	ds := cmp.Or(d.Stats, &noDestStats)
+	switch col {
+	case 0:
+		return float64(ds.ActiveConns)
+	case 1:
+		return float64(ds.InactConns)
+	case 2:
+		return float64(d.Weight)
+	case 3:
+		return float64(ds.PersistConns)
+	}
+	return statValue(&ds.Stats, col-4)
+}
+
+// statValue is counter i of statFamilies.
+func statValue(st *ipvs.Stats, i int) float64 {
+	return float64([...]uint64{st.Conns, st.InPkts, st.OutPkts, st.InBytes, st.OutBytes}[i])
 }
 
 // sums adds up values by label values, keeping first-seen order. Only rows

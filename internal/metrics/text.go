@@ -2,11 +2,13 @@ package metrics
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"compress/gzip"
 	"io"
 	"math"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/lvs-ha/lvs-ha/ipvs"
 )
 
 // Handler serves /metrics from g. With Options.DirectIPVS, the IPVS
@@ -74,14 +78,15 @@ func acceptsGzip(h string) bool {
 // format with the IPVS families merged in, when Options.DirectIPVS keeps
 // them off the registry.
 func (m *Metrics) WriteText(w io.Writer, mfs []*dto.MetricFamily) error {
-	var fams []textFamily
+	var x *ipvsText
 	if m.ipvsReg != nil {
-		fams = ipvsText(m.Sources().IPVS)
+		x = newIPVSText(m.Sources().IPVS)
 	}
+	fams := x.families()
 	i := 0
 	for _, mf := range mfs {
 		for ; i < len(fams) && fams[i].name < mf.GetName(); i++ {
-			if err := fams[i].write(w); err != nil {
+			if err := x.write(w, &fams[i]); err != nil {
 				return err
 			}
 		}
@@ -90,41 +95,28 @@ func (m *Metrics) WriteText(w io.Writer, mfs []*dto.MetricFamily) error {
 		}
 	}
 	for ; i < len(fams); i++ {
-		if err := fams[i].write(w); err != nil {
+		if err := x.write(w, &fams[i]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// textFamily is one family ready to write: its header and, per row, the
-// label part ("{...}") and value.
+// textFamily is one IPVS family of the text format with its header.
 type textFamily struct {
 	name, header string
-	labels       []string // per row, "" for none
-	vals         [][]float64
-	col          int
+	f            *ipvsFamily // nil for lvs_ha_ipvs_up
 }
 
-func (f *textFamily) write(w io.Writer) error {
-	buf := make([]byte, 0, 64<<10)
-	buf = append(buf, f.header...)
-	for i, l := range f.labels {
-		buf = append(buf, f.name...)
-		buf = append(buf, l...)
-		buf = append(buf, ' ')
-		buf = appendFloat(buf, f.vals[i][f.col])
-		buf = append(buf, '\n')
-		if len(buf) > 60<<10 {
-			if _, err := w.Write(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
+// ipvsTextFamilies are the IPVS families in name order, as Gather gives them.
+var ipvsTextFamilies = func() []textFamily {
+	fs := []textFamily{{name: "lvs_ha_ipvs_up", header: header("lvs_ha_ipvs_up", ipvsUpHelp, prometheus.GaugeValue)}}
+	for _, f := range append(slices.Clone(serviceFamilies), backendFamilies...) {
+		fs = append(fs, textFamily{name: f.name, header: header(f.name, f.help, f.typ), f: f})
 	}
-	_, err := w.Write(buf)
-	return err
-}
+	slices.SortFunc(fs, func(a, b textFamily) int { return cmp.Compare(a.name, b.name) })
+	return fs
+}()
 
 func header(name, help string, typ prometheus.ValueType) string {
 	t := "gauge"
@@ -134,94 +126,278 @@ func header(name, help string, typ prometheus.ValueType) string {
 	return "# HELP " + name + " " + strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(help) + "\n# TYPE " + name + " " + t + "\n"
 }
 
-// ipvsText returns the IPVS families of src's table sorted by name, as the
-// collector and Gather would give them: rows ordered by label values in
-// label name order, families without rows left out.
-func ipvsText(src IPVSSource) []textFamily {
+// ipvsText writes the IPVS families of one table read, each straight from
+// the table, as the collector and Gather would give them: rows ordered by
+// label values in label name order (client_golang sorts a series' label
+// pairs by name, then the series by them), the rows of the fwmark services
+// of one mark summed as ipvsRows does, families without rows left out.
+// Nothing is kept per row but two indexes (4 and 8 bytes): each row's labels
+// are formatted into one reused buffer as it is written, once per family.
+type ipvsText struct {
+	t   ipvs.Table
+	err error // the table could not be read: lvs_ha_ipvs_up 0 alone
+	// svc is t's services in label order; ties (the fwmark services of one
+	// mark, whose rows are summed) in table order.
+	svc []int32
+	// dests is t's destinations in label order, group of services by group
+	// of services (see groupEnd); ties in table order.
+	dests []destRef
+	buf   []byte // the text not yet written
+	pre   []byte // a group's service labels, the start of its backend rows' labels
+}
+
+// destRef is t.Services[s].Destinations[d].
+type destRef struct{ s, d int32 }
+
+// newIPVSText reads src's table and sorts its indexes; nil for no source.
+func newIPVSText(src IPVSSource) *ipvsText {
 	if src == nil {
 		return nil
 	}
-	up := textFamily{name: "lvs_ha_ipvs_up", header: header("lvs_ha_ipvs_up", ipvsUpHelp, prometheus.GaugeValue),
-		labels: []string{""}, vals: [][]float64{{0}}}
-	t, err := src.Table()
+	x := &ipvsText{buf: make([]byte, 0, 64<<10)}
+	if x.t, x.err = src.Table(); x.err != nil {
+		return x
+	}
+	ss := x.t.Services
+	x.svc = make([]int32, len(ss))
+	n := 0
+	for i := range ss {
+		x.svc[i] = int32(i)
+		n += len(ss[i].Destinations)
+	}
+	slices.SortFunc(x.svc, func(a, b int32) int {
+		return cmp.Or(compareServiceLabels(&ss[a].Key, &ss[b].Key), cmp.Compare(a, b))
+	})
+	x.dests = make([]destRef, 0, n)
+	byLabels := func(a, b destRef) int {
+		da, db := x.dest(a), x.dest(b)
+		if c := compareAddrText(da.Addr, db.Addr); c != 0 {
+			return c
+		}
+		if c := comparePortText(da.Port, db.Port); c != 0 {
+			return c
+		}
+		return cmp.Or(cmp.Compare(a.s, b.s), cmp.Compare(a.d, b.d))
+	}
+	for i := 0; i < len(x.svc); {
+		j := x.groupEnd(i)
+		start := len(x.dests)
+		for _, s := range x.svc[i:j] {
+			for d := range ss[s].Destinations {
+				x.dests = append(x.dests, destRef{s, int32(d)})
+			}
+		}
+		slices.SortFunc(x.dests[start:], byLabels)
+		i = j
+	}
+	return x
+}
+
+// families lists the families x may write, in name order.
+func (x *ipvsText) families() []textFamily {
+	if x == nil {
+		return nil
+	}
+	return ipvsTextFamilies
+}
+
+func (x *ipvsText) dest(r destRef) *ipvs.Destination {
+	return &x.t.Services[r.s].Destinations[r.d]
+}
+
+// groupEnd returns the end of the group of services starting at x.svc[i]:
+// the services whose rows have the same label values, which only the
+// fwmark services of one mark (IPv4 and IPv6) share.
+func (x *ipvsText) groupEnd(i int) int {
+	k := &x.t.Services[x.svc[i]].Key
+	j := i + 1
+	for k.IsFWMark() && j < len(x.svc) && x.t.Services[x.svc[j]].Key.FWMark == k.FWMark {
+		j++
+	}
+	return j
+}
+
+// write writes family tf.
+func (x *ipvsText) write(w io.Writer, tf *textFamily) error {
+	f := tf.f
+	if f != nil && (x.err != nil || len(x.svc) == 0 || f.backend && len(x.dests) == 0) {
+		return nil // no rows
+	}
+	x.buf = append(x.buf, tf.header...)
+	var err error
+	switch {
+	case f == nil:
+		up := byte('1')
+		if x.err != nil {
+			up = '0'
+		}
+		x.buf = append(x.buf, "lvs_ha_ipvs_up "...)
+		x.buf = append(x.buf, up, '\n')
+	case f.backend:
+		err = x.writeBackends(w, f)
+	default:
+		err = x.writeServices(w, f)
+	}
 	if err != nil {
-		return []textFamily{up}
+		return err
 	}
-	up.vals[0][0] = 1
-	fams := []textFamily{up}
-	svc, be := ipvsRows(&t)
-	for _, r := range []struct {
-		s  *sums
-		fs []*ipvsFamily
-		// order is the row's label values in label name order.
-		order []int
-	}{
-		{svc, serviceFamilies, sortedOrder(svcLabels)},
-		{be, backendFamilies, sortedOrder(backendLabels)},
-	} {
-		if len(r.s.labels) == 0 {
-			continue
-		}
-		names := make([]string, len(r.order))
-		for i, j := range r.order {
-			names[i] = labelNames(r.fs[0].backend)[j]
-		}
-		idx := make([]int, len(r.s.labels))
-		for i := range idx {
-			idx[i] = i
-		}
-		slices.SortFunc(idx, func(a, b int) int {
-			la, lb := r.s.labels[a], r.s.labels[b]
-			for _, j := range r.order {
-				if c := cmp.Compare(la[j], lb[j]); c != 0 {
-					return c
-				}
-			}
-			return 0
-		})
-		labels := make([]string, len(idx))
-		vals := make([][]float64, len(idx))
-		var sb []byte
-		for k, i := range idx {
-			sb = sb[:0]
-			for n, j := range r.order {
-				if n == 0 {
-					sb = append(sb, '{')
-				} else {
-					sb = append(sb, ',')
-				}
-				sb = append(sb, names[n]...)
-				sb = append(sb, `="`...)
-				sb = appendEscaped(sb, r.s.labels[i][j])
-				sb = append(sb, '"')
-			}
-			sb = append(sb, '}')
-			labels[k], vals[k] = string(sb), r.s.vals[i]
-		}
-		for _, f := range r.fs {
-			fams = append(fams, textFamily{name: f.name, header: header(f.name, f.help, f.typ), labels: labels, vals: vals, col: f.col})
-		}
-	}
-	slices.SortFunc(fams, func(a, b textFamily) int { return cmp.Compare(a.name, b.name) })
-	return fams
+	return x.flush(w, 0)
 }
 
-func labelNames(backend bool) []string {
-	if backend {
-		return backendLabels
+// flush writes x.buf when it holds more than n bytes.
+func (x *ipvsText) flush(w io.Writer, n int) error {
+	if len(x.buf) <= n {
+		return nil
 	}
-	return svcLabels
+	_, err := w.Write(x.buf)
+	x.buf = x.buf[:0]
+	return err
 }
 
-// sortedOrder returns the indexes of labels in name order (client_golang
-// sorts a series' label pairs by name).
-func sortedOrder(labels []string) []int {
-	idx := make([]int, len(labels))
-	for i := range idx {
-		idx[i] = i
+// writeServices writes the rows of service family f, one per group of
+// services.
+func (x *ipvsText) writeServices(w io.Writer, f *ipvsFamily) error {
+	ss := x.t.Services
+	for i := 0; i < len(x.svc); {
+		j := x.groupEnd(i)
+		s := &ss[x.svc[i]]
+		v := serviceValue(s, f.col)
+		for _, k := range x.svc[i+1 : j] {
+			v += serviceValue(&ss[k], f.col)
+		}
+		x.buf = append(x.buf, f.name...)
+		x.buf = appendServiceLabels(x.buf, s.Key)
+		x.buf = x.appendValue(x.buf, v)
+		if err := x.flush(w, 60<<10); err != nil {
+			return err
+		}
+		i = j
 	}
-	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(labels[a], labels[b]) })
-	return idx
+	return nil
+}
+
+// writeBackends writes the rows of backend family f: per group of services,
+// its destinations, those of a fwmark group with one address and port summed.
+func (x *ipvsText) writeBackends(w io.Writer, f *ipvsFamily) error {
+	ss := x.t.Services
+	rest := x.dests
+	for i := 0; i < len(x.svc); {
+		j := x.groupEnd(i)
+		n := 0
+		for _, k := range x.svc[i:j] {
+			n += len(ss[k].Destinations)
+		}
+		group := rest[:n]
+		rest = rest[n:]
+		key := ss[x.svc[i]].Key
+		x.pre = appendServiceLabels(x.pre[:0], key)
+		x.pre = append(x.pre, `,remote_address="`...)
+		for a := 0; a < len(group); {
+			d := x.dest(group[a])
+			v := destValue(d, f.col)
+			b := a + 1
+			for ; key.IsFWMark() && b < len(group); b++ {
+				e := x.dest(group[b])
+				if e.Addr != d.Addr || e.Port != d.Port {
+					break
+				}
+				v += destValue(e, f.col)
+			}
+			x.buf = append(x.buf, f.name...)
+			x.buf = append(x.buf, x.pre...)
+			x.buf = appendAddrLabel(x.buf, d.Addr)
+			x.buf = append(x.buf, `",remote_port="`...)
+			x.buf = strconv.AppendUint(x.buf, uint64(d.Port), 10)
+			x.buf = append(x.buf, '"')
+			x.buf = x.appendValue(x.buf, v)
+			if err := x.flush(w, 60<<10); err != nil {
+				return err
+			}
+			a = b
+		}
+		i = j
+	}
+	return nil
+}
+
+// appendValue ends a row: "} value\n".
+func (x *ipvsText) appendValue(b []byte, v float64) []byte {
+	b = append(b, "} "...)
+	b = appendFloat(b, v)
+	return append(b, '\n')
+}
+
+// appendServiceLabels appends "{" and k's label pairs in name order (see
+// serviceLabelValues), without the closing "}".
+func appendServiceLabels(b []byte, k ipvs.ServiceKey) []byte {
+	b = append(b, `{local_address="`...)
+	if k.IsFWMark() {
+		b = append(b, `",local_mark="`...)
+		for sh := 28; sh >= 0; sh -= 4 { // %08X
+			b = append(b, "0123456789ABCDEF"[k.FWMark>>sh&0xf])
+		}
+		return append(b, `",local_port="0",proto="FWM"`...)
+	}
+	b = appendAddrLabel(b, k.Addr)
+	b = append(b, `",local_mark="",local_port="`...)
+	b = strconv.AppendUint(b, uint64(k.Port), 10)
+	b = append(b, `",proto="`...)
+	b = appendEscaped(b, k.Protocol.String())
+	return append(b, '"')
+}
+
+// appendAddrLabel appends a's String, escaped.
+func appendAddrLabel(b []byte, a netip.Addr) []byte {
+	switch {
+	case !a.IsValid():
+		return append(b, "invalid IP"...)
+	case a.Zone() != "": // the only part that may need escaping
+		return appendEscaped(b, a.String())
+	}
+	return a.AppendTo(b)
+}
+
+// compareServiceLabels compares the label values of two services in label
+// name order (local_address, local_mark, local_port, proto) as strings, as
+// client_golang orders series, without formatting more than the addresses
+// and ports.
+func compareServiceLabels(a, b *ipvs.ServiceKey) int {
+	switch af, bf := a.IsFWMark(), b.IsFWMark(); {
+	case af && bf: // local_address "", local_mark %08X (ordered as the marks)
+		return cmp.Compare(a.FWMark, b.FWMark)
+	case af: // local_address "" first
+		return -1
+	case bf:
+		return 1
+	}
+	if c := compareAddrText(a.Addr, b.Addr); c != 0 {
+		return c
+	}
+	if c := comparePortText(a.Port, b.Port); c != 0 {
+		return c
+	}
+	if a.Protocol == b.Protocol {
+		return 0
+	}
+	return strings.Compare(a.Protocol.String(), b.Protocol.String())
+}
+
+// compareAddrText compares the label values of two addresses.
+func compareAddrText(a, b netip.Addr) int {
+	if a == b {
+		return 0
+	}
+	var sa, sb [64]byte
+	return bytes.Compare(appendAddrLabel(sa[:0], a), appendAddrLabel(sb[:0], b))
+}
+
+// comparePortText compares the label values of two ports ("10" < "8").
+func comparePortText(a, b uint16) int {
+	if a == b {
+		return 0
+	}
+	var sa, sb [8]byte
+	return bytes.Compare(strconv.AppendUint(sa[:0], uint64(a), 10), strconv.AppendUint(sb[:0], uint64(b), 10))
 }
 
 // appendEscaped escapes a label value as the text format does.
