@@ -17,10 +17,10 @@ import (
 
 // The address add of a VRRP takeover, between its first advert and its first
 // gratuitous ARP, goes over a bare rtnetlink socket kept per namespace: one
-// write(2) of the request, which adds the address inside the kernel, and one
-// read(2) of the ack, after one read of a link notification socket that
-// finds nothing (keepalived too waits for each address's ack, and reads its
-// netlink socket before its GARPs). The request, built with the device's
+// write(2) of the request, which adds the address inside the kernel, after
+// one read of a link notification socket that finds nothing; the read(2) of
+// its ack comes after the first GARP (StartAdd, FinishAdd; keepalived waits
+// for each address's ack, and reads its netlink socket, before its GARPs). The request, built with the device's
 // index, is kept while no link changed; before, each add looked the index up
 // with an ioctl and built the request anew (some 20 allocations), and with
 // link's socket, ioctl and close and AddrAdd's getsockname and 64 KiB
