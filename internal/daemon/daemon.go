@@ -297,7 +297,7 @@ func (d *Daemon) newVRRPRunner(p *plan) (vrrpRunner, error) {
 		return d.opts.newVRRP(ro)
 	}
 	ro.Conns = runner.SocketFactory{}
-	ro.VIPs = strictVIPs{vipStarter: vip.NewHere(), s: d.strict} // the daemon stays in its namespace
+	ro.VIPs = strictVIPs{VIPManager: vip.NewHere(), s: d.strict} // the daemon stays in its namespace
 	ro.Routes = iproute.New()
 	ro.Announcer = garp.NewAnnouncer(garp.AnnouncerConfig{})
 	ro.Links = runner.NetlinkLinks{Options: track.WatchOptions{}}

@@ -262,27 +262,15 @@ func (s *strictd) remove() {
 // strictVIPs is the runner's VIP manager: adding a VIP of an instance
 // without accept mode first makes sure the firewall drops it (hold).
 type strictVIPs struct {
-	vipStarter
+	runner.VIPManager
 	s *strictd
 }
 
-// vipStarter is *vip.Manager as the runner uses it: a takeover starts its
-// adds and reads their results after its first GARP.
-type vipStarter interface {
-	runner.VIPManager
-	runner.VIPStarter
-}
-
-var _ vipStarter = strictVIPs{}
+var _ runner.VIPManager = strictVIPs{}
 
 func (v strictVIPs) Add(a vip.Address) error {
 	v.s.hold(dropOf(a))
-	return v.vipStarter.Add(a)
-}
-
-func (v strictVIPs) StartAdd(a vip.Address) error {
-	v.s.hold(dropOf(a))
-	return v.vipStarter.StartAdd(a)
+	return v.VIPManager.Add(a)
 }
 
 // noFirewall is the firewall of tests with a fake VRRP runner.

@@ -139,11 +139,6 @@ func (f *fakeFW) Remove(context.Context) error { f.calls <- f.table + " remove";
 type fakeVIPs struct{ calls chan string }
 
 func (f fakeVIPs) Add(a vip.Address) error { f.calls <- "add " + a.Prefix.Addr().String(); return nil }
-func (f fakeVIPs) StartAdd(a vip.Address) error {
-	f.calls <- "start add " + a.Prefix.Addr().String()
-	return nil
-}
-func (fakeVIPs) FinishAdd() error { return nil }
 func (f fakeVIPs) Remove(a vip.Address) error {
 	f.calls <- "remove " + a.Prefix.Addr().String()
 	return nil
@@ -162,7 +157,7 @@ func TestStrictdFollowsPlan(t *testing.T) {
 	s := newStrictd(strictPlanOf(cfg.Global, insts), nil, func(o strictfw.Options) strictfw.Firewall {
 		return &fakeFW{table: o.Table, calls: calls, stall: &stall}
 	})
-	vips := strictVIPs{vipStarter: fakeVIPs{calls}, s: s}
+	vips := strictVIPs{VIPManager: fakeVIPs{calls}, s: s}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
@@ -211,23 +206,15 @@ func TestStrictdFollowsPlan(t *testing.T) {
 	go vips.Add(newVIP)
 	expect("lvs-ha set [192.0.2.10 192.0.2.11 2001:db8::10 fe80::10 ")
 	expect("add 192.0.2.11")
-	// So does a takeover's StartAdd.
-	startVIP := vip.Address{Prefix: netip.MustParsePrefix("192.0.2.13/24"), Dev: "eth0"}
-	p.addrs = maps.Clone(p.addrs)
-	p.addrs[dropOf(startVIP)] = true
-	s.commit(p)
-	go vips.StartAdd(startVIP)
-	expect("lvs-ha set [192.0.2.10 192.0.2.11 192.0.2.13 2001:db8::10 fe80::10 ")
-	expect("start add 192.0.2.13")
 
 	p.opts.Table = "other"
 	s.commit(p)
 	expect("lvs-ha remove")
-	expect("other set [192.0.2.10 192.0.2.11 192.0.2.13 2001:db8::10 fe80::10 ")
+	expect("other set [192.0.2.10 192.0.2.11 2001:db8::10 fe80::10 ")
 	s.commit(strictPlan{opts: p.opts})
 	expect("other remove")
 	s.commit(p)
-	expect("other set [192.0.2.10 192.0.2.11 192.0.2.13 2001:db8::10 fe80::10 ")
+	expect("other set [192.0.2.10 192.0.2.11 2001:db8::10 fe80::10 ")
 	cancel()
 	<-done
 	expect("other remove")

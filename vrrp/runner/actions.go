@@ -269,48 +269,15 @@ func (r *Runner) sendAdvert(in *instance, a vrrp.Advertisement) {
 // addVIPs adds in's addresses (allVIPs' order, without its copy: this is
 // a takeover's path to its first GARP), then its virtual routes and rules
 // (which may use the addresses), as keepalived does on becoming master.
-// With a VIPStarter the addresses' results are read by finishVIPs, after
-// the GARPs that follow (carryOut): the kernel has added each address when
-// StartAdd returns, so the first GARP no longer waits for the acks. A
-// failed add is counted and logged then, as before; its GARP went out, as
-// it did when the add failed before it.
 func (r *Runner) addVIPs(in *instance) {
 	in.vipsUp = true
-	st, _ := r.opts.VIPs.(VIPStarter)
-	for _, vs := range [2][]vip.Address{in.cfg.VIPs, in.cfg.ExcludedVIPs} {
-		for _, v := range vs {
-			if st == nil {
-				r.addVIP(in, v)
-			} else if err := st.StartAdd(v); err != nil {
-				r.vipAddFailed(in, v, err)
-			} else {
-				r.startedVIPs = append(r.startedVIPs, startedVIP{in, v})
-			}
-		}
+	for _, v := range in.cfg.VIPs {
+		r.addVIP(in, v)
+	}
+	for _, v := range in.cfg.ExcludedVIPs {
+		r.addVIP(in, v)
 	}
 	r.addRoutes(in, in.cfg.Routes, in.cfg.Rules)
-}
-
-// startedVIP is an address add started by addVIPs, not yet finished.
-type startedVIP struct {
-	in *instance
-	v  vip.Address
-}
-
-// finishVIPs reads the results of the address adds addVIPs started,
-// counting and logging the failures.
-func (r *Runner) finishVIPs() {
-	if len(r.startedVIPs) == 0 {
-		return
-	}
-	st := r.opts.VIPs.(VIPStarter)
-	for _, s := range r.startedVIPs {
-		if err := st.FinishAdd(); err != nil {
-			r.vipAddFailed(s.in, s.v, err)
-		}
-	}
-	clear(r.startedVIPs)
-	r.startedVIPs = r.startedVIPs[:0]
 }
 
 // removeVIPs removes in's virtual rules and routes, then its addresses.
@@ -361,14 +328,9 @@ func (r *Runner) removeRoutes(in *instance, routes []iproute.Route, rules []ipro
 // addVIP adds one of in's addresses, counting and logging a failure.
 func (r *Runner) addVIP(in *instance, v vip.Address) {
 	if err := r.opts.VIPs.Add(v); err != nil {
-		r.vipAddFailed(in, v, err)
+		in.stats.VIPErrors++
+		r.log.Error("adding VIP failed", "instance", in.name, "vip", v.String(), "err", err)
 	}
-}
-
-// vipAddFailed counts and logs the failed add of one of in's addresses.
-func (r *Runner) vipAddFailed(in *instance, v vip.Address, err error) {
-	in.stats.VIPErrors++
-	r.log.Error("adding VIP failed", "instance", in.name, "vip", v.String(), "err", err)
 }
 
 // removeVIP removes one of in's addresses, counting and logging a failure.

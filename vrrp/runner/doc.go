@@ -14,7 +14,5 @@
 // most 9 ms, so that the runtime's sysmon neither takes its P in every wait
 // nor preempts it; it is locked to its OS thread only when realtime
 // priority is configured (the priority belongs to that thread). The unit tests' fakes keep the channel loop and its fake clock.
-// A new master's advert and first GARP leave before anything is logged,
-// and before the acks of its address adds are read (VIPStarter: the kernel
-// has added each address when its request's write returns).
+// A new master's advert and first GARP leave before anything is logged.
 package runner

@@ -447,42 +447,10 @@ type fakeVIPs struct {
 	present map[string]bool // "prefix dev"
 	ops     []string
 	failAdd error
-	block   chan struct{} // if set, Add and StartAdd wait until it is closed
-
-	// As *vip.Manager, StartAdd does the add (failAdd: it leaves the
-	// address out and FinishAdd returns the error); started are the
-	// results FinishAdd has to return, oldest first.
-	started []error
-	// calls, if set, records "add-write A", "ack-read A" (StartAdd,
-	// FinishAdd) and, with fakeAnnouncer's, "garp-write A".
-	calls *callLog
+	block   chan struct{} // if set, Add waits until it is closed
 }
 
-// callLog records the order of calls across fakes.
-type callLog struct {
-	mu    sync.Mutex
-	calls []string
-}
-
-func (c *callLog) add(s string) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.calls = append(c.calls, s)
-}
-
-func (c *callLog) get() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.calls)
-}
-
-var (
-	_ VIPManager = (*fakeVIPs)(nil)
-	_ VIPStarter = (*fakeVIPs)(nil)
-)
+var _ VIPManager = (*fakeVIPs)(nil)
 
 func vipKey(a vip.Address) string { return a.Prefix.String() + " " + a.Dev }
 
@@ -498,33 +466,6 @@ func (f *fakeVIPs) Add(a vip.Address) error {
 	}
 	f.present[vipKey(a)] = true
 	return nil
-}
-
-func (f *fakeVIPs) StartAdd(a vip.Address) error {
-	if f.block != nil {
-		<-f.block
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls.add("add-write " + a.Prefix.Addr().String())
-	f.ops = append(f.ops, "add "+vipKey(a))
-	if f.failAdd == nil {
-		f.present[vipKey(a)] = true
-	}
-	f.started = append(f.started, f.failAdd)
-	return nil
-}
-
-func (f *fakeVIPs) FinishAdd() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.started) == 0 {
-		return errors.New("fake: FinishAdd without StartAdd")
-	}
-	err := f.started[0]
-	f.started = f.started[1:]
-	f.calls.add(fmt.Sprintf("ack-read %v", err))
-	return err
 }
 
 func (f *fakeVIPs) Remove(a vip.Address) error {
@@ -583,7 +524,6 @@ type fakeAnnouncer struct {
 	mu    sync.Mutex
 	sent  []garp.Announcement
 	delay time.Duration // each Send takes this long (set before start)
-	calls *callLog      // if set, records "garp-write A"
 }
 
 var _ garp.Sender = (*fakeAnnouncer)(nil)
@@ -594,7 +534,6 @@ func (f *fakeAnnouncer) Send(a garp.Announcement) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls.add("garp-write " + a.Addr.String())
 	f.sent = append(f.sent, a)
 	return nil
 }

@@ -68,18 +68,6 @@ type VIPManager interface {
 
 var _ VIPManager = (*vip.Manager)(nil)
 
-// VIPStarter is a VIPManager that can add an address without waiting for
-// the kernel's answer (*vip.Manager): StartAdd returns once the address is
-// on its device (an error: the add failed, nothing to finish), FinishAdd
-// returns the oldest started add's result. A takeover with one sends its
-// first GARP between the two.
-type VIPStarter interface {
-	StartAdd(a vip.Address) error
-	FinishAdd() error
-}
-
-var _ VIPStarter = (*vip.Manager)(nil)
-
 // RouteManager adds and removes routes and policy rules (*iproute.Manager).
 // All four are idempotent.
 type RouteManager interface {

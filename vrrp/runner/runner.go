@@ -166,7 +166,6 @@ type Runner struct {
 	stepped       time.Time                // the latest time the machines were stepped at before r.now (rxAt's floor)
 	garpSent      firstSend                // the Announcer, as flushGARP sends through it
 	garpVIPs      []garp.VIP               // announce's buffer
-	startedVIPs   []startedVIP             // addVIPs' adds until finishVIPs
 	links         map[int]track.LinkEvent  // last known links, by index
 	linksKnown    bool                     // a link dump has arrived
 	watching      bool                     // the link watcher runs
@@ -1179,11 +1178,11 @@ func (r *Runner) carryOut(acts []vrrp.GroupAction, reason string) {
 		in := r.byMachine[a.Member]
 		r.garpSent.first = time.Time{}
 		r.do(in, a.Action)
+		if len(logs) == 0 {
+			continue
+		}
 		switch a.Action.(type) {
 		case vrrp.SendAdvert, vrrp.SendGARP:
-			if len(logs) == 0 {
-				break
-			}
 			_, adv := a.Action.(vrrp.SendAdvert)
 			d := time.Since(r.now)
 			if !adv && !r.garpSent.first.IsZero() {
@@ -1195,11 +1194,7 @@ func (r *Runner) carryOut(acts []vrrp.GroupAction, reason string) {
 				}
 			}
 		}
-		if _, add := a.Action.(vrrp.AddVIPs); !add {
-			r.finishVIPs() // the adds' results, after the GARPs that follow them
-		}
 	}
-	r.finishVIPs()
 	for _, l := range logs {
 		r.logTransition(l)
 	}

@@ -24,8 +24,8 @@ import (
 // its first advert sent to its first gratuitous ARP written: the actions
 // that follow SendAdvert on becoming master (the address add over netlink,
 // the GARP schedule's start and the first GARP's write; ns/op covers the
-// whole burst of garp_master_repeat GARPs and the adds' acks read after it,
-// ns-to-first-GARP/op the first GARP, p50-ns-to-first-GARP its median),
+// whole burst of garp_master_repeat GARPs, ns-to-first-GARP/op the first,
+// p50-ns-to-first-GARP its median),
 // carried out as carryOut does, with the daemon's real vip.NewHere Manager and
 // garp.Announcer (prepared) on a veth in a private namespace, after 2 ms of
 // idleness as a takeover comes after silence. Between rounds the address

@@ -1,9 +1,7 @@
 package runner
 
 import (
-	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,7 +9,6 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/vrrp"
-	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 )
 
@@ -138,61 +135,4 @@ func TestRunnerTakeoverLogsFirstGARP(t *testing.T) {
 			t.Errorf("MASTER line %q: want garp_after=1ms (the first GARP)", line)
 		}
 	})
-}
-
-// TestRunnerTakeoverGARPBeforeAck: on becoming master, with a VIPStarter,
-// the addresses' add requests are written, then the first GARPs, and only
-// then are the adds' acks read (the kernel adds an address inside the
-// request's write); an add the kernel refused is still counted and logged
-// (after its GARP, which went out when an add failed before too).
-func TestRunnerTakeoverGARPBeforeAck(t *testing.T) {
-	for _, fail := range []bool{false, true} {
-		t.Run(fmt.Sprintf("fail=%v", fail), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				l := newLab(t)
-				var failed []string
-				probe := &logProbe{on: func(s string) {
-					if strings.Contains(s, "adding VIP failed") {
-						failed = append(failed, s)
-					}
-				}}
-				ic := netModes[0].instance("VI_1", 51, 100, "")
-				ic.ExcludedVIPs = []vip.Address{{Prefix: netip.MustParsePrefix("10.0.0.201/24")}}
-				a := l.addNode("A", addrA4, addrA6, []InstanceConfig{ic}, nodeOpts{logw: probe})
-				calls := &callLog{}
-				a.vips.calls, a.garps.calls = calls, calls
-				if fail {
-					a.vips.failAdd = errFake
-				}
-				l.start()
-				l.runUntil(t0.Add(3*time.Second + skewAt(100) + 10*time.Millisecond))
-				ack := "ack-read <nil>"
-				if fail {
-					ack = "ack-read " + errFake.Error()
-				}
-				// The burst (garp_master_repeat 5, no interval) goes out at once.
-				want := []string{"add-write 10.0.0.100", "add-write 10.0.0.201"}
-				for range 5 {
-					want = append(want, "garp-write 10.0.0.100", "garp-write 10.0.0.201")
-				}
-				want = append(want, ack, ack)
-				if got := calls.get(); !slices.Equal(got, want) {
-					t.Errorf("calls %q, want %q", got, want)
-				}
-				st := a.inst("VI_1")
-				wantErrs := 0
-				if fail {
-					wantErrs = 2
-				}
-				if st.State != vrrp.StateMaster || st.VIPErrors != uint64(wantErrs) || len(failed) != wantErrs {
-					t.Errorf("A %v, %d VIP errors, %d logged, want MASTER, %d", st.State, st.VIPErrors, len(failed), wantErrs)
-				}
-				if !fail {
-					if got := a.vips.list(); len(got) != 2 {
-						t.Errorf("VIPs %v, want 2", got)
-					}
-				}
-			})
-		})
-	}
 }

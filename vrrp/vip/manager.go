@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -23,17 +22,6 @@ type Manager struct {
 
 	mu   sync.Mutex
 	byNS map[uint64]*nsConns // New's: kept sockets per namespace (by nsfs inode)
-
-	smu     sync.Mutex
-	started []startedAdd // StartAdd's, oldest first, until FinishAdd
-}
-
-// startedAdd is an add started by StartAdd: its request seq on c, or (c
-// nil) an add done whole, without error.
-type startedAdd struct {
-	c   *rawConn
-	seq uint32
-	a   Address
 }
 
 // New returns a Manager that works in the network namespace of the thread calling
@@ -78,66 +66,17 @@ func (m *Manager) Add(a Address) error {
 		return err
 	}
 	if rc := m.raw(); rc != nil {
-		return addError(a, rc.add(a))
+		err := rc.add(a)
+		if err != nil && !errors.Is(err, unix.EEXIST) {
+			return &Error{Op: "add", Addr: a.Prefix, Dev: a.Dev, Err: err}
+		}
+		return nil
 	}
 	link, err := m.link(a.Dev)
 	if err != nil {
 		return &Error{Op: "add", Addr: a.Prefix, Dev: a.Dev, Err: err}
 	}
 	if err := m.handle().AddrAdd(link, toNetlink(a)); err != nil && !errors.Is(err, unix.EEXIST) {
-		return &Error{Op: "add", Addr: a.Prefix, Dev: a.Dev, Err: err}
-	}
-	return nil
-}
-
-// StartAdd begins Add(a) and returns as soon as the address is on its
-// device, before the kernel's answer is read: over the kept bare socket it
-// writes the request (the kernel adds the address inside that write) and
-// leaves the ack on the socket. FinishAdd returns the result; call it once
-// for each StartAdd that returned nil, in the same order. A VRRP takeover
-// sends its first gratuitous ARP in between (keepalived waits for each
-// address's ack first, as Add does). An error means the add failed (or
-// could not be sent), and there is nothing to finish.
-func (m *Manager) StartAdd(a Address) error {
-	if err := a.Validate(); err != nil {
-		return err
-	}
-	s := startedAdd{a: a}
-	if rc := m.raw(); rc != nil {
-		seq, err := rc.start(a)
-		if err != nil {
-			return addError(a, err)
-		}
-		s.c, s.seq = rc, seq
-	} else if err := m.Add(a); err != nil {
-		return err
-	}
-	m.smu.Lock()
-	m.started = append(m.started, s)
-	m.smu.Unlock()
-	return nil
-}
-
-// FinishAdd returns the result of the oldest StartAdd not finished, as Add
-// would have returned it (an address already there is not an error).
-func (m *Manager) FinishAdd() error {
-	m.smu.Lock()
-	if len(m.started) == 0 {
-		m.smu.Unlock()
-		return errors.New("vip: FinishAdd without StartAdd")
-	}
-	s := m.started[0]
-	m.started = slices.Delete(m.started, 0, 1)
-	m.smu.Unlock()
-	if s.c == nil {
-		return nil
-	}
-	return addError(s.a, s.c.finish(s.seq))
-}
-
-// addError is Add's error for the kernel's answer err to the add of a.
-func addError(a Address, err error) error {
-	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return &Error{Op: "add", Addr: a.Prefix, Dev: a.Dev, Err: err}
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"sync"
 	"unsafe"
 
@@ -17,10 +16,10 @@ import (
 
 // The address add of a VRRP takeover, between its first advert and its first
 // gratuitous ARP, goes over a bare rtnetlink socket kept per namespace: one
-// write(2) of the request, which adds the address inside the kernel, after
-// one read of a link notification socket that finds nothing; the read(2) of
-// its ack comes after the first GARP (StartAdd, FinishAdd; keepalived waits
-// for each address's ack, and reads its netlink socket, before its GARPs). The request, built with the device's
+// write(2) of the request, which adds the address inside the kernel, and one
+// read(2) of the ack, after one read of a link notification socket that
+// finds nothing (keepalived too waits for each address's ack, and reads its
+// netlink socket before its GARPs). The request, built with the device's
 // index, is kept while no link changed; before, each add looked the index up
 // with an ioctl and built the request anew (some 20 allocations), and with
 // link's socket, ioctl and close and AddrAdd's getsockname and 64 KiB
@@ -39,11 +38,6 @@ type rawConn struct {
 	fd  int
 	seq uint32
 	buf []byte
-
-	// started are the requests written by start whose results finish has
-	// not yet returned, oldest first; an ack read for one of them by
-	// another request's wait is kept in it.
-	started []startedReq
 
 	// links reports link changes in the socket's namespace (nil: it could
 	// not be opened, and nothing is kept). While it reports none, indexes
@@ -94,28 +88,15 @@ func openRaw() (*rawConn, error) {
 func (c *rawConn) add(a Address) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	req, err := c.addRequestLocked(a)
-	if err != nil {
-		return err
-	}
-	if err := c.writeLocked(req); err != nil {
-		return err
-	}
-	return c.waitLocked(c.seq)
-}
-
-// addRequestLocked returns the add request of a, kept or built (see add);
-// c.mu held.
-func (c *rawConn) addRequestLocked(a Address) ([]byte, error) {
 	c.pollLinksLocked()
 	k := keyOf(a)
 	req := c.reqs[k]
 	if req == nil {
 		idx, err := c.indexLocked(a.Dev)
 		if errors.Is(err, unix.ENODEV) {
-			return nil, ErrNoDevice
+			return ErrNoDevice
 		} else if err != nil {
-			return nil, fmt.Errorf("look up device: %w", err)
+			return fmt.Errorf("look up device: %w", err)
 		}
 		req = addRequest(a, idx)
 		if c.links != nil {
@@ -125,65 +106,7 @@ func (c *rawConn) addRequestLocked(a Address) ([]byte, error) {
 			c.reqs[k] = req
 		}
 	}
-	return req, nil
-}
-
-// startedReq is a request written by start: its sequence number and, once
-// its ack was read, its result.
-type startedReq struct {
-	seq   uint32
-	acked bool
-	err   error
-}
-
-// maxStarted bounds the requests started and not finished: past it, start
-// reads the oldest one's ack first (and keeps its result), so that the
-// acks queued on the socket stay far below its receive buffer (an ack lost
-// to an overrun could not be waited for).
-const maxStarted = 64
-
-// start writes a's add request without reading its ack: the kernel
-// handles an rtnetlink request inside the write, so when start returns the
-// address is on its device (or the request failed) and only the result
-// remains to be read, by finish with the sequence number returned. An
-// error means the request was not written (nothing to finish).
-func (c *rawConn) start(a Address) (uint32, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	req, err := c.addRequestLocked(a)
-	if err != nil {
-		return 0, err
-	}
-	if len(c.started) >= maxStarted {
-		for i := range c.started {
-			if !c.started[i].acked {
-				c.started[i].err, c.started[i].acked = c.waitLocked(c.started[i].seq), true
-				break
-			}
-		}
-	}
-	if err := c.writeLocked(req); err != nil {
-		return 0, err
-	}
-	c.started = append(c.started, startedReq{seq: c.seq})
-	return c.seq, nil
-}
-
-// finish returns the result of start's request seq, reading its ack if no
-// wait read it before: nil, or the kernel's errno.
-func (c *rawConn) finish(seq uint32) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	i := slices.IndexFunc(c.started, func(s startedReq) bool { return s.seq == seq })
-	if i < 0 {
-		return errors.New("netlink request not started")
-	}
-	s := c.started[i]
-	c.started = slices.Delete(c.started, i, i+1)
-	if s.acked {
-		return s.err
-	}
-	return c.waitLocked(seq)
+	return c.doLocked(req)
 }
 
 // index returns dev's interface index in the socket's namespace.
@@ -233,57 +156,33 @@ func (c *rawConn) pollLinksLocked() {
 	}
 }
 
-// writeLocked sends one request (its header's sequence number is set
-// here, and left in c.seq); c.mu held. The socket is bound and
-// unconnected, so a plain write goes to the kernel, without Sendto's
-// sockaddr.
-func (c *rawConn) writeLocked(req []byte) error {
+// doLocked sends one request (its header's sequence number is set here)
+// and waits for its ack: nil, or the kernel's errno; c.mu held. The socket
+// is bound and unconnected, so a plain write goes to the kernel and a read
+// takes the next message, without Sendto's and Recvfrom's sockaddrs.
+func (c *rawConn) doLocked(req []byte) error {
 	c.seq++
 	binary.NativeEndian.PutUint32(req[8:], c.seq)
 	for {
 		_, err := unix.Write(c.fd, req)
-		if err != unix.EINTR {
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
 			return err
 		}
+		break
 	}
-}
-
-// waitLocked reads acks until request seq's: nil, or the kernel's errno;
-// c.mu held. An ack of a started request read on the way is kept for its
-// finish. A failed read fails the started requests not yet acked too
-// (their acks may be lost with it), and a plain read takes the next
-// message, without Recvfrom's sockaddr.
-func (c *rawConn) waitLocked(seq uint32) error {
 	for {
 		n, err := c.readLocked()
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			for i := range c.started {
-				if s := &c.started[i]; !s.acked {
-					s.err, s.acked = err, true
-				}
-			}
 			return err
 		}
-		for b := c.buf[:n]; ; {
-			a, rest, ok, bad := nextAck(b)
-			if bad != nil {
-				return bad
-			}
-			if !ok {
-				break
-			}
-			if a.seq == seq {
-				return a.err
-			}
-			for i := range c.started {
-				if s := &c.started[i]; s.seq == a.seq && !s.acked {
-					s.err, s.acked = a.err, true
-				}
-			}
-			b = rest
+		if ours, err := ackOf(c.buf[:n], c.seq); ours {
+			return err
 		}
 	}
 }
@@ -304,37 +203,27 @@ func (c *rawConn) readLocked() (int, error) {
 	return 0, e
 }
 
-// ack is the kernel's answer to request seq: nil or its errno.
-type ack struct {
-	seq uint32
-	err error
-}
-
-// nextAck returns the first ack in b, the messages of one read, and the
-// messages after it: ok false if there is none, bad if a message is
-// malformed (never a panic).
-func nextAck(b []byte) (a ack, rest []byte, ok bool, bad error) {
+// ackOf looks in b, the messages of one read, for the ack of request seq:
+// ours false if it is not there (an earlier request's late ack).
+func ackOf(b []byte, seq uint32) (ours bool, err error) {
 	for len(b) >= unix.NLMSG_HDRLEN {
 		l := int(binary.NativeEndian.Uint32(b[0:]))
 		if l < unix.NLMSG_HDRLEN || l > len(b) {
-			return ack{}, nil, false, errors.New("malformed netlink reply")
+			return true, errors.New("malformed netlink reply")
 		}
 		typ, mseq := binary.NativeEndian.Uint16(b[4:]), binary.NativeEndian.Uint32(b[8:])
-		msg := b[:l]
+		if typ == unix.NLMSG_ERROR && mseq == seq {
+			if l < unix.NLMSG_HDRLEN+4 {
+				return true, errors.New("short netlink ack")
+			}
+			if e := int32(binary.NativeEndian.Uint32(b[unix.NLMSG_HDRLEN:])); e != 0 {
+				return true, unix.Errno(-e)
+			}
+			return true, nil
+		}
 		b = b[min(len(b), (l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1)):]
-		if typ != unix.NLMSG_ERROR {
-			continue
-		}
-		if l < unix.NLMSG_HDRLEN+4 {
-			return ack{}, nil, false, errors.New("short netlink ack")
-		}
-		a = ack{seq: mseq}
-		if e := int32(binary.NativeEndian.Uint32(msg[unix.NLMSG_HDRLEN:])); e != 0 {
-			a.err = unix.Errno(-e)
-		}
-		return a, b, true, nil
 	}
-	return ack{}, nil, false, nil
+	return false, nil
 }
 
 // addRequest is the RTM_NEWADDR request (NLM_F_CREATE|NLM_F_EXCL, with an

@@ -18,24 +18,6 @@ func nlAck(seq uint32, errno int32) []byte {
 	return b
 }
 
-// ackOf looks in b, the messages of one read, for the ack of request seq:
-// ours false if it is not there (an earlier request's late ack). A
-// malformed reply is ours, with an error.
-func ackOf(b []byte, seq uint32) (ours bool, err error) {
-	for {
-		a, rest, ok, bad := nextAck(b)
-		switch {
-		case bad != nil:
-			return true, bad
-		case !ok:
-			return false, nil
-		case a.seq == seq:
-			return true, a.err
-		}
-		b = rest
-	}
-}
-
 // TestAckOf: the ack of our request is found past an earlier request's,
 // its errno returned; a reply without it is not ours; malformed replies are
 // errors, never a panic.
