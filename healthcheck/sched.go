@@ -310,8 +310,11 @@ func (s *Scheduler) drop(e *entry) {
 
 // Due returns the jobs due at now (ordered by due time, then ID) and marks them
 // running; they are not handed out again until their Result is recorded.
-func (s *Scheduler) Due(now time.Time) []Job {
-	var jobs []Job
+func (s *Scheduler) Due(now time.Time) []Job { return s.AppendDue(nil, now) }
+
+// AppendDue is Due appending to jobs: the Runner's steady state allocates no
+// slice per scheduling step.
+func (s *Scheduler) AppendDue(jobs []Job, now time.Time) []Job {
 	var skipped []*entry
 	defer func() {
 		for _, e := range skipped {
