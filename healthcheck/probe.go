@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/lvs-ha/lvs-ha/internal/rawsys"
 	"golang.org/x/sys/unix"
@@ -65,7 +66,7 @@ type tcpProbe struct {
 	t0       time.Time
 	deadline time.Time
 	fd       int
-	rsa      *unix.RawSockaddrAny
+	rsa      unsafe.Pointer
 	rlen     uint32
 }
 
@@ -172,7 +173,7 @@ type httpProbe struct {
 	// registration no further edge may come for it, so it is read at once.
 	// (Next to fresh: the struct stays in its 448-byte size class.)
 	pending  bool
-	rsa      *unix.RawSockaddrAny
+	rsa      unsafe.Pointer
 	rlen     uint32
 	wrote    int
 	req      fetchReq // URL i's, for rr

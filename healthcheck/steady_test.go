@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -129,5 +130,17 @@ func TestRunnerSteadyStateAllocs(t *testing.T) {
 				t.Errorf("%.3f allocations and %.1f bytes a check in the steady state, want ~0", per, bytes)
 			}
 		})
+	}
+}
+
+// TestCheckerSizes: a TCP_CHECK and an HTTP_GET checker, one per check and
+// kept for the daemon's life, stay in their size classes (144 and 384 bytes;
+// 224 and 480 when each kept a 112-byte sockaddr_storage for its target).
+func TestCheckerSizes(t *testing.T) {
+	if n := unsafe.Sizeof(TCPChecker{}); n > 144 {
+		t.Errorf("TCPChecker is %d bytes, want <= 144", n)
+	}
+	if n := unsafe.Sizeof(HTTPChecker{}); n > 384 {
+		t.Errorf("HTTPChecker is %d bytes, want <= 384", n)
 	}
 }
