@@ -55,8 +55,12 @@ func (c Conn) dialTCP(ctx context.Context, noDelay bool) (*sockConn, error) {
 // name is resolved at every connect, as before, so a re-created interface's
 // new index is seen; so is a target sockaddr refuses (its error is the
 // connect's).
+//
+// It holds the sockaddr_in or sockaddr_in6 only (28 bytes, not the 112 of a
+// sockaddr_storage): one is kept per TCP_CHECK and HTTP_GET, so at 10,000
+// checks that is 0.8 MB less live heap, which the collector doubles.
 type rawTarget struct {
-	rsa  unix.RawSockaddrAny
+	rsa  unix.RawSockaddrInet6 // or a RawSockaddrInet4 at its start (rlen)
 	rlen uint32
 }
 
@@ -73,7 +77,10 @@ func (c Conn) keepTarget() rawTarget {
 		return t
 	}
 	rsa, rlen := rawSockaddr(sa)
-	t.rsa, t.rlen = *rsa, rlen
+	if rlen > unix.SizeofSockaddrInet6 {
+		return t
+	}
+	t.rsa, t.rlen = *(*unix.RawSockaddrInet6)(unsafe.Pointer(rsa)), rlen
 	return t
 }
 
@@ -81,17 +88,20 @@ func (c Conn) keepTarget() rawTarget {
 // done reports a connection already established; otherwise it is in progress
 // (wait for writability, then probe with rawConnect). Errors are c.opErr's.
 // t, when not nil, is c's kept target (keepTarget), used when it holds one.
-func (c Conn) startConnect(noDelay bool, t *rawTarget) (fd int, rsa *unix.RawSockaddrAny, rlen uint32, done bool, err error) {
+// rsa points to the sockaddr, rlen bytes of it, for rawConnect.
+func (c Conn) startConnect(noDelay bool, t *rawTarget) (fd int, rsa unsafe.Pointer, rlen uint32, done bool, err error) {
 	var family int
 	if t != nil && t.rlen != 0 {
-		rsa, rlen, family = &t.rsa, t.rlen, int(t.rsa.Addr.Family)
+		rsa, rlen, family = unsafe.Pointer(&t.rsa), t.rlen, int(t.rsa.Family)
 	} else {
 		var sa unix.Sockaddr
 		sa, family, err = c.sockaddr(c.ConnectIP, c.ConnectPort, true)
 		if err != nil {
 			return -1, nil, 0, false, c.opErr(err)
 		}
-		rsa, rlen = rawSockaddr(sa)
+		var raw *unix.RawSockaddrAny
+		raw, rlen = rawSockaddr(sa)
+		rsa = unsafe.Pointer(raw)
 	}
 	fd, err = rawSocket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	if err != nil {
@@ -117,7 +127,7 @@ func (c Conn) startConnect(noDelay bool, t *rawTarget) (fd int, rsa *unix.RawSoc
 
 // connectState probes a connect in progress: connected (true, nil), still in
 // progress (false, nil) or failed (the connection's error).
-func connectState(fd int, rsa *unix.RawSockaddrAny, rlen uint32) (bool, error) {
+func connectState(fd int, rsa unsafe.Pointer, rlen uint32) (bool, error) {
 	switch e := rawConnect(fd, rsa, rlen); e {
 	case nil, unix.EISCONN:
 		return true, nil
@@ -133,7 +143,7 @@ func connectState(fd int, rsa *unix.RawSockaddrAny, rlen uint32) (bool, error) {
 // EALREADY still in progress, anything else is the connection's error (Linux
 // reports a failed non-blocking connect that way). Probing inside RawConn.Write
 // also covers a writability event that arrived before the wait began.
-func (sc *sockConn) waitConnected(ctx context.Context, rsa *unix.RawSockaddrAny, rlen uint32) error {
+func (sc *sockConn) waitConnected(ctx context.Context, rsa unsafe.Pointer, rlen uint32) error {
 	rc, err := sc.raw()
 	if err != nil {
 		return err
@@ -282,8 +292,8 @@ func rawSockaddr(sa unix.Sockaddr) (*unix.RawSockaddrAny, uint32) {
 // wakes the runtime's sysmon thread whenever it sleeps (that is, at every
 // check of a mostly idle daemon: about a tenth of a check's CPU).
 
-func rawConnect(fd int, rsa *unix.RawSockaddrAny, n uint32) error {
-	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(rsa)), uintptr(n))
+func rawConnect(fd int, rsa unsafe.Pointer, n uint32) error {
+	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(rsa), uintptr(n))
 	if e != 0 {
 		return e
 	}

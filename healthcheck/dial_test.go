@@ -22,7 +22,7 @@ func TestKeptTargetAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rsa, rlen := rawSockaddr(sa); *rsa != kept.rsa || rlen != kept.rlen {
+	if rsa, rlen := rawSockaddr(sa); *(*unix.RawSockaddrInet6)(unsafe.Pointer(rsa)) != kept.rsa || rlen != kept.rlen {
 		t.Fatalf("kept %+v (%d), built %+v (%d)", kept.rsa, kept.rlen, *rsa, rlen)
 	}
 	allocs := testing.AllocsPerRun(50, func() {

@@ -27,7 +27,11 @@
 // sysmon or spare-thread wake-up per wait), and delivers results in batches
 // (loop.go, probe.go). HTTP_GET's response head is parsed in place and its body
 // streamed into the digest (httpparse.go; net/http only for chunked or unusual
-// heads). SSL_GET and the other checkers keep a goroutine per running check.
+// heads). Once running, a check on the loop allocates nothing: its job and
+// probe are reused (sync.Pool) and the Runner takes the Scheduler's due jobs
+// into a kept array (Scheduler.AppendDue), so the heap does not grow towards
+// the collector's goal between cycles (TestRunnerSteadyStateAllocs). SSL_GET
+// and the other checkers keep a goroutine per running check.
 //
 // TCP_CHECK and HTTP_GET/SSL_GET connect the way keepalived does, without
 // net.Dialer: a raw non-blocking socket, one connect, a wait for writability on

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/lvs-ha/lvs-ha/internal/rawsys"
 	"golang.org/x/sys/unix"
@@ -47,7 +48,17 @@ func connectedBy(events uint32) bool {
 	return events&evOut != 0 && events&evGone == 0
 }
 
-func (c *TCPChecker) newProbe() probe { return &tcpProbe{c: &c.opts.Conn, t: &c.target, fd: -1} }
+// tcpProbes and httpProbes are the probes given back (probe.free).
+var (
+	tcpProbes  = sync.Pool{New: func() any { return new(tcpProbe) }}
+	httpProbes = sync.Pool{New: func() any { return new(httpProbe) }}
+)
+
+func (c *TCPChecker) newProbe() probe {
+	p := tcpProbes.Get().(*tcpProbe)
+	*p = tcpProbe{c: &c.opts.Conn, t: &c.target, fd: -1}
+	return p
+}
 
 type tcpProbe struct {
 	c        *Conn
@@ -55,7 +66,7 @@ type tcpProbe struct {
 	t0       time.Time
 	deadline time.Time
 	fd       int
-	rsa      *unix.RawSockaddrAny
+	rsa      unsafe.Pointer
 	rlen     uint32
 }
 
@@ -102,11 +113,19 @@ func (p *tcpProbe) abort() {
 	}
 }
 
+func (p *tcpProbe) free() {
+	p.abort()
+	*p = tcpProbe{}
+	tcpProbes.Put(p)
+}
+
 func (c *HTTPChecker) newProbe() probe {
 	if c.tls != nil {
 		return nil // SSL_GET: crypto/tls wants a blocking net.Conn
 	}
-	return &httpProbe{c: c, fd: -1}
+	p := httpProbes.Get().(*httpProbe)
+	*p = httpProbe{c: c, fd: -1}
+	return p
 }
 
 // respBufs hold responses being read by the loop's HTTP probes.
@@ -154,7 +173,7 @@ type httpProbe struct {
 	// registration no further edge may come for it, so it is read at once.
 	// (Next to fresh: the struct stays in its 448-byte size class.)
 	pending  bool
-	rsa      *unix.RawSockaddrAny
+	rsa      unsafe.Pointer
 	rlen     uint32
 	wrote    int
 	req      fetchReq // URL i's, for rr
@@ -303,4 +322,10 @@ func (p *httpProbe) release() { p.rr.release() }
 func (p *httpProbe) abort() {
 	p.closeFd()
 	p.release()
+}
+
+func (p *httpProbe) free() {
+	p.abort()
+	*p = httpProbe{}
+	httpProbes.Put(p)
 }

@@ -12,6 +12,10 @@ import (
 // DefaultConcurrency is the Runner's default bound on simultaneous checks.
 const DefaultConcurrency = 256
 
+// maxKeptPending bounds the due jobs' backing array the Runner keeps between
+// scheduling steps (72 bytes a job).
+const maxKeptPending = 1024
+
 // Event describes one finished job (for metrics and lateness measurements).
 type Event struct {
 	Job Job
@@ -46,7 +50,8 @@ type Runner struct {
 
 	mu      sync.Mutex
 	s       *Scheduler
-	pending []Job // due, waiting for a worker
+	pending []Job // due, waiting for a worker: pending[head:]
+	head    int
 	active  int
 	wg      sync.WaitGroup
 	wake    chan struct{}
@@ -144,7 +149,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.mu.Lock()
 		now := r.clk.Now()
 		if ctx.Err() == nil {
-			r.pending = append(r.pending, r.s.Due(now)...)
+			r.dueLocked(now)
 			r.dispatchLocked(ctx)
 		}
 		next, ok := r.s.NextDeadline()
@@ -173,10 +178,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			r.mu.Lock()
-			for _, j := range r.pending {
+			for _, j := range r.pending[r.head:] {
 				r.s.Abort(j)
 			}
-			r.pending = nil
+			r.pending, r.head = nil, 0
 			r.mu.Unlock()
 			return ctx.Err()
 		case <-tc:
@@ -189,6 +194,17 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// dueLocked adds the Scheduler's due jobs to pending, in its backing array
+// (the jobs already taken are dropped from its front first).
+func (r *Runner) dueLocked(now time.Time) {
+	if r.head > 0 {
+		n := copy(r.pending, r.pending[r.head:])
+		clear(r.pending[n:])
+		r.pending, r.head = r.pending[:n], 0
+	}
+	r.pending = r.s.AppendDue(r.pending, now)
 }
 
 func (r *Runner) dispatchLocked(ctx context.Context) {
@@ -207,9 +223,10 @@ func (r *Runner) dispatchLocked(ctx context.Context) {
 // event loop runs go to r.toLoop (see flushLocked), the first other one is
 // returned for a goroutine. Either way it counts as active.
 func (r *Runner) nextLocked() (Job, bool) {
-	for r.active < r.opts.Concurrency && len(r.pending) > 0 {
-		job := r.pending[0]
-		r.pending = r.pending[1:]
+	for r.active < r.opts.Concurrency && r.head < len(r.pending) {
+		job := r.pending[r.head]
+		r.pending[r.head] = Job{}
+		r.head++
 		r.active++
 		if lj := r.loopJobLocked(job); lj != nil {
 			r.toLoop = append(r.toLoop, lj)
@@ -217,8 +234,13 @@ func (r *Runner) nextLocked() (Job, bool) {
 		}
 		return job, true
 	}
-	if len(r.pending) == 0 {
-		r.pending = nil // let the backing array go
+	if r.head == len(r.pending) {
+		// Keep a small backing array for the next step's jobs; let a
+		// large one (all checks due at once) go.
+		if cap(r.pending) > maxKeptPending {
+			r.pending = nil
+		}
+		r.pending, r.head = r.pending[:0], 0
 	}
 	return Job{}, false
 }
@@ -262,7 +284,7 @@ func (r *Runner) loopJobLocked(job Job) *loopJob {
 			l.run()
 		}()
 	}
-	return &loopJob{job: job, p: p, fd: -1, index: -1}
+	return newLoopJob(job, p)
 }
 
 // tick is the event loop's scheduling step: it dispatches the due jobs and
@@ -271,7 +293,7 @@ func (r *Runner) tick(now time.Time) (time.Time, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if ctx := r.runCtx; ctx.Err() == nil {
-		r.pending = append(r.pending, r.s.Due(now)...)
+		r.dueLocked(now)
 		r.dispatchLocked(ctx)
 	}
 	next, ok := r.s.NextDeadline()
