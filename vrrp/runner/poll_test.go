@@ -325,3 +325,56 @@ func TestTimerfdSetResetsExpiry(t *testing.T) {
 		t.Fatal("disarmed: readable")
 	}
 }
+
+// TestCapRound: with 10 ms adverts the loop yields about once per advert
+// (a yield before every wait made two: the advert timer's round and the
+// capped wait's), and never lets more than maxWait pass from a yield to
+// the end of a wait without yielding again (sysmon's 10 ms). A simulated
+// loop on a virtual clock: a master's advert timer every 10 ms, plus
+// adverts received at a phase of their own (the other pair on the bridge),
+// or none.
+func TestCapRound(t *testing.T) {
+	const advert = 10 * time.Millisecond
+	start := time.Unix(1000, 0)
+	for _, rx := range []time.Duration{-1, 0, 300 * time.Microsecond, 3 * time.Millisecond, 8700 * time.Microsecond} {
+		now := start
+		var lastYield time.Time
+		nextTimer := start.Add(advert)
+		nextRx := start.Add(rx)
+		yields := 0
+		const adverts = 1000
+		for now.Before(start.Add(adverts * advert)) {
+			yield, d := capRound(lastYield, now)
+			if d <= 0 || d > maxWait {
+				t.Fatalf("rx %v at %v: wait %v, want in (0, maxWait]", rx, now.Sub(start), d)
+			}
+			if !yield && d < minRoundWait {
+				t.Fatalf("rx %v at %v: a %v wait without a yield", rx, now.Sub(start), d)
+			}
+			if yield {
+				yields++
+				lastYield = now
+			}
+			end := now.Add(d) // the cap
+			if nextTimer.Before(end) {
+				end = nextTimer
+			}
+			if rx >= 0 && nextRx.Before(end) {
+				end = nextRx
+			}
+			if gap := end.Sub(lastYield); gap > maxWait {
+				t.Fatalf("rx %v at %v: %v from a yield to the end of a wait", rx, now.Sub(start), gap)
+			}
+			now = end.Add(50 * time.Microsecond) // the round's work
+			for !nextTimer.After(now) {
+				nextTimer = nextTimer.Add(advert)
+			}
+			for rx >= 0 && !nextRx.After(now) {
+				nextRx = nextRx.Add(advert)
+			}
+		}
+		if perAdvert := float64(yields) / adverts; perAdvert > 1.3 {
+			t.Errorf("rx %v: %.2f yields per advert, want about one (maxWait %v)", rx, perAdvert, maxWait)
+		}
+	}
+}
