@@ -168,9 +168,6 @@ func (r *Runner) pollLoop() {
 		fds    []unix.PollFd
 		polled []*connState
 		armed  timerArm
-		// lastYield is when the loop last went through the scheduler
-		// (capRound).
-		lastYield time.Time
 	)
 	const nfixed = 2 // the eventfd and the timerfd come first
 	for {
@@ -200,23 +197,13 @@ func (r *Runner) pollLoop() {
 				polled = append(polled, cs)
 			}
 		}
-		now := time.Now()
-		tw, d := capWait(wait, next, now), maxWait
 		if !locked {
-			// Through the scheduler before the wait when the round budget
-			// is spent (capRound; every round if the wait is not capped):
-			// see locksThread. The timerfd is armed, so the deadline holds
+			// Through the scheduler once per round, before the wait: see
+			// locksThread. The timerfd is armed, so the deadline holds
 			// whatever runs meanwhile.
-			yield := true
-			if tw != nil {
-				yield, d = capRound(lastYield, now)
-			}
-			if yield {
-				runtime.Gosched()
-				lastYield = now
-			}
+			runtime.Gosched()
 		}
-		err := ppollFor(fds, tw, d)
+		err := ppoll(fds, capWait(wait, next, time.Now()))
 		r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			r.log.Error("VRRP: ppoll failed, using the channel loop", "err", err)
@@ -285,9 +272,8 @@ func (a timerArm) stale(next time.Time, spin bool) bool {
 // catches it running, and a preempted locked goroutine is handed to
 // another thread and back (stoplockedm, startlockedm): futex wake-ups on
 // the advert path. Unlocked, the loop yields (runtime.Gosched) before each
-// wait, which moves schedtick, and waits at most maxWait, so that the time
-// between two yields stays under sysmon's 10 ms; with fast adverts it
-// yields only once that budget is spent (capRound), and a capped wait
+// wait, which moves schedtick, and waits at most maxWait, so that every
+// round (yield, wait, work) stays under sysmon's 10 ms, and a capped wait
 // keeps its P (see ppoll); a Gosched on a locked goroutine would itself be
 // such a hand-off.
 func locksThread(o Options) bool {
@@ -317,30 +303,6 @@ func capWait(wait *unix.Timespec, next, now time.Time) *unix.Timespec {
 	return wait
 }
 
-// minRoundWait is the shortest wait capRound lets a round have without a
-// yield: with less of the budget left, the loop yields and starts a new
-// one rather than wake up just to yield.
-const minRoundWait = time.Millisecond
-
-// capRound decides, for a capped wait (fast adverts) at now, whether the
-// loop yields first (runtime.Gosched) and how long it may wait: the time
-// from a yield to the end of the last wait before the next yield stays
-// within maxWait, so sysmon (which looks every 10 ms at most, and preempts
-// a P whose schedtick has not moved for 10 ms) still sees the loop move
-// between any two of its looks. A Gosched wakes an idle thread of the
-// runtime (wakep: a futex wake-up, and that thread's own sleep after it
-// finds nothing), so the loop yields once per budget, not before every
-// wait: at 10 ms adverts a round that follows a recent yield (an advert
-// received, the loop's own advert timer) waits what is left of the budget
-// instead. lastYield is when the loop last yielded (zero: never).
-func capRound(lastYield, now time.Time) (yield bool, wait time.Duration) {
-	left := maxWait - now.Sub(lastYield)
-	if lastYield.IsZero() || left < minRoundWait {
-		return true, maxWait
-	}
-	return false, left
-}
-
 // ppoll waits in ppoll(2) for fds, at most maxWait if wait is not nil
 // (its storage: ppoll writes back the time left, which the next call
 // would otherwise reuse).
@@ -358,16 +320,11 @@ func capRound(lastYield, now time.Time) (yield bool, wait time.Duration) {
 // the wait with its signal: EINTR). With a single P the rest of the
 // process would wait for the loop, so the wait stays a system call.
 func ppoll(fds []unix.PollFd, wait *unix.Timespec) error {
-	return ppollFor(fds, wait, maxWait)
-}
-
-// ppollFor is ppoll waiting at most d (at most maxWait) if wait is not nil.
-func ppollFor(fds []unix.PollFd, wait *unix.Timespec, d time.Duration) error {
 	if wait == nil {
 		_, err := unix.Ppoll(fds, nil, nil)
 		return err
 	}
-	*wait = unix.NsecToTimespec(min(d, maxWait).Nanoseconds())
+	*wait = unix.NsecToTimespec(maxWait.Nanoseconds())
 	if runtime.GOMAXPROCS(0) < 2 {
 		_, err := unix.Ppoll(fds, wait, nil)
 		return err
