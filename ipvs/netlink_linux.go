@@ -385,14 +385,16 @@ func (n *Netlink) Info() (Info, error) {
 	}
 	var info Info
 	for _, m := range msgs {
-		err := decodeAttrs(m, func(ad *netlink.AttributeDecoder) {
+		ad := newAttrDecoder(m)
+		for ad.Next() {
 			switch ad.Type() {
 			case infoAttrVersion:
 				info.Version = ad.Uint32()
 			case infoAttrConnTabSize:
 				info.ConnTableSize = ad.Uint32()
 			}
-		})
+		}
+		err := ad.Err()
 		if err != nil {
 			return info, &OpError{Op: "GET_INFO", Err: err}
 		}
@@ -505,7 +507,8 @@ func (n *Netlink) Timeouts() (Timeouts, error) {
 	}
 	var t Timeouts
 	for _, m := range msgs {
-		err := decodeAttrs(m, func(ad *netlink.AttributeDecoder) {
+		ad := newAttrDecoder(m)
+		for ad.Next() {
 			switch ad.Type() {
 			case cmdAttrTimeoutTCP:
 				t.TCP = time.Duration(ad.Uint32()) * time.Second
@@ -514,7 +517,8 @@ func (n *Netlink) Timeouts() (Timeouts, error) {
 			case cmdAttrTimeoutUDP:
 				t.UDP = time.Duration(ad.Uint32()) * time.Second
 			}
-		})
+		}
+		err := ad.Err()
 		if err != nil {
 			return t, &OpError{Op: "GET_CONFIG", Err: err}
 		}
