@@ -422,18 +422,10 @@ func (n *Netlink) Table() (Table, error) { return n.table(true) }
 // decoding the stats is over a third of the time to read a table.
 func (n *Netlink) settings() (Table, error) { return n.table(false) }
 
+// table holds n.mu for one dump at a time (the services, then the
+// destinations of each), as before: other requests go on between them.
 func (n *Netlink) table(stats bool) (Table, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	msgs, err := n.doLocked(cmdGetService, dump, "", nil)
-	if err != nil {
-		return Table{}, err
-	}
-	svcs, err := decodeReplies(cmdGetService, "", msgs, func(m []byte) (Service, error) {
-		return decodeNested(m, cmdAttrService, "service", func(b []byte) (Service, error) {
-			return decodeService(b, stats)
-		})
-	})
+	svcs, err := n.services(stats)
 	if err != nil {
 		return Table{}, err
 	}
@@ -451,9 +443,24 @@ func (n *Netlink) table(stats bool) (Table, error) {
 	return Table{Services: svcs}, nil
 }
 
-// destinations dumps the destinations of s; the caller holds n.mu.
+func (n *Netlink) services(stats bool) ([]Service, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	msgs, err := n.doLocked(cmdGetService, dump, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	return decodeReplies(cmdGetService, "", msgs, func(m []byte) (Service, error) {
+		return decodeNested(m, cmdAttrService, "service", func(b []byte) (Service, error) {
+			return decodeService(b, stats)
+		})
+	})
+}
+
 func (n *Netlink) destinations(s *Service, stats bool) ([]Destination, error) {
 	obj := s.Key.String()
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	msgs, err := n.doLocked(cmdGetDest, dump, obj, func(ae *netlink.AttributeEncoder) { encodeService(ae, s, false) })
 	if err != nil {
 		return nil, err
