@@ -10,8 +10,9 @@ import (
 )
 
 // This file holds the IPVS generic-netlink wire format: attribute numbers
-// (include/uapi/linux/ip_vs.h) and pure encoders/decoders over
-// netlink.AttributeEncoder/Decoder. The socket side is in netlink_linux.go.
+// (include/uapi/linux/ip_vs.h), pure encoders over netlink.AttributeEncoder
+// and decoders over attrDecoder (attrs.go). The socket side is in
+// netlink_linux.go.
 
 // IPVS generic netlink commands.
 const (
@@ -122,53 +123,36 @@ const (
 
 var ne = binary.NativeEndian
 
-// decodeAttrs walks the attributes of b, handing each to f, which reads its
-// value from ad (a value of the wrong size is an error).
-func decodeAttrs(b []byte, f func(ad *netlink.AttributeDecoder)) error {
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return err
-	}
-	for ad.Next() {
-		f(ad)
-	}
-	return ad.Err()
-}
-
 // decodeNested decodes the nested attribute typ (named what in errors) of
 // a reply payload with dec.
 func decodeNested[T any](reply []byte, typ uint16, what string, dec func([]byte) (T, error)) (T, error) {
 	var v T
 	found := false
-	err := decodeAttrs(reply, func(ad *netlink.AttributeDecoder) {
+	ad := newAttrDecoder(reply)
+	for ad.Next() {
 		if ad.Type() == typ && !found {
 			found = true
-			ad.Do(func(b []byte) (err error) { v, err = dec(b); return err })
+			var err error
+			if v, err = dec(ad.v); err != nil {
+				return v, err
+			}
 		}
-	})
-	if err == nil && !found {
-		err = fmt.Errorf("reply without %s attribute", what)
 	}
-	return v, err
+	if err := ad.Err(); err != nil {
+		return v, err
+	}
+	if !found {
+		return v, fmt.Errorf("reply without %s attribute", what)
+	}
+	return v, nil
 }
 
 // value returns the current attribute's bytes if there are at least n
-// (the decoder's own copy: no further copy as with ad.Bytes, which costs an
-// allocation per attribute when reading big tables).
-func value(ad *netlink.AttributeDecoder, n int) []byte {
-	var v []byte
-	ad.Do(func(b []byte) error {
-		if len(b) < n {
-			return fmt.Errorf("attribute %d: %d bytes, want %d", ad.Type(), len(b), n)
-		}
-		v = b
-		return nil
-	})
-	return v
-}
+// (aliasing the reply: no copy).
+func value(ad *attrDecoder, n int) []byte { return ad.Bytes(n) }
 
 // netOrder16 reads a network-order u16 attribute (ports).
-func netOrder16(ad *netlink.AttributeDecoder) uint16 {
+func netOrder16(ad *attrDecoder) uint16 {
 	if v := value(ad, 2); v != nil {
 		return binary.BigEndian.Uint16(v)
 	}
@@ -177,7 +161,7 @@ func netOrder16(ad *netlink.AttributeDecoder) uint16 {
 
 // counter reads a u32 or u64 attribute by its length (the legacy stats
 // attribute mixes both).
-func counter(ad *netlink.AttributeDecoder) uint64 {
+func counter(ad *attrDecoder) uint64 {
 	if v := value(ad, 4); len(v) >= 8 {
 		return ne.Uint64(v)
 	} else if v != nil {
@@ -203,11 +187,13 @@ func putNetOrder16(ae *netlink.AttributeEncoder, typ uint16, v uint16) {
 // decodeStats decodes a nested IPVS_*_ATTR_STATS or STATS64 attribute.
 func decodeStats(b []byte) (Stats, error) {
 	var s Stats
-	err := decodeAttrs(b, func(ad *netlink.AttributeDecoder) {
+	ad := newAttrDecoder(b)
+	for ad.Next() {
 		if f := statsFields(&s, ad.Type()); f != nil {
-			*f = counter(ad)
+			*f = counter(&ad)
 		}
-	})
+	}
+	err := ad.Err()
 	if err != nil {
 		return s, fmt.Errorf("stats: %w", err)
 	}
@@ -320,36 +306,38 @@ func decodeService(b []byte, stats bool) (Service, error) {
 	var s Service
 	var addr, netmask []byte
 	var stats32, stats64 []byte
-	err := decodeAttrs(b, func(ad *netlink.AttributeDecoder) {
+	ad := newAttrDecoder(b)
+	for ad.Next() {
 		switch ad.Type() {
 		case svcAttrAF:
 			s.Key.Family = Family(ad.Uint16())
 		case svcAttrProtocol:
 			s.Key.Protocol = Protocol(ad.Uint16())
 		case svcAttrAddr:
-			addr = value(ad, 0)
+			addr = value(&ad, 0)
 		case svcAttrPort:
-			s.Key.Port = netOrder16(ad)
+			s.Key.Port = netOrder16(&ad)
 		case svcAttrFWMark:
 			s.Key.FWMark = ad.Uint32()
 		case svcAttrSchedName:
 			s.Scheduler = ad.String()
 		case svcAttrFlags:
-			if v := value(ad, 4); v != nil { // struct ip_vs_flags
+			if v := value(&ad, 4); v != nil { // struct ip_vs_flags
 				s.Flags = ServiceFlags(ne.Uint32(v))
 			}
 		case svcAttrTimeout:
 			s.Timeout = ad.Uint32()
 		case svcAttrNetmask:
-			netmask = value(ad, 4)
+			netmask = value(&ad, 4)
 		case svcAttrPEName:
 			s.PEName = ad.String()
 		case svcAttrStats:
-			stats32 = value(ad, 0)
+			stats32 = value(&ad, 0)
 		case svcAttrStats64:
-			stats64 = value(ad, 0)
+			stats64 = value(&ad, 0)
 		}
-	})
+	}
+	err := ad.Err()
 	if err != nil {
 		return s, fmt.Errorf("service: %w", err)
 	}
@@ -394,12 +382,13 @@ func decodeDest(b []byte, svcFamily Family, stats bool) (Destination, error) {
 	conns := false // a connection count was sent
 	f := svcFamily
 	var addr, stats32, stats64 []byte
-	err := decodeAttrs(b, func(ad *netlink.AttributeDecoder) {
+	ad := newAttrDecoder(b)
+	for ad.Next() {
 		switch ad.Type() {
 		case destAttrAddr:
-			addr = value(ad, 0)
+			addr = value(&ad, 0)
 		case destAttrPort:
-			d.Port = netOrder16(ad)
+			d.Port = netOrder16(&ad)
 		case destAttrFwdMethod:
 			d.Method = Method(ad.Uint32() & methodMask)
 		case destAttrWeight:
@@ -415,19 +404,20 @@ func decodeDest(b []byte, svcFamily Family, stats bool) (Destination, error) {
 		case destAttrPersistConns:
 			st.PersistConns, conns = ad.Uint32(), true
 		case destAttrStats:
-			stats32 = value(ad, 0)
+			stats32 = value(&ad, 0)
 		case destAttrStats64:
-			stats64 = value(ad, 0)
+			stats64 = value(&ad, 0)
 		case destAttrAddrFamily:
 			f = Family(ad.Uint16())
 		case destAttrTunType:
 			d.TunType = TunnelType(ad.Uint8())
 		case destAttrTunPort:
-			d.TunPort = netOrder16(ad)
+			d.TunPort = netOrder16(&ad)
 		case destAttrTunFlags:
 			d.TunFlags = TunnelFlags(ad.Uint16())
 		}
-	})
+	}
+	err := ad.Err()
 	if err != nil {
 		return d, fmt.Errorf("destination: %w", err)
 	}
@@ -438,7 +428,8 @@ func decodeDest(b []byte, svcFamily Family, stats bool) (Destination, error) {
 		if err := decodeStatsPair(&st.Stats, stats, stats32, stats64); err != nil {
 			return d, fmt.Errorf("destination %s: %w", d.AddrPort(), err)
 		}
-		d.Stats = &st
+		d.Stats = new(DestStats) // a copy: st stays on the stack when stats are not wanted
+		*d.Stats = st
 	}
 	return d, nil
 }
@@ -471,7 +462,8 @@ func encodeDaemon(ae *netlink.AttributeEncoder, d *SyncDaemon, full bool) {
 
 func decodeDaemon(b []byte) (SyncDaemon, error) {
 	var d SyncDaemon
-	err := decodeAttrs(b, func(ad *netlink.AttributeDecoder) {
+	ad := newAttrDecoder(b)
+	for ad.Next() {
 		switch ad.Type() {
 		case daemonAttrState:
 			d.State = SyncState(ad.Uint32())
@@ -482,11 +474,11 @@ func decodeDaemon(b []byte) (SyncDaemon, error) {
 		case daemonAttrSyncMaxLen:
 			d.MaxLen = ad.Uint16()
 		case daemonAttrMcastGroup:
-			if v := value(ad, 4); v != nil {
+			if v := value(&ad, 4); v != nil {
 				d.McastGroup = netip.AddrFrom4([4]byte(v[:4]))
 			}
 		case daemonAttrMcastGroup6:
-			if v := value(ad, 16); v != nil {
+			if v := value(&ad, 16); v != nil {
 				if g := netip.AddrFrom16([16]byte(v[:16])); !g.IsUnspecified() {
 					d.McastGroup = g
 				}
@@ -496,7 +488,8 @@ func decodeDaemon(b []byte) (SyncDaemon, error) {
 		case daemonAttrMcastTTL:
 			d.McastTTL = ad.Uint8()
 		}
-	})
+	}
+	err := ad.Err()
 	if err != nil {
 		return d, fmt.Errorf("daemon: %w", err)
 	}

@@ -25,6 +25,7 @@ type Netlink struct {
 
 	mu     sync.Mutex // one exchange at a time: a batch's acks are read by its sender
 	c      *netlink.Conn
+	rx     receiver // reads the replies of do's requests; guarded by mu
 	family uint16
 }
 
@@ -88,7 +89,7 @@ func dial(cfg *netlink.Config) (*Netlink, error) {
 		}
 		return nil, fmt.Errorf("ipvs: resolve IPVS family: %w", err)
 	}
-	return &Netlink{c: c, family: fam.ID, ConnPath: "/proc/net/ip_vs_conn"}, nil
+	return &Netlink{c: c, rx: newReceiver(c), family: fam.ID, ConnPath: "/proc/net/ip_vs_conn"}, nil
 }
 
 // moduleLoader runs a module load at most once per process.
@@ -169,17 +170,24 @@ func (n *Netlink) message(cmd uint8, flags netlink.HeaderFlags, attrs func(*netl
 	}, err
 }
 
-// do sends command cmd with the attributes attrs adds (attrs may be nil)
-// and returns the payloads (after the genl header) of the replies. obj names
-// the service or destination in errors. A dump the kernel marks interrupted
-// is retried.
+// do is doLocked for a command whose replies the caller ignores (they may
+// be overwritten as soon as do returns).
 func (n *Netlink) do(cmd uint8, flags netlink.HeaderFlags, obj string, attrs func(*netlink.AttributeEncoder)) ([][]byte, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.doLocked(cmd, flags, obj, attrs)
+}
+
+// doLocked sends command cmd with the attributes attrs adds (attrs may be
+// nil) and returns the payloads (after the genl header) of the replies,
+// which alias n.rx's buffer: the caller holds n.mu until it has decoded
+// them. obj names the service or destination in errors. A dump the kernel
+// marks interrupted is retried.
+func (n *Netlink) doLocked(cmd uint8, flags netlink.HeaderFlags, obj string, attrs func(*netlink.AttributeEncoder)) ([][]byte, error) {
 	req, err := n.message(cmd, flags, attrs)
 	if err != nil {
 		return nil, &OpError{Op: cmdNames[cmd], Object: obj, Err: err}
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
 	for try := 1; ; try++ {
 		_ = n.c.SetDeadline(time.Now().Add(requestTimeout))
 		msgs, err := n.exchange(req)
@@ -198,7 +206,8 @@ func (n *Netlink) do(cmd uint8, flags netlink.HeaderFlags, obj string, attrs fun
 }
 
 // exchange sends req and returns its replies (netlink.Conn.Execute without
-// its sequence check). The replies of an earlier request that timed out
+// its sequence check), which alias n.rx's buffer until the next exchange.
+// The replies of an earlier request that timed out
 // arrive late, ahead of req's: they are skipped, where Execute would fail
 // req, and every request after it, with a mismatched sequence number.
 func (n *Netlink) exchange(req netlink.Message) ([]netlink.Message, error) {
@@ -208,7 +217,7 @@ func (n *Netlink) exchange(req netlink.Message) ([]netlink.Message, error) {
 	}
 	seq := sent.Header.Sequence
 	for {
-		msgs, err := n.c.Receive()
+		msgs, err := n.rx.receive(n.c)
 		var nerr *netlink.OpError
 		if errors.As(err, &nerr) && nerr.Sequence != 0 && nerr.Sequence != seq {
 			continue // the error of an earlier request
@@ -379,20 +388,24 @@ func decodeReplies[T any](cmd uint8, obj string, msgs [][]byte, dec func([]byte)
 
 // Info returns the IPVS version and connection table size.
 func (n *Netlink) Info() (Info, error) {
-	msgs, err := n.do(cmdGetInfo, get, "", nil)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	msgs, err := n.doLocked(cmdGetInfo, get, "", nil)
 	if err != nil {
 		return Info{}, err
 	}
 	var info Info
 	for _, m := range msgs {
-		err := decodeAttrs(m, func(ad *netlink.AttributeDecoder) {
+		ad := newAttrDecoder(m)
+		for ad.Next() {
 			switch ad.Type() {
 			case infoAttrVersion:
 				info.Version = ad.Uint32()
 			case infoAttrConnTabSize:
 				info.ConnTableSize = ad.Uint32()
 			}
-		})
+		}
+		err := ad.Err()
 		if err != nil {
 			return info, &OpError{Op: "GET_INFO", Err: err}
 		}
@@ -409,16 +422,10 @@ func (n *Netlink) Table() (Table, error) { return n.table(true) }
 // decoding the stats is over a third of the time to read a table.
 func (n *Netlink) settings() (Table, error) { return n.table(false) }
 
+// table holds n.mu for one dump at a time (the services, then the
+// destinations of each), as before: other requests go on between them.
 func (n *Netlink) table(stats bool) (Table, error) {
-	msgs, err := n.do(cmdGetService, dump, "", nil)
-	if err != nil {
-		return Table{}, err
-	}
-	svcs, err := decodeReplies(cmdGetService, "", msgs, func(m []byte) (Service, error) {
-		return decodeNested(m, cmdAttrService, "service", func(b []byte) (Service, error) {
-			return decodeService(b, stats)
-		})
-	})
+	svcs, err := n.services(stats)
 	if err != nil {
 		return Table{}, err
 	}
@@ -436,9 +443,25 @@ func (n *Netlink) table(stats bool) (Table, error) {
 	return Table{Services: svcs}, nil
 }
 
+func (n *Netlink) services(stats bool) ([]Service, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	msgs, err := n.doLocked(cmdGetService, dump, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	return decodeReplies(cmdGetService, "", msgs, func(m []byte) (Service, error) {
+		return decodeNested(m, cmdAttrService, "service", func(b []byte) (Service, error) {
+			return decodeService(b, stats)
+		})
+	})
+}
+
 func (n *Netlink) destinations(s *Service, stats bool) ([]Destination, error) {
 	obj := s.Key.String()
-	msgs, err := n.do(cmdGetDest, dump, obj, func(ae *netlink.AttributeEncoder) { encodeService(ae, s, false) })
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	msgs, err := n.doLocked(cmdGetDest, dump, obj, func(ae *netlink.AttributeEncoder) { encodeService(ae, s, false) })
 	if err != nil {
 		return nil, err
 	}
@@ -499,13 +522,16 @@ func (n *Netlink) ZeroAll() error {
 
 // Timeouts returns the tcp, tcpfin and udp timeouts.
 func (n *Netlink) Timeouts() (Timeouts, error) {
-	msgs, err := n.do(cmdGetConfig, get, "", nil)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	msgs, err := n.doLocked(cmdGetConfig, get, "", nil)
 	if err != nil {
 		return Timeouts{}, err
 	}
 	var t Timeouts
 	for _, m := range msgs {
-		err := decodeAttrs(m, func(ad *netlink.AttributeDecoder) {
+		ad := newAttrDecoder(m)
+		for ad.Next() {
 			switch ad.Type() {
 			case cmdAttrTimeoutTCP:
 				t.TCP = time.Duration(ad.Uint32()) * time.Second
@@ -514,7 +540,8 @@ func (n *Netlink) Timeouts() (Timeouts, error) {
 			case cmdAttrTimeoutUDP:
 				t.UDP = time.Duration(ad.Uint32()) * time.Second
 			}
-		})
+		}
+		err := ad.Err()
 		if err != nil {
 			return t, &OpError{Op: "GET_CONFIG", Err: err}
 		}
@@ -577,7 +604,9 @@ func (e *OpError) Is(target error) bool {
 // SyncDaemons lists the running connection synchronisation daemons, master
 // first, with the values the kernel chose for the options left zero.
 func (n *Netlink) SyncDaemons() ([]SyncDaemon, error) {
-	msgs, err := n.do(cmdGetDaemon, dump, "", nil)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	msgs, err := n.doLocked(cmdGetDaemon, dump, "", nil)
 	if err != nil {
 		return nil, err
 	}
