@@ -205,6 +205,20 @@ func (n *Netlink) doLocked(cmd uint8, flags netlink.HeaderFlags, obj string, att
 	}
 }
 
+// query sends command cmd (as doLocked) and returns what decode makes of
+// the replies, holding n.mu until decode returns: the replies alias n.rx's
+// buffer, which the next request overwrites.
+func query[T any](n *Netlink, cmd uint8, flags netlink.HeaderFlags, obj string, attrs func(*netlink.AttributeEncoder), decode func([][]byte) (T, error)) (T, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	msgs, err := n.doLocked(cmd, flags, obj, attrs)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return decode(msgs)
+}
+
 // exchange sends req and returns its replies (netlink.Conn.Execute without
 // its sequence check), which alias n.rx's buffer until the next exchange.
 // The replies of an earlier request that timed out
@@ -388,29 +402,25 @@ func decodeReplies[T any](cmd uint8, obj string, msgs [][]byte, dec func([]byte)
 
 // Info returns the IPVS version and connection table size.
 func (n *Netlink) Info() (Info, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	msgs, err := n.doLocked(cmdGetInfo, get, "", nil)
-	if err != nil {
-		return Info{}, err
-	}
-	var info Info
-	for _, m := range msgs {
-		ad := newAttrDecoder(m)
-		for ad.Next() {
-			switch ad.Type() {
-			case infoAttrVersion:
-				info.Version = ad.Uint32()
-			case infoAttrConnTabSize:
-				info.ConnTableSize = ad.Uint32()
+	return query(n, cmdGetInfo, get, "", nil, func(msgs [][]byte) (Info, error) {
+		var info Info
+		for _, m := range msgs {
+			ad := newAttrDecoder(m)
+			for ad.Next() {
+				switch ad.Type() {
+				case infoAttrVersion:
+					info.Version = ad.Uint32()
+				case infoAttrConnTabSize:
+					info.ConnTableSize = ad.Uint32()
+				}
+			}
+			err := ad.Err()
+			if err != nil {
+				return info, &OpError{Op: "GET_INFO", Err: err}
 			}
 		}
-		err := ad.Err()
-		if err != nil {
-			return info, &OpError{Op: "GET_INFO", Err: err}
-		}
-	}
-	return info, nil
+		return info, nil
+	})
 }
 
 // Table dumps every service and then the destinations of each, in the
@@ -444,30 +454,22 @@ func (n *Netlink) table(stats bool) (Table, error) {
 }
 
 func (n *Netlink) services(stats bool) ([]Service, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	msgs, err := n.doLocked(cmdGetService, dump, "", nil)
-	if err != nil {
-		return nil, err
-	}
-	return decodeReplies(cmdGetService, "", msgs, func(m []byte) (Service, error) {
-		return decodeNested(m, cmdAttrService, "service", func(b []byte) (Service, error) {
-			return decodeService(b, stats)
+	return query(n, cmdGetService, dump, "", nil, func(msgs [][]byte) ([]Service, error) {
+		return decodeReplies(cmdGetService, "", msgs, func(m []byte) (Service, error) {
+			return decodeNested(m, cmdAttrService, "service", func(b []byte) (Service, error) {
+				return decodeService(b, stats)
+			})
 		})
 	})
 }
 
 func (n *Netlink) destinations(s *Service, stats bool) ([]Destination, error) {
 	obj := s.Key.String()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	msgs, err := n.doLocked(cmdGetDest, dump, obj, func(ae *netlink.AttributeEncoder) { encodeService(ae, s, false) })
-	if err != nil {
-		return nil, err
-	}
-	return decodeReplies(cmdGetDest, obj, msgs, func(m []byte) (Destination, error) {
-		return decodeNested(m, cmdAttrDest, "destination", func(b []byte) (Destination, error) {
-			return decodeDest(b, s.Key.Family, stats)
+	return query(n, cmdGetDest, dump, obj, func(ae *netlink.AttributeEncoder) { encodeService(ae, s, false) }, func(msgs [][]byte) ([]Destination, error) {
+		return decodeReplies(cmdGetDest, obj, msgs, func(m []byte) (Destination, error) {
+			return decodeNested(m, cmdAttrDest, "destination", func(b []byte) (Destination, error) {
+				return decodeDest(b, s.Key.Family, stats)
+			})
 		})
 	})
 }
@@ -522,31 +524,27 @@ func (n *Netlink) ZeroAll() error {
 
 // Timeouts returns the tcp, tcpfin and udp timeouts.
 func (n *Netlink) Timeouts() (Timeouts, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	msgs, err := n.doLocked(cmdGetConfig, get, "", nil)
-	if err != nil {
-		return Timeouts{}, err
-	}
-	var t Timeouts
-	for _, m := range msgs {
-		ad := newAttrDecoder(m)
-		for ad.Next() {
-			switch ad.Type() {
-			case cmdAttrTimeoutTCP:
-				t.TCP = time.Duration(ad.Uint32()) * time.Second
-			case cmdAttrTimeoutTCPFin:
-				t.TCPFin = time.Duration(ad.Uint32()) * time.Second
-			case cmdAttrTimeoutUDP:
-				t.UDP = time.Duration(ad.Uint32()) * time.Second
+	return query(n, cmdGetConfig, get, "", nil, func(msgs [][]byte) (Timeouts, error) {
+		var t Timeouts
+		for _, m := range msgs {
+			ad := newAttrDecoder(m)
+			for ad.Next() {
+				switch ad.Type() {
+				case cmdAttrTimeoutTCP:
+					t.TCP = time.Duration(ad.Uint32()) * time.Second
+				case cmdAttrTimeoutTCPFin:
+					t.TCPFin = time.Duration(ad.Uint32()) * time.Second
+				case cmdAttrTimeoutUDP:
+					t.UDP = time.Duration(ad.Uint32()) * time.Second
+				}
+			}
+			err := ad.Err()
+			if err != nil {
+				return t, &OpError{Op: "GET_CONFIG", Err: err}
 			}
 		}
-		err := ad.Err()
-		if err != nil {
-			return t, &OpError{Op: "GET_CONFIG", Err: err}
-		}
-	}
-	return t, nil
+		return t, nil
+	})
 }
 
 // SetTimeouts sets the non-zero timeouts of t (rounded down to seconds).
@@ -604,14 +602,10 @@ func (e *OpError) Is(target error) bool {
 // SyncDaemons lists the running connection synchronisation daemons, master
 // first, with the values the kernel chose for the options left zero.
 func (n *Netlink) SyncDaemons() ([]SyncDaemon, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	msgs, err := n.doLocked(cmdGetDaemon, dump, "", nil)
-	if err != nil {
-		return nil, err
-	}
-	return decodeReplies(cmdGetDaemon, "", msgs, func(m []byte) (SyncDaemon, error) {
-		return decodeNested(m, cmdAttrDaemon, "daemon", decodeDaemon)
+	return query(n, cmdGetDaemon, dump, "", nil, func(msgs [][]byte) ([]SyncDaemon, error) {
+		return decodeReplies(cmdGetDaemon, "", msgs, func(m []byte) (SyncDaemon, error) {
+			return decodeNested(m, cmdAttrDaemon, "daemon", decodeDaemon)
+		})
 	})
 }
 
