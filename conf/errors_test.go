@@ -58,6 +58,8 @@ func TestBrokenConfigs(t *testing.T) {
 		{name: "bad state", src: inst("VI_1", instBody+"\n    state MAYBE # <--"), msg: `invalid state "MAYBE"`},
 		{name: "vrid out of range", src: inst("VI_1", "    interface eth0\n    virtual_router_id 256 # <--\n    virtual_ipaddress {\n        192.0.2.10\n    }"), msg: "virtual_router_id"},
 		{name: "priority 0", src: inst("VI_1", instBody+"\n    priority 0 # <--"), msg: `invalid priority "0"`},
+		{name: "sched slice below the kernel's minimum", src: "global_defs {\n    vrrp_sched_slice 50 # <--\n}\n", msg: "vrrp_sched_slice 50: want 0"},
+		{name: "sched slice above the kernel's maximum", src: "global_defs {\n    vrrp_sched_slice 100001 # <--\n}\n", msg: "vrrp_sched_slice"},
 		{name: "bad nftables table", src: "global_defs {\n    nftables 1bad # <--\n}\n" + inst("VI_1", instBody), msg: `nftables: bad table name "1bad"`},
 		{name: "bad nftables_priority", src: "global_defs {\n    nftables_priority x # <--\n}\n" + inst("VI_1", instBody), msg: `invalid nftables_priority "x"`},
 		{name: "priority 256", src: inst("VI_1", instBody+"\n    priority 256 # <--"), msg: `invalid priority "256"`},

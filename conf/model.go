@@ -149,7 +149,14 @@ type GlobalDefs struct {
 	VRRPPriority   int  `json:"vrrp_priority,omitempty"`    // nice, -20..19
 	VRRPRTPriority int  `json:"vrrp_rt_priority,omitempty"` // SCHED_RR 1..99; 0: none
 	VRRPNoSwap     bool `json:"vrrp_no_swap,omitempty"`
+	// VRRPSchedSlice is vrrp_sched_slice in microseconds; nil: the
+	// default (DefaultVRRPSchedSlice), 0: the kernel's.
+	VRRPSchedSlice *int `json:"vrrp_sched_slice,omitempty"`
 }
+
+// DefaultVRRPSchedSlice is vrrp_sched_slice's default, in microseconds: the
+// shortest slice the kernel takes.
+const DefaultVRRPSchedSlice = 100
 
 // IPTables is vrrp_iptables: the input and output chains.
 type IPTables struct {

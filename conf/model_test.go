@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -500,5 +501,20 @@ func TestUnsupportedCheckersAreCountedAndWarned(t *testing.T) {
 	}
 	if !hasWarning(ds, 7, `"BFD_CHECK" in real_server is not supported by lvs-ha (ignored)`) {
 		t.Errorf("warnings:\n%s", dump(ds))
+	}
+}
+
+// TestVRRPSchedSliceParse: vrrp_sched_slice is unset (the daemon's default),
+// 0 (the kernel's) or microseconds.
+func TestVRRPSchedSliceParse(t *testing.T) {
+	for src, want := range map[string]string{"": "<nil>", "vrrp_sched_slice 0": "0", "vrrp_sched_slice 2500": "2500"} {
+		cfg, _ := mustLoad(t, "global_defs {\n    "+src+"\n}\n")
+		got := "<nil>"
+		if p := cfg.Global.VRRPSchedSlice; p != nil {
+			got = fmt.Sprint(*p)
+		}
+		if got != want {
+			t.Errorf("%q: VRRPSchedSlice %s, want %s", src, got, want)
+		}
 	}
 }

@@ -66,3 +66,55 @@ func TestVRRPRealtimeAndNoSwap(t *testing.T) {
 	}
 	t.Error("no VmLck in /proc/PID/status")
 }
+
+// TestVRRPSchedSlice: by default every thread of the daemon asks the fair
+// scheduler for 100 us slices (vrrp_sched_slice), vrrp_sched_slice 2000 for
+// 2 ms ones, and vrrp_sched_slice 0 leaves the kernel's default (the test
+// process's own). Skipped on a kernel before 6.12, which reports no slice.
+// About 3 s.
+func TestVRRPSchedSlice(t *testing.T) {
+	own, err := unix.SchedGetAttr(0, 0)
+	if err != nil || own.Runtime == 0 {
+		t.Skipf("the kernel reports no fair-scheduler slice (Linux 6.12+): %+v %v", own, err)
+	}
+	v := newVRRPLab(t, 3)
+	for i, tc := range []struct {
+		extra []string
+		want  uint64 // ns
+	}{
+		{nil, 100_000},
+		{[]string{"vrrp_sched_slice 2000"}, 2_000_000},
+		{[]string{"vrrp_sched_slice 0"}, own.Runtime},
+	} {
+		d := newDirector(t, implLVSHA, v.nodes[i], vrrpConfig{Instances: []vrrpInst{fastInst(100 + i)}, GlobalExtra: tc.extra})
+		d.start()
+		d.mustState("MASTER", 0)
+		pid := d.proc.Pid()
+		var last string
+		err := netlab.WaitFor(eventTimeout, func() (bool, error) {
+			ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+			if err != nil {
+				return false, err
+			}
+			var slices []uint64
+			for _, e := range ents {
+				tid, _ := strconv.Atoi(e.Name())
+				if a, err := unix.SchedGetAttr(tid, 0); err == nil {
+					slices = append(slices, a.Runtime)
+				}
+			}
+			last = fmt.Sprint(slices)
+			for _, s := range slices {
+				if s != tc.want {
+					return false, nil
+				}
+			}
+			return len(slices) > 0, nil
+		}, func() string {
+			return fmt.Sprintf("%v: every thread's slice %d ns (last seen: %s)", tc.extra, tc.want, last)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/lvs-ha/lvs-ha/conf"
 	"github.com/lvs-ha/lvs-ha/garp"
@@ -92,6 +93,11 @@ func vrrpGlobals(g conf.GlobalDefs, ro *runner.Options) {
 	ro.DynamicInterfaces = g.DynamicInterfaces
 	ro.MaxAutoPriority = max(g.MaxAutoPriority, 0) // -1: off, without keepalived's notice
 	ro.Nice, ro.RTPriority, ro.NoSwap = g.VRRPPriority, g.VRRPRTPriority, g.VRRPNoSwap
+	slice := conf.DefaultVRRPSchedSlice
+	if g.VRRPSchedSlice != nil {
+		slice = *g.VRRPSchedSlice
+	}
+	ro.Slice = time.Duration(slice) * time.Microsecond
 }
 
 func instanceConfig(g conf.GlobalDefs, scripts map[string]*conf.VRRPScript, in *conf.VRRPInstance) (runner.InstanceConfig, error) {

@@ -4,9 +4,11 @@
 package procprio
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,6 +43,57 @@ func (Process) SetRealtime(prio int) error {
 		Flags:    unix.SCHED_FLAG_RESET_ON_FORK,
 	}
 	return eachThread(func(tid int) error { return unix.SchedSetAttr(tid, &attr, 0) })
+}
+
+// ErrSliceUnsupported is SetSlice's error on a kernel that does not take a
+// slice for normal (SCHED_OTHER) threads: before Linux 6.12 (EEVDF's
+// sched_attr.sched_runtime) the request is accepted and ignored.
+// It wraps errors.ErrUnsupported.
+var ErrSliceUnsupported = fmt.Errorf("procprio: the kernel ignores a scheduler slice for SCHED_OTHER threads (Linux 6.12 or later takes one): %w", errors.ErrUnsupported)
+
+// SetSlice asks the kernel's fair scheduler (EEVDF) for slices of slice
+// (sched_attr.sched_runtime; the kernel clamps it to 0.1..100 ms) for every
+// thread of the process that is SCHED_OTHER or SCHED_BATCH, keeping its
+// policy, nice value and flags; realtime threads are left alone. A shorter
+// slice is not a larger share of the CPU (that is the nice value): it
+// brings a woken thread's virtual deadline earlier, so that it preempts a
+// thread with a longer slice instead of waiting for that thread's slice to
+// end, and it is preempted sooner in turn. Threads created later inherit
+// it. On a kernel that ignores the request (before 6.12) SetSlice changes
+// nothing and returns ErrSliceUnsupported.
+func (Process) SetSlice(slice time.Duration) error {
+	if slice <= 0 {
+		return fmt.Errorf("procprio: slice %v: want a positive slice", slice)
+	}
+	seen := false
+	err := eachThread(func(tid int) error {
+		attr, err := unix.SchedGetAttr(tid, 0)
+		if err != nil {
+			return err
+		}
+		if attr.Policy != unix.SCHED_NORMAL && attr.Policy != unix.SCHED_BATCH {
+			return nil
+		}
+		attr.Size = unix.SizeofSchedAttr
+		attr.Runtime = uint64(slice.Nanoseconds())
+		attr.Flags &= unix.SCHED_FLAG_RESET_ON_FORK
+		if err := unix.SchedSetAttr(tid, attr, 0); err != nil {
+			return err
+		}
+		if !seen {
+			seen = true
+			// The kernel reports the slice it keeps; one that ignores
+			// the request reports none.
+			if got, err := unix.SchedGetAttr(tid, 0); err == nil && got.Runtime == 0 {
+				return ErrSliceUnsupported
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, ErrSliceUnsupported) {
+		return ErrSliceUnsupported
+	}
+	return err
 }
 
 // eachThread calls f for every thread of the process; threads that exit

@@ -1,10 +1,16 @@
 package procprio
 
 import (
+	"errors"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // threadPolicies returns "policy/rt_priority" of every thread of the
@@ -101,6 +107,65 @@ func TestSetNiceAndLockMemory(t *testing.T) {
 	cmd.Env = append(os.Environ(), "PROCPRIO_CHILD=2")
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+// TestSetSlice runs in a subprocess: every thread, and one the runtime
+// starts afterwards, gets the slice and keeps its nice value.
+func TestSetSlice(t *testing.T) {
+	if os.Getenv("PROCPRIO_CHILD") == "3" {
+		p := Process{}
+		if err := p.SetNice(5); err != nil {
+			t.Fatal(err)
+		}
+		err := p.SetSlice(300 * time.Microsecond)
+		if errors.Is(err, errors.ErrUnsupported) {
+			t.Skip(err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Threads started now (goroutines blocked in a system call each
+		// hold one) inherit it.
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() { _ = unix.Nanosleep(&unix.Timespec{Nsec: 100e6}, nil) })
+		}
+		time.Sleep(20 * time.Millisecond)
+		ents, _ := os.ReadDir("/proc/self/task")
+		for _, e := range ents {
+			tid, _ := strconv.Atoi(e.Name())
+			a, err := unix.SchedGetAttr(tid, 0)
+			if err != nil {
+				continue // exited
+			}
+			if a.Policy != unix.SCHED_NORMAL || a.Runtime != 300000 || a.Nice != 5 {
+				t.Errorf("thread %d: policy %d slice %d ns nice %d, want 0, 300000, 5", tid, a.Policy, a.Runtime, a.Nice)
+			}
+		}
+		if len(ents) < 5 {
+			t.Errorf("%d threads: the new ones were not started", len(ents))
+		}
+		wg.Wait()
+		if err := p.SetSlice(0); err == nil {
+			t.Error("SetSlice(0): no error")
+		}
+		return
+	}
+	if os.Geteuid() != 0 {
+		if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") != "" {
+			t.Fatal("needs root")
+		}
+		t.Skip("needs root")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSetSlice$", "-test.v")
+	cmd.Env = append(os.Environ(), "PROCPRIO_CHILD=3")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		if strings.Contains(string(out), "--- SKIP") {
+			t.Skipf("child skipped:\n%s", out)
+		}
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 }

@@ -79,7 +79,7 @@ type nodeOpts struct {
 	dynamic bool
 	missing []string
 	// process, if set, is Options.Process, with MaxAutoPriority 3 and
-	// procOpts' Nice, RTPriority and NoSwap.
+	// procOpts' Nice, RTPriority, NoSwap and Slice.
 	process  *fakeProcess
 	procOpts Options
 	// settings, if set, is the node's IfaceSettings.
@@ -173,7 +173,7 @@ func (l *lab) addNode(name string, addr4, addr6 string, insts []InstanceConfig, 
 	opts.DynamicInterfaces = no.dynamic
 	if no.process != nil {
 		opts.Process, opts.MaxAutoPriority = no.process, 3
-		opts.Nice, opts.RTPriority, opts.NoSwap = no.procOpts.Nice, no.procOpts.RTPriority, no.procOpts.NoSwap
+		opts.Nice, opts.RTPriority, opts.NoSwap, opts.Slice = no.procOpts.Nice, no.procOpts.RTPriority, no.procOpts.NoSwap, no.procOpts.Slice
 	}
 	if no.settings != nil {
 		opts.IfaceSettings = no.settings
@@ -672,7 +672,7 @@ func (f *fakeAddrs) WatchAddrs(ctx context.Context, onSync func([]track.AddrEven
 	}
 }
 
-// fakeProcess records its calls ("rt N", "nice N", "lock").
+// fakeProcess records its calls ("rt N", "nice N", "lock", "slice D").
 type fakeProcess struct {
 	mu    sync.Mutex
 	calls []string
@@ -688,6 +688,9 @@ func (f *fakeProcess) call(s string) error {
 func (f *fakeProcess) SetRealtime(p int) error { return f.call(fmt.Sprint("rt ", p)) }
 func (f *fakeProcess) SetNice(n int) error     { return f.call(fmt.Sprint("nice ", n)) }
 func (f *fakeProcess) LockMemory() error       { return f.call("lock") }
+func (f *fakeProcess) SetSlice(d time.Duration) error {
+	return f.call(fmt.Sprint("slice ", d))
+}
 
 func (f *fakeProcess) get() []string {
 	f.mu.Lock()

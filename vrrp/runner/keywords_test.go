@@ -313,6 +313,9 @@ func TestRunnerProcessSettings(t *testing.T) {
 		{Options{Nice: -5, NoSwap: true}, []string{"nice -5", "lock"}},
 		{Options{Nice: -5, RTPriority: 2}, []string{"rt 2"}},
 		{Options{}, nil},
+		// The slice after the nice value; none for a realtime process.
+		{Options{Nice: 3, Slice: 100 * time.Microsecond, NoSwap: true}, []string{"nice 3", "slice 100µs", "lock"}},
+		{Options{RTPriority: 2, Slice: 100 * time.Microsecond}, []string{"rt 2"}},
 	} {
 		synctest.Test(t, func(t *testing.T) {
 			l := newLab(t)

@@ -113,6 +113,13 @@ type Options struct {
 	// process is switched to SCHED_RR at priority 1 (or RTPriority+1), and
 	// raised by one at each further late timer up to MaxAutoPriority.
 	MaxAutoPriority int
+	// Slice (vrrp_sched_slice, an lvs-ha extension) is the fair
+	// scheduler's slice asked for the process's threads when they are not
+	// realtime (EEVDF, Linux 6.12+; see procprio.Process.SetSlice): a
+	// thread with a short slice is run soon after it wakes, before
+	// threads with longer ones, without a larger share of the CPU. 0
+	// leaves the kernel's default (0.7-3 ms, by the number of CPUs).
+	Slice time.Duration
 }
 
 // StateMasterRxLowerPri is the OnNotify state of a master that received
@@ -135,6 +142,9 @@ type Process interface {
 	SetRealtime(prio int) error
 	SetNice(nice int) error
 	LockMemory() error
+	// SetSlice's error wraps errors.ErrUnsupported when the kernel
+	// ignores the request (before Linux 6.12).
+	SetSlice(slice time.Duration) error
 }
 
 // Runner owns the I/O of all VRRP instances of a daemon: sockets, VIPs,
@@ -967,7 +977,7 @@ func (r *Runner) chanLoop() {
 }
 
 // setProcess applies Options.Nice, RTPriority and NoSwap (keepalived's
-// set_process_priorities for the VRRP process).
+// set_process_priorities for the VRRP process), and Slice.
 func (r *Runner) setProcess() {
 	p := r.opts.Process
 	if p == nil {
@@ -984,6 +994,15 @@ func (r *Runner) setProcess() {
 	}
 	if err != nil {
 		r.log.Warn("VRRP: cannot set process priority", "err", err)
+	}
+	if r.opts.Slice > 0 && r.rtPrio == 0 {
+		// After the nice value, which SetSlice keeps.
+		switch err := p.SetSlice(r.opts.Slice); {
+		case errors.Is(err, errors.ErrUnsupported):
+			r.log.Info("VRRP: the kernel takes no scheduler slice (vrrp_sched_slice: Linux 6.12 or later)", "slice", r.opts.Slice)
+		case err != nil:
+			r.log.Warn("VRRP: cannot set the scheduler slice", "slice", r.opts.Slice, "err", err)
+		}
 	}
 	if r.opts.NoSwap {
 		if err := p.LockMemory(); err != nil {
