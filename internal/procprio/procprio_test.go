@@ -34,6 +34,28 @@ func threadPolicies(t *testing.T) []string {
 	return out
 }
 
+// inChild runs test in a subprocess as root, with PROCPRIO_CHILD=id (the
+// scheduling changes are for the whole process); a child that skips skips
+// the test.
+func inChild(t *testing.T, test, id string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") != "" {
+			t.Fatal("needs root")
+		}
+		t.Skip("needs root")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v")
+	cmd.Env = append(os.Environ(), "PROCPRIO_CHILD="+id)
+	out, err := cmd.CombinedOutput()
+	if err == nil && !strings.Contains(string(out), "--- PASS") && strings.Contains(string(out), "--- SKIP") {
+		t.Skipf("child skipped:\n%s", out)
+	}
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
 // TestSetRealtime runs in a subprocess (the scheduling change is for the
 // whole process): every thread is SCHED_RR (policy 2) at the priority asked.
 func TestSetRealtime(t *testing.T) {
@@ -48,18 +70,7 @@ func TestSetRealtime(t *testing.T) {
 		}
 		return
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") != "" {
-			t.Fatal("needs root")
-		}
-		t.Skip("needs root")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSetRealtime$", "-test.v")
-	cmd.Env = append(os.Environ(), "PROCPRIO_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	inChild(t, "TestSetRealtime", "1")
 }
 
 // TestSetNiceAndLockMemory runs in a subprocess: every thread gets the nice
@@ -97,18 +108,7 @@ func TestSetNiceAndLockMemory(t *testing.T) {
 		}
 		return
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") != "" {
-			t.Fatal("needs root")
-		}
-		t.Skip("needs root")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSetNiceAndLockMemory$", "-test.v")
-	cmd.Env = append(os.Environ(), "PROCPRIO_CHILD=2")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	inChild(t, "TestSetNiceAndLockMemory", "2")
 }
 
 // TestSetSlice runs in a subprocess: every thread, and one the runtime
@@ -153,19 +153,5 @@ func TestSetSlice(t *testing.T) {
 		}
 		return
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("LVSHA_REQUIRE_ROOT_TESTS") != "" {
-			t.Fatal("needs root")
-		}
-		t.Skip("needs root")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSetSlice$", "-test.v")
-	cmd.Env = append(os.Environ(), "PROCPRIO_CHILD=3")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		if strings.Contains(string(out), "--- SKIP") {
-			t.Skipf("child skipped:\n%s", out)
-		}
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	inChild(t, "TestSetSlice", "3")
 }
