@@ -674,8 +674,9 @@ func (f *fakeAddrs) WatchAddrs(ctx context.Context, onSync func([]track.AddrEven
 
 // fakeProcess records its calls ("rt N", "nice N", "lock", "slice D").
 type fakeProcess struct {
-	mu    sync.Mutex
-	calls []string
+	mu       sync.Mutex
+	calls    []string
+	sliceErr error // SetSlice's result
 }
 
 func (f *fakeProcess) call(s string) error {
@@ -689,7 +690,8 @@ func (f *fakeProcess) SetRealtime(p int) error { return f.call(fmt.Sprint("rt ",
 func (f *fakeProcess) SetNice(n int) error     { return f.call(fmt.Sprint("nice ", n)) }
 func (f *fakeProcess) LockMemory() error       { return f.call("lock") }
 func (f *fakeProcess) SetSlice(d time.Duration) error {
-	return f.call(fmt.Sprint("slice ", d))
+	_ = f.call(fmt.Sprint("slice ", d))
+	return f.sliceErr
 }
 
 func (f *fakeProcess) get() []string {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -324,6 +325,30 @@ func TestRunnerProcessSettings(t *testing.T) {
 			l.start()
 			if got := p.get(); !slices.Equal(got, tc.want) {
 				t.Errorf("%+v: calls %v, want %v", tc.opts, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRunnerSliceUnsupported: a kernel that takes no slice (before Linux
+// 6.12) is told at INFO level, any other failure as a warning.
+func TestRunnerSliceUnsupported(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("old kernel: %w", errors.ErrUnsupported), `level=INFO msg="VRRP: the kernel takes no scheduler slice`},
+		{errors.New("EPERM"), `level=WARN msg="VRRP: cannot set the scheduler slice" node=A slice=100µs err=EPERM`},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			l := newLab(t)
+			p := &fakeProcess{sliceErr: tc.err}
+			var log lockedBuffer
+			l.addNode("A", addrA4, addrA6, []InstanceConfig{netModes[0].instance("VI_1", 51, 150, "")},
+				nodeOpts{process: p, procOpts: Options{Slice: 100 * time.Microsecond}, logw: &log})
+			l.start()
+			if !strings.Contains(log.String(), tc.want) {
+				t.Errorf("%v: log lacks %q:\n%s", tc.err, tc.want, log.String())
 			}
 		})
 	}
