@@ -404,23 +404,31 @@ func decodeReplies[T any](cmd uint8, obj string, msgs [][]byte, dec func([]byte)
 func (n *Netlink) Info() (Info, error) {
 	return query(n, cmdGetInfo, get, "", nil, func(msgs [][]byte) (Info, error) {
 		var info Info
-		for _, m := range msgs {
-			ad := newAttrDecoder(m)
-			for ad.Next() {
-				switch ad.Type() {
-				case infoAttrVersion:
-					info.Version = ad.Uint32()
-				case infoAttrConnTabSize:
-					info.ConnTableSize = ad.Uint32()
-				}
+		err := eachAttr(msgs, "GET_INFO", func(ad *attrDecoder) {
+			switch ad.Type() {
+			case infoAttrVersion:
+				info.Version = ad.Uint32()
+			case infoAttrConnTabSize:
+				info.ConnTableSize = ad.Uint32()
 			}
-			err := ad.Err()
-			if err != nil {
-				return info, &OpError{Op: "GET_INFO", Err: err}
-			}
-		}
-		return info, nil
+		})
+		return info, err
 	})
+}
+
+// eachAttr calls f at each attribute of every message of a GET reply, in
+// order; a malformed message ends the walk with op's error.
+func eachAttr(msgs [][]byte, op string, f func(ad *attrDecoder)) error {
+	for _, m := range msgs {
+		ad := newAttrDecoder(m)
+		for ad.Next() {
+			f(&ad)
+		}
+		if err := ad.Err(); err != nil {
+			return &OpError{Op: op, Err: err}
+		}
+	}
+	return nil
 }
 
 // Table dumps every service and then the destinations of each, in the
@@ -526,24 +534,17 @@ func (n *Netlink) ZeroAll() error {
 func (n *Netlink) Timeouts() (Timeouts, error) {
 	return query(n, cmdGetConfig, get, "", nil, func(msgs [][]byte) (Timeouts, error) {
 		var t Timeouts
-		for _, m := range msgs {
-			ad := newAttrDecoder(m)
-			for ad.Next() {
-				switch ad.Type() {
-				case cmdAttrTimeoutTCP:
-					t.TCP = time.Duration(ad.Uint32()) * time.Second
-				case cmdAttrTimeoutTCPFin:
-					t.TCPFin = time.Duration(ad.Uint32()) * time.Second
-				case cmdAttrTimeoutUDP:
-					t.UDP = time.Duration(ad.Uint32()) * time.Second
-				}
+		err := eachAttr(msgs, "GET_CONFIG", func(ad *attrDecoder) {
+			switch ad.Type() {
+			case cmdAttrTimeoutTCP:
+				t.TCP = time.Duration(ad.Uint32()) * time.Second
+			case cmdAttrTimeoutTCPFin:
+				t.TCPFin = time.Duration(ad.Uint32()) * time.Second
+			case cmdAttrTimeoutUDP:
+				t.UDP = time.Duration(ad.Uint32()) * time.Second
 			}
-			err := ad.Err()
-			if err != nil {
-				return t, &OpError{Op: "GET_CONFIG", Err: err}
-			}
-		}
-		return t, nil
+		})
+		return t, err
 	})
 }
 
