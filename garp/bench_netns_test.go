@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/lvs-ha/lvs-ha/internal/netns"
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // BenchmarkAnnouncerSend is the cost of one gratuitous ARP of a takeover
@@ -30,16 +28,12 @@ func BenchmarkAnnouncerSendNA(b *testing.B) {
 
 func benchSend(b *testing.B, vip netip.Addr, idle time.Duration) {
 	ns := netns.New(b)
-	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(h.Close)
+	h := ns.Netlink(b)
 	netns.AddVethUp(b, h, "gb0", "gb1", macA)
 	an := NewAnnouncer(AnnouncerConfig{})
 	b.Cleanup(func() { an.Close() })
 	a := Announcement{Interface: "gb0", Addr: vip}
-	err = ns.Do(func() error {
+	err := ns.Do(func() error {
 		if err := an.Prepare("gb0"); err != nil {
 			return err
 		}

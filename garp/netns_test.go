@@ -479,11 +479,7 @@ func neighState(s int) string {
 // socket.
 func TestAnnouncerRecreatedInterface(t *testing.T) {
 	ns := netns.New(t)
-	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
+	h := ns.Netlink(t)
 	mkVeth := func(mac net.HardwareAddr) int { return addVethG0(t, h, mac) }
 	an := NewAnnouncer(AnnouncerConfig{})
 	t.Cleanup(func() { an.Close() })
@@ -643,11 +639,7 @@ func TestAnnouncerKeptInterfaceChangesNA(t *testing.T) {
 // goes out on the new interface, through a new socket, with its new MAC.
 func TestAnnouncerRecreatedInterfaceNA(t *testing.T) {
 	ns := netns.New(t)
-	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
+	h := ns.Netlink(t)
 	mkVeth := func(mac net.HardwareAddr) int { return addVethG0(t, h, mac) }
 	an := NewAnnouncer(AnnouncerConfig{})
 	t.Cleanup(func() { an.Close() })

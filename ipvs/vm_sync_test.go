@@ -56,11 +56,7 @@ func newSyncLab(t *testing.T) *syncLab {
 	t.Helper()
 	vmtest.Require(t)
 	ns := netns.New(t)
-	nl, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nl.Close)
+	nl := ns.Netlink(t)
 	if err := nl.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "sync0"}, PeerName: "sync1"}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
 	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/lvs-ha/lvs-ha/internal/script"
@@ -120,11 +119,7 @@ func TestHASuspend(t *testing.T) {
 // removed in a network namespace, after those present when it started.
 func TestHASuspendNetlinkAddrs(t *testing.T) {
 	ns := netns.New(t)
-	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE) // only rtnetlink: the VM kernel has no xfrm_user
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := ns.Netlink(t) // only rtnetlink: the VM kernel has no xfrm_user
 	lo, err := h.LinkByName("lo")
 	if err != nil {
 		t.Fatal(err)

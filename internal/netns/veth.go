@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // AddVethUp adds the veth pair name/peer through h (name with mac, unless
@@ -28,4 +29,16 @@ func AddVethUp(tb testing.TB, h *netlink.Handle, name, peer string, mac net.Hard
 		tb.Fatal(err)
 	}
 	return l
+}
+
+// Netlink returns an rtnetlink handle in ns, closed at tb's cleanup; it
+// fails tb on error.
+func (ns *NS) Netlink(tb testing.TB) *netlink.Handle {
+	tb.Helper()
+	h, err := netlink.NewHandleAt(ns.h, unix.NETLINK_ROUTE)
+	if err != nil {
+		tb.Fatalf("netlink handle: %v", err)
+	}
+	tb.Cleanup(h.Close)
+	return h
 }

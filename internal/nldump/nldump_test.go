@@ -10,7 +10,6 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 func TestRetry(t *testing.T) {
@@ -40,11 +39,7 @@ func TestRetry(t *testing.T) {
 
 func TestPrefixes(t *testing.T) {
 	ns := netns.New(t)
-	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := ns.Netlink(t)
 	lo, err := h.LinkByName("lo")
 	if err == nil {
 		err = h.LinkSetUp(lo)

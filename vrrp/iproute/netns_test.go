@@ -16,11 +16,7 @@ import (
 func newNS(t *testing.T) (*Manager, *netlink.Handle) {
 	t.Helper()
 	ns := netns.New(t)
-	nl, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatalf("netlink handle: %v", err)
-	}
-	t.Cleanup(nl.Close)
+	nl := ns.Netlink(t)
 	link := netns.AddVethUp(t, nl, "rt0", "rtpeer0", nil)
 	for _, a := range []string{"192.0.2.1/24", "2001:db8::1/64"} {
 		addr, _ := netlink.ParseAddr(a)

@@ -122,10 +122,6 @@ func TestWatchDeletionsNetns(t *testing.T) {
 func watchLab(t *testing.T) (*netns.NS, *netlink.Handle, netlink.Link) {
 	t.Helper()
 	ns := netns.New(t)
-	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
+	h := ns.Netlink(t)
 	return ns, h, netns.AddVethUp(t, h, "wd0", "wdpeer0", nil)
 }

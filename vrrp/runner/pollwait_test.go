@@ -180,11 +180,7 @@ func TestPollLoopParks(t *testing.T) {
 func idleLoopState(t *testing.T, p Process, want string) string {
 	t.Helper()
 	ns := netns.New(t)
-	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
+	h := ns.Netlink(t)
 	link := netns.AddVethUp(t, h, "pk0", "pk1", nil)
 	if err := h.AddrAdd(link, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(192, 0, 2, 1), Mask: net.CIDRMask(24, 32)}}); err != nil {
 		t.Fatal(err)

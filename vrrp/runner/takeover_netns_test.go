@@ -16,8 +16,6 @@ import (
 	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // BenchmarkTakeoverAdvertToGARP is a takeover's path in the runner from
@@ -56,11 +54,7 @@ func BenchmarkTakeoverAdvertToGARPAfterIdle(b *testing.B) {
 
 func benchTakeoverAdvertToGARP(b *testing.B, watched bool, idle time.Duration) {
 	ns := netns.New(b)
-	h, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(h.Close)
+	h := ns.Netlink(b)
 	netns.AddVethUp(b, h, "tk0", "tk1", nil)
 	if watched {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -76,7 +70,7 @@ func benchTakeoverAdvertToGARP(b *testing.B, watched bool, idle time.Duration) {
 	an := garp.NewAnnouncer(garp.AnnouncerConfig{})
 	b.Cleanup(func() { an.Close() })
 	c := &quietConn{src: netip.MustParseAddr(addrA4), dst: vrrpsock.DefaultGroup4}
-	err = ns.Do(func() error {
+	err := ns.Do(func() error {
 		r, err := New(Options{
 			Instances: []InstanceConfig{{
 				Machine:   vrrp.Options{Name: "VI_1", VRID: 51, Priority: 100, Version: 3, AdvertInterval: time.Second},

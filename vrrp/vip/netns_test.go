@@ -5,7 +5,6 @@ import (
 
 	"github.com/lvs-ha/lvs-ha/internal/netns"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // The root tests work in a private, unnamed network namespace: its interface names
@@ -24,11 +23,7 @@ type testNS struct {
 func newNS(t testing.TB) *testNS {
 	t.Helper()
 	ns := netns.New(t)
-	nl, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatalf("netlink handle: %v", err)
-	}
-	t.Cleanup(nl.Close)
+	nl := ns.Netlink(t)
 	m := &Manager{h: nl}
 	n := &testNS{NS: ns, nl: nl, m: m, dev: "vip0"}
 	if err := nl.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: n.dev}, PeerName: "peer0"}); err != nil {

@@ -42,11 +42,7 @@ func newNS(t *testing.T) *testNS {
 	if err != nil {
 		t.Fatalf("set up network namespace: %v", err)
 	}
-	nl, err := netlink.NewHandleAt(ns.Handle(), unix.NETLINK_ROUTE)
-	if err != nil {
-		t.Fatalf("netlink handle: %v", err)
-	}
-	t.Cleanup(nl.Close)
+	nl := ns.Netlink(t)
 	n := &testNS{NS: ns, t: t, nl: nl}
 	lo, err := nl.LinkByName("lo")
 	if err == nil {
