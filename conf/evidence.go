@@ -24,7 +24,7 @@ var evidence = map[string]proof{
 	"global_defs vrrp_priority":                   p("VRRPPriority", "TestRunnerProcessSettings", "TestSetNiceAndLockMemory"),
 	"global_defs vrrp_rt_priority":                p("VRRPRTPriority", "TestRunnerProcessSettings", "TestSetRealtime", "TestVRRPRealtimeAndNoSwap"),
 	"global_defs vrrp_no_swap":                    p("VRRPNoSwap", "TestRunnerProcessSettings", "TestSetNiceAndLockMemory", "TestVRRPRealtimeAndNoSwap"),
-	"global_defs vrrp_sched_slice":                p("VRRPSchedSlice", "TestPollLoopParks", "TestRunnerProcessSettings", "TestRunnerSliceUnsupported", "TestSetSlice", "TestVRRPSchedSlice"),
+	"global_defs vrrp_sched_slice":                p("VRRPSchedSlice", "TestRunnerProcessSettings", "TestRunnerSliceUnsupported", "TestSetSlice", "TestVRRPSchedSlice"),
 	"vrrp_instance unicast_ttl":                   p("UnicastTTL", "TestUnicastTTL", "TestVRRPUnicastTTL"),
 	"vrrp_instance unicast_fault_no_peer":         p("UnicastFaultNoPeer", "TestConfigFault", "TestVRRPUnicastFaultNoPeer"),
 	"vrrp_instance track_src_ip":                  p("TrackSrcIP", "TestRunnerTrackSrcIP", "TestVRRPTrackSrcIP"),

@@ -333,7 +333,7 @@ func init() {
 				g.VRRPRTPriority = int(v)
 			}
 		}},
-		impl("vrrp_sched_slice", "lvs-ha extension: microseconds, the fair scheduler's slice asked for the daemon's threads (EEVDF, Linux 6.12+; not realtime threads): a woken thread with a short slice runs before threads with longer ones, with no larger share of the CPU, and the VRRP loop then waits in the Go runtime's poller instead of yielding every round (less CPU per advert); 0: the kernel's default (100..100000)", "100", func(l *loader, n *syntax.Node, g *gd) {
+		impl("vrrp_sched_slice", "lvs-ha extension: microseconds, the fair scheduler's slice asked for the daemon's threads (EEVDF, Linux 6.12+; not realtime threads): a woken thread with a short slice runs before threads with longer ones, with no larger share of the CPU; 0: the kernel's default (100..100000)", "100", func(l *loader, n *syntax.Node, g *gd) {
 			if v, ok := l.intArg(n, 0, 100000); ok {
 				if v > 0 && v < 100 {
 					l.errf(n.Args[0].Pos, "vrrp_sched_slice %d: want 0 (the kernel's default) or 100..100000 microseconds", v)

@@ -16,13 +16,10 @@ import (
 
 // The advert path. With real sockets (SocketFactory) the loop is one
 // goroutine (on a locked OS thread only for realtime scheduling, see
-// locksThread) that owns receive, timers and send for VRRP: it waits on
-// the VRRP sockets, an eventfd and a timerfd armed for the next timer
-// deadline (timer slack 1 ns on a locked thread), parked in the Go
-// runtime's poller through an epoll set of its own (parkWaiter) when the
-// short scheduler slice is in effect, otherwise in ppoll(2) (see
-// locksThread), reads the sockets itself and steps the machines on the
-// same thread. A
+// locksThread) that owns receive, timers and send for VRRP: it waits in
+// ppoll(2) on the VRRP sockets, an eventfd and a timerfd armed for the next
+// timer deadline (timer slack 1 ns on a locked thread),
+// reads the sockets itself and steps the machines on the same thread. A
 // received advert or an expired master down timer therefore costs one
 // thread wake-up, where the channel loop (kept for the unit tests' fake
 // sockets and clock) needs three hand-offs: the runtime's netpoller wakes a
@@ -141,15 +138,6 @@ func (r *Runner) pollLoop() {
 	} else {
 		wait = new(unix.Timespec)
 	}
-	var pw *parkWaiter // unlocked with a short slice: the wait parks in the runtime's poller (see locksThread)
-	if !locked && r.sliced {
-		if pw, err = newParkWaiter(); err != nil {
-			r.log.Warn("VRRP: no epoll set, waiting in ppoll", "err", err)
-			pw = nil
-		} else {
-			defer pw.close()
-		}
-	}
 	relayed := make(chan struct{})
 	go func() {
 		defer close(relayed)
@@ -209,22 +197,16 @@ func (r *Runner) pollLoop() {
 				polled = append(polled, cs)
 			}
 		}
-		var err error
-		switch {
-		case pw != nil:
-			err = pw.wait(fds, polled)
-		case !locked:
+		if !locked {
 			// Through the scheduler once per round, before the wait: see
 			// locksThread. The timerfd is armed, so the deadline holds
 			// whatever runs meanwhile.
 			runtime.Gosched()
-			fallthrough
-		default:
-			err = ppoll(fds, capWait(wait, next, time.Now()))
 		}
+		err := ppoll(fds, capWait(wait, next, time.Now()))
 		r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 		if err != nil && !errors.Is(err, unix.EINTR) {
-			r.log.Error("VRRP: poll wait failed, using the channel loop", "err", err)
+			r.log.Error("VRRP: ppoll failed, using the channel loop", "err", err)
 			r.startReaders()
 			r.chanLoop()
 			return
@@ -289,34 +271,16 @@ func (a timerArm) stale(next time.Time, spin bool) bool {
 // shorter than 10 ms is skipped) and preempts the goroutine when it
 // catches it running, and a preempted locked goroutine is handed to
 // another thread and back (stoplockedm, startlockedm): futex wake-ups on
-// the advert path.
-//
-// Unlocked, the loop parks in the runtime's poller (parkWaiter) when the
-// daemon's threads run with a short scheduler slice (Options.Slice in
-// effect, Linux 6.12+): it passes through the scheduler at every wake-up
-// and holds no P while it waits, so sysmon sleeps and no other thread is
-// woken. Otherwise (an older kernel, vrrp_sched_slice 0, or no epoll set)
-// it waits in ppoll, yielding (runtime.Gosched) before each wait, which
-// moves schedtick, and waiting at most maxWait, so that every round
-// (yield, wait, work) stays under sysmon's 10 ms, and a capped wait keeps
-// its P (see ppoll); a Gosched on a locked goroutine would itself be such
-// a hand-off. The yield and the cap cost an idle 10 ms master 7.1-7.5
-// context switches per advert and its backup 6.3-6.6; parked, 3.0 and 2.3
-// (keepalived 2.7-3.0 and 2.1-2.4 in the same runs), and a pair's CPU
-// under load 1.6-1.7 times keepalived's instead of 2.2-2.4. The slice
-// decides because of busy loops at nice -10: with the kernel's slice a
-// woken nice-0 thread waits for the loop's slice to end (EEVDF: its
-// virtual deadline is later), and there the parked loop flapped 1.30
-// times as often as keepalived against the ppoll loop's 1.12 (session 9;
-// its wake-up comes from whichever runtime thread waits in the poller).
-// With a 100 us slice a woken thread preempts the loop, and parked it
-// flapped no more than the ppoll loop (integration/bench/stability.sh
-// notes).
+// the advert path. Unlocked, the loop yields (runtime.Gosched) before each
+// wait, which moves schedtick, and waits at most maxWait, so that every
+// round (yield, wait, work) stays under sysmon's 10 ms, and a capped wait
+// keeps its P (see ppoll); a Gosched on a locked goroutine would itself be
+// such a hand-off.
 func locksThread(o Options) bool {
 	return o.RTPriority > 0 || o.MaxAutoPriority > 0
 }
 
-// maxWait caps an unlocked loop's ppoll (without a parkWaiter) below the runtime's 10 ms
+// maxWait caps an unlocked loop's ppoll below the runtime's 10 ms
 // (forcePreemptNS and the system call exemption of sysmon's retake); the
 // timerfd, not this timeout, carries the deadlines.
 const maxWait = 9 * time.Millisecond

@@ -119,9 +119,6 @@ type Options struct {
 	// thread with a short slice is run soon after it wakes, before
 	// threads with longer ones, without a larger share of the CPU. 0
 	// leaves the kernel's default (0.7-3 ms, by the number of CPUs).
-	// With the slice in effect the poll loop parks in the Go runtime's
-	// poller between rounds; without it, it yields and caps its wait
-	// (see locksThread).
 	Slice time.Duration
 }
 
@@ -191,7 +188,6 @@ type Runner struct {
 	holdUntil     time.Time // end of Options.StartupDelay
 	promoted      []string  // interfaces whose promote_secondaries we set
 	rtPrio        int       // realtime priority set by MaxAutoPriority (0: none)
-	sliced        bool      // Slice is in effect (SetSlice succeeded): the poll loop parks (see locksThread)
 
 	g        *errgroup.Group // Run's: socket readers and the link watcher
 	gctx     context.Context
@@ -1002,8 +998,6 @@ func (r *Runner) setProcess() {
 	if r.opts.Slice > 0 && r.rtPrio == 0 {
 		// After the nice value, which SetSlice keeps.
 		switch err := p.SetSlice(r.opts.Slice); {
-		case err == nil:
-			r.sliced = true
 		case errors.Is(err, errors.ErrUnsupported):
 			r.log.Info("VRRP: the kernel takes no scheduler slice (vrrp_sched_slice: Linux 6.12 or later)", "slice", r.opts.Slice)
 		case err != nil:
