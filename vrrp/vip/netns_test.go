@@ -26,17 +26,6 @@ func newNS(t testing.TB) *testNS {
 	nl := ns.Netlink(t)
 	m := &Manager{h: nl}
 	n := &testNS{NS: ns, nl: nl, m: m, dev: "vip0"}
-	if err := nl.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: n.dev}, PeerName: "peer0"}); err != nil {
-		t.Fatalf("add veth %s: %v", n.dev, err)
-	}
-	for _, name := range []string{n.dev, "peer0"} {
-		link, err := nl.LinkByName(name)
-		if err == nil {
-			err = nl.LinkSetUp(link)
-		}
-		if err != nil {
-			t.Fatalf("%s up: %v", name, err)
-		}
-	}
+	netns.AddVethUp(t, nl, n.dev, "peer0", nil)
 	return n
 }
