@@ -18,11 +18,13 @@
 #          LVSHA_BENCH_ROUNDS   rounds per kind and size; figures are medians (default 3)
 #          LVSHA_BENCH_BASELINE another lvs-ha binary measured in the same runs (before/after)
 #          KEEPALIVED           keepalived binary (default keepalived in PATH)
-#   scale: 1,000 virtual servers x 10 real servers at 1,000 checks/s is
-#          LVSHA_BENCH_SERVERS=10000 LVSHA_BENCH_DELAY_LOOP=10; the driver holds one
-#          listener per real server and daemon (2 x servers open files, 3 x with a
-#          baseline), so a hard RLIMIT_NOFILE it cannot raise bounds the size.
+#          LVSHA_BENCH_SCALE    real servers of the scale run (default 10000: issue #15's
+#                               1,000 virtual servers x 10 real servers at 10,000 TCP
+#                               checks/s, delay_loop 1), run twice: side by side, and
+#                               each daemon alone (-solo); 0 skips it
 #          GO, CC               go and C compilers (default go, cc)
+#   The driver serves each daemon's real servers on one wildcard socket (a port
+#   per daemon), so the sizes are not bounded by RLIMIT_NOFILE.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "$(id -u)" != 0 ]; then
@@ -41,8 +43,15 @@ BENCHNOTE At 100 checks/s the gap was a fixed cost per second, not per check: th
 NOTES
 "${CC:-cc}" -shared -fPIC -O2 -o "$tmp/fakeipvs.so" integration/bench/healthcheck-fakeipvs.c
 "${GO:-go}" build -o "$tmp/hcbench" ./integration/bench/healthcheck
-"$tmp/hcbench" -lvsha "$(readlink -f "$BIN")" -keepalived "$KA" -shim "$tmp/fakeipvs.so" \
-	-servers "${LVSHA_BENCH_SERVERS:-100,1000}" -kinds "${LVSHA_BENCH_KINDS:-tcp,http}" \
-	-window "${LVSHA_BENCH_WINDOW:-20s}" -rounds "${LVSHA_BENCH_ROUNDS:-3}" \
-	-delay-loop "${LVSHA_BENCH_DELAY_LOOP:-1}" -dir "$tmp" \
-	${LVSHA_BENCH_BASELINE:+-baseline "$(readlink -f "$LVSHA_BENCH_BASELINE")"}
+hc=("$tmp/hcbench" -lvsha "$(readlink -f "$BIN")" -keepalived "$KA" -shim "$tmp/fakeipvs.so"
+	-window "${LVSHA_BENCH_WINDOW:-20s}" -rounds "${LVSHA_BENCH_ROUNDS:-3}" -dir "$tmp"
+	${LVSHA_BENCH_BASELINE:+-baseline "$(readlink -f "$LVSHA_BENCH_BASELINE")"})
+rc=0
+"${hc[@]}" -servers "${LVSHA_BENCH_SERVERS:-100,1000}" -kinds "${LVSHA_BENCH_KINDS:-tcp,http}" \
+	-delay-loop "${LVSHA_BENCH_DELAY_LOOP:-1}" || rc=$?
+scale=${LVSHA_BENCH_SCALE:-10000}
+if [[ $scale != 0 ]]; then
+	"${hc[@]}" -servers "$scale" -kinds tcp -delay-loop 1 || rc=$?
+	"${hc[@]}" -servers "$scale" -kinds tcp -delay-loop 1 -solo || rc=$?
+fi
+exit "$rc"

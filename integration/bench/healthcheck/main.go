@@ -34,6 +34,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -50,8 +51,9 @@ func main() {
 	window := flag.Duration("window", 20*time.Second, "measurement window")
 	dir := flag.String("dir", "", "work directory (default: a temporary one)")
 	flag.IntVar(&delayLoop, "delay-loop", delayLoop, "delay_loop of every check, in seconds (checks/s = servers / delay-loop)")
-	flag.IntVar(&rsPort, "port", rsPort, "real servers' port (loopback addresses 127.1.x.y for lvs-ha, 127.2.x.y for keepalived)")
+	flag.IntVar(&rsPort, "port", rsPort, "real servers' port less one (lvs-ha: 127.1.x.y, this port + 1; keepalived: 127.2.x.y, + 2; a baseline lvs-ha: 127.3.x.y, + 3)")
 	rounds := flag.Int("rounds", 3, "measurements per kind and size (each figure is their median)")
+	flag.BoolVar(&solo, "solo", false, "run each daemon alone, one after the other in each round, instead of side by side (figures named _solo): what each does with the machine to itself")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "hcbench")
@@ -89,8 +91,8 @@ func main() {
 					failed = true
 					break
 				}
-				fmt.Printf("# %s %d real servers, round %d: checks/s %.0f / %.0f, CPU-s per 1,000 checks %.4f / %.4f, peak RSS %.1f / %.1f MiB, anonymous RSS %.1f / %.1f MiB (lvs-ha / keepalived)\n",
-					kind, n, r+1, m.rate[0], m.rate[1], m.cpu1k[0], m.cpu1k[1], m.rss[0], m.rss[1], m.anon[0], m.anon[1])
+				fmt.Printf("# %s %d real servers, round %d: checks/s %.0f / %.0f, CPU-s per 1,000 checks %.4f / %.4f, peak RSS %.1f / %.1f MiB, anonymous RSS %.1f / %.1f MiB, late p99 %.2f / %.2f ms, max %.1f / %.1f ms (lvs-ha / keepalived)\n",
+					kind, n, r+1, m.rate[0], m.rate[1], m.cpu1k[0], m.cpu1k[1], m.rss[0], m.rss[1], m.anon[0], m.anon[1], m.late99[0], m.late99[1], m.lateMax[0], m.lateMax[1])
 				if *baseline != "" {
 					fmt.Printf("# %s %d real servers, round %d, baseline lvs-ha: checks/s %.0f, CPU-s per 1,000 checks %.4f, peak RSS %.1f MiB, anonymous RSS %.1f MiB\n",
 						kind, n, r+1, m.rate[2], m.cpu1k[2], m.rss[2], m.anon[2])
@@ -124,6 +126,9 @@ func figName(kind string, n int) string {
 	if delayLoop != 1 {
 		name += fmt.Sprintf("_dl%d", delayLoop)
 	}
+	if solo {
+		name += "_solo"
+	}
 	return name
 }
 
@@ -141,9 +146,12 @@ func rsAddr(d, i int) string {
 	return fmt.Sprintf("127.%d.%d.%d", d, i/250, i%250+1)
 }
 
-// rsPort is the real servers' port (-port); delayLoop is every check's
-// delay_loop in seconds (-delay-loop).
+// rsPort+d is daemon d's real servers' port (-port); delayLoop is every
+// check's delay_loop in seconds (-delay-loop).
 var rsPort, delayLoop = 18080, 1
+
+// solo runs each daemon alone, one after the other (-solo).
+var solo bool
 
 // config writes the keepalived.conf both daemons read: n real servers, ten
 // per virtual server, delay_loop 1.
@@ -153,7 +161,7 @@ func config(kind string, d, n int) string {
 	for v := 0; v*10 < n; v++ {
 		fmt.Fprintf(&b, "virtual_server 10.%d.%d.%d 80 {\n  delay_loop %d\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n", d, v/250, v%250+1, delayLoop)
 		for i := v * 10; i < min(n, v*10+10); i++ {
-			fmt.Fprintf(&b, "  real_server %s %d {\n    weight 1\n", rsAddr(d, i), rsPort)
+			fmt.Fprintf(&b, "  real_server %s %d {\n    weight 1\n", rsAddr(d, i), rsPort+d)
 			switch kind {
 			case "tcp":
 				b.WriteString("    TCP_CHECK {\n      connect_timeout 3\n    }\n")
@@ -167,57 +175,98 @@ func config(kind string, d, n int) string {
 	return b.String()
 }
 
-// listeners serve n real servers of daemon d and count accepted connections.
+// listeners serve n real servers of daemon d on one socket, bound to the
+// wildcard address on daemon d's port (the real servers are the loopback
+// addresses 127.d.x.y, all routed to lo; one socket per real server would
+// need two open files per real server and cannot reach 10,000 under this
+// host's hard limit of 20,000), count accepted connections and, while
+// recording, each real server's interval between two checks (accepts).
 type listeners struct {
-	ls    []net.Listener
+	ln    net.Listener
 	count atomic.Int64
+	rec   atomic.Bool
+	mu    sync.Mutex
+	last  []time.Time     // per real server: its last accept (accept goroutine only)
+	gaps  []time.Duration // intervals between accepts of one real server while recording
 }
 
 var httpReply = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
 
-func listen(kind string, d, n int) (*listeners, error) {
-	l := &listeners{}
-	for i := range n {
-		ln, err := net.Listen("tcp4", net.JoinHostPort(rsAddr(d, i), strconv.Itoa(rsPort)))
-		if err != nil {
-			l.close()
-			return nil, err
-		}
-		l.ls = append(l.ls, ln)
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				l.count.Add(1)
-				if kind != "http" {
-					c.Close()
-					continue
-				}
-				go func() {
-					defer c.Close()
-					_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-					r := bufio.NewReader(c)
-					for { // read the request head
-						line, err := r.ReadString('\n')
-						if err != nil || line == "\r\n" || line == "\n" {
-							break
-						}
-					}
-					_, _ = c.Write(httpReply)
-				}()
-			}
-		}()
+// rsIndex is the real server a connection to local address a is for, or
+// -1 for an address that is not one of daemon d's n real servers (the
+// wildcard socket takes any; those are closed uncounted).
+func rsIndex(a net.Addr, d, n int) int {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return -1
 	}
+	ip := ta.IP.To4()
+	if ip == nil || ip[0] != 127 || int(ip[1]) != d || ip[3] < 1 || ip[3] > 250 {
+		return -1
+	}
+	if i := int(ip[2])*250 + int(ip[3]) - 1; i < n {
+		return i
+	}
+	return -1
+}
+
+func listen(kind string, d, n int) (*listeners, error) {
+	ln, err := net.Listen("tcp4", net.JoinHostPort("0.0.0.0", strconv.Itoa(rsPort+d)))
+	if err != nil {
+		return nil, err
+	}
+	l := &listeners{ln: ln, last: make([]time.Time, n)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			at := time.Now()
+			i := rsIndex(c.LocalAddr(), d, n)
+			if i < 0 {
+				c.Close()
+				continue
+			}
+			l.count.Add(1)
+			if l.rec.Load() && !l.last[i].IsZero() {
+				l.mu.Lock()
+				l.gaps = append(l.gaps, at.Sub(l.last[i]))
+				l.mu.Unlock()
+			}
+			l.last[i] = at
+			if kind != "http" {
+				c.Close()
+				continue
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				r := bufio.NewReader(c)
+				for { // read the request head
+					line, err := r.ReadString('\n')
+					if err != nil || line == "\r\n" || line == "\n" {
+						break
+					}
+				}
+				_, _ = c.Write(httpReply)
+			}()
+		}
+	}()
 	return l, nil
 }
 
-func (l *listeners) close() {
-	for _, ln := range l.ls {
-		ln.Close()
-	}
+// record starts (on) or stops recording intervals; stopping returns them.
+func (l *listeners) record(on bool) []time.Duration {
+	l.rec.Store(on)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g := l.gaps
+	l.gaps = nil
+	return g
 }
+
+func (l *listeners) close() { l.ln.Close() }
 
 // cpuNS is the CPU time of all of pid's threads, from schedstat.
 func cpuNS(pid int) (int64, error) {
@@ -287,7 +336,11 @@ type daemon struct {
 }
 
 // measure is one round's figures: [0] lvs-ha, [1] keepalived, [2] the baseline lvs-ha (-baseline).
-type measure struct{ cpu1k, rss, anon, rate, ctxsw [3]float64 }
+// late* are a real server's interval between two checks less delay_loop,
+// in ms (how late each check came on the wire, the checker's own lateness
+// plus the check's duration, which keepalived's and lvs-ha's schedules both
+// count: the next check is due delay_loop after a check completes).
+type measure struct{ cpu1k, rss, anon, rate, ctxsw, late50, late99, lateMax [3]float64 }
 
 // report prints the medians of the rounds' figures; the ratio is the median
 // of the rounds' ratios (each measured side by side).
@@ -306,6 +359,22 @@ func report(name string, ms []measure, which int) {
 	fig("_ctxsw_per_check", "switches", func(m measure, i int) float64 { return m.ctxsw[i] })
 	fig("_peak_rss", "MiB", func(m measure, i int) float64 { return m.rss[i] })
 	fig("_anon_rss", "MiB", func(m measure, i int) float64 { return m.anon[i] })
+	fig("_late_p50", "ms", func(m measure, i int) float64 { return m.late50[i] })
+	fig("_late_p99", "ms", func(m measure, i int) float64 { return m.late99[i] })
+}
+
+// lateness returns the p50, p99 and maximum of the intervals gaps less
+// delay_loop, in ms.
+func lateness(gaps []time.Duration) (p50, p99, maxi float64) {
+	if len(gaps) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(gaps)
+	ms := func(p float64) float64 {
+		g := gaps[min(len(gaps)-1, int(float64(len(gaps))*p))]
+		return float64(g-time.Duration(delayLoop)*time.Second) / 1e6
+	}
+	return ms(0.50), ms(0.99), ms(1)
 }
 
 // sized is one size's rounds.
@@ -324,6 +393,9 @@ func perCheck(kind string, a, b sized, which int) {
 	name := fmt.Sprintf("healthcheck_%s_%d_%drs", kind, a.n, b.n)
 	if delayLoop != 1 {
 		name += fmt.Sprintf("_dl%d", delayLoop)
+	}
+	if solo {
+		name += "_solo"
 	}
 	if which == 2 {
 		name += "_baseline"
@@ -357,7 +429,36 @@ func medianOf(ms []measure, f func(m measure) float64) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
+// take sets daemon i's figures from o's.
+func (m *measure) take(i int, o measure) {
+	for _, f := range []struct{ dst, src *[3]float64 }{
+		{&m.cpu1k, &o.cpu1k}, {&m.rss, &o.rss}, {&m.anon, &o.anon}, {&m.rate, &o.rate}, {&m.ctxsw, &o.ctxsw},
+		{&m.late50, &o.late50}, {&m.late99, &o.late99}, {&m.lateMax, &o.lateMax},
+	} {
+		f.dst[i] = f.src[i]
+	}
+}
+
+// run measures one round: every daemon at once, or with -solo each alone in
+// turn.
 func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup, window time.Duration) (measure, error) {
+	if !solo {
+		return runOnly(kind, n, lvshaBin, baseline, kaBin, shim, dir, warmup, window, 0)
+	}
+	var m measure
+	for d := 1; d <= 2 || d == 3 && baseline != ""; d++ {
+		md, err := runOnly(kind, n, lvshaBin, baseline, kaBin, shim, dir, warmup, window, d)
+		if err != nil {
+			return m, err
+		}
+		m.take(d-1, md)
+	}
+	return m, nil
+}
+
+// runOnly measures daemons side by side: every one (only 0) or daemon only
+// (1 lvs-ha, 2 keepalived, 3 the baseline).
+func runOnly(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup, window time.Duration, only int) (measure, error) {
 	var m measure
 	if kind != "tcp" && kind != "http" {
 		return m, fmt.Errorf("unknown kind %q", kind)
@@ -366,8 +467,11 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 	if baseline != "" {
 		nd = 3
 	}
-	ds := make([]*daemon, nd)
+	ds := make([]*daemon, nd) // nil: not run (-solo)
 	for d := 1; d <= nd; d++ {
+		if only != 0 && d != only {
+			continue
+		}
 		ls, err := listen(kind, d, n)
 		if err != nil {
 			return m, err
@@ -416,6 +520,9 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 		ds[d-1] = dm
 	}
 	for _, dm := range ds {
+		if dm == nil {
+			continue
+		}
 		if err := dm.cmd.Start(); err != nil {
 			return m, err
 		}
@@ -442,7 +549,7 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 	// warmup more.
 	full := func() bool {
 		for _, dm := range ds {
-			if dm.ls.count.Load() < int64(n) {
+			if dm != nil && dm.ls.count.Load() < int64(n) {
 				return false
 			}
 		}
@@ -450,8 +557,13 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 	}
 	for t0 := time.Now(); !full(); {
 		if time.Since(t0) > 2*time.Minute {
-			return m, fmt.Errorf("no full round of checks within 2 minutes (lvs-ha %d, keepalived %d of %d)",
-				ds[0].ls.count.Load(), ds[1].ls.count.Load(), n)
+			var counts []string
+			for _, dm := range ds {
+				if dm != nil {
+					counts = append(counts, fmt.Sprintf("%s %d", dm.name, dm.ls.count.Load()))
+				}
+			}
+			return m, fmt.Errorf("no full round of checks within 2 minutes (%s of %d)", strings.Join(counts, ", "), n)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -464,6 +576,9 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 	pids := make([]int, nd)
 	s0 := make([]snap, nd)
 	for i, dm := range ds {
+		if dm == nil {
+			continue
+		}
 		pid, err := dm.pid()
 		if err != nil {
 			return m, fmt.Errorf("%s: %w", dm.name, err)
@@ -478,11 +593,15 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 			return m, fmt.Errorf("%s not running: %w", dm.name, err)
 		}
 		s0[i] = snap{c, dm.ls.count.Load(), cs}
+		dm.ls.record(true)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), window)
 	<-ctx.Done()
 	cancel()
 	for i, dm := range ds {
+		if dm == nil {
+			continue
+		}
 		c, err := cpuNS(pids[i])
 		if err != nil {
 			return m, fmt.Errorf("%s died: %w", dm.name, err)
@@ -498,6 +617,7 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 		}
 		m.ctxsw[i] = float64(cs-s0[i].ctxsw) / float64(checks)
 		m.rate[i] = float64(checks) / window.Seconds()
+		m.late50[i], m.late99[i], m.lateMax[i] = lateness(dm.ls.record(false))
 		h, err := statusKiB(pids[i], "VmHWM")
 		if err != nil {
 			return m, err
@@ -513,5 +633,11 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 }
 
 func line(name string, lvsha, ref, ratio float64, unit string) {
+	if unit == "checks/s" {
+		// A rate, not a cost: the report's ratios read "below 1.00 costs
+		// less", so this figure has none (lateness compares the rates).
+		fmt.Printf("BENCH name=%s lvsha=%.4g ref=%.4g unit=%s ratio=-\n", name, lvsha, ref, unit)
+		return
+	}
 	fmt.Printf("BENCH name=%s lvsha=%.4g ref=%.4g unit=%s ratio=%.2f\n", name, lvsha, ref, unit, ratio)
 }
