@@ -18,7 +18,7 @@ func TestRSIndex(t *testing.T) {
 		{&net.TCPAddr{IP: net.ParseIP(rsAddr(1, 9)), Port: 18081}, 1, 10, 9},
 		{&net.TCPAddr{IP: net.ParseIP(rsAddr(1, 9999)), Port: 18081}, 1, 10000, 9999},
 		{&net.TCPAddr{IP: net.ParseIP(rsAddr(1, 10)), Port: 18081}, 1, 10, -1}, // beyond n
-		{&net.TCPAddr{IP: net.ParseIP(rsAddr(2, 0)), Port: 18081}, 1, 10, -1}, // another daemon's
+		{&net.TCPAddr{IP: net.ParseIP(rsAddr(2, 0)), Port: 18081}, 1, 10, -1},  // another daemon's
 		{&net.TCPAddr{IP: net.ParseIP("127.1.0.0"), Port: 18081}, 1, 10, -1},
 		{&net.TCPAddr{IP: net.ParseIP("127.1.0.251"), Port: 18081}, 1, 10000, -1},
 		{&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 18081}, 1, 10, -1},
