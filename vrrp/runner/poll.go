@@ -216,7 +216,6 @@ func (r *Runner) pollLoop() {
 			// resets its expiry count, so it is not read here.
 			armed.set = false
 			if spin {
-				afterTakeoverWake(locked)
 				r.now = spinUntil(next, r.now, time.Now)
 			}
 			if !next.IsZero() {
@@ -438,26 +437,6 @@ func armIn(next, now time.Time, spin bool) time.Duration {
 		d -= spinLead
 	}
 	return max(1, d)
-}
-
-// afterTakeoverWake runs when the timerfd fired for a takeover deadline,
-// before the spin: an unlocked loop goes through the scheduler once, so
-// that its P's schedtick moves. Otherwise sysmon preempts it during the
-// takeover: after a wait longer than sysmon's 10 ms (forcePreemptNS) its
-// record of the P's schedtick dates from before the wait, the P was idle
-// (retaken) meanwhile, and the wait's exitsyscall wakes sysmon, whose
-// first look at the running P then finds "the same goroutine for 10 ms"
-// and sends it SIGURG (Go 1.26 runtime/proc.go retake). perf of 16
-// takeovers (advert_int 0.2 s) showed that signal in 8, 2-10 us after the
-// first advert's send: the goroutine was suspended and picked up by
-// another thread, on the other CPU, 100-300 us before the address add
-// and the first GARP went out. The yield here is spinLead before the
-// deadline, where a move to another thread costs nothing on the wire. A
-// locked loop is left alone: its Gosched is a thread hand-off itself.
-func afterTakeoverWake(locked bool) {
-	if !locked {
-		runtime.Gosched()
-	}
 }
 
 // spinUntil waits on the clock (clock, from now) until the deadline and

@@ -3,11 +3,8 @@ package runner
 import (
 	"encoding/binary"
 	"errors"
-	"os"
-	"os/signal"
 	"runtime"
 	"runtime/metrics"
-	"syscall"
 	"testing"
 	"time"
 
@@ -326,67 +323,5 @@ func TestTimerfdSetResetsExpiry(t *testing.T) {
 	}
 	if readable(0) {
 		t.Fatal("disarmed: readable")
-	}
-}
-
-// TestTakeoverWakeNotPreempted: after a wait longer than sysmon's 10 ms
-// (a system call, the P idle meanwhile), the takeover's wake-up and spin
-// are not preempted by sysmon (SIGURG, which os/signal also delivers),
-// because afterTakeoverWake moves the P's schedtick first. Without it
-// sysmon preempted 6-7 of 20 such wake-ups in a test program on this
-// host; the same trials without the call are logged for comparison.
-func TestTakeoverWakeNotPreempted(t *testing.T) {
-	if runtime.GOMAXPROCS(0) < 2 {
-		t.Skip("needs GOMAXPROCS >= 2")
-	}
-	urg := make(chan os.Signal, 256)
-	signal.Notify(urg, syscall.SIGURG)
-	defer signal.Stop(urg)
-	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(tfd)
-	const trials = 40
-	// preempted runs the trials and counts those in which a SIGURG came
-	// between the wake-up and the end of the takeover's work.
-	preempted := func(wake func()) int {
-		n := 0
-		for range trials {
-			its := unix.ItimerSpec{Value: unix.NsecToTimespec((30 * time.Millisecond).Nanoseconds())}
-			if err := unix.TimerfdSettime(tfd, 0, &its, nil); err != nil {
-				t.Fatal(err)
-			}
-			runtime.Gosched() // as the loop does before each wait
-			fds := []unix.PollFd{{Fd: int32(tfd), Events: unix.POLLIN}}
-			for fds[0].Revents == 0 {
-				if err := ppoll(fds, nil); err != nil && !errors.Is(err, unix.EINTR) {
-					t.Fatal(err)
-				}
-			}
-			var b [8]byte
-			_, _ = unix.Read(tfd, b[:])
-			for len(urg) > 0 {
-				<-urg
-			}
-			wake()
-			// The spin and the takeover's work (advert, address add, GARP).
-			spinUntil(time.Now().Add(spinLead), time.Now(), time.Now)
-			spinUntil(time.Now().Add(300*time.Microsecond), time.Now(), time.Now)
-			// A signal is queued to the channel by the runtime's handler
-			// at once; the channel's reader is this goroutine.
-			if len(urg) > 0 {
-				n++
-			}
-		}
-		return n
-	}
-	without := preempted(func() {})
-	with := preempted(func() { afterTakeoverWake(false) })
-	t.Logf("preempted by sysmon: %d of %d wake-ups without afterTakeoverWake, %d with it", without, trials, with)
-	// A thread descheduled by the kernel for 10 ms mid-spin (a loaded
-	// machine) is preempted legitimately: allow a few.
-	if with > trials/10 {
-		t.Errorf("%d of %d takeover wake-ups preempted by sysmon after afterTakeoverWake (without it: %d)", with, trials, without)
 	}
 }
