@@ -92,10 +92,10 @@ func main() {
 					break
 				}
 				fmt.Printf("# %s %d real servers, round %d: checks/s %.0f / %.0f, CPU-s per 1,000 checks %.4f / %.4f, peak RSS %.1f / %.1f MiB, anonymous RSS %.1f / %.1f MiB, late p99 %.2f / %.2f ms, max %.1f / %.1f ms (lvs-ha / keepalived)\n",
-					kind, n, r+1, m.rate[0], m.rate[1], m.cpu1k[0], m.cpu1k[1], m.rss[0], m.rss[1], m.anon[0], m.anon[1], m.late99[0], m.late99[1], m.lateMax[0], m.lateMax[1])
+					kind, n, r+1, m[0].rate, m[1].rate, m[0].cpu1k, m[1].cpu1k, m[0].rss, m[1].rss, m[0].anon, m[1].anon, m[0].late99, m[1].late99, m[0].lateMax, m[1].lateMax)
 				if *baseline != "" {
 					fmt.Printf("# %s %d real servers, round %d, baseline lvs-ha: checks/s %.0f, CPU-s per 1,000 checks %.4f, peak RSS %.1f MiB, anonymous RSS %.1f MiB\n",
-						kind, n, r+1, m.rate[2], m.cpu1k[2], m.rss[2], m.anon[2])
+						kind, n, r+1, m[2].rate, m[2].cpu1k, m[2].rss, m[2].anon)
 				}
 				ms = append(ms, m)
 			}
@@ -119,17 +119,23 @@ func main() {
 	}
 }
 
-// figName names a run's figures: healthcheck_tcp_1000rs, with _dl10 for
-// delay_loop 10.
+// figName names a run's figures: healthcheck_tcp_1000rs, then variant's
+// suffix (healthcheck_tcp_10000rs_solo).
 func figName(kind string, n int) string {
-	name := fmt.Sprintf("healthcheck_%s_%drs", kind, n)
+	return fmt.Sprintf("healthcheck_%s_%drs", kind, n) + variant()
+}
+
+// variant names the run's settings in its figures: _dl10 for delay_loop
+// 10, _solo for -solo.
+func variant() string {
+	v := ""
 	if delayLoop != 1 {
-		name += fmt.Sprintf("_dl%d", delayLoop)
+		v += fmt.Sprintf("_dl%d", delayLoop)
 	}
 	if solo {
-		name += "_solo"
+		v += "_solo"
 	}
-	return name
+	return v
 }
 
 func fatal(err error) {
@@ -340,7 +346,10 @@ type daemon struct {
 // in ms (how late each check came on the wire, the checker's own lateness
 // plus the check's duration, which keepalived's and lvs-ha's schedules both
 // count: the next check is due delay_loop after a check completes).
-type measure struct{ cpu1k, rss, anon, rate, ctxsw, late50, late99, lateMax [3]float64 }
+type measure [3]figures
+
+// figures are one daemon's figures of a round.
+type figures struct{ cpu1k, rss, anon, rate, ctxsw, late50, late99, lateMax float64 }
 
 // report prints the medians of the rounds' figures; the ratio is the median
 // of the rounds' ratios (each measured side by side).
@@ -354,13 +363,13 @@ func report(name string, ms []measure, which int) {
 		line(name+suffix, med(func(m measure) float64 { return get(m, which) }), med(func(m measure) float64 { return get(m, 1) }),
 			med(func(m measure) float64 { return get(m, which) / get(m, 1) }), unit)
 	}
-	fig("_checks_per_s", "checks/s", func(m measure, i int) float64 { return m.rate[i] })
-	fig("_cpu_per_1000_checks", "cpu_s", func(m measure, i int) float64 { return m.cpu1k[i] })
-	fig("_ctxsw_per_check", "switches", func(m measure, i int) float64 { return m.ctxsw[i] })
-	fig("_peak_rss", "MiB", func(m measure, i int) float64 { return m.rss[i] })
-	fig("_anon_rss", "MiB", func(m measure, i int) float64 { return m.anon[i] })
-	fig("_late_p50", "ms", func(m measure, i int) float64 { return m.late50[i] })
-	fig("_late_p99", "ms", func(m measure, i int) float64 { return m.late99[i] })
+	fig("_checks_per_s", "checks/s", func(m measure, i int) float64 { return m[i].rate })
+	fig("_cpu_per_1000_checks", "cpu_s", func(m measure, i int) float64 { return m[i].cpu1k })
+	fig("_ctxsw_per_check", "switches", func(m measure, i int) float64 { return m[i].ctxsw })
+	fig("_peak_rss", "MiB", func(m measure, i int) float64 { return m[i].rss })
+	fig("_anon_rss", "MiB", func(m measure, i int) float64 { return m[i].anon })
+	fig("_late_p50", "ms", func(m measure, i int) float64 { return m[i].late50 })
+	fig("_late_p99", "ms", func(m measure, i int) float64 { return m[i].late99 })
 }
 
 // lateness returns the p50, p99 and maximum of the intervals gaps less
@@ -390,13 +399,7 @@ type sized struct {
 // ratio is the quotient of the two daemons' figures). The fixed part (the
 // binary's pages, the runtime) cancels out.
 func perCheck(kind string, a, b sized, which int) {
-	name := fmt.Sprintf("healthcheck_%s_%d_%drs", kind, a.n, b.n)
-	if delayLoop != 1 {
-		name += fmt.Sprintf("_dl%d", delayLoop)
-	}
-	if solo {
-		name += "_solo"
-	}
+	name := fmt.Sprintf("healthcheck_%s_%d_%drs", kind, a.n, b.n) + variant()
 	if which == 2 {
 		name += "_baseline"
 	}
@@ -412,8 +415,8 @@ func perCheck(kind string, a, b sized, which int) {
 		l, k := per(which), per(1)
 		line(name+suffix, l, k, l/k, "KiB")
 	}
-	fig("_rss_per_check", func(m measure, i int) float64 { return m.rss[i] })
-	fig("_anon_rss_per_check", func(m measure, i int) float64 { return m.anon[i] })
+	fig("_rss_per_check", func(m measure, i int) float64 { return m[i].rss })
+	fig("_anon_rss_per_check", func(m measure, i int) float64 { return m[i].anon })
 }
 
 // medianOf is the median of f over ms.
@@ -429,16 +432,6 @@ func medianOf(ms []measure, f func(m measure) float64) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
-// take sets daemon i's figures from o's.
-func (m *measure) take(i int, o measure) {
-	for _, f := range []struct{ dst, src *[3]float64 }{
-		{&m.cpu1k, &o.cpu1k}, {&m.rss, &o.rss}, {&m.anon, &o.anon}, {&m.rate, &o.rate}, {&m.ctxsw, &o.ctxsw},
-		{&m.late50, &o.late50}, {&m.late99, &o.late99}, {&m.lateMax, &o.lateMax},
-	} {
-		f.dst[i] = f.src[i]
-	}
-}
-
 // run measures one round: every daemon at once, or with -solo each alone in
 // turn.
 func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup, window time.Duration) (measure, error) {
@@ -451,7 +444,7 @@ func run(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, warmup
 		if err != nil {
 			return m, err
 		}
-		m.take(d-1, md)
+		m[d-1] = md[d-1]
 	}
 	return m, nil
 }
@@ -610,24 +603,24 @@ func runOnly(kind string, n int, lvshaBin, baseline, kaBin, shim, dir string, wa
 		if checks == 0 {
 			return m, fmt.Errorf("%s ran no checks", dm.name)
 		}
-		m.cpu1k[i] = float64(c-s0[i].cpu) / 1e9 / float64(checks) * 1000
+		m[i].cpu1k = float64(c-s0[i].cpu) / 1e9 / float64(checks) * 1000
 		cs, err := ctxSwitches(pids[i])
 		if err != nil {
 			return m, fmt.Errorf("%s died: %w", dm.name, err)
 		}
-		m.ctxsw[i] = float64(cs-s0[i].ctxsw) / float64(checks)
-		m.rate[i] = float64(checks) / window.Seconds()
-		m.late50[i], m.late99[i], m.lateMax[i] = lateness(dm.ls.record(false))
+		m[i].ctxsw = float64(cs-s0[i].ctxsw) / float64(checks)
+		m[i].rate = float64(checks) / window.Seconds()
+		m[i].late50, m[i].late99, m[i].lateMax = lateness(dm.ls.record(false))
 		h, err := statusKiB(pids[i], "VmHWM")
 		if err != nil {
 			return m, err
 		}
-		m.rss[i] = float64(h) / 1024
+		m[i].rss = float64(h) / 1024
 		a, err := statusKiB(pids[i], "RssAnon")
 		if err != nil {
 			return m, err
 		}
-		m.anon[i] = float64(a) / 1024
+		m[i].anon = float64(a) / 1024
 	}
 	return m, nil
 }
