@@ -26,7 +26,7 @@ func Open() (*Watch, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	return &Watch{fd: fd, buf: make([]byte, 8192)}, nil
+	return &Watch{fd: fd, buf: rawsys.Prefaulted(8192)}, nil
 }
 
 // Changed reads every queued message and reports whether there was one,

@@ -2,5 +2,6 @@
 // non-blocking descriptors on hot paths (the health-check loop, GARP
 // frames, the link watch): a raw call leaves out the runtime's system call
 // bookkeeping, which lets sysmon hand the caller's P to another thread and
-// wakes sysmon if it slept. Only for calls that cannot block.
+// wakes sysmon if it slept. Only for calls that cannot block. Prefaulted
+// makes the buffers such paths read into with their pages already mapped.
 package rawsys

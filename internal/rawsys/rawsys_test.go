@@ -1,6 +1,7 @@
 package rawsys
 
 import (
+	"runtime"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -24,4 +25,20 @@ func TestReadWrite(t *testing.T) {
 	if n, e := Read(uintptr(p[0]), buf); n != 3 || e != 0 || string(buf[:n]) != "abc" {
 		t.Fatalf("Read: %d, %v, %q", n, e, buf[:n])
 	}
+}
+
+// Every page of a Prefaulted buffer is resident (mincore) before anything
+// is written to it; a fresh allocation of this size is mostly not.
+func TestPrefaulted(t *testing.T) {
+	const n = 4 << 20
+	fresh := make([]byte, n)
+	in, all, err := Resident(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("make: %d of %d pages resident", in, all)
+	if in, all, err := Resident(Prefaulted(n)); err != nil || in != all {
+		t.Fatalf("Prefaulted: %d of %d pages resident (%v)", in, all, err)
+	}
+	runtime.KeepAlive(fresh)
 }

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/lvs-ha/lvs-ha/internal/linkwatch"
+	"github.com/lvs-ha/lvs-ha/internal/rawsys"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -75,7 +76,9 @@ func openRaw() (*rawConn, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	c := &rawConn{fd: fd, buf: make([]byte, 4096)}
+	// The ack buffer is prefaulted: a takeover's first address add would
+	// otherwise map its page while reading the ack (rawsys.Prefaulted).
+	c := &rawConn{fd: fd, buf: rawsys.Prefaulted(4096)}
 	if w, err := linkwatch.Open(); err == nil {
 		c.links, c.indexes, c.reqs = w, map[string]int{}, map[reqKey][]byte{}
 	}

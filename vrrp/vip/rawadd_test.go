@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvs-ha/lvs-ha/internal/rawsys"
 )
 
 // nlAck is an NLMSG_ERROR message acking request seq with errno (0: success).
@@ -50,4 +52,20 @@ func FuzzAckOf(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, seq uint32) {
 		_, _ = ackOf(b, seq)
 	})
+}
+
+// The ack buffer's page is mapped when the socket opens, not at the first
+// add's ack (on a takeover's path to its first GARP).
+func TestRawConnBufferPrefaulted(t *testing.T) {
+	c, err := openRaw()
+	if err != nil {
+		t.Skip(err)
+	}
+	defer unix.Close(c.fd)
+	if c.links != nil {
+		defer c.links.Close()
+	}
+	if in, all, err := rawsys.Resident(c.buf); err != nil || in != all {
+		t.Fatalf("ack buffer: %d of %d pages resident (%v)", in, all, err)
+	}
 }
