@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -70,6 +71,10 @@ func benchStability(t *testing.T, load string, dur time.Duration) {
 	defer v.cap.close()
 	la := v.director(0, implLVSHA, stabilityInst(51, 150, vip4))
 	lb := v.director(1, implLVSHA, stabilityInst(51, 100, vip4))
+	// Each collection logs a line (a few in a run), so a master's long gap
+	// can be set against its daemon's collections (stalls).
+	la.env = []string{"GODEBUG=gctrace=1"}
+	lb.env = la.env
 	ka := v.director(2, implKeepalived, stabilityInst(52, 150, vip4b))
 	kb := v.director(3, implKeepalived, stabilityInst(52, 100, vip4b))
 	startAll(la, lb, ka, kb)
@@ -107,6 +112,7 @@ func benchStability(t *testing.T, load string, dur time.Duration) {
 	type pairFig struct {
 		transitions, backupAdverts int
 		gaps                       []time.Duration
+		gapAt                      []time.Time // when each gap began
 	}
 	pair := func(master, backup *director) pairFig {
 		var f pairFig
@@ -120,6 +126,7 @@ func benchStability(t *testing.T, load string, dur time.Duration) {
 			case isVRRPFrom(master.node, vrid)(fr):
 				if !last.IsZero() {
 					f.gaps = append(f.gaps, fr.At.Sub(last))
+					f.gapAt = append(f.gapAt, last)
 				}
 				last = fr.At
 			}
@@ -139,6 +146,83 @@ func benchStability(t *testing.T, load string, dur time.Duration) {
 	// their processes and threads): the work each advert costs is what a
 	// starved daemon must get scheduled for.
 	benchLine("vrrp_stability_"+load+"_cpu", cpu(la, lb), cpu(ka, kb), "s")
+	gcs := append(gcCycles(la, marks[la]), gcCycles(lb, marks[lb])...)
+	stalls(load, start, "lvs-ha", l.gaps, l.gapAt, k.gaps, k.gapAt, gcs)
+	stalls(load, start, "keepalived", k.gaps, k.gapAt, l.gaps, l.gapAt, gcs)
+}
+
+// stallGap is the master advert gap stalls reports: three adverts missed,
+// near the backup's master down interval (~36 ms).
+const stallGap = 30 * time.Millisecond
+
+// stalls prints a pair's master advert gaps over stallGap: when each began
+// (seconds into the load), the other pair's longest gap overlapping it (both
+// masters silent at once: a stall of the machine, not of one daemon) and the
+// lvs-ha daemons' collections within 100 ms of it (their gctrace lines are
+// timed on arrival here, which the load may delay). Then a count, so that a
+// run of several stalls says whether they go with the collector.
+func stalls(load string, start time.Time, name string, gaps []time.Duration, at []time.Time, other []time.Duration, otherAt []time.Time, gcs []gcCycle) {
+	const slack = 100 * time.Millisecond
+	n, withGC, shared := 0, 0, 0
+	for i, g := range gaps {
+		if g <= stallGap {
+			continue
+		}
+		n++
+		from, to := at[i], at[i].Add(g)
+		var both time.Duration
+		for j, og := range other {
+			if otherAt[j].Before(to) && otherAt[j].Add(og).After(from) {
+				both = max(both, og)
+			}
+		}
+		if both > 20*time.Millisecond {
+			shared++
+		}
+		var near []string
+		for _, c := range gcs {
+			if c.from.Before(to.Add(slack)) && c.to.After(from.Add(-slack)) {
+				near = append(near, fmt.Sprintf("%q at %+.3f s", c.text, c.from.Sub(from).Seconds()))
+			}
+		}
+		if len(near) > 0 {
+			withGC++
+		}
+		if n <= 10 {
+			fmt.Printf("bench-stability: %s %s master gap %.1f ms at %.3f s; the other pair's longest gap in it %.1f ms; lvs-ha collections near it: %d %s\n",
+				load, name, ms(g), from.Sub(start).Seconds(), ms(both), len(near), strings.Join(near, "; "))
+		}
+	}
+	fmt.Printf("bench-stability: %s %s master gaps over %v: %d, %d with the other pair's master silent over 20 ms in it, %d within 100 ms of an lvs-ha collection (%d collections in the run)\n",
+		load, name, stallGap, n, shared, withGC, len(gcs))
+}
+
+// gcCycle is one collection of an lvs-ha daemon, from its GODEBUG=gctrace=1
+// line, which is written as the cycle ends: it spans the line's arrival less
+// the wall time of its three phases.
+type gcCycle struct {
+	from, to time.Time
+	text     string
+}
+
+var gctraceRE = regexp.MustCompile(`^gc \d+ @[\d.]+s \d+%: ([\d.]+)\+([\d.]+)\+([\d.]+) ms clock`)
+
+// gcCycles returns d's collections logged from line mark on.
+func gcCycles(d *director, mark int) []gcCycle {
+	var out []gcCycle
+	for _, l := range d.log.snapshot(mark) {
+		m := gctraceRE.FindStringSubmatch(l.Text)
+		if m == nil {
+			continue
+		}
+		var clock float64
+		for _, f := range m[1:] {
+			v, _ := strconv.ParseFloat(f, 64)
+			clock += v
+		}
+		out = append(out, gcCycle{from: l.At.Add(-time.Duration(clock*1000+0.5) * time.Microsecond), to: l.At, text: l.Text})
+	}
+	return out
 }
 
 // groupCPU is the CPU time (user and system) used so far by the processes
@@ -290,4 +374,19 @@ func memAvailableMiB() (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("no MemAvailable in /proc/meminfo")
+}
+
+func TestGCCycles(t *testing.T) {
+	at := time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)
+	d := &director{log: &tsLog{lines: []logLine{
+		{At: at, Text: `time=2026-12-07T06:00:00Z level=INFO msg="state change"`},
+		{At: at, Text: "gc 3 @0.078s 1%: 0.043+1.9+0.045 ms clock, 0.087+0/0.68/0.61+0.090 ms cpu, 12->13->8 MB, 13 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)"},
+	}}}
+	got := gcCycles(d, 0)
+	if len(got) != 1 || !got[0].to.Equal(at) || got[0].to.Sub(got[0].from) != 1988*time.Microsecond {
+		t.Fatalf("gcCycles = %+v, want one cycle of 1.988 ms ending at %v", got, at)
+	}
+	if got := gcCycles(d, 2); len(got) != 0 {
+		t.Fatalf("gcCycles from mark 2 = %+v, want none", got)
+	}
 }

@@ -261,6 +261,7 @@ type director struct {
 	log  *tsLog
 	proc *netlab.Proc
 	runs int
+	env  []string // added to the process's environment (NAME=value)
 }
 
 // newDirector prepares (does not start) impl on node with cfg. IfName and RouterID
@@ -369,6 +370,9 @@ func (d *director) start() {
 	fmt.Fprintf(d.log, "=== run %d: %s %s\n", d.runs, name, strings.Join(args, " "))
 	cmd := d.node.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = d.log, d.log
+	if len(d.env) > 0 {
+		cmd.Env = append(os.Environ(), d.env...)
+	}
 	cmd.WaitDelay = 2 * time.Second
 	d.proc = d.node.StartCmd(cmd)
 	for _, in := range d.cfg.Instances {
