@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -105,12 +106,19 @@ func (e *env) runCommand(name string, args []string) int {
 				fmt.Fprint(fs.Output(), c.more())
 			}
 		}
-		if err := fs.Parse(args); err != nil {
+		// Parse prints the usage itself, for -h as for a bad flag (after
+		// its error): kept until Parse says which, so that -h's goes to
+		// stdout only and a bad flag's to stderr.
+		var parseOut bytes.Buffer
+		fs.SetOutput(&parseOut)
+		err := fs.Parse(args)
+		fs.SetOutput(e.stderr)
+		if err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(e.stdout)
-				fs.Usage()
+				_, _ = parseOut.WriteTo(e.stdout)
 				return ExitOK
 			}
+			_, _ = parseOut.WriteTo(e.stderr)
 			return ExitUsage
 		}
 		return run(fs.Args())

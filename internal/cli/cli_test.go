@@ -83,6 +83,14 @@ func TestUsageAndExitCodes(t *testing.T) {
 		if !strings.Contains(errOut, tc.err) {
 			t.Errorf("%v: stderr %q lacks %q", tc.args, errOut, tc.err)
 		}
+		// Help goes to stdout alone, a usage error to stderr alone (-h once
+		// printed the usage on both).
+		if tc.out == "" && out != "" {
+			t.Errorf("%v: stdout %q, want none", tc.args, out)
+		}
+		if tc.err == "" && errOut != "" {
+			t.Errorf("%v: stderr %q, want none", tc.args, errOut)
+		}
 	}
 }
 
