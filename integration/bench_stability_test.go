@@ -109,11 +109,6 @@ func benchStability(t *testing.T, load string, dur time.Duration) {
 	}
 	frames := v.cap.since(capMark)
 
-	type pairFig struct {
-		transitions, backupAdverts int
-		gaps                       []time.Duration
-		gapAt                      []time.Time // when each gap began
-	}
 	pair := func(master, backup *director) pairFig {
 		var f pairFig
 		f.transitions = len(master.states(marks[master])) + len(backup.states(marks[backup]))
@@ -147,8 +142,15 @@ func benchStability(t *testing.T, load string, dur time.Duration) {
 	// starved daemon must get scheduled for.
 	benchLine("vrrp_stability_"+load+"_cpu", cpu(la, lb), cpu(ka, kb), "s")
 	gcs := append(gcCycles(la, marks[la]), gcCycles(lb, marks[lb])...)
-	stalls(load, start, "lvs-ha", l.gaps, l.gapAt, k.gaps, k.gapAt, gcs)
-	stalls(load, start, "keepalived", k.gaps, k.gapAt, l.gaps, l.gapAt, gcs)
+	stalls(load, start, "lvs-ha", l, k, gcs)
+	stalls(load, start, "keepalived", k, l, gcs)
+}
+
+// pairFig is what TestBenchStability counts of a pair on the wire.
+type pairFig struct {
+	transitions, backupAdverts int
+	gaps                       []time.Duration // between the master's adverts
+	gapAt                      []time.Time     // when each gap began
 }
 
 // stallGap is the master advert gap stalls reports: three adverts missed,
@@ -161,18 +163,18 @@ const stallGap = 30 * time.Millisecond
 // lvs-ha daemons' collections within 100 ms of it (their gctrace lines are
 // timed on arrival here, which the load may delay). Then a count, so that a
 // run of several stalls says whether they go with the collector.
-func stalls(load string, start time.Time, name string, gaps []time.Duration, at []time.Time, other []time.Duration, otherAt []time.Time, gcs []gcCycle) {
+func stalls(load string, start time.Time, name string, p, other pairFig, gcs []gcCycle) {
 	const slack = 100 * time.Millisecond
 	n, withGC, shared := 0, 0, 0
-	for i, g := range gaps {
+	for i, g := range p.gaps {
 		if g <= stallGap {
 			continue
 		}
 		n++
-		from, to := at[i], at[i].Add(g)
+		from, to := p.gapAt[i], p.gapAt[i].Add(g)
 		var both time.Duration
-		for j, og := range other {
-			if otherAt[j].Before(to) && otherAt[j].Add(og).After(from) {
+		for j, og := range other.gaps {
+			if other.gapAt[j].Before(to) && other.gapAt[j].Add(og).After(from) {
 				both = max(both, og)
 			}
 		}
