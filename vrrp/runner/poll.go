@@ -32,7 +32,10 @@ import (
 // stepped at the kernel's receive time (rxAt), so the master down timer
 // runs from when the advert arrived, and the timerfd of a backup's master
 // down deadline fires spinLead early, the rest waited on the clock
-// (spinUntil). Everything else (link and address events, script results,
+// (spinUntil); a deadline further off is approached first (approachLead),
+// so that the Go runtime's sysmon, woken by the end of a long wait, has
+// preempted the loop and slowed its polling before the takeover, not
+// during it. Everything else (link and address events, script results,
 // Update) still arrives on r.in and r.updates and is relayed to the
 // eventfd by one goroutine; none of it is on the advert path.
 
@@ -175,11 +178,11 @@ func (r *Runner) pollLoop() {
 		if r.gctx.Err() != nil {
 			return
 		}
-		spin := r.takeoverDeadline(next)
-		if armed.stale(next, spin) {
+		lead := leadFor(next, time.Now(), r.takeoverDeadline(next), wait != nil)
+		if armed.stale(next, lead) {
 			var its unix.ItimerSpec // zero: disarmed
 			if !next.IsZero() {
-				its.Value = unix.NsecToTimespec(armIn(next, time.Now(), spin).Nanoseconds())
+				its.Value = unix.NsecToTimespec(armIn(next, time.Now(), lead).Nanoseconds())
 			}
 			if err := unix.TimerfdSettime(tfd, 0, &its, nil); err != nil {
 				r.log.Error("VRRP: timerfd failed, using the channel loop", "err", err)
@@ -187,7 +190,7 @@ func (r *Runner) pollLoop() {
 				r.chanLoop()
 				return
 			}
-			armed = timerArm{next: next, spin: spin, set: true}
+			armed = timerArm{next: next, lead: lead, set: true}
 		}
 		fds = append(fds[:0], unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN}, unix.PollFd{Fd: int32(tfd), Events: unix.POLLIN})
 		polled = polled[:0]
@@ -203,8 +206,12 @@ func (r *Runner) pollLoop() {
 			// whatever runs meanwhile.
 			runtime.Gosched()
 		}
-		err := ppoll(fds, capWait(wait, next, time.Now()))
+		capped := capWait(wait, next, time.Now())
+		err := ppoll(fds, capped)
 		r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
+		if r.waited != nil {
+			r.waited(capped != nil, r.now)
+		}
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			r.log.Error("VRRP: ppoll failed, using the channel loop", "err", err)
 			r.startReaders()
@@ -215,11 +222,17 @@ func (r *Runner) pollLoop() {
 			// Fired: the next round arms it again (timerArm), which also
 			// resets its expiry count, so it is not read here.
 			armed.set = false
-			if spin {
+			switch armed.lead {
+			case approachLead:
+				// Not a deadline: the next round arms it spinLead early
+				// and waits capped (capWait), as fast adverts do.
+			case spinLead:
 				r.now = spinUntil(next, r.now, time.Now)
-			}
-			if !next.IsZero() {
 				r.late(r.now.Sub(next))
+			default:
+				if !next.IsZero() {
+					r.late(r.now.Sub(next))
+				}
 			}
 		}
 		// Packets first: they (and the timers, next round) are the advert
@@ -247,15 +260,15 @@ func (r *Runner) pollLoop() {
 // system call less for the read and one for each round that changed
 // nothing.
 type timerArm struct {
-	next time.Time // zero: disarmed
-	spin bool      // armed spinLead early (a takeover deadline)
-	set  bool      // next and spin describe the timerfd: false before the first arming and once it fired
+	next time.Time     // zero: disarmed
+	lead time.Duration // how early before next it fires (leadFor)
+	set  bool          // next and lead describe the timerfd: false before the first arming and once it fired
 }
 
-// stale reports whether the timerfd must be set for the deadline next
-// (spin: a takeover deadline, armed spinLead early).
-func (a timerArm) stale(next time.Time, spin bool) bool {
-	return !a.set || a.spin != spin || !a.next.Equal(next)
+// stale reports whether the timerfd must be set for the deadline next,
+// lead early (leadFor).
+func (a timerArm) stale(next time.Time, lead time.Duration) bool {
+	return !a.set || a.lead != lead || !a.next.Equal(next)
 }
 
 // locksThread reports whether the poll loop locks its OS thread: only when
@@ -428,15 +441,44 @@ func (r *Runner) takeoverDeadline(next time.Time) bool {
 	return false
 }
 
-// armIn is how long from now to arm the timerfd for the deadline next:
-// spinLead early for a takeover deadline (spin), else on it; at least 1 ns
-// (0 would disarm the timerfd).
-func armIn(next, now time.Time, spin bool) time.Duration {
-	d := next.Sub(now)
-	if spin {
-		d -= spinLead
+// approachLead is how long before a takeover deadline that is further
+// off the loop wakes up first, in a round of its own, to wait out the rest
+// capped (capWait: no system call state), as fast adverts do. A long wait
+// is a system call; sysmon retakes its P and, every P idle, sleeps
+// (runtime/proc.go sysmon). The wait's exitsyscall wakes it: it then
+// polls every 20 us (plus the timer slack) for about 50 rounds before its
+// sleeps double towards 10 ms, and its first look finds the P's
+// schedtick as recorded before the wait and preempts the loop (SIGURG; see
+// locksThread). Ending the long wait approachLead early puts both before
+// the takeover instead of on it: a perf trace of takeovers (advert_int
+// 0.2) showed the preemption 2-10 us after the first advert and sysmon's
+// 20 us wake-ups, each a timer interrupt and a context switch on the
+// takeover's CPU, inside the address add and between it and the first
+// GARP. A backup's master down deadline is reached only when no advert
+// came for approachLead less than the master down interval, so this costs
+// a few capped rounds per takeover and nothing otherwise.
+const approachLead = capHorizon
+
+// leadFor is how early the timerfd is armed for the deadline next: for a
+// takeover deadline (spin) approachLead early while it is further off
+// than that and the loop caps its waits (capped: unlocked, see
+// locksThread; a locked loop's waits are all system calls), then
+// spinLead early; any other deadline on time.
+func leadFor(next, now time.Time, spin, capped bool) time.Duration {
+	switch {
+	case !spin:
+		return 0
+	case capped && next.Sub(now) > approachLead:
+		return approachLead
+	default:
+		return spinLead
 	}
-	return max(1, d)
+}
+
+// armIn is how long from now to arm the timerfd for the deadline next,
+// lead early (leadFor); at least 1 ns (0 would disarm the timerfd).
+func armIn(next, now time.Time, lead time.Duration) time.Duration {
+	return max(1, next.Sub(now)-lead)
 }
 
 // spinUntil waits on the clock (clock, from now) until the deadline and

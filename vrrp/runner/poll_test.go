@@ -44,8 +44,9 @@ func TestRxAt(t *testing.T) {
 	}
 }
 
-// TestArmIn: the timerfd is armed spinLead early for a takeover deadline
-// only, and never disarmed by a zero.
+// TestArmIn: the timerfd is armed approachLead early for a takeover
+// deadline further off than that, then spinLead early, any other deadline
+// on time, and never disarmed by a zero.
 func TestArmIn(t *testing.T) {
 	now := time.Unix(1000, 0)
 	for _, tc := range []struct {
@@ -54,13 +55,27 @@ func TestArmIn(t *testing.T) {
 		want time.Duration
 	}{
 		{now.Add(3 * time.Second), false, 3 * time.Second},
-		{now.Add(3 * time.Second), true, 3*time.Second - spinLead},
+		{now.Add(3 * time.Second), true, 3*time.Second - approachLead},
+		{now.Add(approachLead + time.Nanosecond), true, time.Nanosecond},
+		{now.Add(approachLead), true, approachLead - spinLead},
+		{now.Add(20 * time.Millisecond), true, 20*time.Millisecond - spinLead},
+		{now.Add(20 * time.Millisecond), false, 20 * time.Millisecond},
 		{now.Add(spinLead / 2), true, 1},
 		{now.Add(-time.Second), false, 1},
 	} {
-		if got := armIn(tc.next, now, tc.spin); got != tc.want {
+		if got := armIn(tc.next, now, leadFor(tc.next, now, tc.spin, true)); got != tc.want {
 			t.Errorf("armIn(now+%v, spin %v) = %v, want %v", tc.next.Sub(now), tc.spin, got, tc.want)
 		}
+	}
+	// A locked loop (no capped waits) is not woken for an approach.
+	if got := leadFor(now.Add(3*time.Second), now, true, false); got != spinLead {
+		t.Errorf("locked loop: lead %v, want spinLead", got)
+	}
+	// After the approach wake-up the deadline is within capHorizon: the
+	// rest is waited capped (no system call state), then spun.
+	next := now.Add(approachLead)
+	if capWait(new(unix.Timespec), next, now) == nil {
+		t.Error("at approachLead before a deadline the wait is not capped")
 	}
 }
 
@@ -253,31 +268,32 @@ func TestCappedPpollKeepsItsP(t *testing.T) {
 func TestTimerArm(t *testing.T) {
 	now := time.Unix(1000, 0)
 	var a timerArm
-	if !a.stale(time.Time{}, false) {
+	if !a.stale(time.Time{}, 0) {
 		t.Fatal("never armed: want stale")
 	}
 	a = timerArm{next: now, set: true}
 	for _, tc := range []struct {
 		name  string
 		next  time.Time
-		spin  bool
+		lead  time.Duration
 		stale bool
 	}{
-		{"same deadline", now, false, false},
-		{"same instant, other location", now.UTC(), false, false},
-		{"later deadline", now.Add(10 * time.Millisecond), false, true},
-		{"same deadline, now a takeover", now, true, true},
-		{"no deadline", time.Time{}, false, true},
+		{"same deadline", now, 0, false},
+		{"same instant, other location", now.UTC(), 0, false},
+		{"later deadline", now.Add(10 * time.Millisecond), 0, true},
+		{"same deadline, now a takeover", now, spinLead, true},
+		{"same deadline, approached", now, approachLead, true},
+		{"no deadline", time.Time{}, 0, true},
 	} {
-		if got := a.stale(tc.next, tc.spin); got != tc.stale {
+		if got := a.stale(tc.next, tc.lead); got != tc.stale {
 			t.Errorf("%s: stale = %v, want %v", tc.name, got, tc.stale)
 		}
 	}
 	a.set = false // fired
-	if !a.stale(now, false) {
+	if !a.stale(now, 0) {
 		t.Error("fired: want stale")
 	}
-	if (timerArm{set: true}).stale(time.Time{}, false) {
+	if (timerArm{set: true}).stale(time.Time{}, 0) {
 		t.Error("disarmed and no deadline: want not stale")
 	}
 }

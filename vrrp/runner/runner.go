@@ -206,8 +206,9 @@ type Runner struct {
 	ready   chan struct{}
 	stopped chan struct{} // closed when the loop has returned
 
-	polling    bool          // the loop reads the sockets itself (pollLoop)
-	tickLate   time.Duration // while runDue steps a timer: how late it runs (else -1)
+	polling    bool                             // the loop reads the sockets itself (pollLoop)
+	waited     func(capped bool, end time.Time) // tests: each pollLoop wait as it ends (capped: capWait's timeout)
+	tickLate   time.Duration                    // while runDue steps a timer: how late it runs (else -1)
 	recvErrors atomic.Uint64
 	published  atomic.Pointer[Stats]
 	transited  bool // an instance changed state since the last publish

@@ -5,6 +5,7 @@ package runner
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/vrrp/iproute"
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
+	"github.com/vishvananda/netlink"
 )
 
 // BenchmarkTakeoverAdvertToGARP is a takeover's path in the runner from
@@ -120,4 +122,91 @@ func benchTakeoverAdvertToGARP(b *testing.B, watched bool, idle time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
+}
+
+// TestTakeoverApproached: a backup in poll mode (real sockets, no master)
+// ends its last wait that is a system call approachLead before its master
+// down deadline, and waits out the rest capped (capWait: no system call
+// state), so that sysmon, which the end of a long wait wakes (see
+// approachLead), has preempted the loop and slowed its polling before the
+// takeover. Before approachLead the last long wait ended spinLead before
+// the deadline, and sysmon's preemption and 20 us wake-ups fell on the
+// takeover. Root only.
+func TestTakeoverApproached(t *testing.T) {
+	ns := netns.New(t)
+	h := ns.Netlink(t)
+	link := netns.AddVethUp(t, h, "ap0", "ap1", nil)
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(192, 0, 2, 1), Mask: net.CIDRMask(24, 32)}}); err != nil {
+		t.Fatal(err)
+	}
+	an := garp.NewAnnouncer(garp.AnnouncerConfig{})
+	t.Cleanup(func() { an.Close() })
+
+	type wait struct {
+		capped bool
+		end    time.Time
+	}
+	var (
+		waits    []wait
+		mastered time.Time
+	)
+	err := ns.Do(func() error {
+		if err := an.Prepare("ap0"); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var r *Runner
+		r, err := New(Options{
+			Instances: []InstanceConfig{{
+				Machine:   vrrp.Options{Name: "VI_1", VRID: 52, Priority: 100, Version: 3, AdvertInterval: 100 * time.Millisecond},
+				Interface: "ap0",
+				VIPs:      []vip.Address{{Prefix: netip.MustParsePrefix("192.0.2.101/24")}},
+			}},
+			Conns:     SocketFactory{},
+			VIPs:      vip.NewHere(),
+			Announcer: an,
+			Logger:    slog.New(slog.DiscardHandler),
+			// Called on the loop: r.insts is the loop's to read.
+			OnTransition: func() {
+				if mastered.IsZero() && r.insts[0].m.State() == vrrp.StateMaster {
+					mastered = time.Now()
+					cancel()
+				}
+			},
+		})
+		if err != nil {
+			return err
+		}
+		r.waited = func(capped bool, end time.Time) {
+			if mastered.IsZero() {
+				waits = append(waits, wait{capped, end})
+			}
+		}
+		return r.Run(ctx)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mastered.IsZero() {
+		t.Fatal("the backup did not take over")
+	}
+	if len(waits) == 0 || !waits[len(waits)-1].capped {
+		t.Errorf("the wait before the takeover was a system call (uncapped)")
+	}
+	var lastLong time.Time
+	for _, w := range waits {
+		if !w.capped {
+			lastLong = w.end
+		}
+	}
+	// The master down interval is 3 x 100 ms + skew (61 ms): the first
+	// wait is long, and it ends approachLead before the deadline.
+	if lastLong.IsZero() {
+		t.Fatal("no long wait before the takeover")
+	}
+	if gap := mastered.Sub(lastLong); gap < approachLead-5*time.Millisecond {
+		t.Errorf("the last system-call wait ended %v before the takeover, want about approachLead (%v)", gap, approachLead)
+	}
+	t.Logf("%d waits before the takeover; the last system-call wait ended %v before it", len(waits), mastered.Sub(lastLong))
 }
