@@ -96,21 +96,38 @@ func (Process) SetSlice(slice time.Duration) error {
 	return err
 }
 
-// eachThread calls f for every thread of the process; threads that exit
-// meanwhile are skipped.
+// eachThread calls f once for every thread of the process, also for
+// threads started while it runs: a thread inherits its scheduling from
+// the thread that starts it, so one started by a thread f had not reached
+// yet would keep the old settings for good (TestVRRPSchedSlice saw two
+// such threads with the kernel's slice). It lists the threads again until
+// a listing shows none it has not seen, at most maxThreadPasses times.
+// Threads that exit meanwhile are skipped.
 func eachThread(f func(tid int) error) error {
-	ents, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return fmt.Errorf("procprio: %w", err)
-	}
-	for _, e := range ents {
-		tid, err := strconv.Atoi(e.Name())
+	seen := map[int]bool{}
+	for range maxThreadPasses {
+		ents, err := os.ReadDir("/proc/self/task")
 		if err != nil {
-			continue
+			return fmt.Errorf("procprio: %w", err)
 		}
-		if err := f(tid); err != nil && err != unix.ESRCH {
-			return fmt.Errorf("procprio: thread %d: %w", tid, err)
+		fresh := false
+		for _, e := range ents {
+			tid, err := strconv.Atoi(e.Name())
+			if err != nil || seen[tid] {
+				continue
+			}
+			seen[tid], fresh = true, true
+			if err := f(tid); err != nil && err != unix.ESRCH {
+				return fmt.Errorf("procprio: thread %d: %w", tid, err)
+			}
+		}
+		if !fresh {
+			return nil
 		}
 	}
 	return nil
 }
+
+// maxThreadPasses bounds eachThread's listings: the Go runtime starts its
+// threads a few at a time, not without end.
+const maxThreadPasses = 16

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,4 +155,44 @@ func TestSetSlice(t *testing.T) {
 		return
 	}
 	inChild(t, "TestSetSlice", "3")
+}
+
+// TestEachThreadSeesNewThreads: threads started while eachThread runs
+// (here by f itself, after the first listing) are visited too; with one
+// listing they were not, and kept the old scheduling (a thread inherits
+// its creator's). f locks more goroutines to threads than the process
+// has threads, so some of them are new. Not root.
+func TestEachThreadSeesNewThreads(t *testing.T) {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(ents) + 2
+	started := make(chan int)
+	release := make(chan struct{})
+	defer close(release)
+	var tids []int
+	visited := map[int]bool{}
+	err = eachThread(func(tid int) error {
+		if tids == nil {
+			for range n {
+				go func() {
+					runtime.LockOSThread() // a thread of its own until release
+					started <- unix.Gettid()
+					<-release
+				}()
+				tids = append(tids, <-started)
+			}
+		}
+		visited[tid] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tid := range tids {
+		if !visited[tid] {
+			t.Errorf("thread %d, started during eachThread, not visited (%d threads visited)", tid, len(visited))
+		}
+	}
 }
