@@ -178,11 +178,12 @@ func (r *Runner) pollLoop() {
 		if r.gctx.Err() != nil {
 			return
 		}
-		lead := leadFor(next, time.Now(), r.takeoverDeadline(next), wait != nil)
+		now := time.Now()
+		lead := leadFor(next, now, r.takeoverDeadline(next), wait != nil)
 		if armed.stale(next, lead) {
 			var its unix.ItimerSpec // zero: disarmed
 			if !next.IsZero() {
-				its.Value = unix.NsecToTimespec(armIn(next, time.Now(), lead).Nanoseconds())
+				its.Value = unix.NsecToTimespec(armIn(next, now, lead).Nanoseconds())
 			}
 			if err := unix.TimerfdSettime(tfd, 0, &its, nil); err != nil {
 				r.log.Error("VRRP: timerfd failed, using the channel loop", "err", err)
@@ -222,14 +223,12 @@ func (r *Runner) pollLoop() {
 			// Fired: the next round arms it again (timerArm), which also
 			// resets its expiry count, so it is not read here.
 			armed.set = false
-			switch armed.lead {
-			case approachLead:
-				// Not a deadline: the next round arms it spinLead early
-				// and waits capped (capWait), as fast adverts do.
-			case spinLead:
-				r.now = spinUntil(next, r.now, time.Now)
-				r.late(r.now.Sub(next))
-			default:
+			// An approach wake-up is not a deadline: the next round arms
+			// the timerfd spinLead early and waits capped (capWait).
+			if armed.lead != approachLead {
+				if armed.lead == spinLead {
+					r.now = spinUntil(next, r.now, time.Now)
+				}
 				if !next.IsZero() {
 					r.late(r.now.Sub(next))
 				}
