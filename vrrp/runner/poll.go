@@ -203,9 +203,9 @@ func (r *Runner) pollLoop() {
 		}
 		if !locked {
 			// Through the scheduler once per round, before the wait: see
-			// locksThread. The timerfd is armed, so the deadline holds
-			// whatever runs meanwhile.
-			runtime.Gosched()
+			// locksThread and yield. The timerfd is armed, so the
+			// deadline holds whatever runs meanwhile.
+			yield()
 		}
 		capped := capWait(wait, next, time.Now())
 		err := ppoll(fds, capped)
@@ -283,14 +283,33 @@ func (a timerArm) stale(next time.Time, lead time.Duration) bool {
 // shorter than 10 ms is skipped) and preempts the goroutine when it
 // catches it running, and a preempted locked goroutine is handed to
 // another thread and back (stoplockedm, startlockedm): futex wake-ups on
-// the advert path. Unlocked, the loop yields (runtime.Gosched) before each
-// wait, which moves schedtick, and waits at most maxWait, so that every
-// round (yield, wait, work) stays under sysmon's 10 ms, and a capped wait
-// keeps its P (see ppoll); a Gosched on a locked goroutine would itself be
-// such a hand-off.
+// the advert path. Unlocked, the loop yields (yield) before each wait,
+// which moves schedtick, and waits at most maxWait, so that every round
+// (yield, wait, work) stays under sysmon's 10 ms, and a capped wait keeps
+// its P (see ppoll); a yield on a locked goroutine would itself be such a
+// hand-off.
 func locksThread(o Options) bool {
 	return o.RTPriority > 0 || o.MaxAutoPriority > 0
 }
+
+// yield is the unlocked loop's yield before each wait (see locksThread):
+// the runtime's goyield (runtime/proc.go), which puts the goroutine at the
+// back of its P's local run queue and schedules, so that whatever is
+// queued on that P runs first and the loop then resumes on the same
+// thread with schedtick moved (a goroutine taken from the local queue
+// does not inherit its time slice). runtime.Gosched, used until session
+// 16, puts it on the global queue instead and wakes an idle P's thread
+// (wakep), which finds nothing and sleeps again, or takes the loop and
+// leaves the first thread to sleep: ~2.9 context switches an advert,
+// 29-41% of an idle master's perf samples (session 10). goyield is among
+// the runtime functions the Go project keeps for linkname by other
+// modules (gVisor's; go.dev/issue/67401: "Do not remove or change the
+// type signature"). TestYieldWakesNoThread and TestYieldMovesSchedtick
+// hold it to both properties.
+func yield() { goyield() }
+
+//go:linkname goyield runtime.goyield
+func goyield()
 
 // maxWait caps an unlocked loop's ppoll below the runtime's 10 ms
 // (forcePreemptNS and the system call exemption of sysmon's retake); the

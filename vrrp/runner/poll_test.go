@@ -3,8 +3,11 @@ package runner
 import (
 	"encoding/binary"
 	"errors"
+	"os"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -260,6 +263,150 @@ func TestCappedPpollKeepsItsP(t *testing.T) {
 	}
 	if seen(new(unix.Timespec)) {
 		t.Error("a capped ppoll was counted in a system call: it gives up its P for sysmon to retake")
+	}
+}
+
+// voluntarySwitches returns how many times each of the process's threads
+// has given up its CPU so far (voluntary_ctxt_switches of
+// /proc/self/task/*/status: a thread that sleeps, as one woken for nothing
+// does again; preemption by the kernel is not counted), by thread ID.
+func voluntarySwitches(t *testing.T) map[string]int64 {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Skip("no /proc/self/task:", err)
+	}
+	n := map[string]int64{}
+	for _, task := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + task.Name() + "/status")
+		if err != nil {
+			continue // the thread exited
+		}
+		for line := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+				c, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				if err != nil {
+					t.Fatalf("%s: %q: %v", task.Name(), line, err)
+				}
+				n[task.Name()] = c
+			}
+		}
+	}
+	return n
+}
+
+// sysmonThread returns the ID of the thread sleeping in nanosleep(2),
+// which in a Go process whose Ps are not all idle is sysmon (runtime
+// usleep; the other threads park in futex(2) or wait in epoll), or "" if
+// not exactly one thread is seen there in a few looks.
+func sysmonThread() string {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return ""
+	}
+	nr := strconv.Itoa(unix.SYS_NANOSLEEP) + " "
+	for range 100 {
+		var found []string
+		for _, task := range tasks {
+			b, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/syscall")
+			if strings.HasPrefix(string(b), nr) {
+				found = append(found, task.Name())
+			}
+		}
+		if len(found) == 1 {
+			return found[0]
+		}
+	}
+	return ""
+}
+
+// yieldRounds runs n rounds of yield and then work for d (on the clock,
+// like the loop's wait that keeps its P: no system call) on one goroutine
+// and returns the voluntary context switches of the process's threads
+// meanwhile, sysmon's excepted: its polling depends on how the kernel
+// schedules the process (a thread kept off its CPU for 10 ms is preempted
+// as running, and each preemption resets sysmon to 20 us polling), not on
+// the yield.
+func yieldRounds(t *testing.T, n int, d time.Duration, yield func()) int64 {
+	t.Helper()
+	got := make(chan int64)
+	go func() {
+		before := voluntarySwitches(t)
+		for range n {
+			yield()
+			for end := time.Now().Add(d); time.Now().Before(end); {
+			}
+		}
+		after := voluntarySwitches(t)
+		sysmon := sysmonThread() // this goroutine still holds its P: sysmon polls
+		var sum int64
+		for tid, c := range after {
+			if tid != sysmon {
+				sum += c - before[tid]
+			}
+		}
+		got <- sum
+	}()
+	return <-got
+}
+
+// TestYieldWakesNoThread: the loop's yield before each wait wakes no
+// other thread. runtime.Gosched, the yield before, wakes an idle P's
+// thread each time (wakep), which finds nothing and sleeps again.
+func TestYieldWakesNoThread(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS >= 2: with one P there is no idle P to wake")
+	}
+	const n = 300
+	// On a busy machine a woken thread may wait for a CPU past the next
+	// yield, whose wakep then sees it still pending and wakes none: the
+	// control shows fewer wake-ups. Try again before giving up.
+	for attempt := 1; ; attempt++ {
+		gosched := yieldRounds(t, n, time.Millisecond, runtime.Gosched)
+		ours := yieldRounds(t, n, time.Millisecond, yield)
+		t.Logf("voluntary context switches in %d rounds: runtime.Gosched %d, yield %d", n, gosched, ours)
+		if ours > n/20 {
+			t.Fatalf("yield: %d voluntary context switches in %d rounds, want at most %d (no thread woken per yield)", ours, n, n/20)
+		}
+		if gosched >= n/5 {
+			return
+		}
+		if attempt == 3 {
+			t.Skipf("runtime.Gosched made at most %d voluntary context switches in %d rounds in 3 attempts (a busy machine): the control cannot show a yield's wake-up", gosched, n)
+		}
+	}
+}
+
+// TestYieldMovesSchedtick: a loop that yields (yield) between
+// waits that keep its P (rawPpoll, as a capped wait) is not preempted by
+// sysmon as running for 10 ms (forcePreemptNS), so its P's schedtick
+// moves; without a yield it is, and the preemption signal ends the wait
+// (EINTR).
+func TestYieldMovesSchedtick(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS >= 2: with one P a capped wait stays a system call")
+	}
+	interrupted := func(yield func()) int {
+		got := make(chan int)
+		go func() {
+			eintr := 0
+			for range 60 { // 300 ms of 5 ms waits
+				yield()
+				wait := unix.NsecToTimespec((5 * time.Millisecond).Nanoseconds())
+				if err := rawPpoll(nil, &wait); errors.Is(err, unix.EINTR) {
+					eintr++
+				}
+			}
+			got <- eintr
+		}()
+		return <-got
+	}
+	if none := interrupted(func() {}); none < 5 {
+		t.Fatalf("without a yield %d of 60 waits were interrupted: the test cannot show sysmon's preemption", none)
+	}
+	// A collection's stop-the-world would signal too: allow one.
+	if n := interrupted(yield); n > 1 {
+		t.Errorf("with yield %d of 60 waits were interrupted by a preemption signal, want none", n)
 	}
 }
 
