@@ -296,8 +296,9 @@ func locksThread(o Options) bool {
 // the runtime's goyield (runtime/proc.go), which puts the goroutine at the
 // back of its P's local run queue and schedules, so that whatever is
 // queued on that P runs first and the loop then resumes on the same
-// thread with schedtick moved (a goroutine taken from the local queue
-// does not inherit its time slice). runtime.Gosched, used until session
+// thread (unless a thread already looking for work steals it) with
+// schedtick moved (a goroutine taken from the local queue does not
+// inherit its time slice). runtime.Gosched, used until session
 // 16, puts it on the global queue instead and wakes an idle P's thread
 // (wakep), which finds nothing and sleeps again, or takes the loop and
 // leaves the first thread to sleep: ~2.9 context switches an advert,
