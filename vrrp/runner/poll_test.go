@@ -3,6 +3,7 @@ package runner
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -270,11 +271,10 @@ func TestCappedPpollKeepsItsP(t *testing.T) {
 // has given up its CPU so far (voluntary_ctxt_switches of
 // /proc/self/task/*/status: a thread that sleeps, as one woken for nothing
 // does again; preemption by the kernel is not counted), by thread ID.
-func voluntarySwitches(t *testing.T) map[string]int64 {
-	t.Helper()
+func voluntarySwitches() (map[string]int64, error) {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
-		t.Skip("no /proc/self/task:", err)
+		return nil, err
 	}
 	n := map[string]int64{}
 	for _, task := range tasks {
@@ -286,13 +286,13 @@ func voluntarySwitches(t *testing.T) map[string]int64 {
 			if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
 				c, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 				if err != nil {
-					t.Fatalf("%s: %q: %v", task.Name(), line, err)
+					return nil, fmt.Errorf("thread %s: %q: %w", task.Name(), line, err)
 				}
 				n[task.Name()] = c
 			}
 		}
 	}
-	return n
+	return n, nil
 }
 
 // sysmonThread returns the ID of the thread sleeping in nanosleep(2),
@@ -329,15 +329,23 @@ func sysmonThread() string {
 // the yield.
 func yieldRounds(t *testing.T, n int, d time.Duration, yield func()) int64 {
 	t.Helper()
-	got := make(chan int64)
+	type result struct {
+		sum int64
+		err error
+	}
+	got := make(chan result)
 	go func() {
-		before := voluntarySwitches(t)
+		before, err := voluntarySwitches()
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
 		for range n {
 			yield()
 			for end := time.Now().Add(d); time.Now().Before(end); {
 			}
 		}
-		after := voluntarySwitches(t)
+		after, err := voluntarySwitches()
 		sysmon := sysmonThread() // this goroutine still holds its P: sysmon polls
 		var sum int64
 		for tid, c := range after {
@@ -345,9 +353,13 @@ func yieldRounds(t *testing.T, n int, d time.Duration, yield func()) int64 {
 				sum += c - before[tid]
 			}
 		}
-		got <- sum
+		got <- result{sum, err}
 	}()
-	return <-got
+	r := <-got
+	if r.err != nil {
+		t.Skip("cannot count context switches:", r.err)
+	}
+	return r.sum
 }
 
 // TestYieldWakesNoThread: the loop's yield before each wait wakes no
