@@ -22,7 +22,7 @@ import (
 // it with the instance's checks and steps the machine.
 func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 	if len(p.Payload) < 2 {
-		r.rxTooShort++
+		r.rx.tooShort.Add(1)
 		return
 	}
 	in := cs.byVRID[p.Payload[1]]
@@ -32,7 +32,7 @@ func (r *Runner) onPacket(cs *connState, p vrrpsock.Packet) {
 			k.fam = vrrp.FamilyIPv6
 		}
 		if !r.cfg.vridUsed[k] {
-			r.rxUnknownVRID++
+			r.rx.unknownVRID.Add(1)
 			if r.opts.LogUnknownVRIDs {
 				r.log.Info("Unknown VRID received, ignoring", "vrid", k.vrid, "interface", k.iface, "from", p.Src)
 			}

@@ -59,8 +59,10 @@ func (f quietConns) Open(vrrpsock.Config) (Conn, error) { return f.c, nil }
 // steadyRunner returns a started Runner of one VRRPv3 instance with 10 ms
 // adverts, stepped (by iterate, on a clock of its own) until it is in
 // state want: master if alone long enough, else backup to adverts from
-// 10.0.0.2 at priority 200.
-func steadyRunner(t testing.TB, want vrrp.State) (*Runner, *quietConn, func()) {
+// 10.0.0.2 at priority 200. With shared, every interval also brings an
+// advert of another router's VRID (52), as on a segment shared with
+// another pair.
+func steadyRunner(t testing.TB, want vrrp.State, shared bool) (*Runner, *quietConn, func()) {
 	t.Helper()
 	c := &quietConn{src: netip.MustParseAddr(addrA4), dst: vrrpsock.DefaultGroup4}
 	r, err := New(Options{
@@ -89,9 +91,19 @@ func steadyRunner(t testing.TB, want vrrp.State) (*Runner, *quietConn, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	other := netip.MustParseAddr("10.0.0.3")
+	adv.VRID = 52
+	foreign, err := adv.Marshal(vrrp.EncodeOptions{Src: other, Dst: vrrpsock.DefaultGroup4})
+	if err != nil {
+		t.Fatal(err)
+	}
 	buf := make([]byte, 1<<16)
 	round := func() {
 		r.now = r.now.Add(10 * time.Millisecond)
+		if shared {
+			c.rx = vrrpsock.Packet{Payload: foreign, Src: other, Dst: vrrpsock.DefaultGroup4, TTL: vrrp.TTL, IfIndex: 1}
+			r.drain(cs, buf, unix.POLLIN)
+		}
 		if want == vrrp.StateBackup {
 			c.rx = vrrpsock.Packet{Payload: payload, Src: peer, Dst: vrrpsock.DefaultGroup4, TTL: vrrp.TTL, IfIndex: 1}
 			r.drain(cs, buf, unix.POLLIN)
@@ -108,25 +120,34 @@ func steadyRunner(t testing.TB, want vrrp.State) (*Runner, *quietConn, func()) {
 }
 
 func TestAdvertPathAllocs(t *testing.T) {
-	for _, want := range []vrrp.State{vrrp.StateMaster, vrrp.StateBackup} {
-		t.Run(want.String(), func(t *testing.T) {
-			r, c, round := steadyRunner(t, want)
-			sent, rcvd := c.sent, r.insts[0].stats.AdvertsReceived
-			allocs := testing.AllocsPerRun(100, round)
-			if want == vrrp.StateMaster && c.sent == sent || want == vrrp.StateBackup && r.insts[0].stats.AdvertsReceived == rcvd {
-				t.Fatalf("no advert sent or received: the test drives nothing")
+	for _, shared := range []bool{false, true} {
+		for _, want := range []vrrp.State{vrrp.StateMaster, vrrp.StateBackup} {
+			name := want.String()
+			if shared {
+				name += "/shared"
 			}
-			if allocs != 0 {
-				t.Errorf("%v: %.1f allocations per advert interval, want 0", want, allocs)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				r, c, round := steadyRunner(t, want, shared)
+				sent, rcvd, unknown := c.sent, r.insts[0].stats.AdvertsReceived, r.Snapshot().RxUnknownVRID
+				allocs := testing.AllocsPerRun(100, round)
+				if want == vrrp.StateMaster && c.sent == sent || want == vrrp.StateBackup && r.insts[0].stats.AdvertsReceived == rcvd {
+					t.Fatalf("no advert sent or received: the test drives nothing")
+				}
+				if got := r.Snapshot().RxUnknownVRID - unknown; shared && got != 101 {
+					t.Fatalf("Snapshot counts %d unknown VRIDs in 101 intervals", got)
+				}
+				if allocs != 0 {
+					t.Errorf("%s: %.1f allocations per advert interval, want 0", name, allocs)
+				}
+			})
+		}
 	}
 }
 
 func BenchmarkAdvertPath(b *testing.B) {
 	for _, want := range []vrrp.State{vrrp.StateMaster, vrrp.StateBackup} {
 		b.Run(want.String(), func(b *testing.B) {
-			_, _, round := steadyRunner(b, want)
+			_, _, round := steadyRunner(b, want, false)
 			b.ReportAllocs()
 			for b.Loop() {
 				round()

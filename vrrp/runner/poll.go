@@ -392,7 +392,7 @@ func (r *Runner) drain(cs *connState, buf []byte, ev int16) {
 	for range maxDrain {
 		p, ok, err := pc.TryRecv(buf)
 		if err != nil {
-			r.recvErrors.Add(1)
+			r.rx.recvErrors.Add(1)
 			r.log.Warn("VRRP receive failed", "interface", cs.cfg.Interface, "err", err)
 			return
 		}

@@ -183,11 +183,9 @@ type Runner struct {
 	addrsKnown    bool                     // an address dump has arrived
 	watchingAddrs bool                     // the address watcher runs
 	started       bool                     // the instances have started
-	rxUnknownVRID uint64
-	rxTooShort    uint64
-	holdUntil     time.Time // end of Options.StartupDelay
-	promoted      []string  // interfaces whose promote_secondaries we set
-	rtPrio        int       // realtime priority set by MaxAutoPriority (0: none)
+	holdUntil     time.Time                // end of Options.StartupDelay
+	promoted      []string                 // interfaces whose promote_secondaries we set
+	rtPrio        int                      // realtime priority set by MaxAutoPriority (0: none)
 
 	g        *errgroup.Group // Run's: socket readers and the link watcher
 	gctx     context.Context
@@ -206,13 +204,13 @@ type Runner struct {
 	ready   chan struct{}
 	stopped chan struct{} // closed when the loop has returned
 
-	polling    bool                             // the loop reads the sockets itself (pollLoop)
-	waited     func(capped bool, end time.Time) // tests: each pollLoop wait as it ends (capped: capWait's timeout)
-	tickLate   time.Duration                    // while runDue steps a timer: how late it runs (else -1)
-	recvErrors atomic.Uint64
-	published  atomic.Pointer[Stats]
-	transited  bool // an instance changed state since the last publish
-	ran        atomic.Bool
+	polling   bool                             // the loop reads the sockets itself (pollLoop)
+	waited    func(capped bool, end time.Time) // tests: each pollLoop wait as it ends (capped: capWait's timeout)
+	tickLate  time.Duration                    // while runDue steps a timer: how late it runs (else -1)
+	rx        rxCounters                       // hot: read by Snapshot, never published
+	published atomic.Pointer[Stats]
+	transited bool // an instance changed state since the last publish
+	ran       atomic.Bool
 
 	// Buffers the advert path reuses (see step, onPacket, publish).
 	acts     []vrrp.Action
@@ -881,7 +879,7 @@ func (r *Runner) receive(ctx context.Context, cs *connState) error {
 			if errors.Is(err, net.ErrClosed) {
 				return fmt.Errorf("vrrp: socket on %s closed: %w", cs.cfg.Interface, err)
 			}
-			r.recvErrors.Add(1)
+			r.rx.recvErrors.Add(1)
 			r.log.Warn("VRRP receive failed", "interface", cs.cfg.Interface, "err", err)
 			select {
 			case <-ctx.Done():

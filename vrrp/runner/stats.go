@@ -23,6 +23,7 @@ type Stats struct {
 	RecvErrors uint64
 
 	hot []*hotCounters // the instances' hot counters (published Stats only)
+	rx  *rxCounters    // the Runner's (published Stats only)
 }
 
 // InstanceStats describes one VRRP instance.
@@ -89,6 +90,12 @@ func (s Stats) clone() Stats {
 		}
 	}
 	s.hot = nil
+	if s.rx != nil {
+		s.RxUnknownVRID = s.rx.unknownVRID.Load()
+		s.RxTooShort = s.rx.tooShort.Load()
+		s.RecvErrors = s.rx.recvErrors.Load()
+		s.rx = nil
+	}
 	s.SyncGroups = slices.Clone(s.SyncGroups)
 	for i := range s.SyncGroups {
 		s.SyncGroups[i].Members = slices.Clone(s.SyncGroups[i].Members)
@@ -104,6 +111,15 @@ type hotCounters struct {
 	sent, received atomic.Uint64
 }
 
+// rxCounters are the Runner's receive counters (Stats' RxUnknownVRID,
+// RxTooShort and RecvErrors), hot like hotCounters: on a segment shared
+// with other VRRP routers (keepalived's or another pair's), every advert
+// of theirs is an unknown VRID, and publishing a new Stats for each would
+// allocate on the advert path.
+type rxCounters struct {
+	unknownVRID, tooShort, recvErrors atomic.Uint64
+}
+
 // Snapshot returns the latest statistics published by the Runner's loop.
 // It is safe to call from any goroutine, before, during and after Run.
 func (r *Runner) Snapshot() Stats {
@@ -116,11 +132,7 @@ func (r *Runner) publish() {
 	if p := r.published.Load(); p != nil && r.unchanged(p) {
 		return
 	}
-	st := Stats{
-		RxUnknownVRID: r.rxUnknownVRID,
-		RxTooShort:    r.rxTooShort,
-		RecvErrors:    r.recvErrors.Load(),
-	}
+	st := Stats{rx: &r.rx}
 	for _, in := range r.insts {
 		is := r.instStats(in)
 		is.RxErrors = maps.Clone(in.stats.RxErrors)
@@ -158,8 +170,7 @@ func (r *Runner) instStats(in *instance) InstanceStats {
 // unchanged reports whether p is what publish would publish now, but for
 // the hot counters. It does not allocate.
 func (r *Runner) unchanged(p *Stats) bool {
-	if p.RxUnknownVRID != r.rxUnknownVRID || p.RxTooShort != r.rxTooShort || p.RecvErrors != r.recvErrors.Load() ||
-		len(p.Instances) != len(r.insts) || len(p.hot) != len(r.insts) || len(p.SyncGroups) != len(r.groups) {
+	if len(p.Instances) != len(r.insts) || len(p.hot) != len(r.insts) || len(p.SyncGroups) != len(r.groups) {
 		return false
 	}
 	for i, in := range r.insts {
