@@ -3,8 +3,12 @@ package runner
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"os"
 	"runtime"
+	"slices"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -35,7 +39,11 @@ import (
 // (spinUntil); a deadline further off is approached first (approachLead),
 // so that the Go runtime's sysmon, woken by the end of a long wait, has
 // preempted the loop and slowed its polling before the takeover, not
-// during it. Everything else (link and address events, script results,
+// during it. A wait with no deadline near (capWait: default adverts, a
+// backup's master down deadline before its approach) parks in the Go
+// runtime's poller instead of ppoll (parker), its P idle: sysmon then
+// sleeps through it instead of polling every 10 ms and every 20 us after
+// it. Everything else (link and address events, script results,
 // Update) still arrives on r.in and r.updates and is relayed to the
 // eventfd by one goroutine; none of it is on the advert path.
 
@@ -124,6 +132,7 @@ func (r *Runner) pollLoop() {
 	defer unix.Close(tfd)
 	locked := locksThread(r.opts)
 	var wait *unix.Timespec // ppoll's timeout: none on a locked thread, else maxWait when a deadline is near (capWait)
+	var pk *parker          // an unlocked loop's uncapped wait (nil: ppoll)
 	if locked {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
@@ -140,6 +149,12 @@ func (r *Runner) pollLoop() {
 		}
 	} else {
 		wait = new(unix.Timespec)
+		if pk, err = newParker(w.fd, tfd); err != nil {
+			r.log.Warn("VRRP: cannot wait in the runtime's poller, waiting in ppoll", "err", err)
+			pk = nil
+		} else {
+			defer pk.close()
+		}
 	}
 	relayed := make(chan struct{})
 	go func() {
@@ -201,14 +216,21 @@ func (r *Runner) pollLoop() {
 				polled = append(polled, cs)
 			}
 		}
-		if !locked {
+		capped := capWait(wait, next, time.Now())
+		parks := capped == nil && pk != nil
+		if !locked && !parks {
 			// Through the scheduler once per round, before the wait: see
-			// locksThread and yield. The timerfd is armed, so the
-			// deadline holds whatever runs meanwhile.
+			// locksThread and yield (a park goes through it anyway). The
+			// timerfd is armed, so the deadline holds whatever runs
+			// meanwhile.
 			yield()
 		}
-		capped := capWait(wait, next, time.Now())
-		err := ppoll(fds, capped)
+		var err error
+		if parks {
+			err = pk.wait(fds, polled)
+		} else {
+			err = ppoll(fds, capped)
+		}
 		r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 		if r.waited != nil {
 			r.waited(capped != nil, r.now)
@@ -225,6 +247,9 @@ func (r *Runner) pollLoop() {
 			armed.set = false
 			// An approach wake-up is not a deadline: the next round arms
 			// the timerfd spinLead early and waits capped (capWait).
+			if armed.lead == approachLead && pk != nil {
+				wakeSysmon()
+			}
 			if armed.lead != approachLead {
 				if armed.lead == spinLead {
 					r.now = spinUntil(next, r.now, time.Now)
@@ -321,8 +346,7 @@ const maxWait = 9 * time.Millisecond
 // With fast adverts (the loop's next deadline is a 10-50 ms advert or
 // master down timer) a wait is about sysmon's 10 ms and the cap keeps it
 // under; with the default 1 s adverts a capped loop would wake ~111 times
-// a second for nothing, while one long wait costs at most one retake of
-// its P, as for any Go system call that blocks.
+// a second for nothing, while a long wait parks (parker).
 const capHorizon = 50 * time.Millisecond
 
 // capWait returns wait (an unlocked loop's timeout storage) when the next
@@ -377,6 +401,146 @@ func rawPpoll(fds []unix.PollFd, wait *unix.Timespec) error {
 	}
 	return nil
 }
+
+// parker is an unlocked loop's wait when no deadline is near (capWait
+// nil): its descriptors (the eventfd and the timerfd, then the polled
+// sockets) are in an epoll instance, itself registered with the Go
+// runtime's poller through an *os.File, and wait parks the goroutine
+// until that instance is readable (RawConn.Read). Its P is then idle;
+// with every P idle sysmon sleeps until something needs it, and the
+// runtime's thread sleeping in epoll_wait wakes for the event, takes an
+// idle P and runs the loop itself (findRunnable): one thread wake-up per
+// event. The ppoll it replaces was a system call: sysmon, polling every
+// 10 ms while a P is held, retook the P after 10 ms and slept, and the
+// wait's exitsyscall woke it again with its polling reset to 20 us for
+// ~50 rounds, then doubling: 70-90 context switches per advert at
+// advert_int 1 (session 17). The loop's own system calls are raw
+// (sendmsg, recvmsg, timerfd_settime, this epoll_wait), so they do not
+// wake sysmon either; entersyscall does.
+//
+// Capped waits (a deadline within capHorizon: fast adverts, a takeover's
+// approach) do not park. A parked loop needs a P to run when it wakes, and
+// the garbage collector's idle mark workers take idle Ps: under busy loops
+// at nice -10, with a collection every 3 s, a loop parked for every wait
+// stalled up to 170 ms near every collection (30 false transitions in 2
+// minutes, against 2 waiting in ppoll; session 17, the cause of session
+// 12's ~100 ms stalls). A master down interval of a few hundred ms or
+// more absorbs that; one of ~35 ms (10 ms adverts) does not.
+type parker struct {
+	epfd int
+	file *os.File // owns epfd
+	rc   syscall.RawConn
+	// socks and sockFds are the sockets registered, in the order of the
+	// fds given to wait after the fixed ones.
+	socks   []*connState
+	sockFds []int32
+	evs     []unix.EpollEvent
+	n       int   // events in evs after a ready
+	err     error // ready's error
+	readyFn func(uintptr) bool
+}
+
+// parkFixed is how many descriptors newParker registers for good (the
+// eventfd and the timerfd, in pollLoop's fds order).
+const parkFixed = 2
+
+// newParker returns a parker for the eventfd wfd and the timerfd tfd.
+func newParker(wfd, tfd int) (*parker, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	p := &parker{epfd: epfd, evs: make([]unix.EpollEvent, 16)}
+	for i, fd := range [parkFixed]int{wfd, tfd} {
+		if err := p.add(fd, i); err != nil {
+			unix.Close(epfd)
+			return nil, err
+		}
+	}
+	// A non-blocking descriptor: os.NewFile registers it with the poller.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("epoll fd: %w", err)
+	}
+	p.file = os.NewFile(uintptr(epfd), "vrrp-epoll")
+	if p.rc, err = p.file.SyscallConn(); err != nil {
+		p.file.Close()
+		return nil, err
+	}
+	p.readyFn = p.ready
+	return p, nil
+}
+
+func (p *parker) close() { p.file.Close() }
+
+// add registers fd for reading, its events to be reported at index i.
+func (p *parker) add(fd, i int) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd), Pad: int32(i)}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return fmt.Errorf("epoll_ctl add fd %d: %w", fd, err)
+	}
+	return nil
+}
+
+// ready reads the events pending (without waiting): RawConn.Read's
+// function, which parks the goroutine while it returns false. The read is
+// a raw system call (see parker).
+func (p *parker) ready(uintptr) bool {
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&p.evs[0])), uintptr(len(p.evs)), 0, 0, 0)
+	p.n = 0
+	switch e {
+	case 0:
+		p.n = int(n)
+		return n > 0
+	case unix.EINTR: // not expected without a timeout; the poller's edge still holds
+		return false
+	default:
+		p.err = fmt.Errorf("epoll_wait: %w", e)
+		return true
+	}
+}
+
+// wait parks until one of fds is readable and sets their Revents. fds are
+// pollLoop's: the eventfd and the timerfd, then the sockets socks. A
+// change of sockets (by pointer: a socket closed and another opened on
+// its descriptor number between two waits is a change) re-registers them
+// all; a closed descriptor left the epoll instance with its close.
+func (p *parker) wait(fds []unix.PollFd, socks []*connState) error {
+	if !slices.Equal(p.socks, socks) || !slices.EqualFunc(p.sockFds, fds[parkFixed:], func(fd int32, pf unix.PollFd) bool { return fd == pf.Fd }) {
+		for _, fd := range p.sockFds {
+			_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil) // ENOENT or EBADF once closed
+		}
+		p.socks, p.sockFds = p.socks[:0], p.sockFds[:0]
+		for i, pf := range fds[parkFixed:] {
+			if err := p.add(int(pf.Fd), parkFixed+i); err != nil {
+				return err
+			}
+			p.socks, p.sockFds = append(p.socks, socks[i]), append(p.sockFds, pf.Fd)
+		}
+	}
+	p.err = nil
+	if err := p.rc.Read(p.readyFn); err != nil {
+		return err
+	}
+	if p.err != nil {
+		return p.err
+	}
+	for i := range fds {
+		fds[i].Revents = 0
+	}
+	for _, ev := range p.evs[:p.n] {
+		if i := int(ev.Pad); i >= 0 && i < len(fds) && fds[i].Fd == ev.Fd {
+			fds[i].Revents = int16(ev.Events)
+		}
+	}
+	return nil
+}
+
+// wakeSysmon enters the runtime's system call state once (getpid(2)), which
+// wakes sysmon if it sleeps (entersyscall): when a park ends for a
+// takeover's approach, so that sysmon's 20 us polling, which its wake-up
+// starts, is over before the takeover (see approachLead).
+func wakeSysmon() { _, _, _ = syscall.Syscall(syscall.SYS_GETPID, 0, 0, 0) }
 
 // drain reads the packets queued on a polled socket and steps the machines.
 func (r *Runner) drain(cs *connState, buf []byte, ev int16) {
@@ -463,8 +627,10 @@ func (r *Runner) takeoverDeadline(next time.Time) bool {
 // approachLead is how long before a takeover deadline that is further
 // off the loop wakes up first, in a round of its own, to wait out the rest
 // capped (capWait: no system call state), as fast adverts do. A long wait
-// is a system call; sysmon retakes its P and, every P idle, sleeps
-// (runtime/proc.go sysmon). The wait's exitsyscall wakes it: it then
+// parks (parker; until session 17 it was a system call whose P sysmon
+// retook), every P idle, and sysmon sleeps (runtime/proc.go sysmon). The
+// first call that enters the runtime's system call state wakes it (the
+// approach's wakeSysmon; else the takeover's address add): it then
 // polls every 20 us (plus the timer slack) for about 50 rounds before its
 // sleeps double towards 10 ms, and its first look finds the P's
 // schedtick as recorded before the wait and preempts the loop (SIGURG; see

@@ -500,3 +500,109 @@ func TestTimerfdSetResetsExpiry(t *testing.T) {
 		t.Fatal("disarmed: readable")
 	}
 }
+
+// TestParkerWakes: the loop's wait in the runtime's poller returns with
+// the events of the descriptor that became readable, at its index (the
+// eventfd, the timerfd, the sockets), and a socket closed and replaced by
+// another on the same descriptor number between two waits is registered
+// again: events on the new one end the wait (the closed one left the
+// epoll instance with its close; comparing descriptor numbers alone would
+// miss it).
+func TestParkerWakes(t *testing.T) {
+	newEventfd := func() int {
+		fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fd
+	}
+	signal := func(fd int) {
+		var one [8]byte
+		binary.NativeEndian.PutUint64(one[:], 1)
+		if _, err := unix.Write(fd, one[:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain := func(fd int) {
+		var b [8]byte
+		_, _ = unix.Read(fd, b[:])
+	}
+	wfd := newEventfd()
+	defer unix.Close(wfd)
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		t.Skipf("no timerfd: %v", err)
+	}
+	defer unix.Close(tfd)
+	p, err := newParker(wfd, tfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	sock := newEventfd() // a socket stand-in: readable when signalled
+	a, b := &connState{}, &connState{}
+	fds := func(sock int) []unix.PollFd {
+		return []unix.PollFd{
+			{Fd: int32(wfd), Events: unix.POLLIN},
+			{Fd: int32(tfd), Events: unix.POLLIN},
+			{Fd: int32(sock), Events: unix.POLLIN},
+		}
+	}
+	// wait waits with sock as the socket of cs, while then() runs
+	// meanwhile, and returns which fds were reported.
+	wait := func(sock int, cs *connState, then func()) []bool {
+		t.Helper()
+		f := fds(sock)
+		done := make(chan error, 1)
+		go func() { done <- p.wait(f, []*connState{cs}) }()
+		then()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		got := make([]bool, len(f))
+		for i := range f {
+			got[i] = f[i].Revents&unix.POLLIN != 0
+		}
+		return got
+	}
+	want := func(what string, got []bool, i int) {
+		t.Helper()
+		for j, r := range got {
+			if r != (j == i) {
+				t.Fatalf("%s: readable %v, want only index %d", what, got, i)
+			}
+		}
+	}
+	want("eventfd", wait(sock, a, func() { signal(wfd) }), 0)
+	drain(wfd)
+	arm := func() {
+		its := unix.ItimerSpec{Value: unix.NsecToTimespec(time.Millisecond.Nanoseconds())}
+		if err := unix.TimerfdSettime(tfd, 0, &its, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want("timerfd", wait(sock, a, arm), 1)
+	if err := unix.TimerfdSettime(tfd, 0, &unix.ItimerSpec{}, nil); err != nil { // disarmed: no longer readable
+		t.Fatal(err)
+	}
+	want("socket", wait(sock, a, func() { signal(sock) }), 2)
+	drain(sock)
+
+	// The socket is closed and another opened on its number.
+	old := sock
+	unix.Close(sock)
+	sock = newEventfd()
+	defer unix.Close(sock)
+	if sock != old {
+		t.Skipf("the new descriptor is %d, not %d: cannot test its reuse", sock, old)
+	}
+	// The timerfd ends the wait if the new socket was not registered: its
+	// events are then missing from the result.
+	got := wait(sock, b, func() {
+		signal(sock)
+		arm()
+	})
+	if !got[2] {
+		t.Fatalf("a socket opened on a closed one's descriptor was not waited for: readable %v", got)
+	}
+}

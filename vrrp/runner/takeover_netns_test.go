@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,11 +128,11 @@ func benchTakeoverAdvertToGARP(b *testing.B, watched bool, idle time.Duration) {
 }
 
 // TestTakeoverApproached: a backup in poll mode (real sockets, no master)
-// ends its last wait that is a system call approachLead before its master
-// down deadline, and waits out the rest capped (capWait: no system call
-// state), so that sysmon, which the end of a long wait wakes (see
-// approachLead), has preempted the loop and slowed its polling before the
-// takeover. Before approachLead the last long wait ended spinLead before
+// ends its last uncapped wait (a park since session 17, a system call
+// before) approachLead before its master down deadline, and waits out the
+// rest capped (capWait: no system call state), so that sysmon, which the
+// approach wakes (see approachLead), has preempted the loop and slowed its
+// polling before the takeover. Before approachLead the last long wait ended spinLead before
 // the deadline, and sysmon's preemption and 20 us wake-ups fell on the
 // takeover. Root only.
 func TestTakeoverApproached(t *testing.T) {
@@ -192,7 +195,7 @@ func TestTakeoverApproached(t *testing.T) {
 		t.Fatal("the backup did not take over")
 	}
 	if len(waits) == 0 || !waits[len(waits)-1].capped {
-		t.Errorf("the wait before the takeover was a system call (uncapped)")
+		t.Errorf("the wait before the takeover was uncapped")
 	}
 	var lastLong time.Time
 	for _, w := range waits {
@@ -206,7 +209,109 @@ func TestTakeoverApproached(t *testing.T) {
 		t.Fatal("no long wait before the takeover")
 	}
 	if gap := mastered.Sub(lastLong); gap < approachLead-5*time.Millisecond {
-		t.Errorf("the last system-call wait ended %v before the takeover, want about approachLead (%v)", gap, approachLead)
+		t.Errorf("the last uncapped wait ended %v before the takeover, want about approachLead (%v)", gap, approachLead)
 	}
-	t.Logf("%d waits before the takeover; the last system-call wait ended %v before it", len(waits), mastered.Sub(lastLong))
+	t.Logf("%d waits before the takeover; the last uncapped wait ended %v before it", len(waits), mastered.Sub(lastLong))
+}
+
+// TestLoopParks: a master in poll mode (real sockets, no realtime
+// priority) with the default 1 s adverts waits parked in the Go runtime's
+// poller, its P idle (the goroutine shows as "IO wait"), not in ppoll as a
+// system call (until session 17; "syscall"), which woke sysmon at every
+// wait's end; with 10 ms adverts its waits are capped and keep its P
+// (never "IO wait"), which a collection's idle mark workers cannot take.
+// The loop's goroutine is sampled between adverts. Root only.
+func TestLoopParks(t *testing.T) {
+	for _, tc := range []struct {
+		advert time.Duration
+		parks  bool
+	}{
+		{time.Second, true},
+		{10 * time.Millisecond, false},
+	} {
+		t.Run(tc.advert.String(), func(t *testing.T) { testLoopParks(t, tc.advert, tc.parks) })
+	}
+}
+
+func testLoopParks(t *testing.T, advert time.Duration, parks bool) {
+	ns := netns.New(t)
+	h := ns.Netlink(t)
+	link := netns.AddVethUp(t, h, "pk0", "pk1", nil)
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(192, 0, 2, 1), Mask: net.CIDRMask(24, 32)}}); err != nil {
+		t.Fatal(err)
+	}
+	an := garp.NewAnnouncer(garp.AnnouncerConfig{})
+	t.Cleanup(func() { an.Close() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var r *Runner
+	mastered := make(chan struct{})
+	var once sync.Once
+	err := ns.Do(func() error {
+		if err := an.Prepare("pk0"); err != nil {
+			return err
+		}
+		var err error
+		r, err = New(Options{
+			Instances: []InstanceConfig{{
+				Machine:   vrrp.Options{Name: "VI_1", VRID: 53, Priority: 255, Version: 3, AdvertInterval: advert},
+				Interface: "pk0",
+				VIPs:      []vip.Address{{Prefix: netip.MustParsePrefix("192.0.2.102/24")}},
+			}},
+			Conns:     SocketFactory{},
+			VIPs:      vip.NewHere(),
+			Announcer: an,
+			Logger:    slog.New(slog.DiscardHandler),
+			// Called on the loop: r.insts is the loop's to read.
+			OnTransition: func() {
+				if r.insts[0].m.State() == vrrp.StateMaster {
+					once.Do(func() { close(mastered) })
+				}
+			},
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- ns.Do(func() error { return r.Run(ctx) }) }()
+	select {
+	case <-mastered:
+	case err := <-ran:
+		t.Fatalf("Run returned before the instance became master: %v", err)
+	}
+	states := map[string]int{}
+	buf := make([]byte, 1<<20)
+	for range 100 {
+		time.Sleep(3 * time.Millisecond) // sampling, not a tolerance
+		stacks := buf[:runtime.Stack(buf, true)]
+		for g := range strings.SplitSeq(string(stacks), "\n\n") {
+			if strings.Contains(g, "(*Runner).pollLoop(") { // not the relay's pollLoop.func
+				// "goroutine 42 [IO wait]:" or "[IO wait, 2 minutes]:"
+				head, _, _ := strings.Cut(g, "\n")
+				if _, st, ok := strings.Cut(head, "["); ok {
+					st, _, _ = strings.Cut(st, "]")
+					st, _, _ = strings.Cut(st, ",")
+					states[st]++
+				}
+			}
+		}
+	}
+	sent := r.Snapshot().Instances[0].AdvertsSent
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("loop goroutine's states over 100 samples: %v; %d adverts sent", states, sent)
+	if sent < 1 {
+		t.Fatalf("no advert sent: the loop did not run as master")
+	}
+	switch parked := states["IO wait"]; {
+	case parks && parked < 50:
+		t.Errorf("the loop's goroutine was parked in the runtime's poller in %d of 100 samples (%v), want most", parked, states)
+	case !parks && parked > 0:
+		t.Errorf("the loop's goroutine was parked in %d of 100 samples (%v), want none (capped waits keep the P)", parked, states)
+	}
 }
