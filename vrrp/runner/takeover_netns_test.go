@@ -9,10 +9,12 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/netns"
@@ -21,6 +23,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/vrrp/vip"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // BenchmarkTakeoverAdvertToGARP is a takeover's path in the runner from
@@ -148,6 +151,7 @@ func TestTakeoverApproached(t *testing.T) {
 	type wait struct {
 		capped bool
 		end    time.Time
+		sysmon bool // a thread (sysmon) sleeps in nanosleep as the wait ends
 	}
 	var (
 		waits    []wait
@@ -183,7 +187,7 @@ func TestTakeoverApproached(t *testing.T) {
 		}
 		r.waited = func(capped bool, end time.Time) {
 			if mastered.IsZero() {
-				waits = append(waits, wait{capped, end})
+				waits = append(waits, wait{capped, end, capped && sysmonPolls(t)})
 			}
 		}
 		return r.Run(ctx)
@@ -211,7 +215,75 @@ func TestTakeoverApproached(t *testing.T) {
 	if gap := mastered.Sub(lastLong); gap < approachLead-5*time.Millisecond {
 		t.Errorf("the last uncapped wait ended %v before the takeover, want about approachLead (%v)", gap, approachLead)
 	}
-	t.Logf("%d waits before the takeover; the last uncapped wait ended %v before it", len(waits), mastered.Sub(lastLong))
+	// The approach woke sysmon (wakeSysmon): it polls (nanosleep) through
+	// the capped waits instead of sleeping until the takeover's first
+	// system call wakes it.
+	polls := 0
+	for _, w := range waits {
+		if w.capped && w.end.After(lastLong) && w.sysmon {
+			polls++
+		}
+	}
+	if polls == 0 {
+		t.Errorf("sysmon did not poll during the approach's capped waits: the takeover would wake it")
+	}
+	t.Logf("%d waits before the takeover; the last uncapped wait ended %v before it; sysmon polling at the end of %d capped waits after it", len(waits), mastered.Sub(lastLong), polls)
+}
+
+// sysmonPolls reports whether a thread of the process sleeps in
+// nanosleep(2), which only sysmon does (runtime usleep; the others park in
+// futex(2) or wait in epoll or ppoll): sysmon polls rather than sleeping
+// until woken (futex). It reads /proc with raw system calls only, which do
+// not wake sysmon (entersyscall would).
+func sysmonPolls(t *testing.T) bool {
+	fdcwd := int64(unix.AT_FDCWD)
+	atFdcwd := uintptr(fdcwd)
+	rawRead := func(path string, buf []byte) (int, error) {
+		p, err := unix.BytePtrFromString(path)
+		if err != nil {
+			return 0, err
+		}
+		fd, _, e := unix.RawSyscall6(unix.SYS_OPENAT, atFdcwd, uintptr(unsafe.Pointer(p)), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 {
+			return 0, e
+		}
+		defer unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		n, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), nil
+	}
+	p, err := unix.BytePtrFromString("/proc/self/task")
+	if err != nil {
+		t.Error(err)
+		return false
+	}
+	dir, _, e := unix.RawSyscall6(unix.SYS_OPENAT, atFdcwd, uintptr(unsafe.Pointer(p)), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		t.Error(e)
+		return false
+	}
+	defer unix.RawSyscall(unix.SYS_CLOSE, dir, 0, 0)
+	var ents [8192]byte
+	n, _, e := unix.RawSyscall(unix.SYS_GETDENTS64, dir, uintptr(unsafe.Pointer(&ents[0])), uintptr(len(ents)))
+	if e != 0 {
+		t.Error(e)
+		return false
+	}
+	var names []string
+	_, _, names = unix.ParseDirent(ents[:n], -1, names)
+	var buf [128]byte
+	for _, tid := range names {
+		m, err := rawRead("/proc/self/task/"+tid+"/syscall", buf[:])
+		if err != nil {
+			continue // the thread exited
+		}
+		if nr, _, _ := strings.Cut(string(buf[:m]), " "); nr == strconv.Itoa(unix.SYS_NANOSLEEP) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestLoopParks: a master in poll mode (real sockets, no realtime
