@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -149,7 +148,7 @@ func (r *Runner) pollLoop() {
 		}
 	} else {
 		wait = new(unix.Timespec)
-		if pk, err = newParker(w.fd, tfd); err != nil {
+		if pk, err = newParker(); err != nil {
 			r.log.Warn("VRRP: cannot wait in the runtime's poller, waiting in ppoll", "err", err)
 			pk = nil
 		} else {
@@ -227,7 +226,7 @@ func (r *Runner) pollLoop() {
 		}
 		var err error
 		if parks {
-			err = pk.wait(fds, polled)
+			err = pk.wait(fds)
 		} else {
 			err = ppoll(fds, capped)
 		}
@@ -404,7 +403,7 @@ func rawPpoll(fds []unix.PollFd, wait *unix.Timespec) error {
 
 // parker is an unlocked loop's wait when no deadline is near (capWait
 // nil): its descriptors (the eventfd and the timerfd, then the polled
-// sockets) are in an epoll instance, itself registered with the Go
+// sockets) are put in an epoll instance, itself registered with the Go
 // runtime's poller through an *os.File, and wait parks the goroutine
 // until that instance is readable (RawConn.Read). Its P is then idle;
 // with every P idle sysmon sleeps until something needs it, and the
@@ -427,41 +426,26 @@ func rawPpoll(fds []unix.PollFd, wait *unix.Timespec) error {
 // 12's ~100 ms stalls). A master down interval of a few hundred ms or
 // more absorbs that; one of ~35 ms (10 ms adverts) does not.
 type parker struct {
-	epfd int
-	file *os.File // owns epfd
-	rc   syscall.RawConn
-	// socks and sockFds are the sockets registered, in the order of the
-	// fds given to wait after the fixed ones.
-	socks   []*connState
-	sockFds []int32
+	epfd    int
+	file    *os.File // owns epfd
+	rc      syscall.RawConn
 	evs     []unix.EpollEvent
 	n       int   // events in evs after a ready
 	err     error // ready's error
 	readyFn func(uintptr) bool
 }
 
-// parkFixed is how many descriptors newParker registers for good (the
-// eventfd and the timerfd, in pollLoop's fds order).
-const parkFixed = 2
-
-// newParker returns a parker for the eventfd wfd and the timerfd tfd.
-func newParker(wfd, tfd int) (*parker, error) {
+func newParker() (*parker, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("epoll_create1: %w", err)
-	}
-	p := &parker{epfd: epfd, evs: make([]unix.EpollEvent, 16)}
-	for i, fd := range [parkFixed]int{wfd, tfd} {
-		if err := p.add(fd, i); err != nil {
-			unix.Close(epfd)
-			return nil, err
-		}
 	}
 	// A non-blocking descriptor: os.NewFile registers it with the poller.
 	if err := unix.SetNonblock(epfd, true); err != nil {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("epoll fd: %w", err)
 	}
+	p := &parker{epfd: epfd, evs: make([]unix.EpollEvent, 16)}
 	p.file = os.NewFile(uintptr(epfd), "vrrp-epoll")
 	if p.rc, err = p.file.SyscallConn(); err != nil {
 		p.file.Close()
@@ -472,15 +456,6 @@ func newParker(wfd, tfd int) (*parker, error) {
 }
 
 func (p *parker) close() { p.file.Close() }
-
-// add registers fd for reading, its events to be reported at index i.
-func (p *parker) add(fd, i int) error {
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd), Pad: int32(i)}
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		return fmt.Errorf("epoll_ctl add fd %d: %w", fd, err)
-	}
-	return nil
-}
 
 // ready reads the events pending (without waiting): RawConn.Read's
 // function, which parks the goroutine while it returns false. The read is
@@ -500,30 +475,35 @@ func (p *parker) ready(uintptr) bool {
 	}
 }
 
-// wait parks until one of fds is readable and sets their Revents. fds are
-// pollLoop's: the eventfd and the timerfd, then the sockets socks. A
-// change of sockets (by pointer: a socket closed and another opened on
-// its descriptor number between two waits is a change) re-registers them
-// all; a closed descriptor left the epoll instance with its close.
-func (p *parker) wait(fds []unix.PollFd, socks []*connState) error {
-	if !slices.Equal(p.socks, socks) || !slices.EqualFunc(p.sockFds, fds[parkFixed:], func(fd int32, pf unix.PollFd) bool { return fd == pf.Fd }) {
-		for _, fd := range p.sockFds {
-			_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil) // ENOENT or EBADF once closed
+// wait parks until one of fds is readable and sets their Revents. The
+// descriptors are in the epoll instance only for the park (epoll_ctl, raw
+// system calls): one left in it would make the instance readable, and so
+// wake the runtime's thread that sleeps in epoll_wait, at every event of a
+// capped wait that follows (two threads woken per advert where ppoll wakes
+// one), and a socket closed and replaced on the same number between two
+// parks would be missed.
+func (p *parker) wait(fds []unix.PollFd) error {
+	var err error
+	added := 0
+	for i, pf := range fds {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: pf.Fd, Pad: int32(i)}
+		if err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(pf.Fd), &ev); err != nil {
+			err = fmt.Errorf("epoll_ctl add fd %d: %w", pf.Fd, err)
+			break
 		}
-		p.socks, p.sockFds = p.socks[:0], p.sockFds[:0]
-		for i, pf := range fds[parkFixed:] {
-			if err := p.add(int(pf.Fd), parkFixed+i); err != nil {
-				return err
-			}
-			p.socks, p.sockFds = append(p.socks, socks[i]), append(p.sockFds, pf.Fd)
+		added++
+	}
+	if err == nil {
+		p.err = nil
+		if err = p.rc.Read(p.readyFn); err == nil {
+			err = p.err
 		}
 	}
-	p.err = nil
-	if err := p.rc.Read(p.readyFn); err != nil {
+	for _, pf := range fds[:added] {
+		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(pf.Fd), nil)
+	}
+	if err != nil {
 		return err
-	}
-	if p.err != nil {
-		return p.err
 	}
 	for i := range fds {
 		fds[i].Revents = 0

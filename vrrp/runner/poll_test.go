@@ -501,13 +501,12 @@ func TestTimerfdSetResetsExpiry(t *testing.T) {
 	}
 }
 
-// TestParkerWakes: the loop's wait in the runtime's poller returns with
+// TestParkerWakes: the loop's park in the runtime's poller returns with
 // the events of the descriptor that became readable, at its index (the
-// eventfd, the timerfd, the sockets), and a socket closed and replaced by
-// another on the same descriptor number between two waits is registered
-// again: events on the new one end the wait (the closed one left the
-// epoll instance with its close; comparing descriptor numbers alone would
-// miss it).
+// eventfd, the timerfd, the sockets); between parks its epoll instance
+// holds nothing, so that events during the loop's capped waits do not wake
+// the runtime's poller thread; and a socket closed and replaced by another
+// on the same descriptor number between two parks is waited for.
 func TestParkerWakes(t *testing.T) {
 	newEventfd := func() int {
 		fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
@@ -534,13 +533,12 @@ func TestParkerWakes(t *testing.T) {
 		t.Skipf("no timerfd: %v", err)
 	}
 	defer unix.Close(tfd)
-	p, err := newParker(wfd, tfd)
+	p, err := newParker()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.close()
 	sock := newEventfd() // a socket stand-in: readable when signalled
-	a, b := &connState{}, &connState{}
 	fds := func(sock int) []unix.PollFd {
 		return []unix.PollFd{
 			{Fd: int32(wfd), Events: unix.POLLIN},
@@ -548,13 +546,13 @@ func TestParkerWakes(t *testing.T) {
 			{Fd: int32(sock), Events: unix.POLLIN},
 		}
 	}
-	// wait waits with sock as the socket of cs, while then() runs
-	// meanwhile, and returns which fds were reported.
-	wait := func(sock int, cs *connState, then func()) []bool {
+	// wait parks with sock as the socket, while then() runs meanwhile, and
+	// returns which fds were reported.
+	wait := func(sock int, then func()) []bool {
 		t.Helper()
 		f := fds(sock)
 		done := make(chan error, 1)
-		go func() { done <- p.wait(f, []*connState{cs}) }()
+		go func() { done <- p.wait(f) }()
 		then()
 		if err := <-done; err != nil {
 			t.Fatal(err)
@@ -573,7 +571,7 @@ func TestParkerWakes(t *testing.T) {
 			}
 		}
 	}
-	want("eventfd", wait(sock, a, func() { signal(wfd) }), 0)
+	want("eventfd", wait(sock, func() { signal(wfd) }), 0)
 	drain(wfd)
 	arm := func() {
 		its := unix.ItimerSpec{Value: unix.NsecToTimespec(time.Millisecond.Nanoseconds())}
@@ -581,11 +579,20 @@ func TestParkerWakes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want("timerfd", wait(sock, a, arm), 1)
+	want("timerfd", wait(sock, arm), 1)
 	if err := unix.TimerfdSettime(tfd, 0, &unix.ItimerSpec{}, nil); err != nil { // disarmed: no longer readable
 		t.Fatal(err)
 	}
-	want("socket", wait(sock, a, func() { signal(sock) }), 2)
+	want("socket", wait(sock, func() { signal(sock) }), 2)
+
+	// Between parks (the socket still readable, the eventfd signalled
+	// again) the instance is empty: not readable.
+	signal(wfd)
+	pfd := []unix.PollFd{{Fd: int32(p.epfd), Events: unix.POLLIN}}
+	if n, err := unix.Poll(pfd, 0); err != nil || n != 0 {
+		t.Fatalf("between parks the epoll instance is readable (%d, %v): it would wake the runtime's poller", n, err)
+	}
+	drain(wfd)
 	drain(sock)
 
 	// The socket is closed and another opened on its number.
@@ -598,7 +605,7 @@ func TestParkerWakes(t *testing.T) {
 	}
 	// The timerfd ends the wait if the new socket was not registered: its
 	// events are then missing from the result.
-	got := wait(sock, b, func() {
+	got := wait(sock, func() {
 		signal(sock)
 		arm()
 	})
