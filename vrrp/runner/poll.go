@@ -38,8 +38,8 @@ import (
 // (spinUntil); a deadline further off is approached first (approachLead),
 // so that the Go runtime's sysmon, woken by the end of a long wait, has
 // preempted the loop and slowed its polling before the takeover, not
-// during it. A wait with no deadline near (capWait: default adverts, a
-// backup's master down deadline before its approach) parks in the Go
+// during it. A wait with no deadline near (capWait: default adverts) that
+// is not a backup's wait for its master down deadline parks in the Go
 // runtime's poller instead of ppoll (parker), its P idle: sysmon then
 // sleeps through it instead of polling every 10 ms and every 20 us after
 // it. Everything else (link and address events, script results,
@@ -193,7 +193,8 @@ func (r *Runner) pollLoop() {
 			return
 		}
 		now := time.Now()
-		lead := leadFor(next, now, r.takeoverDeadline(next), wait != nil)
+		takeover := r.takeoverDeadline(next)
+		lead := leadFor(next, now, takeover, wait != nil)
 		if armed.stale(next, lead) {
 			var its unix.ItimerSpec // zero: disarmed
 			if !next.IsZero() {
@@ -216,7 +217,7 @@ func (r *Runner) pollLoop() {
 			}
 		}
 		capped := capWait(wait, next, time.Now())
-		parks := capped == nil && pk != nil
+		parks := capped == nil && pk != nil && !takeover
 		if !locked && !parks {
 			// Through the scheduler once per round, before the wait: see
 			// locksThread and yield (a park goes through it anyway). The
@@ -246,9 +247,6 @@ func (r *Runner) pollLoop() {
 			armed.set = false
 			// An approach wake-up is not a deadline: the next round arms
 			// the timerfd spinLead early and waits capped (capWait).
-			if armed.lead == approachLead && pk != nil {
-				wakeSysmon()
-			}
 			if armed.lead != approachLead {
 				if armed.lead == spinLead {
 					r.now = spinUntil(next, r.now, time.Now)
@@ -417,6 +415,15 @@ func rawPpoll(fds []unix.PollFd, wait *unix.Timespec) error {
 // (sendmsg, recvmsg, timerfd_settime, this epoll_wait), so they do not
 // wake sysmon either; entersyscall does.
 //
+// A backup waiting for its master down deadline does not park: with the
+// parked wait and the approach waking sysmon itself (a getpid through the
+// system call state), takeovers at advert_int 1 and 0.2 were slower than
+// with the ppoll wait, advert->GARP p50 0.251 -> 0.293 ms and
+// decision->GARP 0.426 -> 0.473 ms (session 17, 2 alternating rounds of 5
+// runs at each setting; not traced), so a backup keeps session 15's wait
+// and approach, and only a master's, a faulted instance's or an idle
+// runner's long waits park.
+//
 // Capped waits (a deadline within capHorizon: fast adverts, a takeover's
 // approach) do not park. A parked loop needs a P to run when it wakes, and
 // the garbage collector's idle mark workers take idle Ps: under busy loops
@@ -516,12 +523,6 @@ func (p *parker) wait(fds []unix.PollFd) error {
 	return nil
 }
 
-// wakeSysmon enters the runtime's system call state once (getpid(2)), which
-// wakes sysmon if it sleeps (entersyscall): when a park ends for a
-// takeover's approach, so that sysmon's 20 us polling, which its wake-up
-// starts, is over before the takeover (see approachLead).
-func wakeSysmon() { _, _, _ = syscall.Syscall(syscall.SYS_GETPID, 0, 0, 0) }
-
 // drain reads the packets queued on a polled socket and steps the machines.
 func (r *Runner) drain(cs *connState, buf []byte, ev int16) {
 	if cs.retired.Load() {
@@ -607,10 +608,9 @@ func (r *Runner) takeoverDeadline(next time.Time) bool {
 // approachLead is how long before a takeover deadline that is further
 // off the loop wakes up first, in a round of its own, to wait out the rest
 // capped (capWait: no system call state), as fast adverts do. A long wait
-// parks (parker; until session 17 it was a system call whose P sysmon
-// retook), every P idle, and sysmon sleeps (runtime/proc.go sysmon). The
-// first call that enters the runtime's system call state wakes it (the
-// approach's wakeSysmon; else the takeover's address add): it then
+// for it is a system call (a backup does not park, see parker); sysmon
+// retakes its P and, every P idle, sleeps (runtime/proc.go sysmon). The
+// wait's exitsyscall wakes it: it then
 // polls every 20 us (plus the timer slack) for about 50 rounds before its
 // sleeps double towards 10 ms, and its first look finds the P's
 // schedtick as recorded before the wait and preempts the loop (SIGURG; see

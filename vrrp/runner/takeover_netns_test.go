@@ -131,11 +131,12 @@ func benchTakeoverAdvertToGARP(b *testing.B, watched bool, idle time.Duration) {
 }
 
 // TestTakeoverApproached: a backup in poll mode (real sockets, no master)
-// ends its last uncapped wait (a park since session 17, a system call
-// before) approachLead before its master down deadline, and waits out the
-// rest capped (capWait: no system call state), so that sysmon, which the
-// approach wakes (see approachLead), has preempted the loop and slowed its
-// polling before the takeover. Before approachLead the last long wait ended spinLead before
+// ends its last wait that is a system call approachLead before its master
+// down deadline, and waits out the rest capped (capWait: no system call
+// state), so that sysmon, which the end of a long wait wakes (see
+// approachLead), has preempted the loop and slowed its polling before the
+// takeover; sysmon then polls through the capped waits (a backup's long
+// wait that parked would leave it asleep until the takeover wakes it). Before approachLead the last long wait ended spinLead before
 // the deadline, and sysmon's preemption and 20 us wake-ups fell on the
 // takeover. Root only.
 func TestTakeoverApproached(t *testing.T) {
@@ -199,7 +200,7 @@ func TestTakeoverApproached(t *testing.T) {
 		t.Fatal("the backup did not take over")
 	}
 	if len(waits) == 0 || !waits[len(waits)-1].capped {
-		t.Errorf("the wait before the takeover was uncapped")
+		t.Errorf("the wait before the takeover was a system call (uncapped)")
 	}
 	var lastLong time.Time
 	for _, w := range waits {
@@ -213,11 +214,11 @@ func TestTakeoverApproached(t *testing.T) {
 		t.Fatal("no long wait before the takeover")
 	}
 	if gap := mastered.Sub(lastLong); gap < approachLead-5*time.Millisecond {
-		t.Errorf("the last uncapped wait ended %v before the takeover, want about approachLead (%v)", gap, approachLead)
+		t.Errorf("the last system-call wait ended %v before the takeover, want about approachLead (%v)", gap, approachLead)
 	}
-	// The approach woke sysmon (wakeSysmon): it polls (nanosleep) through
-	// the capped waits instead of sleeping until the takeover's first
-	// system call wakes it.
+	// The long wait's end woke sysmon: it polls (nanosleep) through the
+	// capped waits instead of sleeping until the takeover's first system
+	// call wakes it.
 	polls := 0
 	for _, w := range waits {
 		if w.capped && w.end.After(lastLong) && w.sysmon {
@@ -227,7 +228,7 @@ func TestTakeoverApproached(t *testing.T) {
 	if polls == 0 {
 		t.Errorf("sysmon did not poll during the approach's capped waits: the takeover would wake it")
 	}
-	t.Logf("%d waits before the takeover; the last uncapped wait ended %v before it; sysmon polling at the end of %d capped waits after it", len(waits), mastered.Sub(lastLong), polls)
+	t.Logf("%d waits before the takeover; the last system-call wait ended %v before it; sysmon polling at the end of %d capped waits after it", len(waits), mastered.Sub(lastLong), polls)
 }
 
 // sysmonPolls reports whether a thread of the process sleeps in
@@ -291,21 +292,25 @@ func sysmonPolls(t *testing.T) bool {
 // poller, its P idle (the goroutine shows as "IO wait"), not in ppoll as a
 // system call (until session 17; "syscall"), which woke sysmon at every
 // wait's end; with 10 ms adverts its waits are capped and keep its P
-// (never "IO wait"), which a collection's idle mark workers cannot take.
-// The loop's goroutine is sampled between adverts. Root only.
+// (never "IO wait"), which a collection's idle mark workers cannot take;
+// a backup waiting for its master down deadline keeps its ppoll wait
+// (parker). The loop's goroutine is sampled between adverts. Root only.
 func TestLoopParks(t *testing.T) {
 	for _, tc := range []struct {
-		advert time.Duration
-		parks  bool
+		name     string
+		advert   time.Duration
+		priority uint8
+		parks    bool
 	}{
-		{time.Second, true},
-		{10 * time.Millisecond, false},
+		{"master 1s", time.Second, 255, true},
+		{"master 10ms", 10 * time.Millisecond, 255, false},
+		{"backup 1s", time.Second, 100, false},
 	} {
-		t.Run(tc.advert.String(), func(t *testing.T) { testLoopParks(t, tc.advert, tc.parks) })
+		t.Run(tc.name, func(t *testing.T) { testLoopParks(t, tc.advert, tc.priority, tc.parks) })
 	}
 }
 
-func testLoopParks(t *testing.T, advert time.Duration, parks bool) {
+func testLoopParks(t *testing.T, advert time.Duration, priority uint8, parks bool) {
 	ns := netns.New(t)
 	h := ns.Netlink(t)
 	link := netns.AddVethUp(t, h, "pk0", "pk1", nil)
@@ -327,7 +332,7 @@ func testLoopParks(t *testing.T, advert time.Duration, parks bool) {
 		var err error
 		r, err = New(Options{
 			Instances: []InstanceConfig{{
-				Machine:   vrrp.Options{Name: "VI_1", VRID: 53, Priority: 255, Version: 3, AdvertInterval: advert},
+				Machine:   vrrp.Options{Name: "VI_1", VRID: 53, Priority: priority, Version: 3, AdvertInterval: advert},
 				Interface: "pk0",
 				VIPs:      []vip.Address{{Prefix: netip.MustParsePrefix("192.0.2.102/24")}},
 			}},
@@ -349,10 +354,14 @@ func testLoopParks(t *testing.T, advert time.Duration, parks bool) {
 	}
 	ran := make(chan error, 1)
 	go func() { ran <- ns.Do(func() error { return r.Run(ctx) }) }()
+	var want <-chan struct{} = mastered // a backup: Ready, and no master for 3 s
+	if priority != 255 {
+		want = r.Ready()
+	}
 	select {
-	case <-mastered:
+	case <-want:
 	case err := <-ran:
-		t.Fatalf("Run returned before the instance became master: %v", err)
+		t.Fatalf("Run returned before the instance was ready: %v", err)
 	}
 	states := map[string]int{}
 	buf := make([]byte, 1<<20)
@@ -377,8 +386,8 @@ func testLoopParks(t *testing.T, advert time.Duration, parks bool) {
 		t.Fatal(err)
 	}
 	t.Logf("loop goroutine's states over 100 samples: %v; %d adverts sent", states, sent)
-	if sent < 1 {
-		t.Fatalf("no advert sent: the loop did not run as master")
+	if master := priority == 255; master != (sent > 0) {
+		t.Fatalf("%d adverts sent at priority %d: the loop did not run as it should", sent, priority)
 	}
 	switch parked := states["IO wait"]; {
 	case parks && parked < 50:
