@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -300,24 +301,61 @@ func voluntarySwitches() (map[string]int64, error) {
 // usleep; the other threads park in futex(2) or wait in epoll), or "" if
 // not exactly one thread is seen there in a few looks.
 func sysmonThread() string {
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return ""
-	}
-	nr := strconv.Itoa(unix.SYS_NANOSLEEP) + " "
 	for range 100 {
-		var found []string
-		for _, task := range tasks {
-			b, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/syscall")
-			if strings.HasPrefix(string(b), nr) {
-				found = append(found, task.Name())
-			}
+		found, err := threadsIn(unix.SYS_NANOSLEEP)
+		if err != nil {
+			return ""
 		}
 		if len(found) == 1 {
 			return found[0]
 		}
 	}
 	return ""
+}
+
+// threadsIn returns the IDs of the process's threads that are in system
+// call nr (/proc/self/task/*/syscall). It reads /proc with raw system
+// calls only, which do not wake a sleeping sysmon (entersyscall would), so
+// that looking for sysmon does not change what it does.
+func threadsIn(nr int) ([]string, error) {
+	open := func(path string, flags int) (uintptr, error) {
+		p, err := unix.BytePtrFromString(path)
+		if err != nil {
+			return 0, err
+		}
+		fdcwd := int64(unix.AT_FDCWD)
+		fd, _, e := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(fdcwd), uintptr(unsafe.Pointer(p)), uintptr(flags|unix.O_RDONLY|unix.O_CLOEXEC), 0, 0, 0)
+		if e != 0 {
+			return 0, e
+		}
+		return fd, nil
+	}
+	dir, err := open("/proc/self/task", unix.O_DIRECTORY)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.RawSyscall(unix.SYS_CLOSE, dir, 0, 0)
+	var ents [8192]byte
+	n, _, e := unix.RawSyscall(unix.SYS_GETDENTS64, dir, uintptr(unsafe.Pointer(&ents[0])), uintptr(len(ents)))
+	if e != 0 {
+		return nil, e
+	}
+	_, _, tids := unix.ParseDirent(ents[:n], -1, nil)
+	prefix := strconv.Itoa(nr) + " "
+	var found []string
+	var buf [128]byte
+	for _, tid := range tids {
+		fd, err := open("/proc/self/task/"+tid+"/syscall", 0)
+		if err != nil {
+			continue // the thread exited
+		}
+		m, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+		if e == 0 && strings.HasPrefix(string(buf[:m]), prefix) {
+			found = append(found, tid)
+		}
+	}
+	return found, nil
 }
 
 // yieldRounds runs n rounds of yield and then work for d (on the clock,

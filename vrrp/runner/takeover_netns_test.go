@@ -8,11 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/internal/netns"
@@ -233,55 +230,12 @@ func TestTakeoverApproached(t *testing.T) {
 // sysmonPolls reports whether a thread of the process sleeps in
 // nanosleep(2), which only sysmon does (runtime usleep; the others park in
 // futex(2) or wait in epoll or ppoll): sysmon polls rather than sleeping
-// until woken (futex). It reads /proc with raw system calls only, which do
-// not wake sysmon (entersyscall would).
+// until woken (futex). threadsIn reads /proc without waking it.
 func sysmonPolls(t *testing.T) bool {
-	fdcwd := int64(unix.AT_FDCWD)
-	atFdcwd := uintptr(fdcwd)
-	rawRead := func(path string, buf []byte) (int, error) {
-		p, err := unix.BytePtrFromString(path)
-		if err != nil {
-			return 0, err
-		}
-		fd, _, e := unix.RawSyscall6(unix.SYS_OPENAT, atFdcwd, uintptr(unsafe.Pointer(p)), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
-		if e != 0 {
-			return 0, e
-		}
-		defer unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
-		n, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), nil
-	}
-	p, err := unix.BytePtrFromString("/proc/self/task")
+	found, err := threadsIn(unix.SYS_NANOSLEEP)
 	if err != nil {
 		t.Error(err)
 		return false
 	}
-	dir, _, e := unix.RawSyscall6(unix.SYS_OPENAT, atFdcwd, uintptr(unsafe.Pointer(p)), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
-	if e != 0 {
-		t.Error(e)
-		return false
-	}
-	defer unix.RawSyscall(unix.SYS_CLOSE, dir, 0, 0)
-	var ents [8192]byte
-	n, _, e := unix.RawSyscall(unix.SYS_GETDENTS64, dir, uintptr(unsafe.Pointer(&ents[0])), uintptr(len(ents)))
-	if e != 0 {
-		t.Error(e)
-		return false
-	}
-	var names []string
-	_, _, names = unix.ParseDirent(ents[:n], -1, names)
-	var buf [128]byte
-	for _, tid := range names {
-		m, err := rawRead("/proc/self/task/"+tid+"/syscall", buf[:])
-		if err != nil {
-			continue // the thread exited
-		}
-		if nr, _, _ := strings.Cut(string(buf[:m]), " "); nr == strconv.Itoa(unix.SYS_NANOSLEEP) {
-			return true
-		}
-	}
-	return false
+	return len(found) > 0
 }
