@@ -12,7 +12,11 @@
 // the hand-offs of the Go netpoller, timers and channels. It passes through
 // the Go scheduler once per round and, when a deadline is near, waits at
 // most 9 ms, so that the runtime's sysmon neither takes its P in every wait
-// nor preempts it; it is locked to its OS thread only when realtime
+// nor preempts it; a wait with no deadline near (default adverts: a
+// master's wait for its next advert, a backup's for its master down
+// deadline until just before it) parks in the Go runtime's poller instead,
+// its P idle, so that sysmon sleeps; it is locked to its OS thread only
+// when realtime
 // priority is configured (the priority belongs to that thread). The unit tests' fakes keep the channel loop and its fake clock.
 // A new master's advert and first GARP leave before anything is logged.
 package runner

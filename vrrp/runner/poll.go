@@ -3,8 +3,11 @@ package runner
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -35,7 +38,11 @@ import (
 // (spinUntil); a deadline further off is approached first (approachLead),
 // so that the Go runtime's sysmon, woken by the end of a long wait, has
 // preempted the loop and slowed its polling before the takeover, not
-// during it. Everything else (link and address events, script results,
+// during it. A wait with no deadline within parkHorizon (default adverts)
+// that is not a backup's wait for its master down deadline parks in the Go
+// runtime's poller instead of ppoll (parker), its P idle: sysmon then
+// sleeps through it instead of polling every 10 ms and every 20 us after
+// it. Everything else (link and address events, script results,
 // Update) still arrives on r.in and r.updates and is relayed to the
 // eventfd by one goroutine; none of it is on the advert path.
 
@@ -124,6 +131,7 @@ func (r *Runner) pollLoop() {
 	defer unix.Close(tfd)
 	locked := locksThread(r.opts)
 	var wait *unix.Timespec // ppoll's timeout: none on a locked thread, else maxWait when a deadline is near (capWait)
+	var pk *parker          // an unlocked loop's uncapped wait (nil: ppoll)
 	if locked {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
@@ -140,6 +148,12 @@ func (r *Runner) pollLoop() {
 		}
 	} else {
 		wait = new(unix.Timespec)
+		if pk, err = newParker(); err != nil {
+			r.log.Warn("VRRP: cannot wait in the runtime's poller, waiting in ppoll", "err", err)
+			pk = nil
+		} else {
+			defer pk.close()
+		}
 	}
 	relayed := make(chan struct{})
 	go func() {
@@ -179,7 +193,8 @@ func (r *Runner) pollLoop() {
 			return
 		}
 		now := time.Now()
-		lead := leadFor(next, now, r.takeoverDeadline(next), wait != nil)
+		takeover := r.takeoverDeadline(next)
+		lead := leadFor(next, now, takeover, wait != nil)
 		if armed.stale(next, lead) {
 			var its unix.ItimerSpec // zero: disarmed
 			if !next.IsZero() {
@@ -201,14 +216,22 @@ func (r *Runner) pollLoop() {
 				polled = append(polled, cs)
 			}
 		}
-		if !locked {
+		before := time.Now()
+		capped := capWait(wait, next, before)
+		parks := capped == nil && pk != nil && parksFor(next, before, takeover)
+		if !locked && !parks {
 			// Through the scheduler once per round, before the wait: see
-			// locksThread and yield. The timerfd is armed, so the
-			// deadline holds whatever runs meanwhile.
+			// locksThread and yield (a park goes through it anyway). The
+			// timerfd is armed, so the deadline holds whatever runs
+			// meanwhile.
 			yield()
 		}
-		capped := capWait(wait, next, time.Now())
-		err := ppoll(fds, capped)
+		var err error
+		if parks {
+			err = pk.wait(fds)
+		} else {
+			err = ppoll(fds, capped)
+		}
 		r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 		if r.waited != nil {
 			r.waited(capped != nil, r.now)
@@ -321,9 +344,18 @@ const maxWait = 9 * time.Millisecond
 // With fast adverts (the loop's next deadline is a 10-50 ms advert or
 // master down timer) a wait is about sysmon's 10 ms and the cap keeps it
 // under; with the default 1 s adverts a capped loop would wake ~111 times
-// a second for nothing, while one long wait costs at most one retake of
-// its P, as for any Go system call that blocks.
+// a second for nothing, while a long wait parks (parker) or, a backup's
+// for its master down deadline, costs one retake of its P, as for any Go
+// system call that blocks.
 const capHorizon = 50 * time.Millisecond
+
+// parkHorizon is how far off the next deadline must be for a wait to
+// park (parker): a master parks only with adverts at least this far apart,
+// so that its backups' master down interval (three adverts and the skew)
+// is at least 750 ms, against the longest stall of a parked loop seen,
+// 170 ms (parker). A wait between capHorizon and parkHorizon (adverts of
+// 0.05-0.25 s) stays a ppoll system call.
+const parkHorizon = 250 * time.Millisecond
 
 // capWait returns wait (an unlocked loop's timeout storage) when the next
 // deadline is within capHorizon of now, else nil (no timeout: the timerfd
@@ -374,6 +406,138 @@ func rawPpoll(fds []unix.PollFd, wait *unix.Timespec) error {
 	_, _, e := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(p), uintptr(len(fds)), uintptr(unsafe.Pointer(wait)), 0, 0, 0)
 	if e != 0 {
 		return e
+	}
+	return nil
+}
+
+// parker is an unlocked loop's wait when no deadline is near (parksFor:
+// none within parkHorizon, and not a backup's master down deadline): its
+// descriptors (the eventfd and the timerfd, then the polled
+// sockets) are put in an epoll instance, itself registered with the Go
+// runtime's poller through an *os.File, and wait parks the goroutine
+// until that instance is readable (RawConn.Read). Its P is then idle;
+// with every P idle sysmon sleeps until something needs it, and the
+// runtime's thread sleeping in epoll_wait wakes for the event, takes an
+// idle P and runs the loop itself (findRunnable): one thread wake-up per
+// event. The ppoll it replaces was a system call: sysmon, polling every
+// 10 ms while a P is held, retook the P after 10 ms and slept, and the
+// wait's exitsyscall woke it again with its polling reset to 20 us for
+// ~50 rounds, then doubling: 70-90 context switches per advert at
+// advert_int 1 (session 17). The loop's own system calls are raw
+// (sendmsg, recvmsg, timerfd_settime, this epoll_wait), so they do not
+// wake sysmon either; entersyscall does.
+//
+// A backup waiting for its master down deadline does not park: it keeps
+// session 15's ppoll wait and approach (approachLead). Parked, with the
+// approach waking sysmon itself (a getpid through the system call state),
+// takeovers at advert_int 1 and 0.2 were slower (session 17, 2 alternating
+// rounds of 5 runs at each setting: advert->GARP p50 0.251 -> 0.293 ms,
+// decision->GARP 0.426 -> 0.473 ms); parked until 70 ms before the
+// deadline and then waiting 20 ms in ppoll as a system call, so that the
+// approach began from the same runtime state as with the ppoll wait (the
+// P retaken, sysmon woken by the wait's end), they were still slower in 4
+// of 5 alternating A/Bs of session 18 (kill takeovers at advert_int 1, 12
+// to 20 runs per arm; in-daemon advert->GARP p50 +8 to +35%, one A/B -32%;
+// not traced), while the backup's idle cost fell from ~11,000 to ~210
+// context switches a minute. Any other wait parks only with no deadline
+// within parkHorizon: a master's with adverts at least that far apart, a
+// faulted instance's, an idle runner's.
+//
+// Capped waits (a deadline within capHorizon: fast adverts, a takeover's
+// approach) do not park. A parked loop needs a P to run when it wakes, and
+// the garbage collector's idle mark workers take idle Ps: under busy loops
+// at nice -10, with a collection every 3 s, a loop parked for every wait
+// stalled up to 170 ms near every collection (30 false transitions in 2
+// minutes, against 2 waiting in ppoll; session 17, the cause of session
+// 12's ~100 ms stalls). A master down interval of a few hundred ms or
+// more absorbs that; one of ~35 ms (10 ms adverts) does not.
+type parker struct {
+	epfd    int
+	file    *os.File // owns epfd
+	rc      syscall.RawConn
+	evs     []unix.EpollEvent
+	n       int   // events in evs after a ready
+	err     error // ready's error
+	readyFn func(uintptr) bool
+}
+
+func newParker() (*parker, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	// A non-blocking descriptor: os.NewFile registers it with the poller.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("epoll fd: %w", err)
+	}
+	p := &parker{epfd: epfd, evs: make([]unix.EpollEvent, 16)}
+	p.file = os.NewFile(uintptr(epfd), "vrrp-epoll")
+	if p.rc, err = p.file.SyscallConn(); err != nil {
+		p.file.Close()
+		return nil, err
+	}
+	p.readyFn = p.ready
+	return p, nil
+}
+
+func (p *parker) close() { p.file.Close() }
+
+// ready reads the events pending (without waiting): RawConn.Read's
+// function, which parks the goroutine while it returns false. The read is
+// a raw system call (see parker).
+func (p *parker) ready(uintptr) bool {
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&p.evs[0])), uintptr(len(p.evs)), 0, 0, 0)
+	p.n = 0
+	switch e {
+	case 0:
+		p.n = int(n)
+		return n > 0
+	case unix.EINTR: // not expected without a timeout; the poller's edge still holds
+		return false
+	default:
+		p.err = fmt.Errorf("epoll_wait: %w", e)
+		return true
+	}
+}
+
+// wait parks until one of fds is readable and sets their Revents. The
+// descriptors are in the epoll instance only for the park (epoll_ctl, raw
+// system calls): one left in it would make the instance readable, and so
+// wake the runtime's thread that sleeps in epoll_wait, at every event of a
+// capped wait that follows (two threads woken per advert where ppoll wakes
+// one), and a socket closed and replaced on the same number between two
+// parks would be missed.
+func (p *parker) wait(fds []unix.PollFd) error {
+	var err error
+	added := 0
+	for i, pf := range fds {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: pf.Fd, Pad: int32(i)}
+		if err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(pf.Fd), &ev); err != nil {
+			err = fmt.Errorf("epoll_ctl add fd %d: %w", pf.Fd, err)
+			break
+		}
+		added++
+	}
+	if err == nil {
+		p.err = nil
+		if err = p.rc.Read(p.readyFn); err == nil {
+			err = p.err
+		}
+	}
+	for _, pf := range fds[:added] {
+		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(pf.Fd), nil)
+	}
+	if err != nil {
+		return err
+	}
+	for i := range fds {
+		fds[i].Revents = 0
+	}
+	for _, ev := range p.evs[:p.n] {
+		if i := int(ev.Pad); i >= 0 && i < len(fds) && fds[i].Fd == ev.Fd {
+			fds[i].Revents = int16(ev.Events)
+		}
 	}
 	return nil
 }
@@ -463,8 +627,9 @@ func (r *Runner) takeoverDeadline(next time.Time) bool {
 // approachLead is how long before a takeover deadline that is further
 // off the loop wakes up first, in a round of its own, to wait out the rest
 // capped (capWait: no system call state), as fast adverts do. A long wait
-// is a system call; sysmon retakes its P and, every P idle, sleeps
-// (runtime/proc.go sysmon). The wait's exitsyscall wakes it: it then
+// for it is a system call (a backup does not park, see parker); sysmon
+// retakes its P and, every P idle, sleeps (runtime/proc.go sysmon). The
+// wait's exitsyscall wakes it: it then
 // polls every 20 us (plus the timer slack) for about 50 rounds before its
 // sleeps double towards 10 ms, and its first look finds the P's
 // schedtick as recorded before the wait and preempts the loop (SIGURG; see
@@ -492,6 +657,14 @@ func leadFor(next, now time.Time, spin, capped bool) time.Duration {
 	default:
 		return spinLead
 	}
+}
+
+// parksFor reports whether an uncapped wait (no deadline within
+// capHorizon, an unlocked loop) for the deadline next parks (parker): not
+// for a backup's takeover deadline, and only with no deadline within
+// parkHorizon.
+func parksFor(next, now time.Time, takeover bool) bool {
+	return !takeover && (next.IsZero() || next.Sub(now) > parkHorizon)
 }
 
 // armIn is how long from now to arm the timerfd for the deadline next,

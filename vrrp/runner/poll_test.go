@@ -84,6 +84,29 @@ func TestArmIn(t *testing.T) {
 	}
 }
 
+// TestParksFor: an uncapped wait parks unless it is a backup's wait for
+// its master down deadline or a deadline is within parkHorizon (adverts of
+// 0.05-0.25 s: the wait stays a system call).
+func TestParksFor(t *testing.T) {
+	now := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		next     time.Time
+		takeover bool
+		want     bool
+	}{
+		{time.Time{}, false, true},              // no deadline (an idle runner, a faulted instance)
+		{now.Add(time.Second), false, true},     // a master's next advert, advert_int 1
+		{now.Add(time.Second), true, false},     // a backup's master down deadline
+		{now.Add(parkHorizon), false, false},    // adverts of 0.25 s
+		{now.Add(parkHorizon + 1), false, true}, // just beyond
+		{now.Add(200 * time.Millisecond), false, false},
+	} {
+		if got := parksFor(tc.next, now, tc.takeover); got != tc.want {
+			t.Errorf("parksFor(now+%v, takeover %v) = %v, want %v", tc.next.Sub(now), tc.takeover, got, tc.want)
+		}
+	}
+}
+
 // TestSpinUntil: the spin returns the first clock reading at or after the
 // deadline, never one before it (taking over before the master down
 // interval is a protocol violation), and does not spin at all for a
@@ -536,5 +559,118 @@ func TestTimerfdSetResetsExpiry(t *testing.T) {
 	}
 	if readable(0) {
 		t.Fatal("disarmed: readable")
+	}
+}
+
+// TestParkerWakes: the loop's park in the runtime's poller returns with
+// the events of the descriptor that became readable, at its index (the
+// eventfd, the timerfd, the sockets); between parks its epoll instance
+// holds nothing, so that events during the loop's capped waits do not wake
+// the runtime's poller thread; and a socket closed and replaced by another
+// on the same descriptor number between two parks is waited for.
+func TestParkerWakes(t *testing.T) {
+	newEventfd := func() int {
+		fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fd
+	}
+	signal := func(fd int) {
+		var one [8]byte
+		binary.NativeEndian.PutUint64(one[:], 1)
+		if _, err := unix.Write(fd, one[:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain := func(fd int) {
+		var b [8]byte
+		_, _ = unix.Read(fd, b[:])
+	}
+	wfd := newEventfd()
+	defer unix.Close(wfd)
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		t.Skipf("no timerfd: %v", err)
+	}
+	defer unix.Close(tfd)
+	p, err := newParker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	sock := newEventfd() // a socket stand-in: readable when signalled
+	fds := func(sock int) []unix.PollFd {
+		return []unix.PollFd{
+			{Fd: int32(wfd), Events: unix.POLLIN},
+			{Fd: int32(tfd), Events: unix.POLLIN},
+			{Fd: int32(sock), Events: unix.POLLIN},
+		}
+	}
+	// wait parks with sock as the socket, while then() runs meanwhile, and
+	// returns which fds were reported.
+	wait := func(sock int, then func()) []bool {
+		t.Helper()
+		f := fds(sock)
+		done := make(chan error, 1)
+		go func() { done <- p.wait(f) }()
+		then()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		got := make([]bool, len(f))
+		for i := range f {
+			got[i] = f[i].Revents&unix.POLLIN != 0
+		}
+		return got
+	}
+	want := func(what string, got []bool, i int) {
+		t.Helper()
+		for j, r := range got {
+			if r != (j == i) {
+				t.Fatalf("%s: readable %v, want only index %d", what, got, i)
+			}
+		}
+	}
+	want("eventfd", wait(sock, func() { signal(wfd) }), 0)
+	drain(wfd)
+	arm := func() {
+		its := unix.ItimerSpec{Value: unix.NsecToTimespec(time.Millisecond.Nanoseconds())}
+		if err := unix.TimerfdSettime(tfd, 0, &its, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want("timerfd", wait(sock, arm), 1)
+	if err := unix.TimerfdSettime(tfd, 0, &unix.ItimerSpec{}, nil); err != nil { // disarmed: no longer readable
+		t.Fatal(err)
+	}
+	want("socket", wait(sock, func() { signal(sock) }), 2)
+
+	// Between parks (the socket still readable, the eventfd signalled
+	// again) the instance is empty: not readable.
+	signal(wfd)
+	pfd := []unix.PollFd{{Fd: int32(p.epfd), Events: unix.POLLIN}}
+	if n, err := unix.Poll(pfd, 0); err != nil || n != 0 {
+		t.Fatalf("between parks the epoll instance is readable (%d, %v): it would wake the runtime's poller", n, err)
+	}
+	drain(wfd)
+	drain(sock)
+
+	// The socket is closed and another opened on its number.
+	old := sock
+	unix.Close(sock)
+	sock = newEventfd()
+	defer unix.Close(sock)
+	if sock != old {
+		t.Skipf("the new descriptor is %d, not %d: cannot test its reuse", sock, old)
+	}
+	// The timerfd ends the wait if the new socket was not registered: its
+	// events are then missing from the result.
+	got := wait(sock, func() {
+		signal(sock)
+		arm()
+	})
+	if !got[2] {
+		t.Fatalf("a socket opened on a closed one's descriptor was not waited for: readable %v", got)
 	}
 }

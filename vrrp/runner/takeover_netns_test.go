@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,11 +133,11 @@ func benchTakeoverAdvertToGARP(b *testing.B, watched bool, idle time.Duration) {
 // down deadline, and waits out the rest capped (capWait: no system call
 // state), so that sysmon, which the end of a long wait wakes (see
 // approachLead), has preempted the loop and slowed its polling before the
-// takeover, and polls through the capped waits (a long wait parked in the
-// runtime's poller, tried in session 17, left sysmon asleep until the
-// takeover's first system call woke it). Before approachLead the last long
-// wait ended spinLead before the deadline, and sysmon's preemption and
-// 20 us wake-ups fell on the takeover. Root only.
+// takeover, and polls through the capped waits (a backup's long wait does
+// not park, see parker: parked, as tried in session 17, it left sysmon
+// asleep until the takeover's first system call woke it). Before
+// approachLead the last long wait ended spinLead before the deadline, and
+// sysmon's preemption and 20 us wake-ups fell on the takeover. Root only.
 func TestTakeoverApproached(t *testing.T) {
 	ns := netns.New(t)
 	h := ns.Netlink(t)
@@ -238,4 +241,116 @@ func sysmonPolls(t *testing.T) bool {
 		return false
 	}
 	return len(found) > 0
+}
+
+// TestLoopParks: a master in poll mode (real sockets, no realtime
+// priority) with the default 1 s adverts waits parked in the Go runtime's
+// poller, its P idle (the goroutine shows as "IO wait"), not in ppoll as a
+// system call (until session 17; "syscall"), which woke sysmon at every
+// wait's end; with 10 ms adverts its waits are capped and keep its P
+// (never "IO wait"), which a collection's idle mark workers cannot take,
+// and with 200 ms adverts (within parkHorizon) they stay system calls;
+// a backup waiting for its master down deadline keeps its ppoll wait
+// (parker). The loop's goroutine is sampled between adverts. Root only.
+func TestLoopParks(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		advert   time.Duration
+		priority uint8
+		parks    bool
+	}{
+		{"master 1s", time.Second, 255, true},
+		{"master 10ms", 10 * time.Millisecond, 255, false},
+		{"master 200ms", 200 * time.Millisecond, 255, false}, // within parkHorizon
+		{"backup 1s", time.Second, 100, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testLoopParks(t, tc.advert, tc.priority, tc.parks) })
+	}
+}
+
+func testLoopParks(t *testing.T, advert time.Duration, priority uint8, parks bool) {
+	ns := netns.New(t)
+	h := ns.Netlink(t)
+	link := netns.AddVethUp(t, h, "pk0", "pk1", nil)
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(192, 0, 2, 1), Mask: net.CIDRMask(24, 32)}}); err != nil {
+		t.Fatal(err)
+	}
+	an := garp.NewAnnouncer(garp.AnnouncerConfig{})
+	t.Cleanup(func() { an.Close() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var r *Runner
+	mastered := make(chan struct{})
+	var once sync.Once
+	err := ns.Do(func() error {
+		if err := an.Prepare("pk0"); err != nil {
+			return err
+		}
+		var err error
+		r, err = New(Options{
+			Instances: []InstanceConfig{{
+				Machine:   vrrp.Options{Name: "VI_1", VRID: 53, Priority: priority, Version: 3, AdvertInterval: advert},
+				Interface: "pk0",
+				VIPs:      []vip.Address{{Prefix: netip.MustParsePrefix("192.0.2.102/24")}},
+			}},
+			Conns:     SocketFactory{},
+			VIPs:      vip.NewHere(),
+			Announcer: an,
+			Logger:    slog.New(slog.DiscardHandler),
+			// Called on the loop: r.insts is the loop's to read.
+			OnTransition: func() {
+				if r.insts[0].m.State() == vrrp.StateMaster {
+					once.Do(func() { close(mastered) })
+				}
+			},
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- ns.Do(func() error { return r.Run(ctx) }) }()
+	var want <-chan struct{} = mastered // a backup: Ready, and no master for 3 s
+	if priority != 255 {
+		want = r.Ready()
+	}
+	select {
+	case <-want:
+	case err := <-ran:
+		t.Fatalf("Run returned before the instance was ready: %v", err)
+	}
+	states := map[string]int{}
+	buf := make([]byte, 1<<20)
+	for range 100 {
+		time.Sleep(3 * time.Millisecond) // sampling, not a tolerance
+		stacks := buf[:runtime.Stack(buf, true)]
+		for g := range strings.SplitSeq(string(stacks), "\n\n") {
+			if strings.Contains(g, "(*Runner).pollLoop(") { // not the relay's pollLoop.func
+				// "goroutine 42 [IO wait]:" or "[IO wait, 2 minutes]:"
+				head, _, _ := strings.Cut(g, "\n")
+				if _, st, ok := strings.Cut(head, "["); ok {
+					st, _, _ = strings.Cut(st, "]")
+					st, _, _ = strings.Cut(st, ",")
+					states[st]++
+				}
+			}
+		}
+	}
+	sent := r.Snapshot().Instances[0].AdvertsSent
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("loop goroutine's states over 100 samples: %v; %d adverts sent", states, sent)
+	if master := priority == 255; master != (sent > 0) {
+		t.Fatalf("%d adverts sent at priority %d: the loop did not run as it should", sent, priority)
+	}
+	switch parked := states["IO wait"]; {
+	case parks && parked < 50:
+		t.Errorf("the loop's goroutine was parked in the runtime's poller in %d of 100 samples (%v), want most", parked, states)
+	case !parks && parked > 0:
+		t.Errorf("the loop's goroutine was parked in %d of 100 samples (%v), want none (capped waits keep the P)", parked, states)
+	}
 }
