@@ -13,7 +13,8 @@ import (
 )
 
 // benchEnv enables the benchmarks here (`make bench-failover`,
-// integration/bench/takeover.sh, integration/bench/stability.sh).
+// integration/bench/takeover.sh, integration/bench/stability.sh,
+// integration/bench/idle.sh).
 const benchEnv = "LVSHA_BENCH"
 
 // takeoverRun is one measured takeover, all wire times from the client's
@@ -169,6 +170,19 @@ func benchInt(t *testing.T, env string, def int) int {
 		t.Fatalf("%s=%q: want a positive integer", env, s)
 	}
 	return n
+}
+
+// benchDuration is the duration env sets (def if unset).
+func benchDuration(t *testing.T, env string, def time.Duration) time.Duration {
+	s := os.Getenv(env)
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		t.Fatalf("%s=%q: want a positive duration (60s, 10m)", env, s)
+	}
+	return d
 }
 
 func collect(rs []takeoverRun, f func(takeoverRun) time.Duration) []time.Duration {

@@ -44,14 +44,7 @@ func TestBenchStability(t *testing.T) {
 		t.Skipf("run by integration/bench/stability.sh (%s=1)", benchEnv)
 	}
 	requireImpls(t, implLVSHA, implKeepalived)
-	dur := time.Minute
-	if s := os.Getenv("LVSHA_BENCH_DURATION"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			t.Fatalf("LVSHA_BENCH_DURATION=%q: want a positive duration (60s, 10m)", s)
-		}
-		dur = d
-	}
+	dur := benchDuration(t, "LVSHA_BENCH_DURATION", time.Minute)
 	loads := []string{"oversub", "nice"}
 	if s := os.Getenv("LVSHA_BENCH_LOADS"); s != "" {
 		loads = strings.Split(s, ",")
@@ -231,27 +224,36 @@ func gcCycles(d *director, mark int) []gcCycle {
 // of process group pgid (a director's daemon: keepalived's VRRP child
 // included), from /proc/PID/stat; exited processes are not counted.
 func groupCPU(pgid int) time.Duration {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var ticks int64
-	for _, f := range stats {
-		b, err := os.ReadFile(f)
+	groupProcs(pgid, func(_ string, stat []string) {
+		// pid (comm) state ppid pgrp ... utime stime: fields 14 and 15.
+		if len(stat) >= 13 {
+			ut, _ := strconv.ParseInt(stat[11], 10, 64)
+			st, _ := strconv.ParseInt(stat[12], 10, 64)
+			ticks += ut + st
+		}
+	})
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+}
+
+// groupProcs calls f for each process of process group pgid with its
+// /proc directory and the fields of its stat after the command (state,
+// ppid, pgrp, ...).
+func groupProcs(pgid int, f func(dir string, stat []string)) {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
 		if err != nil {
 			continue
 		}
-		// pid (comm) state ppid pgrp ... utime stime: fields 5, 14 and 15.
 		i := bytes.LastIndexByte(b, ')')
 		if i < 0 {
 			continue
 		}
-		fs := strings.Fields(string(b[i+1:]))
-		if len(fs) < 13 || fs[2] != strconv.Itoa(pgid) {
-			continue
+		if fs := strings.Fields(string(b[i+1:])); len(fs) >= 3 && fs[2] == strconv.Itoa(pgid) {
+			f(filepath.Dir(path), fs)
 		}
-		ut, _ := strconv.ParseInt(fs[11], 10, 64)
-		st, _ := strconv.ParseInt(fs[12], 10, 64)
-		ticks += ut + st
 	}
-	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 // quiet waits (up to a minute) for 50 adverts of master in a row with none
