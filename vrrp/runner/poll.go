@@ -38,9 +38,9 @@ import (
 // (spinUntil); a deadline further off is approached first (approachLead),
 // so that the Go runtime's sysmon, woken by the end of a long wait, has
 // preempted the loop and slowed its polling before the takeover, not
-// during it. A wait with no deadline within parkHorizon (default adverts)
-// that is not a backup's wait for its master down deadline parks in the Go
-// runtime's poller instead of ppoll (parker), its P idle: sysmon then
+// during it. A wait with no deadline within parkHorizon (default adverts;
+// a backup's until parkLead before its master down deadline) parks in the
+// Go runtime's poller instead of ppoll (parker), its P idle: sysmon then
 // sleeps through it instead of polling every 10 ms and every 20 us after
 // it. Everything else (link and address events, script results,
 // Update) still arrives on r.in and r.updates and is relayed to the
@@ -194,7 +194,7 @@ func (r *Runner) pollLoop() {
 		}
 		now := time.Now()
 		takeover := r.takeoverDeadline(next)
-		lead := leadFor(next, now, takeover, wait != nil)
+		lead := leadFor(next, now, takeover, wait != nil, pk != nil)
 		if armed.stale(next, lead) {
 			var its unix.ItimerSpec // zero: disarmed
 			if !next.IsZero() {
@@ -218,7 +218,7 @@ func (r *Runner) pollLoop() {
 		}
 		before := time.Now()
 		capped := capWait(wait, next, before)
-		parks := capped == nil && pk != nil && parksFor(next, before, takeover)
+		parks := parksFor(next, before, takeover, lead, capped == nil && pk != nil)
 		if !locked && !parks {
 			// Through the scheduler once per round, before the wait: see
 			// locksThread and yield (a park goes through it anyway). The
@@ -234,7 +234,7 @@ func (r *Runner) pollLoop() {
 		}
 		r.stepped, r.now = r.now, time.Now() // rxAt's floor: the machines' time so far
 		if r.waited != nil {
-			r.waited(capped != nil, r.now)
+			r.waited(capped != nil, parks, r.now)
 		}
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			r.log.Error("VRRP: ppoll failed, using the channel loop", "err", err)
@@ -248,7 +248,7 @@ func (r *Runner) pollLoop() {
 			armed.set = false
 			// An approach wake-up is not a deadline: the next round arms
 			// the timerfd spinLead early and waits capped (capWait).
-			if armed.lead != approachLead {
+			if armed.lead != approachLead && armed.lead != parkLead {
 				if armed.lead == spinLead {
 					r.now = spinUntil(next, r.now, time.Now)
 				}
@@ -344,9 +344,7 @@ const maxWait = 9 * time.Millisecond
 // With fast adverts (the loop's next deadline is a 10-50 ms advert or
 // master down timer) a wait is about sysmon's 10 ms and the cap keeps it
 // under; with the default 1 s adverts a capped loop would wake ~111 times
-// a second for nothing, while a long wait parks (parker) or, a backup's
-// for its master down deadline, costs one retake of its P, as for any Go
-// system call that blocks.
+// a second for nothing, while a long wait parks (parker).
 const capHorizon = 50 * time.Millisecond
 
 // parkHorizon is how far off the next deadline must be for a wait to
@@ -411,8 +409,8 @@ func rawPpoll(fds []unix.PollFd, wait *unix.Timespec) error {
 }
 
 // parker is an unlocked loop's wait when no deadline is near (parksFor:
-// none within parkHorizon, and not a backup's master down deadline): its
-// descriptors (the eventfd and the timerfd, then the polled
+// none within parkHorizon, or a backup's master down deadline more than
+// parkLead away): its descriptors (the eventfd and the timerfd, then the polled
 // sockets) are put in an epoll instance, itself registered with the Go
 // runtime's poller through an *os.File, and wait parks the goroutine
 // until that instance is readable (RawConn.Read). Its P is then idle;
@@ -427,21 +425,25 @@ func rawPpoll(fds []unix.PollFd, wait *unix.Timespec) error {
 // (sendmsg, recvmsg, timerfd_settime, this epoll_wait), so they do not
 // wake sysmon either; entersyscall does.
 //
-// A backup waiting for its master down deadline does not park: it keeps
-// session 15's ppoll wait and approach (approachLead). Parked, with the
-// approach waking sysmon itself (a getpid through the system call state),
-// takeovers at advert_int 1 and 0.2 were slower (session 17, 2 alternating
-// rounds of 5 runs at each setting: advert->GARP p50 0.251 -> 0.293 ms,
-// decision->GARP 0.426 -> 0.473 ms); parked until 70 ms before the
-// deadline and then waiting 20 ms in ppoll as a system call, so that the
-// approach began from the same runtime state as with the ppoll wait (the
-// P retaken, sysmon woken by the wait's end), they were still slower in 4
-// of 5 alternating A/Bs of session 18 (kill takeovers at advert_int 1, 12
-// to 20 runs per arm; in-daemon advert->GARP p50 +8 to +35%, one A/B -32%;
-// not traced), while the backup's idle cost fell from ~11,000 to ~210
-// context switches a minute. Any other wait parks only with no deadline
-// within parkHorizon: a master's with adverts at least that far apart, a
-// faulted instance's, an idle runner's.
+// A backup waiting for its master down deadline parks until parkLead
+// before it, then waits the 20 ms to approachLead in ppoll as a system
+// call, so that its approach and takeover begin from the same runtime
+// state as with the ppoll wait (the P retaken during that wait, sysmon
+// woken by its end). Session 17 parked straight into the approach (which
+// woke sysmon with a getpid through the system call state) and measured
+// takeovers at advert_int 1 and 0.2 ~45 us slower, advert->GARP p50 0.251
+// -> 0.293 ms, but against a binary without the parker, as was its variant
+// whose backups never parked, slower by as much (0.256 -> 0.301 ms): a
+// difference between two binaries, not between two waits. Session 18,
+// one binary choosing the wait (kill takeovers at advert_int 1, 12-20 runs
+// per arm, alternating): advert->GARP p50 with the backup parked -32%,
+// +26%, +8% and -24% (decision->GARP +8%, -19%); against the binary before
+// it +34% and +20%. A parked backup that stalls (below) does not take
+// over while adverts come: it steps them at their kernel receive time
+// (rxAt) before its timers; a stall only delays a takeover that is due.
+// Any other wait parks only with no deadline within
+// parkHorizon: a master's with adverts at least that far apart, a faulted
+// instance's, an idle runner's.
 //
 // Capped waits (a deadline within capHorizon: fast adverts, a takeover's
 // approach) do not park. A parked loop needs a P to run when it wakes, and
@@ -626,10 +628,10 @@ func (r *Runner) takeoverDeadline(next time.Time) bool {
 
 // approachLead is how long before a takeover deadline that is further
 // off the loop wakes up first, in a round of its own, to wait out the rest
-// capped (capWait: no system call state), as fast adverts do. A long wait
-// for it is a system call (a backup does not park, see parker); sysmon
-// retakes its P and, every P idle, sleeps (runtime/proc.go sysmon). The
-// wait's exitsyscall wakes it: it then
+// capped (capWait: no system call state), as fast adverts do. The wait
+// that ends there is a system call (a backup's park ends parkLead before
+// the deadline, see parker); sysmon retakes its P and, every P idle,
+// sleeps (runtime/proc.go sysmon). The wait's exitsyscall wakes it: it then
 // polls every 20 us (plus the timer slack) for about 50 rounds before its
 // sleeps double towards 10 ms, and its first look finds the P's
 // schedtick as recorded before the wait and preempts the loop (SIGURG; see
@@ -643,15 +645,26 @@ func (r *Runner) takeoverDeadline(next time.Time) bool {
 // a few capped rounds per takeover and nothing otherwise.
 const approachLead = capHorizon
 
+// parkLead is how long before a takeover deadline a backup's parked wait
+// ends (parker): the loop then waits the parkLead-approachLead (20 ms) to
+// the approach in ppoll as a system call, long enough for sysmon, which
+// its entersyscall wakes, to retake the P (10 ms) and sleep again, so that
+// the approach begins as it did before backups parked (session 18): the
+// wait's exitsyscall wakes sysmon, whose 20 us polling and preemption of
+// the loop are over before the takeover.
+const parkLead = approachLead + 20*time.Millisecond
+
 // leadFor is how early the timerfd is armed for the deadline next: for a
 // takeover deadline (spin) approachLead early while it is further off
 // than that and the loop caps its waits (capped: unlocked, see
 // locksThread; a locked loop's waits are all system calls), then
 // spinLead early; any other deadline on time.
-func leadFor(next, now time.Time, spin, capped bool) time.Duration {
+func leadFor(next, now time.Time, spin, capped, parkable bool) time.Duration {
 	switch {
 	case !spin:
 		return 0
+	case capped && parkable && next.Sub(now)-parkLead > parkHorizon:
+		return parkLead
 	case capped && next.Sub(now) > approachLead:
 		return approachLead
 	default:
@@ -659,12 +672,19 @@ func leadFor(next, now time.Time, spin, capped bool) time.Duration {
 	}
 }
 
-// parksFor reports whether an uncapped wait (no deadline within
-// capHorizon, an unlocked loop) for the deadline next parks (parker): not
-// for a backup's takeover deadline, and only with no deadline within
-// parkHorizon.
-func parksFor(next, now time.Time, takeover bool) bool {
-	return !takeover && (next.IsZero() || next.Sub(now) > parkHorizon)
+// parksFor reports whether the wait for the deadline next (from now; the
+// timerfd armed lead early, leadFor) parks (parker), where it can (an
+// unlocked loop with a parker and no cap): a takeover deadline's wait
+// until parkLead, any other only with no deadline within parkHorizon.
+func parksFor(next, now time.Time, takeover bool, lead time.Duration, can bool) bool {
+	switch {
+	case !can:
+		return false
+	case takeover:
+		return lead == parkLead
+	default:
+		return next.IsZero() || next.Sub(now) > parkHorizon
+	}
 }
 
 // armIn is how long from now to arm the timerfd for the deadline next,

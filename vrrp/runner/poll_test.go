@@ -49,31 +49,37 @@ func TestRxAt(t *testing.T) {
 	}
 }
 
-// TestArmIn: the timerfd is armed approachLead early for a takeover
-// deadline further off than that, then spinLead early, any other deadline
-// on time, and never disarmed by a zero.
+// TestArmIn: the timerfd is armed parkLead early for a takeover deadline
+// further off than that and parkHorizon (the backup's wait parks until
+// then), else approachLead early while further off than that, then
+// spinLead early, any other deadline on time, and never disarmed by a
+// zero.
 func TestArmIn(t *testing.T) {
 	now := time.Unix(1000, 0)
 	for _, tc := range []struct {
-		next time.Time
-		spin bool
-		want time.Duration
+		next     time.Time
+		spin     bool
+		parkable bool
+		want     time.Duration
 	}{
-		{now.Add(3 * time.Second), false, 3 * time.Second},
-		{now.Add(3 * time.Second), true, 3*time.Second - approachLead},
-		{now.Add(approachLead + time.Nanosecond), true, time.Nanosecond},
-		{now.Add(approachLead), true, approachLead - spinLead},
-		{now.Add(20 * time.Millisecond), true, 20*time.Millisecond - spinLead},
-		{now.Add(20 * time.Millisecond), false, 20 * time.Millisecond},
-		{now.Add(spinLead / 2), true, 1},
-		{now.Add(-time.Second), false, 1},
+		{now.Add(3 * time.Second), false, true, 3 * time.Second},
+		{now.Add(3 * time.Second), true, true, 3*time.Second - parkLead},
+		{now.Add(3 * time.Second), true, false, 3*time.Second - approachLead},
+		{now.Add(parkLead + parkHorizon), true, true, parkLead + parkHorizon - approachLead},
+		{now.Add(parkLead + parkHorizon + time.Nanosecond), true, true, parkHorizon + time.Nanosecond},
+		{now.Add(approachLead + time.Nanosecond), true, true, time.Nanosecond},
+		{now.Add(approachLead), true, true, approachLead - spinLead},
+		{now.Add(20 * time.Millisecond), true, true, 20*time.Millisecond - spinLead},
+		{now.Add(20 * time.Millisecond), false, true, 20 * time.Millisecond},
+		{now.Add(spinLead / 2), true, true, 1},
+		{now.Add(-time.Second), false, true, 1},
 	} {
-		if got := armIn(tc.next, now, leadFor(tc.next, now, tc.spin, true)); got != tc.want {
-			t.Errorf("armIn(now+%v, spin %v) = %v, want %v", tc.next.Sub(now), tc.spin, got, tc.want)
+		if got := armIn(tc.next, now, leadFor(tc.next, now, tc.spin, true, tc.parkable)); got != tc.want {
+			t.Errorf("armIn(now+%v, spin %v, parkable %v) = %v, want %v", tc.next.Sub(now), tc.spin, tc.parkable, got, tc.want)
 		}
 	}
 	// A locked loop (no capped waits) is not woken for an approach.
-	if got := leadFor(now.Add(3*time.Second), now, true, false); got != spinLead {
+	if got := leadFor(now.Add(3*time.Second), now, true, false, false); got != spinLead {
 		t.Errorf("locked loop: lead %v, want spinLead", got)
 	}
 	// After the approach wake-up the deadline is within capHorizon: the
@@ -84,25 +90,31 @@ func TestArmIn(t *testing.T) {
 	}
 }
 
-// TestParksFor: an uncapped wait parks unless it is a backup's wait for
-// its master down deadline or a deadline is within parkHorizon (adverts of
-// 0.05-0.25 s: the wait stays a system call).
+// TestParksFor: a wait that can park (uncapped, a parker) does unless a
+// deadline is within parkHorizon (adverts of 0.05-0.25 s: the wait stays a
+// system call); a backup's wait for its master down deadline parks only
+// while the timerfd is armed parkLead early (leadFor), and the 20 ms from
+// there to the approach are a system call.
 func TestParksFor(t *testing.T) {
 	now := time.Unix(1000, 0)
 	for _, tc := range []struct {
 		next     time.Time
 		takeover bool
+		lead     time.Duration
+		can      bool
 		want     bool
 	}{
-		{time.Time{}, false, true},              // no deadline (an idle runner, a faulted instance)
-		{now.Add(time.Second), false, true},     // a master's next advert, advert_int 1
-		{now.Add(time.Second), true, false},     // a backup's master down deadline
-		{now.Add(parkHorizon), false, false},    // adverts of 0.25 s
-		{now.Add(parkHorizon + 1), false, true}, // just beyond
-		{now.Add(200 * time.Millisecond), false, false},
+		{time.Time{}, false, 0, true, true},              // no deadline (an idle runner, a faulted instance)
+		{now.Add(time.Second), false, 0, true, true},     // a master's next advert, advert_int 1
+		{now.Add(time.Second), false, 0, false, false},   // a capped or locked loop, no parker
+		{now.Add(parkHorizon), false, 0, true, false},    // adverts of 0.25 s
+		{now.Add(parkHorizon + 1), false, 0, true, true}, // just beyond
+		{now.Add(3 * time.Second), true, parkLead, true, true},
+		{now.Add(parkLead), true, approachLead, true, false}, // the system call before the approach
+		{now.Add(3 * time.Second), true, approachLead, true, false},
 	} {
-		if got := parksFor(tc.next, now, tc.takeover); got != tc.want {
-			t.Errorf("parksFor(now+%v, takeover %v) = %v, want %v", tc.next.Sub(now), tc.takeover, got, tc.want)
+		if got := parksFor(tc.next, now, tc.takeover, tc.lead, tc.can); got != tc.want {
+			t.Errorf("parksFor(now+%v, takeover %v, lead %v, can %v) = %v, want %v", tc.next.Sub(now), tc.takeover, tc.lead, tc.can, got, tc.want)
 		}
 	}
 }

@@ -204,10 +204,10 @@ type Runner struct {
 	ready   chan struct{}
 	stopped chan struct{} // closed when the loop has returned
 
-	polling   bool                             // the loop reads the sockets itself (pollLoop)
-	waited    func(capped bool, end time.Time) // tests: each pollLoop wait as it ends (capped: capWait's timeout)
-	tickLate  time.Duration                    // while runDue steps a timer: how late it runs (else -1)
-	rx        rxCounters                       // hot: read by Snapshot, never published
+	polling   bool                                     // the loop reads the sockets itself (pollLoop)
+	waited    func(capped, parked bool, end time.Time) // tests: each pollLoop wait as it ends (capped: capWait's timeout; parked: parker)
+	tickLate  time.Duration                            // while runDue steps a timer: how late it runs (else -1)
+	rx        rxCounters                               // hot: read by Snapshot, never published
 	published atomic.Pointer[Stats]
 	transited bool // an instance changed state since the last publish
 	ran       atomic.Bool

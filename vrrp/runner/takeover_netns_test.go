@@ -129,15 +129,15 @@ func benchTakeoverAdvertToGARP(b *testing.B, watched bool, idle time.Duration) {
 }
 
 // TestTakeoverApproached: a backup in poll mode (real sockets, no master)
-// ends its last wait that is a system call approachLead before its master
-// down deadline, and waits out the rest capped (capWait: no system call
-// state), so that sysmon, which the end of a long wait wakes (see
-// approachLead), has preempted the loop and slowed its polling before the
-// takeover, and polls through the capped waits (a backup's long wait does
-// not park, see parker: parked, as tried in session 17, it left sysmon
-// asleep until the takeover's first system call woke it). Before
-// approachLead the last long wait ended spinLead before the deadline, and
-// sysmon's preemption and 20 us wake-ups fell on the takeover. Root only.
+// parks until parkLead before its master down deadline (parker), then
+// waits in a system call until approachLead before it, and waits out the
+// rest capped (capWait: no system call state), so that sysmon, which the
+// end of that system call wakes (see approachLead), has preempted the loop
+// and slowed its polling before the takeover, and polls through the capped
+// waits (a park straight into the approach, as tried in session 17, left
+// sysmon asleep until a system call woke it). Before approachLead the last
+// long wait ended spinLead before the deadline, and sysmon's preemption
+// and 20 us wake-ups fell on the takeover. Root only.
 func TestTakeoverApproached(t *testing.T) {
 	ns := netns.New(t)
 	h := ns.Netlink(t)
@@ -149,9 +149,9 @@ func TestTakeoverApproached(t *testing.T) {
 	t.Cleanup(func() { an.Close() })
 
 	type wait struct {
-		capped bool
-		end    time.Time
-		sysmon bool // a thread (sysmon) sleeps in nanosleep as the wait ends
+		capped, parked bool
+		end            time.Time
+		sysmon         bool // a thread (sysmon) sleeps in nanosleep as the wait ends
 	}
 	var (
 		waits    []wait
@@ -185,9 +185,9 @@ func TestTakeoverApproached(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		r.waited = func(capped bool, end time.Time) {
+		r.waited = func(capped, parked bool, end time.Time) {
 			if mastered.IsZero() {
-				waits = append(waits, wait{capped, end, capped && sysmonPolls(t)})
+				waits = append(waits, wait{capped, parked, end, capped && sysmonPolls(t)})
 			}
 		}
 		return r.Run(ctx)
@@ -201,18 +201,27 @@ func TestTakeoverApproached(t *testing.T) {
 	if len(waits) == 0 || !waits[len(waits)-1].capped {
 		t.Errorf("the wait before the takeover was a system call (uncapped)")
 	}
-	var lastLong time.Time
+	var lastLong, lastPark time.Time
 	for _, w := range waits {
-		if !w.capped {
+		switch {
+		case w.parked:
+			lastPark = w.end
+		case !w.capped:
 			lastLong = w.end
 		}
 	}
 	// The master down interval is 3 x 100 ms + skew (61 ms): the first
-	// wait is long, and it ends approachLead before the deadline.
-	if lastLong.IsZero() {
-		t.Fatal("no long wait before the takeover")
+	// wait parks until parkLead before the deadline (over parkHorizon
+	// away), the next is a system call that ends approachLead before it.
+	if lastPark.IsZero() {
+		t.Error("no parked wait before the takeover")
+	} else if gap := mastered.Sub(lastPark); gap < parkLead-5*time.Millisecond {
+		t.Errorf("the last parked wait ended %v before the takeover, want about parkLead (%v)", gap, parkLead)
 	}
-	if gap := mastered.Sub(lastLong); gap < approachLead-5*time.Millisecond {
+	if lastLong.IsZero() || lastLong.Before(lastPark) {
+		t.Fatal("no system-call wait between the park and the takeover")
+	}
+	if gap := mastered.Sub(lastLong); gap < approachLead-5*time.Millisecond || gap > parkLead {
 		t.Errorf("the last system-call wait ended %v before the takeover, want about approachLead (%v)", gap, approachLead)
 	}
 	// The long wait's end woke sysmon: it polls (nanosleep) through the
@@ -227,7 +236,7 @@ func TestTakeoverApproached(t *testing.T) {
 	if polls == 0 {
 		t.Errorf("sysmon did not poll during the approach's capped waits: the takeover would wake it")
 	}
-	t.Logf("%d waits before the takeover; the last system-call wait ended %v before it; sysmon polling at the end of %d capped waits after it", len(waits), mastered.Sub(lastLong), polls)
+	t.Logf("%d waits before the takeover; the last park ended %v before it, the last system-call wait %v; sysmon polling at the end of %d capped waits after it", len(waits), mastered.Sub(lastPark), mastered.Sub(lastLong), polls)
 }
 
 // sysmonPolls reports whether a thread of the process sleeps in
@@ -250,8 +259,9 @@ func sysmonPolls(t *testing.T) bool {
 // wait's end; with 10 ms adverts its waits are capped and keep its P
 // (never "IO wait"), which a collection's idle mark workers cannot take,
 // and with 200 ms adverts (within parkHorizon) they stay system calls;
-// a backup waiting for its master down deadline keeps its ppoll wait
-// (parker). The loop's goroutine is sampled between adverts. Root only.
+// a backup parks too until parkLead before its master down deadline
+// (TestTakeoverApproached). The loop's goroutine is sampled between
+// adverts. Root only.
 func TestLoopParks(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -262,7 +272,7 @@ func TestLoopParks(t *testing.T) {
 		{"master 1s", time.Second, 255, true},
 		{"master 10ms", 10 * time.Millisecond, 255, false},
 		{"master 200ms", 200 * time.Millisecond, 255, false}, // within parkHorizon
-		{"backup 1s", time.Second, 100, false},
+		{"backup 1s", time.Second, 100, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) { testLoopParks(t, tc.advert, tc.priority, tc.parks) })
 	}
