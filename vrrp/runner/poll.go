@@ -247,7 +247,9 @@ func (r *Runner) pollLoop() {
 			// resets its expiry count, so it is not read here.
 			armed.set = false
 			// An approach wake-up is not a deadline: the next round arms
-			// the timerfd spinLead early and waits capped (capWait).
+			// the timerfd spinLead early and waits capped (capWait). Nor
+			// is a backup's park ending parkLead early: the next round
+			// arms it approachLead early and waits in a system call.
 			if armed.lead != approachLead && armed.lead != parkLead {
 				if armed.lead == spinLead {
 					r.now = spinUntil(next, r.now, time.Now)
