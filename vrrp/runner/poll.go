@@ -412,8 +412,8 @@ func rawPpoll(fds []unix.PollFd, wait *unix.Timespec) error {
 
 // parker is an unlocked loop's wait when no deadline is near (parksFor:
 // none within parkHorizon, or a backup's master down deadline more than
-// parkLead away): its descriptors (the eventfd and the timerfd, then the polled
-// sockets) are put in an epoll instance, itself registered with the Go
+// parkLead away): its descriptors (the eventfd and the timerfd, then the
+// polled sockets) are put in an epoll instance, itself registered with the Go
 // runtime's poller through an *os.File, and wait parks the goroutine
 // until that instance is readable (RawConn.Read). Its P is then idle;
 // with every P idle sysmon sleeps until something needs it, and the
@@ -443,9 +443,9 @@ func rawPpoll(fds []unix.PollFd, wait *unix.Timespec) error {
 // it +34% and +20%. A parked backup that stalls (below) does not take
 // over while adverts come: it steps them at their kernel receive time
 // (rxAt) before its timers; a stall only delays a takeover that is due.
-// Any other wait parks only with no deadline within
-// parkHorizon: a master's with adverts at least that far apart, a faulted
-// instance's, an idle runner's.
+// Any other wait parks only with no deadline within parkHorizon: a
+// master's with adverts at least that far apart, a faulted instance's, an
+// idle runner's.
 //
 // Capped waits (a deadline within capHorizon: fast adverts, a takeover's
 // approach) do not park. A parked loop needs a P to run when it wakes, and
@@ -657,10 +657,12 @@ const approachLead = capHorizon
 const parkLead = approachLead + 20*time.Millisecond
 
 // leadFor is how early the timerfd is armed for the deadline next: for a
-// takeover deadline (spin) approachLead early while it is further off
-// than that and the loop caps its waits (capped: unlocked, see
-// locksThread; a locked loop's waits are all system calls), then
-// spinLead early; any other deadline on time.
+// takeover deadline (spin) parkLead early while it is further off than
+// parkLead and parkHorizon and the loop can park (parkable: a parker, see
+// parksFor), then approachLead early while it is further off than that
+// and the loop caps its waits (capped: unlocked, see locksThread; a
+// locked loop's waits are all system calls), then spinLead early; any
+// other deadline on time.
 func leadFor(next, now time.Time, spin, capped, parkable bool) time.Duration {
 	switch {
 	case !spin:
