@@ -15,6 +15,7 @@
 #                            takeover.sh, which compare-failover.sh runs)
 #          LVSHA_BIN         the lvs-ha binary (default build/bin/lvs-ha)
 #          GO                go command (default go)
+#          VM_ACCEL          compare-scale.sh's qemu accelerator (default tcg)
 # Raw output: build/bench/compare.out, one log per script in build/bench/.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,7 +51,8 @@ fi
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 virt=$(systemd-detect-virt 2>/dev/null || true)
-if [[ -w /dev/kvm ]]; then vmaccel="qemu KVM"; else vmaccel="qemu TCG (no usable /dev/kvm)"; fi
+# compare-scale.sh's accelerator: TCG unless VM_ACCEL says otherwise.
+if [[ ${VM_ACCEL:-tcg} == tcg ]]; then vmaccel="qemu TCG"; else vmaccel="qemu ${VM_ACCEL}"; fi
 {
 	printf 'MACHINE\tCPU\t%s, %s cores\n' "${cpu:-unknown}" "$(nproc)"
 	printf 'MACHINE\thost kernel\t%s (%s)\n' "$(uname -r)" "${virt:-bare metal or unknown}"
