@@ -2,7 +2,8 @@
 # Side-by-side benchmarks (issue #15): runs each comparison script, collects the
 # figures they print as
 #   BENCH name=<figure> lvsha=<v> ref=<v> unit=<u> ratio=<lvsha/ref>
-# and renders docs/benchmarks.md with internal/benchreport. A script that is
+# and renders docs/benchmarks.md with internal/benchreport, with the reasons for
+# ratios above 1.00 from integration/bench/why.txt. A script that is
 # missing is listed as skipped; one that exits 77 is skipped with the reason on
 # its last "SKIP: ..." line; any other non-zero exit is listed as failed (its
 # figures printed before the failure are kept).
@@ -40,6 +41,12 @@ fi
 mkdir -p build/bench
 raw=build/bench/compare.out
 : >"$raw"
+# The command named as the report's generator (`make bench-render` renders the
+# report again from this file, for instance after why.txt changed).
+command="make bench-compare"
+[[ $BENCH_QUICK == 1 ]] && command="make bench-compare BENCH_QUICK=1"
+[[ -n $overrides ]] && command="$overrides$command"
+printf 'COMMAND\t%s\n' "$command" >>"$raw"
 
 if [[ -z ${BENCH_SCRIPTS:-} ]]; then
 	BENCH_SCRIPTS="integration/bench/compare-scale.sh integration/bench/compare-failover.sh"
@@ -89,7 +96,4 @@ for s in $BENCH_SCRIPTS; do
 	esac
 done
 
-command="make bench-compare"
-[[ $BENCH_QUICK == 1 ]] && command="make bench-compare BENCH_QUICK=1"
-[[ -n $overrides ]] && command="$overrides$command"
-"$GO" run ./internal/benchreport/render -command "$command" -o "$out" <"$raw" && echo "bench-compare: wrote $out" >&2
+"$GO" run ./internal/benchreport/render -why integration/bench/why.txt -o "$out" <"$raw" && echo "bench-compare: wrote $out" >&2

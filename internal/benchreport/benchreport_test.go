@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-const sample = "MACHINE\tCPU\tAMD EPYC (2 cores)\n" +
+const sample = "COMMAND\tLVSHA_BENCH_DURATION=1m make bench-compare\n" +
+	"MACHINE\tCPU\tAMD EPYC (2 cores)\n" +
 	"MACHINE\tkernel\t6.1.0\n" +
 	"SOURCE\tintegration/bench/compare-scale.sh\tBENCH_QUICK=1 bash integration/bench/compare-scale.sh\n" +
 	"some chatter the collector ignores\n" +
@@ -25,6 +26,9 @@ func TestParseAndRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if rep.Command != "LVSHA_BENCH_DURATION=1m make bench-compare" {
+		t.Errorf("command %q", rep.Command)
+	}
 	if len(rep.Sources) != 2 || len(rep.Sources[0].Figures) != 5 || rep.Sources[0].Figures[0].Where != "" ||
 		rep.Sources[0].Figures[1].Where != "VM: qemu TCG, 2 vCPUs" ||
 		rep.Sources[0].Seconds != 12.5 || rep.Sources[1].Status != "skipped" {
@@ -37,7 +41,7 @@ func TestParseAndRender(t *testing.T) {
 		t.Errorf("note: %+v", f)
 	}
 	var b strings.Builder
-	if err := Render(&b, rep, "make bench-compare"); err != nil {
+	if err := Render(&b, rep, "make bench-compare", nil); err != nil {
 		t.Fatal(err)
 	}
 	md := b.String()
@@ -51,7 +55,8 @@ func TestParseAndRender(t *testing.T) {
 		"| `rss` | 48 | 16 | MiB | **3.00** |\n",
 		"| `changes` | 0 | - | changes | - |",
 		`(log arrival \| approximate)`,
-		"Ratios above 1.00 (in bold): rss, takeover.",
+		"2 of this run's ratios are above 1.00",
+		"| `rss` (3.00), `takeover` (1.03) | **no reason recorded** | - | - |\n",
 		"| `integration/bench/hc.sh` | skipped | not on this branch |",
 	} {
 		if !strings.Contains(md, want) {
@@ -81,7 +86,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		var b strings.Builder
-		if err := Render(&b, rep, "x"); err != nil {
+		if err := Render(&b, rep, "x", nil); err != nil {
 			t.Fatal(err)
 		}
 	})
