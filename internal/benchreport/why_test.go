@@ -1,6 +1,7 @@
 package benchreport
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -72,6 +73,57 @@ func TestParseWhyErrors(t *testing.T) {
 	} {
 		if _, err := ParseWhy(strings.NewReader(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ParseWhy(%q) = %v, want %q", c.in, err, c.want)
+		}
+	}
+}
+
+// TestRepoWhy: the reasons compare.sh renders parse; every ratio above
+// 1.00 in the committed report has one, and every entry's globs match a
+// figure of that report, so that neither a new ratio above 1.00 nor a reason
+// for a figure that is gone passes unnoticed.
+func TestRepoWhy(t *testing.T) {
+	f, err := os.Open("../../integration/bench/why.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	whys, err := ParseWhy(f)
+	if err != nil {
+		t.Fatalf("integration/bench/why.txt: %v", err)
+	}
+	md, err := os.ReadFile("../../docs/benchmarks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The figures' rows: | `name` (note) | lvs-ha | reference | unit | ratio |
+	var all, high []above
+	for _, line := range strings.Split(string(md), "\n") {
+		rest, ok := strings.CutPrefix(line, "| `")
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(rest, "`")
+		cells := strings.Split(strings.TrimSuffix(line, " |"), " | ")
+		if len(cells) < 5 {
+			continue
+		}
+		ratio := strings.Trim(cells[len(cells)-1], "* ")
+		all = append(all, above{name, ratio})
+		if isAbove(ratio) {
+			high = append(high, above{name, ratio})
+		}
+	}
+	if len(all) == 0 {
+		t.Fatal("docs/benchmarks.md: no figures found")
+	}
+	if _, none := explain(whys, high); len(none) > 0 {
+		t.Errorf("docs/benchmarks.md has ratios above 1.00 that integration/bench/why.txt does not explain: %s", figureList(none))
+	}
+	for _, w := range whys {
+		for _, g := range w.Figures {
+			if by, _ := explain([]Why{{Figures: []string{g}}}, all); len(by[0]) == 0 {
+				t.Errorf("integration/bench/why.txt line %d: %q matches no figure of docs/benchmarks.md", w.Line, g)
+			}
 		}
 	}
 }
