@@ -29,9 +29,10 @@ type Why struct {
 
 // ParseWhy reads the reasons file (integration/bench/why.txt). Entries are
 // separated by blank lines; each has the fields "figures:" (space-separated
-// globs), "kind:", "why:" and "shown by:". A field's text runs on over the
-// lines that follow it up to the next field or the entry's end; "#" starts
-// a comment line. A malformed entry is an error naming its line.
+// globs; the line may repeat), "kind:", "why:" and "shown by:". The text of
+// why and shown by runs on over the lines that follow it up to the next
+// field or the entry's end; "#" starts a comment line. A malformed entry is
+// an error naming its line.
 func ParseWhy(r io.Reader) ([]Why, error) {
 	var out []Why
 	var cur *Why
