@@ -139,14 +139,7 @@ func benchTakeoverAdvertToGARP(b *testing.B, watched bool, idle time.Duration) {
 // long wait ended spinLead before the deadline, and sysmon's preemption
 // and 20 us wake-ups fell on the takeover. Root only.
 func TestTakeoverApproached(t *testing.T) {
-	ns := netns.New(t)
-	h := ns.Netlink(t)
-	link := netns.AddVethUp(t, h, "ap0", "ap1", nil)
-	if err := h.AddrAdd(link, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(192, 0, 2, 1), Mask: net.CIDRMask(24, 32)}}); err != nil {
-		t.Fatal(err)
-	}
-	an := garp.NewAnnouncer(garp.AnnouncerConfig{})
-	t.Cleanup(func() { an.Close() })
+	ns, an := pollLab(t, "ap0", "ap1")
 
 	type wait struct {
 		capped, parked bool
@@ -158,30 +151,18 @@ func TestTakeoverApproached(t *testing.T) {
 		mastered time.Time
 	)
 	err := ns.Do(func() error {
-		if err := an.Prepare("ap0"); err != nil {
-			return err
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		var r *Runner
-		r, err := New(Options{
-			Instances: []InstanceConfig{{
-				Machine:   vrrp.Options{Name: "VI_1", VRID: 52, Priority: 100, Version: 3, AdvertInterval: 100 * time.Millisecond},
-				Interface: "ap0",
-				VIPs:      []vip.Address{{Prefix: netip.MustParsePrefix("192.0.2.101/24")}},
-			}},
-			Conns:     SocketFactory{},
-			VIPs:      vip.NewHere(),
-			Announcer: an,
-			Logger:    slog.New(slog.DiscardHandler),
+		r, err := New(pollOptions(an, "ap0", "192.0.2.101/24",
+			vrrp.Options{Name: "VI_1", VRID: 52, Priority: 100, Version: 3, AdvertInterval: 100 * time.Millisecond},
 			// Called on the loop: r.insts is the loop's to read.
-			OnTransition: func() {
+			func() {
 				if mastered.IsZero() && r.insts[0].m.State() == vrrp.StateMaster {
 					mastered = time.Now()
 					cancel()
 				}
-			},
-		})
+			}))
 		if err != nil {
 			return err
 		}
@@ -239,6 +220,42 @@ func TestTakeoverApproached(t *testing.T) {
 	t.Logf("%d waits before the takeover; the last park ended %v before it, the last system-call wait %v; sysmon polling at the end of %d capped waits after it", len(waits), mastered.Sub(lastPark), mastered.Sub(lastLong), polls)
 }
 
+// pollLab is a namespace with a veth link (name, its peer) up and
+// addressed, and an announcer prepared on it: the lab of a Runner in poll
+// mode with real sockets (pollOptions).
+func pollLab(t *testing.T, name, peer string) (*netns.NS, *garp.Announcer) {
+	t.Helper()
+	ns := netns.New(t)
+	h := ns.Netlink(t)
+	link := netns.AddVethUp(t, h, name, peer, nil)
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(192, 0, 2, 1), Mask: net.CIDRMask(24, 32)}}); err != nil {
+		t.Fatal(err)
+	}
+	an := garp.NewAnnouncer(garp.AnnouncerConfig{})
+	t.Cleanup(func() { an.Close() })
+	if err := ns.Do(func() error { return an.Prepare(name) }); err != nil {
+		t.Fatal(err)
+	}
+	return ns, an
+}
+
+// pollOptions are the Options of one instance m on iface in pollLab's
+// namespace, with vip (a prefix) as its address and real sockets.
+func pollOptions(an *garp.Announcer, iface, vipPrefix string, m vrrp.Options, onTransition func()) Options {
+	return Options{
+		Instances: []InstanceConfig{{
+			Machine:   m,
+			Interface: iface,
+			VIPs:      []vip.Address{{Prefix: netip.MustParsePrefix(vipPrefix)}},
+		}},
+		Conns:        SocketFactory{},
+		VIPs:         vip.NewHere(),
+		Announcer:    an,
+		Logger:       slog.New(slog.DiscardHandler),
+		OnTransition: onTransition,
+	}
+}
+
 // sysmonPolls reports whether a thread of the process sleeps in
 // nanosleep(2), which only sysmon does (runtime usleep; the others park in
 // futex(2) or wait in epoll or ppoll): sysmon polls rather than sleeping
@@ -279,14 +296,7 @@ func TestLoopParks(t *testing.T) {
 }
 
 func testLoopParks(t *testing.T, advert time.Duration, priority uint8, parks bool) {
-	ns := netns.New(t)
-	h := ns.Netlink(t)
-	link := netns.AddVethUp(t, h, "pk0", "pk1", nil)
-	if err := h.AddrAdd(link, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(192, 0, 2, 1), Mask: net.CIDRMask(24, 32)}}); err != nil {
-		t.Fatal(err)
-	}
-	an := garp.NewAnnouncer(garp.AnnouncerConfig{})
-	t.Cleanup(func() { an.Close() })
+	ns, an := pollLab(t, "pk0", "pk1")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -294,27 +304,15 @@ func testLoopParks(t *testing.T, advert time.Duration, priority uint8, parks boo
 	mastered := make(chan struct{})
 	var once sync.Once
 	err := ns.Do(func() error {
-		if err := an.Prepare("pk0"); err != nil {
-			return err
-		}
 		var err error
-		r, err = New(Options{
-			Instances: []InstanceConfig{{
-				Machine:   vrrp.Options{Name: "VI_1", VRID: 53, Priority: priority, Version: 3, AdvertInterval: advert},
-				Interface: "pk0",
-				VIPs:      []vip.Address{{Prefix: netip.MustParsePrefix("192.0.2.102/24")}},
-			}},
-			Conns:     SocketFactory{},
-			VIPs:      vip.NewHere(),
-			Announcer: an,
-			Logger:    slog.New(slog.DiscardHandler),
+		r, err = New(pollOptions(an, "pk0", "192.0.2.102/24",
+			vrrp.Options{Name: "VI_1", VRID: 53, Priority: priority, Version: 3, AdvertInterval: advert},
 			// Called on the loop: r.insts is the loop's to read.
-			OnTransition: func() {
+			func() {
 				if r.insts[0].m.State() == vrrp.StateMaster {
 					once.Do(func() { close(mastered) })
 				}
-			},
-		})
+			}))
 		return err
 	})
 	if err != nil {
