@@ -130,18 +130,25 @@ type evloop struct {
 }
 
 func newEvloop(tick func(time.Time) (time.Time, bool), deliver func([]loopDone)) (*evloop, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	// The loop's goroutine waits on the runtime's poller for the epoll set to
+	// become readable, with no deadline: its next deadline is the timerfd's
+	// expiry, in the epoll set. No thread blocks in epoll_wait (a blocking
+	// system call keeps the runtime's sysmon thread awake), and there is no
+	// runtime timer: one expired would wake sysmon, and the goroutine it
+	// readies another thread. A wait costs one thread waking from the
+	// runtime's own epoll_wait, as keepalived's checker wakes from its.
+	epfd, ep, rc, err := rawsys.EpollOnPoller("epoll")
 	if err != nil {
-		return nil, os.NewSyscallError("epoll_create1", err)
+		return nil, err
 	}
 	evfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
-		_ = unix.Close(epfd)
+		_ = ep.Close()
 		return nil, os.NewSyscallError("eventfd", err)
 	}
 	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
 	if err != nil {
-		_ = unix.Close(epfd)
+		_ = ep.Close()
 		_ = unix.Close(evfd)
 		return nil, os.NewSyscallError("timerfd_create", err)
 	}
@@ -153,27 +160,11 @@ func newEvloop(tick func(time.Time) (time.Time, bool), deliver func([]loopDone))
 		events uint32
 	}{{evfd, unix.EPOLLIN}, {tfd, unix.EPOLLIN | unix.EPOLLET}} {
 		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, r.fd, &unix.EpollEvent{Events: r.events, Fd: int32(r.fd)}); err != nil {
-			_ = unix.Close(epfd)
+			_ = ep.Close()
 			_ = unix.Close(evfd)
 			_ = unix.Close(tfd)
 			return nil, os.NewSyscallError("epoll_ctl", err)
 		}
-	}
-	// The loop's goroutine waits on the runtime's poller for the epoll set to
-	// become readable, with no deadline: its next deadline is the timerfd's
-	// expiry, in the epoll set. No thread blocks in epoll_wait (a blocking
-	// system call keeps the runtime's sysmon thread awake), and there is no
-	// runtime timer: one expired would wake sysmon, and the goroutine it
-	// readies another thread. A wait costs one thread waking from the
-	// runtime's own epoll_wait, as keepalived's checker wakes from its.
-	_ = unix.SetNonblock(epfd, true)
-	ep := os.NewFile(uintptr(epfd), "epoll")
-	rc, err := ep.SyscallConn()
-	if err != nil {
-		_ = ep.Close()
-		_ = unix.Close(evfd)
-		_ = unix.Close(tfd)
-		return nil, err
 	}
 	return &evloop{epfd: epfd, evfd: evfd, tfd: tfd, ep: ep, eprc: rc, tick: tick, deliver: deliver, byFd: map[int]*loopJob{}, busy: true}, nil
 }
@@ -279,10 +270,9 @@ func (l *evloop) run() {
 	// the events.
 	scan := func(fd uintptr) {
 		for {
-			n := 0
-			r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-			if e == 0 {
-				n = int(r)
+			n, e := rawsys.EpollWait(fd, events)
+			if e != 0 {
+				n = 0
 			}
 			if n == 0 {
 				l.emptyReads++

@@ -4,4 +4,6 @@
 // bookkeeping, which lets sysmon hand the caller's P to another thread and
 // wakes sysmon if it slept. Only for calls that cannot block. Prefaulted
 // makes the buffers such paths read into with their pages already mapped.
+// EpollOnPoller and EpollWait are the wait those loops park in: an epoll
+// instance on the runtime's poller, read with a raw epoll_wait.
 package rawsys

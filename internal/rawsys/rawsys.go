@@ -1,6 +1,8 @@
 package rawsys
 
 import (
+	"os"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -66,4 +68,35 @@ func Resident(b []byte) (in, all int, err error) {
 		in += int(v & 1)
 	}
 	return in, len(vec), nil
+}
+
+// EpollOnPoller creates a non-blocking epoll instance registered with the
+// Go runtime's poller: a goroutine waits for it to become readable with
+// rc.Read, parked with its P idle (no thread blocks in epoll_wait, and
+// sysmon may sleep), and reads its events with EpollWait inside the
+// callback. f owns epfd: closing f closes it. The health-check loop and the
+// VRRP loop's parked waits wait this way.
+func EpollOnPoller(name string) (epfd int, f *os.File, rc syscall.RawConn, err error) {
+	epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return -1, nil, nil, os.NewSyscallError("epoll_create1", err)
+	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		_ = unix.Close(epfd)
+		return -1, nil, nil, os.NewSyscallError("fcntl", err)
+	}
+	f = os.NewFile(uintptr(epfd), name)
+	if rc, err = f.SyscallConn(); err != nil {
+		_ = f.Close()
+		return -1, nil, nil, err
+	}
+	return epfd, f, rc, nil
+}
+
+// EpollWait is epoll_wait(2) on epfd with a zero timeout (epoll_pwait with
+// no signal mask), without the runtime's bookkeeping: the events ready now.
+// The Errno is 0 on success.
+func EpollWait(epfd uintptr, events []unix.EpollEvent) (int, unix.Errno) {
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, epfd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	return int(n), e
 }

@@ -42,3 +42,38 @@ func TestPrefaulted(t *testing.T) {
 	}
 	runtime.KeepAlive(fresh)
 }
+
+// TestEpollOnPoller: a goroutine waiting on the instance with rc.Read
+// wakes when a descriptor in it becomes readable, and EpollWait reads the
+// event.
+func TestEpollOnPoller(t *testing.T) {
+	epfd, f, rc, err := EpollOnPoller("test-epoll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	evfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(evfd)
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}); err != nil {
+		t.Fatal(err)
+	}
+	events := make([]unix.EpollEvent, 4)
+	if n, e := EpollWait(uintptr(epfd), events); e != 0 || n != 0 {
+		t.Fatalf("EpollWait before any event = %d, %v; want 0, 0", n, e)
+	}
+	go func() { _, _ = unix.Write(evfd, []byte{1, 0, 0, 0, 0, 0, 0, 0}) }()
+	var n int
+	if err := rc.Read(func(fd uintptr) bool {
+		var e unix.Errno
+		n, e = EpollWait(fd, events)
+		return e != 0 || n > 0
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || events[0].Fd != int32(evfd) || events[0].Events&unix.EPOLLIN == 0 {
+		t.Fatalf("after the eventfd's write: %d events %+v, want its EPOLLIN", n, events[:n])
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lvs-ha/lvs-ha/internal/rawsys"
 	"github.com/lvs-ha/lvs-ha/vrrp"
 	"github.com/lvs-ha/lvs-ha/vrrp/vrrpsock"
 )
@@ -466,21 +467,11 @@ type parker struct {
 }
 
 func newParker() (*parker, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	epfd, file, rc, err := rawsys.EpollOnPoller("vrrp-epoll")
 	if err != nil {
-		return nil, fmt.Errorf("epoll_create1: %w", err)
-	}
-	// A non-blocking descriptor: os.NewFile registers it with the poller.
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(epfd)
-		return nil, fmt.Errorf("epoll fd: %w", err)
-	}
-	p := &parker{epfd: epfd, evs: make([]unix.EpollEvent, 16)}
-	p.file = os.NewFile(uintptr(epfd), "vrrp-epoll")
-	if p.rc, err = p.file.SyscallConn(); err != nil {
-		p.file.Close()
 		return nil, err
 	}
+	p := &parker{epfd: epfd, file: file, rc: rc, evs: make([]unix.EpollEvent, 16)}
 	p.readyFn = p.ready
 	return p, nil
 }
@@ -491,11 +482,11 @@ func (p *parker) close() { p.file.Close() }
 // function, which parks the goroutine while it returns false. The read is
 // a raw system call (see parker).
 func (p *parker) ready(uintptr) bool {
-	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&p.evs[0])), uintptr(len(p.evs)), 0, 0, 0)
+	n, e := rawsys.EpollWait(uintptr(p.epfd), p.evs)
 	p.n = 0
 	switch e {
 	case 0:
-		p.n = int(n)
+		p.n = n
 		return n > 0
 	case unix.EINTR: // not expected without a timeout; the poller's edge still holds
 		return false
