@@ -22,6 +22,16 @@ import (
 // name and labels); -1 if none.
 func (d *director) metric(t testing.TB, re string) float64 {
 	t.Helper()
+	v, ok := d.sample(t, re)
+	if !ok {
+		return -1
+	}
+	return v
+}
+
+// sample is metric that tells a missing sample from a value of -1.
+func (d *director) sample(t testing.TB, re string) (float64, bool) {
+	t.Helper()
 	resp, err := d.node.HTTPClient().Get("http://127.0.0.1:9650/metrics")
 	if err != nil {
 		t.Fatalf("%v: metrics: %v", d, err)
@@ -31,15 +41,15 @@ func (d *director) metric(t testing.TB, re string) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^` + re + ` ([0-9.e+]+)$`).FindSubmatch(body)
+	m := regexp.MustCompile(`(?m)^` + re + ` (-?[0-9.e+]+)$`).FindSubmatch(body)
 	if m == nil {
-		return -1
+		return 0, false
 	}
 	v, err := strconv.ParseFloat(string(m[1]), 64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v
+	return v, true
 }
 
 // TestVRRPUnicastTTL: lvs1 sends unicast adverts with unicast_ttl; lvs2 accepts

@@ -21,6 +21,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/conf/syntax"
 	"github.com/lvs-ha/lvs-ha/internal/buildinfo"
 	"github.com/lvs-ha/lvs-ha/internal/daemon"
+	"github.com/lvs-ha/lvs-ha/internal/gcpace"
 	"github.com/lvs-ha/lvs-ha/internal/ipvsadm"
 	"github.com/lvs-ha/lvs-ha/internal/status"
 )
@@ -293,6 +294,9 @@ func setupRun(e *env, fs *flag.FlagSet) func([]string) int {
 			ConfigOptions: copts,
 			Signals:       sigs,
 			DumpFile:      *dumpFile,
+			// GOGC's pacing without the forced collection every two
+			// minutes, unless the environment sets GOGC.
+			GC: pacer(),
 			// Control-plane tests (BGP) on hosts without ip_vs.
 			InMemoryIPVS: os.Getenv("LVSHA_TEST_IN_MEMORY_IPVS") == "1",
 		})
@@ -347,4 +351,13 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("-log-format %q: want text or json", format)
+}
+
+// pacer is the run command's collector pacing (gcpace), or nil when the
+// environment sets GOGC.
+func pacer() daemon.GCPacer {
+	if p := gcpace.New(100); p != nil {
+		return p
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/lvs-ha/lvs-ha/garp"
 	"github.com/lvs-ha/lvs-ha/healthcheck"
 	"github.com/lvs-ha/lvs-ha/internal/clock"
+	"github.com/lvs-ha/lvs-ha/internal/gcpace"
 	"github.com/lvs-ha/lvs-ha/internal/mail"
 	"github.com/lvs-ha/lvs-ha/internal/metrics"
 	"github.com/lvs-ha/lvs-ha/internal/notifyfifo"
@@ -90,6 +91,13 @@ type Options struct {
 	KeepIPVSOnStop bool
 	// Now is the wall clock for metrics timestamps; nil means time.Now.
 	Now func() time.Time
+	// GC paces the collector (gcpace.Pacer: GOGC's rate without the
+	// runtime's forced collection every two minutes, which stalls the
+	// advert path when the CPUs are held by busy loops at a higher
+	// priority). The daemon starts pacing after the start's apply and
+	// tightens GOGC through it while a reload runs. nil leaves the
+	// collector to the runtime (in-process tests, several daemons).
+	GC GCPacer
 	// InMemoryIPVS programs an in-memory IPVS table instead of the
 	// kernel's: for control-plane tests (BGP announcements) on hosts
 	// without ip_vs, never for a director that must forward.
@@ -110,12 +118,23 @@ type Options struct {
 	// or none (a no-op) when newVRRP is set, so tests never touch the
 	// host's ruleset.
 	newFirewall func(strictfw.Options) strictfw.Firewall
-	// setGCPercent is debug.SetGCPercent (nil), which a reload lowers
-	// while it runs (reloadGCPercent).
+	// setGCPercent is GC's SetGCPercent, or debug.SetGCPercent (nil),
+	// which a reload lowers while it runs (reloadGCPercent).
 	setGCPercent func(int) int
 	// newSpeaker makes the BGP speaker; nil: bgp.New.
 	newSpeaker func(bgp.Options, prometheus.Registerer, *slog.Logger) (bgpSpeaker, error)
 }
+
+// GCPacer is what the daemon needs of the collector's pacing.
+type GCPacer interface {
+	// Pace starts pacing at the pacer's GOGC (after the start's apply).
+	Pace()
+	// SetGCPercent is debug.SetGCPercent while pacing may be on: the
+	// pacer's GOGC paces, another leaves pacing.
+	SetGCPercent(int) int
+}
+
+var _ GCPacer = (*gcpace.Pacer)(nil)
 
 // vrrpRunner is what the daemon needs of the VRRP runner.
 type vrrpRunner interface {
@@ -252,7 +271,7 @@ func newDaemon(cfg *conf.Config, o Options, p *plan) (*Daemon, error) {
 		}
 	}
 	d.bgp = newBGPD(p.bgp, d.announcer(p), bgpdOptions{Logger: d.log, Clock: o.clk, Addrs: d.net})
-	d.lvs = newLVS(p, lvsOptions{OnHealth: d.bgp.setHealth, Logger: d.log, Open: o.openIPVS, Clock: o.clk, FIFO: func(line string) { d.fifos.Load().LVS(line) },
+	d.lvs = newLVS(p, lvsOptions{Release: o.release(), OnHealth: d.bgp.setHealth, Logger: d.log, Open: o.openIPVS, Clock: o.clk, FIFO: func(line string) { d.fifos.Load().LVS(line) },
 		Mail: func(a mail.Alert) { d.mailer.Load().Send(a) }, OnResult: func(ev healthcheck.Event) {
 			if cs := d.plan.Load().lvs.byCheck[ev.Job.ID]; cs != nil {
 				d.metrics.ObserveCheck(cs.info, ev.Result)

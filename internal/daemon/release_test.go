@@ -3,9 +3,13 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/lvs-ha/lvs-ha/conf"
@@ -90,4 +94,64 @@ func TestReloadTightensGC(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakePacer records what the daemon asks of its GC pacer.
+type fakePacer struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (f *fakePacer) Pace() { f.add("pace") }
+func (f *fakePacer) SetGCPercent(p int) int {
+	f.add(fmt.Sprint(p))
+	return 100
+}
+
+func (f *fakePacer) add(c string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, c)
+}
+
+func (f *fakePacer) seen() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+var _ GCPacer = (*fakePacer)(nil)
+
+// With Options.GC the daemon paces the collector once the start's apply is
+// in (not before: the start's heap grows fast), and a reload tightens GOGC
+// through the pacer and paces again after its apply.
+func TestDaemonPacesGC(t *testing.T) {
+	gc := &fakePacer{}
+	applied := make(chan struct{})
+	td := newTestDaemon(t, reloadSrc("100", "2", ""), true, true, func(o *Options) {
+		open := o.openIPVS
+		o.openIPVS = func() (ipvsKernel, error) {
+			if got := gc.seen(); len(got) != 0 {
+				t.Errorf("before the start's apply: %v", got)
+			}
+			close(applied)
+			return open()
+		}
+		o.GC = gc
+	})
+	td.start(t)
+	td.notify.expect(t, "READY")
+	<-applied
+	waitFor(t, "paced after the start", func() bool { return slices.Equal(gc.seen(), []string{"pace"}) })
+
+	if err := os.WriteFile(td.file, []byte(reloadSrc("100", "7", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	td.signals <- syscall.SIGHUP
+	td.notify.expect(t, "RELOADING", "READY")
+	want := []string{"pace", fmt.Sprint(reloadGCPercent), "pace", "100"}
+	waitFor(t, "the reload's GOGC, then paced", func() bool {
+		got := gc.seen()
+		return len(got) == 4 && got[1] == want[1] && slices.Contains(got[2:], "pace") && slices.Contains(got[2:], "100")
+	})
 }

@@ -232,7 +232,11 @@ const reloadGCPercent = 25
 // lower one or with the collector off) and returns what restores it.
 func (d *Daemon) tightenGC() (restore func()) {
 	set := d.opts.setGCPercent
-	if set == nil {
+	switch {
+	case set != nil:
+	case d.opts.GC != nil:
+		set = d.opts.GC.SetGCPercent
+	default:
 		set = debug.SetGCPercent
 	}
 	prev := set(reloadGCPercent)
@@ -241,6 +245,19 @@ func (d *Daemon) tightenGC() (restore func()) {
 		return func() {}
 	}
 	return func() { set(prev) }
+}
+
+// release is lvsOptions.Release: it returns freed memory to the system
+// and, with a GC pacer, paces from then on (the start's apply is in; a
+// reload's tighter GOGC ends here or at its restore, whichever is first).
+func (o *Options) release() func() {
+	if o.GC == nil {
+		return nil // debug.FreeOSMemory
+	}
+	return func() {
+		debug.FreeOSMemory()
+		o.GC.Pace()
+	}
 }
 
 // reload is Reload with the plan already built from cfg, or nil.

@@ -170,8 +170,9 @@ type testDaemon struct {
 }
 
 // newTestDaemon makes a daemon for src on a fake kernel with fake checkers
-// and, withVRRP, fake VRRP runners; with listen it serves /status.
-func newTestDaemon(t *testing.T, src string, withVRRP, listen bool) *testDaemon {
+// and, withVRRP, fake VRRP runners; with listen it serves /status. mods
+// change the options last.
+func newTestDaemon(t *testing.T, src string, withVRRP, listen bool, mods ...func(*Options)) *testDaemon {
 	t.Helper()
 	td := &testDaemon{
 		file:    filepath.Join(t.TempDir(), "keepalived.conf"),
@@ -225,6 +226,9 @@ func newTestDaemon(t *testing.T, src string, withVRRP, listen bool) *testDaemon 
 		td.addr = ln.Addr().String()
 		o.StatusListener = ln
 		o.clk = clock.NewFake(time.Unix(1000, 0))
+	}
+	for _, m := range mods {
+		m(&o)
 	}
 	var err error
 	if td.d, err = NewWithOptions(cfg, o); err != nil {
