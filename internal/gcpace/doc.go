@@ -6,7 +6,7 @@
 // VRRP daemon's steady state allocates almost nothing, so nearly all its
 // collections are the forced ones, and each stops the world: with the CPUs
 // held by busy loops at a higher priority (nice -10), a stop-the-world that
-// waits for a CPU stalled the advert path of lvs-ha's master for 75-100 ms,
+// waits for a CPU stalled the advert path of lvs-ha's master for 47-128 ms,
 // over a 10 ms advert's master-down interval (issue #15; integration/bench/
 // why.txt). keepalived, written in C, has no collector.
 //
