@@ -38,6 +38,10 @@ var vip4b = netip.MustParsePrefix("192.0.2.101/24")
 //     page cache (the daemons' text included). Not in the default list: it
 //     takes the memory of everything else on the machine.
 //
+// It also prints the machine's steal time during each load and, with
+// LVSHA_BENCH_CPU_WITNESS=1, which long master gaps overlap a CPU that ran
+// none of the machine's threads (cpuWitness).
+//
 // One BENCH line per figure (see TestBenchFailover).
 func TestBenchStability(t *testing.T) {
 	if os.Getenv(benchEnv) != "1" {
@@ -85,14 +89,22 @@ func benchStability(t *testing.T, load string, dur time.Duration) {
 	for _, d := range []*director{la, lb, ka, kb} {
 		cpuBefore[d] = groupCPU(d.proc.Pid())
 	}
+	var witness *cpuWitness
+	if os.Getenv("LVSHA_BENCH_CPU_WITNESS") == "1" {
+		witness = startCPUWitness()
+	}
+	stealBefore := stealTime()
 	stop, err := startLoad(load)
 	if err != nil {
+		witness.close()
 		t.Fatal(err)
 	}
 	start := time.Now()
 	time.Sleep(dur)
 	stop()
 	elapsed := time.Since(start)
+	witness.close()
+	steal := stealTime() - stealBefore
 	cpu := func(ds ...*director) float64 {
 		var sum time.Duration
 		for _, d := range ds {
@@ -135,8 +147,25 @@ func benchStability(t *testing.T, load string, dur time.Duration) {
 	// starved daemon must get scheduled for.
 	benchLine("vrrp_stability_"+load+"_cpu", cpu(la, lb), cpu(ka, kb), "s")
 	gcs := append(gcCycles(la, marks[la]), gcCycles(lb, marks[lb])...)
-	stalls(load, start, "lvs-ha", l, k, gcs)
-	stalls(load, start, "keepalived", k, l, gcs)
+	fmt.Printf("bench-stability: %s the CPUs: steal time %.0f ms; %s\n", load, ms(steal), witness.summary())
+	stalls(load, start, "lvs-ha", l, k, gcs, witness)
+	stalls(load, start, "keepalived", k, l, gcs, witness)
+}
+
+// stealTime is the time the hypervisor ran other guests on this machine's
+// CPUs while it had work (/proc/stat's steal column, all CPUs), or 0.
+func stealTime() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	// cpu user nice system idle iowait irq softirq steal ...
+	fs := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])
+	if len(fs) < 9 || fs[0] != "cpu" {
+		return 0
+	}
+	ticks, _ := strconv.ParseInt(fs[8], 10, 64)
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 // pairFig is what TestBenchStability counts of a pair on the wire.
@@ -154,11 +183,13 @@ const stallGap = 30 * time.Millisecond
 // (seconds into the load), the other pair's longest gap overlapping it (both
 // masters silent at once: a stall of the machine, not of one daemon) and the
 // lvs-ha daemons' collections within 100 ms of it (their gctrace lines are
-// timed on arrival here, which the load may delay). Then a count, so that a
-// run of several stalls says whether they go with the collector.
-func stalls(load string, start time.Time, name string, p, other pairFig, gcs []gcCycle) {
+// timed on arrival here, which the load may delay) and the longest silence
+// of a CPU in it (the witness: the CPU ran none of the machine's threads).
+// Then counts, so that a run of several stalls says whether they go with
+// the collector or with the machine.
+func stalls(load string, start time.Time, name string, p, other pairFig, gcs []gcCycle, w *cpuWitness) {
 	const slack = 100 * time.Millisecond
-	n, withGC, shared := 0, 0, 0
+	n, withGC, shared, silent := 0, 0, 0, 0
 	for i, g := range p.gaps {
 		if g <= stallGap {
 			continue
@@ -183,13 +214,25 @@ func stalls(load string, start time.Time, name string, p, other pairFig, gcs []g
 		if len(near) > 0 {
 			withGC++
 		}
+		cpuText := ""
+		if w != nil {
+			cpuText = fmt.Sprintf("; a CPU's longest silence over %v in it: none", witnessLate)
+			if s, ok := w.longest(from, to); ok {
+				silent++
+				cpuText = fmt.Sprintf("; a CPU's longest silence over %v in it: %.1f ms (CPU %d, at %+.3f s)", witnessLate, ms(s.To.Sub(s.From)), s.CPU, s.From.Sub(from).Seconds())
+			}
+		}
 		if n <= 10 {
-			fmt.Printf("bench-stability: %s %s master gap %.1f ms at %.3f s; the other pair's longest gap in it %.1f ms; lvs-ha collections near it: %d %s\n",
-				load, name, ms(g), from.Sub(start).Seconds(), ms(both), len(near), strings.Join(near, "; "))
+			fmt.Printf("bench-stability: %s %s master gap %.1f ms at %.3f s; the other pair's longest gap in it %.1f ms%s; lvs-ha collections near it: %d %s\n",
+				load, name, ms(g), from.Sub(start).Seconds(), ms(both), cpuText, len(near), strings.Join(near, "; "))
 		}
 	}
-	fmt.Printf("bench-stability: %s %s master gaps over %v: %d, %d with the other pair's master silent over 20 ms in it, %d within 100 ms of an lvs-ha collection (%d collections in the run)\n",
-		load, name, stallGap, n, shared, withGC, len(gcs))
+	cpuText := ""
+	if w != nil {
+		cpuText = fmt.Sprintf(", %d with a CPU silent over %v in it", silent, witnessLate)
+	}
+	fmt.Printf("bench-stability: %s %s master gaps over %v: %d, %d with the other pair's master silent over 20 ms in it%s, %d within 100 ms of an lvs-ha collection (%d collections in the run)\n",
+		load, name, stallGap, n, shared, cpuText, withGC, len(gcs))
 }
 
 // gcCycle is one collection of an lvs-ha daemon, from its GODEBUG=gctrace=1

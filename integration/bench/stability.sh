@@ -13,6 +13,10 @@
 #   env:   LVSHA_BENCH_DURATION  per load (default 60s; issue #15 asks for 10m)
 #          LVSHA_BENCH_LOADS     comma list of oversub,nice,mem,none (default oversub,nice)
 #          LVSHA_BENCH_MEM_RESERVE_MB  memory left available under "mem" (default 1024)
+#          LVSHA_BENCH_CPU_WITNESS=1  a realtime thread on each CPU says which long
+#                                master gaps overlap a CPU that ran none of the
+#                                machine's threads (steal); it shortens the gaps
+#                                it watches, so it is off by default
 #          GO                    go command (default go)
 set -euo pipefail
 # shellcheck source=gotest.bash
